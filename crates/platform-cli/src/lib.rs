@@ -1,0 +1,22 @@
+//! Command-line building blocks shared by Platform's binaries: the `key` commands, output
+//! formats, and turning an error into one line on stderr with a non-zero exit.
+
+mod key;
+mod output;
+
+use std::process::ExitCode;
+
+pub use key::KeyCommand;
+pub use output::OutputFormat;
+
+/// Runs a command body; on error prints `error: <reason>` (the whole cause chain on one line)
+/// to stderr and exits with status 1.
+pub fn run(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Compiles `proto/platform/v1/*.proto` with the pure-Rust `protox` compiler (no `protoc`
+//! needed) and generates prost types, which stay private to this crate.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = ["envelope", "challenge", "work", "consensus"]
+        .map(|name| root.join(format!("platform/v1/{name}.proto")));
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    let descriptors = protox::compile(&files, [&root])?;
+    prost_build::Config::new().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Domain types of the whole flow: what miners submit, what validators evaluate, what the owner
+//! changes, and the blocks and votes consensus orders them with.
+//!
+//! Values built from the wire are validated (see [`crate::wire`]); values built in code can be
+//! checked with their `validate` methods, which the encoders never skip on decode.
+
+mod challenge;
+mod consensus;
+mod work;
+
+pub use challenge::{
+    ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
+};
+pub use consensus::{
+    Action, Block, BlockHeader, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
+    Validator, ValidatorSet, ViewChange, Vote, VoteKind,
+};
+pub use work::{
+    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission,
+    WeightsProposal,
+};

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the build needs, then checks
+# formatting and runs every test in the workspace.
+#
+#   bash tests/run-all.sh
+#
+# Environment:
+#   CARGO_TARGET_DIR   build directory (default: ~/.cache/platform-target, shared across clones)
+#   SKIP_APT=1         do not install system packages (they are already there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+need_apt=()
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null)" ] || need_apt+=(libclang-dev)
+if [ "${#need_apt[@]}" -gt 0 ] && [ "${SKIP_APT:-0}" != 1 ]; then
+  step "Installing system packages: ${need_apt[*]} (RocksDB's bindings need libclang)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/platform-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step "Formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "Building and running every test (cargo test --workspace)"
+cargo test --workspace --all-targets --no-fail-fast
+
+step "Doc tests and rustdoc (warnings denied)"
+cargo test --workspace --doc
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "All tests passed"
