@@ -9,12 +9,14 @@ mod batch;
 mod column;
 mod error;
 mod memory;
+#[cfg(feature = "rocksdb")]
 mod rocks;
 mod store;
 
 pub use batch::{BatchOp, WriteBatch};
 pub use column::Column;
-pub use error::StoreError;
+pub use error::{SchemaFound, StoreError};
 pub use memory::MemoryStore;
+#[cfg(feature = "rocksdb")]
 pub use rocks::{Durability, RocksStore, SCHEMA_VERSION};
 pub use store::{Entry, Store};

@@ -123,7 +123,12 @@ fn crash_rounds(durability: &str, seed: u64) {
         let lines = std::sync::mpsc::sync_channel::<u32>(1 << 16);
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(n) = line.strip_prefix("ack ").and_then(|n| n.parse().ok()) {
+                // libtest prints `test child_writer ... ` without a newline before the first ack.
+                if let Some(n) = line
+                    .split("ack ")
+                    .nth(1)
+                    .and_then(|n| n.trim().parse().ok())
+                {
                     if lines.0.send(n).is_err() {
                         break;
                     }

@@ -203,6 +203,30 @@ impl Envelope {
         }
     }
 
+    /// Verifies many envelopes at once with schnorrkel's batch verification, which costs
+    /// about half as much per signature as one-by-one checks. `Ok` means every signature
+    /// verifies; on `Err` at least one does not (check them one by one to find which).
+    pub fn verify_batch(envelopes: &[&Envelope], netuid: NetUid) -> Result<(), SignatureError> {
+        let context = schnorrkel::signing_context(crate::keys::SIGNING_CONTEXT);
+        let mut messages = Vec::with_capacity(envelopes.len());
+        let mut signatures = Vec::with_capacity(envelopes.len());
+        let mut keys = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            messages.push(signing_bytes(envelope.kind, netuid, &envelope.payload));
+            signatures.push(
+                schnorrkel::Signature::from_bytes(envelope.signature.as_bytes())
+                    .map_err(|_| SignatureError::Malformed)?,
+            );
+            keys.push(
+                schnorrkel::PublicKey::from_bytes(envelope.signer.as_bytes())
+                    .map_err(|_| SignatureError::BadPublicKey)?,
+            );
+        }
+        let transcripts = messages.iter().map(|m| context.bytes(m));
+        schnorrkel::verify_batch(transcripts, &signatures, &keys, false)
+            .map_err(|_| SignatureError::Invalid)
+    }
+
     /// blake2b-256 of the payload: the id of what the envelope carries (e.g. a submission id).
     pub fn payload_hash(&self) -> Hash {
         blake2b_256(&self.payload)

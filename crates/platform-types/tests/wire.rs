@@ -63,11 +63,14 @@ fn block() -> Block {
         signature: Signature::from_bytes([9; 64]),
     };
     Block::new(
-        Height::new(5),
-        Epoch::new(2),
-        h(3),
-        h(4),
-        alice().public(),
+        BlockHeaderFields {
+            height: Height::new(5),
+            epoch: Epoch::new(2),
+            parent_hash: h(3),
+            parent_state_root: h(4),
+            proposer: alice().public(),
+            validators_hash: validators().hash(),
+        },
         vec![
             Action::Submission(SubmissionId(h(5))),
             Action::Sudo(sudo),
@@ -263,9 +266,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         (
             "checkpoint",
             Checkpoint {
-                height: Height::new(5),
-                block_hash: block().hash(),
-                state_root: h(8),
+                header: block().header,
                 commit: certificate(VoteKind::Commit),
                 validators: validators(),
             }
@@ -547,4 +548,30 @@ fn decoders_reject_invalid_values_with_the_field_named() {
         Envelope::from_bytes(&[0xff, 0xff], 100),
         Err(DecodeError::Malformed { .. })
     ));
+}
+
+#[test]
+fn batch_verification_accepts_good_batches_and_rejects_one_bad_signature() {
+    let keys: Vec<Keypair> = ["//A", "//B", "//C"]
+        .iter()
+        .map(|s| Keypair::from_suri(s).expect("key"))
+        .collect();
+    let vote = Vote {
+        kind: VoteKind::Commit,
+        height: Height::new(1),
+        view: View::new(0),
+        block_hash: h(1),
+    };
+    let mut envelopes: Vec<Envelope> = keys
+        .iter()
+        .map(|k| Envelope::seal(k, NETUID, &vote))
+        .collect();
+    assert_eq!(
+        Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID),
+        Ok(())
+    );
+    assert!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NetUid::new(1)).is_err());
+    envelopes[1].signature = envelopes[0].signature;
+    assert!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID).is_err());
+    assert_eq!(Envelope::verify_batch(&[], NETUID), Ok(()));
 }

@@ -32,6 +32,11 @@ pub struct ValidatorSet {
 }
 
 impl ValidatorSet {
+    /// The set's canonical hash (SCALE encoding), committed to in every block header.
+    pub fn hash(&self) -> Hash {
+        hash_of(self)
+    }
+
     /// Checks the set is non-empty, bounded, has unique hotkeys and non-zero stake.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if self.validators.is_empty() {
@@ -93,6 +98,32 @@ pub struct BlockHeader {
     pub actions_root: Hash,
     /// The proposing leader.
     pub proposer: PublicKey,
+    /// [`ValidatorSet::hash`] of the set whose votes commit this block.
+    pub validators_hash: Hash,
+}
+
+/// The header fields a proposer chooses; the actions root is computed by [`Block::new`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BlockHeaderFields {
+    /// Height (first block is 1).
+    pub height: Height,
+    /// Bittensor epoch the block belongs to.
+    pub epoch: Epoch,
+    /// Hash of the previous block.
+    pub parent_hash: Hash,
+    /// Application state root after the parent was applied.
+    pub parent_state_root: Hash,
+    /// The proposing leader.
+    pub proposer: PublicKey,
+    /// Hash of the validator set that votes on the block.
+    pub validators_hash: Hash,
+}
+
+impl BlockHeader {
+    /// The header's hash, which is the block's hash.
+    pub fn hash(&self) -> Hash {
+        hash_of(self)
+    }
 }
 
 /// A block: a header and the actions it orders.
@@ -106,26 +137,26 @@ pub struct Block {
 
 impl Block {
     /// Builds a block, computing its actions root.
-    pub fn new(
-        height: Height,
-        epoch: Epoch,
-        parent_hash: Hash,
-        parent_state_root: Hash,
-        proposer: PublicKey,
-        actions: Vec<Action>,
-    ) -> Self {
+    pub fn new(fields: BlockHeaderFields, actions: Vec<Action>) -> Self {
+        let BlockHeaderFields {
+            height,
+            epoch,
+            parent_hash,
+            parent_state_root,
+            proposer,
+            validators_hash,
+        } = fields;
         let actions_root = Block::actions_root(&actions);
-        Block {
-            header: BlockHeader {
-                height,
-                epoch,
-                parent_hash,
-                parent_state_root,
-                actions_root,
-                proposer,
-            },
-            actions,
-        }
+        let header = BlockHeader {
+            height,
+            epoch,
+            parent_hash,
+            parent_state_root,
+            actions_root,
+            proposer,
+            validators_hash,
+        };
+        Block { header, actions }
     }
 
     /// blake2b-256 over the concatenated SCALE hashes of the actions.
@@ -137,7 +168,7 @@ impl Block {
 
     /// The block's hash: blake2b-256 of the SCALE-encoded header.
     pub fn hash(&self) -> Hash {
-        hash_of(&self.header)
+        self.header.hash()
     }
 
     /// Checks the action count and that the header's actions root matches the actions.
@@ -251,7 +282,7 @@ impl QuorumCertificate {
 }
 
 /// The prepared certificate a view change carries, with the block it certifies.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub struct PreparedProof {
     /// A prepare quorum certificate.
     pub certificate: QuorumCertificate,
@@ -281,17 +312,15 @@ pub struct NewView {
     pub view_changes: Vec<Envelope>,
 }
 
-/// A committed block every K heights, with the certificate that proves it.
+/// The header of a committed block every K heights, with the certificate that proves it and
+/// the validator set that signed it. It certifies `header.parent_state_root`, the application
+/// state after the previous block, so a new node can start from a snapshot with that root.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Checkpoint {
-    /// Height of the block.
-    pub height: Height,
-    /// Its hash.
-    pub block_hash: Hash,
-    /// Application state root after applying it.
-    pub state_root: Hash,
-    /// Commit certificate for the block.
+    /// The committed block's header.
+    pub header: BlockHeader,
+    /// Its commit certificate.
     pub commit: QuorumCertificate,
-    /// The validator set in force after the block.
+    /// The set whose votes the certificate holds; hashes to `header.validators_hash`.
     pub validators: ValidatorSet,
 }

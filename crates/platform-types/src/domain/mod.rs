@@ -12,8 +12,8 @@ pub use challenge::{
     ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
 };
 pub use consensus::{
-    Action, Block, BlockHeader, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
-    Validator, ValidatorSet, ViewChange, Vote, VoteKind,
+    Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal,
+    QuorumCertificate, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
 pub use work::{
     Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission,

@@ -89,18 +89,46 @@ impl TryFrom<pb::Action> for Action {
     }
 }
 
+impl From<&BlockHeader> for pb::BlockHeader {
+    fn from(h: &BlockHeader) -> Self {
+        pb::BlockHeader {
+            height: h.height.get(),
+            epoch: h.epoch.get(),
+            parent_hash: h.parent_hash.as_bytes().to_vec(),
+            parent_state_root: h.parent_state_root.as_bytes().to_vec(),
+            actions_root: h.actions_root.as_bytes().to_vec(),
+            proposer: h.proposer.as_bytes().to_vec(),
+            validators_hash: h.validators_hash.as_bytes().to_vec(),
+        }
+    }
+}
+
+impl TryFrom<pb::BlockHeader> for BlockHeader {
+    type Error = DecodeError;
+
+    fn try_from(h: pb::BlockHeader) -> Result<Self, DecodeError> {
+        if h.height == 0 {
+            return Err(DecodeError::Invalid {
+                field: "height",
+                reason: "heights start at 1",
+            });
+        }
+        Ok(BlockHeader {
+            height: Height::new(h.height),
+            epoch: Epoch::new(h.epoch),
+            parent_hash: hash("parent_hash", &h.parent_hash)?,
+            parent_state_root: hash("parent_state_root", &h.parent_state_root)?,
+            actions_root: hash("actions_root", &h.actions_root)?,
+            proposer: public_key("proposer", &h.proposer)?,
+            validators_hash: hash("validators_hash", &h.validators_hash)?,
+        })
+    }
+}
+
 impl From<&Block> for pb::Block {
     fn from(b: &Block) -> Self {
-        let h = &b.header;
         pb::Block {
-            header: Some(pb::BlockHeader {
-                height: h.height.get(),
-                epoch: h.epoch.get(),
-                parent_hash: h.parent_hash.as_bytes().to_vec(),
-                parent_state_root: h.parent_state_root.as_bytes().to_vec(),
-                actions_root: h.actions_root.as_bytes().to_vec(),
-                proposer: h.proposer.as_bytes().to_vec(),
-            }),
+            header: Some((&b.header).into()),
             actions: b.actions.iter().map(Into::into).collect(),
         }
     }
@@ -110,15 +138,7 @@ impl TryFrom<pb::Block> for Block {
     type Error = DecodeError;
 
     fn try_from(b: pb::Block) -> Result<Self, DecodeError> {
-        let h = required("header", b.header)?;
-        let header = BlockHeader {
-            height: Height::new(h.height),
-            epoch: Epoch::new(h.epoch),
-            parent_hash: hash("parent_hash", &h.parent_hash)?,
-            parent_state_root: hash("parent_state_root", &h.parent_state_root)?,
-            actions_root: hash("actions_root", &h.actions_root)?,
-            proposer: public_key("proposer", &h.proposer)?,
-        };
+        let header = BlockHeader::try_from(required("header", b.header)?)?;
         let actions = bounded("actions", b.actions, MAX_BLOCK_ACTIONS)?
             .into_iter()
             .map(Action::try_from)
@@ -310,9 +330,7 @@ impl TryFrom<pb::ViewChange> for ViewChange {
 impl From<&Checkpoint> for pb::Checkpoint {
     fn from(c: &Checkpoint) -> Self {
         pb::Checkpoint {
-            height: c.height.get(),
-            block_hash: c.block_hash.as_bytes().to_vec(),
-            state_root: c.state_root.as_bytes().to_vec(),
+            header: Some((&c.header).into()),
             commit: Some((&c.commit).into()),
             validators: Some((&c.validators).into()),
         }
@@ -323,23 +341,28 @@ impl TryFrom<pb::Checkpoint> for Checkpoint {
     type Error = DecodeError;
 
     fn try_from(c: pb::Checkpoint) -> Result<Self, DecodeError> {
+        let header = BlockHeader::try_from(required("header", c.header)?)?;
         let commit = QuorumCertificate::try_from(required("commit", c.commit)?)?;
-        let block_hash = hash("block_hash", &c.block_hash)?;
         if commit.kind != VoteKind::Commit
-            || commit.block_hash != block_hash
-            || commit.height.get() != c.height
+            || commit.block_hash != header.hash()
+            || commit.height != header.height
         {
             return Err(DecodeError::Invalid {
                 field: "commit",
                 reason: "not a commit certificate for this block",
             });
         }
+        let validators = ValidatorSet::try_from(required("validators", c.validators)?)?;
+        if validators.hash() != header.validators_hash {
+            return Err(DecodeError::Invalid {
+                field: "validators",
+                reason: "do not match the header's validators_hash",
+            });
+        }
         Ok(Checkpoint {
-            height: Height::new(c.height),
-            block_hash,
-            state_root: hash("state_root", &c.state_root)?,
+            header,
             commit,
-            validators: required("validators", c.validators)?.try_into()?,
+            validators,
         })
     }
 }
