@@ -3,8 +3,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use platform_types::{
-    ChallengeId, Codec, Envelope, Keypair, NetUid, Payload, Signed, Submission, WireMessage,
-    limits, signing_bytes,
+    ChallengeId, Codec, Envelope, Keypair, NetUid, Payload, Signed, Submission, WireMessage, limits, signing_bytes,
 };
 use schnorrkel::{ExpansionMode, MiniSecretKey, signing_context};
 use std::hint::black_box;
@@ -25,9 +24,7 @@ fn submission(keypair: &Keypair, size: usize) -> Submission {
 
 fn sign_verify(c: &mut Criterion) {
     let keypair = Keypair::from_suri("//Alice").expect("alice");
-    let raw = MiniSecretKey::from_bytes(&[1; 32])
-        .expect("seed")
-        .expand_to_keypair(ExpansionMode::Ed25519);
+    let raw = MiniSecretKey::from_bytes(&[1; 32]).expect("seed").expand_to_keypair(ExpansionMode::Ed25519);
     let message = submission(&keypair, 256);
     let payload = message.to_bytes();
     let signed_bytes = signing_bytes(message.kind(), NETUID, &payload);
@@ -37,22 +34,14 @@ fn sign_verify(c: &mut Criterion) {
     let wire = envelope.to_bytes();
 
     let mut group = c.benchmark_group("sign_verify");
-    group.bench_function("baseline_schnorrkel_sign", |b| {
-        b.iter(|| raw.sign(context.bytes(black_box(&signed_bytes))))
-    });
-    group.bench_function("envelope_seal", |b| {
-        b.iter(|| Envelope::seal(&keypair, NETUID, black_box(&message)))
-    });
+    group.bench_function("baseline_schnorrkel_sign", |b| b.iter(|| raw.sign(context.bytes(black_box(&signed_bytes)))));
+    group.bench_function("envelope_seal", |b| b.iter(|| Envelope::seal(&keypair, NETUID, black_box(&message))));
     group.bench_function("baseline_schnorrkel_verify", |b| {
-        b.iter(|| {
-            raw.public
-                .verify(context.bytes(black_box(&signed_bytes)), &raw_signature)
-        })
+        b.iter(|| raw.public.verify(context.bytes(black_box(&signed_bytes)), &raw_signature))
     });
     group.bench_function("envelope_decode_open", |b| {
         b.iter(|| {
-            let envelope =
-                Envelope::from_bytes(black_box(&wire), limits::MAX_ENVELOPE_BYTES).expect("decode");
+            let envelope = Envelope::from_bytes(black_box(&wire), limits::MAX_ENVELOPE_BYTES).expect("decode");
             let opened: Signed<Submission> = envelope.open(NETUID).expect("open");
             opened
         })
@@ -67,24 +56,16 @@ fn encode_decode(c: &mut Criterion) {
         let envelope = Envelope::seal(&keypair, NETUID, &submission(&keypair, size));
         let wire = envelope.to_bytes();
         group.throughput(Throughput::Bytes(wire.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("baseline_memcpy", size),
-            &wire,
-            |b, wire| b.iter(|| black_box(wire).clone()),
-        );
-        group.bench_with_input(BenchmarkId::new("encode", size), &envelope, |b, e| {
-            b.iter(|| black_box(e).to_bytes())
+        group.bench_with_input(BenchmarkId::new("baseline_memcpy", size), &wire, |b, wire| {
+            b.iter(|| black_box(wire).clone())
         });
+        group.bench_with_input(BenchmarkId::new("encode", size), &envelope, |b, e| b.iter(|| black_box(e).to_bytes()));
         group.bench_with_input(BenchmarkId::new("decode", size), &wire, |b, wire| {
-            b.iter(|| {
-                Envelope::from_bytes(black_box(wire), limits::MAX_ENVELOPE_BYTES).expect("decode")
-            })
+            b.iter(|| Envelope::from_bytes(black_box(wire), limits::MAX_ENVELOPE_BYTES).expect("decode"))
         });
-        group.bench_with_input(
-            BenchmarkId::new("decode_payload", size),
-            &envelope,
-            |b, e| b.iter(|| Submission::from_bytes(black_box(&e.payload)).expect("decode")),
-        );
+        group.bench_with_input(BenchmarkId::new("decode_payload", size), &envelope, |b, e| {
+            b.iter(|| Submission::from_bytes(black_box(&e.payload)).expect("decode"))
+        });
     }
     group.finish();
 }

@@ -21,25 +21,14 @@ fn batch_writes(c: &mut Criterion) {
         let memory = MemoryStore::new();
         let mut counter = 0u64;
         group.bench_function(BenchmarkId::new("baseline_memory", keys), |b| {
-            b.iter(|| {
-                memory
-                    .write(black_box(batch(&mut counter, keys)))
-                    .expect("write")
-            })
+            b.iter(|| memory.write(black_box(batch(&mut counter, keys))).expect("write"))
         });
-        for (name, durability) in [
-            ("rocks_buffered", Durability::Buffered),
-            ("rocks_sync", Durability::Sync),
-        ] {
+        for (name, durability) in [("rocks_buffered", Durability::Buffered), ("rocks_sync", Durability::Sync)] {
             let dir = tempfile::tempdir().expect("tempdir");
             let store = RocksStore::open_with(dir.path(), durability).expect("open");
             let mut counter = 0u64;
             group.bench_function(BenchmarkId::new(name, keys), |b| {
-                b.iter(|| {
-                    store
-                        .write(black_box(batch(&mut counter, keys)))
-                        .expect("write")
-                })
+                b.iter(|| store.write(black_box(batch(&mut counter, keys))).expect("write"))
             });
         }
     }

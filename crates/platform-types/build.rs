@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["envelope", "challenge", "work", "consensus"]
-        .map(|name| root.join(format!("platform/v1/{name}.proto")));
+    let files =
+        ["envelope", "challenge", "work", "consensus"].map(|name| root.join(format!("platform/v1/{name}.proto")));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -3,10 +3,7 @@
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sudo-cli"))
-        .args(args)
-        .output()
-        .expect("sudo-cli runs")
+    Command::new(env!("CARGO_BIN_EXE_sudo-cli")).args(args).output().expect("sudo-cli runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -25,19 +22,9 @@ fn inspect_prints_the_btcli_address() {
 
     let output = run(&["key", "inspect", "//Bob", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
-    assert_eq!(
-        json["ss58"],
-        "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
-    );
-    assert_eq!(
-        json["public_key"],
-        "0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48"
-    );
-    assert_eq!(
-        json.as_object().map(|o| o.len()),
-        Some(2),
-        "exactly ss58 and public_key"
-    );
+    assert_eq!(json["ss58"], "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+    assert_eq!(json["public_key"], "0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48");
+    assert_eq!(json.as_object().map(|o| o.len()), Some(2), "exactly ss58 and public_key");
 }
 
 #[test]
@@ -63,16 +50,8 @@ fn wallet_files_are_read() {
     )
     .expect("write");
     let wallets = dir.path().to_str().expect("utf8");
-    let output = run(&[
-        "key",
-        "inspect",
-        "--wallet-name",
-        "owner",
-        "--wallet-hotkey",
-        "default",
-        "--wallet-path",
-        wallets,
-    ]);
+    let output =
+        run(&["key", "inspect", "--wallet-name", "owner", "--wallet-hotkey", "default", "--wallet-path", wallets]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"));
 }
@@ -90,15 +69,8 @@ fn bad_input_is_one_line_on_stderr_and_a_failure_exit() {
         let output = run(&args);
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
-        assert_eq!(
-            err.lines().count(),
-            1,
-            "{args:?}: one line expected, got {err:?}"
-        );
-        assert!(
-            err.starts_with("error: ") && err.contains(expected),
-            "{args:?}: {err}"
-        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line expected, got {err:?}");
+        assert!(err.starts_with("error: ") && err.contains(expected), "{args:?}: {err}");
         assert!(!err.contains("panicked"));
     }
 }
@@ -107,8 +79,5 @@ fn bad_input_is_one_line_on_stderr_and_a_failure_exit() {
 fn help_explains_the_commands() {
     let output = run(&["key", "inspect", "--help"]);
     let help = stdout(&output);
-    assert!(
-        help.contains("derivation junctions") && help.contains("--wallet-name"),
-        "{help}"
-    );
+    assert!(help.contains("derivation junctions") && help.contains("--wallet-name"), "{help}");
 }

@@ -61,11 +61,7 @@ struct KeyInfo {
 
 impl KeyInfo {
     fn of(public: PublicKey) -> Self {
-        KeyInfo {
-            ss58: public.to_ss58(),
-            public_key: public.to_hex(),
-            secret_phrase: None,
-        }
+        KeyInfo { ss58: public.to_ss58(), public_key: public.to_hex(), secret_phrase: None }
     }
 
     fn print(&self, output: OutputFormat) -> anyhow::Result<()> {
@@ -89,20 +85,12 @@ impl KeyCommand {
                 info.secret_phrase = Some(generated.phrase.to_string());
                 info.print(output)
             }
-            KeyCommand::Inspect {
-                suri,
-                wallet_name,
-                wallet_hotkey,
-                wallet_path,
-                output,
-            } => {
+            KeyCommand::Inspect { suri, wallet_name, wallet_hotkey, wallet_path, output } => {
                 let public = match (suri, wallet_name) {
                     (Some(suri), _) => public_of(&suri)?,
                     (None, Some(wallet)) => {
-                        let hotkey = wallet_hotkey
-                            .context("--wallet-hotkey is required with --wallet-name")?;
-                        let path =
-                            wallet_hotkey_path(Some(&expand_home(&wallet_path)), &wallet, &hotkey);
+                        let hotkey = wallet_hotkey.context("--wallet-hotkey is required with --wallet-name")?;
+                        let path = wallet_hotkey_path(Some(&expand_home(&wallet_path)), &wallet, &hotkey);
                         Keypair::from_wallet_file(&path)?.public()
                     }
                     (None, None) => anyhow::bail!("give a SURI or --wallet-name"),
@@ -117,9 +105,7 @@ impl KeyCommand {
 pub fn keypair_from(suri: &str) -> anyhow::Result<Keypair> {
     if suri == "-" {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading the secret URI from stdin")?;
+        std::io::stdin().read_to_string(&mut text).context("reading the secret URI from stdin")?;
         return Ok(Keypair::from_suri(text.trim())?);
     }
     Ok(Keypair::from_suri(suri)?)
@@ -134,10 +120,7 @@ fn public_of(input: &str) -> anyhow::Result<PublicKey> {
 
 fn expand_home(path: &str) -> PathBuf {
     match path.strip_prefix("~/") {
-        Some(rest) => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(rest),
+        Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
         None => PathBuf::from(path),
     }
 }

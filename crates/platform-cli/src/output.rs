@@ -18,11 +18,7 @@ impl OutputFormat {
         match self {
             OutputFormat::Json => println!("{}", serde_json::to_string(value)?),
             OutputFormat::Text => {
-                let width = fields
-                    .iter()
-                    .map(|(label, _)| label.len())
-                    .max()
-                    .unwrap_or(0);
+                let width = fields.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
                 for (label, value) in fields {
                     println!("{label:<width$}  {value}");
                 }

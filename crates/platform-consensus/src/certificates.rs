@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use platform_types::{
-    Checkpoint, Codec, Envelope, Height, NetUid, NewView, PreparedProof, QuorumCertificate, View,
-    ViewChange, Vote, VoteKind,
+    Checkpoint, Codec, Envelope, Height, NetUid, NewView, PreparedProof, QuorumCertificate, View, ViewChange, Vote,
+    VoteKind,
 };
 
 use crate::committee::Committee;
@@ -15,23 +15,13 @@ type Result<T> = std::result::Result<T, Misbehaviour>;
 
 /// Checks that `certificate` holds valid votes of its kind, height, view and block from
 /// distinct members of `committee`, with more than two thirds of the stake.
-pub fn verify_certificate(
-    certificate: &QuorumCertificate,
-    committee: &Committee,
-    netuid: NetUid,
-) -> Result<()> {
+pub fn verify_certificate(certificate: &QuorumCertificate, committee: &Committee, netuid: NetUid) -> Result<()> {
     let invalid = Misbehaviour::InvalidCertificate;
     let mut signers = BTreeSet::new();
     for envelope in &certificate.votes {
         let vote = Vote::from_bytes(&envelope.payload).map_err(|_| invalid("undecodable vote"))?;
-        let expected = (
-            certificate.kind,
-            certificate.height,
-            certificate.view,
-            certificate.block_hash,
-        );
-        if (vote.kind, vote.height, vote.view, vote.block_hash) != expected
-            || envelope.kind != vote.kind.message_kind()
+        let expected = (certificate.kind, certificate.height, certificate.view, certificate.block_hash);
+        if (vote.kind, vote.height, vote.view, vote.block_hash) != expected || envelope.kind != vote.kind.message_kind()
         {
             return Err(invalid("a vote is for something else"));
         }
@@ -46,8 +36,7 @@ pub fn verify_certificate(
         return Err(invalid("votes fall short of a quorum"));
     }
     let envelopes: Vec<&Envelope> = certificate.votes.iter().collect();
-    Envelope::verify_batch(&envelopes, netuid)
-        .map_err(|_| invalid("a vote's signature does not verify"))
+    Envelope::verify_batch(&envelopes, netuid).map_err(|_| invalid("a vote's signature does not verify"))
 }
 
 /// Checks a prepared proof carried by a view change to `view` at `height`.
@@ -59,18 +48,11 @@ pub fn verify_prepared(
     netuid: NetUid,
 ) -> Result<()> {
     let certificate = &proof.certificate;
-    if certificate.kind != VoteKind::Prepare
-        || certificate.height != height
-        || certificate.view >= view
-    {
-        return Err(Misbehaviour::InvalidCertificate(
-            "prepared certificate out of place",
-        ));
+    if certificate.kind != VoteKind::Prepare || certificate.height != height || certificate.view >= view {
+        return Err(Misbehaviour::InvalidCertificate("prepared certificate out of place"));
     }
     if proof.block.hash() != certificate.block_hash {
-        return Err(Misbehaviour::InvalidCertificate(
-            "prepared block does not match",
-        ));
+        return Err(Misbehaviour::InvalidCertificate("prepared block does not match"));
     }
     verify_certificate(certificate, committee, netuid)
 }
@@ -91,8 +73,7 @@ pub fn verify_new_view(
     let mut signers = BTreeSet::new();
     let mut changes: Vec<ViewChange> = Vec::with_capacity(new_view.view_changes.len());
     for envelope in &new_view.view_changes {
-        let change = ViewChange::from_bytes(&envelope.payload)
-            .map_err(|_| invalid("undecodable view change"))?;
+        let change = ViewChange::from_bytes(&envelope.payload).map_err(|_| invalid("undecodable view change"))?;
         if change.height != height || change.view != view {
             return Err(invalid("a view change is for another height or view"));
         }
@@ -108,26 +89,20 @@ pub fn verify_new_view(
         return Err(invalid("view changes fall short of a quorum"));
     }
     let envelopes: Vec<&Envelope> = new_view.view_changes.iter().collect();
-    Envelope::verify_batch(&envelopes, netuid)
-        .map_err(|_| invalid("a view change's signature does not verify"))?;
+    Envelope::verify_batch(&envelopes, netuid).map_err(|_| invalid("a view change's signature does not verify"))?;
     highest_prepared(changes.into_iter().filter_map(|c| c.prepared))
 }
 
 /// The prepared proof of the highest view; two different blocks prepared in one view cannot
 /// both be certified unless a third of the stake equivocated, and are refused.
-pub fn highest_prepared(
-    proofs: impl IntoIterator<Item = PreparedProof>,
-) -> Result<Option<PreparedProof>> {
+pub fn highest_prepared(proofs: impl IntoIterator<Item = PreparedProof>) -> Result<Option<PreparedProof>> {
     let mut best: Option<PreparedProof> = None;
     for proof in proofs {
         match &best {
             Some(held)
-                if held.certificate.view == proof.certificate.view
-                    && held.block.hash() != proof.block.hash() =>
+                if held.certificate.view == proof.certificate.view && held.block.hash() != proof.block.hash() =>
             {
-                return Err(Misbehaviour::InvalidCertificate(
-                    "two blocks prepared in one view",
-                ));
+                return Err(Misbehaviour::InvalidCertificate("two blocks prepared in one view"));
             }
             Some(held) if held.certificate.view >= proof.certificate.view => {}
             _ => best = Some(proof),
@@ -143,18 +118,14 @@ pub fn verify_checkpoint(checkpoint: &Checkpoint, netuid: NetUid) -> Result<Comm
     let committee = Committee::new(checkpoint.validators.clone())
         .map_err(|_| Misbehaviour::InvalidCertificate("invalid validator set"))?;
     if committee.hash() != checkpoint.header.validators_hash {
-        return Err(Misbehaviour::InvalidCertificate(
-            "validator set does not match the header",
-        ));
+        return Err(Misbehaviour::InvalidCertificate("validator set does not match the header"));
     }
     let certificate = &checkpoint.commit;
     if certificate.kind != VoteKind::Commit
         || certificate.height != checkpoint.header.height
         || certificate.block_hash != checkpoint.header.hash()
     {
-        return Err(Misbehaviour::InvalidCertificate(
-            "certificate is not for this header",
-        ));
+        return Err(Misbehaviour::InvalidCertificate("certificate is not for this header"));
     }
     verify_certificate(certificate, &committee, netuid)?;
     Ok(committee)

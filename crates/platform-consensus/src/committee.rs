@@ -28,13 +28,7 @@ impl Committee {
         let stakes = order.iter().map(|v| (v.hotkey, v.stake)).collect();
         let total = order.iter().map(|v| u128::from(v.stake)).sum();
         let hash = set.hash();
-        Ok(Committee {
-            set,
-            order,
-            stakes,
-            total,
-            hash,
-        })
+        Ok(Committee { set, order, stakes, total, hash })
     }
 
     /// The leader of `(height, view)`: position `(height + view) mod n` in leader order, so
@@ -77,12 +71,7 @@ impl Committee {
     /// Sum of the stakes of distinct members among `hotkeys` (non-members count 0).
     pub fn stake_of<'a>(&self, hotkeys: impl IntoIterator<Item = &'a PublicKey>) -> u128 {
         let mut seen = std::collections::BTreeSet::new();
-        hotkeys
-            .into_iter()
-            .filter(|k| seen.insert(**k))
-            .filter_map(|k| self.stake(k))
-            .map(u128::from)
-            .sum()
+        hotkeys.into_iter().filter(|k| seen.insert(**k)).filter_map(|k| self.stake(k)).map(u128::from).sum()
     }
 
     /// Members in leader order.

@@ -18,9 +18,7 @@ mod safety;
 pub mod simulation;
 mod votes;
 
-pub use certificates::{
-    highest_prepared, verify_certificate, verify_checkpoint, verify_new_view, verify_prepared,
-};
+pub use certificates::{highest_prepared, verify_certificate, verify_checkpoint, verify_new_view, verify_prepared};
 pub use committee::Committee;
 pub use io::{Input, Misbehaviour, Output, PeerTag};
 pub use machine::{Config, Consensus, Tip};

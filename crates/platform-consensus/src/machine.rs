@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use platform_storage::Store;
 use platform_types::{
-    Block, BlockHeaderFields, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, NetUid,
-    NewView, PreparedProof, Proposal, PublicKey, QuorumCertificate, View, ViewChange, Vote,
-    VoteKind,
+    Block, BlockHeaderFields, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, NetUid, NewView,
+    PreparedProof, Proposal, PublicKey, QuorumCertificate, View, ViewChange, Vote, VoteKind,
 };
 
 use crate::certificates::{highest_prepared, verify_certificate, verify_new_view, verify_prepared};
@@ -83,12 +82,7 @@ pub struct Tip {
 impl Tip {
     /// The tip before any block: height 0 with the given genesis state root.
     pub fn genesis(state_root: Hash, epoch: Epoch) -> Self {
-        Tip {
-            height: Height::new(0),
-            hash: Hash::ZERO,
-            state_root,
-            epoch,
-        }
+        Tip { height: Height::new(0), hash: Hash::ZERO, state_root, epoch }
     }
 }
 
@@ -104,6 +98,8 @@ struct Round {
     blocks: BTreeMap<Hash, Block>,
     prepares: VoteBook,
     commits: VoteBook,
+    /// Prepare certificates formed at this height, by (view, block).
+    prepared: BTreeMap<(View, Hash), QuorumCertificate>,
     view_changes: BTreeMap<View, BTreeMap<PublicKey, (Envelope, ViewChange)>>,
     /// A commit certificate whose block we lack.
     decided_without_block: Option<QuorumCertificate>,
@@ -125,6 +121,7 @@ impl Round {
             blocks: BTreeMap::new(),
             prepares: VoteBook::new(VoteKind::Prepare, height),
             commits: VoteBook::new(VoteKind::Commit, height),
+            prepared: BTreeMap::new(),
             view_changes: BTreeMap::new(),
             decided_without_block: None,
             leading: None,
@@ -164,11 +161,7 @@ impl Consensus {
         let mut safety = SafetyRules::load(keypair, config.netuid, store)?;
         let height = tip.height.next();
         safety.enter_height(height)?;
-        let view = if safety.data().height == height {
-            safety.data().view
-        } else {
-            View::new(0)
-        };
+        let view = if safety.data().height == height { safety.data().view } else { View::new(0) };
         Ok(Consensus {
             config,
             committee,
@@ -225,23 +218,15 @@ impl Consensus {
         match input {
             Input::Message { from, envelope } => self.on_message(from, envelope, &mut out),
             Input::Timeout { height, view } => self.on_timeout(height, view, &mut out),
-            Input::ProposalBuilt {
-                height,
-                view,
-                epoch,
-                actions,
-            } => self.on_proposal_built(height, view, epoch, actions, &mut out),
-            Input::ProposalVerified {
-                height,
-                view,
-                block_hash,
-                valid,
-            } => self.on_proposal_verified(height, view, block_hash, valid, &mut out),
-            Input::Applied {
-                height,
-                state_root,
-                next_validators,
-            } => self.on_applied(height, state_root, next_validators, &mut out),
+            Input::ProposalBuilt { height, view, epoch, actions } => {
+                self.on_proposal_built(height, view, epoch, actions, &mut out)
+            }
+            Input::ProposalVerified { height, view, block_hash, valid } => {
+                self.on_proposal_verified(height, view, block_hash, valid, &mut out)
+            }
+            Input::Applied { height, state_root, next_validators } => {
+                self.on_applied(height, state_root, next_validators, &mut out)
+            }
             Input::Synced { block, certificate } => self.on_synced(block, certificate, &mut out),
         }
         out
@@ -258,11 +243,7 @@ impl Consensus {
 
     fn enter_view(&mut self, out: &mut Vec<Output>) {
         let (height, view) = (self.height, self.round.view);
-        out.push(Output::SetTimer {
-            height,
-            view,
-            after_ms: self.timeout_for(view),
-        });
+        out.push(Output::SetTimer { height, view, after_ms: self.timeout_for(view) });
         if view.get() == 0 && self.committee.leader(height, view) == self.me {
             out.push(Output::BuildProposal { height, view });
         }
@@ -274,10 +255,7 @@ impl Consensus {
         let message = match Message::decode(envelope.kind, &envelope.payload) {
             Ok(message) => message,
             Err(e) => {
-                return out.push(Output::Misbehaviour {
-                    from,
-                    reason: Misbehaviour::Malformed(e.to_string()),
-                });
+                return out.push(Output::Misbehaviour { from, reason: Misbehaviour::Malformed(e.to_string()) });
             }
         };
         let height = match &message {
@@ -298,10 +276,7 @@ impl Consensus {
             return self.buffer(from, envelope, height, out);
         }
         if !self.committee.contains(&envelope.signer) {
-            return out.push(Output::Misbehaviour {
-                from,
-                reason: Misbehaviour::NotAValidator(envelope.signer),
-            });
+            return out.push(Output::Misbehaviour { from, reason: Misbehaviour::NotAValidator(envelope.signer) });
         }
         match message {
             Message::Proposal(proposal) => self.on_proposal(from, envelope, proposal, false, out),
@@ -316,74 +291,40 @@ impl Consensus {
             // Evidence that others are ahead; more than a third of the stake means we are behind.
             self.round.ahead.insert(envelope.signer, height);
             let stake = self.committee.stake_of(self.round.ahead.keys());
-            if self.committee.exceeds_one_third(stake)
-                && !self.round.sync_requested
-                && self.round.committed.is_none()
-            {
+            if self.committee.exceeds_one_third(stake) && !self.round.sync_requested && self.round.committed.is_none() {
                 self.round.sync_requested = true;
-                out.push(Output::NeedSync {
-                    height: self.height,
-                });
+                out.push(Output::NeedSync { height: self.height });
             }
         }
-        if height.get()
-            > self
-                .height
-                .get()
-                .saturating_add(self.config.max_height_ahead)
+        if height.get() > self.height.get().saturating_add(self.config.max_height_ahead)
             || self.buffered >= self.config.max_buffered
         {
             return;
         }
         self.buffered += 1;
-        self.future
-            .entry(height)
-            .or_default()
-            .push((from, envelope));
+        self.future.entry(height).or_default().push((from, envelope));
     }
 
     fn view_in_window(&self, view: View) -> bool {
-        view >= self.round.view
-            && view.get()
-                <= self
-                    .round
-                    .view
-                    .get()
-                    .saturating_add(self.config.max_view_ahead)
+        view >= self.round.view && view.get() <= self.round.view.get().saturating_add(self.config.max_view_ahead)
     }
 
-    fn on_proposal(
-        &mut self,
-        from: PeerTag,
-        envelope: Envelope,
-        proposal: Proposal,
-        own: bool,
-        out: &mut Vec<Output>,
-    ) {
+    fn on_proposal(&mut self, from: PeerTag, envelope: Envelope, proposal: Proposal, own: bool, out: &mut Vec<Output>) {
         let (height, view) = (proposal.height, proposal.view);
         if !self.view_in_window(view) {
             return;
         }
         let leader = self.committee.leader(height, view);
         if envelope.signer != leader {
-            return out.push(Output::Misbehaviour {
-                from,
-                reason: Misbehaviour::NotTheLeader(envelope.signer),
-            });
+            return out.push(Output::Misbehaviour { from, reason: Misbehaviour::NotTheLeader(envelope.signer) });
         }
         if !own && envelope.verify(self.config.netuid).is_err() {
-            return out.push(Output::Misbehaviour {
-                from,
-                reason: Misbehaviour::BadSignature(envelope.signer),
-            });
+            return out.push(Output::Misbehaviour { from, reason: Misbehaviour::BadSignature(envelope.signer) });
         }
         let hash = proposal.block.hash();
         if let Some((held, _)) = self.round.proposals.get(&view) {
             if held.hash() != hash {
-                out.push(Output::Misbehaviour {
-                    from,
-                    reason: Misbehaviour::Equivocation(envelope.signer),
-                });
+                out.push(Output::Misbehaviour { from, reason: Misbehaviour::Equivocation(envelope.signer) });
             }
             return;
         }
@@ -393,50 +334,31 @@ impl Consensus {
         let reproposal = match (&proposal.justification, view.get()) {
             (None, 0) => false,
             (Some(_), 0) | (None, _) => {
-                return out.push(Output::Misbehaviour {
-                    from,
-                    reason: Misbehaviour::InvalidProposal("justification"),
-                });
+                return out.push(Output::Misbehaviour { from, reason: Misbehaviour::InvalidProposal("justification") });
             }
-            (Some(new_view), _) => {
-                match verify_new_view(new_view, height, view, &self.committee, self.config.netuid) {
-                    Ok(Some(prepared)) if prepared.block.hash() != hash => {
-                        return out.push(Output::Misbehaviour {
-                            from,
-                            reason: Misbehaviour::InvalidProposal(
-                                "must re-propose the highest prepared block",
-                            ),
-                        });
-                    }
-                    Ok(prepared) => prepared.is_some(),
-                    Err(reason) => return out.push(Output::Misbehaviour { from, reason }),
+            (Some(new_view), _) => match verify_new_view(new_view, height, view, &self.committee, self.config.netuid) {
+                Ok(Some(prepared)) if prepared.block.hash() != hash => {
+                    return out.push(Output::Misbehaviour {
+                        from,
+                        reason: Misbehaviour::InvalidProposal("must re-propose the highest prepared block"),
+                    });
                 }
-            }
+                Ok(prepared) => prepared.is_some(),
+                Err(reason) => return out.push(Output::Misbehaviour { from, reason }),
+            },
         };
         let expected_proposer = if reproposal { None } else { Some(leader) };
         if let Err(reason) = self.check_header(&proposal.block, expected_proposer) {
-            return out.push(Output::Misbehaviour {
-                from,
-                reason: Misbehaviour::InvalidProposal(reason),
-            });
+            return out.push(Output::Misbehaviour { from, reason: Misbehaviour::InvalidProposal(reason) });
         }
         if view > self.round.view {
             self.round.view = view;
-            out.push(Output::SetTimer {
-                height,
-                view,
-                after_ms: self.timeout_for(view),
-            });
+            out.push(Output::SetTimer { height, view, after_ms: self.timeout_for(view) });
         }
         self.round.view_changing = false;
         self.round.blocks.insert(hash, proposal.block.clone());
-        self.round
-            .proposals
-            .insert(view, (proposal.block.clone(), false));
-        out.push(Output::VerifyProposal {
-            view,
-            block: proposal.block,
-        });
+        self.round.proposals.insert(view, (proposal.block.clone(), false));
+        out.push(Output::VerifyProposal { view, block: proposal.block });
         self.commit_if_decided(out);
     }
 
@@ -487,13 +409,12 @@ impl Consensus {
             return;
         }
         *verified = true;
-        let vote = Vote {
-            kind: VoteKind::Prepare,
-            height,
-            view,
-            block_hash,
-        };
+        let vote = Vote { kind: VoteKind::Prepare, height, view, block_hash };
         self.sign_and_count(vote, out);
+        // The prepare quorum may have formed while the application was still verifying.
+        if let Some(certificate) = self.round.prepared.get(&(view, block_hash)).cloned() {
+            self.on_prepared(certificate, out);
+        }
     }
 
     fn sign_and_count(&mut self, vote: Vote, out: &mut Vec<Output>) {
@@ -507,39 +428,17 @@ impl Consensus {
         }
     }
 
-    fn on_vote(
-        &mut self,
-        from: PeerTag,
-        envelope: Envelope,
-        vote: Vote,
-        own: bool,
-        out: &mut Vec<Output>,
-    ) {
+    fn on_vote(&mut self, from: PeerTag, envelope: Envelope, vote: Vote, own: bool, out: &mut Vec<Output>) {
         let netuid = self.config.netuid;
         let certificate = match vote.kind {
             // Prepares count only in the current view (and the window ahead, for when we move).
             VoteKind::Prepare if !self.view_in_window(vote.view) => return,
-            VoteKind::Prepare => {
-                self.round
-                    .prepares
-                    .add(&self.committee, netuid, from, &vote, envelope, own, out)
-            }
+            VoteKind::Prepare => self.round.prepares.add(&self.committee, netuid, from, &vote, envelope, own, out),
             // A commit quorum from any view decides the height.
-            VoteKind::Commit
-                if vote.view.get()
-                    > self
-                        .round
-                        .view
-                        .get()
-                        .saturating_add(self.config.max_view_ahead) =>
-            {
+            VoteKind::Commit if vote.view.get() > self.round.view.get().saturating_add(self.config.max_view_ahead) => {
                 return;
             }
-            VoteKind::Commit => {
-                self.round
-                    .commits
-                    .add(&self.committee, netuid, from, &vote, envelope, own, out)
-            }
+            VoteKind::Commit => self.round.commits.add(&self.committee, netuid, from, &vote, envelope, own, out),
         };
         match (certificate, vote.kind) {
             (Some(certificate), VoteKind::Prepare) => self.on_prepared(certificate, out),
@@ -552,29 +451,18 @@ impl Consensus {
     }
 
     fn on_prepared(&mut self, certificate: QuorumCertificate, out: &mut Vec<Output>) {
+        self.round.prepared.insert((certificate.view, certificate.block_hash), certificate.clone());
         let Some(block) = self.round.blocks.get(&certificate.block_hash).cloned() else {
             return;
         };
         let (view, block_hash) = (certificate.view, certificate.block_hash);
-        if let Err(error) = self
-            .safety
-            .record_prepared(PreparedProof { certificate, block })
-        {
+        if let Err(error) = self.safety.record_prepared(PreparedProof { certificate, block }) {
             return self.halt(error);
         }
         // PBFT's prepared(m, v, n, i): we accepted this very proposal in this view.
-        let accepted = self
-            .round
-            .proposals
-            .get(&view)
-            .is_some_and(|(b, verified)| *verified && b.hash() == block_hash);
+        let accepted = self.round.proposals.get(&view).is_some_and(|(b, verified)| *verified && b.hash() == block_hash);
         if view == self.round.view && !self.round.view_changing && accepted {
-            let vote = Vote {
-                kind: VoteKind::Commit,
-                height: self.height,
-                view,
-                block_hash,
-            };
+            let vote = Vote { kind: VoteKind::Commit, height: self.height, view, block_hash };
             self.sign_and_count(vote, out);
         }
     }
@@ -592,18 +480,14 @@ impl Consensus {
                 self.round.decided_without_block = Some(certificate);
                 if !self.round.sync_requested {
                     self.round.sync_requested = true;
-                    out.push(Output::NeedSync {
-                        height: self.height,
-                    });
+                    out.push(Output::NeedSync { height: self.height });
                 }
             }
         }
     }
 
     fn commit(&mut self, block: Block, certificate: QuorumCertificate, out: &mut Vec<Output>) {
-        if self.config.checkpoint_interval > 0
-            && self.height.get() % self.config.checkpoint_interval == 0
-        {
+        if self.config.checkpoint_interval > 0 && self.height.get().is_multiple_of(self.config.checkpoint_interval) {
             out.push(Output::Checkpoint(Checkpoint {
                 header: block.header.clone(),
                 commit: certificate.clone(),
@@ -622,8 +506,7 @@ impl Consensus {
             && certificate.height == self.height
             && certificate.block_hash == block.hash()
             && block.header.parent_hash == self.tip.hash;
-        if matches && verify_certificate(&certificate, &self.committee, self.config.netuid).is_ok()
-        {
+        if matches && verify_certificate(&certificate, &self.committee, self.config.netuid).is_ok() {
             self.commit(block, certificate, out);
         }
     }
@@ -635,30 +518,18 @@ impl Consensus {
         next: Option<platform_types::ValidatorSet>,
         out: &mut Vec<Output>,
     ) {
-        let Some(block) = self
-            .round
-            .committed
-            .take()
-            .filter(|_| height == self.height)
-        else {
+        let Some(block) = self.round.committed.take().filter(|_| height == self.height) else {
             return;
         };
         if let Some(set) = next {
             match Committee::new(set) {
                 Ok(committee) => self.committee = committee,
                 Err(e) => {
-                    return self.halt(SafetyError::Corrupt(format!(
-                        "application gave an invalid validator set: {e}"
-                    )));
+                    return self.halt(SafetyError::Corrupt(format!("application gave an invalid validator set: {e}")));
                 }
             }
         }
-        self.tip = Tip {
-            height,
-            hash: block.hash(),
-            state_root,
-            epoch: block.header.epoch,
-        };
+        self.tip = Tip { height, hash: block.hash(), state_root, epoch: block.header.epoch };
         self.height = height.next();
         if let Err(error) = self.safety.enter_height(self.height) {
             return self.halt(error);
@@ -682,13 +553,9 @@ impl Consensus {
             return;
         }
         if self.round.sync_requested
-            || self
-                .committee
-                .exceeds_one_third(self.committee.stake_of(self.round.ahead.keys()))
+            || self.committee.exceeds_one_third(self.committee.stake_of(self.round.ahead.keys()))
         {
-            out.push(Output::NeedSync {
-                height: self.height,
-            }); // the answer may have been lost
+            out.push(Output::NeedSync { height: self.height }); // the answer may have been lost
         }
         self.start_view_change(view.next(), out);
     }
@@ -702,59 +569,27 @@ impl Consensus {
         self.round.view = target;
         self.round.view_changing = true;
         out.push(Output::Broadcast(envelope.clone()));
-        out.push(Output::SetTimer {
-            height: self.height,
-            view: target,
-            after_ms: self.timeout_for(target),
-        });
+        out.push(Output::SetTimer { height: self.height, view: target, after_ms: self.timeout_for(target) });
         self.record_view_change(envelope, change, out);
     }
 
-    fn on_view_change(
-        &mut self,
-        from: PeerTag,
-        envelope: Envelope,
-        change: ViewChange,
-        out: &mut Vec<Output>,
-    ) {
+    fn on_view_change(&mut self, from: PeerTag, envelope: Envelope, change: ViewChange, out: &mut Vec<Output>) {
         let view = change.view;
-        if view.get()
-            > self
-                .round
-                .view
-                .get()
-                .saturating_add(self.config.max_view_ahead)
-            || view.get() == 0
-        {
+        if view.get() > self.round.view.get().saturating_add(self.config.max_view_ahead) || view.get() == 0 {
             return;
         }
-        let known = self
-            .round
-            .view_changes
-            .get(&view)
-            .is_some_and(|m| m.contains_key(&envelope.signer));
+        let known = self.round.view_changes.get(&view).is_some_and(|m| m.contains_key(&envelope.signer));
         if known || view < self.round.view {
             return;
         }
         if envelope.verify(self.config.netuid).is_err() {
-            return out.push(Output::Misbehaviour {
-                from,
-                reason: Misbehaviour::BadSignature(envelope.signer),
-            });
+            return out.push(Output::Misbehaviour { from, reason: Misbehaviour::BadSignature(envelope.signer) });
         }
         if let Some(proof) = &change.prepared {
-            if let Err(reason) = verify_prepared(
-                proof,
-                self.height,
-                view,
-                &self.committee,
-                self.config.netuid,
-            ) {
+            if let Err(reason) = verify_prepared(proof, self.height, view, &self.committee, self.config.netuid) {
                 return out.push(Output::Misbehaviour { from, reason });
             }
-            self.round
-                .blocks
-                .insert(proof.block.hash(), proof.block.clone());
+            self.round.blocks.insert(proof.block.hash(), proof.block.clone());
         }
         self.record_view_change(envelope, change, out);
         self.commit_if_decided(out);
@@ -765,28 +600,16 @@ impl Consensus {
             .range(self.round.view.next()..)
             .flat_map(|(v, m)| m.keys().map(move |k| (*k, *v)))
             .collect();
-        if self
-            .committee
-            .exceeds_one_third(self.committee.stake_of(ahead.keys()))
+        if self.committee.exceeds_one_third(self.committee.stake_of(ahead.keys()))
+            && let Some(smallest) = ahead.values().min().copied()
         {
-            if let Some(smallest) = ahead.values().min().copied() {
-                self.start_view_change(smallest, out);
-            }
+            self.start_view_change(smallest, out);
         }
     }
 
-    fn record_view_change(
-        &mut self,
-        envelope: Envelope,
-        change: ViewChange,
-        out: &mut Vec<Output>,
-    ) {
+    fn record_view_change(&mut self, envelope: Envelope, change: ViewChange, out: &mut Vec<Output>) {
         let view = change.view;
-        self.round
-            .view_changes
-            .entry(view)
-            .or_default()
-            .insert(envelope.signer, (envelope, change));
+        self.round.view_changes.entry(view).or_default().insert(envelope.signer, (envelope, change));
         if view != self.round.view || !self.round.view_changing || self.round.leading.is_some() {
             return;
         }
@@ -794,30 +617,20 @@ impl Consensus {
             return;
         }
         let changes = &self.round.view_changes[&view];
-        if !self
-            .committee
-            .is_quorum(self.committee.stake_of(changes.keys()))
-        {
+        if !self.committee.is_quorum(self.committee.stake_of(changes.keys())) {
             return;
         }
-        let new_view = NewView {
-            height: self.height,
-            view,
-            view_changes: changes.values().map(|(e, _)| e.clone()).collect(),
+        let new_view =
+            NewView { height: self.height, view, view_changes: changes.values().map(|(e, _)| e.clone()).collect() };
+        let prepared = match highest_prepared(changes.values().filter_map(|(_, c)| c.prepared.clone())) {
+            Ok(prepared) => prepared,
+            Err(_) => return, // cannot happen with < 1/3 faulty stake; wait for more view changes
         };
-        let prepared =
-            match highest_prepared(changes.values().filter_map(|(_, c)| c.prepared.clone())) {
-                Ok(prepared) => prepared,
-                Err(_) => return, // cannot happen with < 1/3 faulty stake; wait for more view changes
-            };
         match prepared {
             Some(proof) => self.propose(proof.block, Some(new_view), out),
             None => {
                 self.round.leading = Some(new_view);
-                out.push(Output::BuildProposal {
-                    height: self.height,
-                    view,
-                });
+                out.push(Output::BuildProposal { height: self.height, view });
             }
         }
     }
@@ -832,10 +645,7 @@ impl Consensus {
         actions: Vec<platform_types::Action>,
         out: &mut Vec<Output>,
     ) {
-        if height != self.height
-            || view != self.round.view
-            || self.committee.leader(height, view) != self.me
-        {
+        if height != self.height || view != self.round.view || self.committee.leader(height, view) != self.me {
             return;
         }
         let justification = if view.get() == 0 {
@@ -861,12 +671,7 @@ impl Consensus {
     }
 
     fn propose(&mut self, block: Block, justification: Option<NewView>, out: &mut Vec<Output>) {
-        let proposal = Proposal {
-            height: self.height,
-            view: self.round.view,
-            block,
-            justification,
-        };
+        let proposal = Proposal { height: self.height, view: self.round.view, block, justification };
         match self.safety.sign_proposal(&proposal) {
             Ok(envelope) => {
                 out.push(Output::Broadcast(envelope.clone()));

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use parity_scale_codec::{Decode, Encode};
 use platform_storage::{Column, Store, StoreError};
 use platform_types::{
-    Codec, Envelope, Hash, Height, Keypair, MessageKind, NetUid, PreparedProof, Proposal, View,
-    ViewChange, Vote, VoteKind,
+    Codec, Envelope, Hash, Height, Keypair, MessageKind, NetUid, PreparedProof, Proposal, View, ViewChange, Vote,
+    VoteKind,
 };
 
 const SAFETY_KEY: &[u8] = b"safety";
@@ -59,31 +59,20 @@ pub struct SafetyRules {
 
 impl std::fmt::Debug for SafetyRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SafetyRules")
-            .field("signer", &self.keypair.public())
-            .field("data", &self.data)
-            .finish()
+        f.debug_struct("SafetyRules").field("signer", &self.keypair.public()).field("data", &self.data).finish()
     }
 }
 
 impl SafetyRules {
     /// Loads the record from `store` (an empty record for a new node).
-    pub fn load(
-        keypair: Keypair,
-        netuid: NetUid,
-        store: Arc<dyn Store>,
-    ) -> Result<Self, SafetyError> {
+    pub fn load(keypair: Keypair, netuid: NetUid, store: Arc<dyn Store>) -> Result<Self, SafetyError> {
         let data = match store.get(Column::Consensus, SAFETY_KEY)? {
-            Some(bytes) => SafetyData::decode(&mut bytes.as_slice())
-                .map_err(|e| SafetyError::Corrupt(e.to_string()))?,
+            Some(bytes) => {
+                SafetyData::decode(&mut bytes.as_slice()).map_err(|e| SafetyError::Corrupt(e.to_string()))?
+            }
             None => SafetyData::default(),
         };
-        Ok(SafetyRules {
-            keypair,
-            netuid,
-            store,
-            data,
-        })
+        Ok(SafetyRules { keypair, netuid, store, data })
     }
 
     /// The persisted record.
@@ -98,8 +87,7 @@ impl SafetyRules {
 
     fn persist(&mut self, next: SafetyData) -> Result<(), SafetyError> {
         if next != self.data {
-            self.store
-                .put(Column::Consensus, SAFETY_KEY, &next.encode())?;
+            self.store.put(Column::Consensus, SAFETY_KEY, &next.encode())?;
             self.data = next;
         }
         Ok(())
@@ -113,10 +101,7 @@ impl SafetyRules {
         if height == self.data.height {
             return Ok(());
         }
-        self.persist(SafetyData {
-            height,
-            ..SafetyData::default()
-        })
+        self.persist(SafetyData { height, ..SafetyData::default() })
     }
 
     fn check_view(&self, height: Height, view: View) -> Result<SafetyData, SafetyError> {
@@ -175,28 +160,15 @@ impl SafetyRules {
             VoteKind::Prepare => |d| &mut d.prepared_vote,
             VoteKind::Commit => |d| &mut d.commit_vote,
         };
-        self.sign_once(
-            vote.height,
-            vote.view,
-            vote.block_hash,
-            slot,
-            vote.kind.message_kind(),
-            vote.to_bytes(),
-        )
+        self.sign_once(vote.height, vote.view, vote.block_hash, slot, vote.kind.message_kind(), vote.to_bytes())
     }
 
     /// Records a prepared certificate if it is higher than the one held.
     pub fn record_prepared(&mut self, proof: PreparedProof) -> Result<(), SafetyError> {
         if proof.certificate.height != self.data.height {
-            return Err(SafetyError::Conflict(
-                "prepared certificate for another height",
-            ));
+            return Err(SafetyError::Conflict("prepared certificate for another height"));
         }
-        let higher = self
-            .data
-            .prepared
-            .as_ref()
-            .is_none_or(|held| proof.certificate.view > held.certificate.view);
+        let higher = self.data.prepared.as_ref().is_none_or(|held| proof.certificate.view > held.certificate.view);
         if higher {
             let mut next = self.data.clone();
             next.prepared = Some(proof);
@@ -207,29 +179,14 @@ impl SafetyRules {
 
     /// Signs a view change to `view`, after which nothing is signed in lower views. It carries
     /// the highest prepared certificate held.
-    pub fn sign_view_change(
-        &mut self,
-        height: Height,
-        view: View,
-    ) -> Result<(Envelope, ViewChange), SafetyError> {
+    pub fn sign_view_change(&mut self, height: Height, view: View) -> Result<(Envelope, ViewChange), SafetyError> {
         if view <= self.data.view && height == self.data.height {
-            return Err(SafetyError::Conflict(
-                "view change must move to a higher view",
-            ));
+            return Err(SafetyError::Conflict("view change must move to a higher view"));
         }
         let next = self.check_view(height, view)?;
         self.persist(next)?;
-        let change = ViewChange {
-            height,
-            view,
-            prepared: self.data.prepared.clone(),
-        };
-        let envelope = Envelope::sign(
-            &self.keypair,
-            self.netuid,
-            MessageKind::ViewChange,
-            change.to_bytes(),
-        );
+        let change = ViewChange { height, view, prepared: self.data.prepared.clone() };
+        let envelope = Envelope::sign(&self.keypair, self.netuid, MessageKind::ViewChange, change.to_bytes());
         Ok((envelope, change))
     }
 }

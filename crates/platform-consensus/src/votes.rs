@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use platform_types::{
-    Envelope, Hash, Height, NetUid, PublicKey, QuorumCertificate, View, Vote, VoteKind,
-};
+use platform_types::{Envelope, Hash, Height, NetUid, PublicKey, QuorumCertificate, View, Vote, VoteKind};
 
 use crate::committee::Committee;
 use crate::io::{Misbehaviour, Output, PeerTag};
@@ -37,12 +35,7 @@ fn report(out: &mut Vec<Output>, from: PeerTag, reason: Misbehaviour) {
 
 impl VoteBook {
     pub(crate) fn new(kind: VoteKind, height: Height) -> Self {
-        VoteBook {
-            kind,
-            height,
-            tallies: BTreeMap::new(),
-            by_signer: BTreeMap::new(),
-        }
+        VoteBook { kind, height, tallies: BTreeMap::new(), by_signer: BTreeMap::new() }
     }
 
     /// Adds a vote whose envelope may not be verified yet (`verified` is true only for our own).
@@ -74,11 +67,7 @@ impl VoteBook {
                 if earlier_envelope.verify(netuid).is_err() {
                     report(out, earlier_from, Misbehaviour::BadSignature(signer));
                     self.by_signer.insert((vote.view, signer), vote.block_hash);
-                    self.tallies
-                        .entry(key)
-                        .or_default()
-                        .verified
-                        .insert(signer, envelope);
+                    self.tallies.entry(key).or_default().verified.insert(signer, envelope);
                     return self.try_certify(committee, netuid, key, out);
                 }
                 earlier_tally.verified.insert(signer, earlier_envelope);

@@ -4,12 +4,7 @@ use platform_consensus::simulation::{Behaviour, LinkConfig, Scenario, run};
 
 fn assert_clean(scenario: &Scenario) -> platform_consensus::simulation::Report {
     let report = run(scenario);
-    assert!(
-        report.violations.is_empty(),
-        "seed {}: {:?}",
-        scenario.seed,
-        report.violations
-    );
+    assert!(report.violations.is_empty(), "seed {}: {:?}", scenario.seed, report.violations);
     assert!(report.min_honest_height >= scenario.target_height);
     report
 }
@@ -17,18 +12,10 @@ fn assert_clean(scenario: &Scenario) -> platform_consensus::simulation::Report {
 #[test]
 fn the_happy_path_commits_in_three_network_delays() {
     let mut scenario = Scenario::new(4, 1);
-    scenario.link = LinkConfig {
-        latency_ms: 10,
-        jitter_ms: 0,
-        loss_ppm: 0,
-    };
+    scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 0, loss_ppm: 0 };
     let report = assert_clean(&scenario);
     // Proposal, prepare, commit: three one-way delays of 10 ms from proposal to commit.
-    assert!(
-        report.commit_latency_ms.iter().all(|l| *l == 30),
-        "{:?}",
-        report.commit_latency_ms
-    );
+    assert!(report.commit_latency_ms.iter().all(|l| *l == 30), "{:?}", report.commit_latency_ms);
     assert_eq!(report.misbehaviour_reports, 0);
 }
 
@@ -36,11 +23,7 @@ fn the_happy_path_commits_in_three_network_delays() {
 fn the_same_seed_gives_the_same_trace() {
     let mut scenario = Scenario::new(4, 7);
     scenario.behaviours = vec![Behaviour::Conflicter];
-    scenario.link = LinkConfig {
-        latency_ms: 10,
-        jitter_ms: 10,
-        loss_ppm: 20_000,
-    };
+    scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm: 20_000 };
     let (a, b) = (run(&scenario), run(&scenario));
     assert_eq!(a.digest, b.digest);
     assert_eq!(a.heights, b.heights);
@@ -54,20 +37,13 @@ fn every_byzantine_behaviour_is_tolerated() {
         for seed in 0..4 {
             let mut scenario = Scenario::new(4, seed);
             scenario.behaviours = vec![behaviour];
-            scenario.link = LinkConfig {
-                latency_ms: 10,
-                jitter_ms: 10,
-                loss_ppm: 10_000,
-            };
+            scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm: 10_000 };
             let report = assert_clean(&scenario);
             // Forged signatures are caught when they would matter. (A conflicter's second vote goes
             // to the other half of the network, where it never nears a quorum and is never even
             // verified, so it needs no report.)
             if behaviour == Behaviour::Impersonator {
-                assert!(
-                    report.misbehaviour_reports > 0,
-                    "{behaviour:?} went unnoticed"
-                );
+                assert!(report.misbehaviour_reports > 0, "{behaviour:?} went unnoticed");
             }
         }
     }
@@ -77,15 +53,8 @@ fn every_byzantine_behaviour_is_tolerated() {
 fn two_faulty_of_seven_with_partition_crash_and_loss() {
     for seed in 0..6 {
         let mut scenario = Scenario::new(7, seed);
-        scenario.behaviours = vec![
-            Behaviour::FAULTY[seed as usize % 6],
-            Behaviour::FAULTY[(seed as usize + 1) % 6],
-        ];
-        scenario.link = LinkConfig {
-            latency_ms: 10,
-            jitter_ms: 20,
-            loss_ppm: 30_000,
-        };
+        scenario.behaviours = vec![Behaviour::FAULTY[seed as usize % 6], Behaviour::FAULTY[(seed as usize + 1) % 6]];
+        scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 20, loss_ppm: 30_000 };
         let mut groups = vec![0u8; scenario.processes()];
         groups[3] = 1;
         groups[4] = 1;
@@ -125,9 +94,5 @@ fn the_checker_catches_a_fork_when_the_fault_bound_is_exceeded() {
     scenario.max_time_ms = 20_000;
     scenario.partition = Some((0, 20_000, vec![0, 0, 0, 1, 1, 1]));
     let report = run(&scenario);
-    assert!(
-        report.violations.iter().any(|v| v.starts_with("agreement")),
-        "{:?}",
-        report.violations
-    );
+    assert!(report.violations.iter().any(|v| v.starts_with("agreement")), "{:?}", report.violations);
 }

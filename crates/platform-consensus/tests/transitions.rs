@@ -16,31 +16,18 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        let keys: Vec<Keypair> = (0..4)
-            .map(|i| Keypair::from_suri(&format!("//t/{i}")).expect("key"))
-            .collect();
+        let keys: Vec<Keypair> = (0..4).map(|i| Keypair::from_suri(&format!("//t/{i}")).expect("key")).collect();
         let validators = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| Validator {
-                hotkey: k.public(),
-                uid: Uid::new(i as u16),
-                stake: 10,
-            })
+            .map(|(i, k)| Validator { hotkey: k.public(), uid: Uid::new(i as u16), stake: 10 })
             .collect();
-        let committee = Committee::new(ValidatorSet {
-            epoch: Epoch::new(0),
-            validators,
-        })
-        .expect("set");
+        let committee = Committee::new(ValidatorSet { epoch: Epoch::new(0), validators }).expect("set");
         Net { keys, committee }
     }
 
     fn key_of(&self, hotkey: PublicKey) -> &Keypair {
-        self.keys
-            .iter()
-            .find(|k| k.public() == hotkey)
-            .expect("member")
+        self.keys.iter().find(|k| k.public() == hotkey).expect("member")
     }
 
     fn leader(&self, height: u64, view: u64) -> &Keypair {
@@ -49,21 +36,13 @@ impl Net {
 
     /// A validator that is not the leader of (1, 0) or (1, 1): the node under test.
     fn follower(&self) -> &Keypair {
-        let leaders = [
-            self.committee.leader(Height::new(1), View::new(0)),
-            self.committee.leader(Height::new(1), View::new(1)),
-        ];
-        self.keys
-            .iter()
-            .find(|k| !leaders.contains(&k.public()))
-            .expect("a follower")
+        let leaders =
+            [self.committee.leader(Height::new(1), View::new(0)), self.committee.leader(Height::new(1), View::new(1))];
+        self.keys.iter().find(|k| !leaders.contains(&k.public())).expect("a follower")
     }
 
     fn others(&self, me: &Keypair) -> Vec<&Keypair> {
-        self.keys
-            .iter()
-            .filter(|k| k.public() != me.public())
-            .collect()
+        self.keys.iter().filter(|k| k.public() != me.public()).collect()
     }
 
     fn block(&self, height: u64, view: u64, tag: u8) -> Block {
@@ -76,49 +55,24 @@ impl Net {
                 proposer: self.committee.leader(Height::new(height), View::new(view)),
                 validators_hash: self.committee.hash(),
             },
-            vec![Action::Submission(SubmissionId(Hash::from_bytes(
-                [tag; 32],
-            )))],
+            vec![Action::Submission(SubmissionId(Hash::from_bytes([tag; 32])))],
         )
     }
 
     fn proposal(&self, view: u64, block: Block) -> Input {
-        let proposal = Proposal {
-            height: block.header.height,
-            view: View::new(view),
-            block,
-            justification: None,
-        };
+        let proposal = Proposal { height: block.header.height, view: View::new(view), block, justification: None };
         let signer = self.leader(proposal.height.get(), view);
-        Input::Message {
-            from: PeerTag(1),
-            envelope: Envelope::seal(signer, NETUID, &proposal),
-        }
+        Input::Message { from: PeerTag(1), envelope: Envelope::seal(signer, NETUID, &proposal) }
     }
 
     fn vote(&self, signer: &Keypair, kind: VoteKind, view: u64, block: &Block) -> Input {
-        let vote = Vote {
-            kind,
-            height: block.header.height,
-            view: View::new(view),
-            block_hash: block.hash(),
-        };
-        Input::Message {
-            from: PeerTag(2),
-            envelope: Envelope::seal(signer, NETUID, &vote),
-        }
+        let vote = Vote { kind, height: block.header.height, view: View::new(view), block_hash: block.hash() };
+        Input::Message { from: PeerTag(2), envelope: Envelope::seal(signer, NETUID, &vote) }
     }
 
     fn machine(&self, me: &Keypair, store: Arc<dyn Store>) -> Consensus {
         let tip = Tip::genesis(Hash::from_bytes([7; 32]), Epoch::new(0));
-        Consensus::new(
-            Config::new(NETUID),
-            me.clone(),
-            store,
-            self.committee.clone(),
-            tip,
-        )
-        .expect("machine")
+        Consensus::new(Config::new(NETUID), me.clone(), store, self.committee.clone(), tip).expect("machine")
     }
 }
 
@@ -161,20 +115,13 @@ fn the_happy_path_commits_in_three_phases() {
     let net = Net::new();
     let me = net.follower();
     let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    assert_eq!(
-        machine.start().iter().map(describe).collect::<Vec<_>>(),
-        ["timer:0"]
-    );
+    assert_eq!(machine.start().iter().map(describe).collect::<Vec<_>>(), ["timer:0"]);
     let block = net.block(1, 0, 1);
     let others = net.others(me);
     run(
         &mut machine,
         vec![
-            Step {
-                name: "proposal",
-                input: net.proposal(0, block.clone()),
-                expect: &["verify"],
-            },
+            Step { name: "proposal", input: net.proposal(0, block.clone()), expect: &["verify"] },
             Step {
                 name: "application accepts",
                 input: Input::ProposalVerified {
@@ -185,11 +132,7 @@ fn the_happy_path_commits_in_three_phases() {
                 },
                 expect: &["send:Prepare"],
             },
-            Step {
-                name: "prepare 2/4",
-                input: net.vote(others[0], VoteKind::Prepare, 0, &block),
-                expect: &[],
-            },
+            Step { name: "prepare 2/4", input: net.vote(others[0], VoteKind::Prepare, 0, &block), expect: &[] },
             Step {
                 name: "prepare 3/4: prepared",
                 input: net.vote(others[1], VoteKind::Prepare, 0, &block),
@@ -200,11 +143,7 @@ fn the_happy_path_commits_in_three_phases() {
                 input: net.vote(others[2], VoteKind::Prepare, 0, &block),
                 expect: &[],
             },
-            Step {
-                name: "commit 2/4",
-                input: net.vote(others[0], VoteKind::Commit, 0, &block),
-                expect: &[],
-            },
+            Step { name: "commit 2/4", input: net.vote(others[0], VoteKind::Commit, 0, &block), expect: &[] },
             Step {
                 name: "commit 3/4: decided",
                 input: net.vote(others[1], VoteKind::Commit, 0, &block),
@@ -236,23 +175,13 @@ fn invalid_messages_are_reported_not_obeyed() {
     let mut forged = Envelope::seal(
         &outsider,
         NETUID,
-        &Proposal {
-            height: Height::new(1),
-            view: View::new(0),
-            block: block.clone(),
-            justification: None,
-        },
+        &Proposal { height: Height::new(1), view: View::new(0), block: block.clone(), justification: None },
     );
     forged.signer = net.leader(1, 0).public();
     let not_leader = Envelope::seal(
         me,
         NETUID,
-        &Proposal {
-            height: Height::new(1),
-            view: View::new(0),
-            block: block.clone(),
-            justification: None,
-        },
+        &Proposal { height: Height::new(1), view: View::new(0), block: block.clone(), justification: None },
     );
     let wrong_parent = {
         let mut b = net.block(1, 0, 2);
@@ -274,18 +203,12 @@ fn invalid_messages_are_reported_not_obeyed() {
         vec![
             Step {
                 name: "forged signature",
-                input: Input::Message {
-                    from: PeerTag(3),
-                    envelope: forged,
-                },
+                input: Input::Message { from: PeerTag(3), envelope: forged },
                 expect: &["bad-signature"],
             },
             Step {
                 name: "not the leader",
-                input: Input::Message {
-                    from: PeerTag(3),
-                    envelope: not_leader,
-                },
+                input: Input::Message { from: PeerTag(3), envelope: not_leader },
                 expect: &["not-leader"],
             },
             Step {
@@ -311,16 +234,8 @@ fn invalid_messages_are_reported_not_obeyed() {
                 },
                 expect: &["malformed"],
             },
-            Step {
-                name: "the real proposal still works",
-                input: net.proposal(0, block.clone()),
-                expect: &["verify"],
-            },
-            Step {
-                name: "equivocating leader",
-                input: net.proposal(0, net.block(1, 0, 3)),
-                expect: &["equivocation"],
-            },
+            Step { name: "the real proposal still works", input: net.proposal(0, block.clone()), expect: &["verify"] },
+            Step { name: "equivocating leader", input: net.proposal(0, net.block(1, 0, 3)), expect: &["equivocation"] },
         ],
     );
 }
@@ -341,11 +256,7 @@ fn forged_votes_neither_count_nor_crowd_out_real_ones() {
     });
     let others = net.others(me);
     // A forged prepare in others[0]'s name, signed by others[1].
-    let Input::Message {
-        envelope: mut forged,
-        ..
-    } = net.vote(others[1], VoteKind::Prepare, 0, &block)
-    else {
+    let Input::Message { envelope: mut forged, .. } = net.vote(others[1], VoteKind::Prepare, 0, &block) else {
         unreachable!()
     };
     forged.signer = others[0].public();
@@ -354,10 +265,7 @@ fn forged_votes_neither_count_nor_crowd_out_real_ones() {
         vec![
             Step {
                 name: "forged vote pending",
-                input: Input::Message {
-                    from: PeerTag(9),
-                    envelope: forged,
-                },
+                input: Input::Message { from: PeerTag(9), envelope: forged },
                 expect: &[],
             },
             // Now our vote + forged + this one look like a quorum: the batch check unmasks the forgery.
@@ -387,21 +295,13 @@ fn a_timeout_starts_a_view_change_and_a_third_of_the_stake_pulls_others_along() 
         envelope: Envelope::seal(
             signer,
             NETUID,
-            &ViewChange {
-                height: Height::new(1),
-                view: View::new(view),
-                prepared: None,
-            },
+            &ViewChange { height: Height::new(1), view: View::new(view), prepared: None },
         ),
     };
     run(
         &mut machine,
         vec![
-            Step {
-                name: "one view change is not enough",
-                input: change(others[0], 1),
-                expect: &[],
-            },
+            Step { name: "one view change is not enough", input: change(others[0], 1), expect: &[] },
             Step {
                 name: "two (over a third) pull us along",
                 input: change(others[1], 1),
@@ -409,18 +309,12 @@ fn a_timeout_starts_a_view_change_and_a_third_of_the_stake_pulls_others_along() 
             },
             Step {
                 name: "stale timeout ignored",
-                input: Input::Timeout {
-                    height: Height::new(1),
-                    view: View::new(0),
-                },
+                input: Input::Timeout { height: Height::new(1), view: View::new(0) },
                 expect: &[],
             },
             Step {
                 name: "timeout in view 1",
-                input: Input::Timeout {
-                    height: Height::new(1),
-                    view: View::new(1),
-                },
+                input: Input::Timeout { height: Height::new(1), view: View::new(1) },
                 expect: &["send:ViewChange", "timer:2"],
             },
         ],
@@ -444,12 +338,7 @@ fn the_new_leader_reproposes_the_highest_prepared_block() {
             Envelope::seal(
                 k,
                 NETUID,
-                &Vote {
-                    kind: VoteKind::Prepare,
-                    height: Height::new(1),
-                    view: View::new(0),
-                    block_hash: block.hash(),
-                },
+                &Vote { kind: VoteKind::Prepare, height: Height::new(1), view: View::new(0), block_hash: block.hash() },
             )
         })
         .collect();
@@ -461,20 +350,13 @@ fn the_new_leader_reproposes_the_highest_prepared_block() {
         votes: prepares,
     };
     let others = net.others(leader1);
-    let prepared = PreparedProof {
-        certificate,
-        block: block.clone(),
-    };
+    let prepared = PreparedProof { certificate, block: block.clone() };
     let change = |signer: &Keypair, proof: Option<PreparedProof>| Input::Message {
         from: PeerTag(5),
         envelope: Envelope::seal(
             signer,
             NETUID,
-            &ViewChange {
-                height: Height::new(1),
-                view: View::new(1),
-                prepared: proof,
-            },
+            &ViewChange { height: Height::new(1), view: View::new(1), prepared: proof },
         ),
     };
     run(
@@ -482,23 +364,12 @@ fn the_new_leader_reproposes_the_highest_prepared_block() {
         vec![
             Step {
                 name: "own timeout",
-                input: Input::Timeout {
-                    height: Height::new(1),
-                    view: View::new(0),
-                },
+                input: Input::Timeout { height: Height::new(1), view: View::new(0) },
                 expect: &["send:ViewChange", "timer:1"],
             },
-            Step {
-                name: "a view change with a prepared block",
-                input: change(others[0], Some(prepared)),
-                expect: &[],
-            },
+            Step { name: "a view change with a prepared block", input: change(others[0], Some(prepared)), expect: &[] },
             // Quorum of view changes: re-propose `block` (no BuildProposal), then verify it ourselves.
-            Step {
-                name: "quorum: re-propose",
-                input: change(others[1], None),
-                expect: &["send:Proposal", "verify"],
-            },
+            Step { name: "quorum: re-propose", input: change(others[1], None), expect: &["send:Proposal", "verify"] },
         ],
     );
 }
@@ -519,10 +390,7 @@ fn a_restarted_node_never_votes_against_its_persisted_record() {
             block_hash: block.hash(),
             valid: true,
         });
-        assert_eq!(
-            out.iter().map(describe).collect::<Vec<_>>(),
-            ["send:Prepare"]
-        );
+        assert_eq!(out.iter().map(describe).collect::<Vec<_>>(), ["send:Prepare"]);
     } // crash
     let mut machine = net.machine(me, store);
     machine.start();
@@ -561,20 +429,45 @@ fn messages_from_the_future_are_buffered_and_a_third_ahead_triggers_sync() {
     run(
         &mut machine,
         vec![
-            Step {
-                name: "one node ahead",
-                input: net.vote(others[0], VoteKind::Commit, 0, &later),
-                expect: &[],
-            },
+            Step { name: "one node ahead", input: net.vote(others[0], VoteKind::Commit, 0, &later), expect: &[] },
             Step {
                 name: "two nodes ahead: sync",
                 input: net.vote(others[1], VoteKind::Commit, 0, &later),
                 expect: &["sync:1"],
             },
+            Step { name: "only once", input: net.vote(others[2], VoteKind::Commit, 0, &later), expect: &[] },
+        ],
+    );
+}
+
+#[test]
+fn a_prepare_quorum_before_the_application_answers_still_leads_to_a_commit_vote() {
+    let net = Net::new();
+    let me = net.follower();
+    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
+    machine.start();
+    let block = net.block(1, 0, 1);
+    let others = net.others(me);
+    run(
+        &mut machine,
+        vec![
+            Step { name: "proposal", input: net.proposal(0, block.clone()), expect: &["verify"] },
+            Step { name: "prepare 1", input: net.vote(others[0], VoteKind::Prepare, 0, &block), expect: &[] },
+            Step { name: "prepare 2", input: net.vote(others[1], VoteKind::Prepare, 0, &block), expect: &[] },
             Step {
-                name: "only once",
-                input: net.vote(others[2], VoteKind::Commit, 0, &later),
+                name: "prepare 3: quorum without us",
+                input: net.vote(others[2], VoteKind::Prepare, 0, &block),
                 expect: &[],
+            },
+            Step {
+                name: "the application answers late",
+                input: Input::ProposalVerified {
+                    height: Height::new(1),
+                    view: View::new(0),
+                    block_hash: block.hash(),
+                    valid: true,
+                },
+                expect: &["send:Prepare", "send:Commit"],
             },
         ],
     );

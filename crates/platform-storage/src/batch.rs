@@ -36,26 +36,14 @@ impl WriteBatch {
     }
 
     /// Adds a put.
-    pub fn put(
-        &mut self,
-        column: Column,
-        key: impl Into<Vec<u8>>,
-        value: impl Into<Vec<u8>>,
-    ) -> &mut Self {
-        self.ops.push(BatchOp::Put {
-            column,
-            key: key.into(),
-            value: value.into(),
-        });
+    pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(BatchOp::Put { column, key: key.into(), value: value.into() });
         self
     }
 
     /// Adds a delete.
     pub fn delete(&mut self, column: Column, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(BatchOp::Delete {
-            column,
-            key: key.into(),
-        });
+        self.ops.push(BatchOp::Delete { column, key: key.into() });
         self
     }
 

@@ -6,17 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (or another handle in this one) has the data directory open.
-    #[error(
-        "data directory {path} is locked by another process (is a validator already running on it?)"
-    )]
+    #[error("data directory {path} is locked by another process (is a validator already running on it?)")]
     Locked {
         /// The data directory.
         path: PathBuf,
     },
     /// The directory holds a store written with another schema.
-    #[error(
-        "data directory {path} has schema version {found}, this build reads version {expected}"
-    )]
+    #[error("data directory {path} has schema version {found}, this build reads version {expected}")]
     UnknownSchema {
         /// The data directory.
         path: PathBuf,

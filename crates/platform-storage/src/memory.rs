@@ -25,9 +25,7 @@ impl MemoryStore {
     }
 
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Columns>, StoreError> {
-        self.columns
-            .read()
-            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.columns.read().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
 }
 
@@ -37,10 +35,7 @@ impl Store for MemoryStore {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut columns = self
-            .columns
-            .write()
-            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
+        let mut columns = self.columns.write().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
         for op in batch.ops() {
             match op {
                 BatchOp::Put { column, key, value } => {

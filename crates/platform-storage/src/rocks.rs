@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteOptions,
-};
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteOptions};
 
 use crate::batch::{BatchOp, WriteBatch};
 use crate::column::Column;
@@ -37,10 +35,7 @@ pub struct RocksStore {
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksStore")
-            .field("path", &self.path)
-            .field("durability", &self.durability)
-            .finish()
+        f.debug_struct("RocksStore").field("path", &self.path).field("durability", &self.durability).finish()
     }
 }
 
@@ -62,13 +57,9 @@ impl RocksStore {
     pub fn open_with(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let existed = path.join("CURRENT").exists();
         if !existed && path.is_dir() {
-            let mut entries = path
-                .read_dir()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let mut entries = path.read_dir().map_err(|e| StoreError::Backend(e.to_string()))?;
             if entries.next().is_some() {
-                return Err(StoreError::NotAStore {
-                    path: path.to_path_buf(),
-                });
+                return Err(StoreError::NotAStore { path: path.to_path_buf() });
             }
         }
         let mut options = Options::default();
@@ -76,38 +67,26 @@ impl RocksStore {
         options.create_missing_column_families(true);
         options.set_keep_log_file_num(4);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let unknown_schema = |found| StoreError::UnknownSchema {
-            path: path.to_path_buf(),
-            found,
-            expected: SCHEMA_VERSION,
-        };
+        let unknown_schema =
+            |found| StoreError::UnknownSchema { path: path.to_path_buf(), found, expected: SCHEMA_VERSION };
         if existed {
             let families = DB::list_cf(&options, path).map_err(backend)?;
-            let known =
-                |name: &String| name == "default" || Column::ALL.iter().any(|c| c.name() == name);
+            let known = |name: &String| name == "default" || Column::ALL.iter().any(|c| c.name() == name);
             if !families.iter().all(known) {
                 return Err(unknown_schema(SchemaFound::Unrecognised));
             }
         }
-        let descriptors = Column::ALL
-            .iter()
-            .map(|c| ColumnFamilyDescriptor::new(c.name(), options.clone()))
-            .collect::<Vec<_>>();
+        let descriptors =
+            Column::ALL.iter().map(|c| ColumnFamilyDescriptor::new(c.name(), options.clone())).collect::<Vec<_>>();
         let db = DB::open_cf_descriptors(&options, path, descriptors).map_err(|e| {
             let message = e.into_string();
             if message.contains("LOCK") || message.contains("lock") {
-                StoreError::Locked {
-                    path: path.to_path_buf(),
-                }
+                StoreError::Locked { path: path.to_path_buf() }
             } else {
                 StoreError::Backend(message)
             }
         })?;
-        let store = RocksStore {
-            db,
-            path: path.to_path_buf(),
-            durability,
-        };
+        let store = RocksStore { db, path: path.to_path_buf(), durability };
         match store.get(Column::Metadata, SCHEMA_KEY)? {
             Some(bytes) if bytes == SCHEMA_VERSION.to_le_bytes() => {}
             Some(bytes) => {
@@ -117,9 +96,7 @@ impl RocksStore {
                 return Err(unknown_schema(found));
             }
             // A new store, or one whose creation was interrupted before anything was written.
-            None if store.is_empty()? => {
-                store.put(Column::Metadata, SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?
-            }
+            None if store.is_empty()? => store.put(Column::Metadata, SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?,
             None => return Err(unknown_schema(SchemaFound::Unrecognised)),
         }
         Ok(store)
@@ -138,12 +115,7 @@ impl RocksStore {
 
     fn is_empty(&self) -> Result<bool, StoreError> {
         for column in Column::ALL {
-            if self
-                .db
-                .iterator_cf(self.family(column)?, IteratorMode::Start)
-                .next()
-                .is_some()
-            {
+            if self.db.iterator_cf(self.family(column)?, IteratorMode::Start).next().is_some() {
                 return Ok(false);
             }
         }
@@ -160,12 +132,8 @@ impl Store for RocksStore {
         let mut rocks_batch = rocksdb::WriteBatch::default();
         for op in batch.ops() {
             match op {
-                BatchOp::Put { column, key, value } => {
-                    rocks_batch.put_cf(self.family(*column)?, key, value)
-                }
-                BatchOp::Delete { column, key } => {
-                    rocks_batch.delete_cf(self.family(*column)?, key)
-                }
+                BatchOp::Put { column, key, value } => rocks_batch.put_cf(self.family(*column)?, key, value),
+                BatchOp::Delete { column, key } => rocks_batch.delete_cf(self.family(*column)?, key),
             }
         }
         let mut options = WriteOptions::default();
@@ -185,10 +153,7 @@ impl Store for RocksStore {
             _ => prefix,
         };
         let mut entries = Vec::new();
-        for item in self.db.iterator_cf(
-            self.family(column)?,
-            IteratorMode::From(start, Direction::Forward),
-        ) {
+        for item in self.db.iterator_cf(self.family(column)?, IteratorMode::From(start, Direction::Forward)) {
             if entries.len() >= limit {
                 break;
             }
@@ -209,15 +174,11 @@ impl Store for RocksStore {
         if let Some(upper) = prefix_upper_bound(prefix) {
             options.set_iterate_upper_bound(upper);
         }
-        let mut iterator =
-            self.db
-                .iterator_cf_opt(self.family(column)?, options, IteratorMode::End);
+        let mut iterator = self.db.iterator_cf_opt(self.family(column)?, options, IteratorMode::End);
         match iterator.next() {
             Some(item) => {
                 let (key, value) = item.map_err(backend)?;
-                Ok(key
-                    .starts_with(prefix)
-                    .then(|| (key.into_vec(), value.into_vec())))
+                Ok(key.starts_with(prefix).then(|| (key.into_vec(), value.into_vec())))
             }
             None => Ok(None),
         }

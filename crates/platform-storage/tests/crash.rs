@@ -14,12 +14,7 @@ use rand::{Rng, SeedableRng};
 
 /// Keys per batch, spread over several column families.
 const KEYS_PER_BATCH: u32 = 8;
-const COLUMNS: [Column; 4] = [
-    Column::Blocks,
-    Column::Evaluations,
-    Column::Submissions,
-    Column::Consensus,
-];
+const COLUMNS: [Column; 4] = [Column::Blocks, Column::Evaluations, Column::Submissions, Column::Consensus];
 const ROUNDS: usize = 40;
 
 fn key(batch: u32, part: u32) -> Vec<u8> {
@@ -43,11 +38,7 @@ fn complete_batches(store: &RocksStore) -> Vec<u32> {
                 let column = COLUMNS[part as usize % COLUMNS.len()];
                 match store.get(column, &key(candidate, part)).expect("get") {
                     Some(v) => {
-                        assert_eq!(
-                            v,
-                            value(candidate, part),
-                            "batch {candidate} part {part} corrupted"
-                        );
+                        assert_eq!(v, value(candidate, part), "batch {candidate} part {part} corrupted");
                         true
                     }
                     None => false,
@@ -65,10 +56,7 @@ fn complete_batches(store: &RocksStore) -> Vec<u32> {
     for later in candidate + 1..candidate + 64 {
         for part in 0..KEYS_PER_BATCH {
             let column = COLUMNS[part as usize % COLUMNS.len()];
-            assert!(
-                store.get(column, &key(later, part)).expect("get").is_none(),
-                "batch {later} present after a gap"
-            );
+            assert!(store.get(column, &key(later, part)).expect("get").is_none(), "batch {later} present after a gap");
         }
     }
     present
@@ -85,18 +73,11 @@ fn child_writer() {
         _ => Durability::Sync,
     };
     let store = RocksStore::open_with(Path::new(&dir), durability).expect("child opens store");
-    let start: u32 = std::env::var("CRASH_CHILD_START")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let start: u32 = std::env::var("CRASH_CHILD_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     for batch_no in start.. {
         let mut batch = WriteBatch::new();
         for part in 0..KEYS_PER_BATCH {
-            batch.put(
-                COLUMNS[part as usize % COLUMNS.len()],
-                key(batch_no, part),
-                value(batch_no, part),
-            );
+            batch.put(COLUMNS[part as usize % COLUMNS.len()], key(batch_no, part), value(batch_no, part));
         }
         store.write(batch).expect("write");
         println!("ack {batch_no}");
@@ -124,26 +105,16 @@ fn crash_rounds(durability: &str, seed: u64) {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 // libtest prints `test child_writer ... ` without a newline before the first ack.
-                if let Some(n) = line
-                    .split("ack ")
-                    .nth(1)
-                    .and_then(|n| n.trim().parse().ok())
+                if let Some(n) = line.split("ack ").nth(1).and_then(|n| n.trim().parse().ok())
+                    && lines.0.send(n).is_err()
                 {
-                    if lines.0.send(n).is_err() {
-                        break;
-                    }
+                    break;
                 }
             }
         });
         // Wait for the child to start writing, then kill it at a random moment.
-        let first = lines
-            .1
-            .recv_timeout(Duration::from_secs(30))
-            .expect("child acknowledged a first batch");
-        assert_eq!(
-            first, next,
-            "the child resumes after the last complete batch"
-        );
+        let first = lines.1.recv_timeout(Duration::from_secs(30)).expect("child acknowledged a first batch");
+        assert_eq!(first, next, "the child resumes after the last complete batch");
         std::thread::sleep(Duration::from_micros(rng.gen_range(0..20_000)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
@@ -157,21 +128,11 @@ fn crash_rounds(durability: &str, seed: u64) {
         let present = complete_batches(&store);
         let highest = present.last().copied();
         let acked = acknowledged.expect("some batch acknowledged");
-        assert!(
-            highest >= Some(acked),
-            "round {round}: acknowledged batch {acked} lost (highest present {highest:?})"
-        );
-        assert_eq!(
-            present.len() as u32,
-            highest.map_or(0, |h| h + 1),
-            "round {round}: a gap in the batches"
-        );
+        assert!(highest >= Some(acked), "round {round}: acknowledged batch {acked} lost (highest present {highest:?})");
+        assert_eq!(present.len() as u32, highest.map_or(0, |h| h + 1), "round {round}: a gap in the batches");
         next = highest.map_or(0, |h| h + 1);
     }
-    assert!(
-        next as usize > ROUNDS,
-        "the children wrote too little to prove anything: {next} batches"
-    );
+    assert!(next as usize > ROUNDS, "the children wrote too little to prove anything: {next} batches");
 }
 
 #[test]

@@ -6,15 +6,9 @@ use platform_storage::{Column, RocksStore, SCHEMA_VERSION, Store, StoreError};
 fn data_survives_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
-    RocksStore::open(&path)
-        .expect("create")
-        .put(Column::Blocks, b"h1", b"block")
-        .expect("put");
+    RocksStore::open(&path).expect("create").put(Column::Blocks, b"h1", b"block").expect("put");
     let store = RocksStore::open(&path).expect("reopen");
-    assert_eq!(
-        store.get(Column::Blocks, b"h1").expect("get"),
-        Some(b"block".to_vec())
-    );
+    assert_eq!(store.get(Column::Blocks, b"h1").expect("get"), Some(b"block".to_vec()));
 }
 
 #[test]
@@ -33,20 +27,11 @@ fn an_unknown_schema_version_is_refused() {
     let path = dir.path().join("db");
     RocksStore::open(&path)
         .expect("create")
-        .put(
-            Column::Metadata,
-            b"schema_version",
-            &(SCHEMA_VERSION + 1).to_le_bytes(),
-        )
+        .put(Column::Metadata, b"schema_version", &(SCHEMA_VERSION + 1).to_le_bytes())
         .expect("put");
     let error = RocksStore::open(&path).expect_err("refused");
     assert!(matches!(error, StoreError::UnknownSchema { .. }), "{error}");
-    assert!(
-        error
-            .to_string()
-            .contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
-        "{error}"
-    );
+    assert!(error.to_string().contains(&format!("schema version {}", SCHEMA_VERSION + 1)), "{error}");
 }
 
 #[test]
@@ -57,21 +42,14 @@ fn foreign_column_families_are_refused() {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let _db =
-            rocksdb::DB::open_cf(&options, &path, ["someone_elses_data"]).expect("foreign db");
+        let _db = rocksdb::DB::open_cf(&options, &path, ["someone_elses_data"]).expect("foreign db");
     }
-    assert!(matches!(
-        RocksStore::open(&path),
-        Err(StoreError::UnknownSchema { .. })
-    ));
+    assert!(matches!(RocksStore::open(&path), Err(StoreError::UnknownSchema { .. })));
 }
 
 #[test]
 fn a_non_empty_foreign_directory_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("notes.txt"), "not a database").expect("write");
-    assert!(matches!(
-        RocksStore::open(dir.path()),
-        Err(StoreError::NotAStore { .. })
-    ));
+    assert!(matches!(RocksStore::open(dir.path()), Err(StoreError::NotAStore { .. })));
 }

@@ -131,12 +131,7 @@ impl Envelope {
     /// Signs an already-encoded payload.
     pub fn sign(keypair: &Keypair, netuid: NetUid, kind: MessageKind, payload: Vec<u8>) -> Self {
         let signature = keypair.sign_raw(&signing_bytes(kind, netuid, &payload));
-        Envelope {
-            kind,
-            payload,
-            signer: keypair.public(),
-            signature,
-        }
+        Envelope { kind, payload, signer: keypair.public(), signature }
     }
 
     /// Encodes and signs a message.
@@ -146,10 +141,7 @@ impl Envelope {
 
     /// Checks the signature for `netuid`.
     pub fn verify(&self, netuid: NetUid) -> Result<(), SignatureError> {
-        self.signer.verify_raw(
-            &signing_bytes(self.kind, netuid, &self.payload),
-            &self.signature,
-        )
+        self.signer.verify_raw(&signing_bytes(self.kind, netuid, &self.payload), &self.signature)
     }
 
     /// Checks the kind, decodes the payload as `M`, checks the author it names (if any) is the
@@ -162,11 +154,7 @@ impl Envelope {
         let message = M::from_bytes(&self.payload)?;
         self.check_decoded(&message)?;
         self.verify(netuid)?;
-        Ok(Signed {
-            message,
-            signer: self.signer,
-            envelope: self.clone(),
-        })
+        Ok(Signed { message, signer: self.signer, envelope: self.clone() })
     }
 
     /// Decodes the payload according to its kind and verifies the signature.
@@ -179,11 +167,7 @@ impl Envelope {
         };
         self.check_claimed(claimed)?;
         self.verify(netuid)?;
-        Ok(Signed {
-            message,
-            signer: self.signer,
-            envelope: self.clone(),
-        })
+        Ok(Signed { message, signer: self.signer, envelope: self.clone() })
     }
 
     fn check_decoded<M: WireMessage>(&self, message: &M) -> Result<(), EnvelopeError> {
@@ -195,10 +179,9 @@ impl Envelope {
 
     fn check_claimed(&self, claimed: Option<PublicKey>) -> Result<(), EnvelopeError> {
         match claimed {
-            Some(claimed) if claimed != self.signer => Err(EnvelopeError::SignerMismatch {
-                claimed,
-                signer: self.signer,
-            }),
+            Some(claimed) if claimed != self.signer => {
+                Err(EnvelopeError::SignerMismatch { claimed, signer: self.signer })
+            }
             _ => Ok(()),
         }
     }
@@ -223,8 +206,7 @@ impl Envelope {
             );
         }
         let transcripts = messages.iter().map(|m| context.bytes(m));
-        schnorrkel::verify_batch(transcripts, &signatures, &keys, false)
-            .map_err(|_| SignatureError::Invalid)
+        schnorrkel::verify_batch(transcripts, &signatures, &keys, false).map_err(|_| SignatureError::Invalid)
     }
 
     /// blake2b-256 of the payload: the id of what the envelope carries (e.g. a submission id).
@@ -240,11 +222,7 @@ impl Envelope {
     /// Decodes an envelope of at most `max_size` bytes. The signature is not checked here.
     pub fn from_bytes(bytes: &[u8], max_size: usize) -> Result<Self, DecodeError> {
         if bytes.len() > max_size {
-            return Err(DecodeError::TooLarge {
-                field: "envelope",
-                size: bytes.len(),
-                max: max_size,
-            });
+            return Err(DecodeError::TooLarge { field: "envelope", size: bytes.len(), max: max_size });
         }
         wire::decode_envelope(bytes)
     }

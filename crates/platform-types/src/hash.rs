@@ -25,22 +25,15 @@ impl Hash {
 
     /// Reads a digest from a slice that must be exactly 32 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 32] = bytes.try_into().map_err(|_| DecodeError::BadLength {
-            field,
-            expected: 32,
-            found: bytes.len(),
-        })?;
+        let array: [u8; 32] =
+            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 32, found: bytes.len() })?;
         Ok(Hash(array))
     }
 
     /// Parses `0x`-prefixed (or bare) hex of exactly 32 bytes.
     pub fn from_hex(text: &str) -> Result<Self, DecodeError> {
-        let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).map_err(|_| {
-            DecodeError::Invalid {
-                field: "hash",
-                reason: "not hex",
-            }
-        })?;
+        let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
+            .map_err(|_| DecodeError::Invalid { field: "hash", reason: "not hex" })?;
         Hash::from_slice("hash", &bytes)
     }
 
@@ -91,10 +84,7 @@ mod tests {
     #[test]
     fn empty_input_matches_the_reference_digest() {
         // blake2b-256("") from RFC 7693's parameterisation (digest length 32).
-        assert_eq!(
-            blake2b_256(b"").to_string(),
-            "0x0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"
-        );
+        assert_eq!(blake2b_256(b"").to_string(), "0x0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
     }
 
     #[test]

@@ -99,27 +99,17 @@ impl ChallengeId {
 
     /// Validates a slug.
     pub fn new(id: &str) -> Result<Self, DecodeError> {
-        let invalid = |reason| DecodeError::Invalid {
-            field: "challenge_id",
-            reason,
-        };
+        let invalid = |reason| DecodeError::Invalid { field: "challenge_id", reason };
         let first = id.bytes().next().ok_or(invalid("empty"))?;
         if id.len() > Self::MAX_LEN {
-            return Err(DecodeError::TooLarge {
-                field: "challenge_id",
-                size: id.len(),
-                max: Self::MAX_LEN,
-            });
+            return Err(DecodeError::TooLarge { field: "challenge_id", size: id.len(), max: Self::MAX_LEN });
         }
         if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
             return Err(invalid("must start with a lowercase letter or digit"));
         }
-        let allowed =
-            |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
         if !id.bytes().all(allowed) {
-            return Err(invalid(
-                "only lowercase letters, digits, '-' and '_' are allowed",
-            ));
+            return Err(invalid("only lowercase letters, digits, '-' and '_' are allowed"));
         }
         Ok(ChallengeId(id.to_owned()))
     }
@@ -144,14 +134,7 @@ mod tests {
     fn challenge_ids_are_validated() {
         assert!(ChallengeId::new("regression").is_ok());
         assert!(ChallengeId::new("matmul-proof_2").is_ok());
-        for bad in [
-            "",
-            "-lead",
-            "Upper",
-            "has space",
-            "dot.ted",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", "-lead", "Upper", "has space", "dot.ted", &"a".repeat(65)] {
             assert!(ChallengeId::new(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -38,11 +38,8 @@ impl PublicKey {
 
     /// Reads a key from a slice that must be exactly 32 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 32] = bytes.try_into().map_err(|_| DecodeError::BadLength {
-            field,
-            expected: 32,
-            found: bytes.len(),
-        })?;
+        let array: [u8; 32] =
+            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 32, found: bytes.len() })?;
         Ok(PublicKey(array))
     }
 
@@ -68,13 +65,9 @@ impl PublicKey {
 
     /// Verifies a signature made with the `substrate` context over exactly `message`.
     pub fn verify_raw(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
-        let public =
-            schnorrkel::PublicKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
-        let signature = schnorrkel::Signature::from_bytes(&signature.0)
-            .map_err(|_| SignatureError::Malformed)?;
-        public
-            .verify_simple(SIGNING_CONTEXT, message, &signature)
-            .map_err(|_| SignatureError::Invalid)
+        let public = schnorrkel::PublicKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
+        let signature = schnorrkel::Signature::from_bytes(&signature.0).map_err(|_| SignatureError::Malformed)?;
+        public.verify_simple(SIGNING_CONTEXT, message, &signature).map_err(|_| SignatureError::Invalid)
     }
 }
 
@@ -102,11 +95,8 @@ impl Signature {
 
     /// Reads a signature from a slice that must be exactly 64 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 64] = bytes.try_into().map_err(|_| DecodeError::BadLength {
-            field,
-            expected: 64,
-            found: bytes.len(),
-        })?;
+        let array: [u8; 64] =
+            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 64, found: bytes.len() })?;
         Ok(Signature(array))
     }
 
@@ -158,10 +148,9 @@ impl Keypair {
         for junction in &uri.junctions {
             secret = match junction {
                 DeriveJunction::Soft(code) => secret.derived_key_simple(ChainCode(*code), []).0,
-                DeriveJunction::Hard(code) => secret
-                    .hard_derive_mini_secret_key(Some(ChainCode(*code)), b"")
-                    .0
-                    .expand(ExpansionMode::Ed25519),
+                DeriveJunction::Hard(code) => {
+                    secret.hard_derive_mini_secret_key(Some(ChainCode(*code)), b"").0.expand(ExpansionMode::Ed25519)
+                }
             };
         }
         Ok(Keypair(secret.into()))
@@ -169,11 +158,9 @@ impl Keypair {
 
     /// Generates a new hotkey from a fresh mnemonic of `words` words (12, 15, 18, 21 or 24).
     pub fn generate(words: usize) -> Result<GeneratedKey, KeyError> {
-        let mnemonic = Mnemonic::generate_in(Language::English, words)
-            .map_err(|_| KeyError::BadWordCount(words))?;
+        let mnemonic = Mnemonic::generate_in(Language::English, words).map_err(|_| KeyError::BadWordCount(words))?;
         let phrase = Zeroizing::new(mnemonic.to_string());
-        let keypair =
-            Keypair(mini_from_mnemonic(&mnemonic, "")?.expand_to_keypair(ExpansionMode::Ed25519));
+        let keypair = Keypair(mini_from_mnemonic(&mnemonic, "")?.expand_to_keypair(ExpansionMode::Ed25519));
         Ok(GeneratedKey { phrase, keypair })
     }
 
@@ -181,52 +168,37 @@ impl Keypair {
     /// with `secretPhrase`, `secretSeed` or `privateKey`. When the file states `publicKey` or
     /// `ss58Address`, the derived key must match it.
     pub fn from_wallet_file(path: &Path) -> Result<Self, KeyError> {
-        let fail = |reason: String| KeyError::WalletFile {
-            path: path.display().to_string(),
-            reason,
-        };
+        let fail = |reason: String| KeyError::WalletFile { path: path.display().to_string(), reason };
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?);
         if text.starts_with("$NACL") || text.starts_with("$BT") {
-            return Err(fail(
-                "the file is encrypted; decrypt it with btcli or pass the mnemonic instead".into(),
-            ));
+            return Err(fail("the file is encrypted; decrypt it with btcli or pass the mnemonic instead".into()));
         }
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
         let field = |name: &str| json.get(name).and_then(|v| v.as_str());
         let keypair = if let Some(phrase) = field("secretPhrase") {
             Keypair::from_suri(phrase)?
         } else if let Some(seed) = field("secretSeed") {
             Keypair::from_suri(seed)?
         } else if let Some(private) = field("privateKey") {
-            let bytes = Zeroizing::new(
-                hex::decode(private.trim_start_matches("0x")).map_err(|_| KeyError::SeedNotHex)?,
-            );
+            let bytes =
+                Zeroizing::new(hex::decode(private.trim_start_matches("0x")).map_err(|_| KeyError::SeedNotHex)?);
             let secret = schnorrkel::SecretKey::from_ed25519_bytes(&bytes)
                 .map_err(|_| fail("privateKey is not a 64-byte sr25519 secret key".into()))?;
             Keypair(secret.into())
         } else {
-            return Err(fail(
-                "no secretPhrase, secretSeed or privateKey field".into(),
-            ));
+            return Err(fail("no secretPhrase, secretSeed or privateKey field".into()));
         };
         let public = keypair.public();
-        if let Some(stated) = field("publicKey").or(field("accountId")) {
-            if !stated
-                .trim_start_matches("0x")
-                .eq_ignore_ascii_case(&hex::encode(public.as_bytes()))
-            {
-                return Err(fail(
-                    "the secret does not match the file's publicKey".into(),
-                ));
-            }
+        let stated_hex = field("publicKey").or(field("accountId"));
+        if let Some(stated) = stated_hex
+            && !stated.trim_start_matches("0x").eq_ignore_ascii_case(&hex::encode(public.as_bytes()))
+        {
+            return Err(fail("the secret does not match the file's publicKey".into()));
         }
-        if let Some(stated) = field("ss58Address") {
-            if PublicKey::from_ss58(stated).ok() != Some(public) {
-                return Err(fail(
-                    "the secret does not match the file's ss58Address".into(),
-                ));
-            }
+        if let Some(stated) = field("ss58Address")
+            && PublicKey::from_ss58(stated).ok() != Some(public)
+        {
+            return Err(fail("the secret does not match the file's ss58Address".into()));
         }
         Ok(keypair)
     }
@@ -248,9 +220,7 @@ impl Keypair {
 /// defaulting to `~/.bittensor/wallets`.
 pub fn wallet_hotkey_path(base: Option<&Path>, wallet: &str, hotkey: &str) -> PathBuf {
     let base = base.map(Path::to_path_buf).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
         home.join(".bittensor").join("wallets")
     });
     base.join(wallet).join("hotkeys").join(hotkey)
@@ -260,11 +230,7 @@ fn parse_mnemonic(phrase: &str) -> Result<Mnemonic, KeyError> {
     Mnemonic::parse_in(Language::English, phrase).map_err(|e| match e {
         bip39::Error::UnknownWord(index) => KeyError::UnknownWord {
             index: index + 1,
-            word: phrase
-                .split_whitespace()
-                .nth(index)
-                .unwrap_or_default()
-                .to_owned(),
+            word: phrase.split_whitespace().nth(index).unwrap_or_default().to_owned(),
         },
         bip39::Error::InvalidChecksum => KeyError::BadChecksum,
         _ => KeyError::BadWordCount(phrase.split_whitespace().count()),

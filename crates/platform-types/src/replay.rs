@@ -52,35 +52,18 @@ impl ReplayGuard {
     /// A guard accepting timestamps within `window_ms` of now, remembering at most
     /// `max_entries` messages.
     pub fn new(window_ms: u64, max_entries: usize) -> Self {
-        ReplayGuard {
-            window_ms,
-            max_entries,
-            seen: HashMap::new(),
-            by_time: BTreeSet::new(),
-        }
+        ReplayGuard { window_ms, max_entries, seen: HashMap::new(), by_time: BTreeSet::new() }
     }
 
     /// Accepts the message and remembers it, or says why not.
-    pub fn check(
-        &mut self,
-        signer: PublicKey,
-        nonce: u64,
-        timestamp_ms: u64,
-        now_ms: u64,
-    ) -> Result<(), ReplayError> {
+    pub fn check(&mut self, signer: PublicKey, nonce: u64, timestamp_ms: u64, now_ms: u64) -> Result<(), ReplayError> {
         let window_ms = self.window_ms;
         self.forget_before(now_ms.saturating_sub(window_ms));
         if timestamp_ms.saturating_add(window_ms) < now_ms {
-            return Err(ReplayError::Stale {
-                age_ms: now_ms - timestamp_ms,
-                window_ms,
-            });
+            return Err(ReplayError::Stale { age_ms: now_ms - timestamp_ms, window_ms });
         }
         if timestamp_ms > now_ms.saturating_add(window_ms) {
-            return Err(ReplayError::Future {
-                ahead_ms: timestamp_ms - now_ms,
-                window_ms,
-            });
+            return Err(ReplayError::Future { ahead_ms: timestamp_ms - now_ms, window_ms });
         }
         if self.seen.contains_key(&(signer, nonce)) {
             return Err(ReplayError::Duplicate { nonce });
@@ -126,34 +109,18 @@ mod tests {
     fn accepts_once_and_rejects_the_replay() {
         let mut guard = ReplayGuard::new(1_000, 10);
         assert_eq!(guard.check(key(1), 7, 10_000, 10_000), Ok(()));
-        assert_eq!(
-            guard.check(key(1), 7, 10_000, 10_500),
-            Err(ReplayError::Duplicate { nonce: 7 })
-        );
-        assert_eq!(
-            guard.check(key(2), 7, 10_000, 10_500),
-            Ok(()),
-            "nonces are per signer"
-        );
+        assert_eq!(guard.check(key(1), 7, 10_000, 10_500), Err(ReplayError::Duplicate { nonce: 7 }));
+        assert_eq!(guard.check(key(2), 7, 10_000, 10_500), Ok(()), "nonces are per signer");
     }
 
     #[test]
     fn rejects_outside_the_window_and_forgets_old_entries() {
         let mut guard = ReplayGuard::new(1_000, 10);
-        assert!(matches!(
-            guard.check(key(1), 1, 8_000, 10_000),
-            Err(ReplayError::Stale { .. })
-        ));
-        assert!(matches!(
-            guard.check(key(1), 1, 12_000, 10_000),
-            Err(ReplayError::Future { .. })
-        ));
+        assert!(matches!(guard.check(key(1), 1, 8_000, 10_000), Err(ReplayError::Stale { .. })));
+        assert!(matches!(guard.check(key(1), 1, 12_000, 10_000), Err(ReplayError::Future { .. })));
         guard.check(key(1), 1, 10_000, 10_000).expect("fresh");
         // Much later the old entry is pruned; the replayed message is now stale instead.
-        assert!(matches!(
-            guard.check(key(1), 1, 10_000, 20_000),
-            Err(ReplayError::Stale { .. })
-        ));
+        assert!(matches!(guard.check(key(1), 1, 10_000, 20_000), Err(ReplayError::Stale { .. })));
         assert!(guard.is_empty());
     }
 
@@ -162,13 +129,8 @@ mod tests {
         let mut guard = ReplayGuard::new(1_000, 2);
         guard.check(key(1), 1, 5_000, 5_000).expect("first");
         guard.check(key(1), 2, 5_000, 5_000).expect("second");
-        assert_eq!(
-            guard.check(key(1), 3, 5_000, 5_000),
-            Err(ReplayError::Saturated(2))
-        );
+        assert_eq!(guard.check(key(1), 3, 5_000, 5_000), Err(ReplayError::Saturated(2)));
         assert_eq!(guard.len(), 2);
-        guard
-            .check(key(1), 3, 6_500, 6_500)
-            .expect("room after the window moved");
+        guard.check(key(1), 3, 6_500, 6_500).expect("room after the window moved");
     }
 }

@@ -42,9 +42,7 @@ pub fn encode(prefix: u16, account: &[u8; 32]) -> String {
 
 /// Decodes an address into its prefix and 32-byte account id, checking the checksum.
 pub fn decode(address: &str) -> Result<(u16, [u8; 32]), KeyError> {
-    let data = bs58::decode(address)
-        .into_vec()
-        .map_err(|_| KeyError::BadAddress("not base58"))?;
+    let data = bs58::decode(address).into_vec().map_err(|_| KeyError::BadAddress("not base58"))?;
     let (prefix_len, prefix) = match data.first() {
         Some(&b @ 0..=63) => (1, u16::from(b)),
         Some(&b @ 64..=127) => {
@@ -78,10 +76,7 @@ mod tests {
     fn round_trips_alice_with_prefix_42() {
         let (prefix, account) = decode(ALICE).expect("valid address");
         assert_eq!(prefix, BITTENSOR_PREFIX);
-        assert_eq!(
-            hex::encode(account),
-            "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
-        );
+        assert_eq!(hex::encode(account), "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
         assert_eq!(encode(prefix, &account), ALICE);
     }
 

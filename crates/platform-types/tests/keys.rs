@@ -5,49 +5,28 @@ use std::str::FromStr;
 use platform_types::{KeyError, Keypair, PublicKey};
 
 fn address(suri: &str) -> String {
-    Keypair::from_suri(suri)
-        .expect("valid suri")
-        .public()
-        .to_ss58()
+    Keypair::from_suri(suri).expect("valid suri").public().to_ss58()
 }
 
 /// The reference implementation: subxt-signer's own keypair (Parity's port of sp-core).
 fn reference_public(suri: &str) -> [u8; 32] {
     let uri = subxt_signer::SecretUri::from_str(suri).expect("valid suri");
-    subxt_signer::sr25519::Keypair::from_uri(&uri)
-        .expect("reference keypair")
-        .public_key()
-        .0
+    subxt_signer::sr25519::Keypair::from_uri(&uri).expect("reference keypair").public_key().0
 }
 
 #[test]
 fn dev_accounts_match_btcli() {
-    assert_eq!(
-        address("//Alice"),
-        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
-    );
-    assert_eq!(
-        address("//Bob"),
-        "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
-    );
-    assert_eq!(
-        address("//Alice//stash"),
-        "5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY"
-    );
+    assert_eq!(address("//Alice"), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+    assert_eq!(address("//Bob"), "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+    assert_eq!(address("//Alice//stash"), "5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY");
 }
 
 #[test]
 fn the_dev_phrase_and_alices_raw_seed() {
     let dev = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+    assert_eq!(address(dev), "5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV");
     assert_eq!(
-        address(dev),
-        "5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV"
-    );
-    assert_eq!(
-        Keypair::from_suri(dev)
-            .expect("dev phrase")
-            .public()
-            .to_hex(),
+        Keypair::from_suri(dev).expect("dev phrase").public().to_hex(),
         "0x46ebddef8cd9bb167dc30878d7113b7e168e6f0646beffd77d69d39bad76b47a"
     );
     // The mini-secret subkey prints for //Alice gives //Alice's key directly.
@@ -68,18 +47,14 @@ fn derivations_match_the_reference_implementation() {
         format!("{phrase}//hard/soft//0"),
         format!("{phrase}///password"),
         format!("{phrase}//validator/7///pass word"),
-        format!("{seed}"),
+        seed.to_string(),
         format!("{seed}//hard/soft"),
         "//Charlie/soft/1".to_string(),
         "//1234//a-very-long-junction-name-that-is-longer-than-thirty-two-bytes".to_string(),
     ];
     for suri in cases {
         let ours = Keypair::from_suri(&suri).expect("valid suri").public();
-        assert_eq!(
-            ours.as_bytes(),
-            &reference_public(&suri),
-            "derivation differs for {suri:?}"
-        );
+        assert_eq!(ours.as_bytes(), &reference_public(&suri), "derivation differs for {suri:?}");
     }
 }
 
@@ -87,34 +62,16 @@ fn derivations_match_the_reference_implementation() {
 fn bad_input_gives_typed_errors() {
     let phrase = "legal winner thank year wave sausage worth useful legal winner thank yellow";
     let swapped = phrase.replace("yellow", "winner");
-    assert!(matches!(
-        Keypair::from_suri(&swapped),
-        Err(KeyError::BadChecksum)
-    ));
+    assert!(matches!(Keypair::from_suri(&swapped), Err(KeyError::BadChecksum)));
     assert!(matches!(
         Keypair::from_suri(&phrase.replace("sausage", "sausagex")),
         Err(KeyError::UnknownWord { index: 6, .. })
     ));
-    assert!(matches!(
-        Keypair::from_suri("legal winner thank"),
-        Err(KeyError::BadWordCount(3))
-    ));
-    assert!(matches!(
-        Keypair::from_suri("0x1234"),
-        Err(KeyError::SeedLength(2))
-    ));
-    assert!(matches!(
-        Keypair::from_suri("0xzz"),
-        Err(KeyError::SeedNotHex)
-    ));
-    assert!(matches!(
-        Keypair::from_suri(&format!("{phrase}//")),
-        Err(KeyError::InvalidUri)
-    ));
-    assert!(matches!(
-        Keypair::from_suri("//Alice/"),
-        Err(KeyError::InvalidUri)
-    ));
+    assert!(matches!(Keypair::from_suri("legal winner thank"), Err(KeyError::BadWordCount(3))));
+    assert!(matches!(Keypair::from_suri("0x1234"), Err(KeyError::SeedLength(2))));
+    assert!(matches!(Keypair::from_suri("0xzz"), Err(KeyError::SeedNotHex)));
+    assert!(matches!(Keypair::from_suri(&format!("{phrase}//")), Err(KeyError::InvalidUri)));
+    assert!(matches!(Keypair::from_suri("//Alice/"), Err(KeyError::InvalidUri)));
 }
 
 #[test]
@@ -132,10 +89,8 @@ fn generated_keys_round_trip_through_their_phrase() {
 fn substrate_signatures_verify_and_ours_verify_in_substrate() {
     let suri = "//Alice";
     let ours = Keypair::from_suri(suri).expect("alice");
-    let reference = subxt_signer::sr25519::Keypair::from_uri(
-        &subxt_signer::SecretUri::from_str(suri).expect("uri"),
-    )
-    .expect("ref");
+    let reference =
+        subxt_signer::sr25519::Keypair::from_uri(&subxt_signer::SecretUri::from_str(suri).expect("uri")).expect("ref");
     let message = b"a message signed by substrate tooling";
     let theirs = platform_types::Signature::from_bytes(reference.sign(message).0);
     assert_eq!(ours.public().verify_raw(message, &theirs), Ok(()));
@@ -150,12 +105,8 @@ fn substrate_signatures_verify_and_ours_verify_in_substrate() {
 
 #[test]
 fn ss58_parsing_round_trips() {
-    let alice =
-        PublicKey::from_ss58("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY").expect("valid");
-    assert_eq!(
-        alice,
-        Keypair::from_suri("//Alice").expect("alice").public()
-    );
+    let alice = PublicKey::from_ss58("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY").expect("valid");
+    assert_eq!(alice, Keypair::from_suri("//Alice").expect("alice").public());
     assert!(PublicKey::from_ss58("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ").is_err());
 }
 
@@ -173,41 +124,20 @@ fn btcli_wallet_files_load() {
         "publicKey": expected.to_hex(),
         "ss58Address": expected.to_ss58(),
     }));
-    assert_eq!(
-        Keypair::from_wallet_file(&path)
-            .expect("phrase file")
-            .public(),
-        expected
-    );
+    assert_eq!(Keypair::from_wallet_file(&path).expect("phrase file").public(), expected);
 
     let seed_key =
-        Keypair::from_suri("0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-            .expect("seed");
-    write(
-        serde_json::json!({ "secretSeed": "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60" }),
-    );
-    assert_eq!(
-        Keypair::from_wallet_file(&path)
-            .expect("seed file")
-            .public(),
-        seed_key.public()
-    );
+        Keypair::from_suri("0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").expect("seed");
+    write(serde_json::json!({ "secretSeed": "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60" }));
+    assert_eq!(Keypair::from_wallet_file(&path).expect("seed file").public(), seed_key.public());
 
     write(
         serde_json::json!({ "secretPhrase": phrase, "ss58Address": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" }),
     );
     let mismatch = Keypair::from_wallet_file(&path).expect_err("mismatch detected");
-    assert!(
-        mismatch.to_string().contains("does not match"),
-        "{mismatch}"
-    );
+    assert!(mismatch.to_string().contains("does not match"), "{mismatch}");
 
     std::fs::write(&path, "$NACL...").expect("write");
-    assert!(
-        Keypair::from_wallet_file(&path)
-            .expect_err("encrypted")
-            .to_string()
-            .contains("encrypted")
-    );
+    assert!(Keypair::from_wallet_file(&path).expect_err("encrypted").to_string().contains("encrypted"));
     assert!(Keypair::from_wallet_file(&dir.path().join("missing")).is_err());
 }

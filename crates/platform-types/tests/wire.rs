@@ -27,10 +27,7 @@ fn spec() -> ChallengeSpec {
         module_size: 12_345,
         policy: RuntimePolicy::default(),
         scoring: ScoringConfig {
-            normalisation: Normalisation::ChampionTakesAll {
-                margin_ppb: 10_000_000,
-                owner_share_ppb: 0,
-            },
+            normalisation: Normalisation::ChampionTakesAll { margin_ppb: 10_000_000, owner_share_ppb: 0 },
             ..ScoringConfig::default()
         },
         mechanism: MechanismId::new(0),
@@ -94,21 +91,12 @@ fn weights() -> WeightsProposal {
 fn validators() -> ValidatorSet {
     ValidatorSet {
         epoch: Epoch::new(3),
-        validators: vec![Validator {
-            hotkey: alice().public(),
-            uid: Uid::new(0),
-            stake: 2_000_000_000_000,
-        }],
+        validators: vec![Validator { hotkey: alice().public(), uid: Uid::new(0), stake: 2_000_000_000_000 }],
     }
 }
 
 fn vote_envelope(kind: VoteKind) -> Envelope {
-    let vote = Vote {
-        kind,
-        height: Height::new(5),
-        view: View::new(1),
-        block_hash: block().hash(),
-    };
+    let vote = Vote { kind, height: Height::new(5), view: View::new(1), block_hash: block().hash() };
     Envelope {
         kind: kind.message_kind(),
         payload: vote.to_bytes(),
@@ -131,10 +119,7 @@ fn view_change() -> ViewChange {
     ViewChange {
         height: Height::new(5),
         view: View::new(2),
-        prepared: Some(PreparedProof {
-            certificate: certificate(VoteKind::Prepare),
-            block: block(),
-        }),
+        prepared: Some(PreparedProof { certificate: certificate(VoteKind::Prepare), block: block() }),
     }
 }
 
@@ -145,11 +130,7 @@ fn new_view() -> NewView {
         signer: alice().public(),
         signature: Signature::from_bytes([6; 64]),
     };
-    NewView {
-        height: Height::new(5),
-        view: View::new(2),
-        view_changes: vec![change],
-    }
+    NewView { height: Height::new(5), view: View::new(2), view_changes: vec![change] }
 }
 
 /// One sample of every wire message kind and every stored type, by name.
@@ -158,21 +139,11 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("challenge_spec", spec().to_bytes()),
         (
             "sudo_add_challenge",
-            SudoAction {
-                command: SudoCommand::AddChallenge(spec()),
-                nonce: 1,
-                timestamp_ms: 2,
-            }
-            .to_bytes(),
+            SudoAction { command: SudoCommand::AddChallenge(spec()), nonce: 1, timestamp_ms: 2 }.to_bytes(),
         ),
         (
             "sudo_update_challenge",
-            SudoAction {
-                command: SudoCommand::UpdateChallenge(spec()),
-                nonce: 3,
-                timestamp_ms: 4,
-            }
-            .to_bytes(),
+            SudoAction { command: SudoCommand::UpdateChallenge(spec()), nonce: 3, timestamp_ms: 4 }.to_bytes(),
         ),
         (
             "sudo_remove_challenge",
@@ -195,12 +166,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("submission_inline", submission().to_bytes()),
         (
             "submission_blob",
-            Submission {
-                payload: Payload::Blob(h(2)),
-                payload_size: 1 << 20,
-                ..submission()
-            }
-            .to_bytes(),
+            Submission { payload: Payload::Blob(h(2)), payload_size: 1 << 20, ..submission() }.to_bytes(),
         ),
         (
             "evaluation",
@@ -217,73 +183,37 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
             .to_bytes(),
         ),
         ("weights_proposal", weights().to_bytes()),
-        (
-            "peer_binding",
-            PeerBinding {
-                peer_id: vec![0, 36, 8, 1, 18, 32],
-                timestamp_ms: 9,
-            }
-            .to_bytes(),
-        ),
+        ("peer_binding", PeerBinding { peer_id: vec![0, 36, 8, 1, 18, 32], timestamp_ms: 9 }.to_bytes()),
         ("validator_set", validators().to_bytes()),
         ("block", block().to_bytes()),
         (
             "proposal",
-            Proposal {
-                height: Height::new(5),
-                view: View::new(2),
-                block: block(),
-                justification: Some(new_view()),
-            }
-            .to_bytes(),
+            Proposal { height: Height::new(5), view: View::new(2), block: block(), justification: Some(new_view()) }
+                .to_bytes(),
         ),
         (
             "vote_prepare",
-            Vote {
-                kind: VoteKind::Prepare,
-                height: Height::new(5),
-                view: View::new(1),
-                block_hash: h(7),
-            }
-            .to_bytes(),
+            Vote { kind: VoteKind::Prepare, height: Height::new(5), view: View::new(1), block_hash: h(7) }.to_bytes(),
         ),
         (
             "vote_commit",
-            Vote {
-                kind: VoteKind::Commit,
-                height: Height::new(5),
-                view: View::new(1),
-                block_hash: h(7),
-            }
-            .to_bytes(),
+            Vote { kind: VoteKind::Commit, height: Height::new(5), view: View::new(1), block_hash: h(7) }.to_bytes(),
         ),
-        (
-            "quorum_certificate",
-            certificate(VoteKind::Commit).to_bytes(),
-        ),
+        ("quorum_certificate", certificate(VoteKind::Commit).to_bytes()),
         ("view_change", view_change().to_bytes()),
         ("new_view", new_view().to_bytes()),
         (
             "checkpoint",
-            Checkpoint {
-                header: block().header,
-                commit: certificate(VoteKind::Commit),
-                validators: validators(),
-            }
-            .to_bytes(),
+            Checkpoint { header: block().header, commit: certificate(VoteKind::Commit), validators: validators() }
+                .to_bytes(),
         ),
-        (
-            "signing_bytes_submission",
-            signing_bytes(MessageKind::Submission, NETUID, &[0xaa, 0xbb]),
-        ),
+        ("signing_bytes_submission", signing_bytes(MessageKind::Submission, NETUID, &[0xaa, 0xbb])),
         ("block_hash", block().hash().as_bytes().to_vec()),
     ]
 }
 
 fn golden_path(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file)
 }
 
 fn read_golden(file: &str) -> BTreeMap<String, String> {
@@ -299,9 +229,7 @@ fn read_golden(file: &str) -> BTreeMap<String, String> {
 
 fn check_golden(file: &str, actual: Vec<(&'static str, Vec<u8>)>) {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        let mut text = format!(
-            "# Golden vectors: `name hex`. Regenerate only for an intended format change.\n"
-        );
+        let mut text = String::from("# Golden vectors: `name hex`. Regenerate only for an intended format change.\n");
         for (name, bytes) in &actual {
             text.push_str(&format!("{name} {}\n", hex::encode(bytes)));
         }
@@ -309,11 +237,7 @@ fn check_golden(file: &str, actual: Vec<(&'static str, Vec<u8>)>) {
         return;
     }
     let golden = read_golden(file);
-    assert_eq!(
-        golden.len(),
-        actual.len(),
-        "{file}: vector count differs; regenerate on purpose"
-    );
+    assert_eq!(golden.len(), actual.len(), "{file}: vector count differs; regenerate on purpose");
     for (name, bytes) in actual {
         assert_eq!(
             golden.get(name).map(String::as_str),
@@ -360,10 +284,7 @@ fn golden_vectors_decode_and_reencode_identically() {
     roundtrip("checkpoint", MessageKind::Checkpoint);
     roundtrip("peer_binding", MessageKind::PeerBinding);
     assert_eq!(Block::from_bytes(&bytes("block")).expect("block"), block());
-    assert_eq!(
-        ChallengeSpec::from_bytes(&bytes("challenge_spec")).expect("spec"),
-        spec()
-    );
+    assert_eq!(ChallengeSpec::from_bytes(&bytes("challenge_spec")).expect("spec"), spec());
 }
 
 #[test]
@@ -379,21 +300,8 @@ fn key_derivation_matches_its_golden_vectors() {
         .iter()
         .enumerate()
         .map(|(i, uri)| {
-            let name: &'static str = [
-                "alice",
-                "bob",
-                "dev_validator_0",
-                "legal_password",
-                "seed_soft",
-            ][i];
-            (
-                name,
-                Keypair::from_suri(uri)
-                    .expect("uri")
-                    .public()
-                    .as_bytes()
-                    .to_vec(),
-            )
+            let name: &'static str = ["alice", "bob", "dev_validator_0", "legal_password", "seed_soft"][i];
+            (name, Keypair::from_suri(uri).expect("uri").public().as_bytes().to_vec())
         })
         .collect();
     check_golden("keys.txt", actual);
@@ -403,35 +311,16 @@ fn key_derivation_matches_its_golden_vectors() {
 fn a_signed_envelope_verifies_only_in_its_domain() {
     let keypair = alice();
     let envelope = Envelope::seal(&keypair, NETUID, &submission());
-    let decoded =
-        Envelope::from_bytes(&envelope.to_bytes(), limits::MAX_ENVELOPE_BYTES).expect("decodes");
+    let decoded = Envelope::from_bytes(&envelope.to_bytes(), limits::MAX_ENVELOPE_BYTES).expect("decodes");
     let opened: Signed<Submission> = decoded.open(NETUID).expect("opens");
     assert_eq!(opened.message, submission());
     assert_eq!(opened.signer, keypair.public());
-    assert!(matches!(
-        decoded.open_any(NETUID).expect("opens").message,
-        Message::Submission(_)
-    ));
+    assert!(matches!(decoded.open_any(NETUID).expect("opens").message, Message::Submission(_)));
 
-    assert!(
-        matches!(
-            decoded.open::<Submission>(NetUid::new(101)),
-            Err(EnvelopeError::Signature(_))
-        ),
-        "other subnet"
-    );
-    assert!(matches!(
-        decoded.open::<Evaluation>(NETUID),
-        Err(EnvelopeError::WrongKind { .. })
-    ));
-    let relabelled = Envelope {
-        kind: MessageKind::Evaluation,
-        ..decoded.clone()
-    };
-    assert!(
-        relabelled.open_any(NETUID).is_err(),
-        "kind is covered by the signature"
-    );
+    assert!(matches!(decoded.open::<Submission>(NetUid::new(101)), Err(EnvelopeError::Signature(_))), "other subnet");
+    assert!(matches!(decoded.open::<Evaluation>(NETUID), Err(EnvelopeError::WrongKind { .. })));
+    let relabelled = Envelope { kind: MessageKind::Evaluation, ..decoded.clone() };
+    assert!(relabelled.open_any(NETUID).is_err(), "kind is covered by the signature");
     let mut tampered = decoded.clone();
     tampered.payload[3] ^= 1;
     assert!(tampered.open_any(NETUID).is_err());
@@ -439,22 +328,14 @@ fn a_signed_envelope_verifies_only_in_its_domain() {
     let bob = Keypair::from_suri("//Bob").expect("bob");
     let forged = Envelope::seal(&bob, NETUID, &submission());
     assert!(
-        matches!(
-            forged.open::<Submission>(NETUID),
-            Err(EnvelopeError::SignerMismatch { .. })
-        ),
+        matches!(forged.open::<Submission>(NETUID), Err(EnvelopeError::SignerMismatch { .. })),
         "miner field must be the signer"
     );
 }
 
 #[test]
 fn a_prepare_vote_cannot_pass_as_a_commit() {
-    let vote = Vote {
-        kind: VoteKind::Prepare,
-        height: Height::new(1),
-        view: View::new(0),
-        block_hash: h(1),
-    };
+    let vote = Vote { kind: VoteKind::Prepare, height: Height::new(1), view: View::new(0), block_hash: h(1) };
     let envelope = Envelope::seal(&alice(), NETUID, &vote);
     assert_eq!(envelope.kind, MessageKind::Prepare);
     let as_commit = Envelope::sign(&alice(), NETUID, MessageKind::Commit, vote.to_bytes());
@@ -469,10 +350,7 @@ fn decoders_reject_invalid_values_with_the_field_named() {
     bad_inline.payload_size = 5;
     assert!(matches!(
         Submission::from_bytes(&bad_inline.to_bytes()),
-        Err(DecodeError::Invalid {
-            field: "payload_size",
-            ..
-        })
+        Err(DecodeError::Invalid { field: "payload_size", .. })
     ));
 
     let too_big = Submission {
@@ -480,10 +358,7 @@ fn decoders_reject_invalid_values_with_the_field_named() {
         payload_size: (limits::MAX_INLINE_PAYLOAD_BYTES + 1) as u64,
         ..submission()
     };
-    assert!(matches!(
-        Submission::from_bytes(&too_big.to_bytes()),
-        Err(DecodeError::TooLarge { .. })
-    ));
+    assert!(matches!(Submission::from_bytes(&too_big.to_bytes()), Err(DecodeError::TooLarge { .. })));
 
     let mut unsorted = weights();
     unsorted.mechanisms[0].uids.swap(0, 1);
@@ -494,22 +369,13 @@ fn decoders_reject_invalid_values_with_the_field_named() {
 
     let mut tampered = block();
     tampered.actions.pop();
-    assert!(matches!(
-        Block::from_bytes(&tampered.to_bytes()),
-        Err(DecodeError::Invalid {
-            field: "actions_root",
-            ..
-        })
-    ));
+    assert!(matches!(Block::from_bytes(&tampered.to_bytes()), Err(DecodeError::Invalid { field: "actions_root", .. })));
 
     let mut bad_spec = spec();
     bad_spec.policy.memory_pages_max = 0;
     assert!(matches!(
         ChallengeSpec::from_bytes(&bad_spec.to_bytes()),
-        Err(DecodeError::Invalid {
-            field: "memory_pages_max",
-            ..
-        })
+        Err(DecodeError::Invalid { field: "memory_pages_max", .. })
     ));
 
     let rejected_with_score = Evaluation {
@@ -525,51 +391,22 @@ fn decoders_reject_invalid_values_with_the_field_named() {
     assert!(Evaluation::from_bytes(&rejected_with_score.to_bytes()).is_err());
 
     // Missing fields: an empty message has none of the required ones.
-    assert_eq!(
-        Submission::from_bytes(&[]),
-        Err(DecodeError::MissingField("payload"))
-    );
+    assert_eq!(Submission::from_bytes(&[]), Err(DecodeError::MissingField("payload")));
     assert_eq!(
         Vote::from_bytes(&[]).map(|_| ()),
-        Err(DecodeError::Invalid {
-            field: "kind",
-            reason: "unknown message kind"
-        })
+        Err(DecodeError::Invalid { field: "kind", reason: "unknown message kind" })
     );
-    assert!(matches!(
-        Envelope::from_bytes(&[], 100),
-        Err(DecodeError::MissingField(_))
-    ));
-    assert!(matches!(
-        Envelope::from_bytes(&[0; 101], 100),
-        Err(DecodeError::TooLarge { .. })
-    ));
-    assert!(matches!(
-        Envelope::from_bytes(&[0xff, 0xff], 100),
-        Err(DecodeError::Malformed { .. })
-    ));
+    assert!(matches!(Envelope::from_bytes(&[], 100), Err(DecodeError::MissingField(_))));
+    assert!(matches!(Envelope::from_bytes(&[0; 101], 100), Err(DecodeError::TooLarge { .. })));
+    assert!(matches!(Envelope::from_bytes(&[0xff, 0xff], 100), Err(DecodeError::Malformed { .. })));
 }
 
 #[test]
 fn batch_verification_accepts_good_batches_and_rejects_one_bad_signature() {
-    let keys: Vec<Keypair> = ["//A", "//B", "//C"]
-        .iter()
-        .map(|s| Keypair::from_suri(s).expect("key"))
-        .collect();
-    let vote = Vote {
-        kind: VoteKind::Commit,
-        height: Height::new(1),
-        view: View::new(0),
-        block_hash: h(1),
-    };
-    let mut envelopes: Vec<Envelope> = keys
-        .iter()
-        .map(|k| Envelope::seal(k, NETUID, &vote))
-        .collect();
-    assert_eq!(
-        Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID),
-        Ok(())
-    );
+    let keys: Vec<Keypair> = ["//A", "//B", "//C"].iter().map(|s| Keypair::from_suri(s).expect("key")).collect();
+    let vote = Vote { kind: VoteKind::Commit, height: Height::new(1), view: View::new(0), block_hash: h(1) };
+    let mut envelopes: Vec<Envelope> = keys.iter().map(|k| Envelope::seal(k, NETUID, &vote)).collect();
+    assert_eq!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID), Ok(()));
     assert!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NetUid::new(1)).is_err());
     envelopes[1].signature = envelopes[0].signature;
     assert!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID).is_err());

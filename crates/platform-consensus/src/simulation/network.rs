@@ -16,11 +16,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig {
-            latency_ms: 10,
-            jitter_ms: 5,
-            loss_ppm: 0,
-        }
+        LinkConfig { latency_ms: 10, jitter_ms: 5, loss_ppm: 0 }
     }
 }
 
@@ -33,9 +29,7 @@ pub(crate) struct Partition {
 
 impl Partition {
     pub(crate) fn split(groups: Vec<u8>) -> Self {
-        Partition {
-            groups: Some(groups),
-        }
+        Partition { groups: Some(groups) }
     }
 
     pub(crate) fn healed() -> Self {
@@ -56,11 +50,7 @@ impl LinkConfig {
         if self.loss_ppm > 0 && rng.gen_range(0..1_000_000) < self.loss_ppm {
             return None;
         }
-        let jitter = if self.jitter_ms > 0 {
-            rng.gen_range(0..=self.jitter_ms)
-        } else {
-            0
-        };
+        let jitter = if self.jitter_ms > 0 { rng.gen_range(0..=self.jitter_ms) } else { 0 };
         Some(self.latency_ms + jitter)
     }
 }

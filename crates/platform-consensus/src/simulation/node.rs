@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use platform_storage::MemoryStore;
 use platform_types::{
-    Action, Block, Envelope, Epoch, Hash, Height, Keypair, QuorumCertificate, SubmissionId, View,
-    blake2b_256_parts,
+    Action, Block, Envelope, Epoch, Hash, Height, Keypair, QuorumCertificate, SubmissionId, View, blake2b_256_parts,
 };
 
 use super::byzantine::Behaviour;
@@ -46,11 +45,7 @@ impl SimNode {
     }
 
     /// Starts (or restarts) the machine from the persisted chain and safety record.
-    pub(crate) fn boot(
-        &mut self,
-        config: &Config,
-        committee: &Committee,
-    ) -> Result<Vec<crate::Output>, SafetyError> {
+    pub(crate) fn boot(&mut self, config: &Config, committee: &Committee) -> Result<Vec<crate::Output>, SafetyError> {
         let tip = match self.chain.last() {
             Some((block, _)) => Tip {
                 height: block.header.height,
@@ -61,13 +56,8 @@ impl SimNode {
             None => Tip::genesis(self.roots[0], Epoch::new(0)),
         };
         self.incarnation += 1;
-        let mut machine = Consensus::new(
-            config.clone(),
-            self.keypair.clone(),
-            self.store.clone(),
-            committee.clone(),
-            tip,
-        )?;
+        let mut machine =
+            Consensus::new(config.clone(), self.keypair.clone(), self.store.clone(), committee.clone(), tip)?;
         let outputs = machine.start();
         self.machine = Some(machine);
         Ok(outputs)

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use platform_types::{
-    Block, Envelope, Epoch, Hash, Height, Keypair, MessageKind, NetUid, PublicKey,
-    QuorumCertificate, Uid, Validator, ValidatorSet, View,
+    Block, Envelope, Epoch, Hash, Height, Keypair, MessageKind, NetUid, PublicKey, QuorumCertificate, Uid, Validator,
+    ValidatorSet, View,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -63,12 +63,7 @@ impl Scenario {
 
     /// Processes: one per validator, plus a second one for each twin.
     pub fn processes(&self) -> usize {
-        self.validators
-            + self
-                .behaviours
-                .iter()
-                .filter(|b| **b == Behaviour::Twin)
-                .count()
+        self.validators + self.behaviours.iter().filter(|b| **b == Behaviour::Twin).count()
     }
 
     /// When the network is whole again and every crashed node is back.
@@ -105,23 +100,9 @@ pub struct Report {
 }
 
 enum Event {
-    Deliver {
-        to: usize,
-        from: usize,
-        envelope: Envelope,
-    },
-    Timer {
-        node: usize,
-        incarnation: u64,
-        height: Height,
-        view: View,
-    },
-    Synced {
-        to: usize,
-        incarnation: u64,
-        block: Block,
-        certificate: QuorumCertificate,
-    },
+    Deliver { to: usize, from: usize, envelope: Envelope },
+    Timer { node: usize, incarnation: u64, height: Height, view: View },
+    Synced { to: usize, incarnation: u64, block: Block, certificate: QuorumCertificate },
     Crash(usize),
     Restart(usize),
     Partition(Partition),
@@ -154,15 +135,9 @@ pub fn run(scenario: &Scenario) -> Report {
 
 impl Sim {
     fn new(scenario: Scenario) -> Self {
-        let stakes = scenario
-            .stakes
-            .clone()
-            .unwrap_or_else(|| vec![1_000_000_000_000; scenario.validators]);
+        let stakes = scenario.stakes.clone().unwrap_or_else(|| vec![1_000_000_000_000; scenario.validators]);
         let keypairs: Vec<Keypair> = (0..scenario.validators)
-            .map(|i| {
-                Keypair::from_suri(&format!("//sim/{i}"))
-                    .unwrap_or_else(|_| unreachable!("valid dev URI"))
-            })
+            .map(|i| Keypair::from_suri(&format!("//sim/{i}")).unwrap_or_else(|_| unreachable!("valid dev URI")))
             .collect();
         let set = ValidatorSet {
             epoch: Epoch::new(0),
@@ -170,31 +145,17 @@ impl Sim {
                 .iter()
                 .zip(&stakes)
                 .enumerate()
-                .map(|(i, (k, s))| Validator {
-                    hotkey: k.public(),
-                    uid: Uid::new(i as u16),
-                    stake: *s,
-                })
+                .map(|(i, (k, s))| Validator { hotkey: k.public(), uid: Uid::new(i as u16), stake: *s })
                 .collect(),
         };
-        let committee =
-            Committee::new(set).unwrap_or_else(|e| panic!("scenario's validator set: {e}"));
+        let committee = Committee::new(set).unwrap_or_else(|e| panic!("scenario's validator set: {e}"));
         let mut config = Config::new(NetUid::new(1));
         config.base_timeout_ms = scenario.base_timeout_ms;
         config.checkpoint_interval = 5;
         let genesis = Hash::from_bytes([0x67; 32]);
-        let behaviour = |i: usize| {
-            scenario
-                .behaviours
-                .get(i)
-                .copied()
-                .unwrap_or(Behaviour::Honest)
-        };
-        let mut nodes: Vec<SimNode> = keypairs
-            .iter()
-            .enumerate()
-            .map(|(i, k)| SimNode::new(k.clone(), behaviour(i), genesis))
-            .collect();
+        let behaviour = |i: usize| scenario.behaviours.get(i).copied().unwrap_or(Behaviour::Honest);
+        let mut nodes: Vec<SimNode> =
+            keypairs.iter().enumerate().map(|(i, k)| SimNode::new(k.clone(), behaviour(i), genesis)).collect();
         for (i, b) in scenario.behaviours.iter().enumerate() {
             if *b == Behaviour::Twin {
                 nodes.push(SimNode::new(keypairs[i].clone(), Behaviour::Twin, genesis));
@@ -203,10 +164,7 @@ impl Sim {
         let keys = nodes.iter().map(|n| n.keypair.public()).collect();
         Sim {
             rng: StdRng::seed_from_u64(scenario.seed),
-            report: Report {
-                seed: scenario.seed,
-                ..Report::default()
-            },
+            report: Report { seed: scenario.seed, ..Report::default() },
             scenario,
             config,
             committee,
@@ -267,10 +225,7 @@ impl Sim {
     fn boot(&mut self, node: usize) {
         match self.nodes[node].boot(&self.config, &self.committee) {
             Ok(outputs) => self.carry_out(node, outputs),
-            Err(e) => self
-                .report
-                .violations
-                .push(format!("node {node} failed to boot: {e}")),
+            Err(e) => self.report.violations.push(format!("node {node} failed to boot: {e}")),
         }
     }
 
@@ -282,34 +237,16 @@ impl Sim {
                 }
                 self.report.messages_delivered += 1;
                 self.trace.update(self.now.to_le_bytes());
-                self.trace
-                    .update([to as u8, from as u8, envelope.kind as u8]);
+                self.trace.update([to as u8, from as u8, envelope.kind as u8]);
                 self.trace.update(envelope.payload_hash().as_bytes());
-                self.feed(
-                    to,
-                    Input::Message {
-                        from: PeerTag(from as u64),
-                        envelope,
-                    },
-                );
+                self.feed(to, Input::Message { from: PeerTag(from as u64), envelope });
             }
-            Event::Timer {
-                node,
-                incarnation,
-                height,
-                view,
-            } => {
-                if self.nodes[node].incarnation == incarnation && self.nodes[node].machine.is_some()
-                {
+            Event::Timer { node, incarnation, height, view } => {
+                if self.nodes[node].incarnation == incarnation && self.nodes[node].machine.is_some() {
                     self.feed(node, Input::Timeout { height, view });
                 }
             }
-            Event::Synced {
-                to,
-                incarnation,
-                block,
-                certificate,
-            } => {
+            Event::Synced { to, incarnation, block, certificate } => {
                 if self.nodes[to].incarnation == incarnation && self.nodes[to].machine.is_some() {
                     self.feed(to, Input::Synced { block, certificate });
                 }
@@ -336,31 +273,14 @@ impl Sim {
                     self.broadcast(node, envelope);
                     None
                 }
-                Output::SetTimer {
-                    height,
-                    view,
-                    after_ms,
-                } => {
+                Output::SetTimer { height, view, after_ms } => {
                     let incarnation = self.nodes[node].incarnation;
-                    self.schedule(
-                        self.now + after_ms,
-                        Event::Timer {
-                            node,
-                            incarnation,
-                            height,
-                            view,
-                        },
-                    );
+                    self.schedule(self.now + after_ms, Event::Timer { node, incarnation, height, view });
                     None
                 }
                 Output::BuildProposal { height, view } => {
                     let actions = self.nodes[node].build(height, view);
-                    Some(Input::ProposalBuilt {
-                        height,
-                        view,
-                        epoch: Epoch::new(0),
-                        actions,
-                    })
+                    Some(Input::ProposalBuilt { height, view, epoch: Epoch::new(0), actions })
                 }
                 Output::VerifyProposal { view, block } => Some(Input::ProposalVerified {
                     height: block.header.height,
@@ -368,9 +288,7 @@ impl Sim {
                     block_hash: block.hash(),
                     valid: true,
                 }),
-                Output::Commit { block, certificate } => {
-                    Some(self.commit(node, block, certificate))
-                }
+                Output::Commit { block, certificate } => Some(self.commit(node, block, certificate)),
                 Output::Checkpoint(_) => None,
                 Output::NeedSync { height } => {
                     self.serve_sync(node, height);
@@ -393,20 +311,14 @@ impl Sim {
     }
 
     fn broadcast(&mut self, node: usize, envelope: Envelope) {
-        if envelope.kind == MessageKind::Proposal {
-            if let Ok(platform_types::Message::Proposal(p)) =
+        if envelope.kind == MessageKind::Proposal
+            && let Ok(platform_types::Message::Proposal(p)) =
                 platform_types::Message::decode(envelope.kind, &envelope.payload)
-            {
-                self.proposed_at.entry(p.height.get()).or_insert(self.now);
-            }
+        {
+            self.proposed_at.entry(p.height.get()).or_insert(self.now);
         }
         let behaviour = self.nodes[node].behaviour;
-        let others: Vec<PublicKey> = self
-            .keys
-            .iter()
-            .copied()
-            .filter(|k| *k != self.keys[node])
-            .collect();
+        let others: Vec<PublicKey> = self.keys.iter().copied().filter(|k| *k != self.keys[node]).collect();
         let keypair = self.nodes[node].keypair.clone();
         let mut history = std::mem::take(&mut self.nodes[node].history);
         let sends = {
@@ -434,11 +346,7 @@ impl Sim {
                 if let Some(delay) = self.scenario.link.delay(&mut self.rng) {
                     self.schedule(
                         self.now + delay,
-                        Event::Deliver {
-                            to: target,
-                            from: node,
-                            envelope: envelope.clone(),
-                        },
+                        Event::Deliver { to: target, from: node, envelope: envelope.clone() },
                     );
                 }
             }
@@ -448,29 +356,21 @@ impl Sim {
     fn commit(&mut self, node: usize, block: Block, certificate: QuorumCertificate) -> Input {
         let height = block.header.height;
         let hash = block.hash();
-        let expected_parent = self.nodes[node]
-            .chain
-            .last()
-            .map_or(Hash::ZERO, |(b, _)| b.hash());
+        let expected_parent = self.nodes[node].chain.last().map_or(Hash::ZERO, |(b, _)| b.hash());
         if self.honest(node) {
-            if height.get() != self.nodes[node].height() + 1
-                || block.header.parent_hash != expected_parent
-            {
-                self.report.violations.push(format!(
-                    "validity: node {node} committed height {height} off its chain"
-                ));
+            if height.get() != self.nodes[node].height() + 1 || block.header.parent_hash != expected_parent {
+                self.report.violations.push(format!("validity: node {node} committed height {height} off its chain"));
             }
             let proposer_ok = (0..=certificate.view.get())
                 .any(|v| self.committee.leader(height, View::new(v)) == block.header.proposer);
             if !proposer_ok {
-                self.report.violations.push(format!(
-                    "validity: block at height {height} not proposed by a leader"
-                ));
+                self.report.violations.push(format!("validity: block at height {height} not proposed by a leader"));
             }
             match self.decided.get(&height.get()) {
-                Some(first) if *first != hash => self.report.violations.push(format!(
-                    "agreement: two blocks committed at height {height} ({first} and {hash})"
-                )),
+                Some(first) if *first != hash => self
+                    .report
+                    .violations
+                    .push(format!("agreement: two blocks committed at height {height} ({first} and {hash})")),
                 Some(_) => {}
                 None => {
                     self.decided.insert(height.get(), hash);
@@ -484,19 +384,13 @@ impl Sim {
         self.trace.update([node as u8]);
         self.trace.update(hash.as_bytes());
         let state_root = self.nodes[node].apply(block, certificate);
-        Input::Applied {
-            height,
-            state_root,
-            next_validators: None,
-        }
+        Input::Applied { height, state_root, next_validators: None }
     }
 
     /// Answers a sync request from a random reachable node that has the blocks.
     fn serve_sync(&mut self, node: usize, from_height: Height) {
         let providers: Vec<usize> = (0..self.nodes.len())
-            .filter(|p| {
-                *p != node && self.partition.connected(node, *p) && self.nodes[*p].machine.is_some()
-            })
+            .filter(|p| *p != node && self.partition.connected(node, *p) && self.nodes[*p].machine.is_some())
             .filter(|p| self.nodes[*p].height() >= from_height.get())
             .collect();
         if providers.is_empty() {
@@ -505,20 +399,11 @@ impl Sim {
         let provider = providers[(self.rng_next() as usize) % providers.len()];
         let start = from_height.get() as usize - 1;
         let end = (start + 16).min(self.nodes[provider].chain.len());
-        let blocks: Vec<(Block, QuorumCertificate)> =
-            self.nodes[provider].chain[start..end].to_vec();
+        let blocks: Vec<(Block, QuorumCertificate)> = self.nodes[provider].chain[start..end].to_vec();
         let incarnation = self.nodes[node].incarnation;
         let delay = 2 * self.scenario.link.latency_ms;
         for (i, (block, certificate)) in blocks.into_iter().enumerate() {
-            self.schedule(
-                self.now + delay + i as u64,
-                Event::Synced {
-                    to: node,
-                    incarnation,
-                    block,
-                    certificate,
-                },
-            );
+            self.schedule(self.now + delay + i as u64, Event::Synced { to: node, incarnation, block, certificate });
         }
     }
 
@@ -529,19 +414,12 @@ impl Sim {
     fn finish(mut self) -> Report {
         let honest: Vec<usize> = (0..self.nodes.len()).filter(|n| self.honest(*n)).collect();
         self.report.heights = self.nodes.iter().map(SimNode::height).collect();
-        self.report.min_honest_height = honest
-            .iter()
-            .map(|n| self.nodes[*n].height())
-            .min()
-            .unwrap_or(0);
+        self.report.min_honest_height = honest.iter().map(|n| self.nodes[*n].height()).min().unwrap_or(0);
         self.report.virtual_time_ms = self.now;
         if self.report.min_honest_height < self.scenario.target_height {
             self.report.violations.push(format!(
                 "progress: honest heights {:?} short of {} after {} ms",
-                honest
-                    .iter()
-                    .map(|n| self.nodes[*n].height())
-                    .collect::<Vec<_>>(),
+                honest.iter().map(|n| self.nodes[*n].height()).collect::<Vec<_>>(),
                 self.scenario.target_height,
                 self.now
             ));

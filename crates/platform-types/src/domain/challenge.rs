@@ -125,16 +125,10 @@ impl ScoringConfig {
             check_ppb(field, value)?;
         }
         match self.normalisation {
-            Normalisation::Softmax {
-                temperature_milli: 0,
-            } => Err(DecodeError::Invalid {
-                field: "temperature_milli",
-                reason: "must be > 0",
-            }),
-            Normalisation::ChampionTakesAll {
-                margin_ppb,
-                owner_share_ppb,
-            } => {
+            Normalisation::Softmax { temperature_milli: 0 } => {
+                Err(DecodeError::Invalid { field: "temperature_milli", reason: "must be > 0" })
+            }
+            Normalisation::ChampionTakesAll { margin_ppb, owner_share_ppb } => {
                 check_ppb("margin_ppb", margin_ppb)?;
                 check_ppb("owner_share_ppb", owner_share_ppb)
             }
@@ -145,10 +139,7 @@ impl ScoringConfig {
 
 pub(crate) fn check_ppb(field: &'static str, value: u32) -> Result<(), DecodeError> {
     if value > PPB {
-        return Err(DecodeError::Invalid {
-            field,
-            reason: "must be at most 1_000_000_000 (1.0)",
-        });
+        return Err(DecodeError::Invalid { field, reason: "must be at most 1_000_000_000 (1.0)" });
     }
     Ok(())
 }
@@ -178,17 +169,10 @@ impl ChallengeSpec {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if self.name.len() > MAX_NAME_BYTES {
-            return Err(DecodeError::TooLarge {
-                field: "name",
-                size: self.name.len(),
-                max: MAX_NAME_BYTES,
-            });
+            return Err(DecodeError::TooLarge { field: "name", size: self.name.len(), max: MAX_NAME_BYTES });
         }
         if self.module_size == 0 || self.module_size > MAX_MODULE_BYTES {
-            return Err(DecodeError::Invalid {
-                field: "module_size",
-                reason: "must be 1..=32 MiB",
-            });
+            return Err(DecodeError::Invalid { field: "module_size", reason: "must be 1..=32 MiB" });
         }
         self.policy.validate()?;
         self.scoring.validate()?;
@@ -218,20 +202,13 @@ impl FromStr for Version {
 
     /// Parses `MAJOR.MINOR.PATCH` (a leading `v` is allowed).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = DecodeError::Invalid {
-            field: "version",
-            reason: "expected MAJOR.MINOR.PATCH",
-        };
+        let invalid = DecodeError::Invalid { field: "version", reason: "expected MAJOR.MINOR.PATCH" };
         let parts: Vec<&str> = text.trim().trim_start_matches('v').split('.').collect();
         let [major, minor, patch] = parts.as_slice() else {
             return Err(invalid);
         };
         let number = |part: &str| part.parse::<u32>().map_err(|_| invalid.clone());
-        Ok(Version {
-            major: number(major)?,
-            minor: number(minor)?,
-            patch: number(patch)?,
-        })
+        Ok(Version { major: number(major)?, minor: number(minor)?, patch: number(patch)? })
     }
 }
 

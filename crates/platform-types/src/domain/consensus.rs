@@ -40,10 +40,7 @@ impl ValidatorSet {
     /// Checks the set is non-empty, bounded, has unique hotkeys and non-zero stake.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if self.validators.is_empty() {
-            return Err(DecodeError::Invalid {
-                field: "validators",
-                reason: "empty validator set",
-            });
+            return Err(DecodeError::Invalid { field: "validators", reason: "empty validator set" });
         }
         if self.validators.len() > MAX_VALIDATORS {
             return Err(DecodeError::TooLarge {
@@ -53,18 +50,12 @@ impl ValidatorSet {
             });
         }
         if self.validators.iter().any(|v| v.stake == 0) {
-            return Err(DecodeError::Invalid {
-                field: "stake",
-                reason: "a validator has zero stake",
-            });
+            return Err(DecodeError::Invalid { field: "stake", reason: "a validator has zero stake" });
         }
         let mut hotkeys: Vec<_> = self.validators.iter().map(|v| v.hotkey).collect();
         hotkeys.sort_unstable();
         if hotkeys.windows(2).any(|w| w[0] == w[1]) {
-            return Err(DecodeError::Invalid {
-                field: "validators",
-                reason: "duplicate hotkey",
-            });
+            return Err(DecodeError::Invalid { field: "validators", reason: "duplicate hotkey" });
         }
         Ok(())
     }
@@ -138,24 +129,10 @@ pub struct Block {
 impl Block {
     /// Builds a block, computing its actions root.
     pub fn new(fields: BlockHeaderFields, actions: Vec<Action>) -> Self {
-        let BlockHeaderFields {
-            height,
-            epoch,
-            parent_hash,
-            parent_state_root,
-            proposer,
-            validators_hash,
-        } = fields;
+        let BlockHeaderFields { height, epoch, parent_hash, parent_state_root, proposer, validators_hash } = fields;
         let actions_root = Block::actions_root(&actions);
-        let header = BlockHeader {
-            height,
-            epoch,
-            parent_hash,
-            parent_state_root,
-            actions_root,
-            proposer,
-            validators_hash,
-        };
+        let header =
+            BlockHeader { height, epoch, parent_hash, parent_state_root, actions_root, proposer, validators_hash };
         Block { header, actions }
     }
 
@@ -174,23 +151,13 @@ impl Block {
     /// Checks the action count and that the header's actions root matches the actions.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if self.actions.len() > MAX_BLOCK_ACTIONS {
-            return Err(DecodeError::TooLarge {
-                field: "actions",
-                size: self.actions.len(),
-                max: MAX_BLOCK_ACTIONS,
-            });
+            return Err(DecodeError::TooLarge { field: "actions", size: self.actions.len(), max: MAX_BLOCK_ACTIONS });
         }
         if Block::actions_root(&self.actions) != self.header.actions_root {
-            return Err(DecodeError::Invalid {
-                field: "actions_root",
-                reason: "does not match the actions",
-            });
+            return Err(DecodeError::Invalid { field: "actions_root", reason: "does not match the actions" });
         }
         if self.header.height.get() == 0 {
-            return Err(DecodeError::Invalid {
-                field: "height",
-                reason: "heights start at 1",
-            });
+            return Err(DecodeError::Invalid { field: "height", reason: "heights start at 1" });
         }
         Ok(())
     }
@@ -261,17 +228,9 @@ impl QuorumCertificate {
     /// Checks the vote count bound and that each vote envelope has the certificate's kind.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if self.votes.len() > MAX_VALIDATORS {
-            return Err(DecodeError::TooLarge {
-                field: "votes",
-                size: self.votes.len(),
-                max: MAX_VALIDATORS,
-            });
+            return Err(DecodeError::TooLarge { field: "votes", size: self.votes.len(), max: MAX_VALIDATORS });
         }
-        if self
-            .votes
-            .iter()
-            .any(|v| v.kind != self.kind.message_kind())
-        {
+        if self.votes.iter().any(|v| v.kind != self.kind.message_kind()) {
             return Err(DecodeError::Invalid {
                 field: "votes",
                 reason: "a vote's kind differs from the certificate's",

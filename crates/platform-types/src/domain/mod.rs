@@ -8,14 +8,9 @@ mod challenge;
 mod consensus;
 mod work;
 
-pub use challenge::{
-    ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
-};
+pub use challenge::{ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version};
 pub use consensus::{
-    Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal,
-    QuorumCertificate, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
+    Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
+    Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
-pub use work::{
-    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission,
-    WeightsProposal,
-};
+pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};

@@ -123,10 +123,7 @@ impl Evaluation {
     pub fn validate(&self) -> Result<(), DecodeError> {
         crate::domain::challenge::check_ppb("score_ppb", self.score_ppb)?;
         if self.status == EvaluationStatus::Rejected && self.score_ppb != 0 {
-            return Err(DecodeError::Invalid {
-                field: "score_ppb",
-                reason: "a rejected evaluation scores 0",
-            });
+            return Err(DecodeError::Invalid { field: "score_ppb", reason: "a rejected evaluation scores 0" });
         }
         Ok(())
     }
@@ -162,11 +159,7 @@ impl WeightsProposal {
                 max: MAX_MECHANISMS,
             });
         }
-        if !self
-            .mechanisms
-            .windows(2)
-            .all(|w| w[0].mechanism < w[1].mechanism)
-        {
+        if !self.mechanisms.windows(2).all(|w| w[0].mechanism < w[1].mechanism) {
             return Err(DecodeError::Invalid {
                 field: "mechanisms",
                 reason: "mechanism ids must be strictly increasing",
@@ -174,23 +167,13 @@ impl WeightsProposal {
         }
         for vector in &self.mechanisms {
             if vector.uids.len() != vector.weights.len() {
-                return Err(DecodeError::Invalid {
-                    field: "weights",
-                    reason: "uids and weights differ in length",
-                });
+                return Err(DecodeError::Invalid { field: "weights", reason: "uids and weights differ in length" });
             }
             if vector.uids.len() > MAX_WEIGHT_UIDS {
-                return Err(DecodeError::TooLarge {
-                    field: "uids",
-                    size: vector.uids.len(),
-                    max: MAX_WEIGHT_UIDS,
-                });
+                return Err(DecodeError::TooLarge { field: "uids", size: vector.uids.len(), max: MAX_WEIGHT_UIDS });
             }
             if !vector.uids.windows(2).all(|w| w[0] < w[1]) {
-                return Err(DecodeError::Invalid {
-                    field: "uids",
-                    reason: "uids must be strictly increasing",
-                });
+                return Err(DecodeError::Invalid { field: "uids", reason: "uids must be strictly increasing" });
             }
         }
         Ok(())
@@ -213,11 +196,7 @@ impl PeerBinding {
             return Err(DecodeError::MissingField("peer_id"));
         }
         if self.peer_id.len() > MAX_PEER_ID_BYTES {
-            return Err(DecodeError::TooLarge {
-                field: "peer_id",
-                size: self.peer_id.len(),
-                max: MAX_PEER_ID_BYTES,
-            });
+            return Err(DecodeError::TooLarge { field: "peer_id", size: self.peer_id.len(), max: MAX_PEER_ID_BYTES });
         }
         Ok(())
     }

@@ -1,9 +1,7 @@
 //! Wire conversions for challenges and sudo actions.
 
 use super::{challenge_id, codec, hash, pb, required, single_kind};
-use crate::domain::{
-    ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
-};
+use crate::domain::{ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version};
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
 use crate::ids::MechanismId;
@@ -45,17 +43,11 @@ impl From<&ScoringConfig> for pb::ScoringConfig {
     fn from(s: &ScoringConfig) -> Self {
         use pb::scoring_config::Normalisation as N;
         let normalisation = match s.normalisation {
-            Normalisation::Softmax { temperature_milli } => {
-                N::Softmax(pb::Softmax { temperature_milli })
-            }
+            Normalisation::Softmax { temperature_milli } => N::Softmax(pb::Softmax { temperature_milli }),
             Normalisation::Linear => N::Linear(pb::Linear {}),
-            Normalisation::ChampionTakesAll {
-                margin_ppb,
-                owner_share_ppb,
-            } => N::Champion(pb::ChampionTakesAll {
-                margin_ppb,
-                owner_share_ppb,
-            }),
+            Normalisation::ChampionTakesAll { margin_ppb, owner_share_ppb } => {
+                N::Champion(pb::ChampionTakesAll { margin_ppb, owner_share_ppb })
+            }
         };
         pb::ScoringConfig {
             normalisation: Some(normalisation),
@@ -73,14 +65,11 @@ impl TryFrom<pb::ScoringConfig> for ScoringConfig {
     fn try_from(s: pb::ScoringConfig) -> Result<Self, DecodeError> {
         use pb::scoring_config::Normalisation as N;
         let normalisation = match required("normalisation", s.normalisation)? {
-            N::Softmax(p) => Normalisation::Softmax {
-                temperature_milli: p.temperature_milli,
-            },
+            N::Softmax(p) => Normalisation::Softmax { temperature_milli: p.temperature_milli },
             N::Linear(_) => Normalisation::Linear,
-            N::Champion(p) => Normalisation::ChampionTakesAll {
-                margin_ppb: p.margin_ppb,
-                owner_share_ppb: p.owner_share_ppb,
-            },
+            N::Champion(p) => {
+                Normalisation::ChampionTakesAll { margin_ppb: p.margin_ppb, owner_share_ppb: p.owner_share_ppb }
+            }
         };
         let config = ScoringConfig {
             normalisation,
@@ -114,16 +103,10 @@ impl TryFrom<pb::ChallengeSpec> for ChallengeSpec {
 
     fn try_from(c: pb::ChallengeSpec) -> Result<Self, DecodeError> {
         if c.name.len() > MAX_NAME_BYTES {
-            return Err(DecodeError::TooLarge {
-                field: "name",
-                size: c.name.len(),
-                max: MAX_NAME_BYTES,
-            });
+            return Err(DecodeError::TooLarge { field: "name", size: c.name.len(), max: MAX_NAME_BYTES });
         }
-        let mechanism = u8::try_from(c.mechanism_id).map_err(|_| DecodeError::Invalid {
-            field: "mechanism_id",
-            reason: "exceeds 255",
-        })?;
+        let mechanism = u8::try_from(c.mechanism_id)
+            .map_err(|_| DecodeError::Invalid { field: "mechanism_id", reason: "exceeds 255" })?;
         let spec = ChallengeSpec {
             id: challenge_id(&c.id)?,
             name: c.name,
@@ -141,21 +124,13 @@ impl TryFrom<pb::ChallengeSpec> for ChallengeSpec {
 
 impl From<&Version> for pb::Version {
     fn from(v: &Version) -> Self {
-        pb::Version {
-            major: v.major,
-            minor: v.minor,
-            patch: v.patch,
-        }
+        pb::Version { major: v.major, minor: v.minor, patch: v.patch }
     }
 }
 
 impl From<pb::Version> for Version {
     fn from(v: pb::Version) -> Self {
-        Version {
-            major: v.major,
-            minor: v.minor,
-            patch: v.patch,
-        }
+        Version { major: v.major, minor: v.minor, patch: v.patch }
     }
 }
 
@@ -163,24 +138,16 @@ impl From<&SudoAction> for pb::SudoAction {
     fn from(a: &SudoAction) -> Self {
         use pb::sudo_action::Action as A;
         let action = match &a.command {
-            SudoCommand::AddChallenge(spec) => A::AddChallenge(pb::AddChallenge {
-                spec: Some(spec.into()),
-            }),
-            SudoCommand::UpdateChallenge(spec) => A::UpdateChallenge(pb::UpdateChallenge {
-                spec: Some(spec.into()),
-            }),
-            SudoCommand::RemoveChallenge(id) => A::RemoveChallenge(pb::RemoveChallenge {
-                challenge_id: id.as_str().to_owned(),
-            }),
-            SudoCommand::SetRequiredVersion(v) => A::SetRequiredVersion(pb::SetRequiredVersion {
-                version: Some(v.into()),
-            }),
+            SudoCommand::AddChallenge(spec) => A::AddChallenge(pb::AddChallenge { spec: Some(spec.into()) }),
+            SudoCommand::UpdateChallenge(spec) => A::UpdateChallenge(pb::UpdateChallenge { spec: Some(spec.into()) }),
+            SudoCommand::RemoveChallenge(id) => {
+                A::RemoveChallenge(pb::RemoveChallenge { challenge_id: id.as_str().to_owned() })
+            }
+            SudoCommand::SetRequiredVersion(v) => {
+                A::SetRequiredVersion(pb::SetRequiredVersion { version: Some(v.into()) })
+            }
         };
-        pb::SudoAction {
-            action: Some(action),
-            nonce: a.nonce,
-            timestamp_ms: a.timestamp_ms,
-        }
+        pb::SudoAction { action: Some(action), nonce: a.nonce, timestamp_ms: a.timestamp_ms }
     }
 }
 
@@ -191,19 +158,11 @@ impl TryFrom<pb::SudoAction> for SudoAction {
         use pb::sudo_action::Action as A;
         let command = match required("action", a.action)? {
             A::AddChallenge(c) => SudoCommand::AddChallenge(required("spec", c.spec)?.try_into()?),
-            A::UpdateChallenge(c) => {
-                SudoCommand::UpdateChallenge(required("spec", c.spec)?.try_into()?)
-            }
+            A::UpdateChallenge(c) => SudoCommand::UpdateChallenge(required("spec", c.spec)?.try_into()?),
             A::RemoveChallenge(c) => SudoCommand::RemoveChallenge(challenge_id(&c.challenge_id)?),
-            A::SetRequiredVersion(c) => {
-                SudoCommand::SetRequiredVersion(required("version", c.version)?.into())
-            }
+            A::SetRequiredVersion(c) => SudoCommand::SetRequiredVersion(required("version", c.version)?.into()),
         };
-        Ok(SudoAction {
-            command,
-            nonce: a.nonce,
-            timestamp_ms: a.timestamp_ms,
-        })
+        Ok(SudoAction { command, nonce: a.nonce, timestamp_ms: a.timestamp_ms })
     }
 }
 

@@ -1,9 +1,7 @@
 //! Wire conversions for blocks, votes, certificates and checkpoints, and [`Message`], the
 //! decoded form of any envelope payload.
 
-use super::{
-    Codec, bounded, codec, hash, message_kind, pb, public_key, required, single_kind, uid,
-};
+use super::{Codec, bounded, codec, hash, message_kind, pb, public_key, required, single_kind, uid};
 use crate::domain::*;
 use crate::envelope::{Envelope, MessageKind};
 use crate::error::DecodeError;
@@ -34,17 +32,10 @@ impl TryFrom<pb::ValidatorSet> for ValidatorSet {
         let validators = bounded("validators", s.validators, MAX_VALIDATORS)?
             .into_iter()
             .map(|v| {
-                Ok(Validator {
-                    hotkey: public_key("hotkey", &v.hotkey)?,
-                    uid: uid("uid", v.uid)?,
-                    stake: v.stake,
-                })
+                Ok(Validator { hotkey: public_key("hotkey", &v.hotkey)?, uid: uid("uid", v.uid)?, stake: v.stake })
             })
             .collect::<Result<_, DecodeError>>()?;
-        let set = ValidatorSet {
-            epoch: Epoch::new(s.epoch),
-            validators,
-        };
+        let set = ValidatorSet { epoch: Epoch::new(s.epoch), validators };
         set.validate()?;
         Ok(set)
     }
@@ -59,9 +50,7 @@ impl From<&Action> for pb::Action {
             Action::Weights(w) => A::Weights(w.into()),
             Action::ValidatorSet(s) => A::ValidatorSet(s.into()),
         };
-        pb::Action {
-            action: Some(action),
-        }
+        pb::Action { action: Some(action) }
     }
 }
 
@@ -75,10 +64,7 @@ impl TryFrom<pb::Action> for Action {
             A::Sudo(envelope) => {
                 let envelope = Envelope::try_from(envelope)?;
                 if envelope.kind != MessageKind::SudoAction {
-                    return Err(DecodeError::Invalid {
-                        field: "sudo",
-                        reason: "envelope is not a sudo action",
-                    });
+                    return Err(DecodeError::Invalid { field: "sudo", reason: "envelope is not a sudo action" });
                 }
                 SudoAction::from_bytes(&envelope.payload)?;
                 Action::Sudo(envelope)
@@ -108,10 +94,7 @@ impl TryFrom<pb::BlockHeader> for BlockHeader {
 
     fn try_from(h: pb::BlockHeader) -> Result<Self, DecodeError> {
         if h.height == 0 {
-            return Err(DecodeError::Invalid {
-                field: "height",
-                reason: "heights start at 1",
-            });
+            return Err(DecodeError::Invalid { field: "height", reason: "heights start at 1" });
         }
         Ok(BlockHeader {
             height: Height::new(h.height),
@@ -127,10 +110,7 @@ impl TryFrom<pb::BlockHeader> for BlockHeader {
 
 impl From<&Block> for pb::Block {
     fn from(b: &Block) -> Self {
-        pb::Block {
-            header: Some((&b.header).into()),
-            actions: b.actions.iter().map(Into::into).collect(),
-        }
+        pb::Block { header: Some((&b.header).into()), actions: b.actions.iter().map(Into::into).collect() }
     }
 }
 
@@ -153,10 +133,7 @@ fn vote_kind(kind: i32) -> Result<VoteKind, DecodeError> {
     match message_kind(kind)? {
         MessageKind::Prepare => Ok(VoteKind::Prepare),
         MessageKind::Commit => Ok(VoteKind::Commit),
-        _ => Err(DecodeError::Invalid {
-            field: "kind",
-            reason: "a vote is a prepare or a commit",
-        }),
+        _ => Err(DecodeError::Invalid { field: "kind", reason: "a vote is a prepare or a commit" }),
     }
 }
 
@@ -200,10 +177,8 @@ impl TryFrom<pb::QuorumCertificate> for QuorumCertificate {
     type Error = DecodeError;
 
     fn try_from(c: pb::QuorumCertificate) -> Result<Self, DecodeError> {
-        let votes = bounded("votes", c.votes, MAX_VALIDATORS)?
-            .into_iter()
-            .map(Envelope::try_from)
-            .collect::<Result<_, _>>()?;
+        let votes =
+            bounded("votes", c.votes, MAX_VALIDATORS)?.into_iter().map(Envelope::try_from).collect::<Result<_, _>>()?;
         let certificate = QuorumCertificate {
             kind: vote_kind(c.kind)?,
             height: Height::new(c.height),
@@ -234,20 +209,10 @@ impl TryFrom<pb::NewView> for NewView {
             .into_iter()
             .map(Envelope::try_from)
             .collect::<Result<_, _>>()?;
-        if view_changes
-            .iter()
-            .any(|e| e.kind != MessageKind::ViewChange)
-        {
-            return Err(DecodeError::Invalid {
-                field: "view_changes",
-                reason: "an entry is not a view change",
-            });
+        if view_changes.iter().any(|e| e.kind != MessageKind::ViewChange) {
+            return Err(DecodeError::Invalid { field: "view_changes", reason: "an entry is not a view change" });
         }
-        Ok(NewView {
-            height: Height::new(n.height),
-            view: View::new(n.view),
-            view_changes,
-        })
+        Ok(NewView { height: Height::new(n.height), view: View::new(n.view), view_changes })
     }
 }
 
@@ -268,10 +233,7 @@ impl TryFrom<pb::Proposal> for Proposal {
     fn try_from(p: pb::Proposal) -> Result<Self, DecodeError> {
         let block = Block::try_from(required("block", p.block)?)?;
         if block.header.height.get() != p.height {
-            return Err(DecodeError::Invalid {
-                field: "height",
-                reason: "differs from the block's height",
-            });
+            return Err(DecodeError::Invalid { field: "height", reason: "differs from the block's height" });
         }
         Ok(Proposal {
             height: Height::new(p.height),
@@ -303,10 +265,7 @@ impl TryFrom<pb::ViewChange> for ViewChange {
                 let certificate = QuorumCertificate::try_from(certificate)?;
                 let block = Block::try_from(block)?;
                 if certificate.kind != VoteKind::Prepare {
-                    return Err(DecodeError::Invalid {
-                        field: "prepared",
-                        reason: "not a prepare certificate",
-                    });
+                    return Err(DecodeError::Invalid { field: "prepared", reason: "not a prepare certificate" });
                 }
                 if certificate.block_hash != block.hash() || certificate.height.get() != v.height {
                     return Err(DecodeError::Invalid {
@@ -319,11 +278,7 @@ impl TryFrom<pb::ViewChange> for ViewChange {
             (Some(_), None) => return Err(DecodeError::MissingField("prepared_block")),
             (None, Some(_)) => return Err(DecodeError::MissingField("prepared")),
         };
-        Ok(ViewChange {
-            height: Height::new(v.height),
-            view: View::new(v.view),
-            prepared,
-        })
+        Ok(ViewChange { height: Height::new(v.height), view: View::new(v.view), prepared })
     }
 }
 
@@ -343,14 +298,8 @@ impl TryFrom<pb::Checkpoint> for Checkpoint {
     fn try_from(c: pb::Checkpoint) -> Result<Self, DecodeError> {
         let header = BlockHeader::try_from(required("header", c.header)?)?;
         let commit = QuorumCertificate::try_from(required("commit", c.commit)?)?;
-        if commit.kind != VoteKind::Commit
-            || commit.block_hash != header.hash()
-            || commit.height != header.height
-        {
-            return Err(DecodeError::Invalid {
-                field: "commit",
-                reason: "not a commit certificate for this block",
-            });
+        if commit.kind != VoteKind::Commit || commit.block_hash != header.hash() || commit.height != header.height {
+            return Err(DecodeError::Invalid { field: "commit", reason: "not a commit certificate for this block" });
         }
         let validators = ValidatorSet::try_from(required("validators", c.validators)?)?;
         if validators.hash() != header.validators_hash {
@@ -359,11 +308,7 @@ impl TryFrom<pb::Checkpoint> for Checkpoint {
                 reason: "do not match the header's validators_hash",
             });
         }
-        Ok(Checkpoint {
-            header,
-            commit,
-            validators,
-        })
+        Ok(Checkpoint { header, commit, validators })
     }
 }
 
@@ -371,11 +316,7 @@ codec!(ValidatorSet, pb::ValidatorSet, "ValidatorSet");
 codec!(Block, pb::Block, "Block");
 codec!(Proposal, pb::Proposal, "Proposal");
 codec!(Vote, pb::Vote, "Vote");
-codec!(
-    QuorumCertificate,
-    pb::QuorumCertificate,
-    "QuorumCertificate"
-);
+codec!(QuorumCertificate, pb::QuorumCertificate, "QuorumCertificate");
 codec!(ViewChange, pb::ViewChange, "ViewChange");
 codec!(NewView, pb::NewView, "NewView");
 codec!(Checkpoint, pb::Checkpoint, "Checkpoint");

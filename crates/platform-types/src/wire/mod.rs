@@ -58,8 +58,7 @@ macro_rules! codec {
             }
 
             fn from_bytes(bytes: &[u8]) -> Result<Self, $crate::error::DecodeError> {
-                let message = <$pb as prost::Message>::decode(bytes)
-                    .map_err(|e| $crate::wire::malformed($name, e))?;
+                let message = <$pb as prost::Message>::decode(bytes).map_err(|e| $crate::wire::malformed($name, e))?;
                 <$domain>::try_from(message)
             }
         }
@@ -88,10 +87,7 @@ macro_rules! single_kind {
 pub(crate) use single_kind;
 
 pub(crate) fn malformed(message: &'static str, error: prost::DecodeError) -> DecodeError {
-    DecodeError::Malformed {
-        message,
-        reason: error.to_string(),
-    }
+    DecodeError::Malformed { message, reason: error.to_string() }
 }
 
 pub(crate) fn required<T>(field: &'static str, value: Option<T>) -> Result<T, DecodeError> {
@@ -113,29 +109,16 @@ pub(crate) fn public_key(field: &'static str, bytes: &[u8]) -> Result<PublicKey,
 }
 
 pub(crate) fn uid(field: &'static str, value: u32) -> Result<Uid, DecodeError> {
-    u16::try_from(value)
-        .map(Uid::new)
-        .map_err(|_| DecodeError::Invalid {
-            field,
-            reason: "exceeds 65535",
-        })
+    u16::try_from(value).map(Uid::new).map_err(|_| DecodeError::Invalid { field, reason: "exceeds 65535" })
 }
 
 pub(crate) fn challenge_id(value: &str) -> Result<ChallengeId, DecodeError> {
     ChallengeId::new(value)
 }
 
-pub(crate) fn bounded<T>(
-    field: &'static str,
-    items: Vec<T>,
-    max: usize,
-) -> Result<Vec<T>, DecodeError> {
+pub(crate) fn bounded<T>(field: &'static str, items: Vec<T>, max: usize) -> Result<Vec<T>, DecodeError> {
     if items.len() > max {
-        return Err(DecodeError::TooLarge {
-            field,
-            size: items.len(),
-            max,
-        });
+        return Err(DecodeError::TooLarge { field, size: items.len(), max });
     }
     Ok(items)
 }
@@ -144,10 +127,7 @@ pub(crate) fn message_kind(value: i32) -> Result<MessageKind, DecodeError> {
     u8::try_from(value)
         .ok()
         .and_then(MessageKind::from_u8)
-        .ok_or(DecodeError::Invalid {
-            field: "kind",
-            reason: "unknown message kind",
-        })
+        .ok_or(DecodeError::Invalid { field: "kind", reason: "unknown message kind" })
 }
 
 impl From<&Envelope> for pb::Envelope {

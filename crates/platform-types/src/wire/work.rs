@@ -2,8 +2,7 @@
 
 use super::{bounded, challenge_id, codec, hash, pb, public_key, required, single_kind, uid};
 use crate::domain::{
-    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission,
-    WeightsProposal,
+    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal,
 };
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
@@ -25,10 +24,7 @@ impl From<&Submission> for pb::Submission {
             metadata: s
                 .metadata
                 .iter()
-                .map(|(key, value)| pb::MetadataEntry {
-                    key: key.clone(),
-                    value: value.clone(),
-                })
+                .map(|(key, value)| pb::MetadataEntry { key: key.clone(), value: value.clone() })
                 .collect(),
             nonce: s.nonce,
             timestamp_ms: s.timestamp_ms,
@@ -89,10 +85,7 @@ impl TryFrom<pb::Evaluation> for Evaluation {
             Ok(pb::EvaluationStatus::Scored) => EvaluationStatus::Scored,
             Ok(pb::EvaluationStatus::Rejected) => EvaluationStatus::Rejected,
             _ => {
-                return Err(DecodeError::Invalid {
-                    field: "status",
-                    reason: "unknown evaluation status",
-                });
+                return Err(DecodeError::Invalid { field: "status", reason: "unknown evaluation status" });
             }
         };
         let evaluation = Evaluation {
@@ -134,10 +127,8 @@ impl TryFrom<pb::WeightsProposal> for WeightsProposal {
         let mechanisms = bounded("mechanisms", w.mechanisms, MAX_MECHANISMS)?
             .into_iter()
             .map(|m| {
-                let mechanism = u8::try_from(m.mechanism_id).map_err(|_| DecodeError::Invalid {
-                    field: "mechanism_id",
-                    reason: "exceeds 255",
-                })?;
+                let mechanism = u8::try_from(m.mechanism_id)
+                    .map_err(|_| DecodeError::Invalid { field: "mechanism_id", reason: "exceeds 255" })?;
                 let uids = bounded("uids", m.uids, MAX_WEIGHT_UIDS)?
                     .into_iter()
                     .map(|u| uid("uids", u))
@@ -145,23 +136,13 @@ impl TryFrom<pb::WeightsProposal> for WeightsProposal {
                 let weights = bounded("weights", m.weights, MAX_WEIGHT_UIDS)?
                     .into_iter()
                     .map(|v| {
-                        u16::try_from(v).map_err(|_| DecodeError::Invalid {
-                            field: "weights",
-                            reason: "exceeds 65535",
-                        })
+                        u16::try_from(v).map_err(|_| DecodeError::Invalid { field: "weights", reason: "exceeds 65535" })
                     })
                     .collect::<Result<_, _>>()?;
-                Ok(MechanismWeights {
-                    mechanism: MechanismId::new(mechanism),
-                    uids,
-                    weights,
-                })
+                Ok(MechanismWeights { mechanism: MechanismId::new(mechanism), uids, weights })
             })
             .collect::<Result<_, DecodeError>>()?;
-        let proposal = WeightsProposal {
-            epoch: Epoch::new(w.epoch),
-            mechanisms,
-        };
+        let proposal = WeightsProposal { epoch: Epoch::new(w.epoch), mechanisms };
         proposal.validate()?;
         Ok(proposal)
     }
@@ -169,10 +150,7 @@ impl TryFrom<pb::WeightsProposal> for WeightsProposal {
 
 impl From<&PeerBinding> for pb::PeerBinding {
     fn from(b: &PeerBinding) -> Self {
-        pb::PeerBinding {
-            peer_id: b.peer_id.clone(),
-            timestamp_ms: b.timestamp_ms,
-        }
+        pb::PeerBinding { peer_id: b.peer_id.clone(), timestamp_ms: b.timestamp_ms }
     }
 }
 
@@ -180,10 +158,7 @@ impl TryFrom<pb::PeerBinding> for PeerBinding {
     type Error = DecodeError;
 
     fn try_from(b: pb::PeerBinding) -> Result<Self, DecodeError> {
-        let binding = PeerBinding {
-            peer_id: b.peer_id,
-            timestamp_ms: b.timestamp_ms,
-        };
+        let binding = PeerBinding { peer_id: b.peer_id, timestamp_ms: b.timestamp_ms };
         binding.validate()?;
         Ok(binding)
     }

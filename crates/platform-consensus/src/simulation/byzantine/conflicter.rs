@@ -13,10 +13,7 @@ pub(crate) fn act(ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelop
     let Ok(vote) = Vote::from_bytes(&envelope.payload) else {
         return vec![(To::All, envelope)];
     };
-    let other = Vote {
-        block_hash: Hash::from_bytes(ctx.rng.r#gen()),
-        ..vote
-    };
+    let other = Vote { block_hash: Hash::from_bytes(ctx.rng.r#gen()), ..vote };
     let forged = Envelope::seal(ctx.keypair, ctx.netuid, &other);
     let (first, second) = ctx.halves();
     vec![(To::Only(first), envelope), (To::Only(second), forged)]

@@ -1,9 +1,7 @@
 //! An equivocating leader: its proposal goes to one half of the network, and a different
 //! block for the same (height, view) to the other half.
 
-use platform_types::{
-    Action, Block, BlockHeaderFields, Codec, Envelope, Hash, MessageKind, Proposal, SubmissionId,
-};
+use platform_types::{Action, Block, BlockHeaderFields, Codec, Envelope, Hash, MessageKind, Proposal, SubmissionId};
 use rand::Rng;
 
 use super::{Context, To};
@@ -17,9 +15,7 @@ pub(crate) fn act(ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelop
     };
     let header = &proposal.block.header;
     let mut actions = proposal.block.actions.clone();
-    actions.push(Action::Submission(SubmissionId(Hash::from_bytes(
-        ctx.rng.r#gen(),
-    ))));
+    actions.push(Action::Submission(SubmissionId(Hash::from_bytes(ctx.rng.r#gen()))));
     let other = Block::new(
         BlockHeaderFields {
             height: header.height,
@@ -31,10 +27,7 @@ pub(crate) fn act(ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelop
         },
         actions,
     );
-    let conflicting = Proposal {
-        block: other,
-        ..proposal
-    };
+    let conflicting = Proposal { block: other, ..proposal };
     let forged = Envelope::seal(ctx.keypair, ctx.netuid, &conflicting);
     let (first, second) = ctx.halves();
     vec![(To::Only(first), envelope), (To::Only(second), forged)]

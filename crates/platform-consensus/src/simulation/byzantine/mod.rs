@@ -87,11 +87,7 @@ impl Context<'_> {
 }
 
 /// What leaves a node whose machine wants to broadcast `envelope`.
-pub(crate) fn act(
-    behaviour: Behaviour,
-    ctx: &mut Context<'_>,
-    envelope: Envelope,
-) -> Vec<(To, Envelope)> {
+pub(crate) fn act(behaviour: Behaviour, ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelope)> {
     match behaviour {
         Behaviour::Honest | Behaviour::Twin => vec![(To::All, envelope)],
         Behaviour::Silent => silent::act(ctx, envelope),

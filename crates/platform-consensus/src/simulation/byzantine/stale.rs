@@ -12,10 +12,7 @@ pub(crate) fn act(ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelop
         sends.push((To::All, old.clone()));
     }
     if let Ok(vote) = Vote::from_bytes(&envelope.payload) {
-        let future = Vote {
-            view: View::new(vote.view.get() + 1_000),
-            ..vote
-        };
+        let future = Vote { view: View::new(vote.view.get() + 1_000), ..vote };
         sends.push((To::All, Envelope::seal(ctx.keypair, ctx.netuid, &future)));
     }
     if ctx.history.len() < 256 {
