@@ -14,8 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use platform_consensus::simulation::{Behaviour, LinkConfig, Scenario, run};
-use rand::{Rng, SeedableRng};
+use platform_consensus::simulation::{Behaviour, Scenario, run};
 
 #[derive(Parser, Debug)]
 #[command(about = "Seeded Byzantine simulations of Platform's consensus")]
@@ -49,32 +48,6 @@ struct Args {
     verbose: bool,
 }
 
-/// A scenario for one seed: faults drawn from the seed.
-fn scenario(args: &Args, seed: u64, behaviours: &[Behaviour]) -> Scenario {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5ca1_ab1e);
-    let mut scenario = Scenario::new(args.validators, seed);
-    scenario.target_height = args.heights;
-    scenario.behaviours = (0..args.byzantine).map(|i| behaviours[(seed as usize + i) % behaviours.len()]).collect();
-    if args.calm {
-        scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 0, loss_ppm: 0 };
-        return scenario;
-    }
-    scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm: args.loss_ppm };
-    let processes = scenario.processes();
-    let honest: Vec<usize> = (args.byzantine..args.validators).collect();
-    if honest.len() >= 2 {
-        let isolated = honest[rng.gen_range(0..honest.len())];
-        let mut groups = vec![0u8; processes];
-        groups[isolated] = 1;
-        let start = rng.gen_range(0..2_000);
-        scenario.partition = Some((start, start + rng.gen_range(500..5_000), groups));
-        let crashed = honest[(honest.iter().position(|h| *h == isolated).unwrap_or(0) + 1) % honest.len()];
-        let at = rng.gen_range(0..3_000);
-        scenario.crashes = vec![(crashed, at, at + rng.gen_range(100..4_000))];
-    }
-    scenario
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let behaviours: Vec<Behaviour> = match &args.behaviour {
@@ -95,7 +68,11 @@ fn main() -> ExitCode {
     let (mut decisions, mut sent, mut delivered, mut failures) = (0u64, 0u64, 0u64, 0u64);
     let mut latencies = Vec::new();
     for seed in args.first_seed..args.first_seed + args.seeds {
-        let scenario = scenario(&args, seed, &behaviours);
+        let scenario = if args.calm {
+            Scenario::calm(args.validators, args.byzantine, seed, &behaviours, args.heights)
+        } else {
+            Scenario::random(args.validators, args.byzantine, seed, &behaviours, args.heights, args.loss_ppm)
+        };
         let report = run(&scenario);
         decisions += report.min_honest_height;
         sent += report.messages_sent;

@@ -107,7 +107,7 @@ struct Round {
     leading: Option<NewView>,
     /// Committed; waiting for [`Input::Applied`].
     committed: Option<Block>,
-    /// Members seen at heights above this one (evidence that we are behind).
+    /// Members seen (with a verified signature) at heights above this one: we are behind.
     ahead: BTreeMap<PublicKey, Height>,
     sync_requested: bool,
 }
@@ -287,11 +287,19 @@ impl Consensus {
     }
 
     fn buffer(&mut self, from: PeerTag, envelope: Envelope, height: Height, out: &mut Vec<Output>) {
-        if height > self.height {
-            // Evidence that others are ahead; more than a third of the stake means we are behind.
+        // A member signing at a higher height has committed ours: fetch it. One verified message
+        // is enough evidence, since what a sync returns is checked against its commit
+        // certificate; waiting for a third of the stake could wait forever when the few nodes
+        // ahead hold less (one vote lost is enough to strand a node otherwise).
+        let first_sign = !self.round.ahead.contains_key(&envelope.signer);
+        if height > self.height
+            && first_sign
+            && self.round.committed.is_none()
+            && self.committee.contains(&envelope.signer)
+            && envelope.verify(self.config.netuid).is_ok()
+        {
             self.round.ahead.insert(envelope.signer, height);
-            let stake = self.committee.stake_of(self.round.ahead.keys());
-            if self.committee.exceeds_one_third(stake) && !self.round.sync_requested && self.round.committed.is_none() {
+            if !self.round.sync_requested {
                 self.round.sync_requested = true;
                 out.push(Output::NeedSync { height: self.height });
             }
@@ -552,10 +560,8 @@ impl Consensus {
         if height != self.height || view != self.round.view || self.round.committed.is_some() {
             return;
         }
-        if self.round.sync_requested
-            || self.committee.exceeds_one_third(self.committee.stake_of(self.round.ahead.keys()))
-        {
-            out.push(Output::NeedSync { height: self.height }); // the answer may have been lost
+        if !self.round.ahead.is_empty() {
+            out.push(Output::NeedSync { height: self.height }); // the last answer may have been lost
         }
         self.start_view_change(view.next(), out);
     }

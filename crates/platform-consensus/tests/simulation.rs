@@ -96,3 +96,15 @@ fn the_checker_catches_a_fork_when_the_fault_bound_is_exceeded() {
     let report = run(&scenario);
     assert!(report.violations.iter().any(|v| v.starts_with("agreement")), "{:?}", report.violations);
 }
+
+#[test]
+fn hundreds_of_seeds_with_random_faults() {
+    for seed in 0..150 {
+        let scenario = Scenario::random(4, 1, seed, &Behaviour::FAULTY, 6, 10_000);
+        assert_clean(&scenario);
+    }
+    for seed in 0..30 {
+        let scenario = Scenario::random(7, 2, seed, &Behaviour::FAULTY, 5, 10_000);
+        assert_clean(&scenario);
+    }
+}

@@ -419,23 +419,32 @@ fn a_restarted_node_never_votes_against_its_persisted_record() {
 }
 
 #[test]
-fn messages_from_the_future_are_buffered_and_a_third_ahead_triggers_sync() {
+fn a_verified_message_from_a_later_height_triggers_one_sync_request() {
     let net = Net::new();
     let me = net.follower();
     let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
     machine.start();
     let later = net.block(3, 0, 1);
     let others = net.others(me);
+    let Input::Message { envelope: mut forged, .. } = net.vote(others[0], VoteKind::Commit, 0, &later) else {
+        unreachable!()
+    };
+    forged.signature = Signature::from_bytes([1; 64]);
     run(
         &mut machine,
         vec![
-            Step { name: "one node ahead", input: net.vote(others[0], VoteKind::Commit, 0, &later), expect: &[] },
+            Step { name: "forged: no sync", input: Input::Message { from: PeerTag(6), envelope: forged }, expect: &[] },
             Step {
-                name: "two nodes ahead: sync",
+                name: "a member ahead: sync",
                 input: net.vote(others[1], VoteKind::Commit, 0, &later),
                 expect: &["sync:1"],
             },
             Step { name: "only once", input: net.vote(others[2], VoteKind::Commit, 0, &later), expect: &[] },
+            Step {
+                name: "again on timeout",
+                input: Input::Timeout { height: Height::new(1), view: View::new(0) },
+                expect: &["sync:1", "send:ViewChange", "timer:1"],
+            },
         ],
     );
 }

@@ -9,8 +9,8 @@ use platform_types::{
     Block, Envelope, Epoch, Hash, Height, Keypair, MessageKind, NetUid, PublicKey, QuorumCertificate, Uid, Validator,
     ValidatorSet, View,
 };
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use super::byzantine::{self, Behaviour, Context, To};
 use super::network::{LinkConfig, Partition};
@@ -59,6 +59,43 @@ impl Scenario {
             crashes: Vec::new(),
             base_timeout_ms: 500,
         }
+    }
+
+    /// The happy path: `byzantine` faulty validators (behaviours cycling from the seed) on a
+    /// 10 ms network without jitter or loss.
+    pub fn calm(validators: usize, byzantine: usize, seed: u64, behaviours: &[Behaviour], heights: u64) -> Self {
+        let mut scenario = Scenario::new(validators, seed);
+        scenario.target_height = heights;
+        scenario.behaviours = (0..byzantine).map(|i| behaviours[(seed as usize + i) % behaviours.len()]).collect();
+        scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 0, loss_ppm: 0 };
+        scenario
+    }
+
+    /// Faults drawn from the seed: `byzantine` faulty validators (behaviours cycling from the
+    /// seed), 10 ± 10 ms links losing `loss_ppm`, one honest validator partitioned away for
+    /// 0.5–5 s, and another crashed and restarted.
+    pub fn random(
+        validators: usize,
+        byzantine: usize,
+        seed: u64,
+        behaviours: &[Behaviour],
+        heights: u64,
+        loss_ppm: u32,
+    ) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5ca1_ab1e);
+        let mut scenario = Scenario::calm(validators, byzantine, seed, behaviours, heights);
+        scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm };
+        let honest: Vec<usize> = (byzantine..validators).collect();
+        if honest.len() >= 2 {
+            let pick = rng.gen_range(0..honest.len());
+            let mut groups = vec![0u8; scenario.processes()];
+            groups[honest[pick]] = 1;
+            let start = rng.gen_range(0..2_000);
+            scenario.partition = Some((start, start + rng.gen_range(500..5_000), groups));
+            let at = rng.gen_range(0..3_000);
+            scenario.crashes = vec![(honest[(pick + 1) % honest.len()], at, at + rng.gen_range(100..4_000))];
+        }
+        scenario
     }
 
     /// Processes: one per validator, plus a second one for each twin.
