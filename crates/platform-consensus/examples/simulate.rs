@@ -67,6 +67,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let (mut decisions, mut sent, mut delivered, mut failures) = (0u64, 0u64, 0u64, 0u64);
     let mut latencies = Vec::new();
+    let mut machine_nanos = 0u128;
     for seed in args.first_seed..args.first_seed + args.seeds {
         let scenario = if args.calm {
             Scenario::calm(args.validators, args.byzantine, seed, &behaviours, args.heights)
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         sent += report.messages_sent;
         delivered += report.messages_delivered;
         latencies.extend(report.commit_latency_ms.iter().copied());
+        machine_nanos += report.machine_nanos;
         if args.verbose || !report.violations.is_empty() {
             println!(
                 "seed {seed}: behaviours {:?} heights {:?} time {} ms messages {} digest {}",
@@ -94,16 +96,41 @@ fn main() -> ExitCode {
     let p50 = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
     println!(
         "{} seeds, n={} f={}: {decisions} decisions, {sent} messages sent ({:.0} per decision), {delivered} delivered; \
-         commit latency p50 {p50} ms virtual; {failures} violations; {:.2} s wall ({:.0} decisions/s, \
-         {:.0} us CPU per decision per validator)",
+         commit latency p50 {p50} ms virtual; {failures} violations; {:.2} s wall ({:.0} decisions/s); \
+         state machine CPU {:.0} us per decision per validator",
         args.seeds,
         args.validators,
         args.byzantine,
         sent as f64 / decisions.max(1) as f64,
         elapsed.as_secs_f64(),
         decisions as f64 / elapsed.as_secs_f64(),
-        // One thread runs every validator, so wall time is the CPU time of all of them.
-        elapsed.as_secs_f64() * 1e6 / decisions.max(1) as f64 / args.validators as f64
+        machine_nanos as f64 / 1e3 / decisions.max(1) as f64 / args.validators as f64
     );
+    if args.calm && args.byzantine == 0 {
+        // Baseline from this run: verifying every received proposal and vote one by one.
+        let single = single_verify_micros();
+        let received = delivered as f64 / decisions.max(1) as f64 / args.validators as f64;
+        let eager = received * single;
+        let measured = machine_nanos as f64 / 1e3 / decisions.max(1) as f64 / args.validators as f64;
+        println!(
+            "baseline: {received:.0} messages received per decision per validator x {single:.1} us per single verify = \
+             {eager:.0} us; measured/baseline = {:.2}",
+            measured / eager
+        );
+    }
     if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// Microseconds per single sr25519 envelope verification on this machine, now.
+fn single_verify_micros() -> f64 {
+    use platform_types::{Envelope, Hash, Height, Keypair, NetUid, View, Vote, VoteKind};
+    let keypair = Keypair::from_suri("//bench").expect("dev key");
+    let vote = Vote { kind: VoteKind::Commit, height: Height::new(1), view: View::new(0), block_hash: Hash::ZERO };
+    let envelope = Envelope::seal(&keypair, NetUid::new(1), &vote);
+    let rounds = 2_000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        assert!(envelope.verify(NetUid::new(1)).is_ok());
+    }
+    started.elapsed().as_secs_f64() * 1e6 / rounds as f64
 }

@@ -17,6 +17,8 @@ use crate::io::{Misbehaviour, Output, PeerTag};
 struct Tally {
     verified: BTreeMap<PublicKey, Envelope>,
     pending: BTreeMap<PublicKey, (PeerTag, Envelope)>,
+    /// Stake behind `verified` and `pending` together (a signer is in at most one of them).
+    stake: u128,
     certified: bool,
 }
 
@@ -52,6 +54,7 @@ impl VoteBook {
         out: &mut Vec<Output>,
     ) -> Option<QuorumCertificate> {
         let signer = envelope.signer;
+        let Some(stake) = committee.stake(&signer).map(u128::from) else { return None };
         let key = (vote.view, vote.block_hash);
         if let Some(&earlier) = self.by_signer.get(&(vote.view, signer)) {
             if earlier == vote.block_hash {
@@ -66,8 +69,11 @@ impl VoteBook {
             if let Some((earlier_from, earlier_envelope)) = earlier_tally.pending.remove(&signer) {
                 if earlier_envelope.verify(netuid).is_err() {
                     report(out, earlier_from, Misbehaviour::BadSignature(signer));
+                    earlier_tally.stake -= stake;
                     self.by_signer.insert((vote.view, signer), vote.block_hash);
-                    self.tallies.entry(key).or_default().verified.insert(signer, envelope);
+                    let tally = self.tallies.entry(key).or_default();
+                    tally.verified.insert(signer, envelope);
+                    tally.stake += stake;
                     return self.try_certify(committee, netuid, key, out);
                 }
                 earlier_tally.verified.insert(signer, earlier_envelope);
@@ -85,6 +91,7 @@ impl VoteBook {
         } else {
             tally.pending.insert(signer, (from, envelope));
         }
+        tally.stake += stake;
         self.try_certify(committee, netuid, key, out)
     }
 
@@ -99,8 +106,7 @@ impl VoteBook {
         if tally.certified {
             return None;
         }
-        let possible = committee.stake_of(tally.verified.keys().chain(tally.pending.keys()));
-        if !committee.is_quorum(possible) {
+        if !committee.is_quorum(tally.stake) {
             return None;
         }
         let pending = std::mem::take(&mut tally.pending);
@@ -113,9 +119,10 @@ impl VoteBook {
                 report(out, from, Misbehaviour::BadSignature(signer));
                 // Forget the forged vote so the real one can still be counted.
                 self.by_signer.remove(&(key.0, signer));
+                tally.stake -= committee.stake(&signer).map_or(0, u128::from);
             }
         }
-        if !committee.is_quorum(committee.stake_of(tally.verified.keys())) {
+        if !committee.is_quorum(tally.stake) {
             return None;
         }
         tally.certified = true;

@@ -130,6 +130,9 @@ pub struct Report {
     pub virtual_time_ms: u64,
     /// For each height: virtual ms from its first proposal to the first honest commit.
     pub commit_latency_ms: Vec<u64>,
+    /// Wall time spent inside the validators' state machines, in nanoseconds (the validators'
+    /// own CPU time, without the simulator's).
+    pub machine_nanos: u128,
     /// Property breaches (empty for a correct run).
     pub violations: Vec<String>,
     /// Digest of the trace: equal for equal scenarios.
@@ -298,7 +301,9 @@ impl Sim {
         let Some(machine) = self.nodes[node].machine.as_mut() else {
             return;
         };
+        let started = std::time::Instant::now();
         let outputs = machine.handle(input);
+        self.report.machine_nanos += started.elapsed().as_nanos();
         self.carry_out(node, outputs);
     }
 
@@ -342,7 +347,9 @@ impl Sim {
                 let Some(machine) = self.nodes[node].machine.as_mut() else {
                     return;
                 };
+                let started = std::time::Instant::now();
                 work.extend(machine.handle(input));
+                self.report.machine_nanos += started.elapsed().as_nanos();
             }
         }
     }
