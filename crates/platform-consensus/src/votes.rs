@@ -54,7 +54,7 @@ impl VoteBook {
         out: &mut Vec<Output>,
     ) -> Option<QuorumCertificate> {
         let signer = envelope.signer;
-        let Some(stake) = committee.stake(&signer).map(u128::from) else { return None };
+        let stake = committee.stake(&signer).map(u128::from)?;
         let key = (vote.view, vote.block_hash);
         if let Some(&earlier) = self.by_signer.get(&(vote.view, signer)) {
             if earlier == vote.block_hash {
