@@ -425,14 +425,26 @@ impl Consensus {
         }
     }
 
-    fn sign_and_count(&mut self, vote: Vote, out: &mut Vec<Output>) {
-        match self.safety.sign_vote(&vote) {
+    /// Broadcasts what the safety rules signed. A conflict means "do not sign" and is silent;
+    /// a storage failure halts the machine, since it can no longer sign safely.
+    fn release(&mut self, signed: Result<Envelope, SafetyError>, out: &mut Vec<Output>) -> Option<Envelope> {
+        match signed {
             Ok(envelope) => {
                 out.push(Output::Broadcast(envelope.clone()));
-                self.on_vote(OWN, envelope, vote, true, out);
+                Some(envelope)
             }
-            Err(SafetyError::Conflict(_)) => {}
-            Err(error) => self.halt(error),
+            Err(SafetyError::Conflict(_)) => None,
+            Err(error) => {
+                self.halt(error);
+                None
+            }
+        }
+    }
+
+    fn sign_and_count(&mut self, vote: Vote, out: &mut Vec<Output>) {
+        let signed = self.safety.sign_vote(&vote);
+        if let Some(envelope) = self.release(signed, out) {
+            self.on_vote(OWN, envelope, vote, true, out);
         }
     }
 
@@ -678,13 +690,9 @@ impl Consensus {
 
     fn propose(&mut self, block: Block, justification: Option<NewView>, out: &mut Vec<Output>) {
         let proposal = Proposal { height: self.height, view: self.round.view, block, justification };
-        match self.safety.sign_proposal(&proposal) {
-            Ok(envelope) => {
-                out.push(Output::Broadcast(envelope.clone()));
-                self.on_proposal(OWN, envelope, proposal, true, out);
-            }
-            Err(SafetyError::Conflict(_)) => {}
-            Err(error) => self.halt(error),
+        let signed = self.safety.sign_proposal(&proposal);
+        if let Some(envelope) = self.release(signed, out) {
+            self.on_proposal(OWN, envelope, proposal, true, out);
         }
     }
 }

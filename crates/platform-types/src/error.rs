@@ -101,3 +101,8 @@ pub enum SignatureError {
     #[error("signature does not verify")]
     Invalid,
 }
+
+/// Reads a fixed-length byte field, naming it in the error when the length is wrong.
+pub(crate) fn fixed<const N: usize>(field: &'static str, bytes: &[u8]) -> Result<[u8; N], DecodeError> {
+    bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: N, found: bytes.len() })
+}

@@ -25,9 +25,7 @@ impl Hash {
 
     /// Reads a digest from a slice that must be exactly 32 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 32] =
-            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 32, found: bytes.len() })?;
-        Ok(Hash(array))
+        crate::error::fixed(field, bytes).map(Hash)
     }
 
     /// Parses `0x`-prefixed (or bare) hex of exactly 32 bytes.

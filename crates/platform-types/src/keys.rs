@@ -38,9 +38,7 @@ impl PublicKey {
 
     /// Reads a key from a slice that must be exactly 32 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 32] =
-            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 32, found: bytes.len() })?;
-        Ok(PublicKey(array))
+        crate::error::fixed(field, bytes).map(PublicKey)
     }
 
     /// Parses an SS58 address of any prefix.
@@ -95,9 +93,7 @@ impl Signature {
 
     /// Reads a signature from a slice that must be exactly 64 bytes long.
     pub fn from_slice(field: &'static str, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let array: [u8; 64] =
-            bytes.try_into().map_err(|_| DecodeError::BadLength { field, expected: 64, found: bytes.len() })?;
-        Ok(Signature(array))
+        crate::error::fixed(field, bytes).map(Signature)
     }
 
     /// The raw signature bytes.
