@@ -34,4 +34,8 @@ cargo test --workspace --all-targets --no-fail-fast
 step "Doc tests"
 cargo test --workspace --doc
 
+step "Consensus simulation: 1200 seeded Byzantine runs (release build)"
+cargo run --release -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 1000
+cargo run --release -q -p platform-consensus --example simulate -- --validators 7 --byzantine 2 --seeds 200
+
 step "All tests passed"

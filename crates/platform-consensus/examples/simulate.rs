@@ -6,8 +6,8 @@
 //!
 //! Each seed gets: `--byzantine` faulty validators whose behaviours cycle through silent,
 //! equivocator, conflicter, impersonator, stale and twin (or one chosen with `--behaviour`);
-//! lossy, jittery links; a partition of a random honest validator mid-run that heals; and a
-//! crash and restart of another. Exits with status 1 if any run breaks agreement, validity or
+//! lossy, jittery links; a partition that cuts off a random honest validator, then moves to
+//! another process, then heals; and a crash and restart of another honest validator. Exits with status 1 if any run breaks agreement, validity or
 //! progress, printing the seed to reproduce it.
 
 use std::process::ExitCode;

@@ -58,7 +58,7 @@ fn two_faulty_of_seven_with_partition_crash_and_loss() {
         let mut groups = vec![0u8; scenario.processes()];
         groups[3] = 1;
         groups[4] = 1;
-        scenario.partition = Some((200, 3_000, groups));
+        scenario.partitions = vec![(200, 3_000, groups)];
         scenario.crashes = vec![(5, 500, 2_500)];
         assert_clean(&scenario);
     }
@@ -92,7 +92,7 @@ fn the_checker_catches_a_fork_when_the_fault_bound_is_exceeded() {
     scenario.behaviours = vec![Behaviour::Twin, Behaviour::Twin];
     scenario.target_height = 3;
     scenario.max_time_ms = 20_000;
-    scenario.partition = Some((0, 20_000, vec![0, 0, 0, 1, 1, 1]));
+    scenario.partitions = vec![(0, 20_000, vec![0, 0, 0, 1, 1, 1])];
     let report = run(&scenario);
     assert!(report.violations.iter().any(|v| v.starts_with("agreement")), "{:?}", report.violations);
 }

@@ -36,8 +36,10 @@ pub struct Scenario {
     pub max_time_ms: u64,
     /// Link behaviour.
     pub link: LinkConfig,
-    /// `(from_ms, to_ms, group of each process)`: a partition in force during that interval.
-    pub partition: Option<(u64, u64, Vec<u8>)>,
+    /// `(from_ms, to_ms, group of each process)`: partitions in force during those intervals
+    /// (nodes in different groups cannot reach each other). Successive entries change the split
+    /// mid-run; between and after them the network is whole.
+    pub partitions: Vec<(u64, u64, Vec<u8>)>,
     /// `(process, crash_at_ms, restart_at_ms)`.
     pub crashes: Vec<(usize, u64, u64)>,
     /// View-0 timeout.
@@ -55,7 +57,7 @@ impl Scenario {
             target_height: 10,
             max_time_ms: 600_000,
             link: LinkConfig::default(),
-            partition: None,
+            partitions: Vec::new(),
             crashes: Vec::new(),
             base_timeout_ms: 500,
         }
@@ -72,8 +74,9 @@ impl Scenario {
     }
 
     /// Faults drawn from the seed: `byzantine` faulty validators (behaviours cycling from the
-    /// seed), 10 ± 10 ms links losing `loss_ppm`, one honest validator partitioned away for
-    /// 0.5–5 s, and another crashed and restarted.
+    /// seed), 10 ± 10 ms links losing `loss_ppm`, a partition that first cuts off one honest
+    /// validator and then moves to another process, and another honest validator crashed and
+    /// restarted.
     pub fn random(
         validators: usize,
         byzantine: usize,
@@ -87,11 +90,16 @@ impl Scenario {
         scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm };
         let honest: Vec<usize> = (byzantine..validators).collect();
         if honest.len() >= 2 {
+            // One honest validator is cut off, then the cut moves to another process.
             let pick = rng.gen_range(0..honest.len());
-            let mut groups = vec![0u8; scenario.processes()];
-            groups[honest[pick]] = 1;
+            let mut first = vec![0u8; scenario.processes()];
+            first[honest[pick]] = 1;
+            let mut second = vec![0u8; scenario.processes()];
+            second[rng.gen_range(0..scenario.processes())] = 1;
             let start = rng.gen_range(0..2_000);
-            scenario.partition = Some((start, start + rng.gen_range(500..5_000), groups));
+            let change = start + rng.gen_range(500..3_000);
+            let end = change + rng.gen_range(500..3_000);
+            scenario.partitions = vec![(start, change, first), (change, end, second)];
             let at = rng.gen_range(0..3_000);
             scenario.crashes = vec![(honest[(pick + 1) % honest.len()], at, at + rng.gen_range(100..4_000))];
         }
@@ -105,7 +113,7 @@ impl Scenario {
 
     /// When the network is whole again and every crashed node is back.
     fn settled_at(&self) -> u64 {
-        let partition = self.partition.as_ref().map_or(0, |p| p.1);
+        let partition = self.partitions.iter().map(|p| p.1).max().unwrap_or(0);
         let restarts = self.crashes.iter().map(|c| c.2).max().unwrap_or(0);
         partition.max(restarts)
     }
@@ -232,7 +240,7 @@ impl Sim {
     }
 
     fn run(&mut self) {
-        if let Some((from, to, groups)) = self.scenario.partition.clone() {
+        for (from, to, groups) in self.scenario.partitions.clone() {
             self.schedule(from, Event::Partition(Partition::split(groups)));
             self.schedule(to, Event::Partition(Partition::healed()));
         }
