@@ -47,7 +47,8 @@ pub struct Config {
     pub max_view_ahead: u64,
     /// Messages for heights further ahead than this are dropped (nearer ones are buffered).
     pub max_height_ahead: u64,
-    /// At most this many future-height messages are buffered.
+    /// At most this many future-height messages are buffered, shared equally among the
+    /// validators so one flooding member cannot crowd out the others.
     pub max_buffered: usize,
 }
 
@@ -143,7 +144,8 @@ pub struct Consensus {
     height: Height,
     round: Round,
     future: BTreeMap<Height, Vec<(PeerTag, Envelope)>>,
-    buffered: usize,
+    /// Buffered future messages per signer.
+    buffered_by: BTreeMap<PublicKey, usize>,
     halted: Option<String>,
 }
 
@@ -171,7 +173,7 @@ impl Consensus {
             height,
             round: Round::new(height, view),
             future: BTreeMap::new(),
-            buffered: 0,
+            buffered_by: BTreeMap::new(),
             halted: None,
         })
     }
@@ -304,12 +306,15 @@ impl Consensus {
                 out.push(Output::NeedSync { height: self.height });
             }
         }
+        let share = (self.config.max_buffered / self.committee.members().len()).max(1);
+        let count = self.buffered_by.get(&envelope.signer).copied().unwrap_or(0);
         if height.get() > self.height.get().saturating_add(self.config.max_height_ahead)
-            || self.buffered >= self.config.max_buffered
+            || !self.committee.contains(&envelope.signer)
+            || count >= share
         {
             return;
         }
-        self.buffered += 1;
+        self.buffered_by.insert(envelope.signer, count + 1);
         self.future.entry(height).or_default().push((from, envelope));
     }
 
@@ -556,13 +561,15 @@ impl Consensus {
         }
         self.round = Round::new(self.height, View::new(0));
         self.enter_view(out);
-        // Replay what arrived early for this height.
+        // Replay what arrived early for this height; recount what stays buffered.
         self.future.retain(|h, _| *h >= self.height);
-        if let Some(early) = self.future.remove(&self.height) {
-            self.buffered -= early.len();
-            for (from, envelope) in early {
-                self.on_message(from, envelope, out);
-            }
+        let early = self.future.remove(&self.height).unwrap_or_default();
+        self.buffered_by.clear();
+        for (_, envelope) in self.future.values().flatten() {
+            *self.buffered_by.entry(envelope.signer).or_default() += 1;
+        }
+        for (from, envelope) in early {
+            self.on_message(from, envelope, out);
         }
     }
 

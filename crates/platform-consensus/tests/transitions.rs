@@ -481,3 +481,71 @@ fn a_prepare_quorum_before_the_application_answers_still_leads_to_a_commit_vote(
         ],
     );
 }
+
+#[test]
+fn a_flooding_member_fills_only_its_share_of_the_future_buffer() {
+    let net = Net::new();
+    let me = net.follower();
+    let mut config = Config::new(NETUID);
+    config.max_buffered = 8; // two messages per validator
+    let genesis_root = Hash::from_bytes([7; 32]);
+    let tip = Tip::genesis(genesis_root, Epoch::new(0));
+    let mut machine =
+        Consensus::new(config, me.clone(), Arc::new(MemoryStore::new()), net.committee.clone(), tip).expect("machine");
+    machine.start();
+    let others = net.others(me);
+    let block1 = net.block(1, 0, 1);
+    let root1 = Hash::from_bytes([8; 32]);
+    let block2 = Block::new(
+        BlockHeaderFields {
+            height: Height::new(2),
+            epoch: Epoch::new(0),
+            parent_hash: block1.hash(),
+            parent_state_root: root1,
+            proposer: net.committee.leader(Height::new(2), View::new(0)),
+            validators_hash: net.committee.hash(),
+        },
+        vec![],
+    );
+    // While we are still at height 1, others[0] floods height-2 prepares; only its share is kept.
+    for _ in 0..10 {
+        machine.handle(net.vote(others[0], VoteKind::Prepare, 0, &block2));
+    }
+    // The other validators' early prepares still fit.
+    machine.handle(net.vote(others[1], VoteKind::Prepare, 0, &block2));
+    machine.handle(net.vote(others[2], VoteKind::Prepare, 0, &block2));
+    // Height 1 commits.
+    machine.handle(net.proposal(0, block1.clone()));
+    machine.handle(Input::ProposalVerified {
+        height: Height::new(1),
+        view: View::new(0),
+        block_hash: block1.hash(),
+        valid: true,
+    });
+    for signer in &others[..2] {
+        machine.handle(net.vote(signer, VoteKind::Prepare, 0, &block1));
+    }
+    for signer in &others[..2] {
+        machine.handle(net.vote(signer, VoteKind::Commit, 0, &block1));
+    }
+    machine.handle(Input::Applied { height: Height::new(1), state_root: root1, next_validators: None });
+    assert_eq!(machine.height(), Height::new(2));
+    // The replayed prepares of all three others form a prepare quorum, so accepting the
+    // proposal sends our prepare and, at once, our commit.
+    run(
+        &mut machine,
+        vec![
+            Step { name: "height-2 proposal", input: net.proposal(0, block2.clone()), expect: &["verify"] },
+            Step {
+                name: "accepted: prepared already",
+                input: Input::ProposalVerified {
+                    height: Height::new(2),
+                    view: View::new(0),
+                    block_hash: block2.hash(),
+                    valid: true,
+                },
+                expect: &["send:Prepare", "send:Commit"],
+            },
+        ],
+    );
+}
