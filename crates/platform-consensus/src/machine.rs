@@ -512,15 +512,16 @@ impl Consensus {
     }
 
     fn commit(&mut self, block: Block, certificate: QuorumCertificate, out: &mut Vec<Output>) {
-        if self.config.checkpoint_interval > 0 && self.height.get().is_multiple_of(self.config.checkpoint_interval) {
-            out.push(Output::Checkpoint(Checkpoint {
-                header: block.header.clone(),
-                commit: certificate.clone(),
-                validators: self.committee.validator_set().clone(),
-            }));
-        }
+        let checkpoint = (self.config.checkpoint_interval > 0
+            && self.height.get().is_multiple_of(self.config.checkpoint_interval))
+        .then(|| Checkpoint {
+            header: block.header.clone(),
+            commit: certificate.clone(),
+            validators: self.committee.validator_set().clone(),
+        });
         self.round.committed = Some(block.clone());
         out.push(Output::Commit { block, certificate });
+        out.extend(checkpoint.map(Output::Checkpoint));
     }
 
     fn on_synced(&mut self, block: Block, certificate: QuorumCertificate, out: &mut Vec<Output>) {

@@ -108,3 +108,28 @@ fn hundreds_of_seeds_with_random_faults() {
         assert_clean(&scenario);
     }
 }
+
+#[test]
+fn checkpoints_verify_on_their_own_and_tampering_is_caught() {
+    let mut scenario = Scenario::new(4, 2);
+    scenario.target_height = 10; // the simulator checkpoints every 5 heights
+    let report = assert_clean(&scenario);
+    assert!(report.checkpoints.len() >= 2 * 4, "{} checkpoints", report.checkpoints.len());
+    let netuid = platform_types::NetUid::new(1);
+    let good = report.checkpoints[0].clone();
+    assert!(platform_consensus::verify_checkpoint(&good, netuid).is_ok());
+
+    let mut fewer_votes = good.clone();
+    fewer_votes.commit.votes.truncate(2);
+    assert!(platform_consensus::verify_checkpoint(&fewer_votes, netuid).is_err(), "2 of 4 votes is no quorum");
+
+    let mut other_set = good.clone();
+    other_set.validators.validators.pop();
+    assert!(platform_consensus::verify_checkpoint(&other_set, netuid).is_err(), "set must match the header");
+
+    let mut other_root = good.clone();
+    other_root.header.parent_state_root = platform_types::Hash::from_bytes([1; 32]);
+    assert!(platform_consensus::verify_checkpoint(&other_root, netuid).is_err(), "the certificate covers the root");
+
+    assert!(platform_consensus::verify_checkpoint(&good, platform_types::NetUid::new(2)).is_err(), "other subnet");
+}

@@ -134,6 +134,8 @@ pub struct Report {
     pub messages_delivered: u64,
     /// Misbehaviour reports raised by honest nodes.
     pub misbehaviour_reports: u64,
+    /// Checkpoints emitted by honest nodes, each verified with [`crate::verify_checkpoint`].
+    pub checkpoints: Vec<platform_types::Checkpoint>,
     /// Virtual time at the end.
     pub virtual_time_ms: u64,
     /// For each height: virtual ms from its first proposal to the first honest commit.
@@ -339,7 +341,10 @@ impl Sim {
                     valid: true,
                 }),
                 Output::Commit { block, certificate } => Some(self.commit(node, block, certificate)),
-                Output::Checkpoint(_) => None,
+                Output::Checkpoint(checkpoint) => {
+                    self.check_checkpoint(node, checkpoint);
+                    None
+                }
                 Output::NeedSync { height } => {
                     self.serve_sync(node, height);
                     None
@@ -437,6 +442,20 @@ impl Sim {
         self.trace.update(hash.as_bytes());
         let state_root = self.nodes[node].apply(block, certificate);
         Input::Applied { height, state_root, next_validators: None }
+    }
+
+    /// A checkpoint must verify on its own and name the block the node committed.
+    fn check_checkpoint(&mut self, node: usize, checkpoint: platform_types::Checkpoint) {
+        if !self.honest(node) {
+            return;
+        }
+        let height = checkpoint.header.height.get();
+        let committed = self.nodes[node].chain.get(height as usize - 1).map(|(b, _)| b.hash());
+        match crate::verify_checkpoint(&checkpoint, self.config.netuid) {
+            Ok(_) if committed == Some(checkpoint.header.hash()) => self.report.checkpoints.push(checkpoint),
+            Ok(_) => self.report.violations.push(format!("checkpoint at {height} names another block")),
+            Err(e) => self.report.violations.push(format!("checkpoint at {height} does not verify: {e}")),
+        }
     }
 
     /// Answers a sync request from a random reachable node that has the blocks.
