@@ -1,5 +1,5 @@
 //! Platform's persistence: one [`Store`] trait with a crash-safe RocksDB backend
-//! ([`RocksStore`]) and an in-memory backend ([`MemoryStore`]) that behave the same.
+//! (`RocksStore`, the default `rocksdb` feature) and an in-memory backend ([`MemoryStore`]) that behave the same.
 //!
 //! Data is split into [`Column`]s (one RocksDB column family each). Writes go through
 //! [`WriteBatch`]es, applied atomically: after a crash a batch is either wholly present or

@@ -1,5 +1,5 @@
 //! Byzantine behaviours, one per file. A faulty node runs the honest state machine; its
-//! behaviour decides what actually leaves it ([`act`]): dropped, altered, duplicated with a
+//! behaviour decides what actually leaves it: dropped, altered, duplicated with a
 //! conflicting twin, forged in another validator's name, or replayed out of place.
 //! [`Behaviour::Twin`] is different: two processes run honestly with one key and separate
 //! safety records, which makes the key equivocate whenever the twins see different things.
