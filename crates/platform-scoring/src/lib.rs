@@ -1,0 +1,12 @@
+//! Pure scoring functions for Platform: stake-weighted aggregation of validators' scores with
+//! outlier removal, and conversion of weights to the `u16` form the chain stores, bit for bit
+//! as the Bittensor Python SDK computes it.
+//!
+//! No I/O, no clock, no randomness. Aggregation is integer arithmetic only, so every validator
+//! computes the same result on any machine.
+
+mod aggregate;
+mod chain_weights;
+
+pub use aggregate::{Aggregate, Score, aggregate};
+pub use chain_weights::{WeightsError, chain_weights};
