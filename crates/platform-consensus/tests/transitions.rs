@@ -70,6 +70,14 @@ impl Net {
         Input::Message { from: PeerTag(2), envelope: Envelope::seal(signer, NETUID, &vote) }
     }
 
+    /// A started machine for [`Net::follower`] with a fresh store.
+    fn started_follower(&self) -> (Consensus, &Keypair) {
+        let me = self.follower();
+        let mut machine = self.machine(me, Arc::new(MemoryStore::new()));
+        machine.start();
+        (machine, me)
+    }
+
     fn machine(&self, me: &Keypair, store: Arc<dyn Store>) -> Consensus {
         let tip = Tip::genesis(Hash::from_bytes([7; 32]), Epoch::new(0));
         Consensus::new(Config::new(NETUID), me.clone(), store, self.committee.clone(), tip).expect("machine")
@@ -167,9 +175,7 @@ fn the_happy_path_commits_in_three_phases() {
 #[test]
 fn invalid_messages_are_reported_not_obeyed() {
     let net = Net::new();
-    let me = net.follower();
-    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    machine.start();
+    let (mut machine, me) = net.started_follower();
     let block = net.block(1, 0, 1);
     let outsider = Keypair::from_suri("//outsider").expect("key");
     let mut forged = Envelope::seal(
@@ -243,9 +249,7 @@ fn invalid_messages_are_reported_not_obeyed() {
 #[test]
 fn forged_votes_neither_count_nor_crowd_out_real_ones() {
     let net = Net::new();
-    let me = net.follower();
-    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    machine.start();
+    let (mut machine, me) = net.started_follower();
     let block = net.block(1, 0, 1);
     machine.handle(net.proposal(0, block.clone()));
     machine.handle(Input::ProposalVerified {
@@ -286,9 +290,7 @@ fn forged_votes_neither_count_nor_crowd_out_real_ones() {
 #[test]
 fn a_timeout_starts_a_view_change_and_a_third_of_the_stake_pulls_others_along() {
     let net = Net::new();
-    let me = net.follower();
-    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    machine.start();
+    let (mut machine, me) = net.started_follower();
     let others = net.others(me);
     let change = |signer: &Keypair, view: u64| Input::Message {
         from: PeerTag(4),
@@ -421,9 +423,7 @@ fn a_restarted_node_never_votes_against_its_persisted_record() {
 #[test]
 fn a_verified_message_from_a_later_height_triggers_one_sync_request() {
     let net = Net::new();
-    let me = net.follower();
-    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    machine.start();
+    let (mut machine, me) = net.started_follower();
     let later = net.block(3, 0, 1);
     let others = net.others(me);
     let Input::Message { envelope: mut forged, .. } = net.vote(others[0], VoteKind::Commit, 0, &later) else {
@@ -452,9 +452,7 @@ fn a_verified_message_from_a_later_height_triggers_one_sync_request() {
 #[test]
 fn a_prepare_quorum_before_the_application_answers_still_leads_to_a_commit_vote() {
     let net = Net::new();
-    let me = net.follower();
-    let mut machine = net.machine(me, Arc::new(MemoryStore::new()));
-    machine.start();
+    let (mut machine, me) = net.started_follower();
     let block = net.block(1, 0, 1);
     let others = net.others(me);
     run(
