@@ -7,6 +7,8 @@
 
 mod aggregate;
 mod chain_weights;
+mod normalise;
 
 pub use aggregate::{Aggregate, Score, aggregate};
 pub use chain_weights::{WeightsError, chain_weights};
+pub use normalise::{MinerScore, normalise};
