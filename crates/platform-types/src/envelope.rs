@@ -160,12 +160,7 @@ impl Envelope {
     /// Decodes the payload according to its kind and verifies the signature.
     pub fn open_any(&self, netuid: NetUid) -> Result<Signed<Message>, EnvelopeError> {
         let message = Message::decode(self.kind, &self.payload)?;
-        let claimed = match &message {
-            Message::Submission(s) => Some(s.miner),
-            Message::Evaluation(e) => Some(e.validator),
-            _ => None,
-        };
-        self.check_claimed(claimed)?;
+        self.check_claimed(message.claimed_signer())?;
         self.verify(netuid)?;
         Ok(Signed { message, signer: self.signer, envelope: self.clone() })
     }

@@ -357,6 +357,22 @@ pub enum Message {
 }
 
 impl Message {
+    /// The author the message names, which must be its signer (see [`WireMessage::claimed_signer`]).
+    pub fn claimed_signer(&self) -> Option<crate::keys::PublicKey> {
+        use super::WireMessage;
+        match self {
+            Message::Submission(m) => m.claimed_signer(),
+            Message::Evaluation(m) => m.claimed_signer(),
+            Message::SudoAction(m) => m.claimed_signer(),
+            Message::Proposal(m) => m.claimed_signer(),
+            Message::Vote(m) => m.claimed_signer(),
+            Message::ViewChange(m) => m.claimed_signer(),
+            Message::NewView(m) => m.claimed_signer(),
+            Message::Checkpoint(m) => m.claimed_signer(),
+            Message::PeerBinding(m) => m.claimed_signer(),
+        }
+    }
+
     /// Decodes `payload` as the message type of `kind`. A vote's inner kind must match.
     pub fn decode(kind: MessageKind, payload: &[u8]) -> Result<Message, DecodeError> {
         Ok(match kind {
