@@ -357,7 +357,7 @@ pub enum Message {
 }
 
 impl Message {
-    /// The author the message names, which must be its signer (see [`WireMessage::claimed_signer`]).
+    /// The author the message names, which must be its signer (see [`crate::WireMessage::claimed_signer`]).
     pub fn claimed_signer(&self) -> Option<crate::keys::PublicKey> {
         use super::WireMessage;
         match self {
