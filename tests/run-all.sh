@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the build needs, then checks
-# formatting, runs every test in the workspace, checks rustdoc, and runs seeded consensus
-# simulations. Missing rustdoc on any public item fails the build (missing_docs is denied).
+# formatting, builds the example challenges for wasm32 and runs their native tests, runs every
+# test in the workspace, checks rustdoc, and runs seeded consensus simulations. Missing rustdoc on any public item fails the build (missing_docs is denied).
 #
 #   bash tests/run-all.sh
 #
@@ -26,23 +26,30 @@ fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/platform-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+log="$(mktemp)"
+trap 'rm -f "$log" "$log.challenges"' EXIT
+
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
+step "Example challenges: wasm32 build (challenges/build.sh) and native tests"
+bash challenges/build.sh
+(cd challenges && cargo fmt --all -- --check && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/challenges" cargo test --quiet 2>&1) | tee "$log.challenges"
+
 step "Building and running every test (cargo test --workspace)"
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 
 step "Rustdoc with warnings denied"
 # Without the RocksDB backend (documenting it would need a second ~15-minute C++ build in check
 # mode); missing docs there still fail every build through the denied missing_docs lint.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
-  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-cli
+  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-runtime \
+  -p platform-cli
 
 step "Consensus simulation: 1200 seeded Byzantine runs (release build)"
 cargo run --release -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 1000
 cargo run --release -q -p platform-consensus --example simulate -- --validators 7 --byzantine 2 --seeds 200
 
 step "All tests passed"
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' \
+  "$log" "$log.challenges"

@@ -1,10 +1,10 @@
-//! `miner-cli`: the miner's tool. Today it creates and inspects hotkeys; local evaluation and
-//! submission arrive with the runtime and the validator node.
+//! `miner-cli`: the miner's tool. Today it creates and inspects hotkeys and evaluates payloads
+//! locally, exactly as validators will; submission arrives with the validator node.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use platform_cli::KeyCommand;
+use platform_cli::{EvaluateArgs, KeyCommand};
 
 /// The miner's tool for a Platform validator network.
 ///
@@ -22,11 +22,15 @@ enum Command {
     /// Create and inspect sr25519 keys (mnemonics, seeds, derivation paths, btcli wallets).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Run a challenge on a payload exactly as validators will, and print the score, the fuel
+    /// used and the output hash. Learn your score before you submit.
+    Evaluate(EvaluateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     platform_cli::run(|| match cli.command {
         Command::Key(command) => command.run(),
+        Command::Evaluate(args) => args.run(),
     })
 }

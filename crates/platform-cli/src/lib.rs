@@ -1,11 +1,14 @@
-//! Command-line building blocks shared by Platform's binaries: the `key` commands, output
-//! formats, and turning an error into one line on stderr with a non-zero exit.
+//! Command-line building blocks shared by Platform's binaries: the `key` commands, local
+//! evaluation (`evaluate`, `challenge check`), output formats, and turning an error into one
+//! line on stderr with a non-zero exit.
 
+mod evaluate;
 mod key;
 mod output;
 
 use std::process::ExitCode;
 
+pub use evaluate::{CheckArgs, EvaluateArgs};
 pub use key::KeyCommand;
 pub use output::OutputFormat;
 

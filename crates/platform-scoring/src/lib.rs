@@ -1,5 +1,6 @@
 //! Pure scoring functions for Platform: stake-weighted aggregation of validators' scores with
-//! outlier removal, and conversion of weights to the `u16` form the chain stores, bit for bit
+//! outlier removal, coverage and confidence floors, EMA smoothing, normalisation, emission
+//! shares per mechanism, and conversion of weights to the `u16` form the chain stores, bit for bit
 //! as the Bittensor Python SDK computes it.
 //!
 //! No I/O, no clock, no randomness. Aggregation is integer arithmetic only, so every validator
@@ -7,8 +8,12 @@
 
 mod aggregate;
 mod chain_weights;
+mod epoch;
 mod normalise;
 
 pub use aggregate::{Aggregate, Score, aggregate};
 pub use chain_weights::{WeightsError, chain_weights};
+pub use epoch::{
+    ChallengeEpoch, ChallengeOutcome, ChallengeOutcomeIn, EmptyPolicy, Evaluated, epoch_weights, score_challenge,
+};
 pub use normalise::{MinerScore, normalise};

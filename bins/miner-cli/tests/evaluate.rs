@@ -1,0 +1,91 @@
+//! `miner-cli evaluate` against the example challenges (built by `challenges/build.sh`, which
+//! the test command runs first).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn dist(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../challenges/dist/{name}.wasm"));
+    assert!(path.exists(), "{} is missing: run challenges/build.sh", path.display());
+    path
+}
+
+fn evaluate(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_miner-cli")).arg("evaluate").args(args).output().expect("runs")
+}
+
+#[test]
+fn prints_score_fuel_and_output_hash_as_json_and_is_repeatable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payload = dir.path().join("coefficients.txt");
+    std::fs::write(&payload, "1.5 -2 0.25 5 -0.5\n").expect("write");
+    let challenge = dist("regression");
+    let args = [
+        "--challenge",
+        challenge.to_str().expect("utf-8"),
+        "--payload",
+        payload.to_str().expect("utf-8"),
+        "--seed",
+        &"ab".repeat(32),
+        "--output",
+        "json",
+    ];
+    let first = evaluate(&args);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert_eq!(json["verdict"], "scored");
+    assert!(json["score_ppb"].as_u64().expect("score") > 400_000_000);
+    assert!(json["fuel_used"].as_u64().expect("fuel") > 0);
+    assert!(json["output_hash"].as_str().expect("hash").starts_with("0x"));
+    let second: serde_json::Value = serde_json::from_slice(&evaluate(&args).stdout).expect("json");
+    assert_eq!((&json["output_hash"], &json["fuel_used"]), (&second["output_hash"], &second["fuel_used"]));
+
+    let text = evaluate(&args[..6]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("score_ppb") && text.contains("fuel_used"), "{text}");
+}
+
+#[test]
+fn a_rejected_payload_is_reported_with_its_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payload = dir.path().join("bad.txt");
+    std::fs::write(&payload, "1 2").expect("write");
+    let challenge = dist("regression");
+    let out = evaluate(&[
+        "--challenge",
+        challenge.to_str().expect("utf-8"),
+        "--payload",
+        payload.to_str().expect("utf-8"),
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["verdict"], "rejected");
+    assert_eq!(json["score_ppb"], 0);
+    assert!(json["reason"].as_str().expect("reason").contains("exactly 5 numbers"));
+}
+
+#[test]
+fn mistakes_give_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_wasm = dir.path().join("x.wasm");
+    std::fs::write(&not_wasm, "hello").expect("write");
+    let challenge = dist("regression");
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["--challenge", "/nonexistent.wasm", "--payload", "/dev/null"], "cannot read /nonexistent.wasm"),
+        (vec!["--challenge", not_wasm.to_str().expect("utf-8"), "--payload", "/dev/null"], "invalid module"),
+        (vec!["--challenge", challenge.to_str().expect("utf-8"), "--payload", "/nonexistent"], "cannot read"),
+        (
+            vec!["--challenge", challenge.to_str().expect("utf-8"), "--payload", "/dev/null", "--seed", "abcd"],
+            "32 bytes",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = evaluate(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}

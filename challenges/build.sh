@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds every challenge and example agent for wasm32-unknown-unknown into challenges/dist/.
+#
+# rustup's toolchain here has no wasm32 target; Debian's rustc-web ships the standard library
+# source, so core and alloc are built from source (-Zbuild-std, enabled by RUSTC_BOOTSTRAP on a
+# stable compiler). Installs the Debian packages it needs when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=()
+[ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q . || packages+=(rustc-web)
+[ -x /usr/bin/cargo ] || packages+=(cargo-web)
+[ -d /usr/lib/rustlib/src/rust/library ] || packages+=(rust-web-src)
+command -v wasm-ld-19 >/dev/null || packages+=(lld-19)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "challenges: installing ${packages[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >&2
+fi
+
+export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
+export CARGO_TARGET_DIR="${CHALLENGES_TARGET_DIR:-$PWD/target/wasm}"
+
+mkdir -p dist
+# The benchmark's float variant of the regression scoring (never registered as a challenge).
+/usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc \
+    -p regression --lib --features float-scoring
+cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/regression.wasm" dist/regression-float.wasm
+/usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc --workspace --lib
+for name in regression invariant_agent matmul_proof invariant_baseline; do
+    cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$name.wasm" "dist/${name//_/-}.wasm"
+done
+ls -l dist/*.wasm | awk '{print "challenges: built " $NF " (" $5 " bytes)"}' >&2

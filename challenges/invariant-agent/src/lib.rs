@@ -1,0 +1,255 @@
+//! `invariant-agent` (the scheme of a transaction-invariant subnet): a miner submits a WASM
+//! agent that flags token transactions breaking storage invariants. The challenge runs the agent
+//! in the nested sandbox once per case of a seeded, labelled case set and scores
+//! `N^α · A^β · (T / L99)^γ`:
+//!
+//! - `N`: share of cases the agent answered (returned one valid byte within its fuel budget);
+//! - `A`: share of cases answered correctly;
+//! - `L99`: 99th percentile of the fuel the agent used per answered case, `T` a target fuel
+//!   ([`TARGET_FUEL`]); `T / L99` is capped at 1, so beating the target earns nothing more;
+//! - `α = β = γ = 1` ([`ALPHA`], [`BETA`], [`GAMMA`]).
+//!
+//! Agent ABI: export `platform_run` (see the SDK's `agent!`); input one [`Case`] encoded in
+//! [`CASE_BYTES`] bytes; output one byte, 1 if the transaction breaks an invariant, else 0.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use platform_challenge_sdk::host::{NestedRun, NestedStatus, run_nested};
+use platform_challenge_sdk::rng::Rng;
+use platform_challenge_sdk::{Input, PPB, Verdict, challenge};
+
+/// Cases per evaluation.
+pub const CASES: usize = 64;
+/// Fuel budget for the agent per case.
+pub const CASE_FUEL: u64 = 1_000_000;
+/// Target fuel per case (`T`).
+pub const TARGET_FUEL: u64 = 2_000;
+/// Exponent of coverage `N`.
+pub const ALPHA: u32 = 1;
+/// Exponent of accuracy `A`.
+pub const BETA: u32 = 1;
+/// Exponent of speed `T / L99`.
+pub const GAMMA: u32 = 1;
+/// Encoded size of a case.
+pub const CASE_BYTES: usize = 2 + 8 * 5;
+
+/// What a transaction does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Moves `amount` from one account to another.
+    Transfer = 0,
+    /// Creates `amount` in the `to` account (admin only).
+    Mint = 1,
+    /// Destroys `amount` from the `from` account (admin only).
+    Burn = 2,
+}
+
+/// A transaction with the balances before and after it, as a storage diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// What the transaction claims to be.
+    pub kind: Kind,
+    /// Whether the signer is the token admin.
+    pub admin: bool,
+    /// The amount.
+    pub amount: u64,
+    /// Sender balance before.
+    pub from_before: u64,
+    /// Receiver balance before.
+    pub to_before: u64,
+    /// Sender balance after.
+    pub from_after: u64,
+    /// Receiver balance after.
+    pub to_after: u64,
+}
+
+impl Case {
+    /// `kind u8 | admin u8 | amount | from_before | to_before | from_after | to_after` (u64 LE).
+    pub fn encode(&self) -> [u8; CASE_BYTES] {
+        let mut out = [0u8; CASE_BYTES];
+        out[0] = self.kind as u8;
+        out[1] = u8::from(self.admin);
+        let words = [self.amount, self.from_before, self.to_before, self.from_after, self.to_after];
+        for (i, w) in words.iter().enumerate() {
+            out[2 + 8 * i..10 + 8 * i].copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Case::encode`]'s bytes.
+    pub fn decode(bytes: &[u8]) -> Option<Case> {
+        if bytes.len() != CASE_BYTES {
+            return None;
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[2 + 8 * i..10 + 8 * i]);
+            u64::from_le_bytes(w)
+        };
+        let kind = match bytes[0] {
+            0 => Kind::Transfer,
+            1 => Kind::Mint,
+            2 => Kind::Burn,
+            _ => return None,
+        };
+        Some(Case {
+            kind,
+            admin: bytes[1] == 1,
+            amount: word(0),
+            from_before: word(1),
+            to_before: word(2),
+            from_after: word(3),
+            to_after: word(4),
+        })
+    }
+
+    /// The label: whether the diff breaks an invariant (conservation of supply for transfers,
+    /// no overdraft, admin-only mint and burn, balances moved by exactly `amount`).
+    pub fn breaks_invariant(&self) -> bool {
+        let debit = self.from_before.checked_sub(self.amount);
+        let credit = self.to_before.checked_add(self.amount);
+        let valid = match self.kind {
+            Kind::Transfer => debit == Some(self.from_after) && credit == Some(self.to_after),
+            Kind::Mint => self.admin && self.from_after == self.from_before && credit == Some(self.to_after),
+            Kind::Burn => self.admin && debit == Some(self.from_after) && self.to_after == self.to_before,
+        };
+        !valid
+    }
+}
+
+/// The seeded case set: valid transactions, about 40% of them corrupted one way or another.
+pub fn cases(seed: &[u8; 32]) -> Vec<Case> {
+    let mut rng = Rng::new(seed, b"invariant-agent/cases");
+    (0..CASES)
+        .map(|_| {
+            let kind = match rng.below(3) {
+                0 => Kind::Mint,
+                1 => Kind::Burn,
+                _ => Kind::Transfer,
+            };
+            let from_before = rng.below(1_000_000);
+            let to_before = rng.below(1_000_000);
+            let amount = rng.below(from_before.max(1));
+            let mut case = Case {
+                kind,
+                admin: kind != Kind::Transfer,
+                amount,
+                from_before,
+                to_before,
+                from_after: if kind == Kind::Mint { from_before } else { from_before - amount },
+                to_after: if kind == Kind::Burn { to_before } else { to_before + amount },
+            };
+            match rng.below(10) {
+                0 => case.admin = false,
+                1 => case.to_after += 1 + rng.below(10),
+                2 => case.from_after = case.from_after.wrapping_add(1),
+                3 => {
+                    case.amount = case.from_before + 1 + rng.below(100);
+                    case.from_after = 0;
+                }
+                _ => {}
+            }
+            case
+        })
+        .collect()
+}
+
+/// `N^α · A^β · (T / L99)^γ` in ppb from per-case results `(answered, correct, fuel)`.
+pub fn score(results: &[(bool, bool, u64)]) -> (u32, u64) {
+    let total = results.len().max(1) as u64;
+    let answered = results.iter().filter(|r| r.0).count() as u64;
+    let correct = results.iter().filter(|r| r.0 && r.1).count() as u64;
+    let mut fuels: Vec<u64> = results.iter().filter(|r| r.0).map(|r| r.2).collect();
+    fuels.sort_unstable();
+    let l99 = match fuels.len() {
+        0 => u64::MAX,
+        n => fuels[(n * 99).div_ceil(100) - 1],
+    };
+    let ratio = |num: u64, den: u64| (u128::from(num) * u128::from(PPB) / u128::from(den.max(1))) as u64;
+    let speed = ratio(TARGET_FUEL, l99).min(u64::from(PPB));
+    let pow = |base: u64, exp: u32| (0..exp).fold(u64::from(PPB), |acc, _| acc * base / u64::from(PPB));
+    let ppb = pow(ratio(answered, total), ALPHA) * pow(ratio(correct, total), BETA) / u64::from(PPB)
+        * pow(speed, GAMMA)
+        / u64::from(PPB);
+    (ppb as u32, l99)
+}
+
+/// Runs `agent` on every case and scores it.
+pub fn evaluate_with(seed: &[u8; 32], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Verdict {
+    let mut results = Vec::with_capacity(CASES);
+    for case in cases(seed) {
+        let run = agent(&case.encode());
+        if run.status == NestedStatus::InvalidModule || run.status == NestedStatus::Unavailable {
+            return Verdict::rejected("the payload is not a usable agent module (see the challenge README)");
+        }
+        let answer = match (run.status, run.output.as_slice()) {
+            (NestedStatus::Ok, [flag @ (0 | 1)]) => Some(*flag == 1),
+            _ => None,
+        };
+        results.push((answer.is_some(), answer == Some(case.breaks_invariant()), run.fuel_used));
+    }
+    let (score_ppb, l99) = score(&results);
+    let correct = results.iter().filter(|r| r.1).count();
+    Verdict::Scored { score_ppb, detail: format!("correct={correct}/{CASES} l99_fuel={l99}").into_bytes() }
+}
+
+/// The challenge: the payload is the agent's WASM module.
+pub fn evaluate(input: &Input) -> Verdict {
+    evaluate_with(&input.seed, |case| run_nested(input.payload, case, CASE_FUEL, 16))
+}
+
+challenge!(evaluate);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_seeded_and_mixed() {
+        let a = cases(&[1; 32]);
+        assert_eq!(a, cases(&[1; 32]));
+        assert_ne!(a, cases(&[2; 32]));
+        let broken = a.iter().filter(|c| c.breaks_invariant()).count();
+        assert!((10..40).contains(&broken), "{broken} of {CASES}");
+        for case in &a {
+            assert_eq!(Case::decode(&case.encode()), Some(*case));
+        }
+    }
+
+    #[test]
+    fn the_score_follows_the_formula() {
+        let all = |fuel| [(true, true, fuel); 10];
+        assert_eq!(score(&all(TARGET_FUEL)).0, PPB);
+        assert_eq!(score(&all(TARGET_FUEL / 2)).0, PPB, "faster than the target earns no more");
+        assert_eq!(score(&all(TARGET_FUEL * 2)).0, PPB / 2);
+        let mut half_wrong = all(TARGET_FUEL);
+        for r in half_wrong.iter_mut().take(5) {
+            r.1 = false;
+        }
+        assert_eq!(score(&half_wrong).0, PPB / 2);
+        let mut half_unanswered = all(TARGET_FUEL);
+        for r in half_unanswered.iter_mut().take(5) {
+            *r = (false, false, CASE_FUEL);
+        }
+        assert_eq!(score(&half_unanswered).0, PPB / 4, "N and A both halve");
+        assert_eq!(score(&[(false, false, 0); 4]).0, 0);
+    }
+
+    #[test]
+    fn a_perfect_native_agent_scores_by_speed_and_a_missing_runtime_is_a_rejection() {
+        let perfect = evaluate_with(&[5; 32], |bytes| NestedRun {
+            status: NestedStatus::Ok,
+            fuel_used: TARGET_FUEL * 4,
+            output: alloc::vec![u8::from(Case::decode(bytes).is_some_and(|c| c.breaks_invariant()))],
+        });
+        assert_eq!(perfect.score_ppb(), PPB / 4);
+        assert!(matches!(
+            evaluate(&Input { seed: [0; 32], epoch: 0, miner: [0; 32], payload: b"" }),
+            Verdict::Rejected { .. }
+        ));
+    }
+}

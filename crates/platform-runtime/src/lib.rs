@@ -1,0 +1,33 @@
+//! Deterministic, metered WASM sandbox for challenge evaluation.
+//!
+//! A [`Runtime`] loads a challenge module under its [`RuntimePolicy`](platform_types::RuntimePolicy)
+//! ([`Runtime::load`] does every check: validation, import whitelist, exports, memory and table
+//! caps) and evaluates [`EvalInput`]s ([`Runtime::evaluate`]). Each evaluation gets a fresh
+//! instance with the policy's fuel, memory cap, wall-clock deadline and input/output caps; every
+//! way it can fail is a [`RuntimeError`] variant, never a crash of the host.
+//!
+//! Determinism: no clock, no ambient randomness (the seed is an input), no threads or SIMD, NaNs
+//! canonicalised, fuel counted per WebAssembly operator. The same module and input give the same
+//! output bytes and the same fuel on every validator. The guest ABI is in `docs/runtime-abi.md`.
+
+pub mod abi;
+mod audit;
+mod cache;
+mod engine;
+mod error;
+mod host;
+mod inspect;
+mod nested;
+mod runtime;
+mod sandbox;
+mod watchdog;
+
+pub use abi::{ABI_VERSION, EvalInput, Verdict};
+pub use audit::{AuditLog, AuditRecord, AuditResult};
+pub use cache::CacheStats;
+pub use engine::{COST_TABLE_VERSION, Compiler, EngineConfig, WASMER_VERSION};
+pub use error::RuntimeError;
+pub use host::{HOST_FUNCTIONS, IMPORT_MODULE, MAX_LOG_LINES};
+pub use inspect::MAX_TABLE_ELEMENTS;
+pub use nested::Status as NestedStatus;
+pub use runtime::{ChallengeModule, Outcome, Runtime, RuntimeOptions};

@@ -1,0 +1,289 @@
+//! The public face of the crate: load a challenge module under its policy, evaluate inputs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use platform_storage::Store;
+use platform_types::{Hash, RuntimePolicy, blake2b_256};
+use wasmer::{ExternType, FunctionEnv, FunctionType, Type};
+
+use crate::abi::{self, EvalInput, Verdict};
+use crate::audit::{AuditLog, AuditRecord, AuditResult};
+use crate::cache::{CacheStats, ModuleCache};
+use crate::engine::{Compiled, EngineConfig};
+use crate::error::RuntimeError;
+use crate::host::{self, HostEnv};
+use crate::inspect::{self, ImportRule};
+use crate::nested::NestedLimits;
+use crate::sandbox::{Limits, Sandbox};
+use crate::watchdog::Watchdog;
+
+/// How to build a [`Runtime`].
+#[derive(Clone, Default)]
+pub struct RuntimeOptions {
+    /// Compiler settings (identical on every validator).
+    pub engine: EngineConfig,
+    /// Directory for compiled modules; `None` keeps them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Where audit records go; `None` disables the audit log.
+    pub audit: Option<Arc<dyn Store>>,
+}
+
+/// State shared by evaluations and the nested runs inside them.
+pub(crate) struct Shared {
+    pub cache: ModuleCache,
+    pub watchdog: Watchdog,
+    audit: Option<AuditLog>,
+}
+
+impl Shared {
+    /// Inspects, compiles (or fetches from the cache) and checks the exports of a module.
+    pub(crate) fn compile(
+        &self,
+        wasm: &[u8],
+        rule: ImportRule,
+        memory_pages_max: u32,
+        entry: &'static str,
+    ) -> Result<Compiled, RuntimeError> {
+        let inspected = inspect::inspect(wasm, rule, memory_pages_max)?;
+        let compiled = self.cache.get_or_compile(&inspected.bytes)?;
+        check_exports(&compiled, entry)?;
+        if let ImportRule::Whitelist(_) = rule {
+            check_import_types(&compiled)?;
+        }
+        Ok(compiled)
+    }
+}
+
+/// The WASM sandbox. Cheap to share across threads (`Clone` shares one cache and watchdog);
+/// each evaluation gets a fresh store and instance.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+/// A challenge module compiled under its policy, ready to evaluate.
+#[derive(Clone)]
+pub struct ChallengeModule {
+    hash: Hash,
+    policy: RuntimePolicy,
+    compiled: Compiled,
+}
+
+impl ChallengeModule {
+    /// blake2b-256 of the module bytes as registered.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// The policy its evaluations run under.
+    pub fn policy(&self) -> &RuntimePolicy {
+        &self.policy
+    }
+}
+
+/// A finished evaluation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The challenge's verdict.
+    pub verdict: Verdict,
+    /// blake2b-256 of the raw output bytes; equal on every honest validator.
+    pub output_hash: Hash,
+    /// Fuel used, nested runs included; equal on every honest validator.
+    pub fuel_used: u64,
+    /// Fuel used inside nested runs.
+    pub nested_fuel_used: u64,
+    /// Host calls made.
+    pub host_calls: u32,
+    /// Lines the module logged (at most [`host::MAX_LOG_LINES`]).
+    pub logs: Vec<String>,
+    /// Wall time (informational).
+    pub duration: Duration,
+}
+
+impl Runtime {
+    /// Starts a runtime (and its watchdog thread).
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        let audit = options.audit.map(AuditLog::open).transpose()?;
+        let cache = ModuleCache::new(options.engine, options.cache_dir)?;
+        Ok(Runtime { shared: Arc::new(Shared { cache, watchdog: Watchdog::start(), audit }) })
+    }
+
+    /// Validates `wasm` as a challenge module under `policy` and compiles it (or loads it from
+    /// the cache). Every check a module can fail happens here, before any evaluation.
+    pub fn load(&self, wasm: &[u8], policy: &RuntimePolicy) -> Result<ChallengeModule, RuntimeError> {
+        policy.validate().map_err(|e| RuntimeError::InvalidPolicy(e.to_string()))?;
+        let compiled = self.shared.compile(
+            wasm,
+            ImportRule::Whitelist(host::HOST_FUNCTIONS),
+            policy.memory_pages_max,
+            abi::EXPORT_EVALUATE,
+        )?;
+        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled })
+    }
+
+    /// Where compiled modules came from so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.shared.cache.stats()
+    }
+
+    /// The disk cache entry that would hold `wasm` compiled under `policy` (for tools and tests).
+    pub fn cache_entry_path(&self, wasm: &[u8], policy: &RuntimePolicy) -> Option<PathBuf> {
+        let rule = ImportRule::Whitelist(host::HOST_FUNCTIONS);
+        let inspected = inspect::inspect(wasm, rule, policy.memory_pages_max).ok()?;
+        self.shared.cache.entry_path(&inspected.bytes)
+    }
+
+    /// Runs one evaluation and writes its audit record (when an audit log is configured).
+    pub fn evaluate(&self, module: &ChallengeModule, input: &EvalInput) -> Result<Outcome, RuntimeError> {
+        let encoded = input.encode();
+        let started = Instant::now();
+        let (result, stats) = self.run(module, input.seed, &encoded, started);
+        if let Some(audit) = &self.shared.audit {
+            let (output_hash, result_field) = match &result {
+                Ok(outcome) => (
+                    outcome.output_hash,
+                    match &outcome.verdict {
+                        Verdict::Scored { score_ppb, .. } => AuditResult::Scored { score_ppb: *score_ppb },
+                        Verdict::Rejected { reason } => AuditResult::Rejected { reason: reason.clone() },
+                    },
+                ),
+                Err(e) => (Hash::ZERO, AuditResult::Failed { kind: e.kind().into(), message: e.to_string() }),
+            };
+            audit.append(&AuditRecord {
+                module_hash: module.hash,
+                input_hash: blake2b_256(&encoded),
+                output_hash,
+                fuel_used: stats.fuel_used,
+                nested_fuel_used: stats.nested_fuel_used,
+                duration_micros: started.elapsed().as_micros() as u64,
+                host_calls: stats.host_calls,
+                result: result_field,
+            })?;
+        }
+        result
+    }
+
+    fn run(
+        &self,
+        module: &ChallengeModule,
+        seed: [u8; 32],
+        encoded: &[u8],
+        started: Instant,
+    ) -> (Result<Outcome, RuntimeError>, RunStats) {
+        let policy = &module.policy;
+        let mut stats = RunStats::default();
+        if encoded.len() > policy.max_input_bytes as usize {
+            let error =
+                RuntimeError::InputTooLarge { size: encoded.len() as u64, limit: u64::from(policy.max_input_bytes) };
+            return (Err(error), stats);
+        }
+        let deadline = started + Duration::from_millis(u64::from(policy.deadline_ms));
+        let limits = Limits {
+            fuel: policy.fuel_limit,
+            memory_pages_max: policy.memory_pages_max,
+            deadline,
+            deadline_ms: policy.deadline_ms,
+            max_output_bytes: policy.max_output_bytes,
+        };
+        let nested = NestedLimits {
+            fuel_limit: policy.nested_fuel_limit,
+            memory_pages_max: policy.memory_pages_max,
+            max_input_bytes: policy.max_input_bytes,
+            deadline,
+            deadline_ms: policy.deadline_ms,
+        };
+        let mut env_handle = None;
+        let sandbox = Sandbox::new(&module.compiled, limits, |store| {
+            let env = FunctionEnv::new(
+                store,
+                HostEnv::new(seed, policy.fuel_limit, Some((Arc::clone(&self.shared), nested))),
+            );
+            let imports = host::imports(store, &env);
+            env_handle = Some(env);
+            imports
+        });
+        let (mut sandbox, env) = match (sandbox, env_handle) {
+            (Ok(sandbox), Some(env)) => (sandbox, env),
+            (Err(e), _) => return (Err(e), stats),
+            (Ok(_), None) => return (Err(RuntimeError::Engine("host environment missing".into())), stats),
+        };
+        {
+            let memory = sandbox.memory.clone();
+            let instance = sandbox.instance.clone();
+            let data = env.as_mut(&mut sandbox.store);
+            data.memory = Some(memory);
+            data.instance = Some(instance);
+        }
+        let result = sandbox.call(abi::EXPORT_EVALUATE, encoded, &self.shared.watchdog);
+        stats.fuel_used = sandbox.fuel_used();
+        let data = env.as_mut(&mut sandbox.store);
+        stats.host_calls = data.host_calls;
+        stats.nested_fuel_used = data.nested_fuel;
+        let logs = std::mem::take(&mut data.logs);
+        let result = result.and_then(|out| {
+            let verdict = Verdict::decode(&out.output)?;
+            Ok(Outcome {
+                verdict,
+                output_hash: blake2b_256(&out.output),
+                fuel_used: out.fuel_used,
+                nested_fuel_used: stats.nested_fuel_used,
+                host_calls: stats.host_calls,
+                logs,
+                duration: started.elapsed(),
+            })
+        });
+        (result, stats)
+    }
+}
+
+#[derive(Default)]
+struct RunStats {
+    fuel_used: u64,
+    nested_fuel_used: u64,
+    host_calls: u32,
+}
+
+fn check_exports(compiled: &Compiled, entry: &'static str) -> Result<(), RuntimeError> {
+    let wants: [(&'static str, Option<FunctionType>, &'static str); 3] = [
+        (abi::EXPORT_MEMORY, None, "a memory"),
+        (abi::EXPORT_ALLOC, Some(FunctionType::new([Type::I32], [Type::I32])), "(i32) -> i32"),
+        (entry, Some(FunctionType::new([Type::I32, Type::I32], [Type::I64])), "(i32, i32) -> i64"),
+    ];
+    for (name, want, expected) in wants {
+        let found = compiled.module.exports().find(|e| e.name() == name).map(|e| e.ty().clone());
+        let ok = match (found, want) {
+            (Some(ExternType::Memory(_)), None) => true,
+            (Some(ExternType::Function(ty)), Some(want)) => ty == want,
+            _ => false,
+        };
+        if !ok {
+            return Err(RuntimeError::BadExport { name, expected });
+        }
+    }
+    Ok(())
+}
+
+/// Compares each import's type with the host function of that name.
+fn check_import_types(compiled: &Compiled) -> Result<(), RuntimeError> {
+    let mut store = wasmer::Store::new(compiled.engine.clone());
+    let env = FunctionEnv::new(&mut store, HostEnv::new([0; 32], 0, None));
+    let imports = host::imports(&mut store, &env);
+    for import in compiled.module.imports() {
+        let provided = imports.get_export(import.module(), import.name());
+        let matches = match (provided, import.ty()) {
+            (Some(wasmer::Extern::Function(f)), ExternType::Function(want)) => f.ty(&store) == *want,
+            _ => false,
+        };
+        if !matches {
+            let provided_ty = imports.get_export(import.module(), import.name()).map(|e| e.ty(&store));
+            return Err(RuntimeError::ForbiddenImport {
+                module: import.module().to_owned(),
+                name: import.name().to_owned(),
+                reason: format!("type {:?} does not match the host function's {:?}", import.ty(), provided_ty),
+            });
+        }
+    }
+    Ok(())
+}

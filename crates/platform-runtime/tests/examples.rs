@@ -1,0 +1,94 @@
+//! The example challenges under the real runtime: determinism, nested runs, native parity.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{challenge, input, runtime};
+use platform_runtime::{EvalInput, Runtime, Verdict};
+use platform_types::RuntimePolicy;
+
+fn evaluate(rt: &Runtime, name: &str, payload: &[u8]) -> platform_runtime::Outcome {
+    let module = rt.load(&challenge(name), &RuntimePolicy::default()).expect("example loads");
+    rt.evaluate(&module, &input(payload)).expect("example evaluates")
+}
+
+fn sdk_input(input: &EvalInput) -> platform_challenge_sdk::Input<'_> {
+    platform_challenge_sdk::Input { seed: input.seed, epoch: input.epoch, miner: input.miner, payload: &input.payload }
+}
+
+#[test]
+fn regression_in_wasm_equals_the_same_code_natively() {
+    let rt = runtime();
+    for payload in [&b"1.5 -2 0.25 5 -0.5"[..], b"0 0 0 0 0", b"1,2,3,4,5", b"nonsense"] {
+        let outcome = evaluate(&rt, "regression", payload);
+        let native = regression::evaluate(&sdk_input(&input(payload)));
+        assert_eq!(outcome.verdict.clone(), Verdict::decode(&native.encode()).expect("native verdict"));
+    }
+    assert!(evaluate(&rt, "regression", b"1.5 -2 0.25 5 -0.5").verdict.score_ppb() > 400_000_000);
+}
+
+#[test]
+fn matmul_proof_accepts_an_honest_proof_and_rejects_a_forged_one() {
+    let rt = runtime();
+    let proof = matmul_proof::solve(&input(b"").seed);
+    assert_eq!(evaluate(&rt, "matmul-proof", &proof).verdict.score_ppb(), 1_000_000_000);
+    let mut forged = proof.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(matches!(evaluate(&rt, "matmul-proof", &forged).verdict, Verdict::Rejected { .. }));
+}
+
+#[test]
+fn invariant_agent_runs_the_miner_agent_in_the_nested_sandbox() {
+    let rt = runtime();
+    let agent = challenge("invariant-baseline");
+    let outcome = evaluate(&rt, "invariant-agent", &agent);
+    let Verdict::Scored { score_ppb, detail } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
+    let detail = String::from_utf8_lossy(detail);
+    assert!(detail.starts_with("correct=64/64"), "{detail}");
+    assert!(*score_ppb > 0, "{detail}");
+    assert!(outcome.nested_fuel_used > 0 && outcome.nested_fuel_used < outcome.fuel_used);
+
+    // An agent that never answers: every case runs out of its fuel; scored 0, not an error.
+    let spinner = common::wat(
+        r#"(module (memory (export "memory") 1)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_run") (param i32 i32) (result i64) (loop br 0) i64.const 0))"#,
+    );
+    let outcome = evaluate(&rt, "invariant-agent", &spinner);
+    assert_eq!(outcome.verdict.score_ppb(), 0);
+    assert!(outcome.nested_fuel_used >= 64 * invariant_agent::CASE_FUEL);
+
+    // An agent that imports anything is not a usable agent.
+    let importer = common::wat(
+        r#"(module (import "platform" "log" (func (param i32 i32)))
+        (memory (export "memory") 1)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_run") (param i32 i32) (result i64) i64.const 0))"#,
+    );
+    assert!(matches!(evaluate(&rt, "invariant-agent", &importer).verdict, Verdict::Rejected { .. }));
+    assert!(matches!(evaluate(&rt, "invariant-agent", b"not wasm").verdict, Verdict::Rejected { .. }));
+}
+
+/// 100 runs of each example: one output hash and one fuel figure each.
+#[test]
+fn every_example_is_deterministic_over_100_runs() {
+    let rt = runtime();
+    let seed = input(b"").seed;
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("regression", b"1.4 -2.1 0.3 4.9 -0.4".to_vec()),
+        ("matmul-proof", matmul_proof::solve(&seed)),
+        ("invariant-agent", challenge("invariant-baseline")),
+    ];
+    for (name, payload) in cases {
+        let module = rt.load(&challenge(name), &RuntimePolicy::default()).expect("load");
+        let results: BTreeSet<_> = (0..100)
+            .map(|_| {
+                let o = rt.evaluate(&module, &input(&payload)).expect("evaluate");
+                (o.output_hash, o.fuel_used, o.verdict.score_ppb())
+            })
+            .collect();
+        assert_eq!(results.len(), 1, "{name}: {results:?}");
+    }
+}

@@ -1,0 +1,244 @@
+//! One epoch's scoring, from validators' scores per submission to weight shares per mechanism.
+//!
+//! Per challenge: aggregate each submission ([`aggregate`]), drop those below the challenge's
+//! coverage or confidence floor, keep each miner's best, smooth across epochs (EMA, optional),
+//! normalise ([`normalise`]). Then per mechanism: scale each challenge's shares by its emission
+//! share, and give emission nobody earned to the owner or hold it, as [`EmptyPolicy`] says.
+//! Scores stay integers until normalisation.
+
+use std::collections::BTreeMap;
+
+use platform_types::ScoringConfig;
+use platform_types::limits::PPB;
+
+use crate::aggregate::{Score, aggregate};
+use crate::normalise::{MinerScore, normalise};
+
+/// What happens to emission no miner earned in an epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmptyPolicy {
+    /// Give it to the subnet owner's uid (the chain burns the owner's incentive).
+    BurnToOwner,
+    /// Hand it to the challenges that did score; a mechanism where none scored gets no new
+    /// weights this epoch (validators keep the weights already on chain).
+    Hold,
+}
+
+/// One submission's evaluations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluated {
+    /// The miner's uid.
+    pub uid: u16,
+    /// Each evaluating validator's stake and score.
+    pub scores: Vec<Score>,
+    /// Stake of the validators assigned to evaluate it (the coverage denominator).
+    pub assigned_stake: u64,
+}
+
+/// One challenge's inputs for the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct ChallengeEpoch<'a> {
+    /// The challenge's scoring settings.
+    pub config: &'a ScoringConfig,
+    /// Mechanism whose weights it feeds.
+    pub mechanism: u8,
+    /// Its share of that mechanism's emission, ppb.
+    pub emission_share_ppb: u32,
+    /// This epoch's evaluated submissions.
+    pub submissions: &'a [Evaluated],
+    /// Last epoch's smoothed scores (the EMA state; empty when smoothing is off).
+    pub previous: &'a [MinerScore],
+    /// Last epoch's champion (champion-takes-all).
+    pub champion: Option<u16>,
+}
+
+/// One challenge's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChallengeOutcome {
+    /// Scores after smoothing, sorted by uid: the next epoch's `previous`.
+    pub smoothed: Vec<MinerScore>,
+    /// Weight shares within the challenge, summing to 1 (empty when nobody earned any).
+    pub shares: Vec<(u16, f64)>,
+    /// Submissions left out: no stake, or below the coverage or confidence floor.
+    pub dropped: usize,
+}
+
+/// Scores one challenge for the epoch.
+pub fn score_challenge(challenge: &ChallengeEpoch<'_>, owner: u16) -> ChallengeOutcome {
+    let config = challenge.config;
+    let mut best: BTreeMap<u16, u32> = BTreeMap::new();
+    let mut dropped = 0;
+    for submission in challenge.submissions {
+        let Some(agg) = aggregate(&submission.scores, config.outlier_z_milli) else {
+            dropped += 1;
+            continue;
+        };
+        let evaluated: u128 = submission.scores.iter().map(|s| u128::from(s.stake)).sum();
+        let coverage = evaluated * u128::from(PPB) / u128::from(submission.assigned_stake.max(1));
+        if coverage < u128::from(config.min_coverage_ppb) || agg.confidence_ppb < config.min_confidence_ppb {
+            dropped += 1;
+            continue;
+        }
+        let entry = best.entry(submission.uid).or_default();
+        *entry = (*entry).max(agg.mean_ppb);
+    }
+    let smoothed = smooth(&best, challenge.previous, config.ema_alpha_ppb);
+    let shares = normalise(&smoothed, config.normalisation, challenge.champion, owner);
+    ChallengeOutcome { smoothed, shares, dropped }
+}
+
+/// `alpha · current + (1 - alpha) · previous` per uid, in integer ppb (rounded down); a miner
+/// missing this epoch counts as 0 and decays. `alpha = 0` turns smoothing off.
+fn smooth(current: &BTreeMap<u16, u32>, previous: &[MinerScore], alpha_ppb: u32) -> Vec<MinerScore> {
+    if alpha_ppb == 0 {
+        return current.iter().map(|(&uid, &score_ppb)| MinerScore { uid, score_ppb }).collect();
+    }
+    let mut merged: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
+    for (&uid, &score) in current {
+        merged.entry(uid).or_default().0 = u64::from(score);
+    }
+    for prev in previous {
+        merged.entry(prev.uid).or_default().1 = u64::from(prev.score_ppb);
+    }
+    let (alpha, ppb) = (u64::from(alpha_ppb), u64::from(PPB));
+    merged
+        .into_iter()
+        .map(|(uid, (cur, prev))| MinerScore { uid, score_ppb: ((alpha * cur + (ppb - alpha) * prev) / ppb) as u32 })
+        .filter(|m| m.score_ppb > 0)
+        .collect()
+}
+
+/// Weight shares per mechanism (sorted by mechanism, shares sorted by uid and summing to 1).
+pub fn epoch_weights(
+    challenges: &[ChallengeOutcomeIn<'_>],
+    owner: u16,
+    empty: EmptyPolicy,
+) -> Vec<(u8, Vec<(u16, f64)>)> {
+    let mut by_mechanism: BTreeMap<u8, Vec<&ChallengeOutcomeIn<'_>>> = BTreeMap::new();
+    for c in challenges {
+        by_mechanism.entry(c.mechanism).or_default().push(c);
+    }
+    let mut result = Vec::new();
+    for (mechanism, members) in by_mechanism {
+        let scoring: Vec<_> = members.iter().filter(|c| !c.shares.is_empty()).collect();
+        let total: u64 = match empty {
+            EmptyPolicy::BurnToOwner => members.iter().map(|c| u64::from(c.emission_share_ppb)).sum(),
+            EmptyPolicy::Hold => scoring.iter().map(|c| u64::from(c.emission_share_ppb)).sum(),
+        };
+        let mut weights: BTreeMap<u16, f64> = BTreeMap::new();
+        if total > 0 {
+            for c in &scoring {
+                let scale = c.emission_share_ppb as f64 / total as f64;
+                for &(uid, share) in c.shares {
+                    *weights.entry(uid).or_default() += share * scale;
+                }
+            }
+        }
+        let unearned: u64 =
+            members.iter().filter(|c| c.shares.is_empty()).map(|c| u64::from(c.emission_share_ppb)).sum();
+        match empty {
+            EmptyPolicy::BurnToOwner if total == 0 => {
+                weights.insert(owner, 1.0);
+            }
+            EmptyPolicy::BurnToOwner if unearned > 0 => {
+                *weights.entry(owner).or_default() += unearned as f64 / total as f64;
+            }
+            EmptyPolicy::Hold if weights.is_empty() => continue,
+            _ => {}
+        }
+        result.push((mechanism, weights.into_iter().filter(|(_, w)| *w > 0.0).collect()));
+    }
+    result
+}
+
+/// A scored challenge as [`epoch_weights`] combines it.
+#[derive(Clone, Copy, Debug)]
+pub struct ChallengeOutcomeIn<'a> {
+    /// Mechanism whose weights it feeds.
+    pub mechanism: u8,
+    /// Its share of that mechanism's emission, ppb.
+    pub emission_share_ppb: u32,
+    /// Its shares from [`score_challenge`].
+    pub shares: &'a [(u16, f64)],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform_types::Normalisation;
+
+    fn evaluated(uid: u16, scores: &[(u64, u32)], assigned_stake: u64) -> Evaluated {
+        Evaluated {
+            uid,
+            scores: scores.iter().map(|&(stake, score_ppb)| Score { stake, score_ppb }).collect(),
+            assigned_stake,
+        }
+    }
+
+    fn challenge<'a>(
+        config: &'a ScoringConfig,
+        submissions: &'a [Evaluated],
+        previous: &'a [MinerScore],
+    ) -> ChallengeEpoch<'a> {
+        ChallengeEpoch { config, mechanism: 0, emission_share_ppb: PPB, submissions, previous, champion: None }
+    }
+
+    #[test]
+    fn coverage_and_confidence_floors_drop_submissions() {
+        let config =
+            ScoringConfig { min_coverage_ppb: 600_000_000, min_confidence_ppb: 800_000_000, ..Default::default() };
+        let subs = [
+            evaluated(1, &[(10, 500), (10, 500), (10, 500)], 30), // full coverage, agreement
+            evaluated(2, &[(10, 900)], 30),                       // a third of the stake evaluated
+            evaluated(3, &[(10, 700), (10, 700), (10, 100)], 30), // one outlier: confidence 2/3
+            evaluated(4, &[], 30),                                // nobody evaluated it
+        ];
+        let out = score_challenge(&challenge(&config, &subs, &[]), 0);
+        assert_eq!(out.smoothed, vec![MinerScore { uid: 1, score_ppb: 500 }]);
+        assert_eq!(out.dropped, 3);
+        assert_eq!(out.shares, vec![(1, 1.0)]);
+    }
+
+    #[test]
+    fn a_miner_counts_with_its_best_submission_and_ema_smooths() {
+        let config = ScoringConfig { ema_alpha_ppb: 250_000_000, ..Default::default() };
+        let subs = [evaluated(1, &[(1, 400)], 1), evaluated(1, &[(1, 800)], 1), evaluated(2, &[(1, 400)], 1)];
+        let previous = [MinerScore { uid: 2, score_ppb: 800 }, MinerScore { uid: 3, score_ppb: 4 }];
+        let out = score_challenge(&challenge(&config, &subs, &previous), 0);
+        // uid 1: 0.25*800 + 0.75*0 = 200; uid 2: 0.25*400 + 0.75*800 = 700; uid 3 decays to 3.
+        assert_eq!(
+            out.smoothed,
+            vec![
+                MinerScore { uid: 1, score_ppb: 200 },
+                MinerScore { uid: 2, score_ppb: 700 },
+                MinerScore { uid: 3, score_ppb: 3 }
+            ]
+        );
+    }
+
+    #[test]
+    fn emission_shares_split_a_mechanism_and_unearned_emission_follows_the_policy() {
+        let a = [(1u16, 1.0)];
+        let b = [(2u16, 0.5), (3u16, 0.5)];
+        let empty: [(u16, f64); 0] = [];
+        let outcomes = [
+            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 600_000_000, shares: &a },
+            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 200_000_000, shares: &b },
+            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 200_000_000, shares: &empty },
+            ChallengeOutcomeIn { mechanism: 1, emission_share_ppb: PPB, shares: &empty },
+        ];
+        let burn = epoch_weights(&outcomes, 9, EmptyPolicy::BurnToOwner);
+        assert_eq!(burn, vec![(0, vec![(1, 0.6), (2, 0.1), (3, 0.1), (9, 0.2)]), (1, vec![(9, 1.0)])]);
+        let hold = epoch_weights(&outcomes, 9, EmptyPolicy::Hold);
+        assert_eq!(hold, vec![(0, vec![(1, 0.75), (2, 0.125), (3, 0.125)])], "mechanism 1 keeps its chain weights");
+    }
+
+    #[test]
+    fn the_whole_epoch_is_deterministic_and_excludes_a_lying_validator() {
+        let config = ScoringConfig { normalisation: Normalisation::Linear, ..Default::default() };
+        let honest = |uid: u16, score: u32| evaluated(uid, &[(10, score), (10, score), (10, score), (10, 0)], 40);
+        let subs = [honest(1, 300_000_000), honest(2, 100_000_000)];
+        let out = score_challenge(&challenge(&config, &subs, &[]), 0);
+        assert_eq!(out.shares, vec![(1, 0.75), (2, 0.25)], "the validator scoring 0 is an outlier");
+    }
+}
