@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with env!(): a build-script binary cached by a clone elsewhere must
+    // not compile that clone's files.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto").canonicalize()?;
     let files =
         ["envelope", "challenge", "work", "consensus"].map(|name| root.join(format!("platform/v1/{name}.proto")));
     for file in &files {

@@ -38,11 +38,7 @@ pub use wire::{ABI_VERSION, Input, PPB, Verdict};
 #[macro_export]
 macro_rules! challenge {
     ($evaluate:path) => {
-        #[cfg(target_arch = "wasm32")]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn platform_alloc(len: i32) -> i32 {
-            $crate::runtime::alloc(len)
-        }
+        $crate::__export_alloc!();
 
         #[cfg(target_arch = "wasm32")]
         #[unsafe(no_mangle)]
@@ -57,16 +53,25 @@ macro_rules! challenge {
 #[macro_export]
 macro_rules! agent {
     ($run:path) => {
-        #[cfg(target_arch = "wasm32")]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn platform_alloc(len: i32) -> i32 {
-            $crate::runtime::alloc(len)
-        }
+        $crate::__export_alloc!();
 
         #[cfg(target_arch = "wasm32")]
         #[unsafe(no_mangle)]
         pub extern "C" fn platform_run(ptr: i32, len: i32) -> i64 {
             $crate::runtime::run(ptr, len, $run)
+        }
+    };
+}
+
+/// `platform_alloc`, shared by [`challenge!`] and [`agent!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_alloc {
+    () => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn platform_alloc(len: i32) -> i32 {
+            $crate::runtime::alloc(len)
         }
     };
 }

@@ -5,8 +5,10 @@ use platform_types::limits::PPB;
 
 use crate::error::RuntimeError;
 
-/// The ABI version written at the start of every input.
-pub const ABI_VERSION: u32 = 1;
+/// The ABI version written at the start of every input (the guest SDK's, by construction).
+pub use platform_challenge_sdk::ABI_VERSION;
+/// A challenge's answer for one submission: the guest SDK's type, decoded by [`decode_verdict`].
+pub use platform_challenge_sdk::Verdict;
 /// Export: `(len: i32) -> i32`, returns a guest pointer to `len` writable bytes (0 on failure).
 pub const EXPORT_ALLOC: &str = "platform_alloc";
 /// Export of a challenge: `(ptr: i32, len: i32) -> i64`, returns `ptr << 32 | len` of its output.
@@ -33,89 +35,37 @@ impl EvalInput {
     /// Encodes as `abi_version u32 | seed [32] | epoch u64 | miner [32] | payload_len u32 | payload`,
     /// integers little-endian.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(80 + self.payload.len());
-        out.extend_from_slice(&ABI_VERSION.to_le_bytes());
-        out.extend_from_slice(&self.seed);
-        out.extend_from_slice(&self.epoch.to_le_bytes());
-        out.extend_from_slice(&self.miner);
-        out.extend_from_slice(&(self.payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.payload);
-        out
+        platform_challenge_sdk::Input { seed: self.seed, epoch: self.epoch, miner: self.miner, payload: &self.payload }
+            .encode()
     }
 }
 
-/// A challenge's answer for one submission.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The submission was scored.
-    Scored {
-        /// Score in parts per billion (0..=1e9).
-        score_ppb: u32,
-        /// Challenge-defined detail (metrics, per-case results), covered by the output hash.
-        detail: Vec<u8>,
-    },
-    /// The submission is invalid for this challenge (scores 0).
-    Rejected {
-        /// Why, in words for the miner.
-        reason: String,
-    },
-}
-
-impl Verdict {
-    /// The score in ppb; 0 for a rejection.
-    pub fn score_ppb(&self) -> u32 {
-        match self {
-            Verdict::Scored { score_ppb, .. } => *score_ppb,
-            Verdict::Rejected { .. } => 0,
+/// Decodes a module's output: `0u8 | score_ppb u32 | detail_len u32 | detail` or
+/// `1u8 | reason_len u32 | reason (UTF-8)`. Anything else, including trailing bytes, is refused.
+pub fn decode_verdict(bytes: &[u8]) -> Result<Verdict, RuntimeError> {
+    let bad = |what: &str| RuntimeError::MalformedOutput(what.to_owned());
+    let (&tag, rest) = bytes.split_first().ok_or_else(|| bad("empty output"))?;
+    let mut reader = Reader { bytes: rest };
+    let verdict = match tag {
+        0 => {
+            let score_ppb = reader.u32().ok_or_else(|| bad("truncated score"))?;
+            if score_ppb > PPB {
+                return Err(bad("score above 1e9 ppb"));
+            }
+            let detail = reader.bytes().ok_or_else(|| bad("truncated detail"))?.to_vec();
+            Verdict::Scored { score_ppb, detail }
         }
-    }
-
-    /// Decodes a module's output: `0u8 | score_ppb u32 | detail_len u32 | detail` or
-    /// `1u8 | reason_len u32 | reason (UTF-8)`. Anything else, including trailing bytes, is refused.
-    pub fn decode(bytes: &[u8]) -> Result<Verdict, RuntimeError> {
-        let bad = |what: &str| RuntimeError::MalformedOutput(what.to_owned());
-        let (&tag, rest) = bytes.split_first().ok_or_else(|| bad("empty output"))?;
-        let mut reader = Reader { bytes: rest };
-        let verdict = match tag {
-            0 => {
-                let score_ppb = reader.u32().ok_or_else(|| bad("truncated score"))?;
-                if score_ppb > PPB {
-                    return Err(bad("score above 1e9 ppb"));
-                }
-                let detail = reader.bytes().ok_or_else(|| bad("truncated detail"))?.to_vec();
-                Verdict::Scored { score_ppb, detail }
-            }
-            1 => {
-                let reason = reader.bytes().ok_or_else(|| bad("truncated reason"))?;
-                let reason = String::from_utf8(reason.to_vec()).map_err(|_| bad("reason is not UTF-8"))?;
-                Verdict::Rejected { reason }
-            }
-            other => return Err(RuntimeError::MalformedOutput(format!("unknown verdict tag {other}"))),
-        };
-        if !reader.bytes.is_empty() {
-            return Err(bad("trailing bytes after the verdict"));
+        1 => {
+            let reason = reader.bytes().ok_or_else(|| bad("truncated reason"))?;
+            let reason = String::from_utf8(reason.to_vec()).map_err(|_| bad("reason is not UTF-8"))?;
+            Verdict::Rejected { reason }
         }
-        Ok(verdict)
+        other => return Err(RuntimeError::MalformedOutput(format!("unknown verdict tag {other}"))),
+    };
+    if !reader.bytes.is_empty() {
+        return Err(bad("trailing bytes after the verdict"));
     }
-
-    /// Encodes the verdict as [`Verdict::decode`] reads it (used by tests and tools).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        match self {
-            Verdict::Scored { score_ppb, detail } => {
-                out.push(0);
-                out.extend_from_slice(&score_ppb.to_le_bytes());
-                out.extend_from_slice(&(detail.len() as u32).to_le_bytes());
-                out.extend_from_slice(detail);
-            }
-            Verdict::Rejected { reason } => {
-                out.push(1);
-                out.extend_from_slice(&(reason.len() as u32).to_le_bytes());
-                out.extend_from_slice(reason.as_bytes());
-            }
-        }
-        out
-    }
+    Ok(verdict)
 }
 
 struct Reader<'a> {
@@ -157,17 +107,22 @@ mod tests {
             Verdict::Scored { score_ppb: PPB, detail: vec![1, 2, 3] },
             Verdict::Rejected { reason: "bad coefficients".into() },
         ] {
-            assert_eq!(Verdict::decode(&v.encode()), Ok(v));
+            assert_eq!(decode_verdict(&v.encode()), Ok(v));
         }
         let mut over = Verdict::Scored { score_ppb: PPB, detail: vec![] }.encode();
         over[1..5].copy_from_slice(&(PPB + 1).to_le_bytes());
-        assert!(Verdict::decode(&over).is_err());
+        assert!(decode_verdict(&over).is_err());
+        let input = EvalInput { seed: [1; 32], epoch: 2, miner: [3; 32], payload: vec![4, 5] };
+        let encoded = input.encode();
+        assert_eq!(&encoded[..4], &ABI_VERSION.to_le_bytes());
+        assert_eq!(encoded.len(), 4 + 32 + 8 + 32 + 4 + 2);
+        assert!(decode_verdict(&over).is_err());
         let mut trailing = Verdict::Rejected { reason: "x".into() }.encode();
         trailing.push(0);
-        assert!(Verdict::decode(&trailing).is_err());
-        assert!(Verdict::decode(&[]).is_err());
-        assert!(Verdict::decode(&[7]).is_err());
-        assert!(Verdict::decode(&[0, 1, 2]).is_err());
+        assert!(decode_verdict(&trailing).is_err());
+        assert!(decode_verdict(&[]).is_err());
+        assert!(decode_verdict(&[7]).is_err());
+        assert!(decode_verdict(&[0, 1, 2]).is_err());
     }
 
     #[test]

@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use platform_types::{PublicKey, Signature, blake2b_256, blake2b_256_parts};
 use sha2::Digest;
-use wasmer::{FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, StoreMut, imports};
-use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
+use wasmer::{FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, StoreMut};
 
 use crate::error::RuntimeError;
 use crate::nested::{self, NestedLimits};
@@ -41,7 +40,7 @@ mod cost {
 /// Per-evaluation state the host functions work on.
 pub(crate) struct HostEnv {
     pub memory: Option<Memory>,
-    pub instance: Option<Instance>,
+    pub fuel: Option<FuelGlobals>,
     pub fuel_limit: u64,
     pub seed: [u8; 32],
     pub rng_counter: u64,
@@ -58,7 +57,7 @@ impl HostEnv {
     pub(crate) fn new(seed: [u8; 32], fuel_limit: u64, nested: Option<(Arc<Shared>, NestedLimits)>) -> HostEnv {
         HostEnv {
             memory: None,
-            instance: None,
+            fuel: None,
             fuel_limit,
             seed,
             rng_counter: 0,
@@ -71,11 +70,17 @@ impl HostEnv {
     }
 }
 
-/// Builds the `platform` import object over `env`.
-pub(crate) fn imports(store: &mut wasmer::Store, env: &FunctionEnv<HostEnv>) -> Imports {
+/// Builds the `platform` import object over `env` with the host functions in `names` (those the
+/// module imports: creating a host function is most of an instantiation's cost).
+pub(crate) fn imports<'a>(
+    store: &mut wasmer::Store,
+    env: &FunctionEnv<HostEnv>,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Imports {
     use wasmer::Function;
-    imports! {
-        IMPORT_MODULE => {
+    let mut imports = Imports::new();
+    for name in names {
+        let function = match name {
             "log" => Function::new_typed_with_env(store, env, log),
             "blake2b_256" => Function::new_typed_with_env(store, env, blake2b),
             "sha256" => Function::new_typed_with_env(store, env, sha256),
@@ -83,7 +88,42 @@ pub(crate) fn imports(store: &mut wasmer::Store, env: &FunctionEnv<HostEnv>) -> 
             "random_fill" => Function::new_typed_with_env(store, env, random_fill),
             "merkle_verify" => Function::new_typed_with_env(store, env, merkle_verify),
             "run_nested" => Function::new_typed_with_env(store, env, run_nested),
+            _ => continue,
+        };
+        imports.define(IMPORT_MODULE, name, function);
+    }
+    imports
+}
+
+/// The metering middleware's two globals, looked up once per instance (wasmer's helpers look
+/// them up by name on every call, which dominated the cost of a host call).
+#[derive(Clone)]
+pub(crate) struct FuelGlobals {
+    remaining: wasmer::Global,
+    exhausted: wasmer::Global,
+}
+
+impl FuelGlobals {
+    pub(crate) fn of(instance: &Instance) -> Option<FuelGlobals> {
+        let global = |name| instance.exports.get_global(name).ok().cloned();
+        Some(FuelGlobals {
+            remaining: global("wasmer_metering_remaining_points")?,
+            exhausted: global("wasmer_metering_points_exhausted")?,
+        })
+    }
+
+    /// Fuel left, or `None` once exhausted.
+    pub(crate) fn remaining(&self, store: &mut impl wasmer::AsStoreMut) -> Option<u64> {
+        if self.exhausted.get(store).i32() != Some(0) {
+            return None;
         }
+        self.remaining.get(store).i64().map(|left| left as u64)
+    }
+
+    pub(crate) fn set(&self, store: &mut impl wasmer::AsStoreMut, fuel: u64) {
+        // Both globals are mutable and of the types written: these cannot fail.
+        let _ = self.remaining.set(store, wasmer::Value::I64(fuel as i64));
+        let _ = self.exhausted.set(store, wasmer::Value::I32(0));
     }
 }
 
@@ -113,16 +153,16 @@ impl<'a> Call<'a> {
 
     /// Takes `fuel` from the guest's remaining budget, or ends the evaluation as out of fuel.
     fn charge(&mut self, fuel: u64) -> Result<(), RuntimeError> {
-        let Some(instance) = self.env.instance.clone() else {
+        let Some(globals) = self.env.fuel.clone() else {
             return self.fail("host called before the module was set up");
         };
-        match get_remaining_points(&mut self.store, &instance) {
-            MeteringPoints::Remaining(left) if left >= fuel => {
-                set_remaining_points(&mut self.store, &instance, left - fuel);
+        match globals.remaining(&mut self.store) {
+            Some(left) if left >= fuel => {
+                globals.set(&mut self.store, left - fuel);
                 Ok(())
             }
             _ => {
-                set_remaining_points(&mut self.store, &instance, 0);
+                globals.set(&mut self.store, 0);
                 Err(RuntimeError::OutOfFuel { limit: self.env.fuel_limit })
             }
         }

@@ -22,7 +22,7 @@ mod runtime;
 mod sandbox;
 mod watchdog;
 
-pub use abi::{ABI_VERSION, EvalInput, Verdict};
+pub use abi::{ABI_VERSION, EvalInput, Verdict, decode_verdict};
 pub use audit::{AuditLog, AuditRecord, AuditResult};
 pub use cache::CacheStats;
 pub use engine::{COST_TABLE_VERSION, Compiler, EngineConfig, WASMER_VERSION};

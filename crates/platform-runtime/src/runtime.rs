@@ -8,7 +8,7 @@ use platform_storage::Store;
 use platform_types::{Hash, RuntimePolicy, blake2b_256};
 use wasmer::{ExternType, FunctionEnv, FunctionType, Type};
 
-use crate::abi::{self, EvalInput, Verdict};
+use crate::abi::{self, EvalInput, Verdict, decode_verdict};
 use crate::audit::{AuditLog, AuditRecord, AuditResult};
 use crate::cache::{CacheStats, ModuleCache};
 use crate::engine::{Compiled, EngineConfig};
@@ -69,6 +69,8 @@ pub struct ChallengeModule {
     hash: Hash,
     policy: RuntimePolicy,
     compiled: Compiled,
+    /// The host functions it imports (only those are created for each evaluation).
+    imported: Arc<[String]>,
 }
 
 impl ChallengeModule {
@@ -120,7 +122,8 @@ impl Runtime {
             policy.memory_pages_max,
             abi::EXPORT_EVALUATE,
         )?;
-        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled })
+        let imported = compiled.module.imports().map(|i| i.name().to_owned()).collect();
+        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled, imported })
     }
 
     /// Where compiled modules came from so far.
@@ -200,7 +203,7 @@ impl Runtime {
                 store,
                 HostEnv::new(seed, policy.fuel_limit, Some((Arc::clone(&self.shared), nested))),
             );
-            let imports = host::imports(store, &env);
+            let imports = host::imports(store, &env, module.imported.iter().map(String::as_str));
             env_handle = Some(env);
             imports
         });
@@ -211,10 +214,10 @@ impl Runtime {
         };
         {
             let memory = sandbox.memory.clone();
-            let instance = sandbox.instance.clone();
+            let fuel = sandbox.fuel.clone();
             let data = env.as_mut(&mut sandbox.store);
             data.memory = Some(memory);
-            data.instance = Some(instance);
+            data.fuel = Some(fuel);
         }
         let result = sandbox.call(abi::EXPORT_EVALUATE, encoded, &self.shared.watchdog);
         stats.fuel_used = sandbox.fuel_used();
@@ -223,7 +226,7 @@ impl Runtime {
         stats.nested_fuel_used = data.nested_fuel;
         let logs = std::mem::take(&mut data.logs);
         let result = result.and_then(|out| {
-            let verdict = Verdict::decode(&out.output)?;
+            let verdict = decode_verdict(&out.output)?;
             Ok(Outcome {
                 verdict,
                 output_hash: blake2b_256(&out.output),
@@ -269,7 +272,7 @@ fn check_exports(compiled: &Compiled, entry: &'static str) -> Result<(), Runtime
 fn check_import_types(compiled: &Compiled) -> Result<(), RuntimeError> {
     let mut store = wasmer::Store::new(compiled.engine.clone());
     let env = FunctionEnv::new(&mut store, HostEnv::new([0; 32], 0, None));
-    let imports = host::imports(&mut store, &env);
+    let imports = host::imports(&mut store, &env, host::HOST_FUNCTIONS.iter().copied());
     for import in compiled.module.imports() {
         let provided = imports.get_export(import.module(), import.name());
         let matches = match (provided, import.ty()) {

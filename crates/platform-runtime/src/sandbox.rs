@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use wasmer::{AsStoreMut, Imports, Instance, Memory, Store, TypedFunction};
-use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
+use wasmer::{Imports, Instance, Memory, Store, TypedFunction};
 
 use crate::abi;
 use crate::engine::Compiled;
 use crate::error::RuntimeError;
+use crate::host::FuelGlobals;
 use crate::watchdog::Watchdog;
 
 /// The limits one call runs under.
@@ -25,6 +25,7 @@ pub(crate) struct Sandbox {
     pub store: Store,
     pub instance: Instance,
     pub memory: Memory,
+    pub fuel: FuelGlobals,
     limits: Limits,
 }
 
@@ -52,8 +53,9 @@ impl Sandbox {
             .get_memory(abi::EXPORT_MEMORY)
             .map_err(|_| RuntimeError::BadExport { name: abi::EXPORT_MEMORY, expected: "a memory" })?
             .clone();
-        set_remaining_points(&mut store, &instance, limits.fuel);
-        Ok(Sandbox { store, instance, memory, limits })
+        let fuel = FuelGlobals::of(&instance).ok_or_else(|| RuntimeError::Engine("module is not metered".into()))?;
+        fuel.set(&mut store, limits.fuel);
+        Ok(Sandbox { store, instance, memory, fuel, limits })
     }
 
     /// Calls `entry` with `input` copied into guest memory and returns the guest's output bytes.
@@ -104,14 +106,17 @@ impl Sandbox {
 
     /// Fuel consumed so far.
     pub(crate) fn fuel_used(&mut self) -> u64 {
-        fuel_used(&mut self.store, &self.instance, self.limits.fuel)
+        match self.fuel.remaining(&mut self.store) {
+            Some(left) => self.limits.fuel.saturating_sub(left),
+            None => self.limits.fuel,
+        }
     }
 
     fn classify(&mut self, error: wasmer::RuntimeError, deadline_fired: bool) -> RuntimeError {
         if deadline_fired {
             return RuntimeError::Deadline { deadline_ms: self.limits.deadline_ms };
         }
-        if let MeteringPoints::Exhausted = get_remaining_points(&mut self.store, &self.instance) {
+        if self.fuel.remaining(&mut self.store).is_none() {
             return RuntimeError::OutOfFuel { limit: self.limits.fuel };
         }
         let deadline_ms = self.limits.deadline_ms;
@@ -130,14 +135,6 @@ impl Sandbox {
         } else {
             error
         }
-    }
-}
-
-/// Fuel consumed by `instance` out of `limit`.
-pub(crate) fn fuel_used(store: &mut impl AsStoreMut, instance: &Instance, limit: u64) -> u64 {
-    match get_remaining_points(store, instance) {
-        MeteringPoints::Remaining(left) => limit.saturating_sub(left),
-        MeteringPoints::Exhausted => limit,
     }
 }
 

@@ -17,6 +17,8 @@ const RETRY: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct State {
+    /// When the thread will next look at the deadlines (`None`: it waits for a notification).
+    next_wake: Option<Instant>,
     next_id: u64,
     armed: BTreeMap<u64, (Instant, Interrupter)>,
     fired: Vec<u64>,
@@ -62,8 +64,13 @@ impl Watchdog {
         let id = state.next_id;
         state.next_id += 1;
         state.armed.insert(id, (deadline, interrupter));
+        // Wake the thread only if it would otherwise sleep past this deadline: evaluations arm
+        // deadlines in roughly increasing order, so this is rare and arming stays cheap.
+        let wake = state.next_wake.is_none_or(|at| deadline < at);
         drop(state);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         Armed { watchdog: self, id }
     }
 }
@@ -113,6 +120,7 @@ fn run(shared: &Shared) {
                 state.fired.push(id);
             }
         }
+        state.next_wake = next_wake;
         state = match next_wake {
             Some(at) => {
                 let wait = at.saturating_duration_since(Instant::now());

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{challenge, input, runtime};
-use platform_runtime::{EvalInput, Runtime, Verdict};
+use platform_runtime::{EvalInput, Runtime, Verdict, decode_verdict};
 use platform_types::RuntimePolicy;
 
 fn evaluate(rt: &Runtime, name: &str, payload: &[u8]) -> platform_runtime::Outcome {
@@ -23,7 +23,7 @@ fn regression_in_wasm_equals_the_same_code_natively() {
     for payload in [&b"1.5 -2 0.25 5 -0.5"[..], b"0 0 0 0 0", b"1,2,3,4,5", b"nonsense"] {
         let outcome = evaluate(&rt, "regression", payload);
         let native = regression::evaluate(&sdk_input(&input(payload)));
-        assert_eq!(outcome.verdict.clone(), Verdict::decode(&native.encode()).expect("native verdict"));
+        assert_eq!(outcome.verdict.clone(), decode_verdict(&native.encode()).expect("native verdict"));
     }
     assert!(evaluate(&rt, "regression", b"1.5 -2 0.25 5 -0.5").verdict.score_ppb() > 400_000_000);
 }

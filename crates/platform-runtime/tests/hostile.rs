@@ -202,9 +202,17 @@ fn nan_bits_are_canonical_wherever_a_module_can_observe_them() {
     let loaded = rt.load(&module, &policy()).expect("load");
     let first = rt.evaluate(&loaded, &input(b"")).expect("evaluate");
     let Verdict::Scored { detail, .. } = &first.verdict else { panic!("{:?}", first.verdict) };
-    assert_eq!(u32::from_le_bytes(detail[0..4].try_into().unwrap()), 0x7FC0_0000, "canonical f32 NaN");
-    assert_eq!(u64::from_le_bytes(detail[4..12].try_into().unwrap()), 0x7FF8_0000_0000_0000, "canonical f64 NaN");
-    assert_eq!(f32::from_bits(u32::from_le_bytes(detail[12..16].try_into().unwrap())), 1.0, "positive sign");
+    assert_eq!(u32::from_le_bytes(detail[0..4].try_into().expect("4 or 8 bytes")), 0x7FC0_0000, "canonical f32 NaN");
+    assert_eq!(
+        u64::from_le_bytes(detail[4..12].try_into().expect("4 or 8 bytes")),
+        0x7FF8_0000_0000_0000,
+        "canonical f64 NaN"
+    );
+    assert_eq!(
+        f32::from_bits(u32::from_le_bytes(detail[12..16].try_into().expect("4 or 8 bytes"))),
+        1.0,
+        "positive sign"
+    );
     for _ in 0..10 {
         let again = rt.evaluate(&loaded, &input(b"")).expect("evaluate");
         assert_eq!((again.output_hash, again.fuel_used), (first.output_hash, first.fuel_used));

@@ -42,9 +42,8 @@ pub fn aggregate(scores: &[Score], outlier_z_milli: u32) -> Option<Aggregate> {
     if total == 0 {
         return None;
     }
-    let center = weighted_median(scores.iter().map(|s| (u128::from(s.score_ppb), s.stake)))?;
+    let (center, mad) = median_and_mad(scores)?;
     let deviation = |s: &Score| u128::from(s.score_ppb).abs_diff(center);
-    let mad = weighted_median(scores.iter().map(|s| (deviation(s), s.stake)))?;
     // |x - median| / (1.4826 * MAD) > z  <=>  |x - median| * 10000 * 1000 > z_milli * MAD * 14826
     let is_outlier = |s: &Score| {
         let lhs = deviation(s) * MAD_SCALE.1 * 1_000;
@@ -66,20 +65,35 @@ pub fn aggregate(scores: &[Score], outlier_z_milli: u32) -> Option<Aggregate> {
     })
 }
 
-/// The lower stake-weighted median: the smallest value at which the cumulative stake reaches
-/// half the total. Ties in value keep input order, so the result is deterministic.
-fn weighted_median(values: impl Iterator<Item = (u128, u64)>) -> Option<u128> {
-    let mut values: Vec<(u128, u64)> = values.filter(|(_, stake)| *stake > 0).collect();
-    values.sort_by_key(|(value, _)| *value);
-    let total: u128 = values.iter().map(|(_, stake)| u128::from(*stake)).sum();
+/// The stake-weighted median of the scores and the stake-weighted median of their absolute
+/// deviations from it (both "lower" medians: the smallest value at which the cumulative stake
+/// reaches half the total). One sort: the deviations of the scores below the median, read
+/// backwards, and of those above it, read forwards, are two ascending runs, merged in one pass.
+fn median_and_mad(scores: &[Score]) -> Option<(u128, u128)> {
+    let mut sorted: Vec<(u32, u64)> = scores.iter().filter(|s| s.stake > 0).map(|s| (s.score_ppb, s.stake)).collect();
+    sorted.sort_unstable_by_key(|(value, _)| *value);
+    let total: u128 = sorted.iter().map(|(_, stake)| u128::from(*stake)).sum();
+    let reaches_half = |cumulative: u128| cumulative * 2 >= total;
     let mut cumulative = 0u128;
-    for (value, stake) in values {
-        cumulative += u128::from(stake);
-        if cumulative * 2 >= total {
-            return Some(value);
+    let split = sorted.iter().position(|(_, stake)| {
+        cumulative += u128::from(*stake);
+        reaches_half(cumulative)
+    })?;
+    let center = sorted[split].0;
+    let (mut below, mut above) = (sorted[..split].iter().rev().peekable(), sorted[split..].iter().peekable());
+    let mut cumulative = 0u128;
+    loop {
+        let next = match (below.peek(), above.peek()) {
+            (Some(b), Some(a)) if center - b.0 < a.0 - center => below.next(),
+            (Some(_), None) => below.next(),
+            (_, Some(_)) => above.next(),
+            (None, None) => return None,
+        }?;
+        cumulative += u128::from(next.1);
+        if reaches_half(cumulative) {
+            return Some((u128::from(center), u128::from(next.0.abs_diff(center))));
         }
     }
-    None
 }
 
 #[cfg(test)]
@@ -127,6 +141,41 @@ mod tests {
         let agg = aggregate(&scores(&[(100, 900), (1, 100), (1, 100), (1, 100)]), 2_000).expect("stake");
         assert_eq!((agg.mean_ppb, agg.kept), (900, 1));
         assert_eq!(agg.confidence_ppb, 970_873_786);
+    }
+
+    /// The one-sort median/MAD equals the textbook definition (sort values, sort deviations).
+    #[test]
+    fn median_and_mad_match_two_sorts() {
+        fn lower_median(mut v: Vec<(u128, u64)>) -> u128 {
+            v.sort_by_key(|x| x.0);
+            let total: u128 = v.iter().map(|x| u128::from(x.1)).sum();
+            let mut c = 0u128;
+            v.iter()
+                .find(|x| {
+                    c += u128::from(x.1);
+                    c * 2 >= total
+                })
+                .expect("stake")
+                .0
+        }
+        let mut state = 1u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for _ in 0..2_000 {
+            let n = 1 + (next() % 12) as usize;
+            let input: Vec<Score> =
+                (0..n).map(|_| Score { stake: next() % 5, score_ppb: (next() % 7) as u32 * 100 }).collect();
+            let positive: Vec<&Score> = input.iter().filter(|s| s.stake > 0).collect();
+            if positive.is_empty() {
+                assert_eq!(median_and_mad(&input), None);
+                continue;
+            }
+            let m = lower_median(positive.iter().map(|s| (u128::from(s.score_ppb), s.stake)).collect());
+            let mad = lower_median(positive.iter().map(|s| (u128::from(s.score_ppb).abs_diff(m), s.stake)).collect());
+            assert_eq!(median_and_mad(&input), Some((m, mad)), "{input:?}");
+        }
     }
 
     #[test]
