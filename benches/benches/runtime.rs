@@ -91,6 +91,30 @@ fn native_vs_wasm(c: &mut Criterion) {
     });
     let matmul = canonical.load(&dist("matmul-proof"), &policy).expect("load");
     group.bench_function("integer_matmul/wasm", |b| b.iter(|| canonical.evaluate(&matmul, black_box(&matmul_input))));
+    // Diagnostic: the same module under plain wasmer (cranelift, no metering, no NaN
+    // canonicalisation, stub host functions that accept every proof), to split the gap to native
+    // into what the sandbox adds and what WASM itself costs.
+    let engine = wasmer::Engine::default();
+    let plain = wasmer::Module::new(&engine, dist("matmul-proof")).expect("compile");
+    let encoded = matmul_input.encode();
+    group.bench_function("integer_matmul/wasm_plain_unmetered", |b| {
+        b.iter(|| {
+            let mut store = wasmer::Store::new(engine.clone());
+            let imports = wasmer::imports! {
+                "platform" => {
+                    "blake2b_256" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i32| {}),
+                    "merkle_verify" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i64, _: i64, _: i32, _: i32| 1i32),
+                }
+            };
+            let instance = wasmer::Instance::new(&mut store, &plain, &imports).expect("instance");
+            let memory = instance.exports.get_memory("memory").expect("memory").clone();
+            let alloc = instance.exports.get_typed_function::<i32, i32>(&store, "platform_alloc").expect("alloc");
+            let run = instance.exports.get_typed_function::<(i32, i32), i64>(&store, "platform_evaluate").expect("run");
+            let ptr = alloc.call(&mut store, encoded.len() as i32).expect("alloc");
+            memory.view(&store).write(ptr as u64, &encoded).expect("write");
+            black_box(run.call(&mut store, ptr, encoded.len() as i32).expect("run"))
+        })
+    });
 
     group.bench_function("regression_fixed/native", |b| {
         b.iter(|| regression::evaluate_as::<Fixed>(black_box(&sdk_input(&regression_input)), |c| c))
