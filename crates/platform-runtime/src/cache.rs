@@ -1,7 +1,8 @@
 //! Compiled modules, cached in memory and on disk.
 //!
-//! The key is blake2b-256 over the engine fingerprint (wasmer line, compiler, NaN setting, cost
-//! table, ABI version) and the inspected module bytes (which carry the policy's memory cap). A
+//! The key is blake2b-256 over the engine fingerprint (wasmer release, compiler, NaN setting, cost
+//! table, ABI version), the import rule, the policy's memory cap and the module bytes as
+//! submitted: everything inspection and compilation depend on, so a hit skips both. A
 //! disk entry is `MAGIC | blake2b-256(artifact) | artifact`; an entry whose hash does not match,
 //! or that wasmer refuses, is counted as corrupt, recompiled and rewritten. Entries are written
 //! to a temporary file and renamed, so a crash never leaves a half-written entry under a key.
@@ -16,6 +17,7 @@ use platform_types::{Hash, blake2b_256, blake2b_256_parts};
 
 use crate::engine::{Compiled, EngineConfig};
 use crate::error::RuntimeError;
+use crate::inspect::ImportRule;
 
 const MAGIC: &[u8; 8] = b"PLTWASM1";
 /// Compiled modules kept in memory (oldest evicted first).
@@ -50,6 +52,8 @@ struct Memory {
 
 pub(crate) struct ModuleCache {
     config: EngineConfig,
+    /// `config.fingerprint()`, computed once.
+    fingerprint: String,
     dir: Option<PathBuf>,
     memory: Mutex<Memory>,
     counters: Counters,
@@ -61,7 +65,14 @@ impl ModuleCache {
             fs::create_dir_all(dir)
                 .map_err(|e| RuntimeError::Engine(format!("cannot create module cache {}: {e}", dir.display())))?;
         }
-        Ok(ModuleCache { config, dir, memory: Mutex::new(Memory::default()), counters: Counters::default() })
+        let fingerprint = config.fingerprint();
+        Ok(ModuleCache {
+            config,
+            fingerprint,
+            dir,
+            memory: Mutex::new(Memory::default()),
+            counters: Counters::default(),
+        })
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
@@ -74,29 +85,37 @@ impl ModuleCache {
         }
     }
 
-    /// The path of the disk entry for `bytes`, if a cache directory is configured.
-    pub(crate) fn entry_path(&self, bytes: &[u8]) -> Option<PathBuf> {
-        let key = self.key(bytes);
+    /// The cache key of `wasm` loaded under `rule` with a memory cap of `memory_pages_max`.
+    pub(crate) fn key(&self, wasm: &[u8], rule: ImportRule, memory_pages_max: u32) -> Hash {
+        let rule_tag: &[u8] = match rule {
+            ImportRule::Whitelist(_) => b"challenge",
+            ImportRule::None => b"nested",
+        };
+        let cap = memory_pages_max.to_le_bytes();
+        blake2b_256_parts(&[self.fingerprint.as_bytes(), &[0], rule_tag, &[0], &cap, wasm])
+    }
+
+    /// The path of the disk entry for `key`, if a cache directory is configured.
+    pub(crate) fn entry_path(&self, key: &Hash) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join(format!("{}.bin", hex::encode(key.as_bytes()))))
     }
 
-    fn key(&self, bytes: &[u8]) -> Hash {
-        blake2b_256_parts(&[self.config.fingerprint().as_bytes(), &[0], bytes])
-    }
-
-    /// Returns the compiled form of the (inspected) module `bytes`.
-    pub(crate) fn get_or_compile(&self, bytes: &[u8]) -> Result<Compiled, RuntimeError> {
-        let key = self.key(bytes);
+    /// Returns the compiled module for `key`; on a miss, compiles the bytes `inspect` returns.
+    pub(crate) fn get_or_compile(
+        &self,
+        key: Hash,
+        inspect: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
+    ) -> Result<Compiled, RuntimeError> {
         if let Some(hit) = self.lock().entries.get(&key) {
             self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit.clone());
         }
-        let compiled = match self.load_disk(bytes) {
+        let compiled = match self.load_disk(&key) {
             Some(compiled) => compiled,
             None => {
-                let compiled = self.config.compile(bytes)?;
+                let compiled = self.config.compile(&inspect()?)?;
                 self.counters.compiles.fetch_add(1, Ordering::Relaxed);
-                self.store_disk(bytes, &compiled);
+                self.store_disk(&key, &compiled);
                 compiled
             }
         };
@@ -116,8 +135,8 @@ impl ModuleCache {
         self.memory.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn load_disk(&self, bytes: &[u8]) -> Option<Compiled> {
-        let path = self.entry_path(bytes)?;
+    fn load_disk(&self, key: &Hash) -> Option<Compiled> {
+        let path = self.entry_path(key)?;
         let file = fs::read(&path).ok()?;
         let valid = file.len() > MAGIC.len() + 32
             && file.starts_with(MAGIC)
@@ -137,8 +156,8 @@ impl ModuleCache {
     }
 
     /// Best effort: a cache that cannot be written only costs a recompile next time.
-    fn store_disk(&self, bytes: &[u8], compiled: &Compiled) {
-        let (Some(path), Ok(artifact)) = (self.entry_path(bytes), compiled.serialize()) else { return };
+    fn store_disk(&self, key: &Hash, compiled: &Compiled) {
+        let (Some(path), Ok(artifact)) = (self.entry_path(key), compiled.serialize()) else { return };
         let mut file = Vec::with_capacity(MAGIC.len() + 32 + artifact.len());
         file.extend_from_slice(MAGIC);
         file.extend_from_slice(blake2b_256(&artifact).as_bytes());

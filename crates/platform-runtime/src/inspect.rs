@@ -27,15 +27,9 @@ pub(crate) enum ImportRule {
     None,
 }
 
-/// What inspection learned about a module.
-#[derive(Debug)]
-pub(crate) struct Inspected {
-    /// The module with its memory and table maxima capped.
-    pub bytes: Vec<u8>,
-}
-
-/// Validates `wasm`, checks its imports against `rule`, and caps memories at `memory_pages_max`.
-pub(crate) fn inspect(wasm: &[u8], rule: ImportRule, memory_pages_max: u32) -> Result<Inspected, RuntimeError> {
+/// Validates `wasm`, checks its imports against `rule`, and returns it with memories capped at
+/// `memory_pages_max` and tables at [`MAX_TABLE_ELEMENTS`].
+pub(crate) fn inspect(wasm: &[u8], rule: ImportRule, memory_pages_max: u32) -> Result<Vec<u8>, RuntimeError> {
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| RuntimeError::InvalidModule(one_line(&e.to_string()));
     Validator::new_with_features(allowed_features()).validate_all(wasm).map_err(invalid)?;
     for payload in Parser::new(0).parse_all(wasm) {
@@ -54,8 +48,7 @@ pub(crate) fn inspect(wasm: &[u8], rule: ImportRule, memory_pages_max: u32) -> R
             _ => {}
         }
     }
-    let bytes = rewrite_limits(wasm, memory_pages_max)?;
-    Ok(Inspected { bytes })
+    rewrite_limits(wasm, memory_pages_max)
 }
 
 /// Error text on one line (wasmparser's messages can span several).

@@ -46,8 +46,8 @@ impl Shared {
         memory_pages_max: u32,
         entry: &'static str,
     ) -> Result<Compiled, RuntimeError> {
-        let inspected = inspect::inspect(wasm, rule, memory_pages_max)?;
-        let compiled = self.cache.get_or_compile(&inspected.bytes)?;
+        let key = self.cache.key(wasm, rule, memory_pages_max);
+        let compiled = self.cache.get_or_compile(key, || inspect::inspect(wasm, rule, memory_pages_max))?;
         check_exports(&compiled, entry)?;
         if let ImportRule::Whitelist(_) = rule {
             check_import_types(&compiled)?;
@@ -134,8 +134,7 @@ impl Runtime {
     /// The disk cache entry that would hold `wasm` compiled under `policy` (for tools and tests).
     pub fn cache_entry_path(&self, wasm: &[u8], policy: &RuntimePolicy) -> Option<PathBuf> {
         let rule = ImportRule::Whitelist(host::HOST_FUNCTIONS);
-        let inspected = inspect::inspect(wasm, rule, policy.memory_pages_max).ok()?;
-        self.shared.cache.entry_path(&inspected.bytes)
+        self.shared.cache.entry_path(&self.shared.cache.key(wasm, rule, policy.memory_pages_max))
     }
 
     /// Runs one evaluation and writes its audit record (when an audit log is configured).
