@@ -8,9 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use platform_scoring::{
-    ChallengeEpoch, ChallengeOutcomeIn, EmptyPolicy, Evaluated, Score, chain_weights, epoch_weights, score_challenge,
-};
+use platform_scoring::{ChallengeEpoch, EmptyPolicy, Evaluated, Score, chain_weights, epoch_weights, score_challenge};
 use platform_types::{Normalisation, ScoringConfig};
 use rand::{Rng, SeedableRng};
 
@@ -81,18 +79,10 @@ fn epoch(c: &mut Criterion) {
                         previous: &[],
                         champion: None,
                     };
-                    (challenge.mechanism, score_challenge(&challenge, 0))
+                    score_challenge(&challenge, 0)
                 })
                 .collect();
-            let inputs: Vec<_> = outcomes
-                .iter()
-                .map(|(mechanism, o)| ChallengeOutcomeIn {
-                    mechanism: *mechanism,
-                    emission_share_ppb: 250_000_000,
-                    shares: &o.shares,
-                })
-                .collect();
-            for (_, shares) in epoch_weights(&inputs, 0, EmptyPolicy::BurnToOwner) {
+            for (_, shares) in epoch_weights(&outcomes, 0, EmptyPolicy::BurnToOwner) {
                 let (uids, weights): (Vec<u16>, Vec<f64>) = shares.into_iter().unzip();
                 black_box(chain_weights(&uids, &weights).expect("weights"));
             }

@@ -55,6 +55,10 @@ pub struct ChallengeEpoch<'a> {
 /// One challenge's outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChallengeOutcome {
+    /// Mechanism whose weights it feeds (from the input).
+    pub mechanism: u8,
+    /// Its share of that mechanism's emission, ppb (from the input).
+    pub emission_share_ppb: u32,
     /// Scores after smoothing, sorted by uid: the next epoch's `previous`.
     pub smoothed: Vec<MinerScore>,
     /// Weight shares within the challenge, summing to 1 (empty when nobody earned any).
@@ -84,7 +88,13 @@ pub fn score_challenge(challenge: &ChallengeEpoch<'_>, owner: u16) -> ChallengeO
     }
     let smoothed = smooth(&best, challenge.previous, config.ema_alpha_ppb);
     let shares = normalise(&smoothed, config.normalisation, challenge.champion, owner);
-    ChallengeOutcome { smoothed, shares, dropped }
+    ChallengeOutcome {
+        mechanism: challenge.mechanism,
+        emission_share_ppb: challenge.emission_share_ppb,
+        smoothed,
+        shares,
+        dropped,
+    }
 }
 
 /// `alpha · current + (1 - alpha) · previous` per uid, in integer ppb (rounded down); a miner
@@ -109,12 +119,8 @@ fn smooth(current: &BTreeMap<u16, u32>, previous: &[MinerScore], alpha_ppb: u32)
 }
 
 /// Weight shares per mechanism (sorted by mechanism, shares sorted by uid and summing to 1).
-pub fn epoch_weights(
-    challenges: &[ChallengeOutcomeIn<'_>],
-    owner: u16,
-    empty: EmptyPolicy,
-) -> Vec<(u8, Vec<(u16, f64)>)> {
-    let mut by_mechanism: BTreeMap<u8, Vec<&ChallengeOutcomeIn<'_>>> = BTreeMap::new();
+pub fn epoch_weights(challenges: &[ChallengeOutcome], owner: u16, empty: EmptyPolicy) -> Vec<(u8, Vec<(u16, f64)>)> {
+    let mut by_mechanism: BTreeMap<u8, Vec<&ChallengeOutcome>> = BTreeMap::new();
     for c in challenges {
         by_mechanism.entry(c.mechanism).or_default().push(c);
     }
@@ -129,7 +135,7 @@ pub fn epoch_weights(
         if total > 0 {
             for c in &scoring {
                 let scale = c.emission_share_ppb as f64 / total as f64;
-                for &(uid, share) in c.shares {
+                for &(uid, share) in &c.shares {
                     *weights.entry(uid).or_default() += share * scale;
                 }
             }
@@ -149,17 +155,6 @@ pub fn epoch_weights(
         result.push((mechanism, weights.into_iter().filter(|(_, w)| *w > 0.0).collect()));
     }
     result
-}
-
-/// A scored challenge as [`epoch_weights`] combines it.
-#[derive(Clone, Copy, Debug)]
-pub struct ChallengeOutcomeIn<'a> {
-    /// Mechanism whose weights it feeds.
-    pub mechanism: u8,
-    /// Its share of that mechanism's emission, ppb.
-    pub emission_share_ppb: u32,
-    /// Its shares from [`score_challenge`].
-    pub shares: &'a [(u16, f64)],
 }
 
 #[cfg(test)]
@@ -218,14 +213,18 @@ mod tests {
 
     #[test]
     fn emission_shares_split_a_mechanism_and_unearned_emission_follows_the_policy() {
-        let a = [(1u16, 1.0)];
-        let b = [(2u16, 0.5), (3u16, 0.5)];
-        let empty: [(u16, f64); 0] = [];
+        let outcome = |mechanism, emission_share_ppb, shares: Vec<(u16, f64)>| ChallengeOutcome {
+            mechanism,
+            emission_share_ppb,
+            smoothed: vec![],
+            shares,
+            dropped: 0,
+        };
         let outcomes = [
-            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 600_000_000, shares: &a },
-            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 200_000_000, shares: &b },
-            ChallengeOutcomeIn { mechanism: 0, emission_share_ppb: 200_000_000, shares: &empty },
-            ChallengeOutcomeIn { mechanism: 1, emission_share_ppb: PPB, shares: &empty },
+            outcome(0, 600_000_000, vec![(1, 1.0)]),
+            outcome(0, 200_000_000, vec![(2, 0.5), (3, 0.5)]),
+            outcome(0, 200_000_000, vec![]),
+            outcome(1, PPB, vec![]),
         ];
         let burn = epoch_weights(&outcomes, 9, EmptyPolicy::BurnToOwner);
         assert_eq!(burn, vec![(0, vec![(1, 0.6), (2, 0.1), (3, 0.1), (9, 0.2)]), (1, vec![(9, 1.0)])]);

@@ -13,7 +13,5 @@ mod normalise;
 
 pub use aggregate::{Aggregate, Score, aggregate};
 pub use chain_weights::{WeightsError, chain_weights};
-pub use epoch::{
-    ChallengeEpoch, ChallengeOutcome, ChallengeOutcomeIn, EmptyPolicy, Evaluated, epoch_weights, score_challenge,
-};
+pub use epoch::{ChallengeEpoch, ChallengeOutcome, EmptyPolicy, Evaluated, epoch_weights, score_challenge};
 pub use normalise::{MinerScore, normalise};
