@@ -67,13 +67,12 @@ struct PolicyFile {
 }
 
 fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
-    let mut policy = RuntimePolicy::default();
-    let Some(path) = path else { return Ok(policy) };
+    let d = RuntimePolicy::default();
+    let Some(path) = path else { return Ok(d) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
     let file: PolicyFile =
         serde_json::from_str(&text).with_context(|| format!("policy {} is not a valid policy file", path.display()))?;
-    let d = RuntimePolicy::default();
-    policy = RuntimePolicy {
+    let policy = RuntimePolicy {
         fuel_limit: file.fuel_limit.unwrap_or(d.fuel_limit),
         memory_pages_max: file.memory_pages_max.unwrap_or(d.memory_pages_max),
         deadline_ms: file.deadline_ms.unwrap_or(d.deadline_ms),

@@ -59,17 +59,22 @@ impl Sandbox {
     }
 
     /// Calls `entry` with `input` copied into guest memory and returns the guest's output bytes.
-    pub(crate) fn call(&mut self, entry: &str, input: &[u8], watchdog: &Watchdog) -> Result<CallOutput, RuntimeError> {
+    pub(crate) fn call(
+        &mut self,
+        entry: &'static str,
+        input: &[u8],
+        watchdog: &Watchdog,
+    ) -> Result<CallOutput, RuntimeError> {
         let alloc: TypedFunction<i32, i32> =
             self.instance
                 .exports
                 .get_typed_function(&self.store, abi::EXPORT_ALLOC)
                 .map_err(|_| RuntimeError::BadExport { name: abi::EXPORT_ALLOC, expected: "(i32) -> i32" })?;
-        let run: TypedFunction<(i32, i32), i64> =
-            self.instance.exports.get_typed_function(&self.store, entry).map_err(|_| RuntimeError::BadExport {
-                name: if entry == abi::EXPORT_RUN { abi::EXPORT_RUN } else { abi::EXPORT_EVALUATE },
-                expected: "(i32, i32) -> i64",
-            })?;
+        let run: TypedFunction<(i32, i32), i64> = self
+            .instance
+            .exports
+            .get_typed_function(&self.store, entry)
+            .map_err(|_| RuntimeError::BadExport { name: entry, expected: "(i32, i32) -> i64" })?;
         let len = i32::try_from(input.len())
             .map_err(|_| RuntimeError::InputTooLarge { size: input.len() as u64, limit: i32::MAX as u64 })?;
         let armed = watchdog.arm(self.store.interrupter(), self.limits.deadline);
