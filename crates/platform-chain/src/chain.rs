@@ -1,0 +1,66 @@
+//! The [`Chain`] trait: everything Platform asks of a Bittensor chain.
+
+use std::future::Future;
+
+use platform_types::{Keypair, MechanismId, NetUid};
+
+use crate::calls::{Capabilities, WeightsCall};
+use crate::error::ChainError;
+use crate::types::{BlockRef, Head, Inclusion, Metagraph, SubnetParams};
+
+/// Blocks as the chain produces them, from a bounded queue. After a reconnect the next block
+/// may be several numbers ahead of the last one seen: consumers must not assume `+1` steps.
+pub struct BlockStream(pub(crate) tokio::sync::mpsc::Receiver<Result<BlockRef, ChainError>>);
+
+impl BlockStream {
+    /// The next block, or `None` when the stream has ended for good (the client was dropped).
+    pub async fn next(&mut self) -> Option<Result<BlockRef, ChainError>> {
+        self.0.recv().await
+    }
+}
+
+/// A Bittensor chain.
+///
+/// Contract: reads at a given block are consistent with each other; `submit` returns once the
+/// transaction is in a block (or refused), with the runtime's refusal as a typed
+/// [`ChainError`]; methods may be called concurrently. Cancelling a `submit` future after the
+/// transaction was sent does not recall it.
+pub trait Chain: Send + Sync {
+    /// The newest block of `head`.
+    fn block(&self, head: Head) -> impl Future<Output = Result<BlockRef, ChainError>> + Send;
+
+    /// Follows `head`; the stream re-subscribes by itself when the endpoint drops.
+    fn blocks(&self, head: Head) -> impl Future<Output = Result<BlockStream, ChainError>> + Send;
+
+    /// What the connected runtime supports (re-read after runtime upgrades).
+    fn capabilities(&self) -> Capabilities;
+
+    /// The subnet's weights parameters at `at` (the best block when `None`).
+    fn subnet_params(
+        &self,
+        netuid: NetUid,
+        at: Option<BlockRef>,
+    ) -> impl Future<Output = Result<SubnetParams, ChainError>> + Send;
+
+    /// The subnet's neurons, stake, permits and owner at `at` (the best block when `None`).
+    fn metagraph(
+        &self,
+        netuid: NetUid,
+        at: Option<BlockRef>,
+    ) -> impl Future<Output = Result<Metagraph, ChainError>> + Send;
+
+    /// The weights a uid has on chain for a subnet's mechanism, as `(uid, value)` pairs.
+    fn weights(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        uid: u16,
+    ) -> impl Future<Output = Result<Vec<(u16, u16)>, ChainError>> + Send;
+
+    /// Signs `call` with `signer` and submits it; returns once it is in a block.
+    fn submit(
+        &self,
+        signer: &Keypair,
+        call: &WeightsCall,
+    ) -> impl Future<Output = Result<Inclusion, ChainError>> + Send;
+}

@@ -1,0 +1,32 @@
+//! Bittensor chain client for Platform: metagraph, blocks, tempo and weights over subxt.
+//!
+//! - [`Chain`] is what the node asks of the chain; [`SubxtChain`] implements it over subxt's
+//!   dynamic API, so one binary works against runtimes of different versions: the calls and
+//!   storage items used are chosen from the connected runtime's metadata ([`Capabilities`]).
+//! - [`WeightSetter`] sends a weight vector as the subnet requires (`set_weights`, or commit then
+//!   reveal), persisting pending commits so that a restarted node still reveals them.
+//! - [`commit_hash`] and [`Schedule`] are the runtime's own arithmetic, pure and tested.
+//!
+//! Only this crate sees subxt types.
+
+mod calls;
+mod chain;
+mod client;
+mod commit;
+mod dispatch;
+mod error;
+mod local;
+mod schedule;
+mod setter;
+mod signer;
+mod types;
+
+pub use calls::{Capabilities, ChainMetadata, WeightsCall};
+pub use chain::{BlockStream, Chain};
+pub use client::{ConnectOptions, SubxtChain};
+pub use commit::{commit_hash, netuid_index};
+pub use error::{ChainError, RevealRefusal};
+pub use local::{ALICE, LocalChain, LocalChainConfig};
+pub use schedule::Schedule;
+pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter};
+pub use types::{BlockRef, Head, Inclusion, Metagraph, Neuron, SubnetParams, WeightVector};

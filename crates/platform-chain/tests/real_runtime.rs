@@ -1,0 +1,302 @@
+//! platform-chain against the real subtensor runtime (spec 218) under chopsticks: one chain per
+//! test on its own loopback port.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Fixture, NETUID, TEMPO, hotkey, start};
+use platform_chain::LocalChain;
+use platform_chain::{
+    Chain, ChainError, Head, RevealOutcome, RevealRefusal, Submitted, WeightSetter, WeightVector, WeightsCall,
+    commit_hash,
+};
+use platform_storage::{RocksStore, Store};
+use platform_types::{Keypair, MechanismId, NetUid};
+use serde_json::json;
+
+fn net() -> NetUid {
+    NetUid::new(NETUID)
+}
+
+async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(240), f).await.expect("test finished in time")
+}
+
+/// Registers `names` as hotkeys (coldkey //Alice) and returns them with their uids.
+async fn register(fx: &Fixture, names: &[&str]) -> Vec<(Keypair, u16)> {
+    let mut out = Vec::new();
+    for name in names {
+        let key = hotkey(name);
+        let inclusion = fx.chain.burned_register(&fx.alice, net(), &key.public()).await.expect("registers");
+        assert!(inclusion.events.iter().any(|e| e == "SubtensorModule::NeuronRegistered"), "{:?}", inclusion.events);
+        out.push(key);
+    }
+    let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
+    out.into_iter()
+        .map(|key| {
+            let uid = graph.uid_of(&key.public()).expect("registered").get();
+            (key, uid)
+        })
+        .collect()
+}
+
+/// Gives uids validator permits (and takes them from every other uid).
+async fn set_permits(fx: &Fixture, permitted: &[u16]) {
+    let n = fx.chain.metagraph(net(), None).await.expect("metagraph").neurons.len();
+    let permits: Vec<bool> = (0..n as u16).map(|uid| permitted.contains(&uid)).collect();
+    fx.local
+        .set_storage(json!({ "SubtensorModule": { "ValidatorPermit": [[[NETUID], permits]] } }))
+        .await
+        .expect("permits");
+}
+
+async fn set_subnet_item(fx: &Fixture, item: &str, value: serde_json::Value) {
+    fx.local.set_storage(json!({ "SubtensorModule": { item: [[[NETUID], value]] } })).await.expect("set storage");
+}
+
+fn vector(uids: &[u16], values: &[u16], version_key: u64) -> WeightVector {
+    WeightVector {
+        netuid: net(),
+        mechanism: MechanismId::new(0),
+        uids: uids.to_vec(),
+        values: values.to_vec(),
+        version_key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_hotkeys_appear_in_the_metagraph_with_stake_and_permits() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        assert_eq!(fx.chain.spec_version(), 218);
+        let before = fx.chain.metagraph(net(), None).await.expect("metagraph");
+        assert_eq!(before.params.tempo, TEMPO);
+        let keys = register(&fx, &["a", "b", "c"]).await;
+        let (a, a_uid) = &keys[0];
+        fx.local
+            .set_storage(json!({ "SubtensorModule": { "TotalHotkeyAlpha": [[[a.public().to_ss58(), NETUID], 5_000_000_000_000u64]] } }))
+            .await
+            .expect("stake");
+        set_permits(&fx, &[*a_uid]).await;
+
+        let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
+        assert_eq!(graph.neurons.len(), before.neurons.len() + 3);
+        for (key, uid) in &keys {
+            let neuron = &graph.neurons[usize::from(*uid)];
+            assert_eq!(neuron.uid.get(), *uid);
+            assert_eq!(neuron.hotkey, key.public());
+            assert_eq!(neuron.validator_permit, uid == a_uid);
+        }
+        assert_eq!(graph.neurons[usize::from(*a_uid)].stake, 5_000_000_000_000);
+        assert_eq!(graph.neurons[usize::from(keys[1].1)].stake, 0);
+        let best = fx.chain.block(Head::Best).await.expect("best");
+        assert_eq!(graph.block, best);
+        let next = graph.next_epoch_block();
+        assert!(next > best.number && next <= best.number + u64::from(TEMPO) + 1);
+        assert_eq!((next + u64::from(NETUID) + 1) % (u64::from(TEMPO) + 1), 0);
+
+        // A metagraph at an older block is the chain as it was then.
+        let old = fx.chain.metagraph(net(), Some(before.block)).await.expect("old metagraph");
+        assert_eq!(old.neurons.len(), before.neurons.len());
+        // A subnet that does not exist is an error, not an empty metagraph.
+        assert!(matches!(fx.chain.metagraph(NetUid::new(999), None).await, Err(ChainError::Unsupported(_))));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_weights_lands_and_reads_back_max_upscaled() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m1", "m2"]).await;
+        let (validator, v_uid) = &keys[0];
+        set_permits(&fx, &[*v_uid]).await;
+        // What platform-scoring would send for scores 0.6 / 0.2 (max-upscaled already).
+        let (uids, values) = platform_scoring::chain_weights(&[keys[1].1, keys[2].1], &[0.6, 0.2]).expect("converts");
+        let setter =
+            WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), validator.clone());
+        let submitted = setter.submit(vector(&uids, &values, 0)).await.expect("set_weights");
+        let Submitted::Set(inclusion) = submitted else { panic!("commit-reveal is off: {submitted:?}") };
+        assert!(inclusion.events.iter().any(|e| e == "SubtensorModule::WeightsSet"), "{:?}", inclusion.events);
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        let expected: Vec<(u16, u16)> = uids.iter().copied().zip(values.iter().copied()).collect();
+        assert_eq!(stored, expected);
+        assert_eq!(values, vec![65535, 21845]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_refusals_come_back_typed() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m"]).await;
+        let (v, v_uid) = &keys[0];
+        let m_uid = keys[1].1;
+        set_permits(&fx, &[*v_uid]).await;
+        let set = |w: WeightVector| WeightsCall::Set(w);
+
+        // Commit-reveal off: a commit is refused.
+        let commit = WeightsCall::Commit { netuid: net(), mechanism: MechanismId::new(0), hash: platform_types::Hash::ZERO };
+        assert_eq!(fx.chain.submit(v, &commit).await.expect_err("commit refused"), ChainError::CommitRevealDisabled { netuid: NETUID });
+
+        // Not registered.
+        let stranger = hotkey("stranger");
+        let err = fx.chain.submit(&stranger, &set(vector(&[m_uid], &[65535], 0))).await.expect_err("unregistered");
+        assert!(matches!(&err, ChainError::NotRegistered { netuid: NETUID, hotkey } if *hotkey == stranger.public().to_ss58()), "{err:?}");
+
+        // Version key below the subnet's.
+        set_subnet_item(&fx, "WeightsVersionKey", json!(5)).await;
+        let err = fx.chain.submit(v, &set(vector(&[m_uid], &[65535], 4))).await.expect_err("old version key");
+        assert_eq!(err, ChainError::VersionKey { sent: 4, required: 5 });
+        fx.chain.submit(v, &set(vector(&[m_uid], &[65535], 5))).await.expect("current version key");
+
+        // Rate limit: a second set within WeightsSetRateLimit blocks.
+        set_subnet_item(&fx, "WeightsSetRateLimit", json!(100)).await;
+        let err = fx.chain.submit(v, &set(vector(&[m_uid], &[65535], 5))).await.expect_err("too fast");
+        assert_eq!(err, ChainError::RateLimited { blocks: 100 });
+
+        // Commit-reveal on: plain set_weights is refused; off again: commits are refused.
+        set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(true)).await;
+        set_subnet_item(&fx, "WeightsSetRateLimit", json!(1)).await;
+        let err = fx.chain.submit(v, &set(vector(&[m_uid], &[65535], 5))).await.expect_err("commit-reveal on");
+        assert_eq!(err, ChainError::CommitRevealEnabled { netuid: NETUID });
+        // Messages name the fix.
+        assert!(err.to_string().contains("committed, then revealed"));
+
+        // Malformed weights never leave the node.
+        let err = fx.chain.submit(v, &set(vector(&[m_uid, m_uid], &[1, 2], 5))).await.expect_err("duplicates");
+        assert!(matches!(err, ChainError::InvalidWeights(_)));
+        // Mechanisms are not in spec 218: refused from the metadata, before signing.
+        let mut w = vector(&[m_uid], &[65535], 5);
+        w.mechanism = MechanismId::new(1);
+        assert!(matches!(fx.chain.submit(v, &set(w)).await, Err(ChainError::Unsupported(_))));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_then_reveal_across_blocks_and_a_restart() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m1", "m2"]).await;
+        let (v, v_uid) = &keys[0];
+        set_permits(&fx, &[*v_uid]).await;
+        set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(true)).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let weights = vector(&[keys[1].1, keys[2].1], &[65535, 30000], 0);
+
+        let commit = {
+            let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
+            let setter = WeightSetter::new(fx.chain.clone(), store, v.clone());
+            let submitted = setter.submit(weights.clone()).await.expect("commit");
+            let Submitted::Committed { inclusion, commit } = submitted else {
+                panic!("expected a commit: {submitted:?}")
+            };
+            assert!(
+                inclusion.events.iter().any(|e| e == "SubtensorModule::WeightsCommitted"),
+                "{:?}",
+                inclusion.events
+            );
+            assert_eq!(commit.commit_block, inclusion.block.number);
+            assert_eq!(setter.pending().expect("pending"), vec![commit.clone()]);
+            // Revealing now is too early, and the runtime says so.
+            let early = WeightsCall::Reveal { weights: weights.clone(), salt: commit.salt.clone() };
+            assert_eq!(
+                fx.chain.submit(v, &early).await.expect_err("early"),
+                ChainError::Reveal(RevealRefusal::TooEarly)
+            );
+            // Nothing is revealed before the window either.
+            assert!(setter.reveal_due(inclusion.block.number + 1).await.expect("reveal_due").is_empty());
+            commit
+            // The setter and its store are dropped here: the node "restarts".
+        };
+        let hash = commit_hash(&v.public(), NETUID, &weights.uids, &weights.values, &commit.salt, 0);
+        assert_eq!(commit.hash, hash);
+
+        let best = fx.chain.block(Head::Best).await.expect("best").number;
+        fx.local.new_blocks((commit.reveal_from - best) as u32).await.expect("advance to the window");
+        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store reopens"));
+        let setter = WeightSetter::new(fx.chain.clone(), store, v.clone());
+        assert_eq!(setter.pending().expect("pending"), vec![commit.clone()]);
+        let now = fx.chain.block(Head::Best).await.expect("best").number;
+        let outcomes = setter.reveal_due(now).await.expect("reveal");
+        assert!(matches!(outcomes.as_slice(), [RevealOutcome::Revealed(_)]), "{outcomes:?}");
+        assert!(setter.pending().expect("pending").is_empty());
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        assert_eq!(stored, vec![(keys[1].1, 65535), (keys[2].1, 30000)]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_window_passed_is_dropped() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m"]).await;
+        let (v, v_uid) = &keys[0];
+        set_permits(&fx, &[*v_uid]).await;
+        set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(true)).await;
+        let setter = WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), v.clone());
+        let Submitted::Committed { commit, .. } =
+            setter.submit(vector(&[keys[1].1], &[65535], 0)).await.expect("commit")
+        else {
+            panic!("expected a commit")
+        };
+        let outcomes = setter.reveal_due(commit.reveal_until + 1).await.expect("reveal_due");
+        assert!(matches!(outcomes.as_slice(), [RevealOutcome::Expired(c)] if *c == commit), "{outcomes:?}");
+        assert!(setter.pending().expect("pending").is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_streams_follow_the_chain() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let mut best = fx.chain.blocks(Head::Best).await.expect("best stream");
+        let mut finalized = fx.chain.blocks(Head::Finalized).await.expect("finalized stream");
+        let start = fx.chain.block(Head::Best).await.expect("best").number;
+        fx.local.new_blocks(3).await.expect("blocks");
+        let mut seen = Vec::new();
+        while seen.last().copied().unwrap_or(0) < start + 3 {
+            seen.push(best.next().await.expect("stream open").expect("block").number);
+        }
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        let mut last_final = 0;
+        while last_final < start + 3 {
+            last_final = finalized.next().await.expect("stream open").expect("block").number;
+        }
+        assert_eq!(fx.chain.block(Head::Finalized).await.expect("finalized").number, start + 3);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reconnects_when_the_endpoint_comes_back() {
+    let Some(fx) = start().await else { return };
+    let Fixture { local, chain, config, dir: _dir, slot: _slot, .. } = fx;
+    within(async {
+        let mut best = chain.blocks(Head::Best).await.expect("best stream");
+        local.new_blocks(1).await.expect("block");
+        best.next().await.expect("open").expect("block");
+        // The endpoint goes away, then comes back on the same port.
+        local.stop().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let local = LocalChain::start(&config).await.expect("restart");
+        // Requests wait for the new connection instead of failing.
+        let head = chain.block(Head::Best).await.expect("answers after reconnect");
+        local.new_blocks(2).await.expect("blocks");
+        // The stream re-subscribes by itself and sees the new chain's blocks.
+        let target = head.number + 2;
+        loop {
+            let block = best.next().await.expect("stream still open").expect("block");
+            if block.number >= target {
+                break;
+            }
+        }
+    })
+    .await;
+}
