@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use platform_chain::{Chain, ConnectOptions, Head, LocalChain, LocalChainConfig, SubxtChain, WeightVector, WeightsCall};
+use platform_chain::{
+    Chain, ConnectOptions, Head, LocalChain, LocalChainConfig, SubxtChain, WeightVector, WeightsCall,
+};
 use platform_types::{Keypair, MechanismId, NetUid};
 use serde_json::json;
 
