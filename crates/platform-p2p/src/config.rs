@@ -11,7 +11,8 @@ use crate::guard::GuardLimits;
 pub struct P2pConfig {
     /// The subnet; topics and signatures are bound to it.
     pub netuid: NetUid,
-    /// Addresses to listen on (multiaddr text). Default `/ip4/0.0.0.0/tcp/9000`.
+    /// Addresses to listen on (multiaddr text): TCP, or QUIC with `/udp/<port>/quic-v1`.
+    /// Default `/ip4/0.0.0.0/tcp/9000`.
     pub listen: Vec<String>,
     /// Addresses to announce to peers, when different from the listen addresses.
     pub external: Vec<String>,
@@ -31,6 +32,10 @@ pub struct P2pConfig {
     pub binding_interval: Duration,
     /// Gossipsub heartbeat.
     pub heartbeat: Duration,
+    /// Peers to keep connected; below it, peers found through Kademlia are dialled.
+    pub target_peers: usize,
+    /// How often a Kademlia bootstrap (random walk) refreshes the routing table.
+    pub discovery_interval: Duration,
 }
 
 impl P2pConfig {
@@ -48,6 +53,8 @@ impl P2pConfig {
             channel_capacity: 4096,
             binding_interval: Duration::from_secs(30),
             heartbeat: Duration::from_millis(700),
+            target_peers: 16,
+            discovery_interval: Duration::from_secs(60),
         }
     }
 }

@@ -19,4 +19,4 @@ mod network;
 
 pub use config::{P2pConfig, Topic};
 pub use guard::{Admission, GuardCounters, GuardLimits, PeerGuard, Verdict};
-pub use network::{Client, Event, EventLoop, MessageId, P2pError, Peer, new};
+pub use network::{Client, Event, EventLoop, MessageId, NoProvider, P2pError, Peer, Provider, new};

@@ -18,13 +18,36 @@ use libp2p::identity::Keypair as NodeKey;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, kad, noise, ping, tcp, yamux};
-use platform_types::{Envelope, Keypair, PeerBinding, PublicKey, blake2b_256};
+use platform_types::{Envelope, Hash, Keypair, PeerBinding, PublicKey, blake2b_256};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::codec::BytesCodec;
 use crate::config::{P2pConfig, Topic, bindings_topic};
 use crate::guard::{Admission, GuardCounters, PeerGuard, Verdict};
+
+/// What this node serves to peers: blobs by hash and answers to catch-up sync requests.
+/// Called from the event loop, so implementations must be quick (a storage read).
+pub trait Provider: Send + Sync + 'static {
+    /// The blob with this blake2b-256 hash, if held.
+    fn blob(&self, hash: &Hash) -> Option<Vec<u8>>;
+    /// The answer to a sync request from a validator (the request's format is the node's).
+    fn sync(&self, request: &[u8]) -> Vec<u8>;
+}
+
+/// A provider that holds nothing.
+pub struct NoProvider;
+
+impl Provider for NoProvider {
+    fn blob(&self, _: &Hash) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn sync(&self, _: &[u8]) -> Vec<u8> {
+        Vec::new()
+    }
+}
 
 /// A peer's identity on the network (its libp2p peer id), printable and comparable.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +124,12 @@ pub enum P2pError {
     /// Publishing failed (no peers on the topic yet, message too large, duplicate).
     #[error("publish failed: {0}")]
     Publish(String),
+    /// No provider served the blob with the right bytes.
+    #[error("blob {0} not found on the network")]
+    BlobNotFound(Hash),
+    /// A request to a peer failed.
+    #[error("request failed: {0}")]
+    Request(String),
     /// The event loop has stopped.
     #[error("the network event loop has stopped")]
     Stopped,
@@ -114,6 +143,9 @@ enum Command {
     Peers { reply: oneshot::Sender<Vec<(Peer, Option<PublicKey>)>> },
     Listening { reply: oneshot::Sender<Vec<String>> },
     Counters { reply: oneshot::Sender<GuardCounters> },
+    Provide { hash: Hash },
+    FetchBlob { hash: Hash, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
+    Sync { peer: PeerId, request: Vec<u8>, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
 }
 
 /// The handle the rest of the node uses. Cheap to clone.
@@ -168,6 +200,23 @@ impl Client {
         self.ask(|reply| Command::Listening { reply }).await
     }
 
+    /// Announces on the DHT that this node provides the blob `hash` (served through the
+    /// [`Provider`]).
+    pub async fn provide(&self, hash: Hash) -> Result<(), P2pError> {
+        self.commands.send(Command::Provide { hash }).await.map_err(|_| P2pError::Stopped)
+    }
+
+    /// Finds providers of `hash` on the DHT and fetches the blob from them, one at a time,
+    /// until one serves bytes that hash to `hash`; a provider serving other bytes is penalised.
+    pub async fn fetch_blob(&self, hash: Hash) -> Result<Vec<u8>, P2pError> {
+        self.ask(|reply| Command::FetchBlob { hash, reply }).await?
+    }
+
+    /// Sends a catch-up sync request to `peer` (which answers only bound validators).
+    pub async fn request_sync(&self, peer: Peer, request: Vec<u8>) -> Result<Vec<u8>, P2pError> {
+        self.ask(|reply| Command::Sync { peer: peer.0, request, reply }).await?
+    }
+
     /// Flood-protection counters.
     pub async fn counters(&self) -> Result<GuardCounters, P2pError> {
         self.ask(|reply| Command::Counters { reply }).await
@@ -189,6 +238,18 @@ struct Behaviour {
     gossipsub: gossipsub::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
     bind: request_response::Behaviour<BytesCodec>,
+    blob: request_response::Behaviour<BytesCodec>,
+    sync: request_response::Behaviour<BytesCodec>,
+}
+
+/// One blob being fetched.
+struct Fetch {
+    hash: Hash,
+    reply: oneshot::Sender<Result<Vec<u8>, P2pError>>,
+    candidates: VecDeque<PeerId>,
+    tried: HashSet<PeerId>,
+    query_done: bool,
+    in_flight: bool,
 }
 
 /// Owns the swarm; run it with [`EventLoop::run`].
@@ -207,15 +268,24 @@ pub struct EventLoop {
     pending_order: VecDeque<gossipsub::MessageId>,
     inbound_ips: HashMap<ConnectionId, IpAddr>,
     banned: HashSet<PeerId>,
+    provider: Arc<dyn Provider>,
+    bootstrapped: bool,
+    fetches: HashMap<u64, Fetch>,
+    next_fetch: u64,
+    fetch_by_query: HashMap<kad::QueryId, u64>,
+    fetch_by_request: HashMap<request_response::OutboundRequestId, u64>,
+    syncs: HashMap<request_response::OutboundRequestId, oneshot::Sender<Result<Vec<u8>, P2pError>>>,
 }
 
 /// Builds the network: a client, the application's event receiver, and the loop to spawn.
 /// `node_secret` is the node's ed25519 identity seed (its peer id follows from it); `hotkey`,
-/// when given, is bound to that peer id so validator-only topics accept this node.
+/// when given, is bound to that peer id so validator-only topics accept this node; `provider`
+/// serves blobs and sync requests.
 pub fn new(
     config: P2pConfig,
     node_secret: [u8; 32],
     hotkey: Option<Keypair>,
+    provider: Arc<dyn Provider>,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), P2pError> {
     let mut seed = node_secret;
     let key = NodeKey::ed25519_from_bytes(&mut seed).map_err(|e| P2pError::Setup(e.to_string()))?;
@@ -235,6 +305,7 @@ pub fn new(
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(|e| setup(&e))?
+        .with_quic()
         .with_behaviour(|key| {
             let peer = key.public().to_peer_id();
             let mut kad_config = kad::Config::new(StreamProtocol::new("/platform/kad/1"));
@@ -245,11 +316,9 @@ pub fn new(
                 ping: ping::Behaviour::default(),
                 gossipsub: gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)?,
                 kad: kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), kad_config),
-                bind: request_response::Behaviour::with_codec(
-                    BytesCodec { max: frame },
-                    [(StreamProtocol::new("/platform/bind/1"), ProtocolSupport::Full)],
-                    request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-                ),
+                bind: request_response(frame, "/platform/bind/1"),
+                blob: request_response(frame, "/platform/blob/1"),
+                sync: request_response(frame, "/platform/sync/1"),
             })
         })
         .map_err(|e| setup(&e))?
@@ -298,8 +367,23 @@ pub fn new(
         pending_order: VecDeque::new(),
         inbound_ips: HashMap::new(),
         banned: HashSet::new(),
+        provider,
+        bootstrapped: false,
+        fetches: HashMap::new(),
+        next_fetch: 0,
+        fetch_by_query: HashMap::new(),
+        fetch_by_request: HashMap::new(),
+        syncs: HashMap::new(),
     };
     Ok((Client { commands: command_tx, local: Peer(local) }, event_rx, event_loop))
+}
+
+fn request_response(max: usize, protocol: &'static str) -> request_response::Behaviour<BytesCodec> {
+    request_response::Behaviour::with_codec(
+        BytesCodec { max },
+        [(StreamProtocol::new(protocol), ProtocolSupport::Full)],
+        request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+    )
 }
 
 fn ip_of(address: &Multiaddr) -> Option<IpAddr> {
@@ -315,6 +399,7 @@ impl EventLoop {
     pub async fn run(mut self) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut announce = tokio::time::interval(self.config.binding_interval);
+        let mut discover = tokio::time::interval(self.config.discovery_interval);
         loop {
             tokio::select! {
                 // Local work first: commands from the node.
@@ -326,6 +411,9 @@ impl EventLoop {
                 event = self.swarm.select_next_some() => self.handle_swarm(event),
                 _ = announce.tick() => self.announce_binding(),
                 _ = tick.tick() => self.lift_expired_bans(),
+                _ = discover.tick() => {
+                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                }
             }
         }
     }
@@ -412,7 +500,80 @@ impl EventLoop {
             Command::Counters { reply } => {
                 let _ = reply.send(self.guard.counters());
             }
+            Command::Provide { hash } => {
+                let key = kad::RecordKey::new(hash.as_bytes());
+                if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
+                    warn!(error = %e, "cannot announce a blob");
+                }
+            }
+            Command::FetchBlob { hash, reply } => {
+                let id = self.next_fetch;
+                self.next_fetch += 1;
+                let query = self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(hash.as_bytes()));
+                self.fetch_by_query.insert(query, id);
+                let fetch = Fetch {
+                    hash,
+                    reply,
+                    candidates: VecDeque::new(),
+                    tried: HashSet::new(),
+                    query_done: false,
+                    in_flight: false,
+                };
+                self.fetches.insert(id, fetch);
+            }
+            Command::Sync { peer, request, reply } => {
+                let request_id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.syncs.insert(request_id, reply);
+            }
         }
+    }
+
+    /// Sends the next request of fetch `id`, or ends it when nobody is left to ask.
+    fn advance_fetch(&mut self, id: u64) {
+        let Some(fetch) = self.fetches.get_mut(&id) else { return };
+        if fetch.in_flight {
+            return;
+        }
+        while let Some(peer) = fetch.candidates.pop_front() {
+            if !fetch.tried.insert(peer) || self.banned.contains(&peer) {
+                continue;
+            }
+            fetch.in_flight = true;
+            let hash = fetch.hash;
+            let request = self.swarm.behaviour_mut().blob.send_request(&peer, hash.as_bytes().to_vec());
+            self.fetch_by_request.insert(request, id);
+            return;
+        }
+        if fetch.query_done
+            && let Some(fetch) = self.fetches.remove(&id)
+        {
+            let _ = fetch.reply.send(Err(P2pError::BlobNotFound(fetch.hash)));
+        }
+    }
+
+    fn blob_response(&mut self, request: request_response::OutboundRequestId, peer: PeerId, data: Option<Vec<u8>>) {
+        let Some(id) = self.fetch_by_request.remove(&request) else { return };
+        let Some(fetch) = self.fetches.get_mut(&id) else { return };
+        fetch.in_flight = false;
+        match data {
+            Some(bytes) if !bytes.is_empty() && blake2b_256(&bytes) == fetch.hash => {
+                if let Some(fetch) = self.fetches.remove(&id) {
+                    let _ = fetch.reply.send(Ok(bytes));
+                }
+                return;
+            }
+            Some(bytes) if !bytes.is_empty() => {
+                warn!(%peer, "provider served bytes that do not match the blob hash");
+                self.penalise(peer, Verdict::Invalid);
+            }
+            // Empty (the peer does not hold it) or a failed request: ask the next one.
+            _ => {}
+        }
+        self.advance_fetch(id);
+    }
+
+    fn is_bound_validator(&self, peer: &PeerId) -> bool {
+        self.bindings.get(peer).is_some_and(|h| self.validators.contains(h))
     }
 
     /// Reports a verdict to gossipsub and the guard.
@@ -492,10 +653,13 @@ impl EventLoop {
                     }
                     self.inbound_ips.insert(connection_id, ip);
                 }
-                if num_established.get() == 1
-                    && let Some(bytes) = self.binding_envelope()
-                {
-                    self.swarm.behaviour_mut().bind.send_request(&peer_id, bytes);
+                if num_established.get() == 1 {
+                    if let Some(bytes) = self.binding_envelope() {
+                        self.swarm.behaviour_mut().bind.send_request(&peer_id, bytes);
+                    }
+                    if !self.bootstrapped {
+                        self.bootstrapped = self.swarm.behaviour_mut().kad.bootstrap().is_ok();
+                    }
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
@@ -530,6 +694,87 @@ impl EventLoop {
                             self.penalise(peer, verdict);
                         }
                     }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result,
+                step,
+                ..
+            })) => {
+                if let kad::QueryResult::GetProviders(result) = result
+                    && let Some(&fetch_id) = self.fetch_by_query.get(&id)
+                {
+                    let local = *self.swarm.local_peer_id();
+                    if let Some(fetch) = self.fetches.get_mut(&fetch_id) {
+                        match result {
+                            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
+                                fetch.candidates.extend(providers.into_iter().filter(|p| *p != local));
+                            }
+                            Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) | Err(_) => {
+                                fetch.query_done = true;
+                            }
+                        }
+                        if step.last {
+                            fetch.query_done = true;
+                        }
+                    }
+                    if step.last {
+                        self.fetch_by_query.remove(&id);
+                    }
+                    self.advance_fetch(fetch_id);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. })) => {
+                let connected = self.swarm.connected_peers().count();
+                if connected < self.config.target_peers
+                    && !self.swarm.is_connected(&peer)
+                    && !self.banned.contains(&peer)
+                {
+                    let _ = self.swarm.dial(peer);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Blob(request_response::Event::Message { peer, message, .. })) => {
+                match message {
+                    request_response::Message::Request { request, channel, .. } => {
+                        let data = Hash::from_slice("blob hash", &request)
+                            .ok()
+                            .and_then(|h| self.provider.blob(&h))
+                            .unwrap_or_default();
+                        let _ = self.swarm.behaviour_mut().blob.send_response(channel, data);
+                    }
+                    request_response::Message::Response { request_id, response } => {
+                        self.blob_response(request_id, peer, Some(response));
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Blob(request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                ..
+            })) => self.blob_response(request_id, peer, None),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. })) => {
+                match message {
+                    request_response::Message::Request { request, channel, .. } => {
+                        // Catch-up data is served to bound validators only.
+                        let data =
+                            if self.is_bound_validator(&peer) { self.provider.sync(&request) } else { Vec::new() };
+                        let _ = self.swarm.behaviour_mut().sync.send_response(channel, data);
+                    }
+                    request_response::Message::Response { request_id, response } => {
+                        if let Some(reply) = self.syncs.remove(&request_id) {
+                            let _ = reply.send(Ok(response));
+                        }
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                ..
+            })) => {
+                if let Some(reply) = self.syncs.remove(&request_id) {
+                    let _ = reply.send(Err(P2pError::Request(error.to_string())));
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => debug!(%address, "listening"),
