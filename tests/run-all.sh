@@ -52,7 +52,7 @@ step "Rustdoc with warnings denied"
 # mode); missing docs there still fail every build through the denied missing_docs lint.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
   -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-runtime \
-  -p platform-chain -p platform-cli
+  -p platform-chain -p platform-p2p -p platform-cli
 
 step "Consensus simulation: 1200 seeded Byzantine runs (release build)"
 cargo run --release -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 1000
