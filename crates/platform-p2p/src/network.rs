@@ -334,6 +334,24 @@ pub fn new(
     }
     let bindings = IdentTopic::new(bindings_topic(config.netuid));
     swarm.behaviour_mut().gossipsub.subscribe(&bindings).map_err(|e| setup(&e))?;
+    // Peer scoring: rejected messages (invalid deliveries) lower the sender's score, so that
+    // gossipsub stops gossiping to and then graylists it even before the guard's ban. Quiet
+    // topics must not count against honest peers (no mesh-delivery deficit penalty), and the
+    // per-IP limit is the guard's, not gossipsub's colocation factor.
+    let mut score = gossipsub::PeerScoreParams { ip_colocation_factor_weight: 0.0, ..Default::default() };
+    for hash in topics.keys().cloned().chain([bindings.hash()]) {
+        let params = gossipsub::TopicScoreParams {
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            ..Default::default()
+        };
+        score.topics.insert(hash, params);
+    }
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .with_peer_score(score, gossipsub::PeerScoreThresholds::default())
+        .map_err(|e| P2pError::Setup(e))?;
     for address in &config.listen {
         swarm.listen_on(parse_addr(address)?).map_err(|e| setup(&e))?;
     }
