@@ -351,7 +351,7 @@ pub fn new(
         .behaviour_mut()
         .gossipsub
         .with_peer_score(score, gossipsub::PeerScoreThresholds::default())
-        .map_err(|e| P2pError::Setup(e))?;
+        .map_err(P2pError::Setup)?;
     for address in &config.listen {
         swarm.listen_on(parse_addr(address)?).map_err(|e| setup(&e))?;
     }
