@@ -100,7 +100,7 @@ async fn a_late_joiner_discovers_peers_through_kademlia_and_syncs() {
     }
     late.client.dial(&nodes[0].address).await.expect("dial");
     let expected = nodes.len() + 1;
-    eventually("late joiner connects to peers it was never told about", || common_peer_count(&late) >= expected).await;
+    eventually("late joiner connects to peers it was never told about", || common::peer_count(&late) >= expected).await;
     // Catch-up sync from the server, which it found through the DHT.
     eventually("server knows the late joiner's binding", || {
         server.seen.lock().expect("seen").bound.contains(&late.hotkey.expect("bound"))
@@ -134,14 +134,4 @@ async fn nodes_talk_over_quic() {
     eventually("bound over QUIC", || a.seen.lock().expect("seen").bound.contains(&set[1])).await;
     common::publish(&b, platform_p2p::Topic::Consensus, b"over quic").await;
     eventually("delivered over QUIC", || common::delivered(&a, b"over quic")).await;
-}
-
-fn common_peer_count(node: &common::Node) -> usize {
-    let client = node.client.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        rt.block_on(client.peers()).map(|p| p.len()).unwrap_or(0)
-    })
-    .join()
-    .unwrap_or(0)
 }

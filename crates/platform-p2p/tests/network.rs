@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Node, delivered, eventually, loose, node, publish, validators};
+use common::{delivered, eventually, loose, node, peer_count, publish, validators};
 use platform_p2p::{GuardLimits, Topic};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,25 +74,14 @@ async fn the_sixth_connection_from_one_ip_is_refused() {
         // One at a time, so which one is the sixth is deterministic.
         let expected = (i + 1).min(5);
         eventually("connection settles", || {
-            let peers = futures_peers(&target);
+            let peers = peer_count(&target);
             peers == expected
         })
         .await;
         others.push(n);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(futures_peers(&target), 5);
+    assert_eq!(peer_count(&target), 5);
     let counters = target.client.counters().await.expect("counters");
     assert!(counters.refused_connections >= 1, "{counters:?}");
-}
-
-/// The target's connected peer count, read synchronously for `eventually`.
-fn futures_peers(node: &Node) -> usize {
-    let client = node.client.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        rt.block_on(client.peers()).map(|p| p.len()).unwrap_or(0)
-    })
-    .join()
-    .unwrap_or(0)
 }

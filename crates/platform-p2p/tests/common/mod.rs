@@ -132,3 +132,14 @@ pub async fn validators(count: usize) -> Vec<Node> {
     }
     nodes
 }
+
+/// A node's connected peer count, read synchronously (for `eventually`).
+pub fn peer_count(node: &Node) -> usize {
+    let client = node.client.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        rt.block_on(client.peers()).map(|p| p.len()).unwrap_or(0)
+    })
+    .join()
+    .unwrap_or(0)
+}
