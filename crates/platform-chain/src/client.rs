@@ -264,23 +264,15 @@ impl Chain for SubxtChain {
         }
         let count: u16 = Self::read(&storage, "SubnetworkN", vec![net()]).await?;
         let permits: Vec<bool> = Self::read(&storage, "ValidatorPermit", vec![net()]).await?;
-        let hotkeys: Vec<(u16, PublicKey)> = futures::stream::iter(0..count)
+        // One future per uid: its hotkey, then that hotkey's stake.
+        let neurons: Vec<Neuron> = futures::stream::iter(0..count)
             .map(|uid| {
-                let storage = storage.clone();
-                async move {
-                    let key: AccountId32 =
-                        Self::read(&storage, "Keys", vec![net(), Value::u128(u128::from(uid))]).await?;
-                    Ok::<_, ChainError>((uid, PublicKey::from_bytes(key.0)))
-                }
-            })
-            .buffered(self.read_concurrency)
-            .try_collect()
-            .await?;
-        let neurons: Vec<Neuron> = futures::stream::iter(hotkeys)
-            .map(|(uid, hotkey)| {
                 let storage = storage.clone();
                 let validator_permit = permits.get(usize::from(uid)).copied().unwrap_or(false);
                 async move {
+                    let key: AccountId32 =
+                        Self::read(&storage, "Keys", vec![net(), Value::u128(u128::from(uid))]).await?;
+                    let hotkey = PublicKey::from_bytes(key.0);
                     let stake: u64 = if caps.stake_per_subnet {
                         Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), net()]).await?
                     } else {
@@ -379,9 +371,7 @@ impl SubxtChain {
         }
         Err(ChainError::Rpc("the transaction status stream ended before inclusion".into()))
     }
-}
 
-impl SubxtChain {
     /// Turns a subxt error into a typed one, reading the subnet's parameters for context.
     async fn explain(
         &self,
