@@ -47,6 +47,19 @@ fn submission() -> Submission {
     }
 }
 
+fn evaluation() -> Evaluation {
+    Evaluation {
+        submission: SubmissionId(h(5)),
+        challenge: ChallengeId::new("regression").expect("id"),
+        validator: alice().public(),
+        status: EvaluationStatus::Scored,
+        score_ppb: 750_000_000,
+        fuel_used: 123_456,
+        output_hash: h(6),
+        epoch: Epoch::new(2),
+    }
+}
+
 fn block() -> Block {
     let sudo = Envelope {
         kind: MessageKind::SudoAction,
@@ -73,6 +86,12 @@ fn block() -> Block {
             Action::Sudo(sudo),
             Action::Weights(weights()),
             Action::ValidatorSet(validators()),
+            Action::Evaluation(Envelope {
+                kind: MessageKind::Evaluation,
+                payload: evaluation().to_bytes(),
+                signer: alice().public(),
+                signature: Signature::from_bytes([8; 64]),
+            }),
         ],
     )
 }
@@ -168,20 +187,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
             "submission_blob",
             Submission { payload: Payload::Blob(h(2)), payload_size: 1 << 20, ..submission() }.to_bytes(),
         ),
-        (
-            "evaluation",
-            Evaluation {
-                submission: SubmissionId(h(5)),
-                challenge: ChallengeId::new("regression").expect("id"),
-                validator: alice().public(),
-                status: EvaluationStatus::Scored,
-                score_ppb: 750_000_000,
-                fuel_used: 123_456,
-                output_hash: h(6),
-                epoch: Epoch::new(2),
-            }
-            .to_bytes(),
-        ),
+        ("evaluation", evaluation().to_bytes()),
         ("weights_proposal", weights().to_bytes()),
         ("peer_binding", PeerBinding { peer_id: vec![0, 36, 8, 1, 18, 32], timestamp_ms: 9 }.to_bytes()),
         ("validator_set", validators().to_bytes()),

@@ -72,6 +72,9 @@ pub enum Action {
     Weights(WeightsProposal),
     /// The validator set of the next epoch.
     ValidatorSet(ValidatorSet),
+    /// A validator's signed [`crate::Evaluation`] envelope of a submission committed earlier.
+    /// Ordering evaluations makes every validator aggregate exactly the same scores.
+    Evaluation(Envelope),
 }
 
 /// What a block's hash covers.

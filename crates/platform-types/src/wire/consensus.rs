@@ -49,6 +49,7 @@ impl From<&Action> for pb::Action {
             Action::Sudo(envelope) => A::Sudo(envelope.into()),
             Action::Weights(w) => A::Weights(w.into()),
             Action::ValidatorSet(s) => A::ValidatorSet(s.into()),
+            Action::Evaluation(envelope) => A::Evaluation(envelope.into()),
         };
         pb::Action { action: Some(action) }
     }
@@ -71,6 +72,14 @@ impl TryFrom<pb::Action> for Action {
             }
             A::Weights(w) => Action::Weights(w.try_into()?),
             A::ValidatorSet(s) => Action::ValidatorSet(s.try_into()?),
+            A::Evaluation(envelope) => {
+                let envelope = Envelope::try_from(envelope)?;
+                if envelope.kind != MessageKind::Evaluation {
+                    return Err(DecodeError::Invalid { field: "evaluation", reason: "envelope is not an evaluation" });
+                }
+                Evaluation::from_bytes(&envelope.payload)?;
+                Action::Evaluation(envelope)
+            }
         })
     }
 }

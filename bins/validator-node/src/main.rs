@@ -1,0 +1,99 @@
+//! `validator-node`: runs one Platform validator until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use platform_chain::{ConnectOptions, SubxtChain};
+use platform_node::{LogFormat, NodeConfig, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// A Platform validator.
+///
+/// Joins the subnet's validator network over libp2p, orders submissions with the other
+/// validators (stake-weighted PBFT), evaluates them in the deterministic WASM sandbox, agrees
+/// on one weight vector per epoch and submits it to the Bittensor chain. State lives in
+/// DATA_DIR; the HTTP API serves /health, /submissions, /scores, /weights and /metrics.
+///
+/// Every setting can be a flag, an environment variable or a line in the --config TOML file
+/// (flags win over the environment, which wins over the file). Logs go to stderr; RUST_LOG
+/// filters them (default: info).
+#[derive(Debug, Parser)]
+#[command(name = "validator-node", version, about, long_about)]
+struct Cli {
+    /// TOML file with settings (snake_case names, e.g. `netuid = 100`).
+    #[arg(long, env = "PLATFORM_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match &cli.config {
+        Some(path) => match Settings::from_file(path) {
+            Ok(file) => cli.settings.layered(file),
+            Err(e) => return fail(e.into()),
+        },
+        None => cli.settings,
+    };
+    let config = match NodeConfig::from_settings(settings) {
+        Ok(config) => config,
+        Err(e) => return fail(e.into()),
+    };
+    init_logs(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(e.into()),
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let chain = SubxtChain::connect(&config.endpoint, ConnectOptions::default())
+        .await
+        .with_context(|| format!("cannot connect to {}", config.endpoint))?;
+    let node = platform_node::start(config, chain).await?;
+    tracing::info!(http = %node.http_addr, p2p = ?node.p2p_addresses, "running; Ctrl-C stops");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,315 @@
+//! The validator's configuration: flags over environment over an optional TOML file, then
+//! defaults. Every setting has one name, spelled `--kebab-case` as a flag, `SCREAMING_CASE` in
+//! the environment and `snake_case` in the file. Invalid values fail at start, naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use platform_types::{Keypair, NetUid, PublicKey, wallet_hotkey_path};
+use serde::Deserialize;
+
+/// Default chain endpoint (Bittensor mainnet).
+pub const DEFAULT_ENDPOINT: &str = "wss://entrypoint-finney.opentensor.ai:443";
+/// Default subnet.
+pub const DEFAULT_NETUID: u16 = 100;
+/// Default libp2p listen address.
+pub const DEFAULT_P2P_LISTEN: &str = "/ip4/0.0.0.0/tcp/9000";
+/// Default HTTP API address.
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
+/// Default minimum stake of a validator, in TAO.
+pub const DEFAULT_MIN_STAKE_TAO: u64 = 1_000;
+/// Rao per TAO.
+pub const RAO_PER_TAO: u64 = 1_000_000_000;
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The settings as given, each optional. Parsed from flags and environment by clap, and from
+/// the file by serde; [`Settings::layered`] puts one over the other.
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The validator hotkey's secret: a BIP39 mnemonic (optionally with a //derivation path)
+    /// or a 0x-prefixed hex seed. Alternatively give --wallet-name and --wallet-hotkey.
+    #[arg(long, env = "VALIDATOR_SECRET_KEY", hide_env_values = true, value_name = "SECRET")]
+    pub secret_key: Option<String>,
+    /// btcli wallet name, with --wallet-hotkey, read from --wallet-path (default ~/.bittensor/wallets).
+    #[arg(long, env = "WALLET_NAME", value_name = "NAME")]
+    pub wallet_name: Option<String>,
+    /// btcli hotkey name inside the wallet.
+    #[arg(long, env = "WALLET_HOTKEY", value_name = "NAME")]
+    pub wallet_hotkey: Option<String>,
+    /// Directory holding btcli wallets.
+    #[arg(long, env = "WALLET_PATH", value_name = "DIR")]
+    pub wallet_path: Option<PathBuf>,
+    /// Subtensor WebSocket endpoint [default: wss://entrypoint-finney.opentensor.ai:443].
+    #[arg(long, env = "SUBTENSOR_ENDPOINT", value_name = "URL")]
+    pub subtensor_endpoint: Option<String>,
+    /// The subnet this network validates [default: 100].
+    #[arg(long, env = "NETUID")]
+    pub netuid: Option<u16>,
+    /// libp2p listen multiaddress [default: /ip4/0.0.0.0/tcp/9000].
+    #[arg(long, env = "P2P_LISTEN_ADDR", value_name = "MULTIADDR")]
+    pub p2p_listen_addr: Option<String>,
+    /// Address other validators should dial, when it differs from the listen address.
+    #[arg(long, env = "P2P_EXTERNAL_ADDR", value_name = "MULTIADDR")]
+    pub p2p_external_addr: Option<String>,
+    /// Comma-separated multiaddresses (with /p2p/<peer id>) of peers to join through.
+    #[arg(long, env = "BOOTSTRAP_PEERS", value_delimiter = ',', value_name = "MULTIADDRS")]
+    pub bootstrap_peers: Option<Vec<String>>,
+    /// Where blocks, submissions, evaluations and the audit log live [default: ./data].
+    #[arg(long, env = "DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP API listen address [default: 0.0.0.0:8080].
+    #[arg(long, env = "HTTP_ADDR", value_name = "HOST:PORT")]
+    pub http_addr: Option<String>,
+    /// Minimum stake, in TAO, for a permit holder to count as a validator [default: 1000].
+    #[arg(long, env = "MIN_STAKE_TAO", value_name = "TAO")]
+    pub min_stake_tao: Option<u64>,
+    /// SS58 key allowed to sign sudo actions [default: the subnet owner's hotkey or coldkey, read from the chain].
+    #[arg(long, env = "SUDO_KEY", value_name = "SS58")]
+    pub sudo_key: Option<String>,
+    /// Log format [default: text].
+    #[arg(long, env = "LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Shortest time between two blocks, in ms [default: 250].
+    #[arg(long, env = "BLOCK_INTERVAL_MS", value_name = "MS")]
+    pub block_interval_ms: Option<u64>,
+    /// Consensus view timeout, in ms, doubling per failed view [default: 2000].
+    #[arg(long, env = "VIEW_TIMEOUT_MS", value_name = "MS")]
+    pub view_timeout_ms: Option<u64>,
+    /// Submissions one miner may make per minute [default: 60].
+    #[arg(long, env = "MINER_RATE_PER_MINUTE", value_name = "N")]
+    pub miner_rate_per_minute: Option<u32>,
+    /// Submissions waiting to be ordered, at most [default: 100000].
+    #[arg(long, env = "MEMPOOL_CAPACITY", value_name = "N")]
+    pub mempool_capacity: Option<usize>,
+}
+
+macro_rules! layer {
+    ($top:ident, $bottom:ident: $($field:ident),* $(,)?) => {
+        Settings { $($field: $top.$field.or($bottom.$field)),* }
+    };
+}
+
+impl Settings {
+    /// `self` (flags and environment) over `file`.
+    pub fn layered(self, file: Settings) -> Settings {
+        let top = self;
+        layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
+            p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake_tao, sudo_key,
+            log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity)
+    }
+
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("config", format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError::new("config", format!("{}: {}", path.display(), e.message())))
+    }
+}
+
+/// A setting that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    /// The setting's name, as in the file.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError { setting, reason: reason.into() }
+    }
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The validator's hotkey.
+    pub hotkey: Keypair,
+    /// Chain endpoint.
+    pub endpoint: String,
+    /// Subnet.
+    pub netuid: NetUid,
+    /// libp2p listen address.
+    pub p2p_listen: String,
+    /// Address peers should dial.
+    pub p2p_external: Option<String>,
+    /// Peers to join through.
+    pub bootstrap: Vec<String>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HTTP API address.
+    pub http_addr: SocketAddr,
+    /// Minimum validator stake in rao.
+    pub min_stake_rao: u64,
+    /// Who signs sudo actions; `None`: the subnet owner as the chain says.
+    pub sudo_key: Option<PublicKey>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Shortest time between blocks.
+    pub block_interval: Duration,
+    /// View 0 timeout in ms.
+    pub view_timeout_ms: u64,
+    /// Per-miner submission rate.
+    pub miner_rate_per_minute: u32,
+    /// Mempool bound.
+    pub mempool_capacity: usize,
+}
+
+impl NodeConfig {
+    /// Validates settings and fills in defaults.
+    pub fn from_settings(s: Settings) -> Result<NodeConfig, ConfigError> {
+        let hotkey = match (&s.secret_key, &s.wallet_name, &s.wallet_hotkey) {
+            (Some(secret), _, _) => Keypair::from_suri(secret.trim())
+                .map_err(|e| ConfigError::new("secret_key", format!("not a usable hotkey secret: {e}")))?,
+            (None, Some(wallet), Some(hotkey)) => {
+                let path = wallet_hotkey_path(s.wallet_path.as_deref(), wallet, hotkey);
+                Keypair::from_wallet_file(&path).map_err(|e| ConfigError::new("wallet_hotkey", e.to_string()))?
+            }
+            (None, Some(_), None) => {
+                return Err(ConfigError::new("wallet_hotkey", "--wallet-name needs --wallet-hotkey"));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "secret_key",
+                    "no hotkey: set VALIDATOR_SECRET_KEY (mnemonic or 0x seed) or --wallet-name/--wallet-hotkey",
+                ));
+            }
+        };
+        let netuid = s.netuid.unwrap_or(DEFAULT_NETUID);
+        let endpoint = s.subtensor_endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        if !(endpoint.starts_with("ws://") || endpoint.starts_with("wss://")) {
+            return Err(ConfigError::new("subtensor_endpoint", format!("{endpoint:?} is not a ws:// or wss:// URL")));
+        }
+        let p2p_listen = s.p2p_listen_addr.unwrap_or_else(|| DEFAULT_P2P_LISTEN.to_owned());
+        check_multiaddr("p2p_listen_addr", &p2p_listen)?;
+        if let Some(external) = &s.p2p_external_addr {
+            check_multiaddr("p2p_external_addr", external)?;
+        }
+        let bootstrap: Vec<String> = s
+            .bootstrap_peers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        for peer in &bootstrap {
+            check_multiaddr("bootstrap_peers", peer)?;
+        }
+        let http = s.http_addr.unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_owned());
+        let http_addr = http
+            .parse()
+            .map_err(|_| ConfigError::new("http_addr", format!("{http:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")))?;
+        let min_stake_rao = s
+            .min_stake_tao
+            .unwrap_or(DEFAULT_MIN_STAKE_TAO)
+            .checked_mul(RAO_PER_TAO)
+            .ok_or_else(|| ConfigError::new("min_stake_tao", "too large"))?;
+        let sudo_key = s
+            .sudo_key
+            .map(|k| PublicKey::from_ss58(k.trim()).map_err(|e| ConfigError::new("sudo_key", e.to_string())))
+            .transpose()?;
+        let block_interval_ms = s.block_interval_ms.unwrap_or(250);
+        if !(10..=60_000).contains(&block_interval_ms) {
+            return Err(ConfigError::new("block_interval_ms", "must be 10..=60000"));
+        }
+        let view_timeout_ms = s.view_timeout_ms.unwrap_or(2_000);
+        if !(100..=600_000).contains(&view_timeout_ms) || view_timeout_ms <= block_interval_ms {
+            return Err(ConfigError::new("view_timeout_ms", "must be 100..=600000 and above block_interval_ms"));
+        }
+        let miner_rate_per_minute = s.miner_rate_per_minute.unwrap_or(60);
+        if miner_rate_per_minute == 0 {
+            return Err(ConfigError::new("miner_rate_per_minute", "must be at least 1"));
+        }
+        let mempool_capacity = s.mempool_capacity.unwrap_or(100_000);
+        if mempool_capacity == 0 {
+            return Err(ConfigError::new("mempool_capacity", "must be at least 1"));
+        }
+        Ok(NodeConfig {
+            hotkey,
+            endpoint,
+            netuid: NetUid::new(netuid),
+            p2p_listen,
+            p2p_external: s.p2p_external_addr,
+            bootstrap,
+            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            http_addr,
+            min_stake_rao,
+            sudo_key,
+            log_format: s.log_format.unwrap_or_default(),
+            block_interval: Duration::from_millis(block_interval_ms),
+            view_timeout_ms,
+            miner_rate_per_minute,
+            mempool_capacity,
+        })
+    }
+}
+
+fn check_multiaddr(setting: &'static str, address: &str) -> Result<(), ConfigError> {
+    if !address.starts_with('/') || address.split('/').filter(|p| !p.is_empty()).count() < 2 {
+        return Err(ConfigError::new(setting, format!("{address:?} is not a multiaddress like /ip4/1.2.3.4/tcp/9000")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_secret() -> Settings {
+        Settings { secret_key: Some("//Alice".into()), ..Settings::default() }
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let config = NodeConfig::from_settings(with_secret()).expect("valid");
+        assert_eq!(config.endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(config.netuid.get(), 100);
+        assert_eq!(config.p2p_listen, "/ip4/0.0.0.0/tcp/9000");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.min_stake_rao, 1_000 * RAO_PER_TAO);
+        assert_eq!(config.hotkey.public().to_ss58(), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file() {
+        let file: Settings =
+            toml::from_str("netuid = 7\nhttp_addr = \"127.0.0.1:9\"\nsecret_key = \"//Bob\"").expect("toml");
+        let flags = Settings { netuid: Some(3), ..Settings::default() };
+        let config = NodeConfig::from_settings(flags.layered(file)).expect("valid");
+        assert_eq!(config.netuid.get(), 3);
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let cases = [
+            (Settings { secret_key: None, ..with_secret() }, "secret_key"),
+            (Settings { secret_key: Some("not a key".into()), ..with_secret() }, "secret_key"),
+            (Settings { subtensor_endpoint: Some("http://x".into()), ..with_secret() }, "subtensor_endpoint"),
+            (Settings { http_addr: Some("localhost".into()), ..with_secret() }, "http_addr"),
+            (Settings { bootstrap_peers: Some(vec!["peer".into()]), ..with_secret() }, "bootstrap_peers"),
+            (Settings { sudo_key: Some("5abc".into()), ..with_secret() }, "sudo_key"),
+            (Settings { view_timeout_ms: Some(1), ..with_secret() }, "view_timeout_ms"),
+        ];
+        for (settings, setting) in cases {
+            let error = NodeConfig::from_settings(settings).expect_err(setting);
+            assert_eq!(error.setting, setting, "{error}");
+        }
+        let unknown = toml::from_str::<Settings>("netuidd = 1").expect_err("unknown key");
+        assert!(unknown.to_string().contains("netuidd"), "{unknown}");
+    }
+}

@@ -1,0 +1,1047 @@
+//! The node's event loop: one task owns the consensus machine, the application state and the
+//! mempool, and reacts to inputs (gossip, HTTP requests, timers, sandbox results, chain
+//! blocks) one at a time. Slow work (signature checks of gossip, evaluations, chain calls,
+//! peer requests) runs elsewhere and comes back as an [`Input`].
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parity_scale_codec::{Decode, Encode};
+use platform_chain::{BlockRef, Chain, Metagraph, WeightSetter, WeightVector};
+use platform_consensus::{Consensus, Input as CInput, Output, PeerTag};
+use platform_p2p::{Client, MessageId, Topic, Verdict};
+use platform_runtime::{ChallengeModule, Runtime};
+use platform_types::{
+    Action, Block, Codec, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey,
+    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, SudoCommand, Version, View,
+    blake2b_256,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tracing::{debug, error, info, warn};
+
+use crate::config::NodeConfig;
+use crate::evaluator;
+use crate::mempool::{BLOCK_BYTES_BUDGET, Mempool, Refusal};
+use crate::metrics::Metrics;
+use crate::records::{Records, SyncRequest, SyncResponse};
+use crate::state::{AppState, Context, Invalid, SubmissionInfo};
+
+/// This build's version, compared with `SetRequiredVersion`.
+pub fn node_version() -> Version {
+    let parse = |s: &str| s.parse::<u32>().unwrap_or(0);
+    Version {
+        major: parse(env!("CARGO_PKG_VERSION_MAJOR")),
+        minor: parse(env!("CARGO_PKG_VERSION_MINOR")),
+        patch: parse(env!("CARGO_PKG_VERSION_PATCH")),
+    }
+}
+
+/// How long a follower waits for the submissions a proposal orders to arrive by gossip.
+const MISSING_WAIT: Duration = Duration::from_secs(2);
+
+/// A refused request: an HTTP status and a one-line reason.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// HTTP status code.
+    pub status: u16,
+    /// Why.
+    pub reason: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Self {
+        Rejection { status, reason: reason.into() }
+    }
+}
+
+/// Read-only questions the HTTP API asks.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// Liveness and sync state.
+    Health,
+    /// Challenges.
+    Challenges,
+    /// One submission's status.
+    Submission(SubmissionId),
+    /// Leaderboard (one challenge or all).
+    Scores(Option<String>),
+    /// Latest agreed weights.
+    Weights,
+    /// Consensus position and the leader.
+    Consensus,
+    /// A sudo action's status.
+    Sudo(Hash),
+}
+
+/// Everything the loop reacts to.
+pub(crate) enum Input {
+    Gossip { id: MessageId, from: PeerTag, envelope: Envelope },
+    Timer { height: Height, view: View },
+    Submit { signed: Signed<Submission>, local: bool, reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>> },
+    Sudo { signed: Signed<SudoAction>, local: bool, reply: Option<oneshot::Sender<Result<Hash, Rejection>>> },
+    Evaluated { id: SubmissionId, result: evaluator::Result },
+    ModuleReady { challenge: String, hash: Hash, module: Result<ChallengeModule, String> },
+    Chain { block: BlockRef, metagraph: Option<Arc<Metagraph>> },
+    Query { query: Query, reply: oneshot::Sender<Value> },
+    Synced { blocks: Vec<(Block, QuorumCertificate)> },
+    Bodies { envelopes: Vec<Envelope> },
+    WeightsSubmitted { epoch: u64, record: Value },
+}
+
+pub(crate) struct Core<C: Chain + Clone + 'static> {
+    pub cfg: Arc<NodeConfig>,
+    pub keypair: Keypair,
+    pub records: Records,
+    pub p2p: Client,
+    pub runtime: Runtime,
+    pub inputs: mpsc::Sender<Input>,
+    pub machine: Option<Consensus>,
+    pub state: AppState,
+    pub mempool: Mempool,
+    pub replay: ReplayGuard,
+    pub metagraph: Option<Arc<Metagraph>>,
+    pub chain_block: Option<BlockRef>,
+    pub metrics: Arc<Metrics>,
+    pub setter: Arc<WeightSetter<C>>,
+    pub status: watch::Sender<Value>,
+    pub modules: HashMap<String, (Hash, ChallengeModule)>,
+    pub loading: HashSet<String>,
+    pub waiting_module: Vec<SubmissionId>,
+    pub evaluated: HashSet<SubmissionId>,
+    pub eval_slots: Arc<Semaphore>,
+    pub build: Option<(Height, View, Instant, Instant)>,
+    pub verifying: Vec<(View, Block, Instant)>,
+    pub committing: Option<(Block, QuorumCertificate)>,
+    pub last_commit: Instant,
+    pub syncing: bool,
+    pub outdated: Option<Version>,
+    pub sudo_results: HashMap<Hash, (Height, Result<(), String>)>,
+    pub accepted_at: HashMap<SubmissionId, Instant>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl<C: Chain + Clone + 'static> Core<C> {
+    fn me(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    fn sudo_keys(&self) -> Vec<PublicKey> {
+        if let Some(key) = self.cfg.sudo_key {
+            return vec![key];
+        }
+        self.metagraph.as_ref().map(|m| m.owner_hotkey.into_iter().chain(m.owner_coldkey).collect()).unwrap_or_default()
+    }
+
+    /// The epoch a block built now belongs to: the chain's, never behind the tip's.
+    fn current_epoch(&self) -> Epoch {
+        let chain = match (&self.metagraph, &self.chain_block) {
+            (Some(m), Some(b)) => m.params.schedule(self.cfg.netuid).epoch_index(b.number),
+            _ => 0,
+        };
+        Epoch::new(chain.max(self.state.tip.epoch.get()))
+    }
+
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Input>, mut shutdown: watch::Receiver<bool>) {
+        let outputs = self.machine.as_mut().map(|m| m.start()).unwrap_or_default();
+        self.carry_out_all(outputs);
+        self.resume_evaluations();
+        self.publish_status();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(input) => self.on_input(input),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(),
+                _ = shutdown.changed() => break,
+            }
+        }
+        info!("event loop stopped");
+    }
+
+    fn on_input(&mut self, input: Input) {
+        match input {
+            Input::Gossip { id, from, envelope } => self.on_gossip(id, from, envelope),
+            Input::Timer { height, view } => self.feed(CInput::Timeout { height, view }),
+            Input::Submit { signed, local, reply } => {
+                let result = self.admit(signed, local);
+                match (&result, local) {
+                    (Ok(_), _) => self.metrics.submissions_accepted.inc(),
+                    (Err(_), _) => self.metrics.submissions_rejected.inc(),
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Input::Sudo { signed, local, reply } => {
+                let result = self.admit_sudo(signed, local);
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Input::Evaluated { id, result } => self.on_evaluated(id, result),
+            Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
+            Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
+            Input::Query { query, reply } => {
+                let _ = reply.send(self.answer(query));
+            }
+            Input::Synced { blocks } => {
+                self.syncing = false;
+                for (block, certificate) in blocks {
+                    if block.header.height > self.state.tip.height {
+                        self.feed(CInput::Synced { block, certificate });
+                    }
+                }
+            }
+            Input::Bodies { envelopes } => {
+                for envelope in envelopes {
+                    if let Ok(signed) = envelope.open::<Submission>(self.cfg.netuid) {
+                        let id = SubmissionId(envelope.payload_hash());
+                        let _ = self.records.put_submission(&id, &envelope);
+                        let _ = self.mempool.admit(id, signed.message, now_ms(), false);
+                    }
+                }
+                if let Some((block, certificate)) = self.committing.take() {
+                    self.commit(block, certificate);
+                }
+            }
+            Input::WeightsSubmitted { epoch, record } => {
+                let key = format!("history/{epoch:020}");
+                if let Err(e) = self.records.store().put(
+                    platform_storage::Column::Weights,
+                    key.as_bytes(),
+                    record.to_string().as_bytes(),
+                ) {
+                    error!(%e, "cannot record the chain's answer");
+                }
+            }
+        }
+        self.publish_status();
+    }
+
+    fn on_tick(&mut self) {
+        self.maybe_build();
+        self.recheck_verifying();
+    }
+
+    // ---------------------------------------------------------------- admission
+
+    fn admit(&mut self, signed: Signed<Submission>, local: bool) -> Result<SubmissionId, Rejection> {
+        let id = SubmissionId(signed.envelope.payload_hash());
+        let submission = &signed.message;
+        if self.state.submissions.contains_key(&id) || self.mempool.get(&id).is_some() {
+            return Err(Rejection::new(409, format!("duplicate submission {id}")));
+        }
+        let Some(entry) = self.state.challenge(&submission.challenge) else {
+            return Err(Rejection::new(
+                404,
+                format!("unknown or inactive challenge {:?}", submission.challenge.as_str()),
+            ));
+        };
+        if submission.payload_size > u64::from(entry.spec.policy.max_input_bytes) {
+            return Err(Rejection::new(
+                413,
+                format!(
+                    "payload of {} bytes is over challenge {}'s limit of {} bytes",
+                    submission.payload_size, submission.challenge, entry.spec.policy.max_input_bytes
+                ),
+            ));
+        }
+        let Some(metagraph) = &self.metagraph else {
+            return Err(Rejection::new(503, "the validator has not read the metagraph yet; retry shortly"));
+        };
+        if metagraph.uid_of(&submission.miner).is_none() {
+            return Err(Rejection::new(
+                403,
+                format!("hotkey {} is not registered on subnet {}", submission.miner, self.cfg.netuid),
+            ));
+        }
+        self.replay
+            .check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms())
+            .map_err(|e| Rejection::new(409, e.to_string()))?;
+        self.mempool.admit(id, submission.clone(), now_ms(), local).map_err(|refusal| match refusal {
+            Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
+            Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
+        })?;
+        if let Err(e) = self.records.put_submission(&id, &signed.envelope) {
+            self.mempool.remove_submission(&id);
+            return Err(Rejection::new(500, format!("cannot store the submission: {e}")));
+        }
+        self.accepted_at.insert(id, Instant::now());
+        if local {
+            self.publish(Topic::Submissions, signed.envelope.to_bytes());
+        }
+        Ok(id)
+    }
+
+    fn admit_sudo(&mut self, signed: Signed<SudoAction>, local: bool) -> Result<Hash, Rejection> {
+        let hash = signed.envelope.payload_hash();
+        if !self.sudo_keys().contains(&signed.signer) {
+            return Err(Rejection::new(
+                403,
+                format!("{} is not the subnet owner; sudo actions must be signed by the owner key", signed.signer),
+            ));
+        }
+        if self.sudo_results.contains_key(&hash) {
+            return Err(Rejection::new(409, "this sudo action was already applied"));
+        }
+        if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
+            && self.records.blob(&spec.module_hash).is_none()
+        {
+            return Err(Rejection::new(
+                400,
+                format!("module {} is not held by this validator; send it with the action", spec.module_hash),
+            ));
+        }
+        self.mempool.add_sudo(signed.envelope.clone());
+        if local {
+            self.publish(Topic::Submissions, signed.envelope.to_bytes());
+        }
+        Ok(hash)
+    }
+
+    fn on_gossip(&mut self, id: MessageId, from: PeerTag, envelope: Envelope) {
+        let netuid = self.cfg.netuid;
+        let verdict = match envelope.kind {
+            MessageKind::Submission => match envelope.open::<Submission>(netuid) {
+                Ok(signed) => match self.admit(signed, false) {
+                    Ok(_) => Verdict::Valid,
+                    Err(r) if r.status == 409 || r.status == 429 || r.status == 503 => Verdict::Ignored,
+                    Err(_) => Verdict::Invalid,
+                },
+                Err(_) => Verdict::Invalid,
+            },
+            MessageKind::SudoAction => match envelope.open::<SudoAction>(netuid) {
+                Ok(signed) => match self.admit_sudo(signed, false) {
+                    Ok(_) => Verdict::Valid,
+                    Err(_) => Verdict::Ignored,
+                },
+                Err(_) => Verdict::Invalid,
+            },
+            MessageKind::Evaluation => match envelope.open::<Evaluation>(netuid) {
+                Ok(signed) => {
+                    let evaluation = signed.message;
+                    let committed = self
+                        .state
+                        .submissions
+                        .get(&evaluation.submission)
+                        .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
+                    if !committed {
+                        self.mempool.add_evaluation(evaluation.submission, evaluation.validator, envelope);
+                    }
+                    Verdict::Valid
+                }
+                Err(_) => Verdict::Invalid,
+            },
+            _ => {
+                self.feed(CInput::Message { from, envelope });
+                Verdict::Valid
+            }
+        };
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            let _ = p2p.report(id, verdict).await;
+        });
+    }
+
+    fn publish(&self, topic: Topic, bytes: Vec<u8>) {
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            if let Err(e) = p2p.publish(topic, bytes).await {
+                debug!(%e, ?topic, "publish failed");
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- consensus
+
+    fn feed(&mut self, first: CInput) {
+        let mut queue = VecDeque::from([first]);
+        while let Some(input) = queue.pop_front() {
+            let Some(machine) = self.machine.as_mut() else { return };
+            let outputs = machine.handle(input);
+            for output in outputs {
+                if let Some(next) = self.carry_out(output) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+
+    fn carry_out_all(&mut self, outputs: Vec<Output>) {
+        for output in outputs {
+            if let Some(next) = self.carry_out(output) {
+                self.feed(next);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, output: Output) -> Option<CInput> {
+        match output {
+            Output::Broadcast(envelope) => self.publish(Topic::Consensus, envelope.to_bytes()),
+            Output::SetTimer { height, view, after_ms } => {
+                let inputs = self.inputs.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = inputs.send(Input::Timer { height, view }).await;
+                });
+            }
+            Output::BuildProposal { height, view } => {
+                let earliest = self.last_commit + self.cfg.block_interval;
+                let latest = Instant::now() + Duration::from_millis(self.cfg.view_timeout_ms / 2);
+                self.build = Some((height, view, earliest, latest.max(earliest)));
+                self.maybe_build();
+            }
+            Output::VerifyProposal { view, block } => {
+                return self.verify(view, block, Instant::now() + MISSING_WAIT);
+            }
+            Output::Commit { block, certificate } => return self.commit(block, certificate),
+            Output::Checkpoint(checkpoint) => {
+                let key = format!("checkpoint/{:020}", checkpoint.header.height.get());
+                let _ = self.records.store().put(
+                    platform_storage::Column::Consensus,
+                    key.as_bytes(),
+                    &checkpoint.header.hash().as_bytes()[..],
+                );
+            }
+            Output::NeedSync { height } => self.request_sync(height.get()),
+            Output::Misbehaviour { from, reason } => warn!(peer = from.0, %reason, "consensus misbehaviour"),
+        }
+        None
+    }
+
+    fn maybe_build(&mut self) {
+        let Some((height, view, earliest, latest)) = self.build else { return };
+        let now = Instant::now();
+        let epoch = self.current_epoch();
+        let has_work = !self.mempool.is_empty() || self.state.weights_due(epoch);
+        if now < earliest || (!has_work && now < latest) {
+            return;
+        }
+        self.build = None;
+        let Some(machine) = &self.machine else { return };
+        if machine.height() != height || machine.view() != view {
+            return;
+        }
+        let actions = self.build_actions(epoch);
+        self.feed(CInput::ProposalBuilt { height, view, epoch, actions });
+    }
+
+    /// The leader's block: due weights (and a changed validator set) first, then sudo
+    /// actions, evaluations and submissions in arrival order, within the size budget.
+    fn build_actions(&self, epoch: Epoch) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let mut bytes = 0usize;
+        if self.state.weights_due(epoch)
+            && let Some(metagraph) = &self.metagraph
+        {
+            actions.push(Action::Weights(crate::weights::compute(&self.state, metagraph, epoch).proposal));
+            if let Some(set) = crate::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
+                && set.validators != self.state.registry.validators.validators
+            {
+                actions.push(Action::ValidatorSet(set));
+            }
+        }
+        let sudo = self.sudo_keys();
+        let lookup = |id: &SubmissionId| self.mempool.info(id);
+        let ctx = Context {
+            netuid: self.cfg.netuid,
+            sudo: &sudo,
+            metagraph: self.metagraph.as_deref(),
+            min_stake: self.cfg.min_stake_rao,
+            lookup: &lookup,
+        };
+        let mut candidates: Vec<Action> = self.mempool.sudo().iter().cloned().map(Action::Sudo).collect();
+        candidates.extend(self.mempool.evaluations().map(|(_, e)| Action::Evaluation(e.clone())));
+        candidates.extend(self.mempool.submission_ids().map(|id| Action::Submission(*id)));
+        let mut checker = self.state.checker(epoch);
+        for action in &actions {
+            // Weights and validator sets were computed just now from the same state.
+            let _ = checker.push(action, &ctx);
+        }
+        for action in candidates {
+            let size = action.encoded_size();
+            if bytes + size > BLOCK_BYTES_BUDGET || actions.len() >= platform_types::limits::MAX_BLOCK_ACTIONS {
+                break;
+            }
+            // Keep only actions valid where they stand (an evaluation whose submission is not
+            // committed yet waits for a later block).
+            if checker.push(&action, &ctx).is_ok() {
+                bytes += size;
+                actions.push(action);
+            }
+        }
+        actions
+    }
+
+    fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+        let sudo = self.sudo_keys();
+        let records = self.records.clone();
+        let mempool = &self.mempool;
+        let lookup = |id: &SubmissionId| {
+            mempool
+                .info(id)
+                .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
+        };
+        let ctx = Context {
+            netuid: self.cfg.netuid,
+            sudo: &sudo,
+            metagraph: self.metagraph.as_deref(),
+            min_stake: self.cfg.min_stake_rao,
+            lookup: &lookup,
+        };
+        let result = self.state.check_block(&block, &ctx);
+        let (height, block_hash) = (block.header.height, block.hash());
+        let valid = match result {
+            Ok(()) => true,
+            Err(Invalid::MissingSubmission(id)) if Instant::now() < deadline => {
+                debug!(%id, "proposal orders a submission not yet received; waiting");
+                self.verifying.push((view, block, deadline));
+                return None;
+            }
+            Err(reason) => {
+                warn!(height = height.get(), view = view.get(), %reason, "proposal rejected");
+                false
+            }
+        };
+        Some(CInput::ProposalVerified { height, view, block_hash, valid })
+    }
+
+    fn recheck_verifying(&mut self) {
+        if self.verifying.is_empty() {
+            return;
+        }
+        for (view, block, deadline) in std::mem::take(&mut self.verifying) {
+            if let Some(answer) = self.verify(view, block, deadline) {
+                self.feed(answer);
+            }
+        }
+    }
+
+    fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
+        let missing: Vec<[u8; 32]> = block
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Submission(id) if self.mempool.get(id).is_none() && self.records.submission(id).is_none() => {
+                    Some(*id.0.as_bytes())
+                }
+                _ => None,
+            })
+            .collect();
+        if !missing.is_empty() {
+            info!(height = block.header.height.get(), missing = missing.len(), "fetching submission bodies from peers");
+            self.committing = Some((block, certificate));
+            self.fetch_bodies(missing);
+            return None;
+        }
+        if let Err(e) = self.records.put_block(&block, &certificate) {
+            error!(%e, "cannot store a committed block; this validator stops voting");
+            self.machine = None;
+            return None;
+        }
+        let sudo = self.sudo_keys();
+        let records = self.records.clone();
+        let mempool = &self.mempool;
+        let lookup = |id: &SubmissionId| {
+            mempool
+                .info(id)
+                .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
+        };
+        let ctx = Context {
+            netuid: self.cfg.netuid,
+            sudo: &sudo,
+            metagraph: self.metagraph.as_deref(),
+            min_stake: self.cfg.min_stake_rao,
+            lookup: &lookup,
+        };
+        let effects = self.state.apply_block(&block, &ctx);
+        let height = block.header.height;
+        self.last_commit = Instant::now();
+        self.metrics.height.set(height.get() as i64);
+        for id in &effects.submissions {
+            self.mempool.remove_submission(id);
+        }
+        for (id, validator) in &effects.evaluations {
+            self.mempool.remove_evaluation(id, validator);
+            self.observe_final(id);
+        }
+        for action in &block.actions {
+            if let Action::Sudo(envelope) = action {
+                self.mempool.remove_sudo(&envelope.payload_hash());
+            }
+        }
+        for (hash, result) in &effects.sudo {
+            info!(height = height.get(), action = %hash, ?result, "sudo action committed");
+            self.sudo_results.insert(*hash, (height, result.clone()));
+        }
+        if effects.challenges_changed {
+            self.ensure_modules();
+        }
+        for id in effects.submissions {
+            self.start_evaluation(id);
+        }
+        if let Some(weights) = effects.weights {
+            info!(epoch = weights.epoch.get(), height = height.get(), "weights agreed");
+            self.submit_weights(weights);
+        }
+        if let Some(set) = &effects.next_validators {
+            let p2p = self.p2p.clone();
+            let hotkeys = set.validators.iter().map(|v| v.hotkey).collect();
+            tokio::spawn(async move {
+                let _ = p2p.set_validators(hotkeys).await;
+            });
+        }
+        if let Some(required) = self.state.registry.required_version
+            && node_version() < required
+            && self.outdated.is_none()
+        {
+            error!(running = %node_version(), %required, "this validator is below the required version and stops voting; upgrade it");
+            self.outdated = Some(required);
+            self.machine = None;
+            return None;
+        }
+        Some(CInput::Applied {
+            height,
+            state_root: self.state.tip.state_root,
+            next_validators: effects.next_validators,
+        })
+    }
+
+    fn observe_final(&mut self, id: &SubmissionId) {
+        if let Some(committed) = self.state.submissions.get(id) {
+            let stake: u128 = self.evaluated_stake(committed);
+            let total: u128 = self.state.registry.validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+            if stake * 3 > total * 2
+                && let Some(start) = self.accepted_at.remove(id)
+            {
+                self.metrics.score_latency.observe(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+
+    fn evaluated_stake(&self, committed: &crate::state::Committed) -> u128 {
+        self.state
+            .registry
+            .validators
+            .validators
+            .iter()
+            .filter(|v| committed.evaluations.contains_key(&v.hotkey))
+            .map(|v| u128::from(v.stake))
+            .sum()
+    }
+
+    fn request_sync(&mut self, from: u64) {
+        if self.syncing {
+            return;
+        }
+        self.syncing = true;
+        let p2p = self.p2p.clone();
+        let inputs = self.inputs.clone();
+        let validators: HashSet<PublicKey> =
+            self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
+        tokio::spawn(async move {
+            let mut blocks = Vec::new();
+            for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+                if !hotkey.is_some_and(|h| validators.contains(&h)) {
+                    continue;
+                }
+                let request = SyncRequest::Blocks { from }.encode();
+                let Ok(bytes) = p2p.request_sync(peer, request).await else { continue };
+                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::decode(&mut &bytes[..]) {
+                    blocks = list
+                        .iter()
+                        .filter_map(|(b, c)| Some((Block::from_bytes(b).ok()?, QuorumCertificate::from_bytes(c).ok()?)))
+                        .collect();
+                    if !blocks.is_empty() {
+                        break;
+                    }
+                }
+            }
+            let _ = inputs.send(Input::Synced { blocks }).await;
+        });
+    }
+
+    fn fetch_bodies(&self, ids: Vec<[u8; 32]>) {
+        let p2p = self.p2p.clone();
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let mut envelopes = Vec::new();
+            for attempt in 0..20u32 {
+                for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+                    if hotkey.is_none() {
+                        continue;
+                    }
+                    let request = SyncRequest::Submissions(ids.clone()).encode();
+                    let Ok(bytes) = p2p.request_sync(peer, request).await else { continue };
+                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::decode(&mut &bytes[..]) {
+                        envelopes.extend(list.iter().filter_map(|b| Envelope::from_bytes(b, 1 << 20).ok()));
+                    }
+                    if envelopes.len() >= ids.len() {
+                        break;
+                    }
+                }
+                if envelopes.len() >= ids.len() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
+            }
+            let _ = inputs.send(Input::Bodies { envelopes }).await;
+        });
+    }
+
+    // ---------------------------------------------------------------- evaluation
+
+    fn ensure_modules(&mut self) {
+        let wanted: Vec<(String, Hash, platform_types::RuntimePolicy)> = self
+            .state
+            .registry
+            .challenges
+            .iter()
+            .map(|(id, entry)| (id.clone(), entry.spec.module_hash, entry.spec.policy))
+            .collect();
+        self.modules.retain(|id, (hash, _)| wanted.iter().any(|(w, h, _)| w == id && h == hash));
+        for (id, hash, policy) in wanted {
+            if self.modules.contains_key(&id) || !self.loading.insert(id.clone()) {
+                continue;
+            }
+            let (records, p2p, runtime, inputs) =
+                (self.records.clone(), self.p2p.clone(), self.runtime.clone(), self.inputs.clone());
+            tokio::spawn(async move {
+                let mut wasm = records.blob(&hash);
+                let mut attempt = 0u32;
+                while wasm.is_none() && attempt < 30 {
+                    match p2p.fetch_blob(hash).await {
+                        Ok(bytes) if blake2b_256(&bytes) == hash => {
+                            let _ = records.put_blob(&hash, &bytes);
+                            let _ = p2p.provide(hash).await;
+                            wasm = Some(bytes);
+                        }
+                        _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                    }
+                    attempt += 1;
+                }
+                let module = match wasm {
+                    Some(wasm) => tokio::task::spawn_blocking(move || runtime.load(&wasm, &policy))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string())),
+                    None => Err(format!("module {hash} not found on any peer")),
+                };
+                let _ = inputs.send(Input::ModuleReady { challenge: id, hash, module }).await;
+            });
+        }
+    }
+
+    fn on_module(&mut self, challenge: String, hash: Hash, module: Result<ChallengeModule, String>) {
+        self.loading.remove(&challenge);
+        match module {
+            Ok(module) => {
+                info!(%challenge, %hash, "challenge module ready");
+                self.modules.insert(challenge, (hash, module));
+                for id in std::mem::take(&mut self.waiting_module) {
+                    self.start_evaluation(id);
+                }
+            }
+            Err(reason) => error!(%challenge, %hash, %reason, "challenge module unavailable"),
+        }
+    }
+
+    /// After a restart: evaluate committed submissions this validator has not evaluated yet.
+    fn resume_evaluations(&mut self) {
+        self.ensure_modules();
+        let me = self.me();
+        let mut ids: Vec<(Height, SubmissionId)> = self
+            .state
+            .submissions
+            .iter()
+            .filter(|(_, c)| !c.evaluations.contains_key(&me))
+            .map(|(id, c)| (c.height, *id))
+            .collect();
+        ids.sort();
+        for (_, id) in ids {
+            self.start_evaluation(id);
+        }
+    }
+
+    fn start_evaluation(&mut self, id: SubmissionId) {
+        let Some(committed) = self.state.submissions.get(&id) else { return };
+        if !self.evaluated.insert(id) {
+            return;
+        }
+        let Some((_, module)) = self.modules.get(committed.challenge.as_str()) else {
+            self.evaluated.remove(&id);
+            self.waiting_module.push(id);
+            return;
+        };
+        let Some(submission) = self.records.submission(&id) else {
+            warn!(%id, "committed submission has no stored body");
+            return;
+        };
+        let (module, runtime, inputs, records, p2p, slots) = (
+            module.clone(),
+            self.runtime.clone(),
+            self.inputs.clone(),
+            self.records.clone(),
+            self.p2p.clone(),
+            self.eval_slots.clone(),
+        );
+        let (block_hash, epoch, miner) = (committed.block_hash, committed.epoch.get(), committed.miner);
+        tokio::spawn(async move {
+            let payload = match submission.payload {
+                platform_types::Payload::Inline(bytes) => Some(bytes),
+                platform_types::Payload::Blob(hash) => match records.blob(&hash) {
+                    Some(bytes) => Some(bytes),
+                    None => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
+                },
+            };
+            let result = match payload {
+                Some(payload) => {
+                    let Ok(_permit) = slots.acquire_owned().await else { return };
+                    let job = evaluator::Job { id, block_hash, epoch, miner, payload };
+                    match tokio::task::spawn_blocking(move || evaluator::run(&runtime, &module, &job)).await {
+                        Ok(result) => result,
+                        Err(_) => return,
+                    }
+                }
+                None => evaluator::Result {
+                    status: platform_types::EvaluationStatus::Rejected,
+                    score_ppb: 0,
+                    fuel_used: 0,
+                    output_hash: blake2b_256(b"platform/failure/PayloadUnavailable"),
+                },
+            };
+            let _ = inputs.send(Input::Evaluated { id, result }).await;
+        });
+    }
+
+    fn on_evaluated(&mut self, id: SubmissionId, result: evaluator::Result) {
+        let Some(committed) = self.state.submissions.get(&id) else { return };
+        self.metrics.evaluations.inc();
+        let evaluation = Evaluation {
+            submission: id,
+            challenge: committed.challenge.clone(),
+            validator: self.me(),
+            status: result.status,
+            score_ppb: result.score_ppb,
+            fuel_used: result.fuel_used,
+            output_hash: result.output_hash,
+            epoch: committed.epoch,
+        };
+        let envelope = Envelope::seal(&self.keypair, self.cfg.netuid, &evaluation);
+        self.mempool.add_evaluation(id, self.me(), envelope.clone());
+        self.publish(Topic::Evaluations, envelope.to_bytes());
+    }
+
+    // ---------------------------------------------------------------- chain
+
+    fn on_chain(&mut self, block: BlockRef, metagraph: Option<Arc<Metagraph>>) {
+        self.chain_block = Some(block);
+        if let Some(metagraph) = metagraph {
+            self.metagraph = Some(metagraph);
+        }
+        self.metrics.chain_block.set(block.number as i64);
+        let setter = self.setter.clone();
+        if setter.pending().map(|p| !p.is_empty()).unwrap_or(false) {
+            tokio::spawn(async move {
+                if let Ok(outcomes) = setter.reveal_due(block.number).await {
+                    for outcome in outcomes {
+                        info!(?outcome, "commit-reveal");
+                    }
+                }
+            });
+        }
+    }
+
+    fn submit_weights(&self, weights: platform_types::WeightsProposal) {
+        let Some(metagraph) = self.metagraph.clone() else { return };
+        let (setter, inputs, netuid, height) =
+            (self.setter.clone(), self.inputs.clone(), self.cfg.netuid, self.state.tip.height.get());
+        tokio::spawn(async move {
+            let mut results = Vec::new();
+            for vector in &weights.mechanisms {
+                let call = WeightVector {
+                    netuid,
+                    mechanism: vector.mechanism,
+                    uids: vector.uids.iter().map(|u| u.get()).collect(),
+                    values: vector.weights.clone(),
+                    version_key: metagraph.params.weights_version_key,
+                };
+                let outcome = setter.submit(call).await;
+                match &outcome {
+                    Ok(submitted) => info!(epoch = weights.epoch.get(), ?submitted, "weights sent to the chain"),
+                    Err(e) => warn!(epoch = weights.epoch.get(), %e, "the chain refused the weights"),
+                }
+                results.push(json!({
+                    "mechanism": vector.mechanism.get(),
+                    "uids": vector.uids.iter().map(|u| u.get()).collect::<Vec<_>>(),
+                    "weights": vector.weights,
+                    "result": match outcome { Ok(s) => format!("{s:?}"), Err(e) => format!("error: {e}") },
+                }));
+            }
+            let record = json!({ "epoch": weights.epoch.get(), "height": height, "mechanisms": results });
+            let _ = inputs.send(Input::WeightsSubmitted { epoch: weights.epoch.get(), record }).await;
+        });
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    fn publish_status(&self) {
+        let healthy = self.outdated.is_none() && self.machine.is_some();
+        let status = json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "version": node_version().to_string(),
+            "required_version": self.state.registry.required_version.map(|v| v.to_string()),
+            "outdated": self.outdated.map(|v| format!("running {} but the network requires {v}: this validator does not vote", node_version())),
+            "voting": healthy,
+            "height": self.state.tip.height.get(),
+            "epoch": self.state.tip.epoch.get(),
+            "chain_block": self.chain_block.map(|b| b.number),
+            "mempool": self.mempool.len(),
+        });
+        self.status.send_replace(status);
+    }
+
+    fn answer(&self, query: Query) -> Value {
+        match query {
+            Query::Health => self.status.borrow().clone(),
+            Query::Challenges => Value::Array(
+                self.state
+                    .registry
+                    .challenges
+                    .values()
+                    .map(|e| {
+                        let s = &e.spec;
+                        json!({
+                            "id": s.id.as_str(), "name": s.name, "module_hash": s.module_hash.to_string(),
+                            "module_size": s.module_size, "mechanism": s.mechanism.get(),
+                            "emission_share_ppb": s.emission_share_ppb, "since_height": e.since.get(),
+                            "module_loaded": self.modules.contains_key(s.id.as_str()),
+                            "policy": { "fuel_limit": s.policy.fuel_limit, "memory_pages_max": s.policy.memory_pages_max,
+                                "deadline_ms": s.policy.deadline_ms, "max_input_bytes": s.policy.max_input_bytes,
+                                "max_output_bytes": s.policy.max_output_bytes },
+                        })
+                    })
+                    .collect(),
+            ),
+            Query::Submission(id) => self.submission_status(&id),
+            Query::Scores(challenge) => self.scores(challenge.as_deref()),
+            Query::Weights => self.latest_weights(),
+            Query::Consensus => {
+                let (height, view, leader) = match &self.machine {
+                    Some(m) => (m.height().get(), m.view().get(), Some(m.committee().leader(m.height(), m.view()))),
+                    None => (self.state.tip.height.next().get(), 0, None),
+                };
+                json!({
+                    "height": height, "view": view, "leader": leader.map(|l| l.to_ss58()),
+                    "tip": { "height": self.state.tip.height.get(), "hash": self.state.tip.hash.to_string(),
+                             "state_root": self.state.tip.state_root.to_string(), "epoch": self.state.tip.epoch.get() },
+                    "validators": self.state.registry.validators.validators.iter()
+                        .map(|v| json!({ "hotkey": v.hotkey.to_ss58(), "uid": v.uid.get(), "stake": v.stake })).collect::<Vec<_>>(),
+                    "voting": self.machine.is_some(),
+                })
+            }
+            Query::Sudo(hash) => match self.sudo_results.get(&hash) {
+                Some((height, Ok(()))) => json!({ "status": "committed", "height": height.get() }),
+                Some((height, Err(reason))) => json!({ "status": "rejected", "height": height.get(), "reason": reason }),
+                None if self.mempool.sudo().iter().any(|e| e.payload_hash() == hash) => json!({ "status": "pending" }),
+                None => json!({ "status": "unknown" }),
+            },
+        }
+    }
+
+    fn submission_status(&self, id: &SubmissionId) -> Value {
+        if let Some(s) = self.mempool.get(id) {
+            return json!({ "id": id.to_string(), "status": "pending", "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58() });
+        }
+        let Some(c) = self.state.submissions.get(id) else {
+            return json!({ "id": id.to_string(), "status": "unknown" });
+        };
+        let scores: Vec<platform_scoring::Score> = self
+            .state
+            .registry
+            .validators
+            .validators
+            .iter()
+            .filter_map(|v| {
+                let (status, score, _) = c.evaluations.get(&v.hotkey)?;
+                let score_ppb = if *status == platform_types::EvaluationStatus::Scored { *score } else { 0 };
+                Some(platform_scoring::Score { stake: v.stake, score_ppb })
+            })
+            .collect();
+        let outlier_z = self.state.challenge(&c.challenge).map_or(2_000, |e| e.spec.scoring.outlier_z_milli);
+        let aggregate = platform_scoring::aggregate(&scores, outlier_z);
+        let total: u128 = self.state.registry.validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+        let evaluated = self.evaluated_stake(c);
+        let is_final = evaluated * 3 > total * 2;
+        json!({
+            "id": id.to_string(),
+            "status": if is_final { "scored" } else if c.evaluations.is_empty() { "evaluating" } else { "partially_evaluated" },
+            "final": is_final,
+            "challenge": c.challenge.as_str(),
+            "miner": c.miner.to_ss58(),
+            "height": c.height.get(),
+            "epoch": c.epoch.get(),
+            "score_ppb": aggregate.map(|a| a.mean_ppb),
+            "evaluations": c.evaluations.iter().map(|(v, (status, score, output))| json!({
+                "validator": v.to_ss58(), "status": format!("{status:?}").to_lowercase(), "score_ppb": score,
+                "output_hash": output.to_string() })).collect::<Vec<_>>(),
+            "evaluated_stake_ppb": (evaluated * 1_000_000_000 / total.max(1)) as u64,
+        })
+    }
+
+    fn scores(&self, only: Option<&str>) -> Value {
+        let mut out = serde_json::Map::new();
+        for (id, entry) in &self.state.registry.challenges {
+            if only.is_some_and(|o| o != id) {
+                continue;
+            }
+            let mut best: HashMap<PublicKey, (u32, SubmissionId)> = HashMap::new();
+            for sid in self.state.by_challenge.get(id).map(Vec::as_slice).unwrap_or_default() {
+                let Some(c) = self.state.submissions.get(sid) else { continue };
+                if c.height < entry.since {
+                    continue;
+                }
+                if let Some(score) = self.submission_status(sid).get("score_ppb").and_then(Value::as_u64) {
+                    let score = score as u32;
+                    let slot = best.entry(c.miner).or_insert((score, *sid));
+                    if score > slot.0 {
+                        *slot = (score, *sid);
+                    }
+                }
+            }
+            let mut rows: Vec<_> = best.into_iter().collect();
+            rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+            let uid = |h: &PublicKey| self.metagraph.as_ref().and_then(|m| m.uid_of(h)).map(|u| u.get());
+            out.insert(
+                id.clone(),
+                Value::Array(
+                    rows.iter()
+                        .enumerate()
+                        .map(|(rank, (miner, (score, sid)))| {
+                            json!({
+                            "rank": rank + 1, "miner": miner.to_ss58(), "uid": uid(miner),
+                            "score_ppb": score, "submission": sid.to_string() })
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        Value::Object(out)
+    }
+
+    fn latest_weights(&self) -> Value {
+        let store = self.records.store();
+        match store.last(platform_storage::Column::Weights, b"history/") {
+            Ok(Some((_, bytes))) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The HTTP JSON API (`docs/openapi.yaml`). Handlers decode and verify signatures themselves,
+//! in parallel, and hand the event loop only checked values.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query as UrlQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use platform_p2p::Client;
+use platform_runtime::Runtime;
+use platform_storage::Column;
+use platform_types::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
+use platform_types::{
+    Envelope, Hash, NetUid, Payload, PublicKey, Submission, SubmissionId, SudoAction, SudoCommand, blake2b_256,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::core::{Input, Query, Rejection};
+use crate::metrics::Metrics;
+use crate::records::Records;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct Api {
+    pub inputs: mpsc::Sender<Input>,
+    pub status: watch::Receiver<Value>,
+    pub p2p: Client,
+    pub records: Records,
+    pub runtime: Runtime,
+    pub netuid: NetUid,
+    pub hotkey: PublicKey,
+    pub metrics: Arc<Metrics>,
+}
+
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        ApiError(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST), r.reason)
+    }
+}
+
+fn bad(reason: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, reason.into())
+}
+
+fn unavailable() -> ApiError {
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, "the validator is shutting down".into())
+}
+
+type Reply = Result<Json<Value>, ApiError>;
+
+/// The router.
+pub(crate) fn router(api: Api) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/identity", get(identity))
+        .route("/peers", get(peers))
+        .route("/challenges", get(|s: State<Api>| ask(s, Query::Challenges)))
+        .route("/submissions", post(submit))
+        .route("/submissions/{id}", get(submission))
+        .route("/scores", get(scores))
+        .route("/weights", get(|s: State<Api>| ask(s, Query::Weights)))
+        .route("/weights/history", get(weights_history))
+        .route("/leader", get(leader))
+        .route("/consensus/info", get(|s: State<Api>| ask(s, Query::Consensus)))
+        .route("/sudo", post(sudo))
+        .route("/sudo/{id}", get(sudo_status))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024)))
+        .with_state(api)
+}
+
+async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
+    let (reply, answer) = oneshot::channel();
+    api.inputs.send(Input::Query { query, reply }).await.map_err(|_| unavailable())?;
+    answer.await.map_err(|_| unavailable())
+}
+
+async fn ask(State(api): State<Api>, q: Query) -> Reply {
+    Ok(Json(query(&api, q).await?))
+}
+
+async fn health(State(api): State<Api>) -> Response {
+    let status = api.status.borrow().clone();
+    let code = if status.get("voting").and_then(Value::as_bool) == Some(true) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(status)).into_response()
+}
+
+async fn identity(State(api): State<Api>) -> Reply {
+    let listen = api.p2p.listen_addresses().await.unwrap_or_default();
+    Ok(Json(json!({
+        "hotkey": api.hotkey.to_ss58(),
+        "peer_id": api.p2p.local_peer().to_string(),
+        "listen_addresses": listen,
+        "netuid": api.netuid.get(),
+        "version": crate::core::node_version().to_string(),
+    })))
+}
+
+async fn peers(State(api): State<Api>) -> Reply {
+    let peers = api.p2p.peers().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(Json(Value::Array(
+        peers
+            .into_iter()
+            .map(|(peer, hotkey)| json!({ "peer_id": peer.to_string(), "hotkey": hotkey.map(|h| h.to_ss58()) }))
+            .collect(),
+    )))
+}
+
+/// Body of `POST /submissions` and `POST /sudo`.
+#[derive(Deserialize)]
+struct Signed {
+    /// Hex of the signed envelope's wire bytes.
+    envelope: String,
+    /// Hex of a blob the envelope refers to (a large payload, or a challenge module).
+    #[serde(default, alias = "module")]
+    blob: Option<String>,
+}
+
+fn decode_hex(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    hex::decode(text.trim().trim_start_matches("0x")).map_err(|e| bad(format!("{field} is not hex: {e}")))
+}
+
+fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
+    let bytes = decode_hex("envelope", &body.envelope)?;
+    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| bad(format!("malformed envelope: {e}")))
+}
+
+fn store_blob(api: &Api, expected: Hash, blob: &[u8]) -> Result<(), ApiError> {
+    if blake2b_256(blob) != expected {
+        return Err(bad(format!("the attached blob does not hash to {expected}")));
+    }
+    api.records.put_blob(&expected, blob).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let p2p = api.p2p.clone();
+    tokio::spawn(async move {
+        let _ = p2p.provide(expected).await;
+    });
+    Ok(())
+}
+
+async fn submit(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
+    let envelope = decode_envelope(&body)?;
+    let signed = envelope
+        .open::<Submission>(api.netuid)
+        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
+    if let Payload::Blob(hash) = signed.message.payload {
+        let blob = body.blob.as_deref().ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
+        let blob = decode_hex("blob", blob)?;
+        if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
+            return Err(bad("the blob's length differs from payload_size"));
+        }
+        store_blob(&api, hash, &blob)?;
+    }
+    let (reply, answer) = oneshot::channel();
+    api.inputs.send(Input::Submit { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
+    let id = answer.await.map_err(|_| unavailable())??;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
+}
+
+fn parse_hash(text: &str) -> Result<Hash, ApiError> {
+    Hash::from_hex(text.trim_start_matches("0x")).map_err(|_| bad(format!("{text:?} is not a 32-byte hex id")))
+}
+
+async fn submission(State(api): State<Api>, Path(id): Path<String>) -> Reply {
+    let id = SubmissionId(parse_hash(&id)?);
+    let answer = query(&api, Query::Submission(id)).await?;
+    if answer.get("status").and_then(Value::as_str) == Some("unknown") {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
+    }
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+struct ScoresQuery {
+    challenge: Option<String>,
+}
+
+async fn scores(State(api): State<Api>, UrlQuery(q): UrlQuery<ScoresQuery>) -> Reply {
+    let answer = query(&api, Query::Scores(q.challenge.clone())).await?;
+    if let Some(challenge) = q.challenge {
+        return match answer.get(&challenge) {
+            Some(rows) => Ok(Json(rows.clone())),
+            None => Err(ApiError(StatusCode::NOT_FOUND, format!("unknown challenge {challenge:?}"))),
+        };
+    }
+    Ok(Json(answer))
+}
+
+async fn weights_history(State(api): State<Api>) -> Reply {
+    let rows = api
+        .records
+        .store()
+        .scan(Column::Weights, b"history/", None, 1_000)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut history: Vec<Value> = rows.iter().filter_map(|(_, v)| serde_json::from_slice(v).ok()).collect();
+    history.reverse();
+    Ok(Json(Value::Array(history)))
+}
+
+async fn leader(State(api): State<Api>) -> Reply {
+    let info = query(&api, Query::Consensus).await?;
+    Ok(Json(json!({ "height": info["height"], "view": info["view"], "leader": info["leader"] })))
+}
+
+async fn sudo(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
+    let envelope = decode_envelope(&body)?;
+    let signed = envelope
+        .open::<SudoAction>(api.netuid)
+        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
+    if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
+        && let Some(module) = &body.blob
+    {
+        let wasm = decode_hex("module", module)?;
+        if wasm.len() as u64 != spec.module_size {
+            return Err(bad(format!("module is {} bytes but the action says {}", wasm.len(), spec.module_size)));
+        }
+        let (runtime, policy, check) = (api.runtime.clone(), spec.policy, wasm.clone());
+        tokio::task::spawn_blocking(move || runtime.load(&check, &policy))
+            .await
+            .map_err(|_| unavailable())?
+            .map_err(|e| bad(format!("module refused: {e}")))?;
+        store_blob(&api, spec.module_hash, &wasm)?;
+    }
+    let (reply, answer) = oneshot::channel();
+    api.inputs.send(Input::Sudo { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
+    let id = answer.await.map_err(|_| unavailable())??;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
+}
+
+async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
+    ask(State(api), Query::Sudo(parse_hash(&id)?)).await
+}
+
+async fn metrics(State(api): State<Api>) -> Response {
+    ([("content-type", "text/plain; version=0.0.4")], api.metrics.render()).into_response()
+}

@@ -1,0 +1,27 @@
+//! The validator pipeline, composed from Platform's library crates.
+//!
+//! A submission arrives (HTTP or gossip), is checked ([`core`]'s admission: signature,
+//! registration, active challenge, size, rate) and waits in the [`mempool`]. The consensus
+//! leader orders it into a block; after commit every validator evaluates it in the sandbox
+//! ([`evaluator`]), signs the result and gossips it; the next blocks order those evaluations.
+//! The [`state`] is a pure function of the committed blocks, so at each epoch boundary of the
+//! chain every validator computes the same [`weights`] and the leader's proposal is checked
+//! exactly; after commit each validator submits them to the chain.
+//!
+//! [`start`] wires it together: storage under `data/`, the libp2p network, the chain follower,
+//! the event loop and the HTTP API ([`http`]).
+
+pub mod config;
+mod core;
+pub mod evaluator;
+mod http;
+pub mod mempool;
+pub mod metrics;
+mod node;
+pub mod records;
+pub mod state;
+pub mod weights;
+
+pub use config::{ConfigError, LogFormat, NodeConfig, Settings};
+pub use core::{Query, Rejection, node_version};
+pub use node::{RunningNode, start};

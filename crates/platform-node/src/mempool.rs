@@ -1,0 +1,201 @@
+//! Work waiting to be ordered: accepted submissions, sudo actions and evaluations, each
+//! bounded, in arrival order. The leader drains it into blocks; committed items leave it.
+
+use std::collections::{HashMap, VecDeque};
+
+use platform_types::{Envelope, PublicKey, Submission, SubmissionId};
+
+use crate::state::SubmissionInfo;
+
+/// Encoded bytes of a block's actions the leader aims to stay under (a proposal travels in
+/// one gossip message of at most 1 MiB).
+pub const BLOCK_BYTES_BUDGET: usize = 600 * 1024;
+
+/// A per-miner sliding window of admissions.
+#[derive(Default)]
+struct Rate {
+    window_start_ms: u64,
+    count: u32,
+}
+
+/// Pending work.
+pub struct Mempool {
+    capacity: usize,
+    rate_per_minute: u32,
+    submissions: HashMap<SubmissionId, Submission>,
+    order: VecDeque<SubmissionId>,
+    sudo: Vec<Envelope>,
+    evaluations: HashMap<(SubmissionId, PublicKey), Envelope>,
+    evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
+    rates: HashMap<PublicKey, Rate>,
+}
+
+/// Why the mempool refused a submission.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Seen before.
+    #[error("duplicate submission")]
+    Duplicate,
+    /// The miner exceeded its rate.
+    #[error("rate limit: at most {0} submissions per minute per miner")]
+    RateLimited(u32),
+    /// The pool is full.
+    #[error("the validator is overloaded ({0} submissions waiting); retry later")]
+    Full(usize),
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(capacity: usize, rate_per_minute: u32) -> Self {
+        Mempool {
+            capacity,
+            rate_per_minute,
+            submissions: HashMap::new(),
+            order: VecDeque::new(),
+            sudo: Vec::new(),
+            evaluations: HashMap::new(),
+            evaluation_order: VecDeque::new(),
+            rates: HashMap::new(),
+        }
+    }
+
+    /// Admits a submission (already verified) under the per-miner rate, when `rate_limited`.
+    pub fn admit(
+        &mut self,
+        id: SubmissionId,
+        submission: Submission,
+        now_ms: u64,
+        rate_limited: bool,
+    ) -> Result<(), Refusal> {
+        if self.submissions.contains_key(&id) {
+            return Err(Refusal::Duplicate);
+        }
+        if self.submissions.len() >= self.capacity {
+            return Err(Refusal::Full(self.submissions.len()));
+        }
+        if rate_limited {
+            let rate = self.rates.entry(submission.miner).or_default();
+            if now_ms.saturating_sub(rate.window_start_ms) >= 60_000 {
+                *rate = Rate { window_start_ms: now_ms, count: 0 };
+            }
+            if rate.count >= self.rate_per_minute {
+                return Err(Refusal::RateLimited(self.rate_per_minute));
+            }
+            rate.count += 1;
+        }
+        self.submissions.insert(id, submission);
+        self.order.push_back(id);
+        Ok(())
+    }
+
+    /// A pending submission's body.
+    pub fn get(&self, id: &SubmissionId) -> Option<&Submission> {
+        self.submissions.get(id)
+    }
+
+    /// What the rules need of a pending submission.
+    pub fn info(&self, id: &SubmissionId) -> Option<SubmissionInfo> {
+        self.submissions.get(id).map(|s| SubmissionInfo { challenge: s.challenge.clone(), miner: s.miner })
+    }
+
+    /// Submissions waiting.
+    pub fn len(&self) -> usize {
+        self.submissions.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.submissions.is_empty() && self.sudo.is_empty() && self.evaluations.is_empty()
+    }
+
+    /// Queues a sudo action envelope (once).
+    pub fn add_sudo(&mut self, envelope: Envelope) {
+        if !self.sudo.contains(&envelope) && self.sudo.len() < 256 {
+            self.sudo.push(envelope);
+        }
+    }
+
+    /// Queues an evaluation envelope (one per submission and validator).
+    pub fn add_evaluation(&mut self, id: SubmissionId, validator: PublicKey, envelope: Envelope) {
+        if self.evaluations.len() >= self.capacity * 4 {
+            return;
+        }
+        if self.evaluations.insert((id, validator), envelope).is_none() {
+            self.evaluation_order.push_back((id, validator));
+        }
+    }
+
+    /// Pending sudo envelopes, oldest first.
+    pub fn sudo(&self) -> &[Envelope] {
+        &self.sudo
+    }
+
+    /// Pending evaluation envelopes, oldest first.
+    pub fn evaluations(&self) -> impl Iterator<Item = (&(SubmissionId, PublicKey), &Envelope)> {
+        self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key))
+    }
+
+    /// Pending submission ids, oldest first.
+    pub fn submission_ids(&self) -> impl Iterator<Item = &SubmissionId> {
+        self.order.iter().filter(|id| self.submissions.contains_key(id))
+    }
+
+    /// Forgets a committed (or dropped) submission.
+    pub fn remove_submission(&mut self, id: &SubmissionId) {
+        if self.submissions.remove(id).is_some() {
+            while self.order.front().is_some_and(|front| !self.submissions.contains_key(front)) {
+                self.order.pop_front();
+            }
+        }
+    }
+
+    /// Forgets a committed evaluation.
+    pub fn remove_evaluation(&mut self, id: &SubmissionId, validator: &PublicKey) {
+        if self.evaluations.remove(&(*id, *validator)).is_some() {
+            while self.evaluation_order.front().is_some_and(|front| !self.evaluations.contains_key(front)) {
+                self.evaluation_order.pop_front();
+            }
+        }
+    }
+
+    /// Forgets a committed or skipped sudo action.
+    pub fn remove_sudo(&mut self, payload_hash: &platform_types::Hash) {
+        self.sudo.retain(|e| &e.payload_hash() != payload_hash);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform_types::{ChallengeId, Hash, Keypair, Payload};
+
+    fn submission(miner: &Keypair, nonce: u64) -> Submission {
+        Submission {
+            challenge: ChallengeId::new("c").expect("id"),
+            miner: miner.public(),
+            payload: Payload::Inline(vec![1]),
+            payload_size: 1,
+            metadata: vec![],
+            nonce,
+            timestamp_ms: 0,
+        }
+    }
+
+    fn id(n: u8) -> SubmissionId {
+        SubmissionId(Hash::from_bytes([n; 32]))
+    }
+
+    #[test]
+    fn rate_capacity_and_duplicates_are_enforced() {
+        let miner = Keypair::from_suri("//m").expect("key");
+        let mut pool = Mempool::new(3, 2);
+        pool.admit(id(1), submission(&miner, 1), 0, true).expect("first");
+        assert_eq!(pool.admit(id(1), submission(&miner, 1), 0, true), Err(Refusal::Duplicate));
+        pool.admit(id(2), submission(&miner, 2), 10, true).expect("second");
+        assert_eq!(pool.admit(id(3), submission(&miner, 3), 20, true), Err(Refusal::RateLimited(2)));
+        pool.admit(id(3), submission(&miner, 3), 60_000, true).expect("next window");
+        assert_eq!(pool.admit(id(4), submission(&miner, 4), 60_001, false), Err(Refusal::Full(3)));
+        pool.remove_submission(&id(1));
+        assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(2), id(3)]);
+    }
+}

@@ -1,0 +1,61 @@
+//! Prometheus metrics served at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Submissions accepted (HTTP and gossip).
+    pub submissions_accepted: Counter,
+    /// Submissions refused.
+    pub submissions_rejected: Counter,
+    /// Evaluations this validator ran.
+    pub evaluations: Counter,
+    /// Committed consensus height.
+    pub height: Gauge,
+    /// Latest chain block seen.
+    pub chain_block: Gauge,
+    /// Seconds from accepting a submission to its final score (evaluations committed from
+    /// more than two thirds of the stake).
+    pub score_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("platform");
+        let metrics = Metrics {
+            submissions_accepted: Counter::default(),
+            submissions_rejected: Counter::default(),
+            evaluations: Counter::default(),
+            height: Gauge::default(),
+            chain_block: Gauge::default(),
+            score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            registry: Registry::default(),
+        };
+        registry.register("submissions_accepted", "Submissions accepted", metrics.submissions_accepted.clone());
+        registry.register("submissions_rejected", "Submissions refused", metrics.submissions_rejected.clone());
+        registry.register("evaluations", "Evaluations run by this validator", metrics.evaluations.clone());
+        registry.register("consensus_height", "Committed consensus height", metrics.height.clone());
+        registry.register("chain_block", "Latest chain block seen", metrics.chain_block.clone());
+        registry.register(
+            "score_latency_seconds",
+            "Seconds from submission to final score",
+            metrics.score_latency.clone(),
+        );
+        Metrics { registry, ..metrics }
+    }
+}
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

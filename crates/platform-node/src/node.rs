@@ -1,0 +1,354 @@
+//! Starting a validator: open `data/`, read the chain, join the network, recover the state
+//! from the stored blocks, then run the event loop, the chain follower, the gossip pump and the
+//! HTTP API until shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use parity_scale_codec::{Decode, Encode};
+use platform_chain::{Chain, Head, Metagraph, WeightSetter};
+use platform_consensus::{Committee, Config as ConsensusConfig, Consensus, PeerTag};
+use platform_p2p::{Client, Event, P2pConfig, Peer};
+use platform_runtime::{Runtime, RuntimeOptions};
+use platform_storage::{RocksStore, Store};
+use platform_types::limits::MAX_ENVELOPE_BYTES;
+use platform_types::{Codec, Envelope, Epoch, ReplayGuard, Submission, ValidatorSet};
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::config::NodeConfig;
+use crate::core::{Core, Input};
+use crate::http::{Api, router};
+use crate::mempool::Mempool;
+use crate::metrics::Metrics;
+use crate::records::{Records, SyncRequest, SyncResponse};
+use crate::state::{AppState, Context, SubmissionInfo};
+use crate::weights::validator_set;
+
+/// A running validator.
+pub struct RunningNode {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// The libp2p peer id.
+    pub peer_id: String,
+    /// Addresses peers can dial (with `/p2p/<peer id>`).
+    pub p2p_addresses: Vec<String>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningNode {
+    /// Stops every task and waits for them; the store is closed when the last one ends.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        let deadline = tokio::time::sleep(Duration::from_secs(10));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = self.tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => { self.tasks.abort_all(); break }
+            }
+        }
+    }
+}
+
+/// Starts a validator on `chain`.
+pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> anyhow::Result<RunningNode> {
+    let cfg = Arc::new(cfg);
+    let me = cfg.hotkey.public();
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", cfg.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(
+        RocksStore::open(&cfg.data_dir.join("db"))
+            .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?,
+    );
+    let records = Records::new(store.clone());
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(cfg.data_dir.join("modules")),
+        audit: Some(store.clone()),
+        ..RuntimeOptions::default()
+    })
+    .context("cannot start the WASM runtime")?;
+
+    let metagraph = chain
+        .metagraph(cfg.netuid, None)
+        .await
+        .with_context(|| format!("cannot read subnet {} from the chain at {}", cfg.netuid, cfg.endpoint))?;
+    info!(hotkey = %me, netuid = cfg.netuid.get(), block = metagraph.block.number, neurons = metagraph.neurons.len(), "chain read");
+    if metagraph.uid_of(&me).is_none() {
+        warn!(hotkey = %me, "this hotkey is not registered on the subnet: the node follows but cannot vote");
+    }
+
+    // The network.
+    let mut p2p_config = P2pConfig::new(cfg.netuid);
+    p2p_config.listen = vec![cfg.p2p_listen.clone()];
+    p2p_config.external = cfg.p2p_external.iter().cloned().collect();
+    p2p_config.bootstrap = cfg.bootstrap.clone();
+    let identity = records.p2p_identity().context("cannot create the node identity")?;
+    let (p2p, mut events, event_loop) =
+        platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), Arc::new(records.clone()))
+            .context("cannot start the peer-to-peer network")?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(event_loop.run());
+
+    // The genesis validator set: stored, else from peers, else from the metagraph.
+    let genesis = match records.genesis().map_err(anyhow::Error::msg)? {
+        Some(set) => set,
+        None => {
+            let set = match genesis_from_peers(&p2p, !cfg.bootstrap.is_empty()).await {
+                Some(set) => set,
+                None => validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).with_context(|| {
+                    format!(
+                        "no neuron of subnet {} holds a validator permit and at least {} TAO",
+                        cfg.netuid,
+                        cfg.min_stake_rao / crate::config::RAO_PER_TAO
+                    )
+                })?,
+            };
+            records.put_genesis(&set).context("cannot store the genesis validator set")?;
+            set
+        }
+    };
+    p2p.set_validators(genesis.validators.iter().map(|v| v.hotkey).collect()).await.ok();
+
+    // Recover the state from the stored blocks.
+    let sudo: Vec<_> = cfg
+        .sudo_key
+        .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
+    let state = replay(&records, genesis, &metagraph, &cfg, &sudo)?;
+    if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
+        warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
+    }
+    let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
+    let mut consensus_config = ConsensusConfig::new(cfg.netuid);
+    consensus_config.base_timeout_ms = cfg.view_timeout_ms;
+    let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
+        .context("cannot load the consensus safety record")?;
+    info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
+
+    // Acknowledged submissions not yet ordered go back into the mempool.
+    let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
+    for (id, envelope) in records.all_submissions() {
+        if state.submissions.contains_key(&id) {
+            continue;
+        }
+        if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
+            let _ = mempool.admit(id, signed.message, 0, false);
+        }
+    }
+
+    let (inputs, input_rx) = mpsc::channel(16_384);
+    let (status, status_rx) = watch::channel(Value::Null);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let metrics = Arc::new(Metrics::default());
+    let setter = Arc::new(WeightSetter::new(chain.clone(), store.clone(), cfg.hotkey.clone()));
+
+    // HTTP.
+    let listener = tokio::net::TcpListener::bind(cfg.http_addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
+    let http_addr = listener.local_addr()?;
+    let api = Api {
+        inputs: inputs.clone(),
+        status: status_rx,
+        p2p: p2p.clone(),
+        records: records.clone(),
+        runtime: runtime.clone(),
+        netuid: cfg.netuid,
+        hotkey: me,
+        metrics: metrics.clone(),
+    };
+    let mut http_shutdown = shutdown_rx.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(listener, router(api)).with_graceful_shutdown(async move {
+            let _ = http_shutdown.changed().await;
+        });
+        if let Err(e) = serve.await {
+            warn!(%e, "HTTP server stopped");
+        }
+    });
+
+    // Gossip pump.
+    let pump_inputs = inputs.clone();
+    let mut pump_shutdown = shutdown_rx.clone();
+    let pump_p2p = p2p.clone();
+    tasks.spawn(async move {
+        let mut tags: HashMap<Peer, PeerTag> = HashMap::new();
+        loop {
+            let event = tokio::select! {
+                e = events.recv() => match e { Some(e) => e, None => break },
+                _ = pump_shutdown.changed() => break,
+            };
+            let Event::Message { id, author, data, .. } = event else { continue };
+            let next = tags.len() as u64;
+            let from = *tags.entry(author).or_insert(PeerTag(next));
+            match Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES) {
+                Ok(envelope) => {
+                    if pump_inputs.send(Input::Gossip { id, from, envelope }).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = pump_p2p.report(id, platform_p2p::Verdict::Invalid).await;
+                }
+            }
+        }
+    });
+
+    // Chain follower.
+    tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
+
+    let p2p_addresses = listen_addresses(&p2p).await;
+    let core = Core {
+        cfg: cfg.clone(),
+        keypair: cfg.hotkey.clone(),
+        records,
+        p2p: p2p.clone(),
+        runtime,
+        inputs: inputs.clone(),
+        machine: Some(machine),
+        state,
+        mempool,
+        replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
+        metagraph: Some(Arc::new(metagraph)),
+        chain_block: None,
+        metrics,
+        setter,
+        status,
+        modules: HashMap::new(),
+        loading: Default::default(),
+        waiting_module: Vec::new(),
+        evaluated: Default::default(),
+        eval_slots: Arc::new(Semaphore::new(1)),
+        build: None,
+        verifying: Vec::new(),
+        committing: None,
+        last_commit: Instant::now(),
+        syncing: false,
+        outdated: None,
+        sudo_results: HashMap::new(),
+        accepted_at: HashMap::new(),
+    };
+    tasks.spawn(core.run(input_rx, shutdown_rx));
+    info!(%http_addr, peer = %p2p.local_peer(), "validator started");
+    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, shutdown, tasks })
+}
+
+async fn listen_addresses(p2p: &Client) -> Vec<String> {
+    for _ in 0..50 {
+        let addresses = p2p.listen_addresses().await.unwrap_or_default();
+        if !addresses.is_empty() {
+            let peer = p2p.local_peer();
+            return addresses.into_iter().map(|a| format!("{a}/p2p/{peer}")).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
+/// Asks connected validators for the genesis validator set (a node joining a running network).
+async fn genesis_from_peers(p2p: &Client, has_bootstrap: bool) -> Option<ValidatorSet> {
+    if !has_bootstrap {
+        return None;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        for (peer, _) in p2p.peers().await.unwrap_or_default() {
+            let Ok(bytes) = p2p.request_sync(peer, SyncRequest::Genesis.encode()).await else { continue };
+            if let Ok(SyncResponse::Genesis(Some(set))) = SyncResponse::decode(&mut &bytes[..])
+                && let Ok(set) = ValidatorSet::from_bytes(&set)
+            {
+                info!(%peer, validators = set.validators.len(), "genesis validator set taken from a peer");
+                return Some(set);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    None
+}
+
+/// Applies every stored block to the genesis state.
+fn replay(
+    records: &Records,
+    genesis: ValidatorSet,
+    metagraph: &Metagraph,
+    cfg: &NodeConfig,
+    sudo: &[platform_types::PublicKey],
+) -> anyhow::Result<AppState> {
+    let mut state = AppState::genesis(genesis);
+    let lookup = |id: &platform_types::SubmissionId| {
+        records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner })
+    };
+    let ctx =
+        Context { netuid: cfg.netuid, sudo, metagraph: Some(metagraph), min_stake: cfg.min_stake_rao, lookup: &lookup };
+    loop {
+        let from = state.tip.height.get() + 1;
+        let blocks = records.blocks_from(from, 256).map_err(anyhow::Error::msg)?;
+        if blocks.is_empty() {
+            break;
+        }
+        for (block, _) in blocks {
+            if block.header.height.get() != state.tip.height.get() + 1 {
+                bail!("the stored blocks skip from height {} to {}", state.tip.height, block.header.height);
+            }
+            state.apply_block(&block, &ctx);
+        }
+    }
+    Ok(state)
+}
+
+/// Follows the chain's best blocks; reads the metagraph again at each new epoch (and at
+/// least every 30 blocks).
+async fn follow_chain<C: Chain + 'static>(
+    chain: C,
+    netuid: platform_types::NetUid,
+    inputs: mpsc::Sender<Input>,
+    mut shutdown: watch::Receiver<bool>,
+    mut metagraph: Metagraph,
+) {
+    let mut last_read = metagraph.block.number;
+    let mut stream = loop {
+        match chain.blocks(Head::Best).await {
+            Ok(stream) => break stream,
+            Err(e) => {
+                warn!(%e, "cannot follow the chain; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {},
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    };
+    loop {
+        let block = tokio::select! {
+            next = stream.next() => match next { Some(Ok(block)) => block, Some(Err(e)) => { warn!(%e, "chain stream"); continue }, None => return },
+            _ = shutdown.changed() => return,
+        };
+        let schedule = metagraph.params.schedule(netuid);
+        let fresh = if schedule.epoch_index(block.number) != schedule.epoch_index(last_read)
+            || block.number >= last_read + 30
+        {
+            match chain.metagraph(netuid, Some(block)).await {
+                Ok(m) => {
+                    last_read = block.number;
+                    metagraph = m.clone();
+                    Some(Arc::new(m))
+                }
+                Err(e) => {
+                    warn!(%e, "cannot read the metagraph");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if inputs.send(Input::Chain { block, metagraph: fresh }).await.is_err() {
+            return;
+        }
+    }
+}

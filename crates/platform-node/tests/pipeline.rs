@@ -1,0 +1,242 @@
+//! Four validators on loopback against the real subtensor runtime (chopsticks): the owner adds
+//! a challenge, a miner submits, every validator reports the same final score, an epoch passes
+//! and every validator's weights land on chain, identical. Bad input is refused with a reason.
+
+#[path = "../../platform-chain/tests/common/mod.rs"]
+mod chain_common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chain_common::{NETUID, TEMPO, hotkey, start};
+use platform_chain::{Chain, SubxtChain};
+use platform_node::{NodeConfig, RunningNode, Settings};
+use platform_types::{
+    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, RuntimePolicy, ScoringConfig,
+    Submission, SudoAction, SudoCommand, blake2b_256,
+};
+use serde_json::{Value, json};
+
+const STAKE_RAO: u64 = 5_000_000_000_000;
+
+fn net() -> NetUid {
+    NetUid::new(NETUID)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let mut response = agent().get(url).call().expect("HTTP GET");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+fn post(url: &str, body: Value) -> (u16, Value) {
+    let mut response = agent().post(url).send_json(body).expect("HTTP POST");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+async fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = tokio::task::block_in_place(&mut probe) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn regression_wasm() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../challenges/dist/regression.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run challenges/build.sh", path.display()))
+}
+
+fn sudo(owner: &Keypair, command: SudoCommand, nonce: u64) -> Envelope {
+    Envelope::seal(owner, net(), &SudoAction { command, nonce, timestamp_ms: now_ms() })
+}
+
+fn submission(miner: &Keypair, payload: &[u8], nonce: u64) -> Envelope {
+    let submission = Submission {
+        challenge: ChallengeId::new("regression").expect("id"),
+        miner: miner.public(),
+        payload: Payload::Inline(payload.to_vec()),
+        payload_size: payload.len() as u64,
+        metadata: vec![],
+        nonce,
+        timestamp_ms: now_ms(),
+    };
+    Envelope::seal(miner, net(), &submission)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_validators_score_a_submission_and_set_identical_weights() {
+    let Some(fx) = start().await else { return };
+    let names = ["v0", "v1", "v2", "v3"];
+    let owner = fx.alice.clone();
+
+    // Seat four validators (registered, staked, with permits) and one miner.
+    let mut seated = Vec::new();
+    for name in names.iter().chain(["miner"].iter()) {
+        let key = hotkey(name);
+        fx.chain.burned_register(&fx.alice, net(), &key.public()).await.expect("registers");
+        seated.push(key);
+    }
+    let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
+    let uid = |k: &Keypair| graph.uid_of(&k.public()).expect("registered").get();
+    let mut permits = vec![false; graph.neurons.len()];
+    let mut stakes = Vec::new();
+    for key in &seated[..4] {
+        permits[usize::from(uid(key))] = true;
+        stakes.push(json!([[key.public().to_ss58(), NETUID], STAKE_RAO]));
+    }
+    fx.local
+        .set_storage(
+            json!({ "SubtensorModule": { "ValidatorPermit": [[[NETUID], permits]], "TotalHotkeyAlpha": stakes } }),
+        )
+        .await
+        .expect("stake and permits");
+
+    // Start the four validators, each bootstrapping from the first.
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let mut nodes: Vec<RunningNode> = Vec::new();
+    for (i, key) in seated[..4].iter().enumerate() {
+        let bootstrap = nodes.first().map(|n| n.p2p_addresses.clone()).unwrap_or_default();
+        let cfg = node_config(&format!("//Platform//{}", names[i]), dirs[i].path(), &fx.local.url(), bootstrap, &owner);
+        assert_eq!(cfg.hotkey.public(), key.public());
+        let chain = SubxtChain::connect(&fx.local.url(), Default::default()).await.expect("connect");
+        nodes.push(platform_node::start(cfg, chain).await.expect("node starts"));
+    }
+    let urls: Vec<String> = nodes.iter().map(|n| format!("http://{}", n.http_addr)).collect();
+
+    // Consensus commits blocks.
+    for url in &urls {
+        eventually("blocks to commit", Duration::from_secs(60), || {
+            let (_, info) = get(&format!("{url}/consensus/info"));
+            (info["tip"]["height"].as_u64() >= Some(2)).then_some(())
+        })
+        .await;
+    }
+
+    // Bad input is refused with its reason.
+    let wasm = regression_wasm();
+    let spec = ChallengeSpec {
+        id: ChallengeId::new("regression").expect("id"),
+        name: "Regression".into(),
+        module_hash: blake2b_256(&wasm),
+        module_size: wasm.len() as u64,
+        policy: RuntimePolicy::default(),
+        scoring: ScoringConfig::default(),
+        mechanism: MechanismId::new(0),
+        emission_share_ppb: 1_000_000_000,
+    };
+    let stranger = hotkey("stranger");
+    let forged = sudo(&stranger, SudoCommand::AddChallenge(spec.clone()), 1);
+    let (status, body) = post(
+        &format!("{}/sudo", urls[0]),
+        json!({ "envelope": hex::encode(forged.to_bytes()), "module": hex::encode(&wasm) }),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().expect("reason").contains("not the subnet owner"), "{body}");
+    let (status, body) = post(&format!("{}/submissions", urls[0]), json!({ "envelope": "zz" }));
+    assert_eq!(status, 400, "{body}");
+
+    // The owner adds the challenge at one validator; all four apply it.
+    let add = sudo(&owner, SudoCommand::AddChallenge(spec.clone()), 1);
+    let (status, body) = post(
+        &format!("{}/sudo", urls[0]),
+        json!({ "envelope": hex::encode(add.to_bytes()), "module": hex::encode(&wasm) }),
+    );
+    assert_eq!(status, 202, "{body}");
+    let action = body["id"].as_str().expect("id").to_owned();
+    let (_, done) = eventually("the sudo action to commit", Duration::from_secs(60), || {
+        let (_, s) = get(&format!("{}/sudo/{action}", urls[0]));
+        (s["status"] == "committed").then_some(((), s))
+    })
+    .await;
+    assert!(done["height"].as_u64().is_some());
+    for url in &urls {
+        eventually("the challenge on every validator", Duration::from_secs(60), || {
+            let (_, list) = get(&format!("{url}/challenges"));
+            (list[0]["id"] == "regression" && list[0]["module_loaded"] == true).then_some(())
+        })
+        .await;
+    }
+
+    // An unregistered miner is refused; the registered one is scored by everyone alike.
+    let (status, body) = post(
+        &format!("{}/submissions", urls[1]),
+        json!({ "envelope": hex::encode(submission(&stranger, b"1 1 1 1 1", 1).to_bytes()) }),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().expect("reason").contains("not registered"), "{body}");
+    let miner = &seated[4];
+    let (status, body) = post(
+        &format!("{}/submissions", urls[2]),
+        json!({ "envelope": hex::encode(submission(miner, b"1.5 -2 0.25 5 -0.5", 1).to_bytes()) }),
+    );
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let mut scores = Vec::new();
+    for url in &urls {
+        let status = eventually("a final score", Duration::from_secs(60), || {
+            let (_, s) = get(&format!("{url}/submissions/{id}"));
+            (s["final"] == true).then_some(s)
+        })
+        .await;
+        scores.push(status["score_ppb"].as_u64().expect("score"));
+    }
+    assert!(scores.iter().all(|s| *s == scores[0] && *s > 0), "{scores:?}");
+
+    // An epoch passes on chain: the weights are agreed and every validator sets them.
+    fx.local.new_blocks(u32::from(TEMPO) + 2).await.expect("blocks");
+    let miner_uid = uid(miner);
+    for key in &seated[..4] {
+        let weights = eventually("weights on chain", Duration::from_secs(120), || {
+            let chain = fx.chain.clone();
+            let validator = uid(key);
+            let w = tokio::runtime::Handle::current()
+                .block_on(async move { chain.weights(net(), MechanismId::new(0), validator).await })
+                .expect("read weights");
+            (!w.is_empty()).then_some(w)
+        })
+        .await;
+        assert_eq!(weights, vec![(miner_uid, u16::MAX)], "validator {}", uid(key));
+    }
+    let (_, history) = get(&format!("{}/weights/history", urls[3]));
+    assert!(history[0]["mechanisms"][0]["uids"] == json!([miner_uid]), "{history}");
+
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+fn node_config(
+    suri: &str,
+    dir: &std::path::Path,
+    endpoint: &str,
+    bootstrap: Vec<String>,
+    owner: &Keypair,
+) -> NodeConfig {
+    NodeConfig::from_settings(Settings {
+        secret_key: Some(suri.to_owned()),
+        subtensor_endpoint: Some(endpoint.to_owned()),
+        netuid: Some(NETUID),
+        p2p_listen_addr: Some("/ip4/127.0.0.1/tcp/0".into()),
+        bootstrap_peers: Some(bootstrap),
+        data_dir: Some(dir.to_path_buf()),
+        http_addr: Some("127.0.0.1:0".into()),
+        sudo_key: Some(owner.public().to_ss58()),
+        block_interval_ms: Some(100),
+        view_timeout_ms: Some(1_500),
+        ..Settings::default()
+    })
+    .expect("valid config")
+}
