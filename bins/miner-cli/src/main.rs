@@ -1,10 +1,10 @@
-//! `miner-cli`: the miner's tool. Today it creates and inspects hotkeys and evaluates payloads
-//! locally, exactly as validators will; submission arrives with the validator node.
+//! `miner-cli`: the miner's tool: hotkeys, local evaluation exactly as validators run it, and
+//! submitting to a validator and following the score.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use platform_cli::{EvaluateArgs, KeyCommand};
+use platform_cli::{EvaluateArgs, KeyCommand, ScoresArgs, StatusArgs, SubmitArgs};
 
 /// The miner's tool for a Platform validator network.
 ///
@@ -25,6 +25,13 @@ enum Command {
     /// Run a challenge on a payload exactly as validators will, and print the score, the fuel
     /// used and the output hash. Learn your score before you submit.
     Evaluate(EvaluateArgs),
+    /// Sign a payload with your hotkey and send it to a validator; prints the submission id
+    /// (with --wait, follows it to its final score).
+    Submit(SubmitArgs),
+    /// Follow a submission to its final score, showing progress.
+    Status(StatusArgs),
+    /// Show a challenge's leaderboard.
+    Scores(ScoresArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +39,8 @@ fn main() -> ExitCode {
     platform_cli::run(|| match cli.command {
         Command::Key(command) => command.run(),
         Command::Evaluate(args) => args.run(),
+        Command::Submit(args) => args.run(),
+        Command::Status(args) => args.run(),
+        Command::Scores(args) => args.run(),
     })
 }

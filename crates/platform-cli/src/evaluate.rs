@@ -66,7 +66,7 @@ struct PolicyFile {
     evaluators_per_submission: Option<u32>,
 }
 
-fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
+pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
     let d = RuntimePolicy::default();
     let Some(path) = path else { return Ok(d) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
@@ -85,7 +85,7 @@ fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
     Ok(policy)
 }
 
-fn read_input_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_input_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("cannot read standard input")?;

@@ -5,12 +5,16 @@
 mod evaluate;
 mod key;
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 
 pub use evaluate::{CheckArgs, EvaluateArgs};
 pub use key::KeyCommand;
 pub use output::OutputFormat;
+pub use remote::{
+    ChallengeArgs, ListArgs, NodeArgs, ScoresArgs, SignerArgs, StatusArgs, SubmitArgs, SudoArgs, SudoRequest,
+};
 
 /// Runs a command body; on error prints `error: <reason>` (the whole cause chain on one line)
 /// to stderr and exits with status 1.

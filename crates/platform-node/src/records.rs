@@ -132,8 +132,7 @@ impl Records {
     pub fn all_submissions(&self) -> Vec<(SubmissionId, Envelope)> {
         let mut out = Vec::new();
         let mut after: Option<Vec<u8>> = None;
-        loop {
-            let Ok(page) = self.store.scan(Column::Submissions, &[], after.as_deref(), 1024) else { break };
+        while let Ok(page) = self.store.scan(Column::Submissions, &[], after.as_deref(), 1024) {
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
             for (key, bytes) in page {

@@ -295,7 +295,7 @@ impl AppState {
                 if proposal.epoch != epoch {
                     return Err(rule("weights for another epoch than the block's"));
                 }
-                if !registry.weights_epoch.is_some_and(|last| proposal.epoch > last) {
+                if registry.weights_epoch.is_none_or(|last| proposal.epoch <= last) {
                     return Err(rule(format!("weights for epoch {} are not due", proposal.epoch)));
                 }
                 if committed {

@@ -1,0 +1,370 @@
+//! Talking to a validator's HTTP API: `miner-cli submit|status|scores` and the signed
+//! `sudo-cli` actions. Every failure a person can cause ends in one line saying why.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use platform_types::limits::MAX_INLINE_PAYLOAD_BYTES;
+use platform_types::{
+    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, ScoringConfig, Submission, SudoAction,
+    SudoCommand, Version, blake2b_256, wallet_hotkey_path,
+};
+use serde_json::{Value, json};
+
+use crate::OutputFormat;
+use crate::evaluate::{load_policy, read_input_file};
+use crate::key::keypair_from;
+
+/// Which validator to talk to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    /// The validator's HTTP API.
+    #[arg(long, env = "PLATFORM_NODE", default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    node: String,
+    /// The subnet (part of every signature).
+    #[arg(long, env = "NETUID", default_value_t = 100)]
+    netuid: u16,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+/// The signing key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SignerArgs {
+    /// Secret URI of the signing key (mnemonic, 0x seed, //Dev path), or `-` for stdin.
+    #[arg(long, env = "PLATFORM_KEY", hide_env_values = true, value_name = "SURI")]
+    key: Option<String>,
+    /// btcli wallet name (with --wallet-hotkey) instead of --key.
+    #[arg(long, value_name = "NAME")]
+    wallet_name: Option<String>,
+    /// btcli hotkey name.
+    #[arg(long, value_name = "NAME")]
+    wallet_hotkey: Option<String>,
+    /// btcli wallets directory.
+    #[arg(long, value_name = "DIR")]
+    wallet_path: Option<PathBuf>,
+}
+
+impl SignerArgs {
+    fn keypair(&self) -> anyhow::Result<Keypair> {
+        match (&self.key, &self.wallet_name, &self.wallet_hotkey) {
+            (Some(key), _, _) => keypair_from(key).context("--key is not a usable secret"),
+            (None, Some(wallet), Some(hotkey)) => {
+                let path = wallet_hotkey_path(self.wallet_path.as_deref(), wallet, hotkey);
+                Ok(Keypair::from_wallet_file(&path)?)
+            }
+            _ => bail!("no signing key: give --key <SURI> (or PLATFORM_KEY) or --wallet-name and --wallet-hotkey"),
+        }
+    }
+}
+
+struct Node {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Node {
+    fn new(args: &NodeArgs) -> Node {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Node { base: args.node.trim_end_matches('/').to_owned(), agent }
+    }
+
+    fn answer(&self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Value> {
+        let mut response = result.map_err(|e| anyhow!("validator unreachable at {}: {e}", self.base))?;
+        let status = response.status().as_u16();
+        let body: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+        if status >= 400 {
+            let reason = body["error"].as_str().map(str::to_owned).unwrap_or_else(|| format!("HTTP {status}"));
+            bail!("{reason}");
+        }
+        Ok(body)
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.answer(self.agent.get(&format!("{}{path}", self.base)).call())
+    }
+
+    fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.answer(self.agent.post(&format!("{}{path}", self.base)).send_json(body))
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn print_json_or(output: OutputFormat, value: &Value, text: impl FnOnce()) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string(value)?),
+        OutputFormat::Text => text(),
+    }
+    Ok(())
+}
+
+/// `miner-cli submit`.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// The challenge's id.
+    #[arg(long, value_name = "ID")]
+    challenge: String,
+    /// The payload file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    payload: PathBuf,
+    /// Follow the submission until its final score.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    signer: SignerArgs,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+impl SubmitArgs {
+    /// Signs and sends the submission.
+    pub fn run(self) -> anyhow::Result<()> {
+        let keypair = self.signer.keypair()?;
+        let challenge = ChallengeId::new(&self.challenge).map_err(|e| anyhow!("--challenge: {e}"))?;
+        let bytes = read_input_file(&self.payload)?;
+        let size = bytes.len() as u64;
+        let (payload, blob) = if bytes.len() <= MAX_INLINE_PAYLOAD_BYTES {
+            (Payload::Inline(bytes), None)
+        } else {
+            (Payload::Blob(blake2b_256(&bytes)), Some(hex::encode(&bytes)))
+        };
+        let submission = Submission {
+            challenge,
+            miner: keypair.public(),
+            payload,
+            payload_size: size,
+            metadata: Vec::new(),
+            nonce: now_ms(),
+            timestamp_ms: now_ms(),
+        };
+        submission.validate().map_err(|e| anyhow!("payload refused: {e}"))?;
+        let envelope = Envelope::seal(&keypair, NetUid::new(self.node.netuid), &submission);
+        let node = Node::new(&self.node);
+        let answer =
+            node.post("/submissions", json!({ "envelope": hex::encode(envelope.to_bytes()), "blob": blob }))?;
+        let id = answer["id"].as_str().unwrap_or_default().to_owned();
+        if self.wait {
+            return follow(&node, &id, self.node.output);
+        }
+        print_json_or(self.node.output, &answer, || println!("submitted {id}"))
+    }
+}
+
+/// `miner-cli status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The submission id printed by `submit`.
+    id: String,
+    /// Print once instead of following to the final score.
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+impl StatusArgs {
+    /// Shows (and follows) a submission.
+    pub fn run(self) -> anyhow::Result<()> {
+        let node = Node::new(&self.node);
+        if self.once {
+            let status = node.get(&format!("/submissions/{}", self.id))?;
+            return print_json_or(self.node.output, &status, || describe(&status));
+        }
+        follow(&node, &self.id, self.node.output)
+    }
+}
+
+fn describe(status: &Value) {
+    let score = status["score_ppb"].as_u64().map(|s| format!(" score {:.4} ({s} ppb)", s as f64 / 1e9));
+    println!(
+        "{} {}{} ({} evaluations)",
+        status["id"].as_str().unwrap_or("?"),
+        status["status"].as_str().unwrap_or("?"),
+        score.unwrap_or_default(),
+        status["evaluations"].as_array().map_or(0, Vec::len)
+    );
+}
+
+fn follow(node: &Node, id: &str, output: OutputFormat) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut last = String::new();
+    loop {
+        let status = node.get(&format!("/submissions/{id}"))?;
+        let phase = status["status"].as_str().unwrap_or("?").to_owned();
+        if status["final"] == true {
+            return print_json_or(output, &status, || describe(&status));
+        }
+        if phase != last && output == OutputFormat::Text {
+            eprintln!("… {phase}");
+            last = phase;
+        }
+        if Instant::now() > deadline {
+            bail!("no final score for {id} after 10 minutes (last status: {last})");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `miner-cli scores`.
+#[derive(Debug, clap::Args)]
+pub struct ScoresArgs {
+    /// The challenge's id.
+    #[arg(long, value_name = "ID")]
+    challenge: String,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+impl ScoresArgs {
+    /// Prints a challenge's leaderboard.
+    pub fn run(self) -> anyhow::Result<()> {
+        let node = Node::new(&self.node);
+        let rows = node.get(&format!("/scores?challenge={}", self.challenge))?;
+        print_json_or(self.node.output, &rows, || {
+            println!("{:>4}  {:>5}  {:>12}  miner", "rank", "uid", "score");
+            for row in rows.as_array().into_iter().flatten() {
+                println!(
+                    "{:>4}  {:>5}  {:>12.6}  {}",
+                    row["rank"],
+                    row["uid"].as_u64().map_or("-".into(), |u| u.to_string()),
+                    row["score_ppb"].as_u64().unwrap_or(0) as f64 / 1e9,
+                    row["miner"].as_str().unwrap_or("?")
+                );
+            }
+        })
+    }
+}
+
+/// The challenge fields of `sudo-cli challenge add|update`.
+#[derive(Debug, clap::Args)]
+pub struct ChallengeArgs {
+    /// The challenge id (a slug: lowercase letters, digits, - and _).
+    #[arg(long, value_name = "ID")]
+    id: String,
+    /// The WASM module.
+    #[arg(long, value_name = "MODULE.wasm")]
+    module: PathBuf,
+    /// Display name [default: the id].
+    #[arg(long)]
+    name: Option<String>,
+    /// Runtime policy JSON file (fuel_limit, memory_pages_max, deadline_ms, …) [default: the defaults].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Mechanism whose emission the challenge shares.
+    #[arg(long, default_value_t = 0)]
+    mechanism: u8,
+    /// Share of the mechanism's emission, in parts per billion.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    emission_share_ppb: u32,
+}
+
+/// `sudo-cli challenge add|update|remove`, `sudo-cli set-required-version`.
+#[derive(Debug, clap::Args)]
+pub struct SudoArgs {
+    #[command(flatten)]
+    signer: SignerArgs,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// What a sudo command does.
+#[derive(Debug)]
+pub enum SudoRequest {
+    /// AddChallenge or UpdateChallenge.
+    Challenge {
+        /// Update instead of add.
+        update: bool,
+        /// The fields.
+        args: ChallengeArgs,
+    },
+    /// RemoveChallenge.
+    Remove(String),
+    /// SetRequiredVersion.
+    Version(String),
+}
+
+impl SudoArgs {
+    /// Signs the action, sends it with its module, and waits until it is committed.
+    pub fn run(self, request: SudoRequest) -> anyhow::Result<()> {
+        let keypair = self.signer.keypair()?;
+        let mut module = None;
+        let command = match request {
+            SudoRequest::Challenge { update, args } => {
+                let wasm =
+                    std::fs::read(&args.module).with_context(|| format!("cannot read {}", args.module.display()))?;
+                let spec = ChallengeSpec {
+                    id: ChallengeId::new(&args.id).map_err(|e| anyhow!("--id: {e}"))?,
+                    name: args.name.unwrap_or_else(|| args.id.clone()),
+                    module_hash: blake2b_256(&wasm),
+                    module_size: wasm.len() as u64,
+                    policy: load_policy(args.policy.as_deref())?,
+                    scoring: ScoringConfig::default(),
+                    mechanism: MechanismId::new(args.mechanism),
+                    emission_share_ppb: args.emission_share_ppb,
+                };
+                spec.validate().map_err(|e| anyhow!("challenge refused: {e}"))?;
+                module = Some(hex::encode(&wasm));
+                if update { SudoCommand::UpdateChallenge(spec) } else { SudoCommand::AddChallenge(spec) }
+            }
+            SudoRequest::Remove(id) => SudoCommand::RemoveChallenge(ChallengeId::new(&id).map_err(|e| anyhow!("{e}"))?),
+            SudoRequest::Version(v) => SudoCommand::SetRequiredVersion(
+                v.parse::<Version>().map_err(|e| anyhow!("{v:?} is not a version: {e}"))?,
+            ),
+        };
+        let action = SudoAction { command, nonce: now_ms(), timestamp_ms: now_ms() };
+        let envelope = Envelope::seal(&keypair, NetUid::new(self.node.netuid), &action);
+        let node = Node::new(&self.node);
+        let answer = node.post("/sudo", json!({ "envelope": hex::encode(envelope.to_bytes()), "module": module }))?;
+        let id = answer["id"].as_str().unwrap_or_default().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let status = node.get(&format!("/sudo/{id}"))?;
+            match status["status"].as_str() {
+                Some("committed") => {
+                    return print_json_or(self.node.output, &status, || {
+                        println!("committed at height {}", status["height"]);
+                    });
+                }
+                Some("rejected") => bail!("rejected: {}", status["reason"].as_str().unwrap_or("?")),
+                _ if Instant::now() > deadline => bail!("action {id} not committed after 2 minutes"),
+                _ => std::thread::sleep(Duration::from_millis(300)),
+            }
+        }
+    }
+}
+
+/// `sudo-cli challenge list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+impl ListArgs {
+    /// Prints the active challenges.
+    pub fn run(self) -> anyhow::Result<()> {
+        let list = Node::new(&self.node).get("/challenges")?;
+        print_json_or(self.node.output, &list, || {
+            for c in list.as_array().into_iter().flatten() {
+                println!(
+                    "{}  module {}  mechanism {}  share {} ppb  since height {}  loaded {}",
+                    c["id"].as_str().unwrap_or("?"),
+                    c["module_hash"].as_str().unwrap_or("?"),
+                    c["mechanism"],
+                    c["emission_share_ppb"],
+                    c["since_height"],
+                    c["module_loaded"]
+                );
+            }
+        })
+    }
+}
