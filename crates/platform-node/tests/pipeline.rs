@@ -213,6 +213,26 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     let (_, history) = get(&format!("{}/weights/history", urls[3]));
     assert!(history[0]["mechanisms"][0]["uids"] == json!([miner_uid]), "{history}");
 
+    // A validator stopped and started again recovers its state from data/ and keeps up.
+    let (_, before) = get(&format!("{}/consensus/info", urls[3]));
+    let stopped = nodes.pop().expect("fourth node");
+    stopped.shutdown().await;
+    let bootstrap = nodes[0].p2p_addresses.clone();
+    let cfg = node_config("//Platform//v3", dirs[3].path(), &fx.local.url(), bootstrap, &owner);
+    let chain = SubxtChain::connect(&fx.local.url(), Default::default()).await.expect("connect");
+    let restarted = platform_node::start(cfg, chain).await.expect("node restarts");
+    let url = format!("http://{}", restarted.http_addr);
+    let (_, status) = get(&format!("{url}/submissions/{id}"));
+    assert_eq!(status["final"], true, "{status}");
+    assert_eq!(status["score_ppb"].as_u64(), Some(scores[0]));
+    let height_before = before["tip"]["height"].as_u64().expect("height");
+    eventually("the restarted validator to follow new blocks", Duration::from_secs(60), || {
+        let (_, info) = get(&format!("{url}/consensus/info"));
+        (info["tip"]["height"].as_u64() > Some(height_before + 2)).then_some(())
+    })
+    .await;
+    nodes.push(restarted);
+
     for node in nodes {
         node.shutdown().await;
     }
