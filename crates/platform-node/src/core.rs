@@ -121,6 +121,13 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub accepted_at: HashMap<SubmissionId, Instant>,
 }
 
+/// What the rules need of a submission: the mempool's copy, else the stored one.
+fn submission_info(mempool: &Mempool, records: &Records, id: &SubmissionId) -> Option<SubmissionInfo> {
+    mempool
+        .info(id)
+        .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
+}
+
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -172,9 +179,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Input::Timer { height, view } => self.feed(CInput::Timeout { height, view }),
             Input::Submit { signed, local, reply } => {
                 let result = self.admit(signed, local);
-                match (&result, local) {
-                    (Ok(_), _) => self.metrics.submissions_accepted.inc(),
-                    (Err(_), _) => self.metrics.submissions_rejected.inc(),
+                match &result {
+                    Ok(_) => self.metrics.submissions_accepted.inc(),
+                    Err(_) => self.metrics.submissions_rejected.inc(),
                 };
                 if let Some(reply) = reply {
                     let _ = reply.send(result);
@@ -436,9 +443,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     /// The leader's block: due weights (and a changed validator set) first, then sudo
     /// actions, evaluations and submissions in arrival order, within the size budget.
-    fn build_actions(&self, epoch: Epoch) -> Vec<Action> {
+    fn build_actions(&mut self, epoch: Epoch) -> Vec<Action> {
         let mut actions = Vec::new();
-        let mut bytes = 0usize;
         if self.state.weights_due(epoch)
             && let Some(metagraph) = &self.metagraph
         {
@@ -449,47 +455,38 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 actions.push(Action::ValidatorSet(set));
             }
         }
-        let sudo = self.sudo_keys();
-        let lookup = |id: &SubmissionId| self.mempool.info(id);
-        let ctx = Context {
-            netuid: self.cfg.netuid,
-            sudo: &sudo,
-            metagraph: self.metagraph.as_deref(),
-            min_stake: self.cfg.min_stake_rao,
-            lookup: &lookup,
-        };
         let mut candidates: Vec<Action> = self.mempool.sudo().iter().cloned().map(Action::Sudo).collect();
         candidates.extend(self.mempool.evaluations().map(|(_, e)| Action::Evaluation(e.clone())));
         candidates.extend(self.mempool.submission_ids().map(|id| Action::Submission(*id)));
-        let mut checker = self.state.checker(epoch);
-        for action in &actions {
-            // Weights and validator sets were computed just now from the same state.
-            let _ = checker.push(action, &ctx);
-        }
-        for action in candidates {
-            let size = action.encoded_size();
-            if bytes + size > BLOCK_BYTES_BUDGET || actions.len() >= platform_types::limits::MAX_BLOCK_ACTIONS {
-                break;
+        self.with_rules(|state, ctx| {
+            let mut checker = state.checker(epoch);
+            for action in &actions {
+                // Weights and validator sets were computed just now from the same state.
+                let _ = checker.push(action, ctx);
             }
-            // Keep only actions valid where they stand (an evaluation whose submission is not
-            // committed yet waits for a later block).
-            if checker.push(&action, &ctx).is_ok() {
-                bytes += size;
-                actions.push(action);
+            let mut bytes = 0usize;
+            for action in candidates {
+                let size = action.encoded_size();
+                if bytes + size > BLOCK_BYTES_BUDGET || actions.len() >= platform_types::limits::MAX_BLOCK_ACTIONS {
+                    break;
+                }
+                // Keep only actions valid where they stand (an evaluation whose submission is not
+                // committed yet waits for a later block).
+                if checker.push(&action, ctx).is_ok() {
+                    bytes += size;
+                    actions.push(action);
+                }
             }
-        }
+        });
         actions
     }
 
-    fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+    /// Runs `f` with the state and the rules' context: sudo keys, metagraph, and submission
+    /// bodies from the mempool or, failing that, the store.
+    fn with_rules<R>(&mut self, f: impl FnOnce(&mut AppState, &Context<'_>) -> R) -> R {
         let sudo = self.sudo_keys();
-        let records = self.records.clone();
-        let mempool = &self.mempool;
-        let lookup = |id: &SubmissionId| {
-            mempool
-                .info(id)
-                .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
-        };
+        let (mempool, records) = (&self.mempool, &self.records);
+        let lookup = |id: &SubmissionId| submission_info(mempool, records, id);
         let ctx = Context {
             netuid: self.cfg.netuid,
             sudo: &sudo,
@@ -497,7 +494,11 @@ impl<C: Chain + Clone + 'static> Core<C> {
             min_stake: self.cfg.min_stake_rao,
             lookup: &lookup,
         };
-        let result = self.state.check_block(&block, &ctx);
+        f(&mut self.state, &ctx)
+    }
+
+    fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+        let result = self.with_rules(|state, ctx| state.check_block(&block, ctx));
         let (height, block_hash) = (block.header.height, block.hash());
         let valid = match result {
             Ok(()) => true,
@@ -547,22 +548,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.machine = None;
             return None;
         }
-        let sudo = self.sudo_keys();
-        let records = self.records.clone();
-        let mempool = &self.mempool;
-        let lookup = |id: &SubmissionId| {
-            mempool
-                .info(id)
-                .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
-        };
-        let ctx = Context {
-            netuid: self.cfg.netuid,
-            sudo: &sudo,
-            metagraph: self.metagraph.as_deref(),
-            min_stake: self.cfg.min_stake_rao,
-            lookup: &lookup,
-        };
-        let effects = self.state.apply_block(&block, &ctx);
+        let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         let height = block.header.height;
         self.last_commit = Instant::now();
         self.metrics.height.set(height.get() as i64);
@@ -616,26 +602,11 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn observe_final(&mut self, id: &SubmissionId) {
-        if let Some(committed) = self.state.submissions.get(id) {
-            let stake: u128 = self.evaluated_stake(committed);
-            let total: u128 = self.state.registry.validators.validators.iter().map(|v| u128::from(v.stake)).sum();
-            if stake * 3 > total * 2
-                && let Some(start) = self.accepted_at.remove(id)
-            {
-                self.metrics.score_latency.observe(start.elapsed().as_secs_f64());
-            }
+        if self.state.submissions.get(id).is_some_and(|c| c.is_final(&self.state.registry.validators))
+            && let Some(start) = self.accepted_at.remove(id)
+        {
+            self.metrics.score_latency.observe(start.elapsed().as_secs_f64());
         }
-    }
-
-    fn evaluated_stake(&self, committed: &crate::state::Committed) -> u128 {
-        self.state
-            .registry
-            .validators
-            .validators
-            .iter()
-            .filter(|v| committed.evaluations.contains_key(&v.hotkey))
-            .map(|v| u128::from(v.stake))
-            .sum()
     }
 
     fn request_sync(&mut self, from: u64) {
@@ -957,6 +928,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
     }
 
+    /// The robust stake-weighted aggregate of a committed submission's scores so far.
+    fn aggregate_ppb(&self, c: &crate::state::Committed) -> Option<u32> {
+        let outlier_z = self.state.challenge(&c.challenge).map_or(2_000, |e| e.spec.scoring.outlier_z_milli);
+        platform_scoring::aggregate(&c.scores(&self.state.registry.validators), outlier_z).map(|a| a.mean_ppb)
+    }
+
     fn submission_status(&self, id: &SubmissionId) -> Value {
         if let Some(s) = self.mempool.get(id) {
             return json!({ "id": id.to_string(), "status": "pending", "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58() });
@@ -964,23 +941,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let Some(c) = self.state.submissions.get(id) else {
             return json!({ "id": id.to_string(), "status": "unknown" });
         };
-        let scores: Vec<platform_scoring::Score> = self
-            .state
-            .registry
-            .validators
-            .validators
-            .iter()
-            .filter_map(|v| {
-                let (status, score, _) = c.evaluations.get(&v.hotkey)?;
-                let score_ppb = if *status == platform_types::EvaluationStatus::Scored { *score } else { 0 };
-                Some(platform_scoring::Score { stake: v.stake, score_ppb })
-            })
-            .collect();
-        let outlier_z = self.state.challenge(&c.challenge).map_or(2_000, |e| e.spec.scoring.outlier_z_milli);
-        let aggregate = platform_scoring::aggregate(&scores, outlier_z);
-        let total: u128 = self.state.registry.validators.validators.iter().map(|v| u128::from(v.stake)).sum();
-        let evaluated = self.evaluated_stake(c);
-        let is_final = evaluated * 3 > total * 2;
+        let validators = &self.state.registry.validators;
+        let total: u128 = validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+        let evaluated = c.evaluated_stake(validators);
+        let is_final = c.is_final(validators);
         json!({
             "id": id.to_string(),
             "status": if is_final { "scored" } else if c.evaluations.is_empty() { "evaluating" } else { "partially_evaluated" },
@@ -989,7 +953,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             "miner": c.miner.to_ss58(),
             "height": c.height.get(),
             "epoch": c.epoch.get(),
-            "score_ppb": aggregate.map(|a| a.mean_ppb),
+            "score_ppb": self.aggregate_ppb(c),
             "evaluations": c.evaluations.iter().map(|(v, (status, score, output))| json!({
                 "validator": v.to_ss58(), "status": format!("{status:?}").to_lowercase(), "score_ppb": score,
                 "output_hash": output.to_string() })).collect::<Vec<_>>(),
@@ -1009,8 +973,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 if c.height < entry.since {
                     continue;
                 }
-                if let Some(score) = self.submission_status(sid).get("score_ppb").and_then(Value::as_u64) {
-                    let score = score as u32;
+                if let Some(score) = self.aggregate_ppb(c) {
                     let slot = best.entry(c.miner).or_insert((score, *sid));
                     if score > slot.0 {
                         *slot = (score, *sid);

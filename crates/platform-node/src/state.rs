@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use parity_scale_codec::Encode;
 use platform_chain::Metagraph;
 use platform_consensus::Tip;
-use platform_scoring::MinerScore;
+use platform_scoring::{MinerScore, Score};
 use platform_types::{
     Action, Block, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Height, NetUid,
     PublicKey, SubmissionId, SudoAction, SudoCommand, ValidatorSet, Version, WeightsProposal, blake2b_256_parts,
@@ -41,6 +41,37 @@ pub struct Committed {
     pub epoch: Epoch,
     /// Committed evaluations by validator: status, score, output hash.
     pub evaluations: BTreeMap<PublicKey, (EvaluationStatus, u32, Hash)>,
+}
+
+impl Committed {
+    /// The committed scores, each weighted by its evaluator's stake in `validators` (a rejection
+    /// scores 0; evaluations by non-members are left out).
+    pub fn scores(&self, validators: &ValidatorSet) -> Vec<Score> {
+        self.evaluations
+            .iter()
+            .filter_map(|(validator, (status, score, _))| {
+                let stake = validators.validators.iter().find(|v| &v.hotkey == validator)?.stake;
+                let score_ppb = if *status == EvaluationStatus::Scored { *score } else { 0 };
+                Some(Score { stake, score_ppb })
+            })
+            .collect()
+    }
+
+    /// Stake of the members of `validators` whose evaluations are committed.
+    pub fn evaluated_stake(&self, validators: &ValidatorSet) -> u128 {
+        validators
+            .validators
+            .iter()
+            .filter(|v| self.evaluations.contains_key(&v.hotkey))
+            .map(|v| u128::from(v.stake))
+            .sum()
+    }
+
+    /// Final: evaluations from more than two thirds of the stake are committed.
+    pub fn is_final(&self, validators: &ValidatorSet) -> bool {
+        let total: u128 = validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+        self.evaluated_stake(validators) * 3 > total * 2
+    }
 }
 
 /// A registered challenge.

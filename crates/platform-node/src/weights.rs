@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 
 use platform_chain::Metagraph;
 use platform_scoring::{
-    ChallengeEpoch, EmptyPolicy, Evaluated, MinerScore, Score, chain_weights, epoch_weights, score_challenge,
+    ChallengeEpoch, EmptyPolicy, Evaluated, MinerScore, chain_weights, epoch_weights, score_challenge,
 };
-use platform_types::{
-    Epoch, EvaluationStatus, MechanismId, MechanismWeights, Uid, Validator, ValidatorSet, WeightsProposal,
-};
+use platform_types::{Epoch, MechanismId, MechanismWeights, Uid, Validator, ValidatorSet, WeightsProposal};
 
 use crate::state::AppState;
 
@@ -26,8 +24,8 @@ pub struct Computed {
 /// since the challenge's current version), splits emission across challenges and mechanisms,
 /// and converts to the chain's u16 form. Nothing earned goes to the subnet owner's uid.
 pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Computed {
-    let stakes: BTreeMap<_, u64> = state.registry.validators.validators.iter().map(|v| (v.hotkey, v.stake)).collect();
-    let total_stake: u64 = stakes.values().sum();
+    let validators = &state.registry.validators;
+    let total_stake: u64 = validators.validators.iter().map(|v| v.stake).sum();
     let owner = metagraph.owner_hotkey.and_then(|h| metagraph.uid_of(&h)).map_or(0, |u| u.get());
     let mut outcomes = Vec::new();
     let mut smoothed = BTreeMap::new();
@@ -39,15 +37,7 @@ pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Compute
                 continue;
             }
             let Some(uid) = metagraph.uid_of(&committed.miner) else { continue };
-            let scores: Vec<Score> = committed
-                .evaluations
-                .iter()
-                .filter_map(|(validator, (status, score, _))| {
-                    let stake = *stakes.get(validator)?;
-                    let score_ppb = if *status == EvaluationStatus::Scored { *score } else { 0 };
-                    Some(Score { stake, score_ppb })
-                })
-                .collect();
+            let scores = committed.scores(validators);
             if scores.is_empty() {
                 continue;
             }
