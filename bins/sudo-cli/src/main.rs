@@ -64,6 +64,14 @@ enum ChallengeCommand {
     },
     /// List the challenges a validator runs.
     List(ListArgs),
+    /// Show one challenge as a validator runs it: module hash, policy, mechanism, share, the
+    /// height it was added at and whether its module is loaded.
+    Status {
+        /// The challenge id.
+        id: String,
+        #[command(flatten)]
+        node: ListArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,6 +87,7 @@ fn main() -> ExitCode {
         }
         Command::Challenge(ChallengeCommand::Remove { id, sudo }) => sudo.run(SudoRequest::Remove(id)),
         Command::Challenge(ChallengeCommand::List(args)) => args.run(),
+        Command::Challenge(ChallengeCommand::Status { id, node }) => node.status(&id),
         Command::SetRequiredVersion { version, sudo } => sudo.run(SudoRequest::Version(version)),
     })
 }

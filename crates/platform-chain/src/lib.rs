@@ -26,7 +26,7 @@ pub use chain::{BlockStream, Chain};
 pub use client::{ConnectOptions, SubxtChain};
 pub use commit::{commit_hash, netuid_index};
 pub use error::{ChainError, RevealRefusal};
-pub use local::{ALICE, LocalChain, LocalChainConfig};
+pub use local::{ALICE, LocalChain, LocalChainConfig, install_chopsticks};
 pub use schedule::Schedule;
 pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter};
 pub use types::{BlockRef, Head, Inclusion, Metagraph, Neuron, SubnetParams, WeightVector};

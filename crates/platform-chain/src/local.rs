@@ -56,6 +56,24 @@ impl LocalChainConfig {
     }
 }
 
+/// chopsticks' entry script in `dir` (the repository's `tests/chopsticks`), installed by the
+/// pinned `install.sh` there when it is missing.
+pub fn install_chopsticks(dir: &Path) -> Result<PathBuf, ChainError> {
+    let fail = |reason: String| ChainError::Connect { endpoint: "local chopsticks".into(), reason };
+    let entry = dir.join("node_modules/@acala-network/chopsticks/chopsticks.cjs");
+    if !entry.is_file() {
+        let script = dir.join("install.sh");
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .status()
+            .map_err(|e| fail(format!("cannot run {}: {e}", script.display())))?;
+        if !status.success() || !entry.is_file() {
+            return Err(fail(format!("{} failed ({status})", script.display())));
+        }
+    }
+    Ok(entry)
+}
+
 /// A running chopsticks process; killed when dropped.
 pub struct LocalChain {
     child: Child,

@@ -19,7 +19,7 @@ use crate::key::keypair_from;
 /// Which validator to talk to.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NodeArgs {
-    /// The validator's HTTP API.
+    /// The validator's HTTP API: a URL, or a multiaddr such as /ip4/127.0.0.1/tcp/8080.
     #[arg(long, env = "PLATFORM_NODE", default_value = "http://127.0.0.1:8080", value_name = "URL")]
     node: String,
     /// The subnet (part of every signature).
@@ -60,6 +60,21 @@ impl SignerArgs {
     }
 }
 
+/// The HTTP base URL of `--node`: a URL as given, or a `/ip4|ip6|dns…/<host>/tcp/<port>`
+/// multiaddr turned into `http://<host>:<port>`.
+fn http_base(node: &str) -> String {
+    let parts: Vec<&str> = node.split('/').collect();
+    if let ["", proto, host, "tcp", port, ..] = parts.as_slice()
+        && matches!(*proto, "ip4" | "dns" | "dns4" | "dns6")
+    {
+        return format!("http://{host}:{port}");
+    }
+    if let ["", "ip6", host, "tcp", port, ..] = parts.as_slice() {
+        return format!("http://[{host}]:{port}");
+    }
+    node.trim_end_matches('/').to_owned()
+}
+
 struct Node {
     base: String,
     agent: ureq::Agent,
@@ -72,7 +87,7 @@ impl Node {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Node { base: args.node.trim_end_matches('/').to_owned(), agent }
+        Node { base: http_base(&args.node), agent }
     }
 
     fn answer(&self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Value> {
@@ -342,7 +357,7 @@ impl SudoArgs {
     }
 }
 
-/// `sudo-cli challenge list`.
+/// `sudo-cli challenge list`, or `status <id>` with an id.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     #[command(flatten)]
@@ -350,6 +365,23 @@ pub struct ListArgs {
 }
 
 impl ListArgs {
+    /// Prints one challenge as the validator runs it (policy, module, whether it is loaded);
+    /// fails when the validator has no such active challenge.
+    pub fn status(self, id: &str) -> anyhow::Result<()> {
+        let list = Node::new(&self.node).get("/challenges")?;
+        let entry = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .ok_or_else(|| anyhow!("no active challenge {id:?} on {}", self.node.node))?;
+        print_json_or(self.node.output, &entry, || match serde_json::to_string_pretty(&entry) {
+            Ok(text) => println!("{text}"),
+            Err(_) => println!("{entry}"),
+        })
+    }
+
     /// Prints the active challenges.
     pub fn run(self) -> anyhow::Result<()> {
         let list = Node::new(&self.node).get("/challenges")?;
@@ -366,5 +398,18 @@ impl ListArgs {
                 );
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http_base;
+
+    #[test]
+    fn node_is_a_url_or_a_multiaddr() {
+        assert_eq!(http_base("http://10.0.0.1:8080/"), "http://10.0.0.1:8080");
+        assert_eq!(http_base("/ip4/127.0.0.1/tcp/8080"), "http://127.0.0.1:8080");
+        assert_eq!(http_base("/dns/validator.example/tcp/80"), "http://validator.example:80");
+        assert_eq!(http_base("/ip6/::1/tcp/8080"), "http://[::1]:8080");
     }
 }

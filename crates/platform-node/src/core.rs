@@ -77,7 +77,7 @@ pub enum Query {
 
 /// Everything the loop reacts to.
 pub(crate) enum Input {
-    Gossip { id: MessageId, from: PeerTag, envelope: Envelope },
+    Gossip { id: MessageId, from: PeerTag, message: Gossiped },
     Timer { height: Height, view: View },
     Submit { signed: Signed<Submission>, local: bool, reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>> },
     Sudo { signed: Signed<SudoAction>, local: bool, reply: Option<oneshot::Sender<Result<Hash, Rejection>>> },
@@ -89,6 +89,39 @@ pub(crate) enum Input {
     Bodies { envelopes: Vec<Envelope> },
     WeightsSubmitted { epoch: u64, record: Value },
 }
+
+/// A gossiped message whose signature the gossip pump has already checked.
+pub(crate) enum Gossiped {
+    Submission(Signed<Submission>),
+    Sudo(Signed<SudoAction>),
+    Evaluation(Signed<Evaluation>),
+    /// Consensus messages: the consensus machine checks their signatures itself.
+    Consensus(Envelope),
+}
+
+impl Gossiped {
+    /// Checks the signature of an application message; `None` when it is invalid.
+    pub(crate) fn open(envelope: Envelope, netuid: platform_types::NetUid) -> Option<Gossiped> {
+        Some(match envelope.kind {
+            MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?),
+            MessageKind::SudoAction => Gossiped::Sudo(envelope.open(netuid).ok()?),
+            MessageKind::Evaluation => Gossiped::Evaluation(envelope.open(netuid).ok()?),
+            _ => Gossiped::Consensus(envelope),
+        })
+    }
+}
+
+/// A submission admitted in memory whose write to `data/` is pending: everything admitted in
+/// one turn of the loop shares one synced write, and is acknowledged only after it.
+pub(crate) struct Unwritten {
+    id: SubmissionId,
+    envelope: Envelope,
+    local: bool,
+    reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+}
+
+/// Inputs taken in one turn of the loop before the admitted submissions are written.
+const MAX_TURN: usize = 4096;
 
 pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub cfg: Arc<NodeConfig>,
@@ -119,6 +152,7 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub outdated: Option<Version>,
     pub sudo_results: HashMap<Hash, (Height, Result<(), String>)>,
     pub accepted_at: HashMap<SubmissionId, Instant>,
+    pub unwritten: Vec<Unwritten>,
 }
 
 /// What the rules need of a submission: the mempool's copy, else the stored one.
@@ -163,7 +197,17 @@ impl<C: Chain + Clone + 'static> Core<C> {
         loop {
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(input) => self.on_input(input),
+                    Some(input) => {
+                        self.on_input(input);
+                        for _ in 0..MAX_TURN {
+                            match rx.try_recv() {
+                                Ok(input) => self.on_input(input),
+                                Err(_) => break,
+                            }
+                        }
+                        self.flush_admitted();
+                        self.publish_status();
+                    }
                     None => break,
                 },
                 _ = tick.tick() => self.on_tick(),
@@ -174,18 +218,17 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn on_input(&mut self, input: Input) {
+        let admission = matches!(input, Input::Submit { .. } | Input::Gossip { message: Gossiped::Submission(_), .. });
+        if !admission {
+            // Anything else may build, verify or commit a block: admitted submissions are
+            // written first.
+            self.flush_admitted();
+        }
         match input {
-            Input::Gossip { id, from, envelope } => self.on_gossip(id, from, envelope),
+            Input::Gossip { id, from, message } => self.on_gossip(id, from, message),
             Input::Timer { height, view } => self.feed(CInput::Timeout { height, view }),
             Input::Submit { signed, local, reply } => {
-                let result = self.admit(signed, local);
-                match &result {
-                    Ok(_) => self.metrics.submissions_accepted.inc(),
-                    Err(_) => self.metrics.submissions_rejected.inc(),
-                };
-                if let Some(reply) = reply {
-                    let _ = reply.send(result);
-                }
+                let _ = self.on_submit(signed, local, reply);
             }
             Input::Sudo { signed, local, reply } => {
                 let result = self.admit_sudo(signed, local);
@@ -230,17 +273,70 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 }
             }
         }
-        self.publish_status();
     }
 
     fn on_tick(&mut self) {
+        self.flush_admitted();
         self.maybe_build();
         self.recheck_verifying();
     }
 
     // ---------------------------------------------------------------- admission
 
-    fn admit(&mut self, signed: Signed<Submission>, local: bool) -> Result<SubmissionId, Rejection> {
+    /// Admits a submission in memory and queues its write; the reply waits for the write.
+    fn on_submit(
+        &mut self,
+        signed: Signed<Submission>,
+        local: bool,
+        reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+    ) -> Result<(), Rejection> {
+        match self.admit(&signed, local) {
+            Ok(id) => {
+                self.unwritten.push(Unwritten { id, envelope: signed.envelope, local, reply });
+                Ok(())
+            }
+            Err(rejection) => {
+                self.metrics.submissions_rejected.inc();
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(rejection.clone()));
+                }
+                Err(rejection)
+            }
+        }
+    }
+
+    /// Writes the admitted submissions in one synced batch, then acknowledges and gossips them.
+    fn flush_admitted(&mut self) {
+        if self.unwritten.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.unwritten);
+        let written = self.records.put_submissions(batch.iter().map(|u| (&u.id, &u.envelope)));
+        let now = Instant::now();
+        for unwritten in batch {
+            let result = match &written {
+                Ok(()) => {
+                    self.metrics.submissions_accepted.inc();
+                    self.accepted_at.insert(unwritten.id, now);
+                    if unwritten.local {
+                        self.publish(Topic::Submissions, unwritten.envelope.to_bytes());
+                    }
+                    Ok(unwritten.id)
+                }
+                Err(e) => {
+                    self.mempool.remove_submission(&unwritten.id);
+                    self.metrics.submissions_rejected.inc();
+                    Err(Rejection::new(500, format!("cannot store the submission: {e}")))
+                }
+            };
+            if let Some(reply) = unwritten.reply {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// The admission rules: everything but the write.
+    fn admit(&mut self, signed: &Signed<Submission>, local: bool) -> Result<SubmissionId, Rejection> {
         let id = SubmissionId(signed.envelope.payload_hash());
         let submission = &signed.message;
         if self.state.submissions.contains_key(&id) || self.mempool.get(&id).is_some() {
@@ -277,14 +373,6 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
             Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
         })?;
-        if let Err(e) = self.records.put_submission(&id, &signed.envelope) {
-            self.mempool.remove_submission(&id);
-            return Err(Rejection::new(500, format!("cannot store the submission: {e}")));
-        }
-        self.accepted_at.insert(id, Instant::now());
-        if local {
-            self.publish(Topic::Submissions, signed.envelope.to_bytes());
-        }
         Ok(id)
     }
 
@@ -314,40 +402,30 @@ impl<C: Chain + Clone + 'static> Core<C> {
         Ok(hash)
     }
 
-    fn on_gossip(&mut self, id: MessageId, from: PeerTag, envelope: Envelope) {
-        let netuid = self.cfg.netuid;
-        let verdict = match envelope.kind {
-            MessageKind::Submission => match envelope.open::<Submission>(netuid) {
-                Ok(signed) => match self.admit(signed, false) {
-                    Ok(_) => Verdict::Valid,
-                    Err(r) if r.status == 409 || r.status == 429 || r.status == 503 => Verdict::Ignored,
-                    Err(_) => Verdict::Invalid,
-                },
+    fn on_gossip(&mut self, id: MessageId, from: PeerTag, message: Gossiped) {
+        let verdict = match message {
+            Gossiped::Submission(signed) => match self.on_submit(signed, false, None) {
+                Ok(()) => Verdict::Valid,
+                Err(r) if r.status == 409 || r.status == 429 || r.status == 503 => Verdict::Ignored,
                 Err(_) => Verdict::Invalid,
             },
-            MessageKind::SudoAction => match envelope.open::<SudoAction>(netuid) {
-                Ok(signed) => match self.admit_sudo(signed, false) {
-                    Ok(_) => Verdict::Valid,
-                    Err(_) => Verdict::Ignored,
-                },
-                Err(_) => Verdict::Invalid,
+            Gossiped::Sudo(signed) => match self.admit_sudo(signed, false) {
+                Ok(_) => Verdict::Valid,
+                Err(_) => Verdict::Ignored,
             },
-            MessageKind::Evaluation => match envelope.open::<Evaluation>(netuid) {
-                Ok(signed) => {
-                    let evaluation = signed.message;
-                    let committed = self
-                        .state
-                        .submissions
-                        .get(&evaluation.submission)
-                        .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
-                    if !committed {
-                        self.mempool.add_evaluation(evaluation.submission, evaluation.validator, envelope);
-                    }
-                    Verdict::Valid
+            Gossiped::Evaluation(signed) => {
+                let evaluation = signed.message;
+                let committed = self
+                    .state
+                    .submissions
+                    .get(&evaluation.submission)
+                    .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
+                if !committed {
+                    self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
                 }
-                Err(_) => Verdict::Invalid,
-            },
-            _ => {
+                Verdict::Valid
+            }
+            Gossiped::Consensus(envelope) => {
                 self.feed(CInput::Message { from, envelope });
                 Verdict::Valid
             }

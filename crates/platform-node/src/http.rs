@@ -36,7 +36,13 @@ pub(crate) struct Api {
     pub metrics: Arc<Metrics>,
 }
 
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(StatusCode, String);
+
+impl From<ApiError> for Rejection {
+    fn from(e: ApiError) -> Self {
+        Rejection::new(e.0.as_u16(), e.1)
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -81,7 +87,7 @@ pub(crate) fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
+pub(crate) async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
     let (reply, answer) = oneshot::channel();
     api.inputs.send(Input::Query { query, reply }).await.map_err(|_| unavailable())?;
     answer.await.map_err(|_| unavailable())
@@ -141,34 +147,68 @@ fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
     Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| bad(format!("malformed envelope: {e}")))
 }
 
-fn store_blob(api: &Api, expected: Hash, blob: &[u8]) -> Result<(), ApiError> {
-    if blake2b_256(blob) != expected {
-        return Err(bad(format!("the attached blob does not hash to {expected}")));
+impl Api {
+    fn store_blob(&self, expected: Hash, blob: &[u8]) -> Result<(), ApiError> {
+        if blake2b_256(blob) != expected {
+            return Err(bad(format!("the attached blob does not hash to {expected}")));
+        }
+        self.records
+            .put_blob(&expected, blob)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            let _ = p2p.provide(expected).await;
+        });
+        Ok(())
     }
-    api.records.put_blob(&expected, blob).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let p2p = api.p2p.clone();
-    tokio::spawn(async move {
-        let _ = p2p.provide(expected).await;
-    });
-    Ok(())
+
+    /// Checks a submission's signature (on the caller's task, so checks run in parallel),
+    /// stores an attached blob, and hands it to admission; answers once it is stored.
+    pub(crate) async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, ApiError> {
+        let signed = envelope
+            .open::<Submission>(self.netuid)
+            .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
+        if let Payload::Blob(hash) = signed.message.payload {
+            let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
+            if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
+                return Err(bad("the blob's length differs from payload_size"));
+            }
+            self.store_blob(hash, &blob)?;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inputs.send(Input::Submit { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
+        Ok(answer.await.map_err(|_| unavailable())??)
+    }
+
+    /// Checks the owner's signature, compiles an attached module, and hands the action to
+    /// admission.
+    pub(crate) async fn sudo(&self, envelope: Envelope, module: Option<Vec<u8>>) -> Result<Hash, ApiError> {
+        let signed = envelope
+            .open::<SudoAction>(self.netuid)
+            .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
+        if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
+            && let Some(wasm) = module
+        {
+            if wasm.len() as u64 != spec.module_size {
+                return Err(bad(format!("module is {} bytes but the action says {}", wasm.len(), spec.module_size)));
+            }
+            let (runtime, policy, check) = (self.runtime.clone(), spec.policy, wasm.clone());
+            tokio::task::spawn_blocking(move || runtime.load(&check, &policy))
+                .await
+                .map_err(|_| unavailable())?
+                .map_err(|e| bad(format!("module refused: {e}")))?;
+            self.store_blob(spec.module_hash, &wasm)?;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inputs.send(Input::Sudo { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
+        Ok(answer.await.map_err(|_| unavailable())??)
+    }
 }
 
 async fn submit(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
     let envelope = decode_envelope(&body)?;
-    let signed = envelope
-        .open::<Submission>(api.netuid)
-        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
-    if let Payload::Blob(hash) = signed.message.payload {
-        let blob = body.blob.as_deref().ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
-        let blob = decode_hex("blob", blob)?;
-        if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
-            return Err(bad("the blob's length differs from payload_size"));
-        }
-        store_blob(&api, hash, &blob)?;
-    }
-    let (reply, answer) = oneshot::channel();
-    api.inputs.send(Input::Submit { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
-    let id = answer.await.map_err(|_| unavailable())??;
+    let blob = body.blob.as_deref().map(|b| decode_hex("blob", b)).transpose()?;
+    let id = api.submit(envelope, blob).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
 }
 
@@ -219,26 +259,8 @@ async fn leader(State(api): State<Api>) -> Reply {
 
 async fn sudo(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
     let envelope = decode_envelope(&body)?;
-    let signed = envelope
-        .open::<SudoAction>(api.netuid)
-        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
-    if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
-        && let Some(module) = &body.blob
-    {
-        let wasm = decode_hex("module", module)?;
-        if wasm.len() as u64 != spec.module_size {
-            return Err(bad(format!("module is {} bytes but the action says {}", wasm.len(), spec.module_size)));
-        }
-        let (runtime, policy, check) = (api.runtime.clone(), spec.policy, wasm.clone());
-        tokio::task::spawn_blocking(move || runtime.load(&check, &policy))
-            .await
-            .map_err(|_| unavailable())?
-            .map_err(|e| bad(format!("module refused: {e}")))?;
-        store_blob(&api, spec.module_hash, &wasm)?;
-    }
-    let (reply, answer) = oneshot::channel();
-    api.inputs.send(Input::Sudo { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
-    let id = answer.await.map_err(|_| unavailable())??;
+    let module = body.blob.as_deref().map(|m| decode_hex("module", m)).transpose()?;
+    let id = api.sudo(envelope, module).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
 }
 

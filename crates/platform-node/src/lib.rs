@@ -13,6 +13,7 @@
 
 pub mod config;
 mod core;
+pub mod devnet;
 pub mod evaluator;
 mod http;
 pub mod mempool;
@@ -24,4 +25,5 @@ pub mod weights;
 
 pub use config::{ConfigError, LogFormat, NodeConfig, Settings};
 pub use core::{Query, Rejection, node_version};
+pub use devnet::{Devnet, DevnetConfig};
 pub use node::{RunningNode, start};

@@ -15,14 +15,14 @@ use platform_p2p::{Client, Event, P2pConfig, Peer};
 use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
-use platform_types::{Codec, Envelope, Epoch, ReplayGuard, Submission, ValidatorSet};
+use platform_types::{Codec, Envelope, Epoch, Hash, ReplayGuard, Submission, SubmissionId, ValidatorSet};
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::config::NodeConfig;
-use crate::core::{Core, Input};
+use crate::core::{Core, Gossiped, Input, Query, Rejection};
 use crate::http::{Api, router};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
@@ -38,11 +38,29 @@ pub struct RunningNode {
     pub peer_id: String,
     /// Addresses peers can dial (with `/p2p/<peer id>`).
     pub p2p_addresses: Vec<String>,
+    api: Api,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
 impl RunningNode {
+    /// Accepts a signed submission as `POST /submissions` does (with the blob of a large
+    /// payload); answers once it is stored, with its id.
+    pub async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, Rejection> {
+        Ok(self.api.submit(envelope, blob).await?)
+    }
+
+    /// Accepts a signed sudo action as `POST /sudo` does (with the module of an added or
+    /// updated challenge); answers with the action's id.
+    pub async fn sudo(&self, envelope: Envelope, module: Option<Vec<u8>>) -> Result<Hash, Rejection> {
+        Ok(self.api.sudo(envelope, module).await?)
+    }
+
+    /// Answers a read-only question with the JSON the HTTP API returns.
+    pub async fn query(&self, query: Query) -> Result<Value, Rejection> {
+        Ok(crate::http::query(&self.api, query).await?)
+    }
+
     /// Stops every task and waits for them; the store is closed when the last one ends.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -164,8 +182,9 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         metrics: metrics.clone(),
     };
     let mut http_shutdown = shutdown_rx.clone();
+    let http_api = api.clone();
     tasks.spawn(async move {
-        let serve = axum::serve(listener, router(api)).with_graceful_shutdown(async move {
+        let serve = axum::serve(listener, router(http_api)).with_graceful_shutdown(async move {
             let _ = http_shutdown.changed().await;
         });
         if let Err(e) = serve.await {
@@ -177,6 +196,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let pump_inputs = inputs.clone();
     let mut pump_shutdown = shutdown_rx.clone();
     let pump_p2p = p2p.clone();
+    let pump_netuid = cfg.netuid;
     tasks.spawn(async move {
         let mut tags: HashMap<Peer, PeerTag> = HashMap::new();
         loop {
@@ -187,13 +207,14 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             let Event::Message { id, author, data, .. } = event else { continue };
             let next = tags.len() as u64;
             let from = *tags.entry(author).or_insert(PeerTag(next));
-            match Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES) {
-                Ok(envelope) => {
-                    if pump_inputs.send(Input::Gossip { id, from, envelope }).await.is_err() {
+            // Signatures are checked here, off the event loop.
+            match Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, pump_netuid)) {
+                Some(message) => {
+                    if pump_inputs.send(Input::Gossip { id, from, message }).await.is_err() {
                         break;
                     }
                 }
-                Err(_) => {
+                None => {
                     let _ = pump_p2p.report(id, platform_p2p::Verdict::Invalid).await;
                 }
             }
@@ -233,10 +254,11 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         outdated: None,
         sudo_results: HashMap::new(),
         accepted_at: HashMap::new(),
+        unwritten: Vec::new(),
     };
     tasks.spawn(core.run(input_rx, shutdown_rx));
     info!(%http_addr, peer = %p2p.local_peer(), "validator started");
-    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, shutdown, tasks })
+    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks })
 }
 
 async fn listen_addresses(p2p: &Client) -> Vec<String> {

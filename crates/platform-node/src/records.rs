@@ -118,7 +118,20 @@ impl Records {
 
     /// Persists an accepted submission's envelope (before it is acknowledged).
     pub fn put_submission(&self, id: &SubmissionId, envelope: &Envelope) -> Result<(), StoreError> {
-        self.store.put(Column::Submissions, id.0.as_bytes(), &envelope.to_bytes())
+        self.put_submissions([(id, envelope)])
+    }
+
+    /// Persists accepted submissions in one synced write (admission groups them so that one
+    /// fsync serves every submission that arrived while the previous one ran).
+    pub fn put_submissions<'a>(
+        &self,
+        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a Envelope)>,
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        for (id, envelope) in submissions {
+            batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_bytes());
+        }
+        self.store.write(batch)
     }
 
     /// An accepted submission.

@@ -60,18 +60,7 @@ pub fn finney_metadata() -> Option<Vec<u8>> {
 fn chopsticks() -> Option<PathBuf> {
     static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let result = INSTALLED.get_or_init(|| {
-        let dir = workspace_root().join("tests/chopsticks");
-        let entry = dir.join("node_modules/@acala-network/chopsticks/chopsticks.cjs");
-        if !entry.is_file() {
-            let status = std::process::Command::new("bash")
-                .arg(dir.join("install.sh"))
-                .status()
-                .map_err(|e| format!("cannot run install.sh: {e}"))?;
-            if !status.success() {
-                return Err(format!("tests/chopsticks/install.sh failed ({status})"));
-            }
-        }
-        Ok(entry)
+        platform_chain::install_chopsticks(&workspace_root().join("tests/chopsticks")).map_err(|e| e.to_string())
     });
     match result {
         Ok(p) => Some(p.clone()),

@@ -1,0 +1,347 @@
+//! The validator node under load, against the real subtensor runtime (chopsticks):
+//!
+//! 1. submissions per second one validator accepts (signature checked, admitted, stored with a
+//!    synced write, gossiped to a second validator), handed in directly and over HTTP, against
+//!    the rate at which the same two cores only verify the same envelopes;
+//! 2. submission -> final score latency with four validators (p50, p99), against the time the
+//!    network takes to commit one block;
+//! 3. resident memory of the process: before any validator, idle, and at the peak under load.
+//!
+//! ```sh
+//! cargo bench -p platform-benches --bench node
+//! ```
+//!
+//! Needs the chain spec (`PLATFORM_CHAIN_DIR`, default `../shared/chain`), Node.js for
+//! chopsticks, and `challenges/dist/regression.wasm` (`bash challenges/build.sh`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
+use platform_node::{Query, Settings};
+use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SubmissionId};
+
+const NETUID: u16 = 1;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn config(work: &std::path::Path, validators: usize, block_interval_ms: u64) -> DevnetConfig {
+    let chain_dir =
+        std::env::var_os("PLATFORM_CHAIN_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/chain"));
+    let mut config = DevnetConfig::new(
+        chain_dir.join("subtensor-raonet-spec218.json"),
+        root().join("tests/chopsticks"),
+        work.to_path_buf(),
+    );
+    config.validators = validators;
+    config.miners = 4;
+    config.netuid = NETUID;
+    config.settings = Settings {
+        block_interval_ms: Some(block_interval_ms),
+        view_timeout_ms: Some(2_000),
+        miner_rate_per_minute: Some(u32::MAX),
+        mempool_capacity: Some(1_000_000),
+        ..Settings::default()
+    };
+    config
+}
+
+fn regression_wasm() -> Vec<u8> {
+    let path = root().join("challenges/dist/regression.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run bash challenges/build.sh", path.display()))
+}
+
+/// `count` signed regression submissions, round-robin over the miners.
+fn sign_submissions(miners: &[Keypair], count: usize, first_nonce: u64) -> Vec<Envelope> {
+    (0..count)
+        .map(|i| {
+            let miner = &miners[i % miners.len()];
+            let payload = format!("{} -2 0.25 5 -0.5", 1 + i % 7).into_bytes();
+            let submission = Submission {
+                challenge: ChallengeId::new("regression").expect("id"),
+                miner: miner.public(),
+                payload_size: payload.len() as u64,
+                payload: Payload::Inline(payload),
+                metadata: vec![],
+                nonce: first_nonce + i as u64,
+                timestamp_ms: now_ms(),
+            };
+            Envelope::seal(miner, NetUid::new(NETUID), &submission)
+        })
+        .collect()
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// Samples the process's RSS every 50 ms, keeping the peak.
+struct PeakRss {
+    peak_kib: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PeakRss {
+    fn start() -> Self {
+        let peak_kib = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak_kib.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max((rss_mib() * 1024.0) as u64, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        PeakRss { peak_kib, stop }
+    }
+
+    fn peak_mib(&self) -> f64 {
+        self.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+}
+
+impl Drop for PeakRss {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Envelopes verified per second on every core: the ceiling admission cannot pass.
+fn verification_rate(envelopes: &[Envelope]) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for chunk in envelopes.chunks(envelopes.len().div_ceil(threads)) {
+            scope.spawn(move || {
+                for e in chunk {
+                    e.open::<Submission>(NetUid::new(NETUID)).expect("valid");
+                }
+            });
+        }
+    });
+    envelopes.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Hands `envelopes` to validator 0 from `concurrency` tasks; returns (accepted, elapsed).
+async fn submit_direct(net: &Arc<Devnet>, envelopes: Vec<Envelope>, concurrency: usize) -> (usize, Duration) {
+    let queue = Arc::new(std::sync::Mutex::new(envelopes));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (net, queue, accepted) = (net.clone(), queue.clone(), accepted.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = queue.lock().expect("queue").pop();
+                let Some(envelope) = next else { break };
+                match net.node(0).expect("validator 0").submit(envelope, None).await {
+                    Ok(_) => {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(r) => eprintln!("refused: {}", r.reason),
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    (accepted.load(Ordering::Relaxed) as usize, start.elapsed())
+}
+
+/// Posts `envelopes` to `url` from `threads` blocking HTTP clients; returns (accepted, elapsed).
+fn submit_http(url: &str, envelopes: Vec<Envelope>, threads: usize) -> (usize, Duration) {
+    let bodies: Vec<String> =
+        envelopes.iter().map(|e| serde_json::json!({ "envelope": hex::encode(e.to_bytes()) }).to_string()).collect();
+    let queue = std::sync::Mutex::new(bodies);
+    let accepted = AtomicU64::new(0);
+    let endpoint = format!("{url}/submissions");
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                loop {
+                    let next = queue.lock().expect("queue").pop();
+                    let Some(body) = next else { break };
+                    let response = agent.post(&endpoint).content_type("application/json").send(body.as_str());
+                    match response {
+                        Ok(r) if r.status().as_u16() == 202 => {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(mut r) => eprintln!("refused: {}", r.body_mut().read_to_string().unwrap_or_default()),
+                        Err(e) => eprintln!("HTTP error: {e}"),
+                    }
+                }
+            });
+        }
+    });
+    (accepted.load(Ordering::Relaxed) as usize, start.elapsed())
+}
+
+async fn metric(url: &str, name: &str) -> u64 {
+    let url = format!("{url}/metrics");
+    let text = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).call().ok().and_then(|mut r| r.body_mut().read_to_string().ok()).unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+fn progress(step: String) {
+    eprintln!("  {step}");
+}
+
+async fn throughput_and_memory(rows: &mut Vec<String>) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let before = rss_mib();
+    eprintln!("throughput: starting 2 validators");
+    let net = Devnet::start(config(work.path(), 2, 250), &mut progress).await.expect("devnet");
+    net.add_challenge("regression", regression_wasm(), 1_000_000_000, Duration::from_secs(60)).await.expect("add");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle = rss_mib();
+    let net = Arc::new(net);
+    let url0 = net.url(0).expect("url");
+    let url1 = net.url(1).expect("url");
+
+    let direct = sign_submissions(&net.miners, 40_000, 1);
+    let http = sign_submissions(&net.miners, 20_000, 1_000_000);
+    let baseline = verification_rate(&direct[..10_000]);
+
+    let peak = PeakRss::start();
+    let gossiped_before = metric(&url1, "submissions_accepted_total").await;
+    let (direct_ok, direct_time) = submit_direct(&net, direct, 64).await;
+    let url = url0.clone();
+    let (http_ok, http_time) =
+        tokio::task::spawn_blocking(move || submit_http(&url, http, 32)).await.expect("http load");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let gossiped = metric(&url1, "submissions_accepted_total").await - gossiped_before;
+    let peak_mib = peak.peak_mib();
+    drop(peak);
+
+    let direct_rate = direct_ok as f64 / direct_time.as_secs_f64();
+    let http_rate = http_ok as f64 / http_time.as_secs_f64();
+    rows.push(format!(
+        "| accepted, handed in directly (64 tasks) | {direct_ok} in {:.2} s: **{direct_rate:.0}/s** | verification only, 2 threads: {baseline:.0}/s | {:.2} |",
+        direct_time.as_secs_f64(),
+        direct_rate / baseline
+    ));
+    rows.push(format!(
+        "| accepted over HTTP (32 keep-alive clients in the same process) | {http_ok} in {:.2} s: **{http_rate:.0}/s** | verification only, 2 threads: {baseline:.0}/s | {:.2} |",
+        http_time.as_secs_f64(),
+        http_rate / baseline
+    ));
+    rows.push(format!(
+        "| received by gossip and accepted by the second validator | {gossiped} of {} | | |",
+        direct_ok + http_ok
+    ));
+    rows.push(format!(
+        "| process RSS, idle (two validators; load generator not started) | {idle:.0} MiB (≈ {:.0} MiB each) | before any validator: {before:.0} MiB | |",
+        (idle - before) / 2.0
+    ));
+    rows.push(format!(
+        "| process RSS, peak under the load above | {peak_mib:.0} MiB | idle: {idle:.0} MiB | {:.2} |",
+        peak_mib / idle
+    ));
+    match Arc::try_unwrap(net) {
+        Ok(net) => net.shutdown().await,
+        Err(_) => eprintln!("devnet still shared; dropped"),
+    }
+}
+
+async fn latency(rows: &mut Vec<String>) {
+    let work = tempfile::tempdir().expect("tempdir");
+    eprintln!("latency: starting 4 validators");
+    let net = Devnet::start(config(work.path(), 4, 250), &mut progress).await.expect("devnet");
+    net.add_challenge("regression", regression_wasm(), 1_000_000_000, Duration::from_secs(60)).await.expect("add");
+    let net = Arc::new(net);
+    let node = || net.node(0).expect("validator 0");
+    let height = |v: serde_json::Value| v["tip"]["height"].as_u64().unwrap_or(0);
+
+    // Baseline: the time one block takes to commit, over 10 s.
+    let h0 = height(node().query(Query::Consensus).await.expect("info"));
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let h1 = height(node().query(Query::Consensus).await.expect("info"));
+    let block_ms = t0.elapsed().as_secs_f64() * 1000.0 / (h1 - h0).max(1) as f64;
+
+    // 200 submissions at 20 per second; each is followed until validator 0 reports it final.
+    let envelopes = sign_submissions(&net.miners, 200, 1);
+    let mut pending: Vec<(SubmissionId, Instant)> = Vec::new();
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut next = envelopes.into_iter();
+    let mut send_tick = tokio::time::interval(Duration::from_millis(50));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut sending = true;
+    while (sending || !pending.is_empty()) && Instant::now() < deadline {
+        send_tick.tick().await;
+        if sending {
+            match next.next() {
+                Some(envelope) => {
+                    let sent = Instant::now();
+                    let id = node().submit(envelope, None).await.expect("accepted");
+                    pending.push((id, sent));
+                }
+                None => sending = false,
+            }
+        }
+        let mut still = Vec::new();
+        for (id, sent) in pending {
+            let status = node().query(Query::Submission(id)).await.expect("status");
+            if status["final"] == true {
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                still.push((id, sent));
+            }
+        }
+        pending = still;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)];
+    rows.push(format!(
+        "| submission -> final score, 4 validators, 20/s for 10 s ({} of 200 final) | p50 **{:.0} ms**, p99 **{:.0} ms**, max {:.0} ms | one block commits every {block_ms:.0} ms | p50 = {:.1} blocks |",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(0.0),
+        pct(0.5) / block_ms
+    ));
+    match Arc::try_unwrap(net) {
+        Ok(net) => net.shutdown().await,
+        Err(_) => eprintln!("devnet still shared; dropped"),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks one part.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let mut rows = Vec::new();
+    runtime.block_on(async {
+        if filter.is_empty() || "throughput".contains(&filter) {
+            throughput_and_memory(&mut rows).await;
+        }
+        if filter.is_empty() || "latency".contains(&filter) {
+            latency(&mut rows).await;
+        }
+    });
+    println!("| measurement | result | baseline in the same run | ratio |");
+    println!("|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+}
