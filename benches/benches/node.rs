@@ -327,7 +327,13 @@ async fn latency(rows: &mut Vec<String>) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument picks one part.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not, and a run of several
+    // local networks is no unit test.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("node benchmark: run it with cargo bench -p platform-benches --bench node");
+        return;
+    }
+    // A filter argument picks one part.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let mut rows = Vec::new();

@@ -62,7 +62,7 @@ async fn a_miner_submits_follows_and_reads_the_leaderboard() {
 
     let output = miner_cli(&[&["status", &id, "--once"][..], &common].concat());
     assert!(output.status.success(), "{}", show(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("final"), "{}", show(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&id), "{}", show(&output));
 
     let output = miner_cli(&[&["scores", "--challenge", "regression", "--output", "json"][..], &common].concat());
     assert!(output.status.success(), "{}", show(&output));

@@ -1,5 +1,7 @@
 //! `validator-node`: runs one Platform validator until SIGINT or SIGTERM.
 
+mod devnet;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +23,10 @@ use tracing_subscriber::EnvFilter;
 /// filters them (default: info).
 #[derive(Debug, Parser)]
 #[command(name = "validator-node", version, about, long_about)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// TOML file with settings (snake_case names, e.g. `netuid = 100`).
     #[arg(long, env = "PLATFORM_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -29,8 +34,27 @@ struct Cli {
     settings: Settings,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Start a whole local network on this machine: a real subtensor runtime (chopsticks),
+    /// a subnet with validators holding permits and stake, the example challenges, miners
+    /// submitting, and the weights each validator sets read back from the chain every epoch.
+    Devnet(devnet::DevnetArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Devnet(args)) = cli.command {
+        init_logs_filtered(LogFormat::Text, "warn,validator_node=info");
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return fail(e.into()),
+        };
+        return match runtime.block_on(devnet::run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        };
+    }
     let settings = match &cli.config {
         Some(path) => match Settings::from_file(path) {
             Ok(file) => cli.settings.layered(file),
@@ -59,7 +83,11 @@ fn fail(error: anyhow::Error) -> ExitCode {
 }
 
 fn init_logs(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_logs_filtered(format, "info");
+}
+
+fn init_logs_filtered(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

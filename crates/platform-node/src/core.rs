@@ -258,8 +258,11 @@ impl<C: Chain + Clone + 'static> Core<C> {
                         let _ = self.mempool.admit(id, signed.message, now_ms(), false);
                     }
                 }
-                if let Some((block, certificate)) = self.committing.take() {
-                    self.commit(block, certificate);
+                // The consensus machine waits for the block it committed to be applied.
+                if let Some((block, certificate)) = self.committing.take()
+                    && let Some(applied) = self.commit(block, certificate)
+                {
+                    self.feed(applied);
                 }
             }
             Input::WeightsSubmitted { epoch, record } => {
@@ -404,10 +407,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     fn on_gossip(&mut self, id: MessageId, from: PeerTag, message: Gossiped) {
         let verdict = match message {
+            // The signature was valid (the pump checked it); a refusal here depends on this
+            // validator's own view (a challenge or registration it has not caught up with yet,
+            // a full mempool), so it is no ground to penalise the peer.
             Gossiped::Submission(signed) => match self.on_submit(signed, false, None) {
                 Ok(()) => Verdict::Valid,
-                Err(r) if r.status == 409 || r.status == 429 || r.status == 503 => Verdict::Ignored,
-                Err(_) => Verdict::Invalid,
+                Err(_) => Verdict::Ignored,
             },
             Gossiped::Sudo(signed) => match self.admit_sudo(signed, false) {
                 Ok(_) => Verdict::Valid,

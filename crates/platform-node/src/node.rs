@@ -266,7 +266,11 @@ async fn listen_addresses(p2p: &Client) -> Vec<String> {
         let addresses = p2p.listen_addresses().await.unwrap_or_default();
         if !addresses.is_empty() {
             let peer = p2p.local_peer();
-            return addresses.into_iter().map(|a| format!("{a}/p2p/{peer}")).collect();
+            let suffix = format!("/p2p/{peer}");
+            return addresses
+                .into_iter()
+                .map(|a| if a.ends_with(&suffix) { a } else { format!("{a}{suffix}") })
+                .collect();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

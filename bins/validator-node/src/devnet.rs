@@ -1,0 +1,165 @@
+//! `validator-node devnet`: a whole local network in one command. A real subtensor runtime
+//! under chopsticks, a subnet with validators holding permits and stake, the owner adding the
+//! example challenges, miners submitting, and the weights each validator set read back from
+//! chain storage after every epoch. Ctrl-C stops it.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use platform_chain::{Chain, Head};
+use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
+use platform_types::{ChallengeId, Envelope, MechanismId, NetUid, Payload, Submission};
+
+/// Options of `validator-node devnet`.
+#[derive(Debug, clap::Args)]
+pub struct DevnetArgs {
+    /// Validators to seat and run.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Miners to register; each submits to the regression challenge every few seconds.
+    #[arg(long, default_value_t = 3)]
+    miners: usize,
+    /// Where the chain's files and each validator's data directory go (kept after exit).
+    #[arg(long, default_value = "devnet", value_name = "DIR")]
+    work_dir: PathBuf,
+    /// The folder holding subtensor-raonet-spec218.json.
+    #[arg(long, env = "PLATFORM_CHAIN_DIR", default_value = "../shared/chain", value_name = "DIR")]
+    chain_dir: PathBuf,
+    /// The repository's tests/chopsticks (chopsticks is installed there on first use).
+    #[arg(long, default_value = "tests/chopsticks", value_name = "DIR")]
+    chopsticks_dir: PathBuf,
+    /// First HTTP port: validator i serves on PORT + i.
+    #[arg(long, default_value_t = 8080)]
+    http_port: u16,
+    /// Milliseconds between chain blocks (the chain makes a block only when asked).
+    #[arg(long, default_value_t = 1000)]
+    chain_block_ms: u64,
+}
+
+fn say(step: impl std::fmt::Display) {
+    eprintln!("[devnet {:>6.1}s] {step}", START.with(|s| s.elapsed().as_secs_f64()));
+}
+
+thread_local! {
+    static START: Instant = Instant::now();
+}
+
+/// Runs the network until Ctrl-C.
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    START.with(|_| ());
+    if args.work_dir.exists() {
+        std::fs::remove_dir_all(&args.work_dir).with_context(|| format!("cannot clear {}", args.work_dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.work_dir)?;
+    let work_dir = args.work_dir.canonicalize()?;
+    let mut config = DevnetConfig::new(
+        args.chain_dir.join("subtensor-raonet-spec218.json"),
+        args.chopsticks_dir.clone(),
+        work_dir.clone(),
+    );
+    config.validators = args.validators;
+    config.miners = args.miners.max(1);
+    config.http_port_base = Some(args.http_port);
+    let steps = 3 + config.validators + config.miners + config.validators;
+    let mut done = 0;
+    let net = Devnet::start(config, &mut |step| {
+        done += 1;
+        say(format!("({done}/{steps}) {step}"));
+    })
+    .await?;
+
+    let challenges =
+        [("regression", "regression.wasm", 600_000_000), ("invariant-agent", "invariant-agent.wasm", 400_000_000)];
+    let dist = args.chopsticks_dir.join("../../challenges/dist");
+    for (id, file, share) in challenges {
+        let path = dist.join(file);
+        let wasm = std::fs::read(&path).with_context(|| {
+            format!("cannot read {}; build the examples with bash challenges/build.sh", path.display())
+        })?;
+        say(format!("owner: adding challenge {id} ({} bytes), waiting until every validator loads it", wasm.len()));
+        net.add_challenge(id, wasm, share, Duration::from_secs(120)).await?;
+    }
+    let agent = std::fs::read(dist.join("invariant-baseline.wasm")).context("the baseline agent")?;
+
+    println!();
+    println!("Local network running: {} validators on subnet {}.", net.validators.len(), net.config.netuid);
+    println!("  chain:      {} (log {})", net.local.url(), net.local.log().display());
+    for i in 0..net.validators.len() {
+        println!("  validator {i}: {}   data {}", net.url(i).unwrap_or_default(), net.data_dir(i).display());
+    }
+    println!(
+        "  try:        curl {}/scores   |   curl {}/weights",
+        net.url(0).unwrap_or_default(),
+        net.url(0).unwrap_or_default()
+    );
+    println!("Ctrl-C stops.");
+    println!();
+
+    let netuid = NetUid::new(net.config.netuid);
+    let mut nonce = now_ms();
+    let mut block_tick = tokio::time::interval(Duration::from_millis(args.chain_block_ms.max(50)));
+    let mut submit_tick = tokio::time::interval(Duration::from_secs(3));
+    let mut last_epoch = None;
+    let tempo = u64::from(net.config.tempo);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            _ = block_tick.tick() => {
+                net.local.new_blocks(1).await?;
+                let block = net.chain.block(Head::Best).await?.number;
+                let epoch = block / tempo;
+                if last_epoch.is_some_and(|e| e != epoch) {
+                    show_weights(&net, netuid).await;
+                }
+                last_epoch = Some(epoch);
+            }
+            _ = submit_tick.tick() => {
+                for (m, miner) in net.miners.iter().enumerate() {
+                    nonce += 1;
+                    let (challenge, payload) = if m % 2 == 0 {
+                        ("regression", format!("{} -2 0.25 5 -0.5", 1.0 + (nonce % 10) as f64 / 10.0).into_bytes())
+                    } else {
+                        ("invariant-agent", agent.clone())
+                    };
+                    let submission = Submission {
+                        challenge: ChallengeId::new(challenge)?,
+                        miner: miner.public(),
+                        payload_size: payload.len() as u64,
+                        payload: Payload::Inline(payload),
+                        metadata: vec![],
+                        nonce,
+                        timestamp_ms: now_ms(),
+                    };
+                    let via = m % net.validators.len();
+                    let envelope = Envelope::seal(miner, netuid, &submission);
+                    if let Some(node) = net.node(via) {
+                        match node.submit(envelope, None).await {
+                            Ok(id) => say(format!("miner {m}: submitted {id} to {challenge} via validator {via}")),
+                            Err(r) => say(format!("miner {m}: refused: {}", r.reason)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    say("stopping");
+    net.shutdown().await;
+    Ok(())
+}
+
+/// Prints the weights each validator has on chain, read back from chain storage.
+async fn show_weights(net: &Devnet, netuid: NetUid) {
+    let Ok(graph) = net.chain.metagraph(netuid, None).await else { return };
+    say(format!("epoch boundary at chain block {}: weights on chain", graph.block.number));
+    for (i, key) in net.validators.iter().enumerate() {
+        let Some(uid) = graph.uid_of(&key.public()) else { continue };
+        match net.chain.weights(netuid, MechanismId::new(0), uid.get()).await {
+            Ok(w) if w.is_empty() => println!("  validator {i} (uid {}): none yet", uid.get()),
+            Ok(w) => println!("  validator {i} (uid {}): {w:?}  (uid, weight of 65535)", uid.get()),
+            Err(e) => println!("  validator {i}: cannot read: {e}"),
+        }
+    }
+}
