@@ -1,7 +1,7 @@
 //! `miner-cli submit`, `status` and `scores` against a running validator on the real runtime,
 //! and a one-line reason with a non-zero exit for every failure a miner can cause.
 
-#[path = "../../../crates/platform-node/tests/support/devnet.rs"]
+#[path = "../../../crates/platform-node/tests/support/mod.rs"]
 mod support;
 
 use std::process::{Command, Output};

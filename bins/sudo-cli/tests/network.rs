@@ -1,7 +1,7 @@
 //! `sudo-cli challenge add|update|status|list|remove` and `set-required-version` against a
 //! running validator on the real runtime; a non-owner key is refused with its reason.
 
-#[path = "../../../crates/platform-node/tests/support/devnet.rs"]
+#[path = "../../../crates/platform-node/tests/support/mod.rs"]
 mod support;
 
 use std::process::{Command, Output};

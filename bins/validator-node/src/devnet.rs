@@ -4,6 +4,7 @@
 //! chain storage after every epoch. Ctrl-C stops it.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -37,17 +38,16 @@ pub struct DevnetArgs {
     chain_block_ms: u64,
 }
 
-fn say(step: impl std::fmt::Display) {
-    eprintln!("[devnet {:>6.1}s] {step}", START.with(|s| s.elapsed().as_secs_f64()));
-}
+/// When the command started: progress lines say how long ago.
+static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-thread_local! {
-    static START: Instant = Instant::now();
+fn say(step: impl std::fmt::Display) {
+    eprintln!("[devnet {:>6.1}s] {step}", START.elapsed().as_secs_f64());
 }
 
 /// Runs the network until Ctrl-C.
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
-    START.with(|_| ());
+    LazyLock::force(&START);
     if args.work_dir.exists() {
         std::fs::remove_dir_all(&args.work_dir).with_context(|| format!("cannot clear {}", args.work_dir.display()))?;
     }

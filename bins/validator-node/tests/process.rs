@@ -10,44 +10,17 @@
 
 #[path = "../../../crates/platform-chain/tests/common/mod.rs"]
 mod chain_common;
+#[path = "../../../crates/platform-node/tests/support/mod.rs"]
+mod support;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
 use platform_node::{Query, Settings};
 use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SudoCommand, Version, blake2b_256};
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn get(url: &str) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    match agent.get(url).call() {
-        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-        Err(_) => (0, Value::Null),
-    }
-}
-
-fn post(url: &str, body: Value) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut r = agent.post(url).send_json(body).expect("HTTP POST");
-    (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-async fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = tokio::task::block_in_place(&mut probe) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use support::{eventually, get, post, root};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()

@@ -251,13 +251,15 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 }
             }
             Input::Bodies { envelopes } => {
+                let mut fetched = Vec::new();
                 for envelope in envelopes {
                     if let Ok(signed) = envelope.open::<Submission>(self.cfg.netuid) {
                         let id = SubmissionId(envelope.payload_hash());
-                        let _ = self.records.put_submission(&id, &envelope);
                         let _ = self.mempool.admit(id, signed.message, now_ms(), false);
+                        fetched.push((id, envelope));
                     }
                 }
+                let _ = self.records.put_submissions(fetched.iter().map(|(id, envelope)| (id, envelope)));
                 // The consensus machine waits for the block it committed to be applied.
                 if let Some((block, certificate)) = self.committing.take()
                     && let Some(applied) = self.commit(block, certificate)
@@ -279,7 +281,6 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn on_tick(&mut self) {
-        self.flush_admitted();
         self.maybe_build();
         self.recheck_verifying();
     }

@@ -116,11 +116,6 @@ impl Records {
         Ok(seed)
     }
 
-    /// Persists an accepted submission's envelope (before it is acknowledged).
-    pub fn put_submission(&self, id: &SubmissionId, envelope: &Envelope) -> Result<(), StoreError> {
-        self.put_submissions([(id, envelope)])
-    }
-
     /// Persists accepted submissions in one synced write (admission groups them so that one
     /// fsync serves every submission that arrived while the previous one ran).
     pub fn put_submissions<'a>(

@@ -4,9 +4,10 @@
 
 #[path = "../../platform-chain/tests/common/mod.rs"]
 mod chain_common;
+mod support;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chain_common::{NETUID, TEMPO, hotkey, start};
 use platform_chain::{Chain, SubxtChain};
@@ -15,7 +16,8 @@ use platform_types::{
     ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, RuntimePolicy, ScoringConfig,
     Submission, SudoAction, SudoCommand, blake2b_256,
 };
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{eventually, get, post};
 
 const STAKE_RAO: u64 = 5_000_000_000_000;
 
@@ -25,33 +27,6 @@ fn net() -> NetUid {
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-fn get(url: &str) -> (u16, Value) {
-    let mut response = agent().get(url).call().expect("HTTP GET");
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-fn post(url: &str, body: Value) -> (u16, Value) {
-    let mut response = agent().post(url).send_json(body).expect("HTTP POST");
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-async fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = tokio::task::block_in_place(&mut probe) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn regression_wasm() -> Vec<u8> {
