@@ -13,20 +13,26 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-need_apt=()
-command -v clang >/dev/null 2>&1 || need_apt+=(clang)
-# chopsticks (the real subtensor runtime for platform-chain's tests) runs on Node.js.
-command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
-[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null)" ] || need_apt+=(libclang-dev)
-if [ "${#need_apt[@]}" -gt 0 ] && [ "${SKIP_APT:-0}" != 1 ]; then
-  step "Installing system packages: ${need_apt[*]} (RocksDB's bindings need libclang; chopsticks needs Node.js)"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+bash deploy/system-packages.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/platform-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One-shot runs gain nothing from incremental state, and it grows by gigabytes per clone.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# A shared target directory collects one set of test binaries per clone path and per change.
+# Executables nobody rebuilt for two days are stale; cargo relinks any it still needs.
+if [ -d "$CARGO_TARGET_DIR" ]; then
+  find "$CARGO_TARGET_DIR"/{debug,release}/deps -maxdepth 1 -type f -perm -u+x -mtime +2 -delete 2>/dev/null || true
+  rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+fi
+mkdir -p "$CARGO_TARGET_DIR"
+free_gib=$(df -Pk "$CARGO_TARGET_DIR" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ -n "$free_gib" ] && [ "$free_gib" -lt 15 ]; then
+  echo "error: only ${free_gib} GiB free for $CARGO_TARGET_DIR; the build needs about 15 GiB" >&2
+  echo "       (delete the directory, or point CARGO_TARGET_DIR at a larger disk)" >&2
+  exit 1
+fi
 
 log="$(mktemp)"
 trap 'rm -f "$log" "$log.challenges"' EXIT

@@ -14,7 +14,9 @@
 //! Needs the chain spec (`PLATFORM_CHAIN_DIR`, default `../shared/chain`), Node.js for
 //! chopsticks, and `challenges/dist/regression.wasm` (`bash challenges/build.sh`).
 
-use std::path::PathBuf;
+#[path = "../../crates/platform-node/tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,18 +27,9 @@ use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission
 
 const NETUID: u16 = 1;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn config(work: &std::path::Path, validators: usize, block_interval_ms: u64) -> DevnetConfig {
-    let chain_dir =
-        std::env::var_os("PLATFORM_CHAIN_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/chain"));
-    let mut config = DevnetConfig::new(
-        chain_dir.join("subtensor-raonet-spec218.json"),
-        root().join("tests/chopsticks"),
-        work.to_path_buf(),
-    );
+    let spec = support::chain_common::spec_path().expect("the chain spec (PLATFORM_CHAIN_DIR)");
+    let mut config = DevnetConfig::new(spec, support::root().join("tests/chopsticks"), work.to_path_buf());
     config.validators = validators;
     config.miners = 4;
     config.netuid = NETUID;
@@ -51,7 +44,7 @@ fn config(work: &std::path::Path, validators: usize, block_interval_ms: u64) -> 
 }
 
 fn regression_wasm() -> Vec<u8> {
-    let path = root().join("challenges/dist/regression.wasm");
+    let path = support::regression_wasm();
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run bash challenges/build.sh", path.display()))
 }
 
@@ -76,7 +69,12 @@ fn sign_submissions(miners: &[Keypair], count: usize, first_nonce: u64) -> Vec<E
 }
 
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_mib_of("self")
+}
+
+/// VmRSS of `/proc/<pid>/status`, in MiB.
+fn rss_mib_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -223,13 +221,13 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
     let baseline = verification_rate(&direct[..10_000]);
 
     let peak = PeakRss::start();
-    let gossiped_before = metric(&url1, "submissions_accepted_total").await;
+    let gossiped_before = metric(&url1, "platform_submissions_accepted_total").await;
     let (direct_ok, direct_time) = submit_direct(&net, direct, 64).await;
     let url = url0.clone();
     let (http_ok, http_time) =
         tokio::task::spawn_blocking(move || submit_http(&url, http, 32)).await.expect("http load");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let gossiped = metric(&url1, "submissions_accepted_total").await - gossiped_before;
+    let gossiped = metric(&url1, "platform_submissions_accepted_total").await - gossiped_before;
     let peak_mib = peak.peak_mib();
     drop(peak);
 
@@ -261,6 +259,72 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
         Ok(net) => net.shutdown().await,
         Err(_) => eprintln!("devnet still shared; dropped"),
     }
+}
+
+/// One `validator-node` process (the release binary next to this benchmark's) idle in a network
+/// of two, with the regression challenge loaded: its resident memory over 30 s.
+async fn idle_process(rows: &mut Vec<String>) {
+    let binary = validator_binary();
+    let work = tempfile::tempdir().expect("tempdir");
+    eprintln!("idle: starting a validator in-process and one as a process");
+    let mut config = config(work.path(), 2, 250);
+    config.external = 1;
+    let net = Devnet::start(config, &mut progress).await.expect("devnet");
+    let mut settings = net.settings(1);
+    settings.http_addr = Some(format!("127.0.0.1:{}", support::free_port()));
+    let url = format!("http://{}", settings.http_addr.as_deref().expect("addr"));
+    let mut child =
+        support::spawn_validator(binary.to_str().expect("utf-8"), &settings, &work.path().join("v1.log"), &[]);
+    support::eventually("the process to commit", Duration::from_secs(60), || {
+        (support::height(&url) >= 2).then_some(())
+    })
+    .await;
+    net.add_challenge("regression", regression_wasm(), 1_000_000_000, Duration::from_secs(60)).await.expect("add");
+    let pid = child.id().to_string();
+    let mut samples = Vec::new();
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        samples.push(rss_mib_of(&pid));
+    }
+    let height = support::height(&url);
+    let _ = child.kill();
+    let _ = child.wait();
+    net.shutdown().await;
+    let max = samples.iter().copied().fold(0.0, f64::max);
+    let last = samples.last().copied().unwrap_or(0.0);
+    rows.push(format!(
+        "| `validator-node` process idle for 30 s (one peer, regression loaded, committing empty blocks: height {height}) | RSS **{last:.0} MiB** (max {max:.0}) | goal ≤ 100 MiB | {:.2} |",
+        last / 100.0
+    ));
+}
+
+/// The release binary next to this benchmark's.
+fn validator_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("exe");
+    let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("validator-node")).expect("path");
+    assert!(binary.is_file(), "{} missing: cargo build --release -p validator-node first", binary.display());
+    binary
+}
+
+/// `validator-node devnet` (the README's first command, built): wall time from its start to
+/// the first weights on chain, and to the same weights from all four validators.
+fn devnet_command(rows: &mut Vec<String>) {
+    let work = tempfile::tempdir().expect("tempdir");
+    eprintln!("devnet: running validator-node devnet until the weights are on chain");
+    let start = Instant::now();
+    let run = support::run_devnet_command(
+        validator_binary().to_str().expect("utf-8"),
+        &work.path().join("devnet"),
+        Duration::from_secs(300),
+    );
+    let total = start.elapsed();
+    assert!(run.clean_exit, "{}", run.output);
+    rows.push(format!(
+        "| `validator-node devnet` (release, built): start to first weights on chain | **{:.1} s** (identical from all 4 validators, Ctrl-C, clean exit: {:.1} s in all) | goal ≤ 120 s | {:.2} |",
+        run.first_weights.as_secs_f64(),
+        total.as_secs_f64(),
+        run.first_weights.as_secs_f64() / 120.0
+    ));
 }
 
 async fn latency(rows: &mut Vec<String>) {
@@ -336,18 +400,31 @@ fn main() {
     // A filter argument picks one part.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    println!("| measurement | result | baseline in the same run | ratio |");
+    println!("|---|---|---|---|");
+    // Rows are printed as each part finishes, so a failing part keeps the others' figures.
+    let print = |rows: &mut Vec<String>| {
+        for row in rows.drain(..) {
+            println!("{row}");
+        }
+    };
     let mut rows = Vec::new();
     runtime.block_on(async {
         if filter.is_empty() || "throughput".contains(&filter) {
             throughput_and_memory(&mut rows).await;
+            print(&mut rows);
         }
         if filter.is_empty() || "latency".contains(&filter) {
             latency(&mut rows).await;
+            print(&mut rows);
+        }
+        if filter.is_empty() || "idle".contains(&filter) {
+            idle_process(&mut rows).await;
+            print(&mut rows);
+        }
+        if filter.is_empty() || "devnet".contains(&filter) {
+            tokio::task::block_in_place(|| devnet_command(&mut rows));
+            print(&mut rows);
         }
     });
-    println!("| measurement | result | baseline in the same run | ratio |");
-    println!("|---|---|---|---|");
-    for row in rows {
-        println!("{row}");
-    }
 }

@@ -11,6 +11,8 @@ use anyhow::Context;
 use platform_chain::{Chain, Head};
 use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
 use platform_types::{ChallengeId, Envelope, MechanismId, NetUid, Payload, Submission};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 /// Options of `validator-node devnet`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,9 @@ pub struct DevnetArgs {
     /// The repository's tests/chopsticks (chopsticks is installed there on first use).
     #[arg(long, default_value = "tests/chopsticks", value_name = "DIR")]
     chopsticks_dir: PathBuf,
+    /// The built example challenges (bash challenges/build.sh).
+    #[arg(long, default_value = "challenges/dist", value_name = "DIR")]
+    challenges_dir: PathBuf,
     /// First HTTP port: validator i serves on PORT + i.
     #[arg(long, default_value_t = 8080)]
     http_port: u16,
@@ -45,14 +50,27 @@ fn say(step: impl std::fmt::Display) {
     eprintln!("[devnet {:>6.1}s] {step}", START.elapsed().as_secs_f64());
 }
 
-/// Runs the network until Ctrl-C.
-pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+/// Clears the work directory and sends the validators' logs to `validators.log` in it (this
+/// terminal shows the network's progress and warnings only). Returns the directory.
+pub fn prepare(args: &DevnetArgs) -> anyhow::Result<PathBuf> {
     LazyLock::force(&START);
     if args.work_dir.exists() {
         std::fs::remove_dir_all(&args.work_dir).with_context(|| format!("cannot clear {}", args.work_dir.display()))?;
     }
     std::fs::create_dir_all(&args.work_dir)?;
     let work_dir = args.work_dir.canonicalize()?;
+    let file = std::fs::File::create(work_dir.join("validators.log"))?;
+    let to_file = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    let to_terminal = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(EnvFilter::new("warn"));
+    tracing_subscriber::registry().with(to_file).with(to_terminal).init();
+    Ok(work_dir)
+}
+
+/// Runs the network in `work_dir` (from [`prepare`]) until Ctrl-C.
+pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     let mut config = DevnetConfig::new(
         args.chain_dir.join("subtensor-raonet-spec218.json"),
         args.chopsticks_dir.clone(),
@@ -71,7 +89,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 
     let challenges =
         [("regression", "regression.wasm", 600_000_000), ("invariant-agent", "invariant-agent.wasm", 400_000_000)];
-    let dist = args.chopsticks_dir.join("../../challenges/dist");
+    let dist = &args.challenges_dir;
     for (id, file, share) in challenges {
         let path = dist.join(file);
         let wasm = std::fs::read(&path).with_context(|| {
@@ -84,10 +102,11 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 
     println!();
     println!("Local network running: {} validators on subnet {}.", net.validators.len(), net.config.netuid);
-    println!("  chain:      {} (log {})", net.local.url(), net.local.log().display());
+    println!("  chain:       {} (log {})", net.local.url(), net.local.log().display());
     for i in 0..net.validators.len() {
         println!("  validator {i}: {}   data {}", net.url(i).unwrap_or_default(), net.data_dir(i).display());
     }
+    println!("  logs:        {} (RUST_LOG filters it)", work_dir.join("validators.log").display());
     println!(
         "  try:        curl {}/scores   |   curl {}/weights",
         net.url(0).unwrap_or_default(),
@@ -100,8 +119,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let mut nonce = now_ms();
     let mut block_tick = tokio::time::interval(Duration::from_millis(args.chain_block_ms.max(50)));
     let mut submit_tick = tokio::time::interval(Duration::from_secs(3));
-    let mut last_epoch = None;
-    let tempo = u64::from(net.config.tempo);
+    let mut shown: Vec<Vec<(u16, u16)>> = Vec::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -109,12 +127,11 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             _ = &mut ctrl_c => break,
             _ = block_tick.tick() => {
                 net.local.new_blocks(1).await?;
-                let block = net.chain.block(Head::Best).await?.number;
-                let epoch = block / tempo;
-                if last_epoch.is_some_and(|e| e != epoch) {
-                    show_weights(&net, netuid).await;
+                let on_chain = weights_on_chain(&net, netuid).await;
+                if on_chain != shown && on_chain.iter().any(|w| !w.is_empty()) {
+                    show_weights(&net, &on_chain, shown.iter().all(Vec::is_empty)).await;
+                    shown = on_chain;
                 }
-                last_epoch = Some(epoch);
             }
             _ = submit_tick.tick() => {
                 for (m, miner) in net.miners.iter().enumerate() {
@@ -150,16 +167,35 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the weights each validator has on chain, read back from chain storage.
-async fn show_weights(net: &Devnet, netuid: NetUid) {
-    let Ok(graph) = net.chain.metagraph(netuid, None).await else { return };
-    say(format!("epoch boundary at chain block {}: weights on chain", graph.block.number));
-    for (i, key) in net.validators.iter().enumerate() {
-        let Some(uid) = graph.uid_of(&key.public()) else { continue };
-        match net.chain.weights(netuid, MechanismId::new(0), uid.get()).await {
-            Ok(w) if w.is_empty() => println!("  validator {i} (uid {}): none yet", uid.get()),
-            Ok(w) => println!("  validator {i} (uid {}): {w:?}  (uid, weight of 65535)", uid.get()),
-            Err(e) => println!("  validator {i}: cannot read: {e}"),
+/// Each validator's weights for mechanism 0 as stored on chain (empty when unset or unreadable).
+async fn weights_on_chain(net: &Devnet, netuid: NetUid) -> Vec<Vec<(u16, u16)>> {
+    let Ok(graph) = net.chain.metagraph(netuid, None).await else { return Vec::new() };
+    let mut all = Vec::new();
+    for key in &net.validators {
+        let weights = match graph.uid_of(&key.public()) {
+            Some(uid) => net.chain.weights(netuid, MechanismId::new(0), uid.get()).await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        all.push(weights);
+    }
+    all
+}
+
+/// Prints the weights read back from chain storage, per validator.
+async fn show_weights(net: &Devnet, on_chain: &[Vec<(u16, u16)>], first: bool) {
+    let block = net.chain.block(Head::Best).await.map(|b| b.number).unwrap_or_default();
+    if first {
+        say(format!("first weights on chain at block {block}"));
+    } else {
+        say(format!("new weights on chain at block {block}"));
+    }
+    for (i, weights) in on_chain.iter().enumerate() {
+        if weights.is_empty() {
+            println!("  validator {i}: none yet");
+        } else {
+            println!("  validator {i}: {weights:?}  (uid, weight of 65535)");
         }
     }
+    let identical = on_chain.iter().all(|w| *w == on_chain[0]);
+    println!("  identical across validators: {}", if identical { "yes" } else { "not yet" });
 }

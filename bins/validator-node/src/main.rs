@@ -45,12 +45,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Devnet(args)) = cli.command {
-        init_logs_filtered(LogFormat::Text, "warn,validator_node=info");
+        let work_dir = match devnet::prepare(&args) {
+            Ok(dir) => dir,
+            Err(e) => return fail(e),
+        };
         let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
             Ok(runtime) => runtime,
             Err(e) => return fail(e.into()),
         };
-        return match runtime.block_on(devnet::run(args)) {
+        return match runtime.block_on(devnet::run(args, work_dir)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         };
@@ -83,11 +86,7 @@ fn fail(error: anyhow::Error) -> ExitCode {
 }
 
 fn init_logs(format: LogFormat) {
-    init_logs_filtered(format, "info");
-}
-
-fn init_logs_filtered(format: LogFormat, default: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

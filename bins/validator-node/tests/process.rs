@@ -8,45 +8,20 @@
 //! - the metagraph drops one validator's stake: the set changes through consensus;
 //! - SetRequiredVersion above this build: every validator stops voting and says so in /health.
 
-#[path = "../../../crates/platform-chain/tests/common/mod.rs"]
-mod chain_common;
 #[path = "../../../crates/platform-node/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
-use platform_node::{Query, Settings};
+use platform_node::Query;
+use platform_node::devnet::now_ms;
 use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SudoCommand, Version, blake2b_256};
 use serde_json::{Value, json};
-use support::{eventually, get, post, root};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+fn spawn(settings: &platform_node::Settings, log: &std::path::Path) -> std::process::Child {
+    support::spawn_validator(env!("CARGO_BIN_EXE_validator-node"), settings, log, &[])
 }
 
-/// Runs `validator-node` with `settings` given through its environment variables.
-fn spawn(settings: &Settings, log: &std::path::Path) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_validator-node"));
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    command
-        .env("VALIDATOR_SECRET_KEY", opt(&settings.secret_key))
-        .env("SUBTENSOR_ENDPOINT", opt(&settings.subtensor_endpoint))
-        .env("NETUID", settings.netuid.unwrap_or(1).to_string())
-        .env("P2P_LISTEN_ADDR", opt(&settings.p2p_listen_addr))
-        .env("BOOTSTRAP_PEERS", settings.bootstrap_peers.clone().unwrap_or_default().join(","))
-        .env("DATA_DIR", settings.data_dir.clone().expect("data dir"))
-        .env("HTTP_ADDR", opt(&settings.http_addr))
-        .env("SUDO_KEY", opt(&settings.sudo_key))
-        .env("BLOCK_INTERVAL_MS", settings.block_interval_ms.unwrap_or(100).to_string())
-        .env("VIEW_TIMEOUT_MS", settings.view_timeout_ms.unwrap_or(1500).to_string())
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null());
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    command.stdout(file.try_clone().expect("log")).stderr(file);
-    command.spawn().expect("validator-node starts")
-}
+use support::{eventually, free_port, get, height, post, root};
 
 fn submission(miner: &Keypair, payload: Vec<u8>, nonce: u64) -> (Envelope, Option<Vec<u8>>) {
     let size = payload.len() as u64;
@@ -67,19 +42,10 @@ fn submission(miner: &Keypair, payload: Vec<u8>, nonce: u64) -> (Envelope, Optio
     (Envelope::seal(miner, NetUid::new(1), &submission), blob)
 }
 
-fn height(url: &str) -> u64 {
-    get(&format!("{url}/consensus/info")).1["tip"]["height"].as_u64().unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_validator_process_recovers_and_the_network_follows_the_chain_and_the_owner() {
-    let Some(spec) = chain_common::spec_path() else { return };
     let work = tempfile::tempdir().expect("tempdir");
-    let mut config = DevnetConfig::new(spec, root().join("tests/chopsticks"), work.path().to_path_buf());
-    config.validators = 4;
-    config.external = 1;
-    config.miners = 2;
-    let net = Devnet::start(config, &mut |step| eprintln!("{step}")).await.expect("devnet starts");
+    let Some(net) = support::devnet(work.path(), 4, 1, 2).await else { return };
 
     // Seat 3 runs as a process.
     let mut settings = net.settings(3);

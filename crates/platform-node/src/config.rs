@@ -33,6 +33,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// A deliberate misbehaviour, for end-to-end fault tests only (hidden from `--help`). An
+/// honest validator never sets it; the network must tolerate a validator that does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Report `1e9 - score` instead of the sandbox's score in every scored evaluation.
+    WrongScores,
+}
+
 /// The settings as given, each optional. Parsed from flags and environment by clap, and from
 /// the file by serde; [`Settings::layered`] puts one over the other.
 #[derive(Clone, Debug, Default, Deserialize, clap::Args)]
@@ -93,6 +102,9 @@ pub struct Settings {
     /// Submissions waiting to be ordered, at most [default: 100000].
     #[arg(long, env = "MEMPOOL_CAPACITY", value_name = "N")]
     pub mempool_capacity: Option<usize>,
+    /// Fault injection for end-to-end tests: makes this validator misbehave.
+    #[arg(long, env = "PLATFORM_FAULT", value_enum, hide = true)]
+    pub fault: Option<Fault>,
 }
 
 macro_rules! layer {
@@ -107,7 +119,7 @@ impl Settings {
         let top = self;
         layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
             p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake_tao, sudo_key,
-            log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity)
+            log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity, fault)
     }
 
     /// Reads a TOML configuration file.
@@ -167,6 +179,8 @@ pub struct NodeConfig {
     pub miner_rate_per_minute: u32,
     /// Mempool bound.
     pub mempool_capacity: usize,
+    /// A deliberate misbehaviour (fault tests only).
+    pub fault: Option<Fault>,
 }
 
 impl NodeConfig {
@@ -254,6 +268,7 @@ impl NodeConfig {
             view_timeout_ms,
             miner_rate_per_minute,
             mempool_capacity,
+            fault: s.fault,
         })
     }
 }
@@ -292,6 +307,16 @@ mod tests {
         let config = NodeConfig::from_settings(flags.layered(file)).expect("valid");
         assert_eq!(config.netuid.get(), 3);
         assert_eq!(config.http_addr.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn the_example_file_in_deploy_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/validator.toml.example");
+        let file = Settings::from_file(&path).expect("deploy/validator.toml.example parses");
+        let config = NodeConfig::from_settings(with_secret().layered(file)).expect("valid");
+        assert_eq!(config.netuid.get(), 100);
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/platform/data"));
     }
 
     #[test]

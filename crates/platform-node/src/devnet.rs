@@ -105,6 +105,20 @@ pub struct Devnet {
     sudo_nonce: AtomicU64,
 }
 
+/// A challenge running `wasm` on mechanism 0 with the default policy and scoring.
+pub fn challenge_spec(id: &str, wasm: &[u8], emission_share_ppb: u32) -> anyhow::Result<ChallengeSpec> {
+    Ok(ChallengeSpec {
+        id: ChallengeId::new(id).with_context(|| format!("{id:?} is not a valid challenge id"))?,
+        name: id.to_owned(),
+        module_hash: blake2b_256(wasm),
+        module_size: wasm.len() as u64,
+        policy: RuntimePolicy::default(),
+        scoring: ScoringConfig::default(),
+        mechanism: MechanismId::new(0),
+        emission_share_ppb,
+    })
+}
+
 impl Devnet {
     /// Starts the chain, seats validators and miners, and starts every validator, reporting
     /// each step to `progress`.
@@ -268,16 +282,7 @@ impl Devnet {
         emission_share_ppb: u32,
         timeout: Duration,
     ) -> anyhow::Result<()> {
-        let spec = ChallengeSpec {
-            id: ChallengeId::new(id).with_context(|| format!("{id:?} is not a valid challenge id"))?,
-            name: id.to_owned(),
-            module_hash: blake2b_256(&wasm),
-            module_size: wasm.len() as u64,
-            policy: RuntimePolicy::default(),
-            scoring: ScoringConfig::default(),
-            mechanism: MechanismId::new(0),
-            emission_share_ppb,
-        };
+        let spec = challenge_spec(id, &wasm, emission_share_ppb)?;
         self.sudo(0, SudoCommand::AddChallenge(spec), Some(wasm))
             .await
             .map_err(|r| anyhow::anyhow!("adding {id}: {}", r.reason))?;

@@ -269,5 +269,8 @@ async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
 }
 
 async fn metrics(State(api): State<Api>) -> Response {
+    if let Ok(peers) = api.p2p.peers().await {
+        api.metrics.peers.set(peers.len() as i64);
+    }
     ([("content-type", "text/plain; version=0.0.4")], api.metrics.render()).into_response()
 }

@@ -23,7 +23,7 @@ pub mod records;
 pub mod state;
 pub mod weights;
 
-pub use config::{ConfigError, LogFormat, NodeConfig, Settings};
+pub use config::{ConfigError, Fault, LogFormat, NodeConfig, Settings};
 pub use core::{Query, Rejection, node_version};
 pub use devnet::{Devnet, DevnetConfig};
 pub use node::{RunningNode, start};

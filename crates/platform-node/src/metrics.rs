@@ -19,6 +19,14 @@ pub struct Metrics {
     pub height: Gauge,
     /// Latest chain block seen.
     pub chain_block: Gauge,
+    /// 1 while this validator votes, 0 when it stopped (outdated version, storage failure).
+    pub voting: Gauge,
+    /// Connected libp2p peers, updated when `/metrics` is read.
+    pub peers: Gauge,
+    /// Weight vectors the chain accepted from this validator.
+    pub weights_set: Counter,
+    /// Weight vectors the chain refused or that could not be sent.
+    pub weights_failed: Counter,
     /// Seconds from accepting a submission to its final score (evaluations committed from
     /// more than two thirds of the stake).
     pub score_latency: Histogram,
@@ -33,6 +41,10 @@ impl Default for Metrics {
             evaluations: Counter::default(),
             height: Gauge::default(),
             chain_block: Gauge::default(),
+            voting: Gauge::default(),
+            peers: Gauge::default(),
+            weights_set: Counter::default(),
+            weights_failed: Counter::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             registry: Registry::default(),
         };
@@ -41,6 +53,10 @@ impl Default for Metrics {
         registry.register("evaluations", "Evaluations run by this validator", metrics.evaluations.clone());
         registry.register("consensus_height", "Committed consensus height", metrics.height.clone());
         registry.register("chain_block", "Latest chain block seen", metrics.chain_block.clone());
+        registry.register("voting", "1 while this validator votes", metrics.voting.clone());
+        registry.register("peers", "Connected libp2p peers", metrics.peers.clone());
+        registry.register("weights_set", "Weight vectors accepted by the chain", metrics.weights_set.clone());
+        registry.register("weights_failed", "Weight vectors refused by the chain", metrics.weights_failed.clone());
         registry.register(
             "score_latency_seconds",
             "Seconds from submission to final score",

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use parity_scale_codec::{Decode, Encode};
 use platform_chain::{Chain, Head, Metagraph, WeightSetter};
 use platform_consensus::{Committee, Config as ConsensusConfig, Consensus, PeerTag};
-use platform_p2p::{Client, Event, P2pConfig, Peer};
+use platform_p2p::{Client, Event, P2pConfig, Peer, Topic};
 use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
@@ -79,6 +79,9 @@ impl RunningNode {
 pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> anyhow::Result<RunningNode> {
     let cfg = Arc::new(cfg);
     let me = cfg.hotkey.public();
+    if let Some(fault) = cfg.fault {
+        warn!(?fault, "fault injection is on: this validator misbehaves on purpose (for tests only)");
+    }
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create the data directory {}", cfg.data_dir.display()))?;
     let store: Arc<dyn Store> = Arc::new(
@@ -111,8 +114,17 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let (p2p, mut events, event_loop) =
         platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), Arc::new(records.clone()))
             .context("cannot start the peer-to-peer network")?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    tasks.spawn(event_loop.run());
+    // The swarm stops with the node, not when the last client handle is dropped: detached
+    // evaluation and publishing tasks may still hold one.
+    let mut p2p_shutdown = shutdown_rx.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            _ = event_loop.run() => {}
+            _ = p2p_shutdown.changed() => {}
+        }
+    });
 
     // The genesis validator set: stored, else from peers, else from the metagraph.
     let genesis = match records.genesis().map_err(anyhow::Error::msg)? {
@@ -162,7 +174,6 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
 
     let (inputs, input_rx) = mpsc::channel(16_384);
     let (status, status_rx) = watch::channel(Value::Null);
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
     let setter = Arc::new(WeightSetter::new(chain.clone(), store.clone(), cfg.hotkey.clone()));
 
@@ -204,11 +215,16 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
                 e = events.recv() => match e { Some(e) => e, None => break },
                 _ = pump_shutdown.changed() => break,
             };
-            let Event::Message { id, author, data, .. } = event else { continue };
+            let Event::Message { id, author, data, topic, .. } = event else { continue };
             let next = tags.len() as u64;
             let from = *tags.entry(author).or_insert(PeerTag(next));
             // Signatures are checked here, off the event loop.
-            match Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, pump_netuid)) {
+            let opened = if topic == Topic::SubmissionBatches {
+                open_batch(data, pump_netuid).await
+            } else {
+                Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, pump_netuid))
+            };
+            match opened {
                 Some(message) => {
                     if pump_inputs.send(Input::Gossip { id, from, message }).await.is_err() {
                         break;
@@ -255,6 +271,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         sudo_results: HashMap::new(),
         accepted_at: HashMap::new(),
         unwritten: Vec::new(),
+        outbox: Vec::new(),
+        outbox_bytes: 0,
     };
     tasks.spawn(core.run(input_rx, shutdown_rx));
     info!(%http_addr, peer = %p2p.local_peer(), "validator started");
@@ -377,4 +395,14 @@ async fn follow_chain<C: Chain + 'static>(
             return;
         }
     }
+}
+
+/// Opens a batch of submissions relayed by a validator, verifying the signatures together on a
+/// blocking thread. `None` when anything in it is malformed or forged: a validator relays only
+/// what it verified, so one bad envelope condemns the batch.
+async fn open_batch(data: Vec<u8>, netuid: platform_types::NetUid) -> Option<Gossiped> {
+    let envelopes = Envelope::decode_batch(&data, MAX_ENVELOPE_BYTES).ok()?;
+    let opened =
+        tokio::task::spawn_blocking(move || Envelope::open_batch::<Submission>(envelopes, netuid)).await.ok()?;
+    opened.into_iter().collect::<Result<Vec<_>, _>>().ok().map(Gossiped::Submissions)
 }

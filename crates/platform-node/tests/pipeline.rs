@@ -2,21 +2,17 @@
 //! a challenge, a miner submits, every validator reports the same final score, an epoch passes
 //! and every validator's weights land on chain, identical. Bad input is refused with a reason.
 
-#[path = "../../platform-chain/tests/common/mod.rs"]
-mod chain_common;
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chain_common::{NETUID, TEMPO, hotkey, start};
 use platform_chain::{Chain, SubxtChain};
 use platform_node::{NodeConfig, RunningNode, Settings};
 use platform_types::{
-    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, RuntimePolicy, ScoringConfig,
-    Submission, SudoAction, SudoCommand, blake2b_256,
+    ChallengeId, Envelope, Keypair, MechanismId, NetUid, Payload, Submission, SudoAction, SudoCommand,
 };
 use serde_json::json;
+use support::chain_common::{NETUID, TEMPO, hotkey, start};
 use support::{eventually, get, post};
 
 const STAKE_RAO: u64 = 5_000_000_000_000;
@@ -30,7 +26,7 @@ fn now_ms() -> u64 {
 }
 
 fn regression_wasm() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../challenges/dist/regression.wasm");
+    let path = support::regression_wasm();
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run challenges/build.sh", path.display()))
 }
 
@@ -102,16 +98,7 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
 
     // Bad input is refused with its reason.
     let wasm = regression_wasm();
-    let spec = ChallengeSpec {
-        id: ChallengeId::new("regression").expect("id"),
-        name: "Regression".into(),
-        module_hash: blake2b_256(&wasm),
-        module_size: wasm.len() as u64,
-        policy: RuntimePolicy::default(),
-        scoring: ScoringConfig::default(),
-        mechanism: MechanismId::new(0),
-        emission_share_ppb: 1_000_000_000,
-    };
+    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
     let stranger = hotkey("stranger");
     let forged = sudo(&stranger, SudoCommand::AddChallenge(spec.clone()), 1);
     let (status, body) = post(
@@ -187,6 +174,17 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     }
     let (_, history) = get(&format!("{}/weights/history", urls[3]));
     assert!(history[0]["mechanisms"][0]["uids"] == json!([miner_uid]), "{history}");
+    let metrics = ureq::get(&format!("{}/metrics", urls[3])).call().expect("metrics").into_body().read_to_string();
+    let metrics = metrics.expect("metrics text");
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+    };
+    assert_eq!(value("platform_voting"), 1.0);
+    assert!(value("platform_peers") >= 3.0, "three other validators");
+    assert!(value("platform_weights_set_total") >= 1.0);
+    assert_eq!(value("platform_weights_failed_total"), 0.0);
+    assert!(value("platform_submissions_accepted_total") >= 1.0);
 
     // A validator stopped and started again recovers its state from data/ and keeps up.
     let (_, before) = get(&format!("{}/consensus/info", urls[3]));

@@ -64,6 +64,9 @@ impl P2pConfig {
 pub enum Topic {
     /// Miners' submissions, relayed by validators (any bound or unbound peer may publish).
     Submissions,
+    /// Submissions a validator admitted, relayed to the other validators in batches
+    /// (`EnvelopeBatch`; validators only).
+    SubmissionBatches,
     /// Validators' signed evaluations (validators only).
     Evaluations,
     /// Consensus proposals, votes and view changes (validators only).
@@ -72,7 +75,7 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 3] = [Topic::Submissions, Topic::Evaluations, Topic::Consensus];
+    pub const ALL: [Topic; 4] = [Topic::Submissions, Topic::SubmissionBatches, Topic::Evaluations, Topic::Consensus];
 
     /// Whether only peers bound to a current validator's hotkey may publish on it.
     pub fn validator_only(self) -> bool {
@@ -82,6 +85,7 @@ impl Topic {
     pub(crate) fn name(self, netuid: NetUid) -> String {
         let t = match self {
             Topic::Submissions => "submissions",
+            Topic::SubmissionBatches => "submission-batches",
             Topic::Evaluations => "evaluations",
             Topic::Consensus => "consensus",
         };

@@ -204,6 +204,52 @@ impl Envelope {
         schnorrkel::verify_batch(transcripts, &signatures, &keys, false).map_err(|_| SignatureError::Invalid)
     }
 
+    /// Opens many envelopes as `M`: each is decoded and checked like [`Envelope::open`], and
+    /// the signatures of those that decode are verified together ([`Envelope::verify_batch`]);
+    /// only when that fails is each checked alone, to say which. One result per envelope, in
+    /// order.
+    pub fn open_batch<M: WireMessage>(
+        envelopes: Vec<Envelope>,
+        netuid: NetUid,
+    ) -> Vec<Result<Signed<M>, EnvelopeError>> {
+        let decoded: Vec<Result<(M, Envelope), EnvelopeError>> = envelopes
+            .into_iter()
+            .map(|envelope| {
+                if !M::KINDS.contains(&envelope.kind) {
+                    return Err(EnvelopeError::WrongKind { found: envelope.kind });
+                }
+                let message = M::from_bytes(&envelope.payload)?;
+                envelope.check_decoded(&message)?;
+                Ok((message, envelope))
+            })
+            .collect();
+        let candidates: Vec<&Envelope> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(_, e)| e)).collect();
+        let all_valid = candidates.is_empty() || Envelope::verify_batch(&candidates, netuid).is_ok();
+        decoded
+            .into_iter()
+            .map(|d| {
+                let (message, envelope) = d?;
+                if !all_valid {
+                    envelope.verify(netuid)?;
+                }
+                Ok(Signed { message, signer: envelope.signer, envelope })
+            })
+            .collect()
+    }
+
+    /// The wire encoding of envelopes relayed together (`EnvelopeBatch`).
+    pub fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
+        wire::encode_batch(envelopes)
+    }
+
+    /// Decodes an `EnvelopeBatch` of at most `max_size` bytes. Signatures are not checked here.
+    pub fn decode_batch(bytes: &[u8], max_size: usize) -> Result<Vec<Envelope>, DecodeError> {
+        if bytes.len() > max_size {
+            return Err(DecodeError::TooLarge { field: "envelope batch", size: bytes.len(), max: max_size });
+        }
+        wire::decode_batch(bytes)
+    }
+
     /// blake2b-256 of the payload: the id of what the envelope carries (e.g. a submission id).
     pub fn payload_hash(&self) -> Hash {
         blake2b_256(&self.payload)

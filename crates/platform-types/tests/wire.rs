@@ -418,3 +418,31 @@ fn batch_verification_accepts_good_batches_and_rejects_one_bad_signature() {
     assert!(Envelope::verify_batch(&envelopes.iter().collect::<Vec<_>>(), NETUID).is_err());
     assert_eq!(Envelope::verify_batch(&[], NETUID), Ok(()));
 }
+
+#[test]
+fn an_envelope_batch_round_trips_and_opens_each_envelope_on_its_own_merits() {
+    let keys: Vec<Keypair> = ["//A", "//B", "//C", "//D"].iter().map(|s| Keypair::from_suri(s).expect("key")).collect();
+    let mut envelopes: Vec<Envelope> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Envelope::seal(k, NETUID, &Submission { miner: k.public(), nonce: i as u64, ..submission() }))
+        .collect();
+    let bytes = Envelope::encode_batch(&envelopes);
+    assert_eq!(Envelope::decode_batch(&bytes, 1 << 20).expect("decodes"), envelopes);
+    assert!(matches!(Envelope::decode_batch(&bytes, 16), Err(DecodeError::TooLarge { .. })));
+    assert!(Envelope::decode_batch(b"\xff\xff\xff", 1 << 20).is_err());
+
+    let opened = Envelope::open_batch::<Submission>(envelopes.clone(), NETUID);
+    assert!(opened.iter().all(Result::is_ok));
+    assert_eq!(opened[2].as_ref().expect("ok").message.nonce, 2);
+
+    // One forged signature, one message of the wrong kind: those two fail, the rest open.
+    envelopes[1].signature = envelopes[0].signature;
+    let vote = Vote { kind: VoteKind::Commit, height: Height::new(1), view: View::new(0), block_hash: h(1) };
+    envelopes[3] = Envelope::seal(&keys[3], NETUID, &vote);
+    let opened = Envelope::open_batch::<Submission>(envelopes, NETUID);
+    assert!(opened[0].is_ok() && opened[2].is_ok());
+    assert!(matches!(opened[1], Err(EnvelopeError::Signature(_))), "{:?}", opened[1]);
+    assert!(matches!(opened[3], Err(EnvelopeError::WrongKind { .. })), "{:?}", opened[3]);
+    assert!(Envelope::open_batch::<Submission>(Vec::new(), NETUID).is_empty());
+}

@@ -16,8 +16,10 @@ use platform_types::Keypair;
 pub const NETUID: u16 = 1;
 pub const TEMPO: u16 = 20;
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The workspace root: the nearest folder above the including package holding `Cargo.lock`.
+pub fn workspace_root() -> PathBuf {
+    let package = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    package.ancestors().find(|dir| dir.join("Cargo.lock").is_file()).unwrap_or(&package).to_path_buf()
 }
 
 fn in_ci() -> bool {

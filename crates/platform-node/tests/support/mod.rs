@@ -4,10 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Output;
+#[path = "../../../platform-chain/tests/common/mod.rs"]
+pub mod chain_common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use platform_node::Settings;
 use platform_node::devnet::{Devnet, DevnetConfig};
 use serde_json::Value;
 
@@ -42,25 +46,57 @@ pub async fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut(
 }
 
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    chain_common::workspace_root()
 }
 
-pub async fn one_validator(work: &std::path::Path) -> Option<Devnet> {
-    let dir =
-        std::env::var_os("PLATFORM_CHAIN_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/chain"));
-    let spec = dir.join("subtensor-raonet-spec218.json");
-    if !spec.is_file() {
-        let reason = format!("{} not found; set PLATFORM_CHAIN_DIR", spec.display());
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("the real-runtime tests cannot run: {reason}");
-        }
-        eprintln!("SKIPPED: {reason} (fails instead under CI=true)");
-        return None;
-    }
+pub async fn one_validator(work: &Path) -> Option<Devnet> {
+    devnet(work, 1, 0, 1).await
+}
+
+/// A local network on the real runtime: `validators` seated, the last `external` of them left
+/// to the caller to run as processes, and `miners` registered. `None` (skipped, with the
+/// reason printed) outside CI when the chain spec is missing.
+pub async fn devnet(work: &Path, validators: usize, external: usize, miners: usize) -> Option<Devnet> {
+    let spec = chain_common::spec_path()?;
     let mut config = DevnetConfig::new(spec, root().join("tests/chopsticks"), work.to_path_buf());
-    config.validators = 1;
-    config.miners = 1;
+    config.validators = validators;
+    config.external = external;
+    config.miners = miners;
     Some(Devnet::start(config, &mut |step| eprintln!("{step}")).await.expect("devnet starts"))
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Runs the `validator-node` binary at `bin` with `settings` given through its environment
+/// variables (and `extra` ones), appending its output to `log`.
+pub fn spawn_validator(bin: &str, settings: &Settings, log: &Path, extra: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(bin);
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    command
+        .env("VALIDATOR_SECRET_KEY", opt(&settings.secret_key))
+        .env("SUBTENSOR_ENDPOINT", opt(&settings.subtensor_endpoint))
+        .env("NETUID", settings.netuid.unwrap_or(1).to_string())
+        .env("P2P_LISTEN_ADDR", opt(&settings.p2p_listen_addr))
+        .env("BOOTSTRAP_PEERS", settings.bootstrap_peers.clone().unwrap_or_default().join(","))
+        .env("DATA_DIR", settings.data_dir.clone().expect("data dir"))
+        .env("HTTP_ADDR", opt(&settings.http_addr))
+        .env("SUDO_KEY", opt(&settings.sudo_key))
+        .env("BLOCK_INTERVAL_MS", settings.block_interval_ms.unwrap_or(100).to_string())
+        .env("VIEW_TIMEOUT_MS", settings.view_timeout_ms.unwrap_or(1500).to_string())
+        .env("RUST_LOG", "info")
+        .envs(extra.iter().copied())
+        .stdin(Stdio::null());
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    command.stdout(file.try_clone().expect("log")).stderr(file);
+    command.spawn().expect("validator-node starts")
+}
+
+/// The committed height a validator's API reports (0 when it does not answer).
+pub fn height(url: &str) -> u64 {
+    get(&format!("{url}/consensus/info")).1["tip"]["height"].as_u64().unwrap_or(0)
 }
 
 pub fn regression_wasm() -> PathBuf {
@@ -75,4 +111,84 @@ pub fn show(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// What one run of `validator-node devnet` showed.
+pub struct DevnetRun {
+    /// From the command's start to the first weights on chain it printed.
+    pub first_weights: Duration,
+    /// Everything it printed on stdout and stderr, in order of arrival per stream.
+    pub output: String,
+    /// Whether it exited with status 0 after SIGINT.
+    pub clean_exit: bool,
+}
+
+/// Runs `validator-node devnet` (the binary at `bin`, from the workspace root, chain and
+/// chopsticks as the tests use them) until it prints the weights every validator has on
+/// chain, identical across validators, then stops it with SIGINT as Ctrl-C would.
+pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRun {
+    use std::io::{BufRead, BufReader};
+    let spec = chain_common::spec_path().expect("the chain spec");
+    let chain_dir = spec.parent().expect("folder").to_path_buf();
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .current_dir(root())
+        .args(["devnet", "--work-dir"])
+        .arg(work)
+        .arg("--chain-dir")
+        .arg(&chain_dir)
+        .args(["--http-port", &free_port().to_string()])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("validator-node devnet starts");
+    let (lines, rx) = std::sync::mpsc::channel::<String>();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+    }
+    drop(lines);
+    let mut output = String::new();
+    let mut first_weights = None;
+    while Instant::now() < start + timeout {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            continue;
+        };
+        output.push_str(&line);
+        output.push('\n');
+        if line.contains("first weights on chain") && first_weights.is_none() {
+            first_weights = Some(start.elapsed());
+        }
+        if first_weights.is_some() && line.contains("identical across validators: yes") {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut status = None;
+    while status.is_none() && Instant::now() < deadline {
+        status = child.try_wait().ok().flatten();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        output.push_str(&line);
+        output.push('\n');
+    }
+    let first_weights = first_weights.unwrap_or_else(|| panic!("no weights on chain within {timeout:?}:\n{output}"));
+    DevnetRun { first_weights, output, clean_exit: status.is_some_and(|s| s.success()) }
 }

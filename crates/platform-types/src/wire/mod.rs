@@ -161,6 +161,15 @@ pub(crate) fn encode_envelope(envelope: &Envelope) -> Vec<u8> {
     pb::Envelope::from(envelope).encode_to_vec()
 }
 
+pub(crate) fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
+    pb::EnvelopeBatch { envelopes: envelopes.iter().map(pb::Envelope::from).collect() }.encode_to_vec()
+}
+
+pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
+    let batch = pb::EnvelopeBatch::decode(bytes).map_err(|e| malformed("EnvelopeBatch", e))?;
+    batch.envelopes.into_iter().map(Envelope::try_from).collect()
+}
+
 pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     let message = pb::Envelope::decode(bytes).map_err(|e| malformed("Envelope", e))?;
     Envelope::try_from(message)

@@ -1,0 +1,36 @@
+//! `validator-node devnet`, the README's first command, run as a person would run it: it sets
+//! up chain, subnet, validators, challenges and miners, shows where to look, prints the weights
+//! every validator set (read back from chain storage, identical), and stops cleanly on Ctrl-C.
+
+#[path = "../../../crates/platform-node/tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+#[test]
+fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c() {
+    if support::chain_common::spec_path().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("devnet");
+    let run = support::run_devnet_command(env!("CARGO_BIN_EXE_validator-node"), &dir, Duration::from_secs(300));
+    let out = &run.output;
+    // Progress while starting, then where to look.
+    assert!(out.contains("chain: starting the subtensor runtime"), "{out}");
+    assert!(out.contains("validators: starting 4/4"), "{out}");
+    assert!(out.contains("Local network running: 4 validators"), "{out}");
+    for i in 0..4 {
+        assert!(out.contains(&format!("validator {i}: http://127.0.0.1:")), "{out}");
+        assert!(dir.join(format!("validator-{i}")).is_dir());
+    }
+    assert!(out.contains("validators.log"), "{out}");
+    // Miners' submissions, then weights on chain, identical across the four validators.
+    assert!(out.contains("miner 0: submitted"), "{out}");
+    assert!(out.contains("identical across validators: yes"), "{out}");
+    assert!(run.clean_exit, "Ctrl-C stops it with status 0:\n{out}");
+    assert!(out.contains("stopping"), "{out}");
+    let log = std::fs::read_to_string(dir.join("validators.log")).expect("validators.log");
+    assert!(log.contains("weights sent to the chain"), "the validators' log holds their story");
+    eprintln!("first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages building and running Platform needs, when they are missing:
+# clang and libclang (RocksDB's C++ and its Rust bindings) and Node.js with npm (chopsticks, the
+# local subtensor runtime of the tests and of the local network). The wasm32 toolchain of the
+# example challenges is installed by challenges/build.sh. SKIP_APT=1 installs nothing.
+set -euo pipefail
+
+need=()
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null)" ] || need+=(libclang-dev)
+if [ "${#need[@]}" -eq 0 ] || [ "${SKIP_APT:-0}" = 1 ]; then
+  exit 0
+fi
+echo "==> Installing system packages: ${need[*]} (RocksDB's bindings need libclang; chopsticks needs Node.js)" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
