@@ -185,6 +185,7 @@ pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRu
     if status.is_none() {
         let _ = child.kill();
     }
+    let _ = child.wait();
     while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
         output.push_str(&line);
         output.push('\n');
