@@ -130,6 +130,9 @@ const MAX_TURN: usize = 4096;
 /// instead of one per submission, within every peer's message rate.
 const BATCH_BYTES: usize = 512 * 1024;
 
+/// The shortest time between two relays that are not full batches.
+const RELAY_INTERVAL: Duration = Duration::from_millis(20);
+
 pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub cfg: Arc<NodeConfig>,
     pub keypair: Keypair,
@@ -163,6 +166,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     /// Admitted submissions not yet relayed to the other validators.
     pub outbox: Vec<Envelope>,
     pub outbox_bytes: usize,
+    pub last_relay: Instant,
+    /// Acknowledged, unordered submissions found in `data/` at start, to relay again.
+    pub reloaded: Vec<Envelope>,
 }
 
 /// What the rules need of a submission: the mempool's copy, else the stored one.
@@ -355,6 +361,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 self.relay_outbox();
             }
         }
+        // A quiet network relays at once; a busy one at most every tick.
+        if self.last_relay.elapsed() >= RELAY_INTERVAL {
+            self.relay_outbox();
+        }
     }
 
     /// Gossips the submissions admitted here since the last relay, as one batch.
@@ -364,6 +374,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
         let batch = std::mem::take(&mut self.outbox);
         self.outbox_bytes = 0;
+        self.last_relay = Instant::now();
         self.publish(Topic::SubmissionBatches, Envelope::encode_batch(&batch));
     }
 
@@ -644,6 +655,17 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
+        // Submissions acknowledged before a restart may never have left this node: relayed again
+        // at the first commit, when peers are certainly there.
+        if !self.reloaded.is_empty() {
+            for envelope in std::mem::take(&mut self.reloaded) {
+                if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
+                    self.outbox_bytes += envelope.payload.len() + 128;
+                    self.outbox.push(envelope);
+                }
+            }
+            self.relay_outbox();
+        }
         let missing: Vec<[u8; 32]> = block
             .actions
             .iter()

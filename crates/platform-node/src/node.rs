@@ -163,12 +163,14 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
 
     // Acknowledged submissions not yet ordered go back into the mempool.
     let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
+    let mut reloaded = Vec::new();
     for (id, envelope) in records.all_submissions() {
         if state.submissions.contains_key(&id) {
             continue;
         }
         if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
             let _ = mempool.admit(id, signed.message, 0, false);
+            reloaded.push(envelope);
         }
     }
 
@@ -273,6 +275,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         unwritten: Vec::new(),
         outbox: Vec::new(),
         outbox_bytes: 0,
+        last_relay: Instant::now(),
+        reloaded,
     };
     tasks.spawn(core.run(input_rx, shutdown_rx));
     info!(%http_addr, peer = %p2p.local_peer(), "validator started");
