@@ -343,8 +343,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     self.metrics.submissions_accepted.inc();
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
-                        self.outbox_bytes += unwritten.envelope.payload.len() + 128;
-                        self.outbox.push(unwritten.envelope);
+                        self.queue_relay(unwritten.envelope);
                     }
                     Ok(unwritten.id)
                 }
@@ -365,6 +364,13 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if self.last_relay.elapsed() >= RELAY_INTERVAL {
             self.relay_outbox();
         }
+    }
+
+    /// Queues a submission for the next relay to the other validators.
+    fn queue_relay(&mut self, envelope: Envelope) {
+        // The payload plus room for the envelope's other fields and the batch's framing.
+        self.outbox_bytes += envelope.payload.len() + 128;
+        self.outbox.push(envelope);
     }
 
     /// Gossips the submissions admitted here since the last relay, as one batch.
@@ -660,8 +666,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if !self.reloaded.is_empty() {
             for envelope in std::mem::take(&mut self.reloaded) {
                 if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
-                    self.outbox_bytes += envelope.payload.len() + 128;
-                    self.outbox.push(envelope);
+                    self.queue_relay(envelope);
                 }
             }
             self.relay_outbox();
@@ -938,7 +943,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if self.cfg.fault == Some(crate::config::Fault::WrongScores)
             && result.status == platform_types::EvaluationStatus::Scored
         {
-            result.score_ppb = 1_000_000_000 - result.score_ppb.min(1_000_000_000);
+            let ppb = platform_types::limits::PPB;
+            result.score_ppb = ppb - result.score_ppb.min(ppb);
         }
         let evaluation = Evaluation {
             submission: id,
