@@ -7,10 +7,12 @@
 //! - The liar's evaluations are committed but excluded as outliers: every final score equals
 //!   the honest validators' score, and the weights every validator sets on chain (the liar
 //!   included: it follows consensus) equal those computed from the honest scores alone.
-//! - One honest validator is cut off (its process frozen with SIGSTOP: it sends and answers
-//!   nothing; this machine has no packet filter to drop its traffic instead): the other three
-//!   hold 3/4 of the stake and keep committing and finalising. Resumed, it catches up, evaluates
-//!   what it missed, and sets the next epoch's weights like everyone else.
+//! - One honest validator is partitioned off (`PLATFORM_FAULT=isolate-on-signal`: SIGUSR2 closes
+//!   every p2p connection it has and every new one, in both directions, while the process keeps
+//!   running; this machine has no packet filter to drop its traffic instead): the other three
+//!   hold 3/4 of the stake and keep committing and finalising, while it cannot commit alone.
+//!   Restored (SIGUSR2 again), it redials its peers, catches up, evaluates what it missed, and sets the
+//!   next epoch's weights like everyone else.
 //!
 //! Killing a validator process with SIGKILL and restarting it from `data/` is `process.rs`.
 
@@ -127,7 +129,7 @@ async fn weights_on_chain(net: &Devnet, expected: &[(u16, u16)]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_cut_off_validator() {
+async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitioned_validator() {
     let work = tempfile::tempdir().expect("tempdir");
     let Some(net) = support::devnet(work.path(), 4, 4, 3).await else { return };
     let graph = net.chain.metagraph(NetUid::new(NETUID), None).await.expect("metagraph");
@@ -144,7 +146,11 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_cut_off_va
         settings.p2p_listen_addr = Some(format!("/ip4/127.0.0.1/tcp/{port}"));
         settings.bootstrap_peers = Some(bootstrap.clone());
         let url = format!("http://{}", settings.http_addr.as_deref().expect("addr"));
-        let fault: &[(&str, &str)] = if i == LIAR { &[("PLATFORM_FAULT", "wrong-scores")] } else { &[] };
+        let fault: &[(&str, &str)] = match i {
+            LIAR => &[("PLATFORM_FAULT", "wrong-scores")],
+            CUT_OFF => &[("PLATFORM_FAULT", "isolate-on-signal")],
+            _ => &[],
+        };
         let log = work.path().join(format!("validator-{i}.log"));
         procs.children.push(support::spawn_validator(env!("CARGO_BIN_EXE_validator-node"), &settings, &log, fault));
         let identity = eventually(&format!("validator {i} to serve its API"), Duration::from_secs(60), || {
@@ -224,13 +230,24 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_cut_off_va
     net.local.new_blocks(u32::from(net.config.tempo) + 2).await.expect("blocks");
     weights_on_chain(&net, &expected_weights(&scores)).await;
 
-    // Validator 2 is cut off. The other three hold 3/4 of the stake and go on.
-    let frozen_at = height(&urls[0]);
-    signal(&procs.children[CUT_OFF], "STOP");
-    eventually("the majority to commit without it", Duration::from_secs(60), || {
-        (height(&urls[0]) >= frozen_at + 10).then_some(())
+    // Validator 2 is partitioned off. The other three hold 3/4 of the stake and go on; it is
+    // alone and cannot commit.
+    let cut_at = height(&urls[0]);
+    signal(&procs.children[CUT_OFF], "USR2");
+    eventually("the partitioned validator to have no peers", Duration::from_secs(30), || {
+        get(&format!("{}/peers", urls[CUT_OFF])).1.as_array().is_some_and(Vec::is_empty).then_some(())
     })
     .await;
+    let island_at = height(&urls[CUT_OFF]);
+    eventually("the majority to commit without it", Duration::from_secs(60), || {
+        (height(&urls[0]) >= cut_at.max(island_at) + 10).then_some(())
+    })
+    .await;
+    let cut_off_peer = get(&format!("{}/identity", urls[CUT_OFF])).1["peer_id"].clone();
+    for i in [0, 1, LIAR] {
+        let peers = get(&format!("{}/peers", urls[i])).1;
+        assert!(peers.as_array().expect("peers").iter().all(|p| p["peer_id"] != cut_off_peer), "{i}: {peers}");
+    }
     // Miner a sends the true model: its best score rises, so the next weights differ.
     let id_a2 = submit(&urls[1], a, b"1.5 -2 0.25 5 -0.5", 2);
     let during = final_with(&urls[0], &id_a2, 3).await;
@@ -238,8 +255,10 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_cut_off_va
     assert!(during["evaluations"].as_array().expect("evaluations").iter().all(|e| e["validator"] != cut_off.as_str()));
     let score_a2 = honest_score(&during, &liar);
 
-    // Resumed: it catches up, evaluates what it missed, votes again.
-    signal(&procs.children[CUT_OFF], "CONT");
+    assert!(height(&urls[CUT_OFF]) <= island_at + 1, "alone, it commits nothing (at most a block already voted)");
+
+    // Restored: it rejoins, catches up, evaluates what it missed, votes again.
+    signal(&procs.children[CUT_OFF], "USR2");
     let target = height(&urls[0]);
     eventually("the cut-off validator to catch up", Duration::from_secs(90), || {
         (height(&urls[CUT_OFF]) >= target).then_some(())

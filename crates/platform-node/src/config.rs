@@ -33,13 +33,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// A deliberate misbehaviour, for end-to-end fault tests only (hidden from `--help`). An
-/// honest validator never sets it; the network must tolerate a validator that does.
+/// A deliberate fault, for end-to-end fault tests only (hidden from `--help`). An honest
+/// validator never sets it; the network must tolerate a validator that does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// Report `1e9 - score` instead of the sandbox's score in every scored evaluation.
     WrongScores,
+    /// A network partition of this validator: SIGUSR2 closes every p2p connection and refuses
+    /// new ones (the chain and the HTTP API stay reachable); the next SIGUSR2 lifts it.
+    IsolateOnSignal,
 }
 
 /// The settings as given, each optional. Parsed from flags and environment by clap, and from

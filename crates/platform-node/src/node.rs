@@ -125,6 +125,10 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             _ = p2p_shutdown.changed() => {}
         }
     });
+    #[cfg(unix)]
+    if cfg.fault == Some(crate::config::Fault::IsolateOnSignal) {
+        tasks.spawn(isolate_on_signals(p2p.clone(), shutdown_rx.clone()));
+    }
 
     // The genesis validator set: stored, else from peers, else from the metagraph.
     let genesis = match records.genesis().map_err(anyhow::Error::msg)? {
@@ -281,6 +285,27 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     tasks.spawn(core.run(input_rx, shutdown_rx));
     info!(%http_addr, peer = %p2p.local_peer(), "validator started");
     Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks })
+}
+
+/// The partition fault: each SIGUSR2 cuts this node off the p2p network or restores it.
+/// (SIGUSR1 is wasmer's: it interrupts running WASM.)
+#[cfg(unix)]
+async fn isolate_on_signals(p2p: Client, mut shutdown: watch::Receiver<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut toggle) = signal(SignalKind::user_defined2()) else {
+        warn!("cannot listen for SIGUSR2: the partition fault is off");
+        return;
+    };
+    let mut isolated = false;
+    loop {
+        tokio::select! {
+            _ = toggle.recv() => isolated = !isolated,
+            _ = shutdown.changed() => return,
+        }
+        if p2p.set_isolated(isolated).await.is_err() {
+            return;
+        }
+    }
 }
 
 async fn listen_addresses(p2p: &Client) -> Vec<String> {

@@ -16,6 +16,7 @@ mod codec;
 mod config;
 mod guard;
 mod network;
+mod redial;
 
 pub use config::{P2pConfig, Topic};
 pub use guard::{Admission, GuardCounters, GuardLimits, PeerGuard, Verdict};

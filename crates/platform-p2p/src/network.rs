@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 use crate::codec::BytesCodec;
 use crate::config::{P2pConfig, Topic, bindings_topic};
 use crate::guard::{Admission, GuardCounters, PeerGuard, Verdict};
+use crate::redial::Redial;
 
 /// What this node serves to peers: blobs by hash and answers to catch-up sync requests.
 /// Called from the event loop, so implementations must be quick (a storage read).
@@ -146,6 +147,7 @@ enum Command {
     Provide { hash: Hash },
     FetchBlob { hash: Hash, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
     Sync { peer: PeerId, request: Vec<u8>, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
+    Isolate { on: bool, reply: oneshot::Sender<()> },
 }
 
 /// The handle the rest of the node uses. Cheap to clone.
@@ -221,6 +223,14 @@ impl Client {
     pub async fn counters(&self) -> Result<GuardCounters, P2pError> {
         self.ask(|reply| Command::Counters { reply }).await
     }
+
+    /// Cuts this node off the network (`true`): every connection is closed and every new one,
+    /// inbound or outbound, is closed as soon as it is established, until called with `false`;
+    /// the node then redials its bootstrap peers. For operators taking a node off the network
+    /// without stopping it, and for partition tests.
+    pub async fn set_isolated(&self, on: bool) -> Result<(), P2pError> {
+        self.ask(|reply| Command::Isolate { on, reply }).await
+    }
 }
 
 fn parse_addr(address: &str) -> Result<Multiaddr, P2pError> {
@@ -269,7 +279,9 @@ pub struct EventLoop {
     inbound_ips: HashMap<ConnectionId, IpAddr>,
     banned: HashSet<PeerId>,
     provider: Arc<dyn Provider>,
-    bootstrapped: bool,
+    bootstrap: Vec<Multiaddr>,
+    redial: Redial,
+    isolated: bool,
     fetches: HashMap<u64, Fetch>,
     next_fetch: u64,
     fetch_by_query: HashMap<kad::QueryId, u64>,
@@ -358,14 +370,14 @@ pub fn new(
     for address in &config.external {
         swarm.add_external_address(parse_addr(address)?);
     }
+    // Dialled by the first tick of the event loop, and again whenever the node is alone.
+    let mut bootstrap = Vec::with_capacity(config.bootstrap.len());
     for address in &config.bootstrap {
         let addr = parse_addr(address)?;
         if let Some(Protocol::P2p(peer)) = addr.iter().last() {
             swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
         }
-        if let Err(e) = swarm.dial(addr) {
-            warn!(%address, error = %e, "bootstrap dial failed");
-        }
+        bootstrap.push(addr);
     }
 
     let (command_tx, command_rx) = mpsc::channel(config.channel_capacity);
@@ -386,7 +398,9 @@ pub fn new(
         inbound_ips: HashMap::new(),
         banned: HashSet::new(),
         provider,
-        bootstrapped: false,
+        bootstrap,
+        redial: Redial::default(),
+        isolated: false,
         fetches: HashMap::new(),
         next_fetch: 0,
         fetch_by_query: HashMap::new(),
@@ -428,8 +442,11 @@ impl EventLoop {
                 },
                 event = self.swarm.select_next_some() => self.handle_swarm(event),
                 _ = announce.tick() => self.announce_binding(),
-                _ = tick.tick() => self.lift_expired_bans(),
-                _ = discover.tick() => {
+                _ = tick.tick() => {
+                    self.lift_expired_bans();
+                    self.redial_if_alone();
+                }
+                _ = discover.tick() => if !self.isolated {
                     let _ = self.swarm.behaviour_mut().kad.bootstrap();
                 }
             }
@@ -484,6 +501,33 @@ impl EventLoop {
         }
     }
 
+    fn redial_if_alone(&mut self) {
+        let alone = self.swarm.connected_peers().next().is_none();
+        if self.isolated || !self.redial.due(alone, Instant::now()) {
+            return;
+        }
+        for address in self.bootstrap.clone() {
+            if let Err(e) = self.swarm.dial(address.clone()) {
+                warn!(%address, error = %e, "bootstrap dial failed");
+            }
+        }
+    }
+
+    fn isolate(&mut self, on: bool) {
+        self.isolated = on;
+        if on {
+            warn!("isolated: every p2p connection closed until further notice");
+            let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+            for peer in peers {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        } else {
+            warn!("isolation lifted: redialling bootstrap peers");
+            self.redial.connected();
+            self.redial_if_alone();
+        }
+    }
+
     fn handle_command(&mut self, command: Command) {
         match command {
             Command::Publish { topic, data, reply } => {
@@ -517,6 +561,10 @@ impl EventLoop {
             }
             Command::Counters { reply } => {
                 let _ = reply.send(self.guard.counters());
+            }
+            Command::Isolate { on, reply } => {
+                self.isolate(on);
+                let _ = reply.send(());
             }
             Command::Provide { hash } => {
                 let key = kad::RecordKey::new(hash.as_bytes());
@@ -661,6 +709,10 @@ impl EventLoop {
     fn handle_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
+                if self.isolated {
+                    self.swarm.close_connection(connection_id);
+                    return;
+                }
                 if let ConnectedPoint::Listener { send_back_addr, .. } = &endpoint
                     && let Some(ip) = ip_of(send_back_addr)
                 {
@@ -675,8 +727,11 @@ impl EventLoop {
                     if let Some(bytes) = self.binding_envelope() {
                         self.swarm.behaviour_mut().bind.send_request(&peer_id, bytes);
                     }
-                    if !self.bootstrapped {
-                        self.bootstrapped = self.swarm.behaviour_mut().kad.bootstrap().is_ok();
+                    self.redial.connected();
+                    // The first peer after none (at start, or after a loss): refresh the
+                    // routing table through it.
+                    if self.swarm.connected_peers().count() == 1 {
+                        let _ = self.swarm.behaviour_mut().kad.bootstrap();
                     }
                 }
             }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{delivered, eventually, loose, node, peer_count, publish, validators};
+use common::{delivered, eventually, loose, node, node_bootstrapped, peer_count, publish, validators};
 use platform_p2p::{GuardLimits, Topic};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,4 +84,33 @@ async fn the_sixth_connection_from_one_ip_is_refused() {
     assert_eq!(peer_count(&target), 5);
     let counters = target.client.counters().await.expect("counters");
     assert!(counters.refused_connections >= 1, "{counters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolated_node_drops_every_peer_then_rejoins_through_its_bootstrap_peers() {
+    let a = node(40, true, loose()).await;
+    let b = node_bootstrapped(41, &[&a.address]).await;
+    let c = node(42, true, loose()).await;
+    c.client.dial(&b.address).await.expect("dial");
+    let set: Vec<_> = [&a, &b, &c].iter().filter_map(|n| n.hotkey).collect();
+    for n in [&a, &b, &c] {
+        n.client.set_validators(set.clone()).await.expect("validators");
+    }
+    eventually("b connected to a and c", || peer_count(&b) == 2).await;
+
+    b.client.set_isolated(true).await.expect("isolate");
+    eventually("b alone, and gone from a and c", || peer_count(&b) == 0 && peer_count(&a) == 0 && peer_count(&c) == 0)
+        .await;
+    // Its peers cannot reach it: their connections are closed as soon as they open.
+    a.client.dial(&b.address).await.expect("dial");
+    c.client.dial(&b.address).await.expect("dial");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(peer_count(&b), 0, "no connection survives isolation");
+    assert!(b.client.publish(Topic::Consensus, b"from the island".to_vec()).await.is_err(), "nobody to publish to");
+
+    // Lifted: b dials its bootstrap peer a by itself, and gossip flows again.
+    b.client.set_isolated(false).await.expect("rejoin");
+    eventually("b reconnected to a", || peer_count(&b) >= 1 && peer_count(&a) >= 1).await;
+    publish(&a, Topic::Consensus, b"welcome back").await;
+    eventually("b delivers gossip again", || delivered(&b, b"welcome back")).await;
 }

@@ -36,11 +36,28 @@ pub async fn node(i: usize, bound: bool, limits: GuardLimits) -> Node {
 
 /// A node with a provider, listening on `listen`.
 pub async fn node_with(i: usize, bound: bool, limits: GuardLimits, provider: Arc<dyn Provider>, listen: &str) -> Node {
+    start(i, bound, config(listen, limits), provider).await
+}
+
+/// A node that dials `bootstrap` (and redials it whenever it is alone).
+pub async fn node_bootstrapped(i: usize, bootstrap: &[&str]) -> Node {
+    let mut config = config("/ip4/127.0.0.1/tcp/0", loose());
+    config.bootstrap = bootstrap.iter().map(|a| a.to_string()).collect();
+    start(i, true, config, Arc::new(platform_p2p::NoProvider)).await
+}
+
+/// The test configuration: fast bindings and heartbeat.
+pub fn config(listen: &str, limits: GuardLimits) -> P2pConfig {
     let mut config = P2pConfig::new(NetUid::new(7));
     config.listen = vec![listen.into()];
     config.limits = limits;
     config.binding_interval = Duration::from_millis(300);
     config.heartbeat = Duration::from_millis(200);
+    config
+}
+
+/// Starts a node with `config`.
+pub async fn start(i: usize, bound: bool, config: P2pConfig, provider: Arc<dyn Provider>) -> Node {
     let mut secret = [0u8; 32];
     secret[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
     let key = bound.then(|| hotkey(i));
