@@ -18,7 +18,7 @@ use platform_types::{
     blake2b_256,
 };
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::config::NodeConfig;
@@ -153,7 +153,7 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub loading: HashSet<String>,
     pub waiting_module: Vec<SubmissionId>,
     pub evaluated: HashSet<SubmissionId>,
-    pub eval_slots: Arc<Semaphore>,
+    pub worker: evaluator::Worker,
     pub build: Option<(Height, View, Instant, Instant)>,
     pub verifying: Vec<(View, Block, Instant)>,
     pub committing: Option<(Block, QuorumCertificate)>,
@@ -900,14 +900,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
             warn!(%id, "committed submission has no stored body");
             return;
         };
-        let (module, runtime, inputs, records, p2p, slots) = (
-            module.clone(),
-            self.runtime.clone(),
-            self.inputs.clone(),
-            self.records.clone(),
-            self.p2p.clone(),
-            self.eval_slots.clone(),
-        );
+        let (module, worker, inputs, records, p2p) =
+            (module.clone(), self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone());
         let (block_hash, epoch, miner) = (committed.block_hash, committed.epoch.get(), committed.miner);
         tokio::spawn(async move {
             let payload = match submission.payload {
@@ -919,12 +913,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
             };
             let result = match payload {
                 Some(payload) => {
-                    let Ok(_permit) = slots.acquire_owned().await else { return };
                     let job = evaluator::Job { id, block_hash, epoch, miner, payload };
-                    match tokio::task::spawn_blocking(move || evaluator::run(&runtime, &module, &job)).await {
-                        Ok(result) => result,
-                        Err(_) => return,
-                    }
+                    let Some(result) = worker.evaluate(module, job).await else { return };
+                    result
                 }
                 None => evaluator::Result {
                     status: platform_types::EvaluationStatus::Rejected,

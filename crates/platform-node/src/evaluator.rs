@@ -1,9 +1,65 @@
 //! Running one committed submission in the sandbox, off the node's event loop. The result is
 //! what every honest validator computes: the seed comes from the committing block, and a module
 //! that fails (fuel, memory, trap, bad output) is a deterministic rejection, not an error.
+//!
+//! Evaluations run one at a time on the node's [`Worker`] thread, at a lowered scheduling
+//! priority: admitting submissions (verifying, storing, acknowledging) and consensus come
+//! first, and evaluation takes the CPU they leave. The results do not depend on when they run.
 
 use platform_runtime::{ChallengeModule, EvalInput, Runtime, RuntimeError, Verdict};
 use platform_types::{EvaluationStatus, Hash, PublicKey, SubmissionId, blake2b_256, blake2b_256_parts};
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+/// Nice value of the evaluation thread (Linux: per thread); 10 gives it about a tenth of a core
+/// shared with busy default-priority threads, and all of an idle one.
+const EVALUATION_NICE: i32 = 10;
+
+/// Evaluations queued for the worker, at most (the senders wait beyond it).
+const QUEUE: usize = 64;
+
+type Task = (ChallengeModule, Job, oneshot::Sender<Result>);
+
+/// The evaluation thread's handle. Cheap to clone; the thread ends when every handle is gone.
+#[derive(Clone)]
+pub struct Worker {
+    queue: mpsc::Sender<Task>,
+}
+
+impl Worker {
+    /// Starts the thread, which evaluates on `runtime`.
+    pub fn start(runtime: Runtime) -> std::io::Result<Worker> {
+        let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
+        std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
+            lower_priority();
+            while let Some((module, job, reply)) = tasks.blocking_recv() {
+                let _ = reply.send(run(&runtime, &module, &job));
+            }
+        })?;
+        Ok(Worker { queue })
+    }
+
+    /// Evaluates `job` with `module` once the evaluations queued before it are done; `None`
+    /// when the worker has stopped.
+    pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Result> {
+        let (reply, result) = oneshot::channel();
+        self.queue.send((module, job, reply)).await.ok()?;
+        result.await.ok()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux, PRIO_PROCESS with pid 0 names the calling thread, not the whole process.
+    if let Err(e) = rustix::process::setpriority_process(None, EVALUATION_NICE) {
+        debug!(error = %e, "evaluation thread keeps the default priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {
+    debug!(nice = EVALUATION_NICE, "evaluation thread keeps the default priority on this platform");
+}
 
 /// The evaluation's inputs.
 pub struct Job {

@@ -17,7 +17,7 @@ use platform_storage::{RocksStore, Store};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
 use platform_types::{Codec, Envelope, Epoch, Hash, ReplayGuard, Submission, SubmissionId, ValidatorSet};
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
@@ -247,6 +247,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
 
     let p2p_addresses = listen_addresses(&p2p).await;
+    let worker = crate::evaluator::Worker::start(runtime.clone()).context("cannot start the evaluation thread")?;
     let core = Core {
         cfg: cfg.clone(),
         keypair: cfg.hotkey.clone(),
@@ -267,7 +268,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         loading: Default::default(),
         waiting_module: Vec::new(),
         evaluated: Default::default(),
-        eval_slots: Arc::new(Semaphore::new(1)),
+        worker,
         build: None,
         verifying: Vec::new(),
         committing: None,
