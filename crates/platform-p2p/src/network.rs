@@ -506,7 +506,7 @@ impl EventLoop {
         if self.isolated || !self.redial.due(alone, Instant::now()) {
             return;
         }
-        for address in self.bootstrap.clone() {
+        for address in &self.bootstrap {
             if let Err(e) = self.swarm.dial(address.clone()) {
                 warn!(%address, error = %e, "bootstrap dial failed");
             }

@@ -148,11 +148,7 @@ impl Envelope {
     /// signer, and verifies the signature. The signature is checked last: it is the most
     /// expensive step, and garbage is rejected before it.
     pub fn open<M: WireMessage>(&self, netuid: NetUid) -> Result<Signed<M>, EnvelopeError> {
-        if !M::KINDS.contains(&self.kind) {
-            return Err(EnvelopeError::WrongKind { found: self.kind });
-        }
-        let message = M::from_bytes(&self.payload)?;
-        self.check_decoded(&message)?;
+        let message = self.decode_as::<M>()?;
         self.verify(netuid)?;
         Ok(Signed { message, signer: self.signer, envelope: self.clone() })
     }
@@ -163,6 +159,16 @@ impl Envelope {
         self.check_claimed(message.claimed_signer())?;
         self.verify(netuid)?;
         Ok(Signed { message, signer: self.signer, envelope: self.clone() })
+    }
+
+    /// Decodes the payload as `M` and checks it against the header, without the signature.
+    fn decode_as<M: WireMessage>(&self) -> Result<M, EnvelopeError> {
+        if !M::KINDS.contains(&self.kind) {
+            return Err(EnvelopeError::WrongKind { found: self.kind });
+        }
+        let message = M::from_bytes(&self.payload)?;
+        self.check_decoded(&message)?;
+        Ok(message)
     }
 
     fn check_decoded<M: WireMessage>(&self, message: &M) -> Result<(), EnvelopeError> {
@@ -212,17 +218,8 @@ impl Envelope {
         envelopes: Vec<Envelope>,
         netuid: NetUid,
     ) -> Vec<Result<Signed<M>, EnvelopeError>> {
-        let decoded: Vec<Result<(M, Envelope), EnvelopeError>> = envelopes
-            .into_iter()
-            .map(|envelope| {
-                if !M::KINDS.contains(&envelope.kind) {
-                    return Err(EnvelopeError::WrongKind { found: envelope.kind });
-                }
-                let message = M::from_bytes(&envelope.payload)?;
-                envelope.check_decoded(&message)?;
-                Ok((message, envelope))
-            })
-            .collect();
+        let decoded: Vec<Result<(M, Envelope), EnvelopeError>> =
+            envelopes.into_iter().map(|envelope| Ok((envelope.decode_as::<M>()?, envelope))).collect();
         let candidates: Vec<&Envelope> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(_, e)| e)).collect();
         let all_valid = candidates.is_empty() || Envelope::verify_batch(&candidates, netuid).is_ok();
         decoded
