@@ -27,6 +27,7 @@ use crate::mempool::{BLOCK_BYTES_BUDGET, Mempool, Refusal};
 use crate::metrics::Metrics;
 use crate::records::{Records, SyncRequest, SyncResponse};
 use crate::state::{AppState, Context, Invalid, SubmissionInfo};
+use crate::writer::{Writer, Written};
 
 /// This build's version, compared with `SetRequiredVersion`.
 pub fn node_version() -> Version {
@@ -113,8 +114,8 @@ impl Gossiped {
     }
 }
 
-/// A submission admitted in memory whose write to `data/` is pending: everything admitted in
-/// one turn of the loop shares one synced write, and is acknowledged only after it.
+/// A submission admitted in memory whose write to `data/` is pending: it is acknowledged,
+/// relayed and proposed only once the [`Writer`] has written it.
 pub(crate) struct Unwritten {
     id: SubmissionId,
     envelope: Envelope,
@@ -122,7 +123,14 @@ pub(crate) struct Unwritten {
     reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
 }
 
-/// Inputs taken in one turn of the loop before the admitted submissions are written.
+/// The writer of admitted submissions: each batch in one synced write to `records`.
+pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwritten>> {
+    Writer::start(move |batch: &[Unwritten]| {
+        records.put_submissions(batch.iter().map(|u| (&u.id, &u.envelope))).map_err(|e| e.to_string())
+    })
+}
+
+/// Inputs taken in one turn of the loop before the admitted submissions go to the writer.
 const MAX_TURN: usize = 4096;
 
 /// Admitted submissions are relayed to the other validators in batches of about this many
@@ -162,7 +170,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub outdated: Option<Version>,
     pub sudo_results: HashMap<Hash, (Height, Result<(), String>)>,
     pub accepted_at: HashMap<SubmissionId, Instant>,
+    /// Admitted submissions waiting for the write in flight to finish.
     pub unwritten: Vec<Unwritten>,
+    pub writer: Writer<Unwritten>,
     /// Admitted submissions not yet relayed to the other validators.
     pub outbox: Vec<Envelope>,
     pub outbox_bytes: usize,
@@ -210,6 +220,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.publish_status();
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let written = self.writer.waker();
         loop {
             tokio::select! {
                 input = rx.recv() => match input {
@@ -221,28 +232,27 @@ impl<C: Chain + Clone + 'static> Core<C> {
                                 Err(_) => break,
                             }
                         }
-                        self.flush_admitted();
+                        self.write_admitted();
                         self.publish_status();
                     }
                     None => break,
                 },
+                _ = written.notified() => {
+                    if let Some(done) = self.writer.try_finish() {
+                        self.on_written(done);
+                    }
+                    self.write_admitted();
+                }
                 _ = tick.tick() => self.on_tick(),
                 _ = shutdown.changed() => break,
             }
         }
+        // What was admitted is written and acknowledged before the loop ends.
+        self.settle_writes();
         info!("event loop stopped");
     }
 
     fn on_input(&mut self, input: Input) {
-        let admission = matches!(
-            input,
-            Input::Submit { .. } | Input::Gossip { message: Gossiped::Submission(_) | Gossiped::Submissions(_), .. }
-        );
-        if !admission {
-            // Anything else may build, verify or commit a block: admitted submissions are
-            // written first.
-            self.flush_admitted();
-        }
         match input {
             Input::Gossip { id, from, message } => self.on_gossip(id, from, message),
             Input::Timer { height, view } => self.feed(CInput::Timeout { height, view }),
@@ -307,7 +317,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     // ---------------------------------------------------------------- admission
 
-    /// Admits a submission in memory and queues its write; the reply waits for the write.
+    /// Admits a submission in memory (held out of proposals) and queues its write; the reply
+    /// waits for the write.
     fn on_submit(
         &mut self,
         signed: Signed<Submission>,
@@ -316,6 +327,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
     ) -> Result<(), Rejection> {
         match self.admit(&signed, local) {
             Ok(id) => {
+                self.mempool.hold(id);
                 self.unwritten.push(Unwritten { id, envelope: signed.envelope, local, reply });
                 Ok(())
             }
@@ -329,17 +341,35 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
     }
 
-    /// Writes the admitted submissions in one synced batch, then acknowledges and gossips them.
-    fn flush_admitted(&mut self) {
-        if self.unwritten.is_empty() {
-            return;
+    /// Hands the admitted submissions to the writer as one batch, unless a write is in flight
+    /// (they wait for the next).
+    fn write_admitted(&mut self) {
+        if !self.writer.busy() && !self.unwritten.is_empty() {
+            self.writer.begin(std::mem::take(&mut self.unwritten));
         }
-        let batch = std::mem::take(&mut self.unwritten);
-        let written = self.records.put_submissions(batch.iter().map(|u| (&u.id, &u.envelope)));
+    }
+
+    /// Writes everything admitted before returning: the write in flight is waited for and the
+    /// rest written here. A block is committed only after this, so that the bodies it orders
+    /// are on disk before it is.
+    fn settle_writes(&mut self) {
+        if let Some(done) = self.writer.finish() {
+            self.on_written(done);
+        }
+        if !self.unwritten.is_empty() {
+            let done = self.writer.write_now(std::mem::take(&mut self.unwritten));
+            self.on_written(done);
+        }
+    }
+
+    /// A batch is on disk (or could not be written): acknowledges, releases for proposals and
+    /// relays its submissions, or refuses them.
+    fn on_written(&mut self, Written { batch, result }: Written<Unwritten>) {
         let now = Instant::now();
         for unwritten in batch {
-            let result = match &written {
+            let result = match &result {
                 Ok(()) => {
+                    self.mempool.release(&unwritten.id);
                     self.metrics.submissions_accepted.inc();
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
@@ -661,6 +691,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
+        self.settle_writes();
         // Submissions acknowledged before a restart may never have left this node: relayed again
         // at the first commit, when peers are certainly there.
         if !self.reloaded.is_empty() {

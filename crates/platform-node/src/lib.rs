@@ -22,6 +22,7 @@ mod node;
 pub mod records;
 pub mod state;
 pub mod weights;
+mod writer;
 
 pub use config::{ConfigError, Fault, LogFormat, NodeConfig, Settings};
 pub use core::{Query, Rejection, node_version};

@@ -1,7 +1,7 @@
 //! Work waiting to be ordered: accepted submissions, sudo actions and evaluations, each
 //! bounded, in arrival order. The leader drains it into blocks; committed items leave it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use platform_types::{Envelope, PublicKey, Submission, SubmissionId};
 
@@ -22,8 +22,14 @@ struct Rate {
 pub struct Mempool {
     capacity: usize,
     rate_per_minute: u32,
-    submissions: HashMap<SubmissionId, Submission>,
-    order: VecDeque<SubmissionId>,
+    /// Each submission with its admission number; `order` names an entry by both, so an entry
+    /// left behind by a removal never stands for a later admission of the same id.
+    submissions: HashMap<SubmissionId, (u64, Submission)>,
+    order: VecDeque<(u64, SubmissionId)>,
+    admitted: u64,
+    /// Admitted submissions whose write to `data/` is pending: known (duplicates, rates,
+    /// proposals of other leaders) but not proposed by this validator until released.
+    held: HashSet<SubmissionId>,
     sudo: Vec<Envelope>,
     evaluations: HashMap<(SubmissionId, PublicKey), Envelope>,
     evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
@@ -52,6 +58,8 @@ impl Mempool {
             rate_per_minute,
             submissions: HashMap::new(),
             order: VecDeque::new(),
+            admitted: 0,
+            held: HashSet::new(),
             sudo: Vec::new(),
             evaluations: HashMap::new(),
             evaluation_order: VecDeque::new(),
@@ -83,19 +91,33 @@ impl Mempool {
             }
             rate.count += 1;
         }
-        self.submissions.insert(id, submission);
-        self.order.push_back(id);
+        self.admitted += 1;
+        self.submissions.insert(id, (self.admitted, submission));
+        self.order.push_back((self.admitted, id));
         Ok(())
+    }
+
+    /// Keeps an admitted submission out of [`submission_ids`](Self::submission_ids) until
+    /// [`release`](Self::release).
+    pub fn hold(&mut self, id: SubmissionId) {
+        if self.submissions.contains_key(&id) {
+            self.held.insert(id);
+        }
+    }
+
+    /// Lets a held submission be proposed.
+    pub fn release(&mut self, id: &SubmissionId) {
+        self.held.remove(id);
     }
 
     /// A pending submission's body.
     pub fn get(&self, id: &SubmissionId) -> Option<&Submission> {
-        self.submissions.get(id)
+        self.submissions.get(id).map(|(_, submission)| submission)
     }
 
     /// What the rules need of a pending submission.
     pub fn info(&self, id: &SubmissionId) -> Option<SubmissionInfo> {
-        self.submissions.get(id).map(|s| SubmissionInfo { challenge: s.challenge.clone(), miner: s.miner })
+        self.get(id).map(|s| SubmissionInfo { challenge: s.challenge.clone(), miner: s.miner })
     }
 
     /// Submissions waiting.
@@ -135,15 +157,21 @@ impl Mempool {
         self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key))
     }
 
-    /// Pending submission ids, oldest first.
+    /// Pending submission ids that are not held, oldest first.
     pub fn submission_ids(&self) -> impl Iterator<Item = &SubmissionId> {
-        self.order.iter().filter(|id| self.submissions.contains_key(id))
+        self.order.iter().filter(|entry| self.current(entry) && !self.held.contains(&entry.1)).map(|(_, id)| id)
+    }
+
+    /// Whether an `order` entry stands for a submission still here.
+    fn current(&self, (admitted, id): &(u64, SubmissionId)) -> bool {
+        self.submissions.get(id).is_some_and(|(n, _)| n == admitted)
     }
 
     /// Forgets a committed (or dropped) submission.
     pub fn remove_submission(&mut self, id: &SubmissionId) {
+        self.held.remove(id);
         if self.submissions.remove(id).is_some() {
-            while self.order.front().is_some_and(|front| !self.submissions.contains_key(front)) {
+            while self.order.front().is_some_and(|front| !self.current(front)) {
                 self.order.pop_front();
             }
         }
@@ -197,5 +225,23 @@ mod tests {
         assert_eq!(pool.admit(id(4), submission(&miner, 4), 60_001, false), Err(Refusal::Full(3)));
         pool.remove_submission(&id(1));
         assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(2), id(3)]);
+    }
+
+    #[test]
+    fn a_held_submission_is_known_but_not_proposed_until_released() {
+        let miner = Keypair::from_suri("//m").expect("key");
+        let mut pool = Mempool::new(8, 8);
+        pool.admit(id(1), submission(&miner, 1), 0, true).expect("first");
+        pool.admit(id(2), submission(&miner, 2), 0, true).expect("second");
+        pool.hold(id(1));
+        assert!(pool.get(&id(1)).is_some());
+        assert_eq!(pool.admit(id(1), submission(&miner, 1), 0, true), Err(Refusal::Duplicate));
+        assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(2)]);
+        pool.release(&id(1));
+        assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(1), id(2)]);
+        pool.hold(id(2));
+        pool.remove_submission(&id(2));
+        pool.admit(id(2), submission(&miner, 2), 0, false).expect("admitted again after removal");
+        assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(1), id(2)]);
     }
 }

@@ -248,6 +248,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
 
     let p2p_addresses = listen_addresses(&p2p).await;
     let worker = crate::evaluator::Worker::start(runtime.clone()).context("cannot start the evaluation thread")?;
+    let writer = crate::core::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
     let core = Core {
         cfg: cfg.clone(),
         keypair: cfg.hotkey.clone(),
@@ -278,6 +279,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         sudo_results: HashMap::new(),
         accepted_at: HashMap::new(),
         unwritten: Vec::new(),
+        writer,
         outbox: Vec::new(),
         outbox_bytes: 0,
         last_relay: Instant::now(),
