@@ -14,8 +14,8 @@ use platform_p2p::{Client, MessageId, Topic, Verdict};
 use platform_runtime::{ChallengeModule, Runtime};
 use platform_types::{
     Action, Block, Codec, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey,
-    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, SudoCommand, Version, View,
-    blake2b_256,
+    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, SudoCommand, VerifiedEnvelopes,
+    Version, View, blake2b_256,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -25,6 +25,7 @@ use crate::config::NodeConfig;
 use crate::evaluator;
 use crate::mempool::{BLOCK_BYTES_BUDGET, Mempool, Refusal};
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::records::{Records, SyncRequest, SyncResponse};
 use crate::state::{AppState, Context, Invalid, SubmissionInfo};
 use crate::writer::{Writer, Written};
@@ -82,7 +83,7 @@ pub(crate) enum Input {
     Timer { height: Height, view: View },
     Submit { signed: Signed<Submission>, local: bool, reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>> },
     Sudo { signed: Signed<SudoAction>, local: bool, reply: Option<oneshot::Sender<Result<Hash, Rejection>>> },
-    Evaluated { id: SubmissionId, result: evaluator::Result },
+    Evaluated { id: SubmissionId, envelope: Envelope },
     ModuleReady { challenge: String, hash: Hash, module: Result<ChallengeModule, String> },
     Chain { block: BlockRef, metagraph: Option<Arc<Metagraph>> },
     Query { query: Query, reply: oneshot::Sender<Value> },
@@ -97,18 +98,25 @@ pub(crate) enum Gossiped {
     /// Submissions another validator admitted, relayed in one batch.
     Submissions(Vec<Signed<Submission>>),
     Sudo(Signed<SudoAction>),
-    Evaluation(Signed<Evaluation>),
+    /// Another validator's evaluations, gossiped in one batch.
+    Evaluations(Vec<Signed<Evaluation>>),
     /// Consensus messages: the consensus machine checks their signatures itself.
     Consensus(Envelope),
 }
 
 impl Gossiped {
-    /// Checks the signature of an application message; `None` when it is invalid.
-    pub(crate) fn open(envelope: Envelope, netuid: platform_types::NetUid) -> Option<Gossiped> {
+    /// Checks the signature of a single application message; `None` when it is invalid. Sudo
+    /// actions are checked again by the rules when ordered: `verified` remembers them.
+    pub(crate) fn open(
+        envelope: Envelope,
+        netuid: platform_types::NetUid,
+        verified: &VerifiedEnvelopes,
+    ) -> Option<Gossiped> {
         Some(match envelope.kind {
             MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?),
-            MessageKind::SudoAction => Gossiped::Sudo(envelope.open(netuid).ok()?),
-            MessageKind::Evaluation => Gossiped::Evaluation(envelope.open(netuid).ok()?),
+            MessageKind::SudoAction => Gossiped::Sudo(verified.open(&envelope, netuid).ok()?),
+            // Evaluations travel in batches only.
+            MessageKind::Evaluation => return None,
             _ => Gossiped::Consensus(envelope),
         })
     }
@@ -133,14 +141,6 @@ pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwr
 /// Inputs taken in one turn of the loop before the admitted submissions go to the writer.
 const MAX_TURN: usize = 4096;
 
-/// Admitted submissions are relayed to the other validators in batches of about this many
-/// bytes, or whatever gathered by the next tick (20 ms): a few dozen gossip messages a second
-/// instead of one per submission, within every peer's message rate.
-const BATCH_BYTES: usize = 512 * 1024;
-
-/// The shortest time between two relays that are not full batches.
-const RELAY_INTERVAL: Duration = Duration::from_millis(20);
-
 pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub cfg: Arc<NodeConfig>,
     pub keypair: Keypair,
@@ -152,6 +152,8 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub state: AppState,
     pub mempool: Mempool,
     pub replay: ReplayGuard,
+    /// Envelopes whose signatures are known good (shared with the gossip pump).
+    pub verified: Arc<VerifiedEnvelopes>,
     pub metagraph: Option<Arc<Metagraph>>,
     pub chain_block: Option<BlockRef>,
     pub metrics: Arc<Metrics>,
@@ -174,9 +176,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub unwritten: Vec<Unwritten>,
     pub writer: Writer<Unwritten>,
     /// Admitted submissions not yet relayed to the other validators.
-    pub outbox: Vec<Envelope>,
-    pub outbox_bytes: usize,
-    pub last_relay: Instant,
+    pub outbox: Outbox,
+    /// This validator's evaluations not yet gossiped.
+    pub evaluation_outbox: Outbox,
     /// Acknowledged, unordered submissions found in `data/` at start, to relay again.
     pub reloaded: Vec<Envelope>,
 }
@@ -265,7 +267,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     let _ = reply.send(result);
                 }
             }
-            Input::Evaluated { id, result } => self.on_evaluated(id, result),
+            Input::Evaluated { id, envelope } => self.on_evaluated(id, envelope),
             Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
             Input::Query { query, reply } => {
@@ -310,7 +312,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn on_tick(&mut self) {
-        self.relay_outbox();
+        let (submissions, evaluations) = (self.outbox.take(), self.evaluation_outbox.take());
+        self.send(submissions);
+        self.send(evaluations);
         self.maybe_build();
         self.recheck_verifying();
     }
@@ -373,7 +377,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     self.metrics.submissions_accepted.inc();
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
-                        self.queue_relay(unwritten.envelope);
+                        let full = self.outbox.push(unwritten.envelope);
+                        self.send(full);
                     }
                     Ok(unwritten.id)
                 }
@@ -386,32 +391,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
             if let Some(reply) = unwritten.reply {
                 let _ = reply.send(result);
             }
-            if self.outbox_bytes >= BATCH_BYTES {
-                self.relay_outbox();
-            }
         }
-        // A quiet network relays at once; a busy one at most every tick.
-        if self.last_relay.elapsed() >= RELAY_INTERVAL {
-            self.relay_outbox();
-        }
+        let due = self.outbox.due();
+        self.send(due);
     }
 
-    /// Queues a submission for the next relay to the other validators.
-    fn queue_relay(&mut self, envelope: Envelope) {
-        // The payload plus room for the envelope's other fields and the batch's framing.
-        self.outbox_bytes += envelope.payload.len() + 128;
-        self.outbox.push(envelope);
-    }
-
-    /// Gossips the submissions admitted here since the last relay, as one batch.
-    fn relay_outbox(&mut self) {
-        if self.outbox.is_empty() {
-            return;
+    /// Gossips a batch an [`Outbox`] handed out.
+    fn send(&self, batch: Option<(Topic, Vec<u8>)>) {
+        if let Some((topic, bytes)) = batch {
+            self.publish(topic, bytes);
         }
-        let batch = std::mem::take(&mut self.outbox);
-        self.outbox_bytes = 0;
-        self.last_relay = Instant::now();
-        self.publish(Topic::SubmissionBatches, Envelope::encode_batch(&batch));
     }
 
     /// The admission rules: everything but the write.
@@ -499,15 +488,17 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 Ok(_) => Verdict::Valid,
                 Err(_) => Verdict::Ignored,
             },
-            Gossiped::Evaluation(signed) => {
-                let evaluation = signed.message;
-                let committed = self
-                    .state
-                    .submissions
-                    .get(&evaluation.submission)
-                    .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
-                if !committed {
-                    self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
+            Gossiped::Evaluations(batch) => {
+                for signed in batch {
+                    let evaluation = signed.message;
+                    let committed = self
+                        .state
+                        .submissions
+                        .get(&evaluation.submission)
+                        .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
+                    if !committed {
+                        self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
+                    }
                 }
                 Verdict::Valid
             }
@@ -657,6 +648,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             metagraph: self.metagraph.as_deref(),
             min_stake: self.cfg.min_stake_rao,
             lookup: &lookup,
+            verified: &self.verified,
         };
         f(&mut self.state, &ctx)
     }
@@ -697,10 +689,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if !self.reloaded.is_empty() {
             for envelope in std::mem::take(&mut self.reloaded) {
                 if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
-                    self.queue_relay(envelope);
+                    let full = self.outbox.push(envelope);
+                    self.send(full);
                 }
             }
-            self.relay_outbox();
+            let rest = self.outbox.take();
+            self.send(rest);
         }
         let missing: Vec<[u8; 32]> = block
             .actions
@@ -927,14 +921,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.waiting_module.push(id);
             return;
         };
-        let Some(submission) = self.records.submission(&id) else {
-            warn!(%id, "committed submission has no stored body");
-            return;
-        };
         let (module, worker, inputs, records, p2p) =
             (module.clone(), self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone());
-        let (block_hash, epoch, miner) = (committed.block_hash, committed.epoch.get(), committed.miner);
+        let (challenge, block_hash, epoch, miner) =
+            (committed.challenge.clone(), committed.block_hash, committed.epoch, committed.miner);
         tokio::spawn(async move {
+            // Read here rather than on the event loop.
+            let Some(submission) = records.submission(&id) else {
+                warn!(%id, "committed submission has no stored body");
+                return;
+            };
             let payload = match submission.payload {
                 platform_types::Payload::Inline(bytes) => Some(bytes),
                 platform_types::Payload::Blob(hash) => match records.blob(&hash) {
@@ -942,45 +938,25 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     None => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
                 },
             };
-            let result = match payload {
-                Some(payload) => {
-                    let job = evaluator::Job { id, block_hash, epoch, miner, payload };
-                    let Some(result) = worker.evaluate(module, job).await else { return };
-                    result
-                }
-                None => evaluator::Result {
-                    status: platform_types::EvaluationStatus::Rejected,
-                    score_ppb: 0,
-                    fuel_used: 0,
-                    output_hash: blake2b_256(b"platform/failure/PayloadUnavailable"),
-                },
-            };
-            let _ = inputs.send(Input::Evaluated { id, result }).await;
+            let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload };
+            if let Some(envelope) = worker.evaluate(module, job).await {
+                let _ = inputs.send(Input::Evaluated { id, envelope }).await;
+            }
         });
     }
 
-    fn on_evaluated(&mut self, id: SubmissionId, mut result: evaluator::Result) {
-        let Some(committed) = self.state.submissions.get(&id) else { return };
-        self.metrics.evaluations.inc();
-        if self.cfg.fault == Some(crate::config::Fault::WrongScores)
-            && result.status == platform_types::EvaluationStatus::Scored
-        {
-            let ppb = platform_types::limits::PPB;
-            result.score_ppb = ppb - result.score_ppb.min(ppb);
+    /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block.
+    fn on_evaluated(&mut self, id: SubmissionId, envelope: Envelope) {
+        if !self.state.submissions.contains_key(&id) {
+            return;
         }
-        let evaluation = Evaluation {
-            submission: id,
-            challenge: committed.challenge.clone(),
-            validator: self.me(),
-            status: result.status,
-            score_ppb: result.score_ppb,
-            fuel_used: result.fuel_used,
-            output_hash: result.output_hash,
-            epoch: committed.epoch,
-        };
-        let envelope = Envelope::seal(&self.keypair, self.cfg.netuid, &evaluation);
+        self.metrics.evaluations.inc();
+        self.verified.remember(&envelope, self.cfg.netuid);
         self.mempool.add_evaluation(id, self.me(), envelope.clone());
-        self.publish(Topic::Evaluations, envelope.to_bytes());
+        let full = self.evaluation_outbox.push(envelope);
+        self.send(full);
+        let due = self.evaluation_outbox.due();
+        self.send(due);
     }
 
     // ---------------------------------------------------------------- chain

@@ -3,11 +3,15 @@
 //! that fails (fuel, memory, trap, bad output) is a deterministic rejection, not an error.
 //!
 //! Evaluations run one at a time on the node's [`Worker`] thread, at a lowered scheduling
-//! priority: admitting submissions (verifying, storing, acknowledging) and consensus come
-//! first, and evaluation takes the CPU they leave. The results do not depend on when they run.
+//! priority, and the worker signs each result there too: admitting submissions (verifying,
+//! storing, acknowledging) and consensus come first, and evaluation takes the CPU they leave.
+//! The results do not depend on when they run.
 
 use platform_runtime::{ChallengeModule, EvalInput, Runtime, RuntimeError, Verdict};
-use platform_types::{EvaluationStatus, Hash, PublicKey, SubmissionId, blake2b_256, blake2b_256_parts};
+use platform_types::{
+    ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Keypair, NetUid, PublicKey, SubmissionId,
+    blake2b_256, blake2b_256_parts,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
@@ -18,7 +22,39 @@ const EVALUATION_NICE: i32 = 10;
 /// Evaluations queued for the worker, at most (the senders wait beyond it).
 const QUEUE: usize = 64;
 
-type Task = (ChallengeModule, Job, oneshot::Sender<Result>);
+type Task = (ChallengeModule, Job, oneshot::Sender<Envelope>);
+
+/// Who signs evaluations. `invert_scores` is the `wrong-scores` fault: a dishonest validator
+/// for tests, whose scores are `1e9 - score`.
+pub struct Signer {
+    /// The validator's hotkey.
+    pub keypair: Keypair,
+    /// The subnet.
+    pub netuid: NetUid,
+    /// The `wrong-scores` fault.
+    pub invert_scores: bool,
+}
+
+impl Signer {
+    fn seal(&self, job: &Job, result: &Result) -> Envelope {
+        let mut score_ppb = result.score_ppb;
+        if self.invert_scores && result.status == EvaluationStatus::Scored {
+            let ppb = platform_types::limits::PPB;
+            score_ppb = ppb - score_ppb.min(ppb);
+        }
+        let evaluation = Evaluation {
+            submission: job.id,
+            challenge: job.challenge.clone(),
+            validator: self.keypair.public(),
+            status: result.status,
+            score_ppb,
+            fuel_used: result.fuel_used,
+            output_hash: result.output_hash,
+            epoch: job.epoch,
+        };
+        Envelope::seal(&self.keypair, self.netuid, &evaluation)
+    }
+}
 
 /// The evaluation thread's handle. Cheap to clone; the thread ends when every handle is gone.
 #[derive(Clone)]
@@ -27,21 +63,22 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the thread, which evaluates on `runtime`.
-    pub fn start(runtime: Runtime) -> std::io::Result<Worker> {
+    /// Starts the thread, which evaluates on `runtime` and signs with `signer`.
+    pub fn start(runtime: Runtime, signer: Signer) -> std::io::Result<Worker> {
         let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
             while let Some((module, job, reply)) = tasks.blocking_recv() {
-                let _ = reply.send(run(&runtime, &module, &job));
+                let result = run(&runtime, &module, &job);
+                let _ = reply.send(signer.seal(&job, &result));
             }
         })?;
         Ok(Worker { queue })
     }
 
-    /// Evaluates `job` with `module` once the evaluations queued before it are done; `None`
-    /// when the worker has stopped.
-    pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Result> {
+    /// Evaluates `job` with `module` once the evaluations queued before it are done; the
+    /// [`Evaluation`] this validator signed, or `None` when the worker has stopped.
+    pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Envelope> {
         let (reply, result) = oneshot::channel();
         self.queue.send((module, job, reply)).await.ok()?;
         result.await.ok()
@@ -65,14 +102,16 @@ fn lower_priority() {
 pub struct Job {
     /// The submission.
     pub id: SubmissionId,
+    /// Its challenge.
+    pub challenge: ChallengeId,
     /// Hash of the block that ordered it.
     pub block_hash: Hash,
     /// That block's epoch.
-    pub epoch: u64,
+    pub epoch: Epoch,
     /// The miner.
     pub miner: PublicKey,
-    /// The payload bytes.
-    pub payload: Vec<u8>,
+    /// The payload bytes; `None` when no peer could provide them (a rejection).
+    pub payload: Option<Vec<u8>>,
 }
 
 /// What the sandbox said.
@@ -96,11 +135,12 @@ pub fn seed(block_hash: &Hash, id: &SubmissionId) -> [u8; 32] {
 
 /// Runs the job (blocking: call from a blocking thread).
 pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &Job) -> Result {
+    let Some(payload) = &job.payload else { return unavailable() };
     let input = EvalInput {
         seed: seed(&job.block_hash, &job.id),
-        epoch: job.epoch,
+        epoch: job.epoch.get(),
         miner: *job.miner.as_bytes(),
-        payload: job.payload.clone(),
+        payload: payload.clone(),
     };
     match runtime.evaluate(module, &input) {
         Ok(outcome) => {
@@ -111,6 +151,16 @@ pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &Job) -> Result {
             Result { status, score_ppb, fuel_used: outcome.fuel_used, output_hash: outcome.output_hash }
         }
         Err(error) => failure(&error),
+    }
+}
+
+/// The rejection of a submission whose payload no peer could provide.
+fn unavailable() -> Result {
+    Result {
+        status: EvaluationStatus::Rejected,
+        score_ppb: 0,
+        fuel_used: 0,
+        output_hash: blake2b_256(b"platform/failure/PayloadUnavailable"),
     }
 }
 

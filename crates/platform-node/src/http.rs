@@ -12,9 +12,7 @@ use platform_p2p::Client;
 use platform_runtime::Runtime;
 use platform_storage::Column;
 use platform_types::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
-use platform_types::{
-    Envelope, Hash, NetUid, Payload, PublicKey, Submission, SubmissionId, SudoAction, SudoCommand, blake2b_256,
-};
+use platform_types::{Envelope, Hash, NetUid, Payload, PublicKey, SubmissionId, SudoAction, SudoCommand, blake2b_256};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -22,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::core::{Input, Query, Rejection};
 use crate::metrics::Metrics;
 use crate::records::Records;
+use crate::verifier::Verifier;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -34,6 +33,7 @@ pub(crate) struct Api {
     pub netuid: NetUid,
     pub hotkey: PublicKey,
     pub metrics: Arc<Metrics>,
+    pub verifier: Verifier,
 }
 
 pub(crate) struct ApiError(StatusCode, String);
@@ -162,11 +162,14 @@ impl Api {
         Ok(())
     }
 
-    /// Checks a submission's signature (on the caller's task, so checks run in parallel),
+    /// Checks a submission's signature (in a batch with the submissions arriving meanwhile),
     /// stores an attached blob, and hands it to admission; answers once it is stored.
     pub(crate) async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, ApiError> {
-        let signed = envelope
-            .open::<Submission>(self.netuid)
+        let signed = self
+            .verifier
+            .open(envelope)
+            .await
+            .ok_or_else(unavailable)?
             .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
         if let Payload::Blob(hash) = signed.message.payload {
             let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;

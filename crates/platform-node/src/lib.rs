@@ -19,8 +19,10 @@ mod http;
 pub mod mempool;
 pub mod metrics;
 mod node;
+pub mod outbox;
 pub mod records;
 pub mod state;
+pub mod verifier;
 pub mod weights;
 mod writer;
 

@@ -15,7 +15,10 @@ use platform_p2p::{Client, Event, P2pConfig, Peer, Topic};
 use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
-use platform_types::{Codec, Envelope, Epoch, Hash, ReplayGuard, Submission, SubmissionId, ValidatorSet};
+use platform_types::{
+    Codec, Envelope, Epoch, Hash, ReplayGuard, Signed, Submission, SubmissionId, ValidatorSet, VerifiedEnvelopes,
+    WireMessage,
+};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -26,9 +29,15 @@ use crate::core::{Core, Gossiped, Input, Query, Rejection};
 use crate::http::{Api, router};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::records::{Records, SyncRequest, SyncResponse};
 use crate::state::{AppState, Context, SubmissionInfo};
+use crate::verifier::Verifier;
 use crate::weights::validator_set;
+
+/// Signed evaluations and sudo actions whose signature check is remembered (about 100 bytes
+/// each): several seconds of evaluations at the admission goal, from gossip to commit.
+const VERIFIED_CAPACITY: usize = 65_536;
 
 /// A running validator.
 pub struct RunningNode {
@@ -154,7 +163,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let sudo: Vec<_> = cfg
         .sudo_key
         .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
-    let state = replay(&records, genesis, &metagraph, &cfg, &sudo)?;
+    let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
+    let state = replay(&records, genesis, &metagraph, &cfg, &sudo, &verified)?;
     if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
         warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
     }
@@ -197,6 +207,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         netuid: cfg.netuid,
         hotkey: me,
         metrics: metrics.clone(),
+        verifier: Verifier::start(cfg.netuid, std::thread::available_parallelism().map_or(2, |n| n.get())),
     };
     let mut http_shutdown = shutdown_rx.clone();
     let http_api = api.clone();
@@ -214,6 +225,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let mut pump_shutdown = shutdown_rx.clone();
     let pump_p2p = p2p.clone();
     let pump_netuid = cfg.netuid;
+    let pump_verified = verified.clone();
     tasks.spawn(async move {
         let mut tags: HashMap<Peer, PeerTag> = HashMap::new();
         loop {
@@ -226,9 +238,13 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             let from = *tags.entry(author).or_insert(PeerTag(next));
             // Signatures are checked here, off the event loop.
             let opened = if topic == Topic::SubmissionBatches {
-                open_batch(data, pump_netuid).await
+                open_batch(data, pump_netuid, None).await.map(Gossiped::Submissions)
+            } else if topic == Topic::Evaluations {
+                open_batch(data, pump_netuid, Some(pump_verified.clone())).await.map(Gossiped::Evaluations)
             } else {
-                Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, pump_netuid))
+                Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES)
+                    .ok()
+                    .and_then(|e| Gossiped::open(e, pump_netuid, &pump_verified))
             };
             match opened {
                 Some(message) => {
@@ -247,7 +263,13 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
 
     let p2p_addresses = listen_addresses(&p2p).await;
-    let worker = crate::evaluator::Worker::start(runtime.clone()).context("cannot start the evaluation thread")?;
+    let signer = crate::evaluator::Signer {
+        keypair: cfg.hotkey.clone(),
+        netuid: cfg.netuid,
+        invert_scores: cfg.fault == Some(crate::config::Fault::WrongScores),
+    };
+    let worker =
+        crate::evaluator::Worker::start(runtime.clone(), signer).context("cannot start the evaluation thread")?;
     let writer = crate::core::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
     let core = Core {
         cfg: cfg.clone(),
@@ -260,6 +282,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         state,
         mempool,
         replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
+        verified,
         metagraph: Some(Arc::new(metagraph)),
         chain_block: None,
         metrics,
@@ -280,9 +303,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         accepted_at: HashMap::new(),
         unwritten: Vec::new(),
         writer,
-        outbox: Vec::new(),
-        outbox_bytes: 0,
-        last_relay: Instant::now(),
+        outbox: Outbox::new(Topic::SubmissionBatches),
+        evaluation_outbox: Outbox::new(Topic::Evaluations),
         reloaded,
     };
     tasks.spawn(core.run(input_rx, shutdown_rx));
@@ -355,13 +377,20 @@ fn replay(
     metagraph: &Metagraph,
     cfg: &NodeConfig,
     sudo: &[platform_types::PublicKey],
+    verified: &VerifiedEnvelopes,
 ) -> anyhow::Result<AppState> {
     let mut state = AppState::genesis(genesis);
     let lookup = |id: &platform_types::SubmissionId| {
         records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner })
     };
-    let ctx =
-        Context { netuid: cfg.netuid, sudo, metagraph: Some(metagraph), min_stake: cfg.min_stake_rao, lookup: &lookup };
+    let ctx = Context {
+        netuid: cfg.netuid,
+        sudo,
+        metagraph: Some(metagraph),
+        min_stake: cfg.min_stake_rao,
+        lookup: &lookup,
+        verified,
+    };
     loop {
         let from = state.tip.height.get() + 1;
         let blocks = records.blocks_from(from, 256).map_err(anyhow::Error::msg)?;
@@ -429,12 +458,22 @@ async fn follow_chain<C: Chain + 'static>(
     }
 }
 
-/// Opens a batch of submissions relayed by a validator, verifying the signatures together on a
-/// blocking thread. `None` when anything in it is malformed or forged: a validator relays only
-/// what it verified, so one bad envelope condemns the batch.
-async fn open_batch(data: Vec<u8>, netuid: platform_types::NetUid) -> Option<Gossiped> {
+/// Opens a batch a validator gossiped (admitted submissions, or its evaluations), verifying the
+/// signatures together on a blocking thread; `remember` keeps them as verified for the rules.
+/// `None` when anything in it is malformed or forged: a validator gossips only what it
+/// verified or signed, so one bad envelope condemns the batch.
+async fn open_batch<M: WireMessage + Send + 'static>(
+    data: Vec<u8>,
+    netuid: platform_types::NetUid,
+    remember: Option<Arc<VerifiedEnvelopes>>,
+) -> Option<Vec<Signed<M>>> {
     let envelopes = Envelope::decode_batch(&data, MAX_ENVELOPE_BYTES).ok()?;
-    let opened =
-        tokio::task::spawn_blocking(move || Envelope::open_batch::<Submission>(envelopes, netuid)).await.ok()?;
-    opened.into_iter().collect::<Result<Vec<_>, _>>().ok().map(Gossiped::Submissions)
+    let opened = tokio::task::spawn_blocking(move || Envelope::open_batch::<M>(envelopes, netuid)).await.ok()?;
+    let opened = opened.into_iter().collect::<Result<Vec<_>, _>>().ok()?;
+    if let Some(verified) = remember {
+        for signed in &opened {
+            verified.remember(&signed.envelope, netuid);
+        }
+    }
+    Some(opened)
 }

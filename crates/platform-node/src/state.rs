@@ -13,8 +13,8 @@ use platform_consensus::Tip;
 use platform_scoring::{MinerScore, Score};
 use platform_types::{
     Action, Block, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Height, NetUid,
-    PublicKey, SubmissionId, SudoAction, SudoCommand, ValidatorSet, Version, WeightsProposal, blake2b_256_parts,
-    hash_of,
+    PublicKey, SubmissionId, SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, Version, WeightsProposal,
+    blake2b_256_parts, hash_of,
 };
 
 /// What the rules need of a submission body (held by the mempool or the store).
@@ -125,6 +125,8 @@ pub struct Context<'a> {
     pub min_stake: u64,
     /// Submission bodies.
     pub lookup: &'a dyn Fn(&SubmissionId) -> Option<SubmissionInfo>,
+    /// Envelopes whose signatures this node has checked already.
+    pub verified: &'a VerifiedEnvelopes,
 }
 
 /// What applying a block changed, for the node to act on.
@@ -315,7 +317,10 @@ impl AppState {
             }
             Action::Evaluation(envelope) => self.check_evaluation(registry, overlay, envelope, ctx),
             Action::Sudo(envelope) => {
-                let signed = envelope.open::<SudoAction>(ctx.netuid).map_err(|e| rule(format!("sudo action: {e}")))?;
+                let signed = ctx
+                    .verified
+                    .open::<SudoAction>(envelope, ctx.netuid)
+                    .map_err(|e| rule(format!("sudo action: {e}")))?;
                 if !ctx.sudo.contains(&signed.signer) {
                     return Err(rule(format!("sudo action signed by {}, who is not the subnet owner", signed.signer)));
                 }
@@ -360,7 +365,8 @@ impl AppState {
         envelope: &Envelope,
         ctx: &Context<'_>,
     ) -> Result<Change, Invalid> {
-        let signed = envelope.open::<Evaluation>(ctx.netuid).map_err(|e| rule(format!("evaluation: {e}")))?;
+        let signed =
+            ctx.verified.open::<Evaluation>(envelope, ctx.netuid).map_err(|e| rule(format!("evaluation: {e}")))?;
         let evaluation = signed.message;
         if !registry.validators.validators.iter().any(|v| v.hotkey == evaluation.validator) {
             return Err(rule(format!("evaluation by {}, who is not a validator", evaluation.validator)));

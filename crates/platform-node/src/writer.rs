@@ -113,25 +113,29 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    /// A write function that records batches and can be held back by a gate.
-    fn recording() -> (Arc<Mutex<Vec<Vec<u32>>>>, Arc<Mutex<()>>, impl Fn(&[u32]) -> Result<(), String>) {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let gate = Arc::new(Mutex::new(()));
+    /// Batches written so far, in order.
+    type Log = Arc<Mutex<Vec<Vec<u32>>>>;
+
+    /// Held by a test to keep the write function waiting.
+    type Gate = Arc<Mutex<()>>;
+
+    /// A write function that records batches into `log` and waits at `gate`.
+    fn recording(log: &Log, gate: &Gate) -> impl Fn(&[u32]) -> Result<(), String> + use<> {
         let (l, g) = (log.clone(), gate.clone());
-        let write = move |batch: &[u32]| {
+        move |batch: &[u32]| {
             let _held = g.lock().expect("gate");
             if batch.contains(&13) {
                 return Err("unlucky".to_string());
             }
             l.lock().expect("log").push(batch.to_vec());
             Ok(())
-        };
-        (log, gate, write)
+        }
     }
 
     #[tokio::test]
     async fn one_write_in_flight_reported_through_the_waker() {
-        let (log, gate, write) = recording();
+        let (log, gate): (Log, Gate) = Default::default();
+        let write = recording(&log, &gate);
         let mut writer = Writer::start(write).expect("thread");
         let wake = writer.waker();
         assert!(writer.try_finish().is_none(), "nothing in flight");
@@ -139,7 +143,8 @@ mod tests {
         let held = gate.lock().expect("gate");
         writer.begin(vec![1, 2, 3]);
         assert!(writer.busy());
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // A blocking sleep: the gate guard must not live across an await.
+        std::thread::sleep(Duration::from_millis(20));
         assert!(writer.try_finish().is_none(), "the write is held at the gate");
         drop(held);
 

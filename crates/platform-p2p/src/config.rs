@@ -67,7 +67,7 @@ pub enum Topic {
     /// Submissions a validator admitted, relayed to the other validators in batches
     /// (`EnvelopeBatch`; validators only).
     SubmissionBatches,
-    /// Validators' signed evaluations (validators only).
+    /// Validators' signed evaluations, in batches (`EnvelopeBatch`; validators only).
     Evaluations,
     /// Consensus proposals, votes and view changes (validators only).
     Consensus,

@@ -162,7 +162,7 @@ impl Envelope {
     }
 
     /// Decodes the payload as `M` and checks it against the header, without the signature.
-    fn decode_as<M: WireMessage>(&self) -> Result<M, EnvelopeError> {
+    pub(crate) fn decode_as<M: WireMessage>(&self) -> Result<M, EnvelopeError> {
         if !M::KINDS.contains(&self.kind) {
             return Err(EnvelopeError::WrongKind { found: self.kind });
         }

@@ -18,6 +18,7 @@ mod keys;
 pub mod limits;
 mod replay;
 pub mod ss58;
+mod verified;
 mod wire;
 
 pub use domain::*;
@@ -27,4 +28,5 @@ pub use hash::{Hash, blake2b_256, blake2b_256_parts, hash_of};
 pub use ids::{ChallengeId, Epoch, Height, MechanismId, NetUid, SubmissionId, Uid, View};
 pub use keys::{GeneratedKey, Keypair, PublicKey, SIGNING_CONTEXT, Signature, wallet_hotkey_path};
 pub use replay::{ReplayError, ReplayGuard};
+pub use verified::VerifiedEnvelopes;
 pub use wire::{Codec, Message, WireMessage};
