@@ -95,26 +95,15 @@ fn native_vs_wasm(c: &mut Criterion) {
     // canonicalisation, stub host functions that accept every proof), to split the gap to native
     // into what the sandbox adds and what WASM itself costs.
     let engine = wasmer::Engine::default();
-    let plain = wasmer::Module::new(&engine, dist("matmul-proof")).expect("compile");
     let encoded = matmul_input.encode();
-    group.bench_function("integer_matmul/wasm_plain_unmetered", |b| {
-        b.iter(|| {
-            let mut store = wasmer::Store::new(engine.clone());
-            let imports = wasmer::imports! {
-                "platform" => {
-                    "blake2b_256" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i32| {}),
-                    "merkle_verify" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i64, _: i64, _: i32, _: i32| 1i32),
-                }
-            };
-            let instance = wasmer::Instance::new(&mut store, &plain, &imports).expect("instance");
-            let memory = instance.exports.get_memory("memory").expect("memory").clone();
-            let alloc = instance.exports.get_typed_function::<i32, i32>(&store, "platform_alloc").expect("alloc");
-            let run = instance.exports.get_typed_function::<(i32, i32), i64>(&store, "platform_evaluate").expect("run");
-            let ptr = alloc.call(&mut store, encoded.len() as i32).expect("alloc");
-            memory.view(&store).write(ptr as u64, &encoded).expect("write");
-            black_box(run.call(&mut store, ptr, encoded.len() as i32).expect("run"))
-        })
-    });
+    let unmetered = dist("matmul-proof");
+    let metered = platform_runtime::rewrite(&unmetered, policy.memory_pages_max).expect("rewrite");
+    for (name, bytes) in [("wasm_plain_unmetered", unmetered), ("wasm_plain_metered", metered)] {
+        let module = wasmer::Module::new(&engine, bytes).expect("compile");
+        group.bench_function(format!("integer_matmul/{name}"), |b| {
+            b.iter(|| black_box(run_with_stub_hosts(&engine, &module, &encoded)))
+        });
+    }
 
     group.bench_function("regression_fixed/native", |b| {
         b.iter(|| regression::evaluate_as::<Fixed>(black_box(&sdk_input(&regression_input)), |c| c))
@@ -136,6 +125,28 @@ fn native_vs_wasm(c: &mut Criterion) {
         b.iter(|| raw_nans.evaluate(&float_raw, black_box(&regression_input)))
     });
     group.finish();
+}
+
+/// Runs matmul-proof's evaluation under plain wasmer with stub host functions (no hashing, every
+/// proof accepted); a metered module gets a large fuel budget first.
+fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, input: &[u8]) -> i64 {
+    let mut store = wasmer::Store::new(engine.clone());
+    let imports = wasmer::imports! {
+        "platform" => {
+            "blake2b_256" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i32| {}),
+            "merkle_verify" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i64, _: i64, _: i32, _: i32| 1i32),
+        }
+    };
+    let instance = wasmer::Instance::new(&mut store, module, &imports).expect("instance");
+    if let Ok(fuel) = instance.exports.get_global(platform_runtime::FUEL_EXPORT) {
+        fuel.set(&mut store, wasmer::Value::I64(i64::MAX)).expect("fuel");
+    }
+    let memory = instance.exports.get_memory("memory").expect("memory").clone();
+    let alloc = instance.exports.get_typed_function::<i32, i32>(&store, "platform_alloc").expect("alloc");
+    let run = instance.exports.get_typed_function::<(i32, i32), i64>(&store, "platform_evaluate").expect("run");
+    let ptr = alloc.call(&mut store, input.len() as i32).expect("alloc");
+    memory.view(&store).write(ptr as u64, input).expect("write");
+    run.call(&mut store, ptr, input.len() as i32).expect("run")
 }
 
 fn compilers() -> Vec<(&'static str, EngineConfig)> {

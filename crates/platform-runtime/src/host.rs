@@ -95,35 +95,33 @@ pub(crate) fn imports<'a>(
     imports
 }
 
-/// The metering middleware's two globals, looked up once per instance (wasmer's helpers look
-/// them up by name on every call, which dominated the cost of a host call).
+/// The module's fuel global (written in by [`crate::rewrite`]), looked up once per instance.
+/// Negative means the budget ran out.
 #[derive(Clone)]
 pub(crate) struct FuelGlobals {
     remaining: wasmer::Global,
-    exhausted: wasmer::Global,
 }
 
 impl FuelGlobals {
     pub(crate) fn of(instance: &Instance) -> Option<FuelGlobals> {
-        let global = |name| instance.exports.get_global(name).ok().cloned();
-        Some(FuelGlobals {
-            remaining: global("wasmer_metering_remaining_points")?,
-            exhausted: global("wasmer_metering_points_exhausted")?,
-        })
+        let remaining = instance.exports.get_global(crate::metering::FUEL_EXPORT).ok().cloned()?;
+        Some(FuelGlobals { remaining })
     }
 
     /// Fuel left, or `None` once exhausted.
     pub(crate) fn remaining(&self, store: &mut impl wasmer::AsStoreMut) -> Option<u64> {
-        if self.exhausted.get(store).i32() != Some(0) {
-            return None;
-        }
-        self.remaining.get(store).i64().map(|left| left as u64)
+        self.remaining.get(store).i64().and_then(|left| u64::try_from(left).ok())
     }
 
+    /// Sets the fuel left (budgets above `i64::MAX` are held at it).
     pub(crate) fn set(&self, store: &mut impl wasmer::AsStoreMut, fuel: u64) {
-        // Both globals are mutable and of the types written: these cannot fail.
-        let _ = self.remaining.set(store, wasmer::Value::I64(fuel as i64));
-        let _ = self.exhausted.set(store, wasmer::Value::I32(0));
+        // The global is mutable and an i64: this cannot fail.
+        let _ = self.remaining.set(store, wasmer::Value::I64(i64::try_from(fuel).unwrap_or(i64::MAX)));
+    }
+
+    /// Marks the budget as spent.
+    pub(crate) fn exhaust(&self, store: &mut impl wasmer::AsStoreMut) {
+        let _ = self.remaining.set(store, wasmer::Value::I64(-1));
     }
 }
 
@@ -162,7 +160,7 @@ impl<'a> Call<'a> {
                 Ok(())
             }
             _ => {
-                globals.set(&mut self.store, 0);
+                globals.exhaust(&mut self.store);
                 Err(RuntimeError::OutOfFuel { limit: self.env.fuel_limit })
             }
         }

@@ -7,8 +7,10 @@
 //! way it can fail is a [`RuntimeError`] variant, never a crash of the host.
 //!
 //! Determinism: no clock, no ambient randomness (the seed is an input), no threads or SIMD, NaNs
-//! canonicalised, fuel counted per WebAssembly operator. The same module and input give the same
-//! output bytes and the same fuel on every validator. The guest ABI is in `docs/runtime-abi.md`.
+//! canonicalised wherever a module can observe their bits, fuel counted per WebAssembly operator.
+//! Metering and NaN canonicalisation are written into the module before compilation
+//! ([`rewrite`]). The same module and input give the same output bytes and the same fuel on every
+//! validator. The guest ABI is in `docs/runtime-abi.md`.
 
 pub mod abi;
 mod audit;
@@ -17,7 +19,10 @@ mod engine;
 mod error;
 mod host;
 mod inspect;
+mod metering;
+mod nan;
 mod nested;
+mod rewrite;
 mod runtime;
 mod sandbox;
 mod watchdog;
@@ -25,9 +30,10 @@ mod watchdog;
 pub use abi::{ABI_VERSION, EvalInput, Verdict, decode_verdict};
 pub use audit::{AuditLog, AuditRecord, AuditResult};
 pub use cache::CacheStats;
-pub use engine::{COST_TABLE_VERSION, Compiler, EngineConfig, WASMER_VERSION};
+pub use engine::{Compiler, EngineConfig, REWRITE_VERSION, WASMER_VERSION};
 pub use error::RuntimeError;
 pub use host::{HOST_FUNCTIONS, IMPORT_MODULE, MAX_LOG_LINES};
-pub use inspect::MAX_TABLE_ELEMENTS;
+pub use metering::FUEL_EXPORT;
 pub use nested::Status as NestedStatus;
+pub use rewrite::{MAX_TABLE_ELEMENTS, rewrite};
 pub use runtime::{ChallengeModule, Outcome, Runtime, RuntimeOptions};

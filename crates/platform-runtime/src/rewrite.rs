@@ -1,0 +1,359 @@
+//! The one re-encoding every module goes through between inspection and compilation.
+//!
+//! It caps the module's memories at the policy's page limit and its tables at
+//! [`MAX_TABLE_ELEMENTS`] by rewriting their declared maxima, so `memory.grow` and `table.grow`
+//! past a cap return -1, identically on every validator, with no host allocation attempted. It
+//! appends the fuel global, exports it, meters every function body ([`crate::metering`]) and
+//! canonicalises NaNs where their bits become observable ([`crate::nan`]). Appending keeps every
+//! existing index valid: the global comes after the module's own globals and each function's
+//! three new locals (fuel counter, f32 and f64 scratch) after its own locals.
+
+use wasm_encoder::reencode::{self, Error as ReencodeError, Reencode};
+use wasm_encoder::{
+    CodeSection, ConstExpr, ExportKind, ExportSection, Function, GlobalSection, GlobalType, MemoryType, Module,
+    SectionId, TableType, ValType,
+};
+use wasmparser::{FunctionBody, Parser, Payload, TypeRef};
+
+use crate::error::RuntimeError;
+use crate::metering::{FUEL_EXPORT, Meter};
+use crate::nan::{self, Scratch};
+
+/// Largest table a module may declare or grow to, in elements.
+pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
+
+/// Re-encodes module bytes with capped limits and fuel metering: what the runtime compiles.
+/// The runtime validates a module and checks its imports first ([`crate::Runtime::load`]); this
+/// is public for diagnostics and benchmarks that compile the result themselves.
+pub fn rewrite(wasm: &[u8], memory_pages_max: u32) -> Result<Vec<u8>, RuntimeError> {
+    let mut rewriter = Rewriter::survey(wasm, memory_pages_max)?;
+    let mut module = Module::new();
+    rewriter.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| match e {
+        ReencodeError::UserError(e) => e,
+        other => RuntimeError::InvalidModule(format!("cannot re-encode the module: {other}")),
+    })?;
+    Ok(module.finish())
+}
+
+/// What the rewrite needs to know about a module before re-encoding it, and where it is.
+struct Rewriter {
+    memory_pages_max: u32,
+    /// Parameter count of each function type.
+    type_params: Vec<u32>,
+    /// Type index of each function the module defines, in code-section order.
+    function_types: Vec<u32>,
+    /// Index the fuel global gets: after every imported and defined global.
+    fuel_global: u32,
+    has_globals: bool,
+    has_exports: bool,
+    /// Function bodies re-encoded so far.
+    bodies: usize,
+}
+
+impl Rewriter {
+    fn survey(wasm: &[u8], memory_pages_max: u32) -> Result<Rewriter, RuntimeError> {
+        let invalid = |e: wasmparser::BinaryReaderError| RuntimeError::InvalidModule(e.message().to_owned());
+        let mut rewriter = Rewriter {
+            memory_pages_max,
+            type_params: Vec::new(),
+            function_types: Vec::new(),
+            fuel_global: 0,
+            has_globals: false,
+            has_exports: false,
+            bodies: 0,
+        };
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.map_err(invalid)? {
+                Payload::TypeSection(reader) => {
+                    for ty in reader.into_iter_err_on_gc_types() {
+                        rewriter.type_params.push(ty.map_err(invalid)?.params().len() as u32);
+                    }
+                }
+                Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        if matches!(import.map_err(invalid)?.ty, TypeRef::Global(_)) {
+                            rewriter.fuel_global += 1;
+                        }
+                    }
+                }
+                Payload::FunctionSection(reader) => {
+                    for ty in reader {
+                        rewriter.function_types.push(ty.map_err(invalid)?);
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    rewriter.has_globals = true;
+                    rewriter.fuel_global += reader.count();
+                }
+                Payload::ExportSection(reader) => {
+                    rewriter.has_exports = true;
+                    for export in reader {
+                        if export.map_err(invalid)?.name == FUEL_EXPORT {
+                            return Err(RuntimeError::InvalidModule(format!(
+                                "the export name `{FUEL_EXPORT}` is reserved for the runtime's fuel counter"
+                            )));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(rewriter)
+    }
+
+    fn fuel_globals(&self) -> GlobalSection {
+        let mut section = GlobalSection::new();
+        self.append_fuel_global(&mut section);
+        section
+    }
+
+    fn append_fuel_global(&self, section: &mut GlobalSection) {
+        let ty = GlobalType { val_type: ValType::I64, mutable: true, shared: false };
+        section.global(ty, &ConstExpr::i64_const(0));
+    }
+
+    fn append_fuel_export(&self, section: &mut ExportSection) {
+        section.export(FUEL_EXPORT, ExportKind::Global, self.fuel_global);
+    }
+
+    /// Index of the first local after `function`'s parameters and declared locals.
+    fn first_free_local(&self, function: usize, body: &FunctionBody<'_>) -> Result<u32, RuntimeError> {
+        let malformed = || RuntimeError::InvalidModule("function bodies do not match the function section".into());
+        let ty = *self.function_types.get(function).ok_or_else(malformed)?;
+        let mut index = *self.type_params.get(ty as usize).ok_or_else(malformed)?;
+        let locals = body.get_locals_reader().map_err(|e| RuntimeError::InvalidModule(e.message().to_owned()))?;
+        for entry in locals {
+            let (count, _) = entry.map_err(|e| RuntimeError::InvalidModule(e.message().to_owned()))?;
+            index = index.checked_add(count).ok_or_else(malformed)?;
+        }
+        Ok(index)
+    }
+}
+
+/// Position of a section in a module's binary layout (not its id: tags and data counts sit
+/// between sections with lower ids).
+fn position(id: Option<SectionId>) -> u8 {
+    match id {
+        Some(SectionId::Custom) => 0,
+        Some(SectionId::Type) => 1,
+        Some(SectionId::Import) => 2,
+        Some(SectionId::Function) => 3,
+        Some(SectionId::Table) => 4,
+        Some(SectionId::Memory) => 5,
+        Some(SectionId::Tag) => 6,
+        Some(SectionId::Global) => 7,
+        Some(SectionId::Export) => 8,
+        Some(SectionId::Start) => 9,
+        Some(SectionId::Element) => 10,
+        Some(SectionId::DataCount) => 11,
+        Some(SectionId::Code) => 12,
+        Some(SectionId::Data) => 13,
+        None => u8::MAX,
+    }
+}
+
+impl Reencode for Rewriter {
+    type Error = RuntimeError;
+
+    fn memory_type(&mut self, memory: wasmparser::MemoryType) -> Result<MemoryType, ReencodeError<RuntimeError>> {
+        let cap = u64::from(self.memory_pages_max);
+        if memory.initial > cap {
+            return Err(ReencodeError::UserError(RuntimeError::MemoryLimit(format!(
+                "module declares {} initial pages; the policy allows {cap}",
+                memory.initial
+            ))));
+        }
+        let mut ty = reencode::utils::memory_type(self, memory);
+        ty.maximum = Some(memory.maximum.unwrap_or(cap).min(cap));
+        Ok(ty)
+    }
+
+    fn table_type(&mut self, table: wasmparser::TableType) -> Result<TableType, ReencodeError<RuntimeError>> {
+        if table.initial > MAX_TABLE_ELEMENTS {
+            return Err(ReencodeError::UserError(RuntimeError::TableLimit(format!(
+                "table declares {} elements; at most {MAX_TABLE_ELEMENTS} are allowed",
+                table.initial
+            ))));
+        }
+        let mut ty = reencode::utils::table_type(self, table)?;
+        ty.maximum = Some(table.maximum.unwrap_or(MAX_TABLE_ELEMENTS).min(MAX_TABLE_ELEMENTS));
+        Ok(ty)
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), ReencodeError<RuntimeError>> {
+        reencode::utils::parse_global_section(self, globals, section)?;
+        self.append_fuel_global(globals);
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), ReencodeError<RuntimeError>> {
+        reencode::utils::parse_export_section(self, exports, section)?;
+        self.append_fuel_export(exports);
+        Ok(())
+    }
+
+    /// Adds the global and export sections where a module has none, in their binary position.
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<(), ReencodeError<RuntimeError>> {
+        let next = position(before);
+        if !self.has_globals && next > position(Some(SectionId::Global)) {
+            module.section(&self.fuel_globals());
+            self.has_globals = true;
+        }
+        if !self.has_exports && next > position(Some(SectionId::Export)) {
+            let mut exports = ExportSection::new();
+            self.append_fuel_export(&mut exports);
+            module.section(&exports);
+            self.has_exports = true;
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        body: FunctionBody<'_>,
+    ) -> Result<(), ReencodeError<RuntimeError>> {
+        let first_free = self.first_free_local(self.bodies, &body).map_err(ReencodeError::UserError)?;
+        self.bodies += 1;
+        let mut locals = Vec::new();
+        for entry in body.get_locals_reader()? {
+            let (count, ty) = entry?;
+            locals.push((count, self.val_type(ty)?));
+        }
+        // Appended locals: the fuel counter, then the NaN scratch floats.
+        locals.extend([(1, ValType::I64), (1, ValType::F32), (1, ValType::F64)]);
+        let scratch = Scratch { f32: first_free + 1, f64: first_free + 2 };
+        let mut f = Function::new(locals);
+        let mut meter = Meter::enter(&mut f, self.fuel_global, first_free);
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            meter.before(&op, &mut f);
+            nan::canonicalise_before(&op, &mut f, scratch);
+            f.instruction(&self.instruction(op.clone())?);
+            meter.after(&op, &mut f);
+        }
+        code.function(&f);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmer::{Instance, Module as Compiled, Store, Value, imports};
+
+    /// Rewrites `wat`, runs its export `run` with `fuel`, and returns (result, fuel left).
+    fn run(wat: &str, fuel: i64, args: &[Value]) -> (Result<Box<[Value]>, String>, i64) {
+        let bytes = rewrite(&wat::parse_str(wat).expect("wat"), 16).expect("rewrite");
+        wasmparser::Validator::new().validate_all(&bytes).expect("the rewrite is valid WebAssembly");
+        let mut store = Store::default();
+        let module = Compiled::new(&store, bytes).expect("compile");
+        let instance = Instance::new(&mut store, &module, &imports! {}).expect("instance");
+        let global = instance.exports.get_global(FUEL_EXPORT).expect("fuel global").clone();
+        global.set(&mut store, Value::I64(fuel)).expect("set");
+        let result = instance.exports.get_function("run").expect("run").call(&mut store, args);
+        let left = global.get(&mut store).i64().expect("i64");
+        (result.map_err(|e| e.message()), left)
+    }
+
+    #[test]
+    fn straight_line_code_costs_one_per_operator() {
+        // i32.const, i32.const, i32.add, end: 4.
+        let (result, left) =
+            run(r#"(module (func (export "run") (result i32) i32.const 1 i32.const 2 i32.add))"#, 100, &[]);
+        assert_eq!(result.expect("runs")[0], Value::I32(3));
+        assert_eq!(left, 96);
+    }
+
+    #[test]
+    fn a_loop_is_charged_every_iteration_and_the_figure_is_exact() {
+        // Counts $n down to zero: loop (1), then 5 per iteration (local.get, i32.const, i32.sub,
+        // local.tee, br_if), then local.get and end (2).
+        let wat = r#"(module (func (export "run") (param $n i32) (result i32)
+            (loop $again
+              local.get $n i32.const 1 i32.sub local.tee $n
+              br_if $again)
+            local.get $n))"#;
+        for n in [1, 10, 100] {
+            let (result, left) = run(wat, 1_000_000, &[Value::I32(n)]);
+            assert_eq!(result.expect("runs")[0], Value::I32(0));
+            // The loop's own end is charged once, on the last pass.
+            assert_eq!(1_000_000 - left, 1 + 5 * i64::from(n) + 1 + 2, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn every_way_out_of_a_function_writes_the_fuel_back() {
+        // The caller costs call (5) + end (1); the callee's operators come on top only if the
+        // callee wrote its count back before leaving, whichever way it left.
+        let callees = [
+            ("br to its own frame", "(block (br 1 (i32.const 7))) (i32.const 0)", 3),
+            ("br_table default to its own frame", "(block (result i32) (br_table 0 1 (i32.const 8) (i32.const 1)))", 4),
+            ("br_if to its own frame", "(drop (br_if 0 (i32.const 11) (i32.const 1))) (i32.const 0)", 3),
+            ("return", "(return (i32.const 9))", 2),
+            ("falling off its end", "(i32.const 10)", 2),
+        ];
+        for (how, body, cost) in callees {
+            let wat = format!(
+                r#"(module (func $callee (result i32) {body}) (func (export "run") (result i32) (call $callee)))"#
+            );
+            let (result, left) = run(&wat, 1_000, &[]);
+            result.expect("runs");
+            assert_eq!(1_000 - left, 5 + 1 + cost, "{how}");
+        }
+    }
+
+    #[test]
+    fn running_out_traps_and_leaves_the_global_negative() {
+        let wat = r#"(module (func (export "run") (loop $forever br $forever)))"#;
+        let (result, left) = run(wat, 10_000, &[]);
+        assert!(result.expect_err("must trap").contains("unreachable"));
+        assert!(left < 0, "{left}");
+    }
+
+    #[test]
+    fn own_globals_and_exports_keep_their_indices() {
+        let wat = r#"(module
+            (global $g (export "g") (mut i32) (i32.const 41))
+            (func (export "run") (result i32) (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g)))"#;
+        let (result, _) = run(wat, 100, &[]);
+        assert_eq!(result.expect("runs")[0], Value::I32(42));
+    }
+
+    #[test]
+    fn the_fuel_export_name_is_reserved() {
+        let wat = format!(r#"(module (func (export "{FUEL_EXPORT}")))"#);
+        let err = rewrite(&wat::parse_str(&wat).expect("wat"), 16).expect_err("refused");
+        assert!(err.to_string().contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn observable_nans_are_canonical_and_other_floats_untouched() {
+        let wat = r#"(module (memory 1)
+            (func (export "run") (param f64) (result i64)
+              (f64.store (i32.const 0) (f64.div (local.get 0) (f64.const 0)))
+              (i64.add (i64.load (i32.const 0)) (i64.reinterpret_f64 (f64.mul (local.get 0) (f64.const 3))))))"#;
+        let bits = |x: f64| run(wat, 100, &[Value::F64(x)]).0.expect("runs")[0].unwrap_i64() as u64;
+        // 0/0 stored: canonical NaN; 0 * 3 = 0.
+        assert_eq!(bits(0.0), nan::CANONICAL_F64);
+        // -inf stored (-1/0); -3 reinterpreted.
+        assert_eq!(bits(-1.0), f64::NEG_INFINITY.to_bits().wrapping_add((-3.0f64).to_bits()));
+        // A negative NaN argument: both paths canonical.
+        let negative_nan = f64::from_bits(0xFFF8_0000_0000_0001);
+        assert_eq!(bits(negative_nan), nan::CANONICAL_F64.wrapping_add(nan::CANONICAL_F64));
+    }
+}
