@@ -24,11 +24,12 @@ export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOW
 export CARGO_TARGET_DIR="${CHALLENGES_TARGET_DIR:-$PWD/target/wasm}"
 
 mkdir -p dist
-# The benchmark's float variant of the regression scoring (never registered as a challenge).
-/usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc \
-    -p regression --lib --features float-scoring
-cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/regression.wasm" dist/regression-float.wasm
-/usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc --workspace --lib
+# The benchmark kernels, built alone: they link regression and matmul-proof with the `library`
+# feature, which must not reach those challenges' own builds below. Built with integer SIMD
+# allowed (the runtime accepts integer SIMD and refuses float SIMD), as native code has SSE2.
+RUSTFLAGS="-C target-feature=+simd128" /usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc -p kernels --lib
+cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/kernels.wasm" dist/kernels.wasm
+/usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc --workspace --exclude kernels --lib
 for name in regression invariant_agent matmul_proof invariant_baseline; do
     cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$name.wasm" "dist/${name//_/-}.wasm"
 done

@@ -8,8 +8,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use platform_challenge_sdk::fixed::Fixed;
-use platform_runtime::{Compiler, EngineConfig, EvalInput, Runtime, RuntimeOptions};
+use platform_runtime::{Compiler, EngineConfig, EvalInput, Runtime, RuntimeOptions, Verdict};
 use platform_types::RuntimePolicy;
 
 fn dist(name: &str) -> Vec<u8> {
@@ -70,65 +69,52 @@ fn examples(c: &mut Criterion) {
     group.finish();
 }
 
-fn sdk_input(input: &EvalInput) -> platform_challenge_sdk::Input<'_> {
-    platform_challenge_sdk::Input { seed: input.seed, epoch: input.epoch, miner: input.miner, payload: &input.payload }
-}
-
-/// The same code natively and in WASM: an integer-heavy kernel (matmul-proof's verification) and
-/// the regression scoring in Q32.32 and in f64 (with and without NaN canonicalisation).
+/// The examples' inner loops natively and in WASM (`challenges/kernels`: each kernel repeated
+/// inside one evaluation, so instantiation is a small share): integer (matmul-proof's product),
+/// f64 and Q32.32 (regression's mean squared error). WASM runs through the production runtime;
+/// diagnostics show what the module costs with no rewrite at all and with cranelift's
+/// per-operation NaN canonicalisation.
 fn native_vs_wasm(c: &mut Criterion) {
     let policy = RuntimePolicy::default();
-    let canonical = runtime(EngineConfig::default());
-    let raw_nans = runtime(EngineConfig { canonicalize_nans: false, ..EngineConfig::default() });
-    let regression_input = input(b"1.4 -2.1 0.3 4.9 -0.4");
-    let matmul_input = input(&matmul_proof::solve(&[7; 32]));
-    let to_f64 = |c: Fixed| c.0 as f64 / 4_294_967_296.0;
+    let production = runtime(EngineConfig::default());
+    let nan_every_op = runtime(EngineConfig { canonicalize_nans: true, ..EngineConfig::default() });
+    let wasm = dist("kernels");
+    let module = production.load(&wasm, &policy).expect("load");
+    let module_nan_every_op = nan_every_op.load(&wasm, &policy).expect("load");
+    let engine = wasmer::Engine::default();
+    let unmetered = wasmer::Module::new(&engine, &wasm).expect("compile");
 
     let mut group = c.benchmark_group("native_vs_wasm");
-    group.sample_size(30);
-    group.bench_function("integer_matmul/native", |b| {
-        b.iter(|| matmul_proof::evaluate(black_box(&sdk_input(&matmul_input))))
-    });
-    let matmul = canonical.load(&dist("matmul-proof"), &policy).expect("load");
-    group.bench_function("integer_matmul/wasm", |b| b.iter(|| canonical.evaluate(&matmul, black_box(&matmul_input))));
-    // Diagnostic: the same module under plain wasmer (cranelift, no metering, no NaN
-    // canonicalisation, stub host functions that accept every proof), to split the gap to native
-    // into what the sandbox adds and what WASM itself costs.
-    let engine = wasmer::Engine::default();
-    let encoded = matmul_input.encode();
-    let unmetered = dist("matmul-proof");
-    let metered = platform_runtime::rewrite(&unmetered, policy.memory_pages_max).expect("rewrite");
-    for (name, bytes) in [("wasm_plain_unmetered", unmetered), ("wasm_plain_metered", metered)] {
-        let module = wasmer::Module::new(&engine, bytes).expect("compile");
-        group.bench_function(format!("integer_matmul/{name}"), |b| {
-            b.iter(|| black_box(run_with_stub_hosts(&engine, &module, &encoded)))
+    group.sample_size(20);
+    for (name, kernel, repetitions) in [("integer", b'i', 4u32), ("f64", b'f', 400), ("fixed", b'q', 200)] {
+        let payload: Vec<u8> = [&[kernel][..], &repetitions.to_le_bytes()].concat();
+        let eval_input = input(&payload);
+        let native = kernels::run(kernel, repetitions, &eval_input.seed).expect("kernel");
+        let outcome = production.evaluate(&module, &eval_input).expect("evaluate");
+        let Verdict::Scored { detail, .. } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
+        assert_eq!(detail[..], native.to_le_bytes(), "{name}: WASM and native disagree");
+
+        group.bench_function(format!("{name}/native"), |b| {
+            b.iter(|| kernels::run(kernel, black_box(repetitions), &eval_input.seed))
         });
+        group.bench_function(format!("{name}/wasm"), |b| {
+            b.iter(|| production.evaluate(&module, black_box(&eval_input)).expect("evaluate"))
+        });
+        let encoded = eval_input.encode();
+        group.bench_function(format!("{name}/wasm_no_rewrite"), |b| {
+            b.iter(|| black_box(run_with_stub_hosts(&engine, &unmetered, &encoded)))
+        });
+        if kernel == b'f' {
+            group.bench_function(format!("{name}/wasm_nan_every_op"), |b| {
+                b.iter(|| nan_every_op.evaluate(&module_nan_every_op, black_box(&eval_input)).expect("evaluate"))
+            });
+        }
     }
-
-    group.bench_function("regression_fixed/native", |b| {
-        b.iter(|| regression::evaluate_as::<Fixed>(black_box(&sdk_input(&regression_input)), |c| c))
-    });
-    let fixed = canonical.load(&dist("regression"), &policy).expect("load");
-    group.bench_function("regression_fixed/wasm", |b| {
-        b.iter(|| canonical.evaluate(&fixed, black_box(&regression_input)))
-    });
-
-    group.bench_function("regression_f64/native", |b| {
-        b.iter(|| regression::evaluate_as::<f64>(black_box(&sdk_input(&regression_input)), to_f64))
-    });
-    let float_canonical = canonical.load(&dist("regression-float"), &policy).expect("load");
-    group.bench_function("regression_f64/wasm_canonical_nans", |b| {
-        b.iter(|| canonical.evaluate(&float_canonical, black_box(&regression_input)))
-    });
-    let float_raw = raw_nans.load(&dist("regression-float"), &policy).expect("load");
-    group.bench_function("regression_f64/wasm_raw_nans", |b| {
-        b.iter(|| raw_nans.evaluate(&float_raw, black_box(&regression_input)))
-    });
     group.finish();
 }
 
-/// Runs matmul-proof's evaluation under plain wasmer with stub host functions (no hashing, every
-/// proof accepted); a metered module gets a large fuel budget first.
+/// Runs a module's evaluation under plain wasmer (no rewrite: no metering, no NaN
+/// canonicalisation) with stub host functions that write nothing and accept every proof.
 fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, input: &[u8]) -> i64 {
     let mut store = wasmer::Store::new(engine.clone());
     let imports = wasmer::imports! {
@@ -138,9 +124,6 @@ fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, input: 
         }
     };
     let instance = wasmer::Instance::new(&mut store, module, &imports).expect("instance");
-    if let Ok(fuel) = instance.exports.get_global(platform_runtime::FUEL_EXPORT) {
-        fuel.set(&mut store, wasmer::Value::I64(i64::MAX)).expect("fuel");
-    }
     let memory = instance.exports.get_memory("memory").expect("memory").clone();
     let alloc = instance.exports.get_typed_function::<i32, i32>(&store, "platform_alloc").expect("alloc");
     let run = instance.exports.get_typed_function::<(i32, i32), i64>(&store, "platform_evaluate").expect("run");

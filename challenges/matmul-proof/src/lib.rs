@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use platform_challenge_sdk::host::{blake2b_256_parts, merkle_verify};
 use platform_challenge_sdk::merkle;
 use platform_challenge_sdk::rng::Rng;
-use platform_challenge_sdk::{Input, PPB, Verdict, challenge};
+use platform_challenge_sdk::{Input, PPB, Verdict};
 
 /// Matrix dimension.
 pub const N: usize = 64;
@@ -160,7 +160,8 @@ pub fn evaluate(input: &Input) -> Verdict {
     }
 }
 
-challenge!(evaluate);
+#[cfg(not(feature = "library"))]
+platform_challenge_sdk::challenge!(evaluate);
 
 #[cfg(test)]
 mod tests {

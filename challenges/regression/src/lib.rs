@@ -22,7 +22,7 @@ use core::ops::{Add, Mul, Sub};
 
 use platform_challenge_sdk::fixed::Fixed;
 use platform_challenge_sdk::rng::Rng;
-use platform_challenge_sdk::{Input, Verdict, challenge};
+use platform_challenge_sdk::{Input, Verdict};
 
 /// Input features per point.
 pub const FEATURES: usize = 4;
@@ -124,15 +124,13 @@ pub fn evaluate_as<T: Real>(input: &Input, to_real: fn(Fixed) -> T) -> Verdict {
     Verdict::Scored { score_ppb: score.ppb(), detail: format!("mse_ppb={}", error.ppb()).into_bytes() }
 }
 
-/// The challenge (Q32.32 fixed point; with the `float-scoring` feature, `f64`, for benchmarks).
+/// The challenge, in Q32.32 fixed point.
 pub fn evaluate(input: &Input) -> Verdict {
-    #[cfg(not(feature = "float-scoring"))]
-    return evaluate_as::<Fixed>(input, |c| c);
-    #[cfg(feature = "float-scoring")]
-    return evaluate_as::<f64>(input, |c| c.0 as f64 / 4_294_967_296.0);
+    evaluate_as::<Fixed>(input, |c| c)
 }
 
-challenge!(evaluate);
+#[cfg(not(feature = "library"))]
+platform_challenge_sdk::challenge!(evaluate);
 
 #[cfg(test)]
 mod tests {

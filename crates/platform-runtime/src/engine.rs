@@ -119,7 +119,7 @@ fn engine_features() -> Features {
         .bulk_memory(true)
         .reference_types(true)
         .multi_value(true)
-        .simd(false)
+        .simd(true)
         .relaxed_simd(false)
         .threads(false)
         .memory64(false)

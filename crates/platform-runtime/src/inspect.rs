@@ -5,10 +5,12 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use crate::error::RuntimeError;
 
-/// The WebAssembly features a module may use: WebAssembly 2.0 without SIMD (whose NaN results and
-/// relaxed forms are not portable), and without threads, memory64 or anything newer.
+/// The WebAssembly features a module may use: WebAssembly 2.0, SIMD included but not relaxed
+/// SIMD (non-deterministic by design), threads, memory64 or anything newer. Float SIMD operators
+/// are refused by the rewrite ([`crate::nan`]): integer SIMD is deterministic, float SIMD would
+/// let NaN bits out through vector stores and lane operations.
 pub(crate) fn allowed_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
 }
 
 /// Which imports a module may have.

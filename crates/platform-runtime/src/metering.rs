@@ -1,18 +1,25 @@
 //! Fuel metering, written into every function body before compilation.
 //!
-//! Fuel is charged per straight-line run of operators, at the operator that ends the run (a
-//! branch, a call, `end`, `else`, …), from the cost table below. Each function keeps its remaining
-//! fuel in a local of its own, which the compiler holds in a register, so a charge is a subtract,
-//! a compare and a branch that is never taken until the budget runs out. The module's fuel global
-//! (exported as [`FUEL_EXPORT`]) is the figure the host sees: it is read on function entry and
-//! after every call, and written before every call, every way out of the function and the
-//! out-of-fuel trap. A global that is negative means the budget ran out.
+//! A function's code splits into runs: a run starts where control can arrive other than by
+//! falling through — the function's entry, just inside a `loop` (each iteration), an `if` or an
+//! `else`, and just after an `end` — and goes on to the next such place. Branches, returns and
+//! calls inside a run do not end it. Each run is charged in full, from the cost table below, as it
+//! starts: a run left early by a branch or a trap still pays for its operators that did not run.
+//! So fuel is an upper bound fixed by the code alone, charged before the code it pays for runs,
+//! and a tight loop pays once per iteration.
+//!
+//! Each function keeps its remaining fuel in a local of its own, which the compiler holds in a
+//! register, so a charge is a subtract, a compare and a branch that is never taken until the
+//! budget runs out. The module's fuel global (exported as [`FUEL_EXPORT`]) is the figure the host
+//! sees: it is read on function entry and after every call, and written before every call, every
+//! way out of the function and the out-of-fuel trap. A global that is negative means the budget
+//! ran out.
 //!
 //! Every place fuel is charged or written back is fixed by the module's code alone, so the fuel a
 //! call uses, and the figure left in the global when a call traps, is the same on every machine.
 
 use wasm_encoder::{BlockType, Function};
-use wasmparser::Operator;
+use wasmparser::{BinaryReaderError, FunctionBody, Operator};
 
 /// Name under which a metered module exports its fuel global. Modules may not export it
 /// themselves.
@@ -34,23 +41,25 @@ pub(crate) fn cost(op: &Operator) -> u64 {
     }
 }
 
-/// Whether `op` ends a straight-line run: everything since the previous such operator, this one
-/// included, is charged just before it.
-fn ends_run(op: &Operator) -> bool {
-    matches!(
-        op,
-        Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. }
-            | Operator::Return
-            | Operator::Unreachable
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-    )
+/// Whether a new run starts just after `op`.
+fn starts_run_after(op: &Operator) -> bool {
+    matches!(op, Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End)
+}
+
+/// The cost of each run of `body`, in order.
+fn run_costs(body: &FunctionBody<'_>) -> Result<Vec<u64>, BinaryReaderError> {
+    let mut runs = vec![0u64];
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let op = reader.read()?;
+        if let Some(run) = runs.last_mut() {
+            *run = run.saturating_add(cost(&op));
+        }
+        if starts_run_after(&op) {
+            runs.push(0);
+        }
+    }
+    Ok(runs)
 }
 
 /// Charges fuel in one function body as its operators are re-encoded.
@@ -63,24 +72,29 @@ pub(crate) struct Meter {
     /// Open blocks, the function's own frame included: a branch to depth `open - 1` leaves the
     /// function.
     open: u32,
-    /// Cost of the operators since the last charge.
-    pending: u64,
+    /// Cost of each run, and the next one to charge.
+    runs: Vec<u64>,
+    next: usize,
 }
 
 impl Meter {
-    /// Starts metering a function: emits the load of the global into `local`.
-    pub(crate) fn enter(f: &mut Function, global: u32, local: u32) -> Meter {
+    /// Starts metering `body`: emits the load of the global into `local` and the first run's
+    /// charge.
+    pub(crate) fn enter(
+        f: &mut Function,
+        body: &FunctionBody<'_>,
+        global: u32,
+        local: u32,
+    ) -> Result<Meter, BinaryReaderError> {
+        let mut meter = Meter { global, local, open: 1, runs: run_costs(body)?, next: 0 };
         f.instructions().global_get(global).local_set(local);
-        Meter { global, local, open: 1, pending: 0 }
+        meter.charge_next_run(f);
+        Ok(meter)
     }
 
-    /// Emits what must run before `op`: the charge for the run it ends, and the write-back of the
-    /// working copy if `op` calls out or leaves the function.
+    /// Emits what must run before `op`: the write-back of the working copy if `op` calls out or
+    /// may leave the function.
     pub(crate) fn before(&mut self, op: &Operator, f: &mut Function) {
-        self.pending = self.pending.saturating_add(cost(op));
-        if ends_run(op) {
-            self.charge(f);
-        }
         let leaves = |depth: u32| depth == self.open - 1;
         let writes_back = match op {
             Operator::Return | Operator::Call { .. } | Operator::CallIndirect { .. } => true,
@@ -101,20 +115,27 @@ impl Meter {
         }
     }
 
-    /// Emits what must run after `op`: a call may have changed the global (host functions charge
-    /// it, callees spend it), so the working copy is reloaded.
+    /// Emits what must run after `op`: the reload after a call (host functions charge the global,
+    /// callees spend it), and the next run's charge where one starts.
     pub(crate) fn after(&mut self, op: &Operator, f: &mut Function) {
         if matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. }) {
             f.instructions().global_get(self.global).local_set(self.local);
         }
+        if starts_run_after(op) && self.open > 0 {
+            self.charge_next_run(f);
+        }
     }
 
-    /// `fuel -= pending; if fuel < 0 { write it back; trap }`.
-    fn charge(&mut self, f: &mut Function) {
-        let amount = i64::try_from(std::mem::take(&mut self.pending)).unwrap_or(i64::MAX);
+    /// `fuel -= run; if fuel < 0 { write it back; trap }`.
+    fn charge_next_run(&mut self, f: &mut Function) {
+        let run = self.runs.get(self.next).copied().unwrap_or(0);
+        self.next += 1;
+        if run == 0 {
+            return;
+        }
         f.instructions()
             .local_get(self.local)
-            .i64_const(amount)
+            .i64_const(i64::try_from(run).unwrap_or(i64::MAX))
             .i64_sub()
             .local_tee(self.local)
             .i64_const(0)

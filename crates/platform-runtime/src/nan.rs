@@ -26,6 +26,21 @@ pub(crate) struct Scratch {
     pub f64: u32,
 }
 
+/// Refuses float SIMD operators: a vector holding a NaN could be stored or reinterpreted lane by
+/// lane, and canonicalising vectors would cost what float SIMD gains. Integer SIMD is exact.
+pub(crate) fn check_simd(op: &Operator, name: &mut String) -> Result<(), String> {
+    use std::fmt::Write;
+    name.clear();
+    let _ = write!(name, "{op:?}");
+    if name.contains("F32x4") || name.contains("F64x2") {
+        let shown = name.split([' ', '{']).next().unwrap_or_default();
+        return Err(format!(
+            "float SIMD operator {shown} is not allowed (its NaN bits are not deterministic); integer SIMD is"
+        ));
+    }
+    Ok(())
+}
+
 /// Emits, before `op`, the canonicalisation of the float operand whose bits `op` reveals.
 pub(crate) fn canonicalise_before(op: &Operator, f: &mut Function, scratch: Scratch) {
     match op {

@@ -237,10 +237,12 @@ impl Reencode for Rewriter {
         locals.extend([(1, ValType::I64), (1, ValType::F32), (1, ValType::F64)]);
         let scratch = Scratch { f32: first_free + 1, f64: first_free + 2 };
         let mut f = Function::new(locals);
-        let mut meter = Meter::enter(&mut f, self.fuel_global, first_free);
+        let mut meter = Meter::enter(&mut f, &body, self.fuel_global, first_free)?;
         let mut reader = body.get_operators_reader()?;
+        let mut name = String::new();
         while !reader.eof() {
             let op = reader.read()?;
+            nan::check_simd(&op, &mut name).map_err(|e| ReencodeError::UserError(RuntimeError::InvalidModule(e)))?;
             meter.before(&op, &mut f);
             nan::canonicalise_before(&op, &mut f, scratch);
             f.instruction(&self.instruction(op.clone())?);
@@ -281,8 +283,9 @@ mod tests {
 
     #[test]
     fn a_loop_is_charged_every_iteration_and_the_figure_is_exact() {
-        // Counts $n down to zero: loop (1), then 5 per iteration (local.get, i32.const, i32.sub,
-        // local.tee, br_if), then local.get and end (2).
+        // Counts $n down to zero. Runs: `loop` (1); the body, charged on each iteration and
+        // including the loop's `end` (local.get, i32.const, i32.sub, local.tee, br_if, end: 6);
+        // after it, local.get and the function's end (2).
         let wat = r#"(module (func (export "run") (param $n i32) (result i32)
             (loop $again
               local.get $n i32.const 1 i32.sub local.tee $n
@@ -291,20 +294,24 @@ mod tests {
         for n in [1, 10, 100] {
             let (result, left) = run(wat, 1_000_000, &[Value::I32(n)]);
             assert_eq!(result.expect("runs")[0], Value::I32(0));
-            // The loop's own end is charged once, on the last pass.
-            assert_eq!(1_000_000 - left, 1 + 5 * i64::from(n) + 1 + 2, "n = {n}");
+            assert_eq!(1_000_000 - left, 1 + 6 * i64::from(n) + 2, "n = {n}");
         }
     }
 
     #[test]
     fn every_way_out_of_a_function_writes_the_fuel_back() {
-        // The caller costs call (5) + end (1); the callee's operators come on top only if the
-        // callee wrote its count back before leaving, whichever way it left.
+        // The caller costs call (5) + end (1); the callee's run comes on top only if the callee
+        // wrote its count back before leaving, whichever way it left. A run is charged whole,
+        // including what follows a branch out of it.
         let callees = [
-            ("br to its own frame", "(block (br 1 (i32.const 7))) (i32.const 0)", 3),
-            ("br_table default to its own frame", "(block (result i32) (br_table 0 1 (i32.const 8) (i32.const 1)))", 4),
-            ("br_if to its own frame", "(drop (br_if 0 (i32.const 11) (i32.const 1))) (i32.const 0)", 3),
-            ("return", "(return (i32.const 9))", 2),
+            // block, i32.const, br, end | i32.const, end (not reached)
+            ("br to its own frame", "(block (br 1 (i32.const 7))) (i32.const 0)", 4),
+            // block, i32.const, i32.const, br_table, end | end (not reached)
+            ("br_table default to its own frame", "(block (result i32) (br_table 0 1 (i32.const 8) (i32.const 1)))", 5),
+            // i32.const, i32.const, br_if, drop, i32.const, end
+            ("br_if to its own frame", "(drop (br_if 0 (i32.const 11) (i32.const 1))) (i32.const 0)", 6),
+            // i32.const, return, end
+            ("return", "(return (i32.const 9))", 3),
             ("falling off its end", "(i32.const 10)", 2),
         ];
         for (how, body, cost) in callees {
@@ -332,6 +339,16 @@ mod tests {
             (func (export "run") (result i32) (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g)))"#;
         let (result, _) = run(wat, 100, &[]);
         assert_eq!(result.expect("runs")[0], Value::I32(42));
+    }
+
+    #[test]
+    fn integer_simd_runs_and_float_simd_is_refused() {
+        let wat = r#"(module (func (export "run") (result i64)
+            (i64x2.extract_lane 1 (i64x2.mul (i64x2.splat (i64.const 6)) (i64x2.splat (i64.const 7))))))"#;
+        assert_eq!(run(wat, 100, &[]).0.expect("runs")[0], Value::I64(42));
+        let float = r#"(module (func (result f64) (f64x2.extract_lane 0 (f64x2.splat (f64.const 1)))))"#;
+        let err = rewrite(&wat::parse_str(float).expect("wat"), 16).expect_err("refused");
+        assert!(err.to_string().contains("F64x2Splat"), "{err}");
     }
 
     #[test]
