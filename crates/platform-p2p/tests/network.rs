@@ -101,11 +101,16 @@ async fn an_isolated_node_drops_every_peer_then_rejoins_through_its_bootstrap_pe
     b.client.set_isolated(true).await.expect("isolate");
     eventually("b alone, and gone from a and c", || peer_count(&b) == 0 && peer_count(&a) == 0 && peer_count(&c) == 0)
         .await;
-    // Its peers cannot reach it: their connections are closed as soon as they open.
+    // Its peers cannot reach it: their connections are closed as soon as they open. (A sample
+    // can catch one between its opening and its closing, and Kademlia may dial again, so the
+    // check is that none lasts, not that none is ever seen.)
     a.client.dial(&b.address).await.expect("dial");
     c.client.dial(&b.address).await.expect("dial");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(peer_count(&b), 0, "no connection survives isolation");
+    eventually("no connection survives isolation", || {
+        peer_count(&b) == 0 && peer_count(&a) == 0 && peer_count(&c) == 0
+    })
+    .await;
     assert!(b.client.publish(Topic::Consensus, b"from the island".to_vec()).await.is_err(), "nobody to publish to");
 
     // Lifted: b dials its bootstrap peer a by itself, and gossip flows again.
