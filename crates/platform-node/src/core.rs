@@ -185,9 +185,7 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
 
 /// What the rules need of a submission: the mempool's copy, else the stored one.
 fn submission_info(mempool: &Mempool, records: &Records, id: &SubmissionId) -> Option<SubmissionInfo> {
-    mempool
-        .info(id)
-        .or_else(|| records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner }))
+    mempool.info(id).or_else(|| records.submission_info(id))
 }
 
 fn now_ms() -> u64 {

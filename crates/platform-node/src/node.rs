@@ -31,7 +31,7 @@ use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::records::{Records, SyncRequest, SyncResponse};
-use crate::state::{AppState, Context, SubmissionInfo};
+use crate::state::{AppState, Context};
 use crate::verifier::Verifier;
 use crate::weights::validator_set;
 
@@ -380,9 +380,7 @@ fn replay(
     verified: &VerifiedEnvelopes,
 ) -> anyhow::Result<AppState> {
     let mut state = AppState::genesis(genesis);
-    let lookup = |id: &platform_types::SubmissionId| {
-        records.submission(id).map(|s| SubmissionInfo { challenge: s.challenge, miner: s.miner })
-    };
+    let lookup = |id: &platform_types::SubmissionId| records.submission_info(id);
     let ctx = Context {
         netuid: cfg.netuid,
         sudo,

@@ -136,6 +136,11 @@ impl Records {
         Submission::from_bytes(&envelope.payload).ok()
     }
 
+    /// What the block rules need to know about a stored submission.
+    pub fn submission_info(&self, id: &SubmissionId) -> Option<crate::state::SubmissionInfo> {
+        self.submission(id).map(|s| crate::state::SubmissionInfo { challenge: s.challenge, miner: s.miner })
+    }
+
     /// Every stored submission envelope, in id order (for the mempool after a restart).
     pub fn all_submissions(&self) -> Vec<(SubmissionId, Envelope)> {
         let mut out = Vec::new();
