@@ -10,9 +10,12 @@ use crate::{Input, Verdict};
 
 const PAGE: usize = 65_536;
 
-/// Bump allocator: an instance lives for one call, so memory is never reused and never freed;
-/// allocation is a few instructions and fully deterministic. Growing the last allocation
-/// (a `Vec` being pushed to) happens in place.
+/// Bump allocator: an instance lives for one call, so memory is only ever taken back from the
+/// top: freeing the most recent allocation (a temporary `Vec` dropped before the next one is
+/// made) lets the next allocation reuse its bytes, and growing it (a `Vec` being pushed to)
+/// happens in place. Anything else is never freed. Allocation is a few instructions and fully
+/// deterministic; reusing the top keeps loops that allocate from touching fresh pages, each of
+/// which costs the host a page fault.
 struct Bump;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -50,7 +53,11 @@ unsafe impl GlobalAlloc for Bump {
         }
     }
 
-    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if ptr as usize + layout.size() == NEXT.load(Ordering::Relaxed) {
+            NEXT.store(ptr as usize, Ordering::Relaxed);
+        }
+    }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let end_of_old = ptr as usize + layout.size();
