@@ -101,12 +101,6 @@ impl Rewriter {
         Ok(rewriter)
     }
 
-    fn fuel_globals(&self) -> GlobalSection {
-        let mut section = GlobalSection::new();
-        self.append_fuel_global(&mut section);
-        section
-    }
-
     fn append_fuel_global(&self, section: &mut GlobalSection) {
         let ty = GlobalType { val_type: ValType::I64, mutable: true, shared: false };
         section.global(ty, &ConstExpr::i64_const(0));
@@ -116,18 +110,17 @@ impl Rewriter {
         section.export(FUEL_EXPORT, ExportKind::Global, self.fuel_global);
     }
 
-    /// Index of the first local after `function`'s parameters and declared locals.
-    fn first_free_local(&self, function: usize, body: &FunctionBody<'_>) -> Result<u32, RuntimeError> {
-        let malformed = || RuntimeError::InvalidModule("function bodies do not match the function section".into());
-        let ty = *self.function_types.get(function).ok_or_else(malformed)?;
-        let mut index = *self.type_params.get(ty as usize).ok_or_else(malformed)?;
-        let locals = body.get_locals_reader().map_err(|e| RuntimeError::InvalidModule(e.message().to_owned()))?;
-        for entry in locals {
-            let (count, _) = entry.map_err(|e| RuntimeError::InvalidModule(e.message().to_owned()))?;
-            index = index.checked_add(count).ok_or_else(malformed)?;
-        }
-        Ok(index)
+    /// Parameter count of the `function`-th function the module defines.
+    fn params(&self, function: usize) -> Option<u32> {
+        let ty = *self.function_types.get(function)?;
+        self.type_params.get(ty as usize).copied()
     }
+}
+
+/// The maximum a memory or table gets: the declared one or `cap`, whichever is lower; `None`
+/// when even its initial size exceeds `cap`.
+fn capped_maximum(initial: u64, maximum: Option<u64>, cap: u64) -> Option<u64> {
+    (initial <= cap).then(|| maximum.unwrap_or(cap).min(cap))
 }
 
 /// Position of a section in a module's binary layout (not its id: tags and data counts sit
@@ -157,26 +150,26 @@ impl Reencode for Rewriter {
 
     fn memory_type(&mut self, memory: wasmparser::MemoryType) -> Result<MemoryType, ReencodeError<RuntimeError>> {
         let cap = u64::from(self.memory_pages_max);
-        if memory.initial > cap {
+        let Some(maximum) = capped_maximum(memory.initial, memory.maximum, cap) else {
             return Err(ReencodeError::UserError(RuntimeError::MemoryLimit(format!(
                 "module declares {} initial pages; the policy allows {cap}",
                 memory.initial
             ))));
-        }
+        };
         let mut ty = reencode::utils::memory_type(self, memory);
-        ty.maximum = Some(memory.maximum.unwrap_or(cap).min(cap));
+        ty.maximum = Some(maximum);
         Ok(ty)
     }
 
     fn table_type(&mut self, table: wasmparser::TableType) -> Result<TableType, ReencodeError<RuntimeError>> {
-        if table.initial > MAX_TABLE_ELEMENTS {
+        let Some(maximum) = capped_maximum(table.initial, table.maximum, MAX_TABLE_ELEMENTS) else {
             return Err(ReencodeError::UserError(RuntimeError::TableLimit(format!(
                 "table declares {} elements; at most {MAX_TABLE_ELEMENTS} are allowed",
                 table.initial
             ))));
-        }
+        };
         let mut ty = reencode::utils::table_type(self, table)?;
-        ty.maximum = Some(table.maximum.unwrap_or(MAX_TABLE_ELEMENTS).min(MAX_TABLE_ELEMENTS));
+        ty.maximum = Some(maximum);
         Ok(ty)
     }
 
@@ -209,7 +202,9 @@ impl Reencode for Rewriter {
     ) -> Result<(), ReencodeError<RuntimeError>> {
         let next = position(before);
         if !self.has_globals && next > position(Some(SectionId::Global)) {
-            module.section(&self.fuel_globals());
+            let mut globals = GlobalSection::new();
+            self.append_fuel_global(&mut globals);
+            module.section(&globals);
             self.has_globals = true;
         }
         if !self.has_exports && next > position(Some(SectionId::Export)) {
@@ -226,11 +221,18 @@ impl Reencode for Rewriter {
         code: &mut CodeSection,
         body: FunctionBody<'_>,
     ) -> Result<(), ReencodeError<RuntimeError>> {
-        let first_free = self.first_free_local(self.bodies, &body).map_err(ReencodeError::UserError)?;
+        let malformed = || {
+            ReencodeError::UserError(RuntimeError::InvalidModule(
+                "function bodies do not match the function section".into(),
+            ))
+        };
+        // The first free local index comes after the parameters and the declared locals.
+        let mut first_free = self.params(self.bodies).ok_or_else(malformed)?;
         self.bodies += 1;
         let mut locals = Vec::new();
         for entry in body.get_locals_reader()? {
             let (count, ty) = entry?;
+            first_free = first_free.checked_add(count).ok_or_else(malformed)?;
             locals.push((count, self.val_type(ty)?));
         }
         // Appended locals: the fuel counter, then the NaN scratch floats.
@@ -239,10 +241,9 @@ impl Reencode for Rewriter {
         let mut f = Function::new(locals);
         let mut meter = Meter::enter(&mut f, &body, self.fuel_global, first_free)?;
         let mut reader = body.get_operators_reader()?;
-        let mut name = String::new();
         while !reader.eof() {
             let op = reader.read()?;
-            nan::check_simd(&op, &mut name).map_err(|e| ReencodeError::UserError(RuntimeError::InvalidModule(e)))?;
+            nan::check_simd(&op).map_err(|e| ReencodeError::UserError(RuntimeError::InvalidModule(e)))?;
             meter.before(&op, &mut f);
             nan::canonicalise_before(&op, &mut f, scratch);
             f.instruction(&self.instruction(op.clone())?);
