@@ -13,8 +13,9 @@ pub const WASMER_VERSION: &str = "7.4.2";
 /// cost table and where fuel is charged, where NaNs are canonicalised); part of the cache key and
 /// of the ABI document, because changing it changes fuel figures and compiled code. Version 1
 /// was wasmer's metering middleware with a fuel global charged at every branch; version 2 keeps
-/// fuel in a local per function and canonicalises NaNs only where their bits are observable.
-pub const REWRITE_VERSION: u32 = 2;
+/// fuel in a local per function and canonicalises NaNs only where their bits are observable;
+/// version 3 has the run after a loop paid by the run entering the loop.
+pub const REWRITE_VERSION: u32 = 3;
 
 /// The code generator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,9 +78,19 @@ impl EngineConfig {
         }
     }
 
+    /// A wasmer engine for this configuration; on Linux its instances take their memories
+    /// from the pool (`memory_pool.rs`).
+    fn engine(&self) -> Engine {
+        #[allow(unused_mut)]
+        let mut engine = self.builder().engine();
+        #[cfg(target_os = "linux")]
+        engine.set_tunables(crate::memory_pool::PooledTunables);
+        engine.into()
+    }
+
     /// Compiles (already inspected) module bytes.
     pub(crate) fn compile(&self, bytes: &[u8]) -> Result<Compiled, RuntimeError> {
-        let engine: Engine = self.builder().engine().into();
+        let engine = self.engine();
         let module = Module::new(&engine, bytes).map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
         Ok(Compiled { engine, module })
     }
@@ -90,7 +101,7 @@ impl EngineConfig {
     /// of them and refuses any entry that does not match).
     #[allow(unsafe_code)]
     pub(crate) fn deserialize(&self, artifact: &[u8]) -> Result<Compiled, RuntimeError> {
-        let engine: Engine = self.builder().engine().into();
+        let engine = self.engine();
         // SAFETY: wasmer requires the bytes to be an artifact produced by `Module::serialize`.
         // They are: the cache only hands over entries it wrote itself, keyed by this engine
         // configuration's fingerprint and verified against the blake2b hash written with them.

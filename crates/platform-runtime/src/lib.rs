@@ -19,6 +19,8 @@ mod engine;
 mod error;
 mod host;
 mod inspect;
+#[cfg(target_os = "linux")]
+mod memory_pool;
 mod metering;
 mod nan;
 mod nested;

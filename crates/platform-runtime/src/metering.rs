@@ -5,8 +5,9 @@
 //! `else`, and just after an `end` — and goes on to the next such place. Branches, returns and
 //! calls inside a run do not end it. Each run is charged in full, from the cost table below, as it
 //! starts: a run left early by a branch or a trap still pays for its operators that did not run.
-//! So fuel is an upper bound fixed by the code alone, charged before the code it pays for runs,
-//! and a tight loop pays once per iteration.
+//! The run after a `loop`'s `end` is paid in advance by the run that enters the loop (see
+//! [`run_costs`]). So fuel is an upper bound fixed by the code alone, charged before the code it
+//! pays for runs, and a tight loop pays once per iteration.
 //!
 //! Each function keeps its remaining fuel in a local of its own, which the compiler holds in a
 //! register, so a charge is a subtract, a compare and a branch that is never taken until the
@@ -46,20 +47,43 @@ fn starts_run_after(op: &Operator) -> bool {
     matches!(op, Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End)
 }
 
-/// The cost of each run of `body`, in order.
+/// The charge made as each run of `body` starts, in order: its own cost, plus the cost of every
+/// run folded into it. A run that follows a `loop`'s `end` is reached only by falling off the
+/// end of that loop's body, so at most once per entry to the loop: it is folded into the run that
+/// enters the loop (and charged nothing itself). That saves a charge per loop exit, and keeps the
+/// fuel a loop carries from being needed after the loop under two names (cranelift folds
+/// `(fuel - a) - b` into `fuel - (a + b)` and then copies the loop's fuel register on every
+/// iteration; docs/benchmarks.md).
 fn run_costs(body: &FunctionBody<'_>) -> Result<Vec<u64>, BinaryReaderError> {
-    let mut runs = vec![0u64];
+    // The run each run's cost goes to, and the charges; open blocks, with the run entering each
+    // loop.
+    let mut target = vec![0usize];
+    let mut charges = vec![0u64];
+    let mut open: Vec<Option<usize>> = Vec::new();
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         let op = reader.read()?;
-        if let Some(run) = runs.last_mut() {
-            *run = run.saturating_add(cost(&op));
-        }
+        let current = charges.len() - 1;
+        let paid_by = target[current];
+        charges[paid_by] = charges[paid_by].saturating_add(cost(&op));
+        let folded_into = match op {
+            Operator::Loop { .. } => {
+                open.push(Some(paid_by));
+                None
+            }
+            Operator::Block { .. } | Operator::If { .. } => {
+                open.push(None);
+                None
+            }
+            Operator::End => open.pop().flatten(),
+            _ => None,
+        };
         if starts_run_after(&op) {
-            runs.push(0);
+            target.push(folded_into.unwrap_or(charges.len()));
+            charges.push(0);
         }
     }
-    Ok(runs)
+    Ok(charges)
 }
 
 /// Charges fuel in one function body as its operators are re-encoded.

@@ -284,9 +284,9 @@ mod tests {
 
     #[test]
     fn a_loop_is_charged_every_iteration_and_the_figure_is_exact() {
-        // Counts $n down to zero. Runs: `loop` (1); the body, charged on each iteration and
-        // including the loop's `end` (local.get, i32.const, i32.sub, local.tee, br_if, end: 6);
-        // after it, local.get and the function's end (2).
+        // Counts $n down to zero. Runs: `loop` (1) with, paid in advance, what follows the loop
+        // (local.get and the function's end: 2); the body, charged on each iteration and
+        // including the loop's `end` (local.get, i32.const, i32.sub, local.tee, br_if, end: 6).
         let wat = r#"(module (func (export "run") (param $n i32) (result i32)
             (loop $again
               local.get $n i32.const 1 i32.sub local.tee $n
@@ -296,6 +296,28 @@ mod tests {
             let (result, left) = run(wat, 1_000_000, &[Value::I32(n)]);
             assert_eq!(result.expect("runs")[0], Value::I32(0));
             assert_eq!(1_000_000 - left, 1 + 6 * i64::from(n) + 2, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn what_follows_a_loop_is_paid_by_the_run_entering_it_even_if_a_branch_skips_it() {
+        // Runs: block, loop (2) + after the loop: i32.const 5, drop, end (3), paid once up
+        // front; the body, charged whole on each iteration, the last one (which leaves by the
+        // br_if, skipping what follows the loop) included: local.get, i32.eqz, br_if, local.get,
+        // i32.const, i32.sub, local.set, br and the loop's end (9); after the block: i32.const 1,
+        // end (2).
+        let wat = r#"(module (func (export "run") (param $n i32) (result i32)
+            (block $out
+              (loop $again
+                (br_if $out (i32.eqz (local.get $n)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $again))
+              (drop (i32.const 5)))
+            (i32.const 1)))"#;
+        for n in [0, 3] {
+            let (result, left) = run(wat, 1_000, &[Value::I32(n)]);
+            assert_eq!(result.expect("runs")[0], Value::I32(1));
+            assert_eq!(1_000 - left, (2 + 3) + 9 * (i64::from(n) + 1) + 2, "n = {n}");
         }
     }
 

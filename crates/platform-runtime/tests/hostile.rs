@@ -224,3 +224,48 @@ fn nan_bits_are_canonical_wherever_a_module_can_observe_them() {
         assert_eq!((again.output_hash, again.fuel_used), (first.output_hash, first.fuel_used));
     }
 }
+
+/// Memory, 2 pages: traps unless memory.size is 2 and every byte outside the input (at 1024)
+/// and the verdict (at 2048) is zero; then dirties all of it, grows by 3 pages and dirties those.
+const DIRTY: &str = r#"(module
+  (memory (export "memory") 2)
+  (data (i32.const 2048) "\00\2a\00\00\00\00\00\00\00")
+  (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "platform_evaluate") (param i32 i32) (result i64) (local $i i32)
+    (if (i32.ne (memory.size) (i32.const 2)) (then unreachable))
+    (loop $scan
+      (if (i64.ne (i64.load (local.get $i)) (i64.const 0))
+        (then (if (i32.or (i32.lt_u (local.get $i) (i32.const 1024)) (i32.ge_u (local.get $i) (i32.const 4096)))
+          (then unreachable))))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br_if $scan (i32.lt_u (local.get $i) (i32.const 131072))))
+    (memory.fill (i32.const 0) (i32.const 0xAB) (i32.const 1024))
+    (memory.fill (i32.const 4096) (i32.const 0xAB) (i32.const 126976))
+    (if (i32.ne (memory.grow (i32.const 3)) (i32.const 2)) (then unreachable))
+    (memory.fill (i32.const 131072) (i32.const 0xAB) (i32.const 196608))
+    i64.const 0x80000000009))"#;
+
+#[test]
+fn no_instance_sees_memory_an_earlier_one_wrote_or_grew() {
+    // Memories are reused across instances (memory_pool.rs): each must start as a fresh one,
+    // zero, at its declared size, trapping past it, whichever thread ran before.
+    let rt = runtime();
+    let dirty = rt.load(&wat(DIRTY), &policy()).expect("load");
+    let past_end = module_with("", "(drop (i32.load (i32.const 65536)))");
+    let past_end = rt.load(&past_end, &policy()).expect("load");
+    std::thread::scope(|threads| {
+        for thread in 0..3 {
+            let (rt, dirty, past_end) = (&rt, &dirty, &past_end);
+            threads.spawn(move || {
+                for round in 0..20 {
+                    let outcome = rt
+                        .evaluate(dirty, &input(b""))
+                        .unwrap_or_else(|e| panic!("thread {thread}, round {round}: saw a used memory: {e}"));
+                    assert_eq!(outcome.verdict, Verdict::Scored { score_ppb: 42, detail: vec![] });
+                    let e = rt.evaluate(past_end, &input(b"")).expect_err("one page declared, read past it");
+                    assert!(matches!(e, RuntimeError::Trap(_)), "{e}");
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,91 @@
+//! WASM against native on the benchmark kernels (`challenges/kernels`), per repetition.
+//!
+//! An evaluation is fixed work (instantiation, the kernel's data drawn from the seed) plus the
+//! kernel repeated `n` times. Timing each kernel at two repetition counts, WASM and native
+//! interleaved in every round so that machine drift hits both alike, separates the two: the
+//! difference over the extra repetitions is the compiled code's speed; the fixed part is
+//! instantiation and setup (measured on its own by the `runtime` benchmark). Prints, per kernel,
+//! medians at both counts, the end-to-end ratio at the larger one, and the ratio per repetition.
+//!
+//! `PLATFORM_BENCH_ROUNDS=300 cargo bench -p platform-benches --no-default-features --bench kernels`
+//! (needs `challenges/build.sh`).
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use platform_runtime::{EngineConfig, EvalInput, Runtime, RuntimeOptions, Verdict};
+use platform_types::RuntimePolicy;
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn micros(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64() * 1e6
+}
+
+fn main() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../challenges/dist/kernels.wasm");
+    let wasm =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run challenges/build.sh first", path.display()));
+    let rounds: usize = std::env::var("PLATFORM_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(200);
+    let runtime =
+        Runtime::new(RuntimeOptions { engine: EngineConfig::default(), ..RuntimeOptions::default() }).expect("runtime");
+    let module = runtime.load(&wasm, &RuntimePolicy::default()).expect("load");
+    println!("{rounds} rounds; medians in µs");
+    println!(
+        "| kernel | repetitions | WASM | native | ratio | WASM per repetition | native per repetition | ratio per repetition |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, kernel, small, large) in
+        [("integer", b'i', 1u32, 9u32), ("f64", b'f', 50, 450), ("Q32.32", b'q', 25, 225)]
+    {
+        let input = |reps: u32| EvalInput {
+            seed: [7; 32],
+            epoch: 1,
+            miner: [1; 32],
+            payload: [&[kernel][..], &reps.to_le_bytes()].concat(),
+        };
+        let (input_small, input_large) = (input(small), input(large));
+        for (reps, input) in [(small, &input_small), (large, &input_large)] {
+            let outcome = runtime.evaluate(&module, input).expect("evaluate");
+            let Verdict::Scored { detail, .. } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
+            let native = kernels::run(kernel, reps, &input.seed).expect("kernel");
+            assert_eq!(detail[..], native.to_le_bytes(), "{name}: WASM and native disagree");
+        }
+        let wasm = |input: &EvalInput| micros(|| drop(black_box(runtime.evaluate(&module, input).expect("evaluate"))));
+        let native = |reps: u32| {
+            micros(|| {
+                black_box(kernels::run(kernel, black_box(reps), &[7; 32]));
+            })
+        };
+        let (mut ws, mut ns, mut wl, mut nl, mut per_rep) = (vec![], vec![], vec![], vec![], vec![]);
+        for round in 0..rounds + rounds / 10 {
+            let sample = (wasm(&input_small), native(small), wasm(&input_large), native(large));
+            if round < rounds / 10 {
+                continue; // warm-up
+            }
+            ws.push(sample.0);
+            ns.push(sample.1);
+            wl.push(sample.2);
+            nl.push(sample.3);
+            per_rep.push((sample.2 - sample.0) / (sample.3 - sample.1));
+        }
+        let extra = f64::from(large - small);
+        let (ws, ns, wl, nl) = (median(ws), median(ns), median(wl), median(nl));
+        println!(
+            "| {name} | {small} / {large} | {ws:.1} / {wl:.1} | {ns:.1} / {nl:.1} | {:.3} / {:.3} | {:.1} | {:.1} | **{:.3}** (per round: median {:.3}) |",
+            ws / ns,
+            wl / nl,
+            (wl - ws) / extra,
+            (nl - ns) / extra,
+            (wl - ws) / (nl - ns),
+            median(per_rep),
+        );
+    }
+}
