@@ -102,7 +102,7 @@ fn native_vs_wasm(c: &mut Criterion) {
         });
         let encoded = eval_input.encode();
         group.bench_function(format!("{name}/wasm_no_rewrite"), |b| {
-            b.iter(|| black_box(run_with_stub_hosts(&engine, &unmetered, &encoded)))
+            b.iter(|| black_box(platform_benches::run_with_stub_hosts(&engine, &unmetered, &encoded)))
         });
         if kernel == b'f' {
             group.bench_function(format!("{name}/wasm_nan_every_op"), |b| {
@@ -111,25 +111,6 @@ fn native_vs_wasm(c: &mut Criterion) {
         }
     }
     group.finish();
-}
-
-/// Runs a module's evaluation under plain wasmer (no rewrite: no metering, no NaN
-/// canonicalisation) with stub host functions that write nothing and accept every proof.
-fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, input: &[u8]) -> i64 {
-    let mut store = wasmer::Store::new(engine.clone());
-    let imports = wasmer::imports! {
-        "platform" => {
-            "blake2b_256" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i32| {}),
-            "merkle_verify" => wasmer::Function::new_typed(&mut store, |_: i32, _: i32, _: i64, _: i64, _: i32, _: i32| 1i32),
-        }
-    };
-    let instance = wasmer::Instance::new(&mut store, module, &imports).expect("instance");
-    let memory = instance.exports.get_memory("memory").expect("memory").clone();
-    let alloc = instance.exports.get_typed_function::<i32, i32>(&store, "platform_alloc").expect("alloc");
-    let run = instance.exports.get_typed_function::<(i32, i32), i64>(&store, "platform_evaluate").expect("run");
-    let ptr = alloc.call(&mut store, input.len() as i32).expect("alloc");
-    memory.view(&store).write(ptr as u64, input).expect("write");
-    run.call(&mut store, ptr, input.len() as i32).expect("run")
 }
 
 fn compilers() -> Vec<(&'static str, EngineConfig)> {
