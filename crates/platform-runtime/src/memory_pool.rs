@@ -2,14 +2,14 @@
 //!
 //! A fresh wasmer memory is a new 8 GiB reservation: `mmap`, `mprotect`, a page fault for each
 //! 4 KiB page the module touches and `munmap` with its page-table teardown when the instance
-//! goes — about 25 µs of a 60 µs evaluation (docs/benchmarks.md). Here the memory of a finished
+//! goes — about 28 µs of a 60 µs evaluation, measured with `perf` (docs/benchmarks.md). Here the memory of a finished
 //! instance goes back to a small process-wide pool with the pages it touched zeroed in place and
 //! kept resident, so the next instance writes to them without faulting; the next instance takes
 //! it with exactly its declared minimum accessible.
 //!
 //! What a module sees is what a fresh memory gives, which determinism needs: every byte zero
-//! (checked by `tests::a_reused_memory_is_indistinguishable_from_a_fresh_one` and the runtime's
-//! memory tests), its declared size, and a trap past the end (everything beyond the accessible
+//! (checked by the unit tests below and by the hostile test
+//! `no_instance_sees_memory_an_earlier_one_wrote_or_grew`), its declared size, and a trap past the end (everything beyond the accessible
 //! bytes is `PROT_NONE`, and the compiled code relies on that exactly as it does for wasmer's
 //! own static memories: same style, same reservation).
 //!
@@ -49,7 +49,11 @@ fn os_page() -> usize {
 }
 
 fn check(result: libc::c_int, what: &str) -> io::Result<()> {
-    if result == 0 { Ok(()) } else { Err(io::Error::new(io::Error::last_os_error().kind(), what.to_string())) }
+    if result == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    Err(io::Error::new(error.kind(), format!("{what}: {error}")))
 }
 
 /// One reservation; bytes `[0, accessible)` readable and writable, the rest `PROT_NONE`. While in
