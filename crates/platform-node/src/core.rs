@@ -787,22 +787,18 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
         tokio::spawn(async move {
             let mut blocks = Vec::new();
-            for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
-                if !hotkey.is_some_and(|h| validators.contains(&h)) {
-                    continue;
-                }
-                let request = SyncRequest::Blocks { from }.encode();
-                let Ok(bytes) = p2p.request_sync(peer, request).await else { continue };
+            let request = SyncRequest::Blocks { from }.encode();
+            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
+            ask_peers(&p2p, &request, validator, |bytes| {
                 if let Ok(SyncResponse::Blocks(list)) = SyncResponse::decode(&mut &bytes[..]) {
                     blocks = list
                         .iter()
                         .filter_map(|(b, c)| Some((Block::from_bytes(b).ok()?, QuorumCertificate::from_bytes(c).ok()?)))
                         .collect();
-                    if !blocks.is_empty() {
-                        break;
-                    }
                 }
-            }
+                !blocks.is_empty()
+            })
+            .await;
             let _ = inputs.send(Input::Synced { blocks }).await;
         });
     }
@@ -812,25 +808,19 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
             let mut envelopes = Vec::new();
-            for attempt in 0..20u32 {
-                for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
-                    if hotkey.is_none() {
-                        continue;
-                    }
-                    let request = SyncRequest::Submissions(ids.clone()).encode();
-                    let Ok(bytes) = p2p.request_sync(peer, request).await else { continue };
+            let request = SyncRequest::Submissions(ids.clone()).encode();
+            ask_peers(
+                &p2p,
+                &request,
+                |hotkey| hotkey.is_some(),
+                |bytes| {
                     if let Ok(SyncResponse::Submissions(list)) = SyncResponse::decode(&mut &bytes[..]) {
                         envelopes.extend(list.iter().filter_map(|b| Envelope::from_bytes(b, 1 << 20).ok()));
                     }
-                    if envelopes.len() >= ids.len() {
-                        break;
-                    }
-                }
-                if envelopes.len() >= ids.len() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
-            }
+                    envelopes.len() >= ids.len()
+                },
+            )
+            .await;
             let _ = inputs.send(Input::Bodies { envelopes }).await;
         });
     }
@@ -1164,5 +1154,30 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Ok(Some((_, bytes))) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             _ => Value::Null,
         }
+    }
+}
+
+/// Sends `request` to each connected peer whose hotkey `ask` accepts, handing every answer to
+/// `answered` until it reports that it has what it needs. A node that has just started may not
+/// know its peers' hotkeys yet, so rounds repeat with growing pauses (20 rounds, about 50 s in
+/// all) before giving up.
+async fn ask_peers(
+    p2p: &Client,
+    request: &[u8],
+    ask: impl Fn(Option<PublicKey>) -> bool,
+    mut answered: impl FnMut(&[u8]) -> bool,
+) {
+    for attempt in 0..20u64 {
+        for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+            if !ask(hotkey) {
+                continue;
+            }
+            if let Ok(bytes) = p2p.request_sync(peer, request.to_vec()).await
+                && answered(&bytes)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
     }
 }
