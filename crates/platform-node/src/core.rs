@@ -698,7 +698,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             .actions
             .iter()
             .filter_map(|a| match a {
-                Action::Submission(id) if self.mempool.get(id).is_none() && self.records.submission(id).is_none() => {
+                Action::Submission(id) if self.mempool.get(id).is_none() && !self.records.has_submission(id) => {
                     Some(*id.0.as_bytes())
                 }
                 _ => None,

@@ -68,8 +68,8 @@ impl Worker {
         let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
-            while let Some((module, job, reply)) = tasks.blocking_recv() {
-                let result = run(&runtime, &module, &job);
+            while let Some((module, mut job, reply)) = tasks.blocking_recv() {
+                let result = run(&runtime, &module, &mut job);
                 let _ = reply.send(signer.seal(&job, &result));
             }
         })?;
@@ -133,14 +133,15 @@ pub fn seed(block_hash: &Hash, id: &SubmissionId) -> [u8; 32] {
     *blake2b_256_parts(&[b"platform/seed/v1", block_hash.as_bytes(), id.0.as_bytes()]).as_bytes()
 }
 
-/// Runs the job (blocking: call from a blocking thread).
-pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &Job) -> Result {
-    let Some(payload) = &job.payload else { return unavailable() };
+/// Runs the job (blocking: call from a blocking thread). The payload moves into the sandbox's
+/// input rather than being copied: `job.payload` is `None` afterwards.
+pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Result {
+    let Some(payload) = job.payload.take() else { return unavailable() };
     let input = EvalInput {
         seed: seed(&job.block_hash, &job.id),
         epoch: job.epoch.get(),
         miner: *job.miner.as_bytes(),
-        payload: payload.clone(),
+        payload,
     };
     match runtime.evaluate(module, &input) {
         Ok(outcome) => {

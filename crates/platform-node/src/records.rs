@@ -136,6 +136,11 @@ impl Records {
         Submission::from_bytes(&envelope.payload).ok()
     }
 
+    /// Whether a submission's body is stored (read, not decoded: the block rules decode it).
+    pub fn has_submission(&self, id: &SubmissionId) -> bool {
+        self.store.get(Column::Submissions, id.0.as_bytes()).ok().flatten().is_some()
+    }
+
     /// What the block rules need to know about a stored submission.
     pub fn submission_info(&self, id: &SubmissionId) -> Option<crate::state::SubmissionInfo> {
         self.submission(id).map(|s| crate::state::SubmissionInfo { challenge: s.challenge, miner: s.miner })

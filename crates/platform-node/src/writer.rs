@@ -40,7 +40,10 @@ impl<T: Send + 'static> Writer<T> {
         let (thread_write, thread_wake) = (write.clone(), wake.clone());
         std::thread::Builder::new().name("platform-writer".into()).spawn(move || {
             while let Ok(batch) = batches.recv() {
-                let result = thread_write(&batch);
+                // A write that panics fails its batch instead of ending the thread: the batch
+                // comes back, so every submission in it still gets its answer.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread_write(&batch)))
+                    .unwrap_or_else(|_| Err("the storage write panicked".into()));
                 if finished.send(Written { batch, result }).is_err() {
                     break;
                 }
@@ -161,5 +164,20 @@ mod tests {
         assert_eq!(now.result, Ok(()));
         assert_eq!(*log.lock().expect("log"), vec![vec![1, 2, 3], vec![4]]);
         assert!(writer.finish().is_none(), "nothing in flight");
+    }
+
+    #[test]
+    fn a_write_that_panics_fails_its_batch_and_the_writer_goes_on() {
+        let mut writer = Writer::start(|batch: &[u32]| {
+            assert!(!batch.contains(&99), "disk on fire");
+            Ok(())
+        })
+        .expect("thread");
+        writer.begin(vec![1, 99]);
+        let failed = writer.finish().expect("waited for");
+        assert_eq!((failed.batch, failed.result), (vec![1, 99], Err("the storage write panicked".to_string())));
+        writer.begin(vec![2]);
+        let done = writer.finish().expect("waited for");
+        assert_eq!((done.batch, done.result), (vec![2], Ok(())));
     }
 }
