@@ -17,7 +17,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use platform_runtime::{EngineConfig, EvalInput, Runtime, RuntimeOptions, Verdict};
+use platform_benches::{assert_kernel_agrees, kernel_input};
+use platform_runtime::{EngineConfig, EvalInput, Runtime, RuntimeOptions};
 use platform_types::RuntimePolicy;
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -49,18 +50,9 @@ fn main() {
     for (name, kernel, small, large) in
         [("integer", b'i', 1u32, 9u32), ("f64", b'f', 50, 450), ("Q32.32", b'q', 25, 225)]
     {
-        let input = |reps: u32| EvalInput {
-            seed: [7; 32],
-            epoch: 1,
-            miner: [1; 32],
-            payload: [&[kernel][..], &reps.to_le_bytes()].concat(),
-        };
-        let (input_small, input_large) = (input(small), input(large));
-        for (reps, input) in [(small, &input_small), (large, &input_large)] {
-            let outcome = runtime.evaluate(&module, input).expect("evaluate");
-            let Verdict::Scored { detail, .. } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
-            let native = kernels::run(kernel, reps, &input.seed).expect("kernel");
-            assert_eq!(detail[..], native.to_le_bytes(), "{name}: WASM and native disagree");
+        let (input_small, input_large) = (kernel_input(kernel, small), kernel_input(kernel, large));
+        for reps in [small, large] {
+            assert_kernel_agrees(&runtime, &module, kernel, reps);
         }
         let wasm = |input: &EvalInput| micros(|| drop(black_box(runtime.evaluate(&module, input).expect("evaluate"))));
         let native = |reps: u32| {

@@ -8,7 +8,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use platform_runtime::{Compiler, EngineConfig, EvalInput, Runtime, RuntimeOptions, Verdict};
+use platform_benches::input;
+use platform_runtime::{Compiler, EngineConfig, Runtime, RuntimeOptions};
 use platform_types::RuntimePolicy;
 
 fn dist(name: &str) -> Vec<u8> {
@@ -18,10 +19,6 @@ fn dist(name: &str) -> Vec<u8> {
 
 fn runtime(engine: EngineConfig) -> Runtime {
     Runtime::new(RuntimeOptions { engine, ..RuntimeOptions::default() }).expect("runtime")
-}
-
-fn input(payload: &[u8]) -> EvalInput {
-    EvalInput { seed: [7; 32], epoch: 1, miner: [1; 32], payload: payload.to_vec() }
 }
 
 const BARE: &str = r#"(module (memory (export "memory") 1)
@@ -87,12 +84,8 @@ fn native_vs_wasm(c: &mut Criterion) {
     let mut group = c.benchmark_group("native_vs_wasm");
     group.sample_size(20);
     for (name, kernel, repetitions) in [("integer", b'i', 4u32), ("f64", b'f', 400), ("fixed", b'q', 200)] {
-        let payload: Vec<u8> = [&[kernel][..], &repetitions.to_le_bytes()].concat();
-        let eval_input = input(&payload);
-        let native = kernels::run(kernel, repetitions, &eval_input.seed).expect("kernel");
-        let outcome = production.evaluate(&module, &eval_input).expect("evaluate");
-        let Verdict::Scored { detail, .. } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
-        assert_eq!(detail[..], native.to_le_bytes(), "{name}: WASM and native disagree");
+        let eval_input = platform_benches::kernel_input(kernel, repetitions);
+        platform_benches::assert_kernel_agrees(&production, &module, kernel, repetitions);
 
         group.bench_function(format!("{name}/native"), |b| {
             b.iter(|| kernels::run(kernel, black_box(repetitions), &eval_input.seed))

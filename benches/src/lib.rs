@@ -20,3 +20,30 @@ pub fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, inp
     memory.view(&store).write(ptr as u64, input).expect("write");
     run.call(&mut store, ptr, input.len() as i32).expect("run")
 }
+
+/// An evaluation input carrying `payload`, with the seed, epoch and miner every runtime
+/// benchmark uses.
+pub fn input(payload: &[u8]) -> platform_runtime::EvalInput {
+    platform_runtime::EvalInput { seed: [7; 32], epoch: 1, miner: [1; 32], payload: payload.to_vec() }
+}
+
+/// The input that asks the benchmark kernel `kernel` (`challenges/kernels`) for `repetitions`
+/// repetitions.
+pub fn kernel_input(kernel: u8, repetitions: u32) -> platform_runtime::EvalInput {
+    input(&[&[kernel][..], &repetitions.to_le_bytes()].concat())
+}
+
+/// Panics unless `module` (the kernels module) evaluates `kernel_input(kernel, repetitions)` to
+/// the result the same code computes natively, so a benchmark never compares different work.
+pub fn assert_kernel_agrees(
+    runtime: &platform_runtime::Runtime,
+    module: &platform_runtime::ChallengeModule,
+    kernel: u8,
+    repetitions: u32,
+) {
+    let input = kernel_input(kernel, repetitions);
+    let outcome = runtime.evaluate(module, &input).expect("evaluate");
+    let platform_runtime::Verdict::Scored { detail, .. } = &outcome.verdict else { panic!("{:?}", outcome.verdict) };
+    let native = kernels::run(kernel, repetitions, &input.seed).expect("kernel");
+    assert_eq!(detail[..], native.to_le_bytes(), "kernel {}: WASM and native disagree", kernel as char);
+}

@@ -165,7 +165,7 @@ impl Drop for Region {
 static POOL: Mutex<Vec<Region>> = Mutex::new(Vec::new());
 
 fn take(bytes: usize) -> io::Result<Region> {
-    let pooled = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+    let pooled = pool().pop();
     let mut region = match pooled {
         Some(region) => region,
         None => Region::map()?,
@@ -174,11 +174,17 @@ fn take(bytes: usize) -> io::Result<Region> {
     Ok(region)
 }
 
+fn pool() -> std::sync::MutexGuard<'static, Vec<Region>> {
+    POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Pools `region` if there is room, zeroed first; otherwise (or if it cannot be zeroed) it is
+/// unmapped, without zeroing memory that is about to go.
 fn give_back(mut region: Region) {
-    if region.zero().is_err() {
-        return; // unmapped: a region is pooled only when known to be zero
+    if pool().len() >= POOL_SLOTS || region.zero().is_err() {
+        return;
     }
-    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pool = pool();
     if pool.len() < POOL_SLOTS {
         pool.push(region);
     }

@@ -26,7 +26,8 @@ use wasmparser::{BinaryReaderError, FunctionBody, Operator};
 /// themselves.
 pub const FUEL_EXPORT: &str = "platform_fuel";
 
-/// Fuel charged per operator (cost table version 2). One unit per instruction, with surcharges
+/// Fuel charged per operator (unchanged since rewrite version 1; a change is a new
+/// `REWRITE_VERSION`). One unit per instruction, with surcharges
 /// for the operators whose host-side work does not scale with the instruction count.
 pub(crate) fn cost(op: &Operator) -> u64 {
     match op {
@@ -55,16 +56,14 @@ fn starts_run_after(op: &Operator) -> bool {
 /// `(fuel - a) - b` into `fuel - (a + b)` and then copies the loop's fuel register on every
 /// iteration; docs/benchmarks.md).
 fn run_costs(body: &FunctionBody<'_>) -> Result<Vec<u64>, BinaryReaderError> {
-    // The run each run's cost goes to, and the charges; open blocks, with the run entering each
-    // loop.
-    let mut target = vec![0usize];
+    // The charges; the run paying for the current one (itself, unless folded); open blocks, with
+    // the run paying on entry to each loop.
     let mut charges = vec![0u64];
+    let mut paid_by = 0;
     let mut open: Vec<Option<usize>> = Vec::new();
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         let op = reader.read()?;
-        let current = charges.len() - 1;
-        let paid_by = target[current];
         charges[paid_by] = charges[paid_by].saturating_add(cost(&op));
         let folded_into = match op {
             Operator::Loop { .. } => {
@@ -79,7 +78,7 @@ fn run_costs(body: &FunctionBody<'_>) -> Result<Vec<u64>, BinaryReaderError> {
             _ => None,
         };
         if starts_run_after(&op) {
-            target.push(folded_into.unwrap_or(charges.len()));
+            paid_by = folded_into.unwrap_or(charges.len());
             charges.push(0);
         }
     }
