@@ -100,10 +100,16 @@ async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot connect to {}", config.endpoint))?;
     let node = platform_node::start(config, chain).await?;
     tracing::info!(http = %node.http_addr, p2p = ?node.p2p_addresses, "running; Ctrl-C stops");
-    shutdown_signal().await;
+    let failure = tokio::select! {
+        _ = shutdown_signal() => None,
+        reason = node.failure() => Some(reason),
+    };
     tracing::info!("shutting down");
     node.shutdown().await;
-    Ok(())
+    match failure {
+        Some(reason) => anyhow::bail!("the validator stopped: {reason}"),
+        None => Ok(()),
+    }
 }
 
 async fn shutdown_signal() {

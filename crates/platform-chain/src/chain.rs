@@ -6,7 +6,8 @@ use platform_types::{Keypair, MechanismId, NetUid};
 
 use crate::calls::{Capabilities, WeightsCall};
 use crate::error::ChainError;
-use crate::types::{BlockRef, Head, Inclusion, Metagraph, SubnetParams};
+use crate::types::{Head, Inclusion};
+use platform_types::{BlockRef, Metagraph, SubnetParams};
 
 /// Blocks as the chain produces them, from a bounded queue. After a reconnect the next block
 /// may be several numbers ahead of the last one seen: consumers must not assume `+1` steps.

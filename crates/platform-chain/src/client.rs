@@ -24,7 +24,8 @@ use crate::commit::netuid_index;
 use crate::dispatch::{CallContext, module_error, pool_error};
 use crate::error::ChainError;
 use crate::signer::HotkeySigner;
-use crate::types::{BlockRef, Head, Inclusion, Metagraph, Neuron, SubnetParams, WeightVector};
+use crate::types::{Head, Inclusion, WeightVector};
+use platform_types::{BlockRef, Metagraph, Neuron, SubnetParams};
 
 type Client = OnlineClient<SubstrateConfig>;
 

@@ -3,7 +3,8 @@
 use platform_types::PublicKey;
 
 use crate::error::{ChainError, RevealRefusal};
-use crate::types::{SubnetParams, WeightVector};
+use crate::types::WeightVector;
+use platform_types::SubnetParams;
 
 /// What a failed weights call was about, so its error can say something useful.
 pub(crate) struct CallContext<'a> {

@@ -5,7 +5,8 @@
 //!   storage items used are chosen from the connected runtime's metadata ([`Capabilities`]).
 //! - [`WeightSetter`] sends a weight vector as the subnet requires (`set_weights`, or commit then
 //!   reveal), persisting pending commits so that a restarted node still reveals them.
-//! - [`commit_hash`] and [`Schedule`] are the runtime's own arithmetic, pure and tested.
+//! - [`commit_hash`] and [`Schedule`] (from `platform-types`) are the runtime's own arithmetic,
+//!   pure and tested.
 //!
 //! Only this crate sees subxt types.
 
@@ -16,9 +17,10 @@ mod commit;
 mod dispatch;
 mod error;
 mod local;
-mod schedule;
 mod setter;
 mod signer;
+#[cfg(feature = "test-double")]
+mod test_double;
 mod types;
 
 pub use calls::{Capabilities, ChainMetadata, WeightsCall};
@@ -27,6 +29,8 @@ pub use client::{ConnectOptions, SubxtChain};
 pub use commit::{commit_hash, netuid_index};
 pub use error::{ChainError, RevealRefusal};
 pub use local::{ALICE, LocalChain, LocalChainConfig, install_chopsticks};
-pub use schedule::Schedule;
+pub use platform_types::{BlockRef, Metagraph, Neuron, Schedule, SubnetParams};
 pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter};
-pub use types::{BlockRef, Head, Inclusion, Metagraph, Neuron, SubnetParams, WeightVector};
+#[cfg(feature = "test-double")]
+pub use test_double::{TestChain, test_block};
+pub use types::{Head, Inclusion, WeightVector};

@@ -1,7 +1,9 @@
 //! What goes into the state machine and what comes out. The shell (node or simulator) feeds
 //! [`Input`]s and carries out [`Output`]s in order; the machine does no I/O of its own.
 
-use platform_types::{Action, Block, Checkpoint, Envelope, Epoch, Hash, Height, QuorumCertificate, ValidatorSet, View};
+use platform_types::{
+    Action, Block, BlockRef, Checkpoint, Envelope, Epoch, Hash, Height, QuorumCertificate, ValidatorSet, View,
+};
 
 /// An opaque tag for where a message came from (a peer), echoed in [`Output::Misbehaviour`]
 /// so the shell can penalise the sender.
@@ -34,6 +36,8 @@ pub enum Input {
         view: View,
         /// The epoch the block belongs to.
         epoch: Epoch,
+        /// The chain block it is linked to (see [`platform_types::BlockHeader::chain`]).
+        chain: BlockRef,
         /// The ordered actions.
         actions: Vec<Action>,
     },

@@ -21,5 +21,6 @@ mod votes;
 pub use certificates::{highest_prepared, verify_certificate, verify_checkpoint, verify_new_view, verify_prepared};
 pub use committee::Committee;
 pub use io::{Input, Misbehaviour, Output, PeerTag};
-pub use machine::{Config, Consensus, Tip};
+pub use machine::{Config, Consensus};
+pub use platform_types::Tip;
 pub use safety::{SafetyData, SafetyError, SafetyRules};

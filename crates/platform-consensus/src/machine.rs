@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use platform_storage::Store;
 use platform_types::{
-    Block, BlockHeaderFields, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, NetUid, NewView,
-    PreparedProof, Proposal, PublicKey, QuorumCertificate, View, ViewChange, Vote, VoteKind,
+    Block, BlockHeaderFields, BlockRef, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, NetUid, NewView,
+    PreparedProof, Proposal, PublicKey, QuorumCertificate, Tip, View, ViewChange, Vote, VoteKind,
 };
 
 use crate::certificates::{highest_prepared, verify_certificate, verify_new_view, verify_prepared};
@@ -64,26 +64,6 @@ impl Config {
             max_height_ahead: 8,
             max_buffered: 16_384,
         }
-    }
-}
-
-/// The last committed block, from which the next height starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tip {
-    /// Its height (0 before the first block).
-    pub height: Height,
-    /// Its hash ([`Hash::ZERO`] before the first block).
-    pub hash: Hash,
-    /// Application state root after it.
-    pub state_root: Hash,
-    /// Its epoch.
-    pub epoch: Epoch,
-}
-
-impl Tip {
-    /// The tip before any block: height 0 with the given genesis state root.
-    pub fn genesis(state_root: Hash, epoch: Epoch) -> Self {
-        Tip { height: Height::new(0), hash: Hash::ZERO, state_root, epoch }
     }
 }
 
@@ -147,6 +127,8 @@ pub struct Consensus {
     /// Buffered future messages per signer.
     buffered_by: BTreeMap<PublicKey, usize>,
     halted: Option<String>,
+    /// False once [`Consensus::stop_voting`] was called: the machine follows without signing.
+    voting: bool,
 }
 
 impl Consensus {
@@ -175,6 +157,7 @@ impl Consensus {
             future: BTreeMap::new(),
             buffered_by: BTreeMap::new(),
             halted: None,
+            voting: true,
         })
     }
 
@@ -206,6 +189,19 @@ impl Consensus {
         &self.committee
     }
 
+    /// Stops signing for good (proposals, votes, view changes) while still following: blocks
+    /// that others commit are still verified, committed and applied, and a view that times out
+    /// asks for sync instead of a view change. For a validator below the network's required
+    /// version, which must keep serving reads.
+    pub fn stop_voting(&mut self) {
+        self.voting = false;
+    }
+
+    /// Whether the machine signs (see [`Consensus::stop_voting`]).
+    pub fn is_voting(&self) -> bool {
+        self.voting && self.halted.is_none()
+    }
+
     /// Why the machine stopped signing (its safety record could not be written), if it did.
     pub fn halted(&self) -> Option<&str> {
         self.halted.as_deref()
@@ -220,8 +216,8 @@ impl Consensus {
         match input {
             Input::Message { from, envelope } => self.on_message(from, envelope, &mut out),
             Input::Timeout { height, view } => self.on_timeout(height, view, &mut out),
-            Input::ProposalBuilt { height, view, epoch, actions } => {
-                self.on_proposal_built(height, view, epoch, actions, &mut out)
+            Input::ProposalBuilt { height, view, epoch, chain, actions } => {
+                self.on_proposal_built(height, view, epoch, chain, actions, &mut out)
             }
             Input::ProposalVerified { height, view, block_hash, valid } => {
                 self.on_proposal_verified(height, view, block_hash, valid, &mut out)
@@ -246,7 +242,7 @@ impl Consensus {
     fn enter_view(&mut self, out: &mut Vec<Output>) {
         let (height, view) = (self.height, self.round.view);
         out.push(Output::SetTimer { height, view, after_ms: self.timeout_for(view) });
-        if view.get() == 0 && self.committee.leader(height, view) == self.me {
+        if view.get() == 0 && self.voting && self.committee.leader(height, view) == self.me {
             out.push(Output::BuildProposal { height, view });
         }
     }
@@ -447,6 +443,9 @@ impl Consensus {
     }
 
     fn sign_and_count(&mut self, vote: Vote, out: &mut Vec<Output>) {
+        if !self.voting {
+            return;
+        }
         let signed = self.safety.sign_vote(&vote);
         if let Some(envelope) = self.release(signed, out) {
             self.on_vote(OWN, envelope, vote, true, out);
@@ -587,6 +586,13 @@ impl Consensus {
     }
 
     fn start_view_change(&mut self, target: View, out: &mut Vec<Output>) {
+        if !self.voting {
+            // A follower that does not vote catches up by sync, and asks again each timeout.
+            out.push(Output::NeedSync { height: self.height });
+            let view = self.round.view;
+            out.push(Output::SetTimer { height: self.height, view, after_ms: self.timeout_for(view) });
+            return;
+        }
         let (envelope, change) = match self.safety.sign_view_change(self.height, target) {
             Ok(signed) => signed,
             Err(SafetyError::Conflict(_)) => return,
@@ -668,6 +674,7 @@ impl Consensus {
         height: Height,
         view: View,
         epoch: Epoch,
+        chain: BlockRef,
         actions: Vec<platform_types::Action>,
         out: &mut Vec<Output>,
     ) {
@@ -686,6 +693,7 @@ impl Consensus {
             BlockHeaderFields {
                 height,
                 epoch: epoch.max(self.tip.epoch),
+                chain,
                 parent_hash: self.tip.hash,
                 parent_state_root: self.tip.state_root,
                 proposer: self.me,
@@ -697,6 +705,9 @@ impl Consensus {
     }
 
     fn propose(&mut self, block: Block, justification: Option<NewView>, out: &mut Vec<Output>) {
+        if !self.voting {
+            return;
+        }
         let proposal = Proposal { height: self.height, view: self.round.view, block, justification };
         let signed = self.safety.sign_proposal(&proposal);
         if let Some(envelope) = self.release(signed, out) {

@@ -50,6 +50,7 @@ impl Net {
             BlockHeaderFields {
                 height: Height::new(height),
                 epoch: Epoch::new(0),
+                chain: BlockRef::default(),
                 parent_hash: Hash::ZERO,
                 parent_state_root: Hash::from_bytes([7; 32]),
                 proposer: self.committee.leader(Height::new(height), View::new(view)),
@@ -172,6 +173,56 @@ fn the_happy_path_commits_in_three_phases() {
     assert_eq!(machine.tip().hash, block.hash());
 }
 
+/// Hole: a validator below the network's required version stopped following blocks; it must
+/// keep following (and serving reads) and only stop signing.
+#[test]
+fn a_validator_that_stopped_voting_follows_without_signing() {
+    let net = Net::new();
+    let (mut machine, me) = net.started_follower();
+    machine.stop_voting();
+    assert!(!machine.is_voting());
+    let block = net.block(1, 0, 1);
+    let others = net.others(me);
+    let verified =
+        Input::ProposalVerified { height: Height::new(1), view: View::new(0), block_hash: block.hash(), valid: true };
+    run(
+        &mut machine,
+        vec![
+            Step { name: "proposal", input: net.proposal(0, block.clone()), expect: &["verify"] },
+            Step { name: "accepted, but no prepare sent", input: verified, expect: &[] },
+            Step { name: "prepare 1", input: net.vote(others[0], VoteKind::Prepare, 0, &block), expect: &[] },
+            Step { name: "prepare 2", input: net.vote(others[1], VoteKind::Prepare, 0, &block), expect: &[] },
+            Step {
+                name: "prepare 3: prepared, no commit sent",
+                input: net.vote(others[2], VoteKind::Prepare, 0, &block),
+                expect: &[],
+            },
+            Step { name: "commit 1", input: net.vote(others[0], VoteKind::Commit, 0, &block), expect: &[] },
+            Step { name: "commit 2", input: net.vote(others[1], VoteKind::Commit, 0, &block), expect: &[] },
+            Step {
+                name: "commit 3: decided by the others",
+                input: net.vote(others[2], VoteKind::Commit, 0, &block),
+                expect: &["commit"],
+            },
+            Step {
+                name: "applied: next height",
+                input: Input::Applied {
+                    height: Height::new(1),
+                    state_root: Hash::from_bytes([8; 32]),
+                    next_validators: None,
+                },
+                expect: &["timer:0"],
+            },
+            Step {
+                name: "a timeout asks for sync instead of a view change",
+                input: Input::Timeout { height: Height::new(2), view: View::new(0) },
+                expect: &["sync:2", "timer:0"],
+            },
+        ],
+    );
+    assert_eq!(machine.tip().hash, block.hash());
+}
+
 #[test]
 fn invalid_messages_are_reported_not_obeyed() {
     let net = Net::new();
@@ -196,6 +247,7 @@ fn invalid_messages_are_reported_not_obeyed() {
             BlockHeaderFields {
                 height: b.header.height,
                 epoch: b.header.epoch,
+                chain: b.header.chain,
                 parent_hash: b.header.parent_hash,
                 parent_state_root: b.header.parent_state_root,
                 proposer: b.header.proposer,
@@ -498,6 +550,7 @@ fn a_flooding_member_fills_only_its_share_of_the_future_buffer() {
         BlockHeaderFields {
             height: Height::new(2),
             epoch: Epoch::new(0),
+            chain: BlockRef::default(),
             parent_hash: block1.hash(),
             parent_state_root: root1,
             proposer: net.committee.leader(Height::new(2), View::new(0)),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parity_scale_codec::{Decode, Encode};
+use platform_app::{AppState, ChainView, Context, SubmissionInfo};
 use platform_chain::{BlockRef, Chain, Metagraph, WeightSetter, WeightVector};
 use platform_consensus::{Consensus, Input as CInput, Output, PeerTag};
 use platform_p2p::{Client, MessageId, Topic, Verdict};
@@ -27,7 +28,6 @@ use crate::mempool::{BLOCK_BYTES_BUDGET, Mempool, Refusal};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::records::{Records, SyncRequest, SyncResponse};
-use crate::state::{AppState, Context, Invalid, SubmissionInfo};
 use crate::writer::{Writer, Written};
 
 /// This build's version, compared with `SetRequiredVersion`.
@@ -79,17 +79,72 @@ pub enum Query {
 
 /// Everything the loop reacts to.
 pub(crate) enum Input {
-    Gossip { id: MessageId, from: PeerTag, message: Gossiped },
-    Timer { height: Height, view: View },
-    Submit { signed: Signed<Submission>, local: bool, reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>> },
-    Sudo { signed: Signed<SudoAction>, local: bool, reply: Option<oneshot::Sender<Result<Hash, Rejection>>> },
-    Evaluated { id: SubmissionId, envelope: Envelope },
-    ModuleReady { challenge: String, hash: Hash, module: Result<ChallengeModule, String> },
-    Chain { block: BlockRef, metagraph: Option<Arc<Metagraph>> },
-    Query { query: Query, reply: oneshot::Sender<Value> },
-    Synced { blocks: Vec<(Block, QuorumCertificate)> },
-    Bodies { envelopes: Vec<Envelope> },
-    WeightsSubmitted { epoch: u64, record: Value },
+    Gossip {
+        id: MessageId,
+        from: PeerTag,
+        message: Gossiped,
+    },
+    Timer {
+        height: Height,
+        view: View,
+    },
+    Submit {
+        signed: Signed<Submission>,
+        local: bool,
+        blob: Option<(Hash, Vec<u8>)>,
+        reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+    },
+    /// The cheap admission checks alone, asked before expensive work (hashing and storing a
+    /// large payload, compiling a module); nothing is admitted.
+    Precheck {
+        check: Precheck,
+        reply: oneshot::Sender<Result<(), Rejection>>,
+    },
+    Sudo {
+        signed: Signed<SudoAction>,
+        local: bool,
+        reply: Option<oneshot::Sender<Result<Hash, Rejection>>>,
+    },
+    Evaluated {
+        id: SubmissionId,
+        envelope: Envelope,
+    },
+    /// Every attempt to evaluate `id` failed on this machine: nothing was signed.
+    Abstained {
+        id: SubmissionId,
+        reason: String,
+    },
+    ModuleReady {
+        challenge: String,
+        hash: Hash,
+        module: Result<ChallengeModule, String>,
+    },
+    Chain {
+        block: BlockRef,
+        metagraph: Option<Arc<Metagraph>>,
+    },
+    Query {
+        query: Query,
+        reply: oneshot::Sender<Value>,
+    },
+    Synced {
+        blocks: Vec<(Block, QuorumCertificate)>,
+    },
+    Bodies {
+        envelopes: Vec<Envelope>,
+    },
+    WeightsSubmitted {
+        epoch: u64,
+        record: Value,
+    },
+}
+
+/// What [`Input::Precheck`] checks.
+pub(crate) enum Precheck {
+    /// A signed submission: duplicate, challenge, size, registration.
+    Submission(SubmissionId, Submission),
+    /// A signed sudo action: the owner's key, not applied before.
+    Sudo { signer: PublicKey, hash: Hash },
 }
 
 /// A gossiped message whose signature the gossip pump has already checked.
@@ -127,6 +182,8 @@ impl Gossiped {
 pub(crate) struct Unwritten {
     id: SubmissionId,
     envelope: Envelope,
+    /// The blob of a large payload (its hash checked), stored with the submission.
+    blob: Option<(Hash, Vec<u8>)>,
     local: bool,
     reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
 }
@@ -134,7 +191,7 @@ pub(crate) struct Unwritten {
 /// The writer of admitted submissions: each batch in one synced write to `records`.
 pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwritten>> {
     Writer::start(move |batch: &[Unwritten]| {
-        records.put_submissions(batch.iter().map(|u| (&u.id, &u.envelope))).map_err(|e| e.to_string())
+        records.put_admitted(batch.iter().map(|u| (&u.id, &u.envelope, u.blob.as_ref()))).map_err(|e| e.to_string())
     })
 }
 
@@ -155,7 +212,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     /// Envelopes whose signatures are known good (shared with the gossip pump).
     pub verified: Arc<VerifiedEnvelopes>,
     pub metagraph: Option<Arc<Metagraph>>,
-    pub chain_block: Option<BlockRef>,
+    /// The chain blocks this validator has seen: proposals link to its head, and a proposal's
+    /// link is checked against it.
+    pub chain: ChainView,
     pub metrics: Arc<Metrics>,
     pub setter: Arc<WeightSetter<C>>,
     pub status: watch::Sender<Value>,
@@ -181,7 +240,17 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub evaluation_outbox: Outbox,
     /// Acknowledged, unordered submissions found in `data/` at start, to relay again.
     pub reloaded: Vec<Envelope>,
+    /// The last evaluation this validator abstained from, and why (shown in `/health`).
+    pub abstained: Option<(SubmissionId, String)>,
+    /// Committed submissions waiting to be evaluated here, with their module.
+    pub evaluation_queue: VecDeque<(SubmissionId, ChallengeModule)>,
+    /// Evaluations started and not yet answered.
+    pub evaluations_in_flight: usize,
 }
+
+/// Evaluations under way at once (reading the payload, queued on the worker, running): one
+/// running and one ready, so the worker never waits for a read and few payloads are held.
+const EVALUATIONS_IN_FLIGHT: usize = 2;
 
 /// What the rules need of a submission: the mempool's copy, else the stored one.
 fn submission_info(mempool: &Mempool, records: &Records, id: &SubmissionId) -> Option<SubmissionInfo> {
@@ -197,6 +266,11 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.keypair.public()
     }
 
+    /// Whether this validator signs votes (it may follow without).
+    fn voting(&self) -> bool {
+        self.machine.as_ref().is_some_and(|m| m.is_voting())
+    }
+
     fn sudo_keys(&self) -> Vec<PublicKey> {
         if let Some(key) = self.cfg.sudo_key {
             return vec![key];
@@ -204,16 +278,19 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.metagraph.as_ref().map(|m| m.owner_hotkey.into_iter().chain(m.owner_coldkey).collect()).unwrap_or_default()
     }
 
-    /// The epoch a block built now belongs to: the chain's, never behind the tip's.
-    fn current_epoch(&self) -> Epoch {
-        let chain = match (&self.metagraph, &self.chain_block) {
-            (Some(m), Some(b)) => m.params.schedule(self.cfg.netuid).epoch_index(b.number),
-            _ => 0,
+    /// The chain block a block built now links to, and its epoch: the newest chain block
+    /// seen (never behind the tip's link) and that block's epoch, never behind the tip's.
+    fn current_link(&self) -> Option<(BlockRef, Epoch)> {
+        let head = self.chain.head()?;
+        let link = match self.state.chain {
+            Some(parent) if parent.number >= head.number => parent,
+            _ => head,
         };
-        Epoch::new(chain.max(self.state.tip.epoch.get()))
+        Some((link, self.chain.epoch_of(&link, self.state.tip.epoch)))
     }
 
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Input>, mut shutdown: watch::Receiver<bool>) {
+        self.check_required_version();
         let outputs = self.machine.as_mut().map(|m| m.start()).unwrap_or_default();
         self.carry_out_all(outputs);
         self.resume_evaluations();
@@ -255,9 +332,18 @@ impl<C: Chain + Clone + 'static> Core<C> {
     fn on_input(&mut self, input: Input) {
         match input {
             Input::Gossip { id, from, message } => self.on_gossip(id, from, message),
-            Input::Timer { height, view } => self.feed(CInput::Timeout { height, view }),
-            Input::Submit { signed, local, reply } => {
-                let _ = self.on_submit(signed, local, reply);
+            Input::Timer { height, view } => {
+                self.feed(CInput::Timeout { height, view });
+            }
+            Input::Submit { signed, local, blob, reply } => {
+                let _ = self.on_submit(signed, local, blob, reply);
+            }
+            Input::Precheck { check, reply } => {
+                let result = match &check {
+                    Precheck::Submission(id, submission) => self.submission_checks(id, submission),
+                    Precheck::Sudo { signer, hash } => self.sudo_checks(signer, hash),
+                };
+                let _ = reply.send(result);
             }
             Input::Sudo { signed, local, reply } => {
                 let result = self.admit_sudo(signed, local);
@@ -265,7 +351,18 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     let _ = reply.send(result);
                 }
             }
-            Input::Evaluated { id, envelope } => self.on_evaluated(id, envelope),
+            Input::Evaluated { id, envelope } => {
+                self.evaluations_in_flight = self.evaluations_in_flight.saturating_sub(1);
+                self.dispatch_evaluations();
+                self.on_evaluated(id, envelope);
+            }
+            Input::Abstained { id, reason } => {
+                self.evaluations_in_flight = self.evaluations_in_flight.saturating_sub(1);
+                self.dispatch_evaluations();
+                warn!(%id, %reason, attempts = evaluator::ATTEMPTS, "abstaining from an evaluation: it failed on this machine, not by the submission's fault");
+                self.metrics.evaluations_abstained.inc();
+                self.abstained = Some((id, reason));
+            }
             Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
             Input::Query { query, reply } => {
@@ -297,12 +394,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 }
             }
             Input::WeightsSubmitted { epoch, record } => {
-                let key = format!("history/{epoch:020}");
-                if let Err(e) = self.records.store().put(
-                    platform_storage::Column::Weights,
-                    key.as_bytes(),
-                    record.to_string().as_bytes(),
-                ) {
+                if let Err(e) = self.records.put_weights_record(epoch, record.to_string().as_bytes()) {
                     error!(%e, "cannot record the chain's answer");
                 }
             }
@@ -325,12 +417,13 @@ impl<C: Chain + Clone + 'static> Core<C> {
         &mut self,
         signed: Signed<Submission>,
         local: bool,
+        blob: Option<(Hash, Vec<u8>)>,
         reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
     ) -> Result<(), Rejection> {
-        match self.admit(&signed, local) {
+        match self.admit(&signed) {
             Ok(id) => {
                 self.mempool.hold(id);
-                self.unwritten.push(Unwritten { id, envelope: signed.envelope, local, reply });
+                self.unwritten.push(Unwritten { id, envelope: signed.envelope, blob, local, reply });
                 Ok(())
             }
             Err(rejection) => {
@@ -373,6 +466,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 Ok(()) => {
                     self.mempool.release(&unwritten.id);
                     self.metrics.submissions_accepted.inc();
+                    if let Some((hash, _)) = unwritten.blob {
+                        let p2p = self.p2p.clone();
+                        tokio::spawn(async move {
+                            let _ = p2p.provide(hash).await;
+                        });
+                    }
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
                         let full = self.outbox.push(unwritten.envelope);
@@ -401,10 +500,26 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
     }
 
-    /// The admission rules: everything but the write.
-    fn admit(&mut self, signed: &Signed<Submission>, local: bool) -> Result<SubmissionId, Rejection> {
+    /// The admission rules: everything but the write. Every path (HTTP, gossip, relayed
+    /// batches) is under the same checks and the same per-miner rate.
+    fn admit(&mut self, signed: &Signed<Submission>) -> Result<SubmissionId, Rejection> {
         let id = SubmissionId(signed.envelope.payload_hash());
         let submission = &signed.message;
+        self.submission_checks(&id, submission)?;
+        self.replay
+            .check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms())
+            .map_err(|e| Rejection::new(409, e.to_string()))?;
+        self.mempool.admit(id, submission.clone(), now_ms(), true).map_err(|refusal| match refusal {
+            Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
+            Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
+        })?;
+        Ok(id)
+    }
+
+    /// The checks of a signed submission that change nothing: not seen before, an active
+    /// challenge, within its size limit, a miner registered on the subnet.
+    fn submission_checks(&self, id: &SubmissionId, submission: &Submission) -> Result<(), Rejection> {
+        let id = *id;
         if self.state.submissions.contains_key(&id) || self.mempool.get(&id).is_some() {
             return Err(Rejection::new(409, format!("duplicate submission {id}")));
         }
@@ -432,27 +547,27 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 format!("hotkey {} is not registered on subnet {}", submission.miner, self.cfg.netuid),
             ));
         }
-        self.replay
-            .check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms())
-            .map_err(|e| Rejection::new(409, e.to_string()))?;
-        self.mempool.admit(id, submission.clone(), now_ms(), local).map_err(|refusal| match refusal {
-            Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
-            Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
-        })?;
-        Ok(id)
+        Ok(())
+    }
+
+    /// The checks of a signed sudo action that change nothing: signed by the owner, not
+    /// applied before.
+    fn sudo_checks(&self, signer: &PublicKey, hash: &Hash) -> Result<(), Rejection> {
+        if !self.sudo_keys().contains(signer) {
+            return Err(Rejection::new(
+                403,
+                format!("{signer} is not the subnet owner; sudo actions must be signed by the owner key"),
+            ));
+        }
+        if self.sudo_results.contains_key(hash) {
+            return Err(Rejection::new(409, "this sudo action was already applied"));
+        }
+        Ok(())
     }
 
     fn admit_sudo(&mut self, signed: Signed<SudoAction>, local: bool) -> Result<Hash, Rejection> {
         let hash = signed.envelope.payload_hash();
-        if !self.sudo_keys().contains(&signed.signer) {
-            return Err(Rejection::new(
-                403,
-                format!("{} is not the subnet owner; sudo actions must be signed by the owner key", signed.signer),
-            ));
-        }
-        if self.sudo_results.contains_key(&hash) {
-            return Err(Rejection::new(409, "this sudo action was already applied"));
-        }
+        self.sudo_checks(&signed.signer, &hash)?;
         if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
             && self.records.blob(&spec.module_hash).is_none()
         {
@@ -473,13 +588,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
             // The signature was valid (the pump checked it); a refusal here depends on this
             // validator's own view (a challenge or registration it has not caught up with yet,
             // a full mempool), so it is no ground to penalise the peer.
-            Gossiped::Submission(signed) => match self.on_submit(signed, false, None) {
+            Gossiped::Submission(signed) => match self.on_submit(signed, false, None, None) {
                 Ok(()) => Verdict::Valid,
                 Err(_) => Verdict::Ignored,
             },
             Gossiped::Submissions(batch) => {
-                let admitted =
-                    batch.into_iter().map(|signed| self.on_submit(signed, false, None)).filter(Result::is_ok).count();
+                let admitted = batch
+                    .into_iter()
+                    .map(|signed| self.on_submit(signed, false, None, None))
+                    .filter(Result::is_ok)
+                    .count();
                 if admitted > 0 { Verdict::Valid } else { Verdict::Ignored }
             }
             Gossiped::Sudo(signed) => match self.admit_sudo(signed, false) {
@@ -500,10 +618,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 }
                 Verdict::Valid
             }
-            Gossiped::Consensus(envelope) => {
-                self.feed(CInput::Message { from, envelope });
-                Verdict::Valid
-            }
+            // The machine's own judgement: a refused message is not forwarded, and counts
+            // toward its sender's ban.
+            Gossiped::Consensus(envelope) => self.feed(CInput::Message { from, envelope }),
         };
         let p2p = self.p2p.clone();
         tokio::spawn(async move {
@@ -522,17 +639,22 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     // ---------------------------------------------------------------- consensus
 
-    fn feed(&mut self, first: CInput) {
+    /// Hands `first` to the consensus machine and carries out what it asks, until nothing is
+    /// left; returns the machine's verdict on `first` itself (for a gossiped message).
+    fn feed(&mut self, first: CInput) -> Verdict {
+        let mut verdict = None;
         let mut queue = VecDeque::from([first]);
         while let Some(input) = queue.pop_front() {
-            let Some(machine) = self.machine.as_mut() else { return };
+            let Some(machine) = self.machine.as_mut() else { break };
             let outputs = machine.handle(input);
+            verdict.get_or_insert_with(|| crate::verdicts::consensus_verdict(&outputs));
             for output in outputs {
                 if let Some(next) = self.carry_out(output) {
                     queue.push_back(next);
                 }
             }
         }
+        verdict.unwrap_or(Verdict::Ignored)
     }
 
     fn carry_out_all(&mut self, outputs: Vec<Output>) {
@@ -580,7 +702,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
     fn maybe_build(&mut self) {
         let Some((height, view, earliest, latest)) = self.build else { return };
         let now = Instant::now();
-        let epoch = self.current_epoch();
+        // Without a chain block to link to, the leader waits (the view times out if it must).
+        let Some((chain, epoch)) = self.current_link() else { return };
         let has_work = !self.mempool.is_empty() || self.state.weights_due(epoch);
         if now < earliest || (!has_work && now < latest) {
             return;
@@ -591,7 +714,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             return;
         }
         let actions = self.build_actions(epoch);
-        self.feed(CInput::ProposalBuilt { height, view, epoch, actions });
+        self.feed(CInput::ProposalBuilt { height, view, epoch, chain, actions });
     }
 
     /// The leader's block: due weights (and a changed validator set) first, then sudo
@@ -601,8 +724,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if self.state.weights_due(epoch)
             && let Some(metagraph) = &self.metagraph
         {
-            actions.push(Action::Weights(crate::weights::compute(&self.state, metagraph, epoch).proposal));
-            if let Some(set) = crate::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
+            actions.push(Action::Weights(platform_app::weights::compute(&self.state, metagraph, epoch).proposal));
+            if let Some(set) = platform_app::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
                 && set.validators != self.state.registry.validators.validators
             {
                 actions.push(Action::ValidatorSet(set));
@@ -644,6 +767,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             netuid: self.cfg.netuid,
             sudo: &sudo,
             metagraph: self.metagraph.as_deref(),
+            chain: Some(&self.chain),
             min_stake: self.cfg.min_stake_rao,
             lookup: &lookup,
             verified: &self.verified,
@@ -656,8 +780,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let (height, block_hash) = (block.header.height, block.hash());
         let valid = match result {
             Ok(()) => true,
-            Err(Invalid::MissingSubmission(id)) if Instant::now() < deadline => {
-                debug!(%id, "proposal orders a submission not yet received; waiting");
+            Err(reason) if reason.is_pending() && Instant::now() < deadline => {
+                debug!(%reason, "proposal refers to something not yet received; waiting");
                 self.verifying.push((view, block, deadline));
                 return None;
             }
@@ -717,6 +841,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
         let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         let height = block.header.height;
+        for (index, reason) in &effects.skipped {
+            warn!(height = height.get(), index, %reason, "committed action skipped");
+        }
         self.last_commit = Instant::now();
         self.metrics.height.set(height.get() as i64);
         for id in &effects.submissions {
@@ -752,20 +879,27 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 let _ = p2p.set_validators(hotkeys).await;
             });
         }
-        if let Some(required) = self.state.registry.required_version
-            && node_version() < required
-            && self.outdated.is_none()
-        {
-            error!(running = %node_version(), %required, "this validator is below the required version and stops voting; upgrade it");
-            self.outdated = Some(required);
-            self.machine = None;
-            return None;
-        }
+        self.check_required_version();
         Some(CInput::Applied {
             height,
             state_root: self.state.tip.state_root,
             next_validators: effects.next_validators,
         })
+    }
+
+    /// Below the version the network requires, this validator stops signing but keeps
+    /// following blocks and serving reads.
+    fn check_required_version(&mut self) {
+        if let Some(required) = self.state.registry.required_version
+            && node_version() < required
+            && self.outdated.is_none()
+        {
+            error!(running = %node_version(), %required, "this validator is below the required version: it follows without voting; upgrade it");
+            self.outdated = Some(required);
+            if let Some(machine) = self.machine.as_mut() {
+                machine.stop_voting();
+            }
+        }
     }
 
     fn observe_final(&mut self, id: &SubmissionId) {
@@ -909,14 +1043,32 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.waiting_module.push(id);
             return;
         };
-        let (module, worker, inputs, records, p2p) =
-            (module.clone(), self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone());
-        let (challenge, block_hash, epoch, miner) =
-            (committed.challenge.clone(), committed.block_hash, committed.epoch, committed.miner);
+        self.evaluation_queue.push_back((id, module.clone()));
+        self.dispatch_evaluations();
+    }
+
+    /// Starts queued evaluations while fewer than [`EVALUATIONS_IN_FLIGHT`] are under way, so
+    /// that at most that many payloads are held in memory at once.
+    fn dispatch_evaluations(&mut self) {
+        while self.evaluations_in_flight < EVALUATIONS_IN_FLIGHT {
+            let Some((id, module)) = self.evaluation_queue.pop_front() else { return };
+            let Some(committed) = self.state.submissions.get(&id) else { continue };
+            self.evaluations_in_flight += 1;
+            self.spawn_evaluation(id, module, committed.clone());
+        }
+    }
+
+    /// Reads the payload and evaluates it on the worker; always answers with exactly one
+    /// [`Input::Evaluated`] or [`Input::Abstained`].
+    fn spawn_evaluation(&self, id: SubmissionId, module: ChallengeModule, committed: platform_app::Committed) {
+        let (worker, inputs, records, p2p) =
+            (self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone());
+        let platform_app::Committed { challenge, block_hash, epoch, miner, .. } = committed;
         tokio::spawn(async move {
             // Read here rather than on the event loop.
             let Some(submission) = records.submission(&id) else {
-                warn!(%id, "committed submission has no stored body");
+                let reason = "the committed submission has no stored body".to_owned();
+                let _ = inputs.send(Input::Abstained { id, reason }).await;
                 return;
             };
             let payload = match submission.payload {
@@ -927,8 +1079,17 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 },
             };
             let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload };
-            if let Some(envelope) = worker.evaluate(module, job).await {
-                let _ = inputs.send(Input::Evaluated { id, envelope }).await;
+            match worker.evaluate(module, job).await {
+                Some(Ok(envelope)) => {
+                    let _ = inputs.send(Input::Evaluated { id, envelope }).await;
+                }
+                Some(Err(abstention)) => {
+                    let _ = inputs.send(Input::Abstained { id, reason: abstention.reason }).await;
+                }
+                None => {
+                    let reason = "the evaluation thread stopped".to_owned();
+                    let _ = inputs.send(Input::Abstained { id, reason }).await;
+                }
             }
         });
     }
@@ -950,8 +1111,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
     // ---------------------------------------------------------------- chain
 
     fn on_chain(&mut self, block: BlockRef, metagraph: Option<Arc<Metagraph>>) {
-        self.chain_block = Some(block);
+        self.chain.observe(block);
         if let Some(metagraph) = metagraph {
+            self.chain.set_schedule(metagraph.params.schedule(self.cfg.netuid));
             self.metagraph = Some(metagraph);
         }
         self.metrics.chain_block.set(block.number as i64);
@@ -1011,8 +1173,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     // ---------------------------------------------------------------- queries
 
-    fn publish_status(&self) {
-        let healthy = self.outdated.is_none() && self.machine.is_some();
+    pub(crate) fn publish_status(&self) {
+        let healthy = self.outdated.is_none() && self.voting();
         self.metrics.voting.set(i64::from(healthy));
         let status = json!({
             "status": if healthy { "ok" } else { "degraded" },
@@ -1022,8 +1184,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
             "voting": healthy,
             "height": self.state.tip.height.get(),
             "epoch": self.state.tip.epoch.get(),
-            "chain_block": self.chain_block.map(|b| b.number),
+            "chain_block": self.chain.head().map(|b| b.number),
             "mempool": self.mempool.len(),
+            "evaluations_abstained": self.metrics.evaluations_abstained.get(),
+            "last_abstention": self.abstained.as_ref().map(|(id, reason)| json!({ "submission": id.to_string(), "reason": reason })),
         });
         self.status.send_replace(status);
     }
@@ -1064,7 +1228,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                              "state_root": self.state.tip.state_root.to_string(), "epoch": self.state.tip.epoch.get() },
                     "validators": self.state.registry.validators.validators.iter()
                         .map(|v| json!({ "hotkey": v.hotkey.to_ss58(), "uid": v.uid.get(), "stake": v.stake })).collect::<Vec<_>>(),
-                    "voting": self.machine.is_some(),
+                    "voting": self.voting(),
                 })
             }
             Query::Sudo(hash) => match self.sudo_results.get(&hash) {
@@ -1077,7 +1241,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     /// The robust stake-weighted aggregate of a committed submission's scores so far.
-    fn aggregate_ppb(&self, c: &crate::state::Committed) -> Option<u32> {
+    fn aggregate_ppb(&self, c: &platform_app::Committed) -> Option<u32> {
         let outlier_z = self.state.challenge(&c.challenge).map_or(2_000, |e| e.spec.scoring.outlier_z_milli);
         platform_scoring::aggregate(&c.scores(&self.state.registry.validators), outlier_z).map(|a| a.mean_ppb)
     }
@@ -1149,9 +1313,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     fn latest_weights(&self) -> Value {
-        let store = self.records.store();
-        match store.last(platform_storage::Column::Weights, b"history/") {
-            Ok(Some((_, bytes))) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        match self.records.latest_weights_record() {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             _ => Value::Null,
         }
     }

@@ -179,6 +179,12 @@ impl Devnet {
             progress(format!("validators: starting {}/{in_process}", i + 1));
             devnet.start_node(i).await?;
         }
+        progress("validators: agreeing on the genesis validator set".into());
+        for (i, node) in devnet.nodes.iter().enumerate() {
+            if let Some(node) = node {
+                node.started(Duration::from_secs(120)).await.map_err(|e| anyhow::anyhow!("validator {i}: {e}"))?;
+            }
+        }
         Ok(devnet)
     }
 

@@ -1,6 +1,10 @@
 //! Running one committed submission in the sandbox, off the node's event loop. The result is
 //! what every honest validator computes: the seed comes from the committing block, and a module
-//! that fails (fuel, memory, trap, bad output) is a deterministic rejection, not an error.
+//! that fails deterministically (fuel, memory, trap, bad output) is a rejection, signed like a
+//! score. A failure of this machine rather than of the submission — the wall-clock deadline, the
+//! engine, the audit log — is never signed: the evaluation is tried again ([`ATTEMPTS`] in all),
+//! then this validator abstains, visibly (log, metric, `/health`), and the other validators'
+//! evaluations decide the submission.
 //!
 //! Evaluations run one at a time on the node's [`Worker`] thread, at a lowered scheduling
 //! priority, and the worker signs each result there too: admitting submissions (verifying,
@@ -22,7 +26,20 @@ const EVALUATION_NICE: i32 = 10;
 /// Evaluations queued for the worker, at most (the senders wait beyond it).
 const QUEUE: usize = 64;
 
-type Task = (ChallengeModule, Job, oneshot::Sender<Envelope>);
+/// Runs of one evaluation that failed locally before this validator abstains.
+pub const ATTEMPTS: u32 = 3;
+
+type Task = (ChallengeModule, Job, oneshot::Sender<Evaluated>);
+
+/// What the worker hands back: this validator's signed [`Evaluation`], or why it abstains.
+pub type Evaluated = std::result::Result<Envelope, Abstention>;
+
+/// This validator could not reach a verdict it may sign (see [`Outcome::Abstain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Abstention {
+    /// The last local failure, e.g. "wall-clock deadline of 10000 ms exceeded".
+    pub reason: String,
+}
 
 /// Who signs evaluations. `invert_scores` is the `wrong-scores` fault: a dishonest validator
 /// for tests, whose scores are `1e9 - score`.
@@ -69,16 +86,26 @@ impl Worker {
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
             while let Some((module, mut job, reply)) = tasks.blocking_recv() {
-                let result = run(&runtime, &module, &mut job);
-                let _ = reply.send(signer.seal(&job, &result));
+                let mut attempt = 1;
+                let evaluated = loop {
+                    match run(&runtime, &module, &mut job) {
+                        Outcome::Verdict(result) => break Ok(signer.seal(&job, &result)),
+                        Outcome::Abstain(reason) if attempt >= ATTEMPTS => break Err(Abstention { reason }),
+                        Outcome::Abstain(reason) => {
+                            debug!(id = %job.id, attempt, %reason, "evaluation failed locally; trying again");
+                            attempt += 1;
+                        }
+                    }
+                };
+                let _ = reply.send(evaluated);
             }
         })?;
         Ok(Worker { queue })
     }
 
-    /// Evaluates `job` with `module` once the evaluations queued before it are done; the
-    /// [`Evaluation`] this validator signed, or `None` when the worker has stopped.
-    pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Envelope> {
+    /// Evaluates `job` with `module` once the evaluations queued before it are done: the
+    /// [`Evaluation`] this validator signed or its abstention; `None` when the worker has stopped.
+    pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Evaluated> {
         let (reply, result) = oneshot::channel();
         self.queue.send((module, job, reply)).await.ok()?;
         result.await.ok()
@@ -110,7 +137,7 @@ pub struct Job {
     pub epoch: Epoch,
     /// The miner.
     pub miner: PublicKey,
-    /// The payload bytes; `None` when no peer could provide them (a rejection).
+    /// The payload bytes; `None` when no peer could provide them (this validator abstains).
     pub payload: Option<Vec<u8>>,
 }
 
@@ -133,10 +160,22 @@ pub fn seed(block_hash: &Hash, id: &SubmissionId) -> [u8; 32] {
     *blake2b_256_parts(&[b"platform/seed/v1", block_hash.as_bytes(), id.0.as_bytes()]).as_bytes()
 }
 
+/// What one run of an evaluation came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// What every honest validator computes: signed and gossiped.
+    Verdict(Result),
+    /// A failure of this machine, not of the submission ([`RuntimeError::is_deterministic`] is
+    /// false): nothing may be signed.
+    Abstain(String),
+}
+
 /// Runs the job (blocking: call from a blocking thread). The payload moves into the sandbox's
-/// input rather than being copied: `job.payload` is `None` afterwards.
-pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Result {
-    let Some(payload) = job.payload.take() else { return unavailable() };
+/// input rather than being copied; it is back in `job.payload` after a local failure, so the
+/// job can run again, and gone after a verdict.
+pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Outcome {
+    // No peer could provide the payload: a failure of the network as this node sees it.
+    let Some(payload) = job.payload.take() else { return Outcome::Abstain("payload unavailable".into()) };
     let input = EvalInput {
         seed: seed(&job.block_hash, &job.id),
         epoch: job.epoch.get(),
@@ -149,25 +188,25 @@ pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Result
                 Verdict::Scored { score_ppb, .. } => (EvaluationStatus::Scored, score_ppb),
                 Verdict::Rejected { .. } => (EvaluationStatus::Rejected, 0),
             };
-            Result { status, score_ppb, fuel_used: outcome.fuel_used, output_hash: outcome.output_hash }
+            Outcome::Verdict(Result {
+                status,
+                score_ppb,
+                fuel_used: outcome.fuel_used,
+                output_hash: outcome.output_hash,
+            })
         }
-        Err(error) => failure(&error),
+        Err(error) if error.is_deterministic() => Outcome::Verdict(failure(&error)),
+        Err(error) => {
+            job.payload = Some(input.payload);
+            Outcome::Abstain(error.to_string())
+        }
     }
 }
 
-/// The rejection of a submission whose payload no peer could provide.
-fn unavailable() -> Result {
-    Result {
-        status: EvaluationStatus::Rejected,
-        score_ppb: 0,
-        fuel_used: 0,
-        output_hash: blake2b_256(b"platform/failure/PayloadUnavailable"),
-    }
-}
-
-/// A deterministic rejection for a sandbox failure: the hash names the failure's kind only,
-/// so validators agree even when messages carry details.
-pub fn failure(error: &RuntimeError) -> Result {
+/// The rejection for a deterministic sandbox failure: the hash names the failure's kind only,
+/// so validators agree even when messages carry details. Only for errors whose
+/// [`RuntimeError::is_deterministic`] holds.
+fn failure(error: &RuntimeError) -> Result {
     let kind = format!("{error:?}");
     let kind = kind.split(['(', ' ', '{']).next().unwrap_or("error");
     Result {
@@ -175,5 +214,74 @@ pub fn failure(error: &RuntimeError) -> Result {
         score_ppb: 0,
         fuel_used: 0,
         output_hash: blake2b_256(format!("platform/failure/{kind}").as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use platform_runtime::RuntimeOptions;
+    use platform_types::{Hash, RuntimePolicy};
+
+    use super::*;
+
+    fn module(runtime: &Runtime, body: &str, policy: &RuntimePolicy) -> ChallengeModule {
+        let wasm = wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1)
+              (data (i32.const 2048) "\00\2a\00\00\00\00\00\00\00")
+              (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+              (func (export "platform_evaluate") (param i32 i32) (result i64) {body} i64.const 0x80000000009))"#
+        ))
+        .expect("wat");
+        runtime.load(&wasm, policy).expect("module loads")
+    }
+
+    fn job() -> Job {
+        Job {
+            id: SubmissionId(Hash::from_bytes([1; 32])),
+            challenge: ChallengeId::new("c").expect("id"),
+            block_hash: Hash::from_bytes([2; 32]),
+            epoch: Epoch::new(1),
+            miner: Keypair::from_suri("//Miner").expect("key").public(),
+            payload: Some(vec![1, 2, 3]),
+        }
+    }
+
+    /// Hole: a wall-clock deadline (this machine's speed) was signed as a rejection scoring 0,
+    /// so honest validators disagreed and one could be excluded as an outlier.
+    #[test]
+    fn a_wall_clock_deadline_is_not_signed_as_a_verdict() {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let policy = RuntimePolicy { fuel_limit: u64::MAX / 4, deadline_ms: 100, ..RuntimePolicy::default() };
+        let module = module(&runtime, "(loop br 0)", &policy);
+        let mut job = job();
+        match run(&runtime, &module, &mut job) {
+            Outcome::Abstain(reason) => assert!(reason.contains("deadline"), "{reason}"),
+            Outcome::Verdict(result) => panic!("a deadline became a verdict: {result:?}"),
+        }
+        assert_eq!(job.payload.as_deref(), Some(&[1u8, 2, 3][..]), "the payload is kept to try again");
+    }
+
+    #[test]
+    fn running_out_of_fuel_is_a_signed_rejection() {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let policy = RuntimePolicy { fuel_limit: 10_000, ..RuntimePolicy::default() };
+        let module = module(&runtime, "(loop br 0)", &policy);
+        match run(&runtime, &module, &mut job()) {
+            Outcome::Verdict(result) => assert_eq!(result.status, EvaluationStatus::Rejected),
+            Outcome::Abstain(reason) => panic!("fuel exhaustion is deterministic, not local: {reason}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_worker_abstains_after_its_attempts_instead_of_signing() {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let policy = RuntimePolicy { fuel_limit: u64::MAX / 4, deadline_ms: 50, ..RuntimePolicy::default() };
+        let module = module(&runtime, "(loop br 0)", &policy);
+        let keypair = Keypair::from_suri("//V").expect("key");
+        let worker =
+            Worker::start(runtime, Signer { keypair, netuid: NetUid::new(1), invert_scores: false }).expect("worker");
+        let evaluated = worker.evaluate(module, job()).await.expect("worker running");
+        let abstention = evaluated.expect_err("no signed evaluation");
+        assert!(abstention.reason.contains("deadline"), "{}", abstention.reason);
     }
 }

@@ -10,14 +10,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform_p2p::Client;
 use platform_runtime::Runtime;
-use platform_storage::Column;
 use platform_types::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
 use platform_types::{Envelope, Hash, NetUid, Payload, PublicKey, SubmissionId, SudoAction, SudoCommand, blake2b_256};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::core::{Input, Query, Rejection};
+use crate::core::{Input, Precheck, Query, Rejection};
 use crate::metrics::Metrics;
 use crate::records::Records;
 use crate::verifier::Verifier;
@@ -88,6 +87,7 @@ pub(crate) fn router(api: Api) -> Router {
 }
 
 pub(crate) async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
+    api.ready()?;
     let (reply, answer) = oneshot::channel();
     api.inputs.send(Input::Query { query, reply }).await.map_err(|_| unavailable())?;
     answer.await.map_err(|_| unavailable())
@@ -148,6 +148,17 @@ fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
 }
 
 impl Api {
+    /// Refuses at once (503, saying why) while the event loop does not run yet: the validator
+    /// is still agreeing on the genesis validator set with the others.
+    fn ready(&self) -> Result<(), ApiError> {
+        let status = self.status.borrow();
+        if status.get("status").and_then(Value::as_str) == Some("starting") {
+            let detail = status.get("detail").and_then(Value::as_str).unwrap_or("starting");
+            return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("the validator is starting: {detail}")));
+        }
+        Ok(())
+    }
+
     fn store_blob(&self, expected: Hash, blob: &[u8]) -> Result<(), ApiError> {
         if blake2b_256(blob) != expected {
             return Err(bad(format!("the attached blob does not hash to {expected}")));
@@ -162,33 +173,55 @@ impl Api {
         Ok(())
     }
 
-    /// Checks a submission's signature (in a batch with the submissions arriving meanwhile),
-    /// stores an attached blob, and hands it to admission; answers once it is stored.
+    /// Checks a submission's signature (in a batch with the submissions arriving meanwhile)
+    /// and hands it to admission; answers once it is stored. The blob of a large payload is
+    /// hashed only after the cheap admission checks passed, and stored only with the admitted
+    /// submission.
     pub(crate) async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, ApiError> {
+        self.ready()?;
         let signed = self
             .verifier
             .open(envelope)
             .await
             .ok_or_else(unavailable)?
             .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
-        if let Payload::Blob(hash) = signed.message.payload {
-            let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
-            if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
-                return Err(bad("the blob's length differs from payload_size"));
+        let blob = match signed.message.payload {
+            Payload::Blob(hash) => {
+                let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
+                if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
+                    return Err(bad("the blob's length differs from payload_size"));
+                }
+                let id = SubmissionId(signed.envelope.payload_hash());
+                self.precheck(Precheck::Submission(id, signed.message.clone())).await?;
+                let blob = tokio::task::spawn_blocking(move || (blake2b_256(&blob) == hash).then_some(blob))
+                    .await
+                    .map_err(|_| unavailable())?
+                    .ok_or_else(|| bad(format!("the attached blob does not hash to {hash}")))?;
+                Some((hash, blob))
             }
-            self.store_blob(hash, &blob)?;
-        }
+            Payload::Inline(_) => None,
+        };
         let (reply, answer) = oneshot::channel();
-        self.inputs.send(Input::Submit { signed, local: true, reply: Some(reply) }).await.map_err(|_| unavailable())?;
+        let input = Input::Submit { signed, local: true, blob, reply: Some(reply) };
+        self.inputs.send(input).await.map_err(|_| unavailable())?;
         Ok(answer.await.map_err(|_| unavailable())??)
     }
 
-    /// Checks the owner's signature, compiles an attached module, and hands the action to
-    /// admission.
+    /// The admission checks that cost nothing, asked of the event loop before expensive work.
+    async fn precheck(&self, check: Precheck) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.inputs.send(Input::Precheck { check, reply }).await.map_err(|_| unavailable())?;
+        Ok(answer.await.map_err(|_| unavailable())??)
+    }
+
+    /// Checks the owner's signature and key, then compiles and stores an attached module, and
+    /// hands the action to admission. Nothing is compiled for a key that is not the owner's.
     pub(crate) async fn sudo(&self, envelope: Envelope, module: Option<Vec<u8>>) -> Result<Hash, ApiError> {
+        self.ready()?;
         let signed = envelope
             .open::<SudoAction>(self.netuid)
             .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
+        self.precheck(Precheck::Sudo { signer: signed.signer, hash: signed.envelope.payload_hash() }).await?;
         if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
             && let Some(wasm) = module
         {
@@ -245,14 +278,9 @@ async fn scores(State(api): State<Api>, UrlQuery(q): UrlQuery<ScoresQuery>) -> R
 }
 
 async fn weights_history(State(api): State<Api>) -> Reply {
-    let rows = api
-        .records
-        .store()
-        .scan(Column::Weights, b"history/", None, 1_000)
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let mut history: Vec<Value> = rows.iter().filter_map(|(_, v)| serde_json::from_slice(v).ok()).collect();
-    history.reverse();
-    Ok(Json(Value::Array(history)))
+    let rows =
+        api.records.weights_history(1_000).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(Value::Array(rows.iter().filter_map(|v| serde_json::from_slice(v).ok()).collect())))
 }
 
 async fn leader(State(api): State<Api>) -> Reply {
@@ -274,6 +302,9 @@ async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
 async fn metrics(State(api): State<Api>) -> Response {
     if let Ok(peers) = api.p2p.peers().await {
         api.metrics.peers.set(peers.len() as i64);
+    }
+    if let Ok(counters) = api.p2p.counters().await {
+        api.metrics.guard.set(&counters);
     }
     ([("content-type", "text/plain; version=0.0.4")], api.metrics.render()).into_response()
 }

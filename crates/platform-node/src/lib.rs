@@ -4,9 +4,9 @@
 //! registration, active challenge, size, rate) and waits in the [`mempool`]. The consensus
 //! leader orders it into a block; after commit every validator evaluates it in the sandbox
 //! ([`evaluator`]), signs the result and gossips it; the next blocks order those evaluations.
-//! The [`state`] is a pure function of the committed blocks, so at each epoch boundary of the
-//! chain every validator computes the same [`weights`] and the leader's proposal is checked
-//! exactly; after commit each validator submits them to the chain.
+//! The application state (`platform-app`) is a pure function of the committed blocks, so at
+//! each epoch boundary of the chain every validator computes the same weights and the leader's
+//! proposal is checked exactly; after commit each validator submits them to the chain.
 //!
 //! [`start`] wires it together: storage under `data/`, the libp2p network, the chain follower,
 //! the event loop and the HTTP API ([`http`]).
@@ -21,9 +21,8 @@ pub mod metrics;
 mod node;
 pub mod outbox;
 pub mod records;
-pub mod state;
+pub mod verdicts;
 pub mod verifier;
-pub mod weights;
 mod writer;
 
 pub use config::{ConfigError, Fault, LogFormat, NodeConfig, Settings};

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use platform_types::{Envelope, PublicKey, Submission, SubmissionId};
 
-use crate::state::SubmissionInfo;
+use platform_app::SubmissionInfo;
 
 /// Encoded bytes of a block's actions the leader aims to stay under (a proposal travels in
 /// one gossip message of at most 1 MiB).

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use parity_scale_codec::{Decode, Encode};
+use platform_app::weights::validator_set;
+use platform_app::{AppState, ChainView, Context, GenesisVotes};
 use platform_chain::{Chain, Head, Metagraph, WeightSetter};
 use platform_consensus::{Committee, Config as ConsensusConfig, Consensus, PeerTag};
 use platform_p2p::{Client, Event, P2pConfig, Peer, Topic};
@@ -19,10 +21,10 @@ use platform_types::{
     Codec, Envelope, Epoch, Hash, ReplayGuard, Signed, Submission, SubmissionId, ValidatorSet, VerifiedEnvelopes,
     WireMessage,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::NodeConfig;
 use crate::core::{Core, Gossiped, Input, Query, Rejection};
@@ -31,9 +33,7 @@ use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::records::{Records, SyncRequest, SyncResponse};
-use crate::state::{AppState, Context};
 use crate::verifier::Verifier;
-use crate::weights::validator_set;
 
 /// Signed evaluations and sudo actions whose signature check is remembered (about 100 bytes
 /// each): several seconds of evaluations at the admission goal, from gossip to commit.
@@ -50,6 +50,7 @@ pub struct RunningNode {
     api: Api,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    failure: watch::Receiver<Option<String>>,
 }
 
 impl RunningNode {
@@ -68,6 +69,40 @@ impl RunningNode {
     /// Answers a read-only question with the JSON the HTTP API returns.
     pub async fn query(&self, query: Query) -> Result<Value, Rejection> {
         Ok(crate::http::query(&self.api, query).await?)
+    }
+
+    /// Waits until the event loop runs: the genesis validator set is agreed and the state
+    /// recovered. Fails when the node failed to start, or after `timeout`.
+    pub async fn started(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let mut status = self.api.status.clone();
+        loop {
+            if let Some(reason) = self.failure.borrow().clone() {
+                return Err(reason);
+            }
+            if status.borrow_and_update().get("status").and_then(Value::as_str) != Some("starting") {
+                return Ok(());
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(format!("not started within {timeout:?}: still agreeing on the genesis validator set"));
+            }
+            let _ = tokio::time::timeout(remaining.min(Duration::from_millis(200)), status.changed()).await;
+        }
+    }
+
+    /// Waits until the node fails in the background (it could not start after agreeing on the
+    /// genesis validator set) and says why; never returns while it runs.
+    pub async fn failure(&self) -> String {
+        let mut failure = self.failure.clone();
+        loop {
+            if let Some(reason) = failure.borrow_and_update().clone() {
+                return reason;
+            }
+            if failure.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Stops every task and waits for them; the store is closed when the last one ends.
@@ -120,7 +155,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     p2p_config.external = cfg.p2p_external.iter().cloned().collect();
     p2p_config.bootstrap = cfg.bootstrap.clone();
     let identity = records.p2p_identity().context("cannot create the node identity")?;
-    let (p2p, mut events, event_loop) =
+    let (p2p, events, event_loop) =
         platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), Arc::new(records.clone()))
             .context("cannot start the peer-to-peer network")?;
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -139,59 +174,14 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         tasks.spawn(isolate_on_signals(p2p.clone(), shutdown_rx.clone()));
     }
 
-    // The genesis validator set: stored, else from peers, else from the metagraph.
-    let genesis = match records.genesis().map_err(anyhow::Error::msg)? {
-        Some(set) => set,
-        None => {
-            let set = match genesis_from_peers(&p2p, !cfg.bootstrap.is_empty()).await {
-                Some(set) => set,
-                None => validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).with_context(|| {
-                    format!(
-                        "no neuron of subnet {} holds a validator permit and at least {} TAO",
-                        cfg.netuid,
-                        cfg.min_stake_rao / crate::config::RAO_PER_TAO
-                    )
-                })?,
-            };
-            records.put_genesis(&set).context("cannot store the genesis validator set")?;
-            set
-        }
-    };
-    p2p.set_validators(genesis.validators.iter().map(|v| v.hotkey).collect()).await.ok();
-
-    // Recover the state from the stored blocks.
-    let sudo: Vec<_> = cfg
-        .sudo_key
-        .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
     let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
-    let state = replay(&records, genesis, &metagraph, &cfg, &sudo, &verified)?;
-    if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
-        warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
-    }
-    let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
-    let mut consensus_config = ConsensusConfig::new(cfg.netuid);
-    consensus_config.base_timeout_ms = cfg.view_timeout_ms;
-    let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
-        .context("cannot load the consensus safety record")?;
-    info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
-
-    // Acknowledged submissions not yet ordered go back into the mempool.
-    let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
-    let mut reloaded = Vec::new();
-    for (id, envelope) in records.all_submissions() {
-        if state.submissions.contains_key(&id) {
-            continue;
-        }
-        if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
-            let _ = mempool.admit(id, signed.message, 0, false);
-            reloaded.push(envelope);
-        }
-    }
-
     let (inputs, input_rx) = mpsc::channel(16_384);
-    let (status, status_rx) = watch::channel(Value::Null);
+    let (status, status_rx) = watch::channel(json!({
+        "status": "starting",
+        "voting": false,
+        "detail": "agreeing on the genesis validator set with the other validators",
+    }));
     let metrics = Arc::new(Metrics::default());
-    let setter = Arc::new(WeightSetter::new(chain.clone(), store.clone(), cfg.hotkey.clone()));
 
     // HTTP.
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
@@ -219,97 +209,218 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             warn!(%e, "HTTP server stopped");
         }
     });
+    tasks.spawn(gossip_pump(events, p2p.clone(), inputs.clone(), cfg.netuid, verified.clone(), shutdown_rx.clone()));
+    tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
+    let p2p_addresses = listen_addresses(&p2p).await;
 
-    // Gossip pump.
-    let pump_inputs = inputs.clone();
-    let mut pump_shutdown = shutdown_rx.clone();
-    let pump_p2p = p2p.clone();
-    let pump_netuid = cfg.netuid;
-    let pump_verified = verified.clone();
-    tasks.spawn(async move {
-        let mut tags: HashMap<Peer, PeerTag> = HashMap::new();
-        loop {
-            let event = tokio::select! {
-                e = events.recv() => match e { Some(e) => e, None => break },
-                _ = pump_shutdown.changed() => break,
-            };
-            let Event::Message { id, author, data, topic, .. } = event else { continue };
-            let next = tags.len() as u64;
-            let from = *tags.entry(author).or_insert(PeerTag(next));
-            // Signatures are checked here, off the event loop.
-            let opened = if topic == Topic::SubmissionBatches {
-                open_batch(data, pump_netuid, None).await.map(Gossiped::Submissions)
-            } else if topic == Topic::Evaluations {
-                open_batch(data, pump_netuid, Some(pump_verified.clone())).await.map(Gossiped::Evaluations)
-            } else {
-                Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES)
-                    .ok()
-                    .and_then(|e| Gossiped::open(e, pump_netuid, &pump_verified))
-            };
-            match opened {
-                Some(message) => {
-                    if pump_inputs.send(Input::Gossip { id, from, message }).await.is_err() {
-                        break;
+    // The application: recovered from the stored blocks on top of the genesis validator set.
+    // Without a stored genesis, the set is the one validators holding more than two thirds of
+    // the chain's stake vouch for (never a guess of this node's own); that vote needs the
+    // other validators, which may start after this one, so it runs in the background.
+    let (failed, failure) = watch::channel(None);
+    let parts = Parts {
+        cfg: cfg.clone(),
+        chain,
+        store,
+        records: records.clone(),
+        runtime,
+        p2p: p2p.clone(),
+        inputs,
+        verified,
+        metagraph,
+        metrics,
+        status,
+    };
+    match records.genesis().map_err(anyhow::Error::msg)? {
+        Some(genesis) => {
+            let core = parts.assemble(genesis).await?;
+            core.publish_status();
+            tasks.spawn(core.run(input_rx, shutdown_rx));
+        }
+        None => {
+            let candidate = validator_set(&parts.metagraph, cfg.min_stake_rao, Epoch::new(0)).with_context(|| {
+                format!(
+                    "no neuron of subnet {} holds a validator permit and at least {} TAO",
+                    cfg.netuid,
+                    cfg.min_stake_rao / crate::config::RAO_PER_TAO
+                )
+            })?;
+            records.put_genesis_candidate(&candidate).context("cannot store the genesis candidate")?;
+            // The validators the chain knows now may ask this node for its vote.
+            p2p.set_validators(candidate.validators.iter().map(|v| v.hotkey).collect()).await.ok();
+            let mut stop = shutdown_rx.clone();
+            tasks.spawn(async move {
+                let genesis = tokio::select! {
+                    genesis = genesis_by_vote(&parts.p2p, me, candidate) => genesis,
+                    _ = stop.changed() => return,
+                };
+                let assembled = match parts.records.put_genesis(&genesis) {
+                    Ok(()) => parts.assemble(genesis).await,
+                    Err(e) => Err(anyhow::Error::new(e).context("cannot store the genesis validator set")),
+                };
+                match assembled {
+                    Ok(core) => {
+                        core.publish_status();
+                        core.run(input_rx, shutdown_rx).await
+                    }
+                    Err(e) => {
+                        error!("the validator cannot start: {e:#}");
+                        let _ = failed.send(Some(format!("{e:#}")));
                     }
                 }
-                None => {
-                    let _ = pump_p2p.report(id, platform_p2p::Verdict::Invalid).await;
-                }
+            });
+        }
+    }
+    info!(%http_addr, peer = %p2p.local_peer(), "validator started");
+    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks, failure })
+}
+
+/// What the event loop is assembled from once the genesis validator set is known.
+struct Parts<C: Chain + Clone + 'static> {
+    cfg: Arc<NodeConfig>,
+    chain: C,
+    store: Arc<dyn Store>,
+    records: Records,
+    runtime: Runtime,
+    p2p: Client,
+    inputs: mpsc::Sender<Input>,
+    verified: Arc<VerifiedEnvelopes>,
+    metagraph: Metagraph,
+    metrics: Arc<Metrics>,
+    status: watch::Sender<Value>,
+}
+
+impl<C: Chain + Clone + 'static> Parts<C> {
+    /// Recovers the state from the stored blocks on top of `genesis` and builds the event loop.
+    async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<Core<C>> {
+        let Parts { cfg, chain, store, records, runtime, p2p, inputs, verified, metagraph, metrics, status } = self;
+        let me = cfg.hotkey.public();
+        p2p.set_validators(genesis.validators.iter().map(|v| v.hotkey).collect()).await.ok();
+        let sudo: Vec<_> = cfg
+            .sudo_key
+            .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
+        let state = replay(&records, genesis, &metagraph, &cfg, &sudo, &verified)?;
+        if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
+            warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
+        }
+        let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
+        let mut consensus_config = ConsensusConfig::new(cfg.netuid);
+        consensus_config.base_timeout_ms = cfg.view_timeout_ms;
+        let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
+            .context("cannot load the consensus safety record")?;
+        info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
+
+        // Acknowledged submissions not yet ordered go back into the mempool.
+        let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
+        let mut reloaded = Vec::new();
+        for (id, envelope) in records.all_submissions() {
+            if state.submissions.contains_key(&id) {
+                continue;
+            }
+            if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
+                let _ = mempool.admit(id, signed.message, 0, false);
+                reloaded.push(envelope);
             }
         }
-    });
 
-    // Chain follower.
-    tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
+        let signer = crate::evaluator::Signer {
+            keypair: cfg.hotkey.clone(),
+            netuid: cfg.netuid,
+            invert_scores: cfg.fault == Some(crate::config::Fault::WrongScores),
+        };
+        let worker =
+            crate::evaluator::Worker::start(runtime.clone(), signer).context("cannot start the evaluation thread")?;
+        let writer =
+            crate::core::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
+        let setter = Arc::new(WeightSetter::new(chain, store, cfg.hotkey.clone()));
+        let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
+        view.observe(metagraph.block);
+        Ok(Core {
+            keypair: cfg.hotkey.clone(),
+            cfg,
+            records,
+            p2p,
+            runtime,
+            inputs,
+            machine: Some(machine),
+            state,
+            mempool,
+            replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
+            verified,
+            chain: view,
+            metagraph: Some(Arc::new(metagraph)),
+            metrics,
+            setter,
+            status,
+            modules: HashMap::new(),
+            loading: Default::default(),
+            waiting_module: Vec::new(),
+            evaluated: Default::default(),
+            worker,
+            build: None,
+            verifying: Vec::new(),
+            committing: None,
+            last_commit: Instant::now(),
+            syncing: false,
+            outdated: None,
+            sudo_results: HashMap::new(),
+            accepted_at: HashMap::new(),
+            unwritten: Vec::new(),
+            writer,
+            outbox: Outbox::new(Topic::SubmissionBatches),
+            evaluation_outbox: Outbox::new(Topic::Evaluations),
+            reloaded,
+            abstained: None,
+            evaluation_queue: Default::default(),
+            evaluations_in_flight: 0,
+        })
+    }
+}
 
-    let p2p_addresses = listen_addresses(&p2p).await;
-    let signer = crate::evaluator::Signer {
-        keypair: cfg.hotkey.clone(),
-        netuid: cfg.netuid,
-        invert_scores: cfg.fault == Some(crate::config::Fault::WrongScores),
-    };
-    let worker =
-        crate::evaluator::Worker::start(runtime.clone(), signer).context("cannot start the evaluation thread")?;
-    let writer = crate::core::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
-    let core = Core {
-        cfg: cfg.clone(),
-        keypair: cfg.hotkey.clone(),
-        records,
-        p2p: p2p.clone(),
-        runtime,
-        inputs: inputs.clone(),
-        machine: Some(machine),
-        state,
-        mempool,
-        replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
-        verified,
-        metagraph: Some(Arc::new(metagraph)),
-        chain_block: None,
-        metrics,
-        setter,
-        status,
-        modules: HashMap::new(),
-        loading: Default::default(),
-        waiting_module: Vec::new(),
-        evaluated: Default::default(),
-        worker,
-        build: None,
-        verifying: Vec::new(),
-        committing: None,
-        last_commit: Instant::now(),
-        syncing: false,
-        outdated: None,
-        sudo_results: HashMap::new(),
-        accepted_at: HashMap::new(),
-        unwritten: Vec::new(),
-        writer,
-        outbox: Outbox::new(Topic::SubmissionBatches),
-        evaluation_outbox: Outbox::new(Topic::Evaluations),
-        reloaded,
-    };
-    tasks.spawn(core.run(input_rx, shutdown_rx));
-    info!(%http_addr, peer = %p2p.local_peer(), "validator started");
-    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks })
+/// Checks the signatures of gossiped messages off the event loop and hands the event loop
+/// what passed; what did not is reported invalid at once.
+async fn gossip_pump(
+    mut events: mpsc::Receiver<Event>,
+    p2p: Client,
+    inputs: mpsc::Sender<Input>,
+    netuid: platform_types::NetUid,
+    verified: Arc<VerifiedEnvelopes>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => match e { Some(e) => e, None => break },
+            _ = shutdown.changed() => break,
+        };
+        let Event::Message { id, author, data, topic, .. } = event else { continue };
+        let from = peer_tag(&author);
+        let opened = if topic == Topic::SubmissionBatches {
+            open_batch(data, netuid, None).await.map(Gossiped::Submissions)
+        } else if topic == Topic::Evaluations {
+            open_batch(data, netuid, Some(verified.clone())).await.map(Gossiped::Evaluations)
+        } else {
+            Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, netuid, &verified))
+        };
+        match opened {
+            Some(message) => {
+                if inputs.send(Input::Gossip { id, from, message }).await.is_err() {
+                    break;
+                }
+            }
+            None => {
+                let _ = p2p.report(id, platform_p2p::Verdict::Invalid).await;
+            }
+        }
+    }
+}
+
+/// The consensus machine's name for a peer: derived from its peer id, so that no table of
+/// every peer ever seen has to be kept.
+fn peer_tag(peer: &Peer) -> PeerTag {
+    let hash = platform_types::blake2b_256(&peer.to_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_bytes()[..8]);
+    PeerTag(u64::from_le_bytes(first))
 }
 
 /// The partition fault: each SIGUSR2 cuts this node off the p2p network or restores it.
@@ -349,25 +460,37 @@ async fn listen_addresses(p2p: &Client) -> Vec<String> {
     Vec::new()
 }
 
-/// Asks connected validators for the genesis validator set (a node joining a running network).
-async fn genesis_from_peers(p2p: &Client, has_bootstrap: bool) -> Option<ValidatorSet> {
-    if !has_bootstrap {
-        return None;
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        for (peer, _) in p2p.peers().await.unwrap_or_default() {
+/// Asks the connected validators, again and again, which genesis validator set they hold (or,
+/// lacking one, derive), until validators holding more than two thirds of the chain's stake
+/// vouch for one ([`GenesisVotes`]). `candidate` is the set the metagraph gives now: this
+/// node's own vote, and the stakes every vote is weighed by.
+async fn genesis_by_vote(p2p: &Client, me: platform_types::PublicKey, candidate: ValidatorSet) -> ValidatorSet {
+    let mut votes = GenesisVotes::new(&candidate, me, candidate.clone());
+    let mut last_log = Instant::now();
+    loop {
+        if let Some(set) = votes.decided() {
+            info!(validators = set.validators.len(), hash = %set.hash(), "genesis validator set agreed");
+            return set.clone();
+        }
+        for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+            // Only an answer over a connection bound to a hotkey counts (and only for that hotkey).
+            let Some(hotkey) = hotkey else { continue };
             let Ok(bytes) = p2p.request_sync(peer, SyncRequest::Genesis.encode()).await else { continue };
             if let Ok(SyncResponse::Genesis(Some(set))) = SyncResponse::decode(&mut &bytes[..])
                 && let Ok(set) = ValidatorSet::from_bytes(&set)
             {
-                info!(%peer, validators = set.validators.len(), "genesis validator set taken from a peer");
-                return Some(set);
+                votes.vote(hotkey, set);
             }
+        }
+        if last_log.elapsed() > Duration::from_secs(10) {
+            last_log = Instant::now();
+            info!(
+                best_share_permille = votes.best_share_permille() as u64,
+                "waiting for validators holding more than two thirds of the stake to agree on the genesis validator set"
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    None
 }
 
 /// Applies every stored block to the genesis state.
@@ -385,6 +508,7 @@ fn replay(
         netuid: cfg.netuid,
         sudo,
         metagraph: Some(metagraph),
+        chain: None,
         min_stake: cfg.min_stake_rao,
         lookup: &lookup,
         verified,

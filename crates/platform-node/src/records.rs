@@ -10,6 +10,11 @@ use platform_types::limits::MAX_ENVELOPE_BYTES;
 use platform_types::{Block, Codec, Envelope, Hash, QuorumCertificate, Submission, SubmissionId, ValidatorSet};
 
 const GENESIS_KEY: &[u8] = b"genesis/validators";
+/// The validator set this node derived from the metagraph while it has no genesis: what it
+/// vouches for when asked, until a genesis is adopted (`platform_app::GenesisVotes`).
+const CANDIDATE_KEY: &[u8] = b"genesis/candidate";
+/// Prefix of the weights this validator sent to the chain, one JSON record per epoch.
+const WEIGHTS_PREFIX: &[u8] = b"history/";
 const P2P_KEY: &[u8] = b"p2p/identity";
 /// Blocks returned per catch-up request.
 pub const SYNC_BATCH: u64 = 64;
@@ -47,6 +52,14 @@ pub struct Records {
 
 fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
+}
+
+fn weights_key(epoch: u64) -> Vec<u8> {
+    format!("history/{epoch:020}").into_bytes()
+}
+
+fn weights_epoch(key: &[u8]) -> Option<u64> {
+    std::str::from_utf8(key.strip_prefix(WEIGHTS_PREFIX)?).ok()?.parse().ok()
 }
 
 impl Records {
@@ -91,6 +104,17 @@ impl Records {
         Ok(out)
     }
 
+    /// Stores the genesis candidate (see [`CANDIDATE_KEY`]).
+    pub fn put_genesis_candidate(&self, set: &ValidatorSet) -> Result<(), StoreError> {
+        self.store.put(Column::Metadata, CANDIDATE_KEY, &set.to_bytes())
+    }
+
+    /// What this node vouches for when asked for the genesis: the stored genesis, else its
+    /// candidate.
+    fn genesis_vouched(&self) -> Option<Vec<u8>> {
+        [GENESIS_KEY, CANDIDATE_KEY].into_iter().find_map(|key| self.store.get(Column::Metadata, key).ok().flatten())
+    }
+
     /// The genesis validator set, once fixed.
     pub fn genesis(&self) -> Result<Option<ValidatorSet>, String> {
         match self.store.get(Column::Metadata, GENESIS_KEY).map_err(|e| e.to_string())? {
@@ -122,9 +146,21 @@ impl Records {
         &self,
         submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a Envelope)>,
     ) -> Result<(), StoreError> {
+        self.put_admitted(submissions.into_iter().map(|(id, envelope)| (id, envelope, None)))
+    }
+
+    /// Persists admitted submissions with the blobs of their large payloads, in one synced
+    /// write: a blob is stored only with the submission admission accepted.
+    pub fn put_admitted<'a>(
+        &self,
+        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a Envelope, Option<&'a (Hash, Vec<u8>)>)>,
+    ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::new();
-        for (id, envelope) in submissions {
+        for (id, envelope, blob) in submissions {
             batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_bytes());
+            if let Some((hash, bytes)) = blob {
+                batch.put(Column::Blobs, hash.as_bytes().to_vec(), bytes.clone());
+            }
         }
         self.store.write(batch)
     }
@@ -142,8 +178,8 @@ impl Records {
     }
 
     /// What the block rules need to know about a stored submission.
-    pub fn submission_info(&self, id: &SubmissionId) -> Option<crate::state::SubmissionInfo> {
-        self.submission(id).map(|s| crate::state::SubmissionInfo { challenge: s.challenge, miner: s.miner })
+    pub fn submission_info(&self, id: &SubmissionId) -> Option<platform_app::SubmissionInfo> {
+        self.submission(id).map(|s| platform_app::SubmissionInfo { challenge: s.challenge, miner: s.miner })
     }
 
     /// Every stored submission envelope, in id order (for the mempool after a restart).
@@ -165,6 +201,38 @@ impl Records {
         out
     }
 
+    /// Records what the chain answered to this validator's weights of `epoch` (JSON).
+    pub fn put_weights_record(&self, epoch: u64, record: &[u8]) -> Result<(), StoreError> {
+        self.store.put(Column::Weights, &weights_key(epoch), record)
+    }
+
+    /// The newest weights record.
+    pub fn latest_weights_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.store.last(Column::Weights, WEIGHTS_PREFIX)?.map(|(_, value)| value))
+    }
+
+    /// The newest `limit` weights records, newest first.
+    pub fn weights_history(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let Some(last) = self.store.last(Column::Weights, WEIGHTS_PREFIX)?.and_then(|(key, _)| weights_epoch(&key))
+        else {
+            return Ok(Vec::new());
+        };
+        // Walk back from the newest epoch in windows of the epochs still wanted (one record
+        // per epoch at most, so a window never holds more than it asks for).
+        let mut newest = Vec::new();
+        let mut upper = last.saturating_add(1);
+        while newest.len() < limit && upper > 0 {
+            let want = limit - newest.len();
+            let lower = upper.saturating_sub(want as u64);
+            let after = lower.checked_sub(1).map(weights_key);
+            let end = weights_key(upper);
+            let page = self.store.scan(Column::Weights, WEIGHTS_PREFIX, after.as_deref(), want)?;
+            newest.extend(page.into_iter().filter(|(key, _)| *key < end).rev().map(|(_, value)| value));
+            upper = lower;
+        }
+        Ok(newest)
+    }
+
     /// A content-addressed blob (a module or a large payload).
     pub fn blob(&self, hash: &Hash) -> Option<Vec<u8>> {
         self.store.get(Column::Blobs, hash.as_bytes()).ok().flatten()
@@ -183,7 +251,7 @@ impl Provider for Records {
 
     fn sync(&self, request: &[u8]) -> Vec<u8> {
         let response = match SyncRequest::decode(&mut &request[..]) {
-            Ok(SyncRequest::Genesis) => SyncResponse::Genesis(self.genesis().ok().flatten().map(|set| set.to_bytes())),
+            Ok(SyncRequest::Genesis) => SyncResponse::Genesis(self.genesis_vouched()),
             Ok(SyncRequest::Blocks { from }) => {
                 let blocks = self.blocks_from(from, SYNC_BATCH as usize).unwrap_or_default();
                 SyncResponse::Blocks(blocks.iter().map(|(b, c)| (b.to_bytes(), c.to_bytes())).collect())
@@ -194,5 +262,41 @@ impl Provider for Records {
             Err(_) => SyncResponse::Blocks(Vec::new()),
         };
         response.encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use platform_storage::MemoryStore;
+
+    use super::*;
+
+    /// Hole: after 1 000 epochs `/weights/history` showed the oldest records, not the newest.
+    #[test]
+    fn weights_history_is_the_newest_records_newest_first() {
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        assert!(records.weights_history(10).expect("history").is_empty());
+        for epoch in 1..=1_005u64 {
+            records.put_weights_record(epoch, epoch.to_string().as_bytes()).expect("put");
+        }
+        let history = records.weights_history(1_000).expect("history");
+        let epochs: Vec<u64> =
+            history.iter().map(|v| std::str::from_utf8(v).expect("utf8").parse().expect("epoch")).collect();
+        assert_eq!(epochs.len(), 1_000);
+        assert_eq!(epochs.first(), Some(&1_005));
+        assert_eq!(epochs.last(), Some(&6));
+        assert!(epochs.windows(2).all(|w| w[0] == w[1] + 1));
+        assert_eq!(records.latest_weights_record().expect("latest").as_deref(), Some(&b"1005"[..]));
+    }
+
+    #[test]
+    fn weights_history_skips_epochs_without_weights() {
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        for epoch in [3u64, 10, 11, 500, 501] {
+            records.put_weights_record(epoch, epoch.to_string().as_bytes()).expect("put");
+        }
+        let history = records.weights_history(4).expect("history");
+        assert_eq!(history, vec![b"501".to_vec(), b"500".to_vec(), b"11".to_vec(), b"10".to_vec()]);
+        assert_eq!(records.weights_history(100).expect("history").len(), 5);
     }
 }

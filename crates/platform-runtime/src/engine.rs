@@ -14,8 +14,9 @@ pub const WASMER_VERSION: &str = "7.4.2";
 /// of the ABI document, because changing it changes fuel figures and compiled code. Version 1
 /// was wasmer's metering middleware with a fuel global charged at every branch; version 2 keeps
 /// fuel in a local per function and canonicalises NaNs only where their bits are observable;
-/// version 3 has the run after a loop paid by the run entering the loop.
-pub const REWRITE_VERSION: u32 = 3;
+/// version 3 has the run after a loop paid by the run entering the loop; version 4 charges bulk
+/// memory and table operators by their length.
+pub const REWRITE_VERSION: u32 = 4;
 
 /// The code generator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -92,6 +92,21 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// Whether every honest validator meets this error for the same module, policy and input,
+    /// so that it may be signed as a verdict on the submission. Fuel, memory and size limits,
+    /// traps, host-call refusals and malformed output are; the wall-clock deadline (machine
+    /// speed and load), engine failures, an unusable policy and a failed audit write are this
+    /// machine's, not the submission's, and must never be signed as a rejection.
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(
+            self,
+            RuntimeError::Deadline { .. }
+                | RuntimeError::Engine(_)
+                | RuntimeError::Audit(_)
+                | RuntimeError::InvalidPolicy(_)
+        )
+    }
+
     /// A short stable name for the error kind, used in audit records and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -16,6 +16,11 @@
 //! way out of the function and the out-of-fuel trap. A global that is negative means the budget
 //! ran out.
 //!
+//! Bulk memory and table operators (`memory.fill/copy/init`, `table.fill/copy/init`) do work in
+//! proportion to their length operand, so besides their place in a run they are charged by that
+//! length just before they execute ([`bulk_cost_shift`]): fuel bounds their time as it bounds
+//! every other operator's, and the wall-clock deadline stays a safety net.
+//!
 //! Every place fuel is charged or written back is fixed by the module's code alone, so the fuel a
 //! call uses, and the figure left in the global when a call traps, is the same on every machine.
 
@@ -40,6 +45,18 @@ pub(crate) fn cost(op: &Operator) -> u64 {
         | Operator::TableInit { .. } => 1_000,
         Operator::Call { .. } | Operator::CallIndirect { .. } => 5,
         _ => 1,
+    }
+}
+
+/// How a bulk operator's length operand is charged (since rewrite version 4): `length >> shift`
+/// fuel on top of its flat cost. Memory operators pay one unit per 8 bytes (filling 64 MiB took
+/// about 2.5 ms here, against roughly a nanosecond per unit of ordinary code), table operators
+/// one unit per element. `None` for every other operator.
+pub(crate) fn bulk_cost_shift(op: &Operator) -> Option<u32> {
+    match op {
+        Operator::MemoryFill { .. } | Operator::MemoryCopy { .. } | Operator::MemoryInit { .. } => Some(3),
+        Operator::TableFill { .. } | Operator::TableCopy { .. } | Operator::TableInit { .. } => Some(0),
+        _ => None,
     }
 }
 
@@ -92,6 +109,8 @@ pub(crate) struct Meter {
     global: u32,
     /// Index of the function's local holding its working copy.
     local: u32,
+    /// Index of an i32 scratch local holding a bulk operator's length.
+    length: u32,
     /// Open blocks, the function's own frame included: a branch to depth `open - 1` leaves the
     /// function.
     open: u32,
@@ -101,15 +120,16 @@ pub(crate) struct Meter {
 }
 
 impl Meter {
-    /// Starts metering `body`: emits the load of the global into `local` and the first run's
-    /// charge.
+    /// Starts metering `body`: emits the load of the global into `local` (an i64 local) and the
+    /// first run's charge; `length` is an i32 scratch local.
     pub(crate) fn enter(
         f: &mut Function,
         body: &FunctionBody<'_>,
         global: u32,
         local: u32,
+        length: u32,
     ) -> Result<Meter, BinaryReaderError> {
-        let mut meter = Meter { global, local, open: 1, runs: run_costs(body)?, next: 0 };
+        let mut meter = Meter { global, local, length, open: 1, runs: run_costs(body)?, next: 0 };
         f.instructions().global_get(global).local_set(local);
         meter.charge_next_run(f);
         Ok(meter)
@@ -136,6 +156,17 @@ impl Meter {
         if writes_back {
             f.instructions().local_get(self.local).global_set(self.global);
         }
+        if let Some(shift) = bulk_cost_shift(op) {
+            // The length is the operand on top of the stack: copied, not consumed.
+            f.instructions()
+                .local_tee(self.length)
+                .local_get(self.local)
+                .local_get(self.length)
+                .i64_extend_i32_u()
+                .i64_const(i64::from(shift))
+                .i64_shr_u();
+            self.subtract_or_trap(f);
+        }
     }
 
     /// Emits what must run after `op`: the reload after a call (host functions charge the global,
@@ -156,9 +187,14 @@ impl Meter {
         if run == 0 {
             return;
         }
+        f.instructions().local_get(self.local).i64_const(i64::try_from(run).unwrap_or(i64::MAX));
+        self.subtract_or_trap(f);
+    }
+
+    /// With the fuel and a charge on the stack: `fuel -= charge; if fuel < 0 { write it back;
+    /// trap }`.
+    fn subtract_or_trap(&self, f: &mut Function) {
         f.instructions()
-            .local_get(self.local)
-            .i64_const(i64::try_from(run).unwrap_or(i64::MAX))
             .i64_sub()
             .local_tee(self.local)
             .i64_const(0)

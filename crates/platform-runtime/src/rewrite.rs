@@ -6,7 +6,7 @@
 //! appends the fuel global, exports it, meters every function body ([`crate::metering`]) and
 //! canonicalises NaNs where their bits become observable ([`crate::nan`]). Appending keeps every
 //! existing index valid: the global comes after the module's own globals and each function's
-//! three new locals (fuel counter, f32 and f64 scratch) after its own locals.
+//! four new locals (fuel counter, f32 and f64 scratch, bulk length) after its own locals.
 
 use wasm_encoder::reencode::{self, Error as ReencodeError, Reencode};
 use wasm_encoder::{
@@ -235,11 +235,11 @@ impl Reencode for Rewriter {
             first_free = first_free.checked_add(count).ok_or_else(malformed)?;
             locals.push((count, self.val_type(ty)?));
         }
-        // Appended locals: the fuel counter, then the NaN scratch floats.
-        locals.extend([(1, ValType::I64), (1, ValType::F32), (1, ValType::F64)]);
+        // Appended locals: the fuel counter, the NaN scratch floats, a bulk operator's length.
+        locals.extend([(1, ValType::I64), (1, ValType::F32), (1, ValType::F64), (1, ValType::I32)]);
         let scratch = Scratch { f32: first_free + 1, f64: first_free + 2 };
         let mut f = Function::new(locals);
-        let mut meter = Meter::enter(&mut f, &body, self.fuel_global, first_free)?;
+        let mut meter = Meter::enter(&mut f, &body, self.fuel_global, first_free, first_free + 3)?;
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
@@ -280,6 +280,35 @@ mod tests {
             run(r#"(module (func (export "run") (result i32) i32.const 1 i32.const 2 i32.add))"#, 100, &[]);
         assert_eq!(result.expect("runs")[0], Value::I32(3));
         assert_eq!(left, 96);
+    }
+
+    /// Hole: bulk operators cost a flat 1 000 whatever their length, so for such code the
+    /// wall-clock deadline, not fuel, was the limit. Since version 4 they pay by length too.
+    #[test]
+    fn bulk_memory_and_table_operators_are_charged_by_length() {
+        // i32.const ×3, memory.fill (1 000), end: 1 004; plus the length: 1 unit per 8 bytes.
+        let fill = r#"(module (memory 16) (func (export "run") (param $n i32)
+            (memory.fill (i32.const 0) (i32.const 7) (local.get $n))))"#;
+        for n in [0u32, 8, 4096, 1 << 20] {
+            let (result, left) = run(fill, 10_000_000, &[Value::I32(n as i32)]);
+            result.expect("runs");
+            assert_eq!(10_000_000 - left, 1 + 3 + 1_000 + i64::from(n >> 3), "fill of {n} bytes");
+        }
+        let copy = r#"(module (memory 16) (func (export "run") (param $n i32)
+            (memory.copy (i32.const 0) (i32.const 65536) (local.get $n))))"#;
+        let (result, left) = run(copy, 10_000_000, &[Value::I32(65_536)]);
+        result.expect("runs");
+        assert_eq!(10_000_000 - left, 1 + 3 + 1_000 + 8_192);
+        // A table operator pays one unit per element.
+        let table = r#"(module (table 1000 funcref) (func (export "run") (param $n i32)
+            (table.fill 0 (i32.const 0) (ref.null func) (local.get $n))))"#;
+        let (result, left) = run(table, 10_000_000, &[Value::I32(900)]);
+        result.expect("runs");
+        assert_eq!(10_000_000 - left, 1 + 3 + 1_000 + 900);
+        // The charge comes before the work: a fill the budget cannot pay for traps unrun.
+        let (result, left) = run(fill, 100_000, &[Value::I32(1 << 20)]);
+        assert!(result.is_err(), "a 1 MiB fill is over a budget of 100 000");
+        assert!(left < 0);
     }
 
     #[test]

@@ -71,6 +71,25 @@ fn invariant_agent_runs_the_miner_agent_in_the_nested_sandbox() {
     assert!(matches!(evaluate(&rt, "invariant-agent", b"not wasm").verdict, Verdict::Rejected { .. }));
 }
 
+/// Hole: compiling a miner's nested module was charged by its length only, but compile time
+/// grows with its function count (60 000 one-line functions, 650 KB, took 3.8 s here). Such a
+/// module is now refused by its shape before compiling, deterministically.
+#[test]
+fn a_nested_module_too_costly_to_compile_is_refused_before_compiling() {
+    let rt = runtime();
+    let many = "(func)".repeat(60_000);
+    let agent = common::wat(&format!(
+        r#"(module (memory (export "memory") 1)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_run") (param i32 i32) (result i64) i64.const 0)
+        {many})"#
+    ));
+    let started = std::time::Instant::now();
+    let outcome = evaluate(&rt, "invariant-agent", &agent);
+    assert!(matches!(outcome.verdict, Verdict::Rejected { .. }), "{:?}", outcome.verdict);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
 /// 100 runs of each example: one output hash and one fuel figure each.
 #[test]
 fn every_example_is_deterministic_over_100_runs() {

@@ -176,6 +176,32 @@ fn invalid_bytes_and_missing_exports_are_refused_at_load() {
     ));
 }
 
+/// Hole: `memory.fill` cost a flat 1 000 fuel whatever its length; a module doing 3 000 fills
+/// of 64 MiB used 3.0 M fuel of a 10 000 M budget and ran 7.4 s, so only the wall-clock deadline
+/// (which is not deterministic) stopped such code. Fuel now pays by length and stops it first.
+#[test]
+fn fuel_bounds_bulk_memory_operators_before_the_deadline() {
+    let rt = runtime();
+    let mut p = policy();
+    p.memory_pages_max = 1024;
+    p.fuel_limit = 1_000_000_000;
+    p.deadline_ms = 30_000;
+    let module = wat(r#"(module
+        (memory (export "memory") 1024)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_evaluate") (param i32 i32) (result i64) (local $i i32)
+          (loop $again
+            (memory.fill (i32.const 0) (i32.const 1) (i32.const 67108864))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $i) (i32.const 3000))))
+          i64.const 0))"#);
+    let started = Instant::now();
+    let e = run_hostile(&rt, &module, &p);
+    assert_eq!(e, RuntimeError::OutOfFuel { limit: 1_000_000_000 });
+    // 1e9 fuel pays for about 119 fills of 64 MiB (8.4 M each): well under a second here.
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
 #[test]
 fn the_deadline_stops_what_fuel_would_not() {
     let rt = runtime();

@@ -76,6 +76,7 @@ fn block() -> Block {
         BlockHeaderFields {
             height: Height::new(5),
             epoch: Epoch::new(2),
+            chain: BlockRef { number: 4_321, hash: h(6) },
             parent_hash: h(3),
             parent_state_root: h(4),
             proposer: alice().public(),

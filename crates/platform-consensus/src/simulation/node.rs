@@ -11,8 +11,9 @@ use platform_types::{
 
 use super::byzantine::Behaviour;
 use crate::committee::Committee;
-use crate::machine::{Config, Consensus, Tip};
+use crate::machine::{Config, Consensus};
 use crate::safety::SafetyError;
+use platform_types::Tip;
 
 pub(crate) struct SimNode {
     pub keypair: Keypair,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use platform_types::{
-    Block, Envelope, Epoch, Hash, Height, Keypair, MessageKind, NetUid, PublicKey, QuorumCertificate, Uid, Validator,
-    ValidatorSet, View,
+    Block, BlockRef, Envelope, Epoch, Hash, Height, Keypair, MessageKind, NetUid, PublicKey, QuorumCertificate, Uid,
+    Validator, ValidatorSet, View,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -332,7 +332,13 @@ impl Sim {
                 }
                 Output::BuildProposal { height, view } => {
                     let actions = self.nodes[node].build(height, view);
-                    Some(Input::ProposalBuilt { height, view, epoch: Epoch::new(0), actions })
+                    Some(Input::ProposalBuilt {
+                        height,
+                        view,
+                        epoch: Epoch::new(0),
+                        chain: BlockRef::default(),
+                        actions,
+                    })
                 }
                 Output::VerifyProposal { view, block } => Some(Input::ProposalVerified {
                     height: block.header.height,

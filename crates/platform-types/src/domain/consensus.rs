@@ -9,7 +9,28 @@ use crate::ids::{Epoch, Height, SubmissionId, Uid, View};
 use crate::keys::PublicKey;
 use crate::limits::{MAX_BLOCK_ACTIONS, MAX_VALIDATORS};
 
+use super::chain::BlockRef;
 use super::work::WeightsProposal;
+
+/// The last committed block, from which the next height starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tip {
+    /// Its height (0 before the first block).
+    pub height: Height,
+    /// Its hash ([`Hash::ZERO`] before the first block).
+    pub hash: Hash,
+    /// Application state root after it.
+    pub state_root: Hash,
+    /// Its epoch.
+    pub epoch: Epoch,
+}
+
+impl Tip {
+    /// The tip before any block: height 0 with the given genesis state root.
+    pub fn genesis(state_root: Hash, epoch: Epoch) -> Self {
+        Tip { height: Height::new(0), hash: Hash::ZERO, state_root, epoch }
+    }
+}
 
 /// A validator as consensus sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -82,8 +103,11 @@ pub enum Action {
 pub struct BlockHeader {
     /// Height (first block is 1).
     pub height: Height,
-    /// Bittensor epoch the block belongs to.
+    /// Bittensor epoch the block belongs to: the epoch of [`BlockHeader::chain`].
     pub epoch: Epoch,
+    /// The Bittensor block the proposer had seen when it built this block; followers check it
+    /// against the chain blocks they have seen themselves, which bounds the epoch by the chain.
+    pub chain: BlockRef,
     /// Hash of the previous block ([`Hash::ZERO`] for the first).
     pub parent_hash: Hash,
     /// Application state root after the parent was applied.
@@ -103,6 +127,8 @@ pub struct BlockHeaderFields {
     pub height: Height,
     /// Bittensor epoch the block belongs to.
     pub epoch: Epoch,
+    /// The Bittensor block it is linked to.
+    pub chain: BlockRef,
     /// Hash of the previous block.
     pub parent_hash: Hash,
     /// Application state root after the parent was applied.
@@ -132,10 +158,19 @@ pub struct Block {
 impl Block {
     /// Builds a block, computing its actions root.
     pub fn new(fields: BlockHeaderFields, actions: Vec<Action>) -> Self {
-        let BlockHeaderFields { height, epoch, parent_hash, parent_state_root, proposer, validators_hash } = fields;
+        let BlockHeaderFields { height, epoch, chain, parent_hash, parent_state_root, proposer, validators_hash } =
+            fields;
         let actions_root = Block::actions_root(&actions);
-        let header =
-            BlockHeader { height, epoch, parent_hash, parent_state_root, actions_root, proposer, validators_hash };
+        let header = BlockHeader {
+            height,
+            epoch,
+            chain,
+            parent_hash,
+            parent_state_root,
+            actions_root,
+            proposer,
+            validators_hash,
+        };
         Block { header, actions }
     }
 

@@ -4,13 +4,17 @@
 //! Values built from the wire are validated (see [`crate::wire`]); values built in code can be
 //! checked with their `validate` methods, which the encoders never skip on decode.
 
+mod chain;
 mod challenge;
 mod consensus;
+mod schedule;
 mod work;
 
+pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams};
 pub use challenge::{ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version};
 pub use consensus::{
     Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
-    Validator, ValidatorSet, ViewChange, Vote, VoteKind,
+    Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
+pub use schedule::Schedule;
 pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};

@@ -89,6 +89,8 @@ impl From<&BlockHeader> for pb::BlockHeader {
         pb::BlockHeader {
             height: h.height.get(),
             epoch: h.epoch.get(),
+            chain_block_number: h.chain.number,
+            chain_block_hash: h.chain.hash.as_bytes().to_vec(),
             parent_hash: h.parent_hash.as_bytes().to_vec(),
             parent_state_root: h.parent_state_root.as_bytes().to_vec(),
             actions_root: h.actions_root.as_bytes().to_vec(),
@@ -108,6 +110,7 @@ impl TryFrom<pb::BlockHeader> for BlockHeader {
         Ok(BlockHeader {
             height: Height::new(h.height),
             epoch: Epoch::new(h.epoch),
+            chain: BlockRef { number: h.chain_block_number, hash: hash("chain_block_hash", &h.chain_block_hash)? },
             parent_hash: hash("parent_hash", &h.parent_hash)?,
             parent_state_root: hash("parent_state_root", &h.parent_state_root)?,
             actions_root: hash("actions_root", &h.actions_root)?,

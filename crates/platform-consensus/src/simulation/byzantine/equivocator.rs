@@ -20,6 +20,7 @@ pub(crate) fn act(ctx: &mut Context<'_>, envelope: Envelope) -> Vec<(To, Envelop
         BlockHeaderFields {
             height: header.height,
             epoch: header.epoch,
+            chain: header.chain,
             parent_hash: header.parent_hash,
             parent_state_root: header.parent_state_root,
             proposer: header.proposer,

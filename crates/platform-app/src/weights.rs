@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use platform_chain::Metagraph;
 use platform_scoring::{
     ChallengeEpoch, EmptyPolicy, Evaluated, MinerScore, chain_weights, epoch_weights, score_challenge,
 };
-use platform_types::{Epoch, MechanismId, MechanismWeights, Uid, Validator, ValidatorSet, WeightsProposal};
+use platform_types::{Epoch, MechanismId, MechanismWeights, Metagraph, Uid, Validator, ValidatorSet, WeightsProposal};
 
 use crate::state::AppState;
 

@@ -1,0 +1,28 @@
+//! Platform's application as a pure function of committed blocks: the state every validator
+//! holds, the rules a block must pass, and the weights of an epoch.
+//!
+//! Synchronous and deterministic: no clock, no I/O, no async runtime, no chain client. What the
+//! rules need from outside enters as values ([`Context`]: the owner keys, the metagraph, the
+//! chain blocks this validator has seen, submission bodies), so the same blocks give the same
+//! state — and the same state root — on every validator and in every replay.
+//!
+//! - [`AppState`] is the state; [`AppState::apply_block`] moves it by one committed block and
+//!   says what changed ([`Effects`]).
+//! - [`AppState::check_block`] is a follower's vote: the block's height, its link to a chain
+//!   block and its epoch ([`ChainView`], see [`link`]), then every action in order
+//!   ([`rules`]). [`AppState::checker`] is how a leader fills a block with valid actions.
+//! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
+//!   adopts: one vouched for by more than two thirds of the chain's stake.
+//! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
+//!   metagraph into the validator set.
+
+pub mod genesis;
+pub mod link;
+pub mod rules;
+pub mod state;
+pub mod weights;
+
+pub use genesis::GenesisVotes;
+pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
+pub use rules::{Checker, Context, Invalid};
+pub use state::{AppState, ChallengeEntry, Committed, Effects, Registry, SubmissionInfo};

@@ -1,0 +1,252 @@
+//! The block rules: what a block may contain, checked the same way when a leader fills a
+//! block ([`AppState::checker`]), when a follower votes on one ([`AppState::check_block`]) and
+//! when a committed block is applied ([`AppState::apply_block`]).
+
+use std::collections::{HashMap, HashSet};
+
+use platform_types::{
+    Action, Block, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey, SubmissionId, SudoAction,
+    SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
+};
+
+use crate::link::ChainView;
+use crate::state::{AppState, ChallengeEntry, Registry, SubmissionInfo};
+
+/// Why a block or action breaks the rules.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// A submission the block orders is not (yet) known locally.
+    #[error("submission {0} is unknown here")]
+    MissingSubmission(SubmissionId),
+    /// The block links to a chain block this validator has not seen (yet).
+    #[error("chain block {0} is not known here yet")]
+    ChainNotSeen(u64),
+    /// Anything else.
+    #[error("{0}")]
+    Rule(String),
+}
+
+impl Invalid {
+    /// Whether the refusal may end by waiting: something the block refers to may still arrive
+    /// (a submission body by gossip, a chain block through the chain follower).
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Invalid::MissingSubmission(_) | Invalid::ChainNotSeen(_))
+    }
+}
+
+pub(crate) fn rule(reason: impl Into<String>) -> Invalid {
+    Invalid::Rule(reason.into())
+}
+
+/// What the rules need from outside the state: who may sign sudo actions and what the chain says.
+pub struct Context<'a> {
+    /// The subnet.
+    pub netuid: NetUid,
+    /// Keys allowed to sign sudo actions.
+    pub sudo: &'a [PublicKey],
+    /// The chain's metagraph (for weights and validator sets); `None` when unknown.
+    pub metagraph: Option<&'a Metagraph>,
+    /// The chain blocks this validator has seen (to check a proposal's chain link); `None`
+    /// when it has seen none, and when applying committed blocks (which are not checked).
+    pub chain: Option<&'a ChainView>,
+    /// Minimum validator stake, in rao.
+    pub min_stake: u64,
+    /// Submission bodies.
+    pub lookup: &'a dyn Fn(&SubmissionId) -> Option<SubmissionInfo>,
+    /// Envelopes whose signatures this node has checked already.
+    pub verified: &'a VerifiedEnvelopes,
+}
+
+/// Changes to the ledger made by earlier actions of the block being checked.
+#[derive(Default)]
+pub(crate) struct Overlay {
+    submissions: HashMap<SubmissionId, (SubmissionInfo, Epoch)>,
+    evaluations: HashSet<(SubmissionId, PublicKey)>,
+}
+
+/// What one valid action does.
+pub(crate) enum Change {
+    Submission(SubmissionId, SubmissionInfo),
+    Evaluation(SubmissionId, Evaluation),
+    Sudo(Hash, SudoAction),
+    Weights(WeightsProposal),
+    Validators(ValidatorSet),
+}
+
+impl AppState {
+    /// Checks a proposed block against the rules, without changing anything: its height, its
+    /// link to the chain and epoch ([`ChainView::check`]), then every action in order.
+    pub fn check_block(&self, block: &Block, ctx: &Context<'_>) -> Result<(), Invalid> {
+        if block.header.height != self.tip.height.next() {
+            return Err(rule(format!("height {} does not follow {}", block.header.height, self.tip.height)));
+        }
+        let chain = ctx.chain.ok_or(Invalid::ChainNotSeen(block.header.chain.number))?;
+        chain.check(&block.header, self.chain, self.tip.epoch)?;
+        let mut checker = self.checker(block.header.epoch);
+        block.actions.iter().try_for_each(|action| checker.push(action, ctx))
+    }
+
+    /// Checks the actions of a block of `epoch` one by one, each against the state as the
+    /// earlier ones leave it (how a leader fills a block).
+    pub fn checker(&self, epoch: Epoch) -> Checker<'_> {
+        Checker { state: self, epoch, registry: self.registry.clone(), overlay: Overlay::default() }
+    }
+
+    pub(crate) fn check_action(
+        &self,
+        registry: &Registry,
+        overlay: &Overlay,
+        epoch: Epoch,
+        action: &Action,
+        ctx: &Context<'_>,
+        committed: bool,
+    ) -> Result<Change, Invalid> {
+        match action {
+            Action::Submission(id) => {
+                if self.submissions.contains_key(id) || overlay.submissions.contains_key(id) {
+                    return Err(rule(format!("submission {id} ordered twice")));
+                }
+                let info = (ctx.lookup)(id).ok_or(Invalid::MissingSubmission(*id))?;
+                if !registry.challenges.contains_key(info.challenge.as_str()) {
+                    return Err(rule(format!("submission {id} is for inactive challenge {}", info.challenge)));
+                }
+                Ok(Change::Submission(*id, info))
+            }
+            Action::Evaluation(envelope) => self.check_evaluation(registry, overlay, envelope, ctx),
+            Action::Sudo(envelope) => {
+                let signed = ctx
+                    .verified
+                    .open::<SudoAction>(envelope, ctx.netuid)
+                    .map_err(|e| rule(format!("sudo action: {e}")))?;
+                if !ctx.sudo.contains(&signed.signer) {
+                    return Err(rule(format!("sudo action signed by {}, who is not the subnet owner", signed.signer)));
+                }
+                check_sudo(registry, &signed.message)?;
+                Ok(Change::Sudo(envelope.payload_hash(), signed.message))
+            }
+            Action::Weights(proposal) => {
+                if proposal.epoch != epoch {
+                    return Err(rule("weights for another epoch than the block's"));
+                }
+                if registry.weights_epoch.is_none_or(|last| proposal.epoch <= last) {
+                    return Err(rule(format!("weights for epoch {} are not due", proposal.epoch)));
+                }
+                if committed {
+                    // A quorum checked it against the chain; the metagraph may have moved since.
+                    return Ok(Change::Weights(proposal.clone()));
+                }
+                let metagraph = ctx.metagraph.ok_or_else(|| rule("no metagraph to check weights against"))?;
+                let expected = crate::weights::compute(self, metagraph, proposal.epoch).proposal;
+                if &expected != proposal {
+                    return Err(rule("weights differ from this validator's computation"));
+                }
+                Ok(Change::Weights(proposal.clone()))
+            }
+            Action::ValidatorSet(set) if committed => Ok(Change::Validators(set.clone())),
+            Action::ValidatorSet(set) => {
+                let metagraph = ctx.metagraph.ok_or_else(|| rule("no metagraph to check the validator set against"))?;
+                let expected = crate::weights::validator_set(metagraph, ctx.min_stake, set.epoch)
+                    .ok_or_else(|| rule("the metagraph has no validators"))?;
+                if &expected != set || set.epoch != epoch {
+                    return Err(rule("validator set differs from the metagraph"));
+                }
+                Ok(Change::Validators(set.clone()))
+            }
+        }
+    }
+
+    fn check_evaluation(
+        &self,
+        registry: &Registry,
+        overlay: &Overlay,
+        envelope: &Envelope,
+        ctx: &Context<'_>,
+    ) -> Result<Change, Invalid> {
+        let signed =
+            ctx.verified.open::<Evaluation>(envelope, ctx.netuid).map_err(|e| rule(format!("evaluation: {e}")))?;
+        let evaluation = signed.message;
+        if !registry.validators.validators.iter().any(|v| v.hotkey == evaluation.validator) {
+            return Err(rule(format!("evaluation by {}, who is not a validator", evaluation.validator)));
+        }
+        let id = evaluation.submission;
+        let (challenge, epoch, seen) = match (self.submissions.get(&id), overlay.submissions.get(&id)) {
+            (Some(c), _) => (&c.challenge, c.epoch, c.evaluations.contains_key(&evaluation.validator)),
+            (None, Some((info, epoch))) => (&info.challenge, *epoch, false),
+            (None, None) => return Err(rule(format!("evaluation of uncommitted submission {id}"))),
+        };
+        if seen || overlay.evaluations.contains(&(id, evaluation.validator)) {
+            return Err(rule(format!("second evaluation of {id} by {}", evaluation.validator)));
+        }
+        if &evaluation.challenge != challenge || evaluation.epoch != epoch {
+            return Err(rule(format!("evaluation of {id} names the wrong challenge or epoch")));
+        }
+        Ok(Change::Evaluation(id, evaluation))
+    }
+}
+
+/// Checks actions in order against a scratch copy of the registry.
+pub struct Checker<'s> {
+    state: &'s AppState,
+    epoch: Epoch,
+    registry: Registry,
+    overlay: Overlay,
+}
+
+impl Checker<'_> {
+    /// Checks one more action; on success it counts for the actions after it.
+    pub fn push(&mut self, action: &Action, ctx: &Context<'_>) -> Result<(), Invalid> {
+        let change = self.state.check_action(&self.registry, &self.overlay, self.epoch, action, ctx, false)?;
+        match &change {
+            Change::Submission(id, info) => {
+                self.overlay.submissions.insert(*id, (info.clone(), self.epoch));
+            }
+            Change::Evaluation(id, evaluation) => {
+                self.overlay.evaluations.insert((*id, evaluation.validator));
+            }
+            _ => {}
+        }
+        apply_to_registry(&mut self.registry, &change, self.state.tip.height.next());
+        Ok(())
+    }
+}
+
+fn check_sudo(registry: &Registry, action: &SudoAction) -> Result<(), Invalid> {
+    if registry.sudo_nonce.is_some_and(|last| action.nonce <= last) {
+        return Err(rule(format!("sudo nonce {} is not above the last applied one", action.nonce)));
+    }
+    match &action.command {
+        SudoCommand::AddChallenge(spec) if registry.challenges.contains_key(spec.id.as_str()) => {
+            Err(rule(format!("challenge {} already exists", spec.id)))
+        }
+        SudoCommand::UpdateChallenge(spec) if !registry.challenges.contains_key(spec.id.as_str()) => {
+            Err(rule(format!("no challenge {} to update", spec.id)))
+        }
+        SudoCommand::RemoveChallenge(id) if !registry.challenges.contains_key(id.as_str()) => {
+            Err(rule(format!("no challenge {id} to remove")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What an action does to the registry (the same for checking and applying).
+pub(crate) fn apply_to_registry(registry: &mut Registry, change: &Change, height: Height) {
+    match change {
+        Change::Sudo(_, action) => {
+            registry.sudo_nonce = Some(action.nonce);
+            match &action.command {
+                SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) => {
+                    registry
+                        .challenges
+                        .insert(spec.id.as_str().to_owned(), ChallengeEntry { spec: spec.clone(), since: height });
+                }
+                SudoCommand::RemoveChallenge(id) => {
+                    registry.challenges.remove(id.as_str());
+                }
+                SudoCommand::SetRequiredVersion(version) => registry.required_version = Some(*version),
+            }
+        }
+        Change::Weights(proposal) => registry.weights_epoch = Some(proposal.epoch),
+        Change::Validators(set) => registry.validators = set.clone(),
+        Change::Submission(..) | Change::Evaluation(..) => {}
+    }
+}

@@ -1,0 +1,238 @@
+//! The application state: a deterministic function of the committed blocks. Every validator
+//! applies the same blocks in the same order and so holds the same state, with the same root.
+//!
+//! One rule set ([`crate::rules`]) serves both uses: [`AppState::check_block`] runs it on a
+//! scratch copy of the small registry (to vote on a proposal), [`AppState::apply_block`] runs it
+//! for real (after commit). An action that fails the rules on apply is skipped, identically
+//! everywhere, and reported in [`Effects::skipped`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use parity_scale_codec::Encode;
+use platform_scoring::{MinerScore, Score};
+use platform_types::{
+    Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, PublicKey,
+    SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
+};
+
+use crate::rules::{Change, Context, Overlay, apply_to_registry};
+
+/// What the rules need of a submission body (held by the mempool or the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmissionInfo {
+    /// Its challenge.
+    pub challenge: ChallengeId,
+    /// Its miner.
+    pub miner: PublicKey,
+}
+
+/// One committed submission and the evaluations committed for it.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// Its challenge.
+    pub challenge: ChallengeId,
+    /// Its miner.
+    pub miner: PublicKey,
+    /// Height of the block that ordered it.
+    pub height: Height,
+    /// Hash of that block (the evaluation seed derives from it).
+    pub block_hash: Hash,
+    /// Epoch of that block.
+    pub epoch: Epoch,
+    /// Committed evaluations by validator: status, score, output hash.
+    pub evaluations: BTreeMap<PublicKey, (EvaluationStatus, u32, Hash)>,
+}
+
+impl Committed {
+    /// The committed scores, each weighted by its evaluator's stake in `validators` (a rejection
+    /// scores 0; evaluations by non-members are left out).
+    pub fn scores(&self, validators: &ValidatorSet) -> Vec<Score> {
+        self.evaluations
+            .iter()
+            .filter_map(|(validator, (status, score, _))| {
+                let stake = validators.validators.iter().find(|v| &v.hotkey == validator)?.stake;
+                let score_ppb = if *status == EvaluationStatus::Scored { *score } else { 0 };
+                Some(Score { stake, score_ppb })
+            })
+            .collect()
+    }
+
+    /// Stake of the members of `validators` whose evaluations are committed.
+    pub fn evaluated_stake(&self, validators: &ValidatorSet) -> u128 {
+        validators
+            .validators
+            .iter()
+            .filter(|v| self.evaluations.contains_key(&v.hotkey))
+            .map(|v| u128::from(v.stake))
+            .sum()
+    }
+
+    /// Final: evaluations from more than two thirds of the stake are committed.
+    pub fn is_final(&self, validators: &ValidatorSet) -> bool {
+        let total: u128 = validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+        self.evaluated_stake(validators) * 3 > total * 2
+    }
+}
+
+/// A registered challenge.
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+pub struct ChallengeEntry {
+    /// Its specification.
+    pub spec: ChallengeSpec,
+    /// Height at which this version took effect; older submissions do not count for it.
+    pub since: Height,
+}
+
+/// The small, cloneable part of the state.
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+pub struct Registry {
+    /// Active challenges.
+    pub challenges: BTreeMap<String, ChallengeEntry>,
+    /// The lowest node version allowed to vote.
+    pub required_version: Option<Version>,
+    /// The current validator set.
+    pub validators: ValidatorSet,
+    /// Highest sudo nonce applied (sudo nonces must increase).
+    pub sudo_nonce: Option<u64>,
+    /// Epoch of the last committed weights (initially the first block's epoch).
+    pub weights_epoch: Option<Epoch>,
+}
+
+/// What applying a block changed, for the node to act on.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Submissions ordered by the block, to evaluate.
+    pub submissions: Vec<SubmissionId>,
+    /// Evaluations committed, by (submission, validator).
+    pub evaluations: Vec<(SubmissionId, PublicKey)>,
+    /// Sudo actions applied (their payload hashes) and those skipped.
+    pub sudo: Vec<(Hash, Result<(), String>)>,
+    /// Weights agreed in this block.
+    pub weights: Option<WeightsProposal>,
+    /// A validator set for the following heights.
+    pub next_validators: Option<ValidatorSet>,
+    /// A challenge was added, updated or removed.
+    pub challenges_changed: bool,
+    /// Committed actions the rules skipped: their index in the block and why.
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// The whole application state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The last applied block.
+    pub tip: Tip,
+    /// The chain block the last applied block is linked to (`None` before the first block).
+    pub chain: Option<BlockRef>,
+    /// The small part.
+    pub registry: Registry,
+    /// Committed submissions.
+    pub submissions: HashMap<SubmissionId, Committed>,
+    /// Committed submission ids per challenge, in commit order.
+    pub by_challenge: BTreeMap<String, Vec<SubmissionId>>,
+    /// Smoothed scores of the last committed weights, per challenge (the EMA's memory).
+    pub smoothed: BTreeMap<String, Vec<MinerScore>>,
+}
+
+impl AppState {
+    /// The state before any block, with the genesis validator set.
+    pub fn genesis(validators: ValidatorSet) -> AppState {
+        let registry = Registry {
+            challenges: BTreeMap::new(),
+            required_version: None,
+            validators,
+            sudo_nonce: None,
+            weights_epoch: None,
+        };
+        let root = hash_of(&registry);
+        AppState {
+            tip: Tip::genesis(root, Epoch::new(0)),
+            chain: None,
+            registry,
+            submissions: HashMap::new(),
+            by_challenge: BTreeMap::new(),
+            smoothed: BTreeMap::new(),
+        }
+    }
+
+    /// The active challenge with this id.
+    pub fn challenge(&self, id: &ChallengeId) -> Option<&ChallengeEntry> {
+        self.registry.challenges.get(id.as_str())
+    }
+
+    /// Whether weights are due in a block of `epoch`.
+    pub fn weights_due(&self, epoch: Epoch) -> bool {
+        self.registry.weights_epoch.is_some_and(|last| epoch > last)
+    }
+
+    /// Applies a committed block; returns what changed. The tip moves to the block. Weights and
+    /// validator sets are taken as committed (a quorum compared them with the chain); every
+    /// other rule runs again, and the submissions the block orders must be known to `ctx`.
+    pub fn apply_block(&mut self, block: &Block, ctx: &Context<'_>) -> Effects {
+        let mut effects = Effects::default();
+        let header = &block.header;
+        if self.registry.weights_epoch.is_none() {
+            self.registry.weights_epoch = Some(header.epoch);
+        }
+        let empty = Overlay::default();
+        for (index, action) in block.actions.iter().enumerate() {
+            let change = match self.check_action(&self.registry, &empty, header.epoch, action, ctx, true) {
+                Ok(change) => change,
+                Err(reason) => {
+                    if let Action::Sudo(envelope) = action {
+                        effects.sudo.push((envelope.payload_hash(), Err(reason.to_string())));
+                    }
+                    effects.skipped.push((index, reason.to_string()));
+                    continue;
+                }
+            };
+            apply_to_registry(&mut self.registry, &change, header.height);
+            match change {
+                Change::Submission(id, info) => {
+                    self.by_challenge.entry(info.challenge.as_str().to_owned()).or_default().push(id);
+                    self.submissions.insert(
+                        id,
+                        Committed {
+                            challenge: info.challenge,
+                            miner: info.miner,
+                            height: header.height,
+                            block_hash: block.hash(),
+                            epoch: header.epoch,
+                            evaluations: BTreeMap::new(),
+                        },
+                    );
+                    effects.submissions.push(id);
+                }
+                Change::Evaluation(id, evaluation) => {
+                    if let Some(committed) = self.submissions.get_mut(&id) {
+                        committed.evaluations.insert(
+                            evaluation.validator,
+                            (evaluation.status, evaluation.score_ppb, evaluation.output_hash),
+                        );
+                    }
+                    effects.evaluations.push((id, evaluation.validator));
+                }
+                Change::Sudo(hash, _) => {
+                    effects.sudo.push((hash, Ok(())));
+                    effects.challenges_changed = true;
+                }
+                Change::Weights(proposal) => {
+                    if let Some(metagraph) = ctx.metagraph {
+                        let computed = crate::weights::compute(self, metagraph, proposal.epoch);
+                        self.smoothed = computed.smoothed;
+                    }
+                    effects.weights = Some(proposal);
+                }
+                Change::Validators(set) => effects.next_validators = Some(set),
+            }
+        }
+        let root = blake2b_256_parts(&[
+            self.tip.state_root.as_bytes(),
+            block.hash().as_bytes(),
+            hash_of(&self.registry).as_bytes(),
+        ]);
+        self.tip = Tip { height: header.height, hash: block.hash(), state_root: root, epoch: header.epoch };
+        self.chain = Some(header.chain);
+        effects
+    }
+}

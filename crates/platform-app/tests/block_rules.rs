@@ -1,0 +1,480 @@
+//! The block rules, table-driven: each step is a chain block arriving or a proposal with the
+//! verdict a follower must reach (valid → applied; refused with a reason; pending: wait). Each
+//! rule's step is named for it, so `cargo test -p platform-app -- <words>` finds it.
+
+use std::collections::HashMap;
+
+use platform_app::{AppState, CHAIN_LAG, CHAIN_LEAD, ChainView, Context, Invalid, SubmissionInfo, weights};
+use platform_types::{
+    Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation,
+    EvaluationStatus, Hash, Keypair, MechanismId, Metagraph, NetUid, Neuron, RuntimePolicy, Schedule, ScoringConfig,
+    SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid, VerifiedEnvelopes, blake2b_256,
+};
+
+const NETUID: NetUid = NetUid::new(1);
+const TEMPO: u16 = 20;
+
+fn key(name: &str) -> Keypair {
+    Keypair::from_suri(&format!("//{name}")).expect("dev key")
+}
+
+fn chain_block(number: u64) -> BlockRef {
+    BlockRef { number, hash: blake2b_256(&number.to_le_bytes()) }
+}
+
+/// Epoch of a chain block for netuid 1, tempo 20: (block + 2) / 21.
+fn epoch_at(number: u64) -> Epoch {
+    Epoch::new(Schedule { netuid: NETUID.get(), tempo: TEMPO, reveal_period_epochs: 1 }.epoch_index(number))
+}
+
+struct Net {
+    validators: Vec<Keypair>,
+    owner: Keypair,
+    miner: Keypair,
+    metagraph: Metagraph,
+    chain: ChainView,
+    bodies: HashMap<SubmissionId, SubmissionInfo>,
+    verified: VerifiedEnvelopes,
+    sudo_nonce: u64,
+}
+
+impl Net {
+    fn new() -> Net {
+        let validators: Vec<Keypair> = (0..4).map(|i| key(&format!("V{i}"))).collect();
+        let (owner, miner) = (key("Owner"), key("Miner"));
+        let mut neurons: Vec<Neuron> = validators
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Neuron {
+                uid: Uid::new(i as u16),
+                hotkey: k.public(),
+                stake: 2_000_000_000_000,
+                validator_permit: true,
+            })
+            .collect();
+        neurons.push(Neuron { uid: Uid::new(4), hotkey: miner.public(), stake: 0, validator_permit: false });
+        neurons.push(Neuron { uid: Uid::new(5), hotkey: owner.public(), stake: 0, validator_permit: false });
+        let params = SubnetParams {
+            tempo: TEMPO,
+            weights_version_key: 0,
+            weights_rate_limit: 1,
+            commit_reveal_enabled: false,
+            reveal_period_epochs: 1,
+            mechanism_count: 1,
+        };
+        let metagraph = Metagraph {
+            netuid: NETUID,
+            block: chain_block(1),
+            neurons,
+            owner_coldkey: None,
+            owner_hotkey: Some(owner.public()),
+            params,
+        };
+        let chain = ChainView::new(params.schedule(NETUID));
+        Net {
+            validators,
+            owner,
+            miner,
+            metagraph,
+            chain,
+            bodies: HashMap::new(),
+            verified: VerifiedEnvelopes::new(1024),
+            sudo_nonce: 0,
+        }
+    }
+
+    fn genesis(&self) -> AppState {
+        AppState::genesis(weights::validator_set(&self.metagraph, 1, Epoch::new(0)).expect("validators"))
+    }
+
+    fn see_chain_up_to(&mut self, number: u64) {
+        let from = self.chain.head().map_or(1, |h| h.number + 1);
+        for n in from..=number {
+            self.chain.observe(chain_block(n));
+        }
+    }
+
+    fn block(&self, state: &AppState, link: BlockRef, epoch: Epoch, actions: Vec<Action>) -> Block {
+        Block::new(
+            BlockHeaderFields {
+                height: state.tip.height.next(),
+                epoch,
+                chain: link,
+                parent_hash: state.tip.hash,
+                parent_state_root: state.tip.state_root,
+                proposer: self.validators[0].public(),
+                validators_hash: state.registry.validators.hash(),
+            },
+            actions,
+        )
+    }
+
+    /// A block linked to the newest chain block seen, of that block's epoch.
+    fn next_block(&self, state: &AppState, actions: Vec<Action>) -> Block {
+        let head = self.chain.head().expect("a chain block seen");
+        self.block(state, head, self.chain.epoch_of(&head, state.tip.epoch), actions)
+    }
+
+    fn sudo(&mut self, signer: &Keypair, command: SudoCommand) -> Action {
+        self.sudo_nonce += 1;
+        let action = SudoAction { command, nonce: self.sudo_nonce, timestamp_ms: 0 };
+        Action::Sudo(Envelope::seal(signer, NETUID, &action))
+    }
+
+    fn add_challenge(&mut self, id: &str) -> Action {
+        let spec = ChallengeSpec {
+            id: ChallengeId::new(id).expect("id"),
+            name: id.into(),
+            module_hash: blake2b_256(id.as_bytes()),
+            module_size: 1,
+            policy: RuntimePolicy::default(),
+            scoring: ScoringConfig::default(),
+            mechanism: MechanismId::new(0),
+            emission_share_ppb: 1_000_000_000,
+        };
+        let owner = self.owner.clone();
+        self.sudo(&owner, SudoCommand::AddChallenge(spec))
+    }
+
+    /// A submission body known to this validator, and the action ordering it.
+    fn submission(&mut self, challenge: &str, tag: u8) -> (SubmissionId, Action) {
+        let id = SubmissionId(Hash::from_bytes([tag; 32]));
+        self.bodies.insert(
+            id,
+            SubmissionInfo { challenge: ChallengeId::new(challenge).expect("id"), miner: self.miner.public() },
+        );
+        (id, Action::Submission(id))
+    }
+
+    fn evaluation(&self, by: &Keypair, id: SubmissionId, challenge: &str, epoch: Epoch) -> Action {
+        let evaluation = Evaluation {
+            submission: id,
+            challenge: ChallengeId::new(challenge).expect("id"),
+            validator: by.public(),
+            status: EvaluationStatus::Scored,
+            score_ppb: 500_000_000,
+            fuel_used: 1,
+            output_hash: Hash::ZERO,
+            epoch,
+        };
+        Action::Evaluation(Envelope::seal(by, NETUID, &evaluation))
+    }
+
+    fn check(&self, state: &AppState, block: &Block) -> Result<(), Invalid> {
+        let sudo = [self.owner.public()];
+        let lookup = |id: &SubmissionId| self.bodies.get(id).cloned();
+        let ctx = Context {
+            netuid: NETUID,
+            sudo: &sudo,
+            metagraph: Some(&self.metagraph),
+            chain: Some(&self.chain),
+            min_stake: 1,
+            lookup: &lookup,
+            verified: &self.verified,
+        };
+        state.check_block(block, &ctx)
+    }
+
+    fn apply(&self, state: &mut AppState, block: &Block) {
+        let sudo = [self.owner.public()];
+        let lookup = |id: &SubmissionId| self.bodies.get(id).cloned();
+        let ctx = Context {
+            netuid: NETUID,
+            sudo: &sudo,
+            metagraph: Some(&self.metagraph),
+            chain: None,
+            min_stake: 1,
+            lookup: &lookup,
+            verified: &self.verified,
+        };
+        let effects = state.apply_block(block, &ctx);
+        assert!(effects.skipped.is_empty(), "a checked block applies whole: {:?}", effects.skipped);
+    }
+}
+
+/// What a follower must say of a proposal.
+#[derive(Debug)]
+enum Expect {
+    /// Valid: it votes for it, and the block is applied.
+    Valid,
+    /// Refused for good, with a reason containing this text.
+    Refused(&'static str),
+    /// Not yet: something it refers to may still arrive.
+    Pending,
+}
+
+/// One proposal and the verdict expected of it. The block is built when the step runs, on
+/// the state the steps before it left: linked to `link` with `epoch`, or, by default, to the
+/// newest chain block seen with that block's epoch.
+struct TestStep {
+    rule: &'static str,
+    link: Option<(BlockRef, Epoch)>,
+    actions: Vec<Action>,
+    expect: Expect,
+}
+
+/// A step whose block links to the newest chain block seen.
+fn step(rule: &'static str, actions: Vec<Action>, expect: Expect) -> TestStep {
+    TestStep { rule, link: None, actions, expect }
+}
+
+/// A step whose block links to `link` and claims `epoch`.
+fn linked(rule: &'static str, link: BlockRef, epoch: Epoch, expect: Expect) -> TestStep {
+    TestStep { rule, link: Some((link, epoch)), actions: vec![], expect }
+}
+
+fn run(net: &Net, state: &mut AppState, step: TestStep) {
+    let block = match step.link {
+        Some((link, epoch)) => net.block(state, link, epoch, step.actions),
+        None => net.next_block(state, step.actions),
+    };
+    let verdict = net.check(state, &block);
+    match (&step.expect, &verdict) {
+        (Expect::Valid, Ok(())) => net.apply(state, &block),
+        (Expect::Refused(text), Err(e @ Invalid::Rule(reason))) if reason.contains(text) && !e.is_pending() => {}
+        (Expect::Pending, Err(e)) if e.is_pending() => {}
+        _ => panic!("rule {:?}: expected {:?}, got {:?}", step.rule, step.expect, verdict),
+    }
+}
+
+fn run_all(net: &Net, state: &mut AppState, steps: Vec<TestStep>) {
+    for s in steps {
+        run(net, state, s);
+    }
+}
+
+#[test]
+fn chain_link_rules() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    let first = linked("a block with no chain block seen yet waits", chain_block(1), epoch_at(1), Expect::Pending);
+    run(&net, &mut state, first);
+    net.see_chain_up_to(50);
+    let (lead, lag) = (50 + CHAIN_LEAD, 50 - CHAIN_LAG - 1);
+    let other_hash = |number, byte| BlockRef { number, hash: Hash::from_bytes([byte; 32]) };
+    run_all(
+        &net,
+        &mut state,
+        vec![
+            linked(
+                "epoch far ahead of its chain block (epoch jump)",
+                chain_block(50),
+                Epoch::new(1_000),
+                Expect::Refused("is not the epoch of chain block 50"),
+            ),
+            linked(
+                "epoch behind its chain block's",
+                chain_block(50),
+                Epoch::new(epoch_at(50).get() - 1),
+                Expect::Refused("is not the epoch of chain block 50"),
+            ),
+            linked(
+                "link further ahead than CHAIN_LEAD of the chain seen waits",
+                chain_block(lead + 1),
+                epoch_at(lead + 1),
+                Expect::Pending,
+            ),
+            linked(
+                "link to a chain block with another hash than the one seen",
+                other_hash(49, 1),
+                epoch_at(49),
+                Expect::Refused("not the block this validator saw"),
+            ),
+            linked(
+                "link more than CHAIN_LAG behind the chain seen",
+                chain_block(lag),
+                epoch_at(lag),
+                Expect::Refused("blocks behind the chain"),
+            ),
+            linked("link within CHAIN_LEAD ahead of the chain seen", chain_block(lead), epoch_at(lead), Expect::Valid),
+            linked(
+                "link behind the parent block's",
+                chain_block(50),
+                epoch_at(50),
+                Expect::Refused("behind the parent block's chain block"),
+            ),
+            linked(
+                "link to the parent's chain block number with another hash",
+                other_hash(lead, 2),
+                epoch_at(lead),
+                Expect::Refused("differs from the parent block's"),
+            ),
+            linked("link to the parent's chain block again", chain_block(lead), epoch_at(lead), Expect::Valid),
+        ],
+    );
+}
+
+/// Hole: a leader proposed a block of an epoch far ahead with that epoch's weights; once
+/// committed, no weights were due until the chain reached that epoch, so one Byzantine
+/// validator stopped weight setting for the whole subnet.
+#[test]
+fn an_epoch_jump_is_refused_and_weights_stay_due() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(30);
+    run(&net, &mut state, step("first block", vec![], Expect::Valid));
+    net.see_chain_up_to(45);
+    let now = epoch_at(45);
+    assert!(state.weights_due(now), "a new chain epoch makes weights due");
+
+    let far = Epoch::new(now.get() + 1_000);
+    let jump = weights::compute(&state, &net.metagraph, far).proposal;
+    let head = net.chain.head().expect("head");
+    let jump = TestStep {
+        rule: "a block of an epoch far ahead, with that epoch's weights",
+        link: Some((head, far)),
+        actions: vec![Action::Weights(jump)],
+        expect: Expect::Refused("is not the epoch of chain block"),
+    };
+    run(&net, &mut state, jump);
+    assert!(state.weights_due(now), "weights of the chain's epoch are still due");
+
+    let honest = weights::compute(&state, &net.metagraph, now).proposal;
+    run(&net, &mut state, step("the epoch's weights", vec![Action::Weights(honest)], Expect::Valid));
+    assert!(!state.weights_due(now));
+    net.see_chain_up_to(70);
+    assert!(state.weights_due(epoch_at(70)), "and the next epoch's are due in turn");
+}
+
+#[test]
+fn action_rules() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let add = net.add_challenge("alpha");
+    run(&net, &mut state, step("the owner adds a challenge", vec![add], Expect::Valid));
+
+    let (id, submit) = net.submission("alpha", 1);
+    let (_, unknown_challenge) = net.submission("beta", 2);
+    let unknown_body = Action::Submission(SubmissionId(Hash::from_bytes([3; 32])));
+    let stranger = key("Stranger");
+    let by_stranger = net.sudo(&stranger, SudoCommand::RemoveChallenge(ChallengeId::new("alpha").expect("id")));
+    let add_again = net.add_challenge("alpha");
+    let early = net.evaluation(&net.validators[1], id, "alpha", state.tip.epoch);
+    run_all(
+        &net,
+        &mut state,
+        vec![
+            step(
+                "a submission for a challenge that is not active",
+                vec![unknown_challenge],
+                Expect::Refused("inactive challenge"),
+            ),
+            step("a submission whose body has not arrived waits", vec![unknown_body], Expect::Pending),
+            step(
+                "a submission ordered twice in one block",
+                vec![submit.clone(), submit.clone()],
+                Expect::Refused("ordered twice"),
+            ),
+            step("a sudo action not signed by the owner", vec![by_stranger], Expect::Refused("not the subnet owner")),
+            step("adding a challenge that exists", vec![add_again], Expect::Refused("already exists")),
+            step("an evaluation of a submission not committed", vec![early], Expect::Refused("uncommitted submission")),
+            step("a submission for an active challenge", vec![submit.clone()], Expect::Valid),
+            step("a submission ordered again in a later block", vec![submit], Expect::Refused("ordered twice")),
+        ],
+    );
+
+    let epoch = state.submissions[&id].epoch;
+    let evaluation = net.evaluation(&net.validators[1], id, "alpha", epoch);
+    let by_miner = net.evaluation(&net.miner, id, "alpha", epoch);
+    let wrong_epoch = net.evaluation(&net.validators[2], id, "alpha", Epoch::new(epoch.get() + 1));
+    run_all(
+        &net,
+        &mut state,
+        vec![
+            step(
+                "an evaluation by someone outside the validator set",
+                vec![by_miner],
+                Expect::Refused("who is not a validator"),
+            ),
+            step(
+                "an evaluation naming another epoch than its submission's",
+                vec![wrong_epoch],
+                Expect::Refused("wrong challenge or epoch"),
+            ),
+            step(
+                "one validator's evaluation twice in one block",
+                vec![evaluation.clone(), evaluation.clone()],
+                Expect::Refused("second evaluation"),
+            ),
+            step("a validator's evaluation of a committed submission", vec![evaluation.clone()], Expect::Valid),
+            step(
+                "a validator's second evaluation in a later block",
+                vec![evaluation],
+                Expect::Refused("second evaluation"),
+            ),
+        ],
+    );
+    assert_eq!(state.submissions[&id].evaluations.len(), 1);
+}
+
+#[test]
+fn weights_and_validator_set_rules() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    run(&net, &mut state, step("first block", vec![], Expect::Valid));
+    let not_due = weights::compute(&state, &net.metagraph, state.tip.epoch).proposal;
+    run(
+        &net,
+        &mut state,
+        step(
+            "weights of an epoch that already has them",
+            vec![Action::Weights(not_due)],
+            Expect::Refused("are not due"),
+        ),
+    );
+    net.see_chain_up_to(30);
+    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let mut wrong = weights::compute(&state, &net.metagraph, next).proposal;
+    wrong.mechanisms[0].weights[0] -= 1;
+    let other_epoch = weights::compute(&state, &net.metagraph, Epoch::new(next.get() + 1)).proposal;
+    let mut set = weights::validator_set(&net.metagraph, 1, next).expect("set");
+    set.validators.pop();
+    let right = weights::compute(&state, &net.metagraph, next).proposal;
+    run_all(
+        &net,
+        &mut state,
+        vec![
+            step(
+                "weights that differ from this validator's computation",
+                vec![Action::Weights(wrong)],
+                Expect::Refused("differ from this validator's computation"),
+            ),
+            step(
+                "weights for another epoch than the block's",
+                vec![Action::Weights(other_epoch)],
+                Expect::Refused("another epoch than the block's"),
+            ),
+            step(
+                "a validator set other than the metagraph's",
+                vec![Action::ValidatorSet(set)],
+                Expect::Refused("differs from the metagraph"),
+            ),
+            step("the due weights", vec![Action::Weights(right)], Expect::Valid),
+        ],
+    );
+    assert_eq!(state.registry.weights_epoch, Some(next));
+}
+
+#[test]
+fn the_same_blocks_give_the_same_state_root() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let mut blocks = Vec::new();
+    let add = net.add_challenge("alpha");
+    blocks.push(net.next_block(&state, vec![add]));
+    net.apply(&mut state, &blocks[0]);
+    let (_, submit) = net.submission("alpha", 9);
+    blocks.push(net.next_block(&state, vec![submit]));
+    net.apply(&mut state, &blocks[1]);
+
+    let mut replayed = net.genesis();
+    for block in &blocks {
+        net.apply(&mut replayed, block);
+    }
+    assert_eq!(replayed.tip, state.tip);
+    assert_eq!(replayed.chain, state.chain);
+    assert_eq!(replayed.registry, state.registry);
+}

@@ -1,0 +1,134 @@
+//! [`TestChain`]: a test double of [`Chain`] held in memory, for tests of what sits above the
+//! chain client (the node's pipeline) that need neither Node.js nor a subtensor runtime. Only
+//! built with the `test-double` feature; the real-runtime tests stay with [`crate::SubxtChain`].
+//!
+//! The test drives it: it sets the metagraph, produces blocks (each pushed to every stream),
+//! and reads back the weight calls validators submitted. Every call is accepted as
+//! `set_weights` on a runtime without commit-reveal.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use platform_types::{BlockRef, Keypair, MechanismId, Metagraph, NetUid, PublicKey, SubnetParams, blake2b_256};
+use tokio::sync::mpsc;
+
+use crate::calls::{Capabilities, WeightsCall};
+use crate::chain::{BlockStream, Chain};
+use crate::error::ChainError;
+use crate::types::{Head, Inclusion};
+
+#[derive(Debug)]
+struct State {
+    head: BlockRef,
+    metagraph: Metagraph,
+    streams: Vec<mpsc::Sender<Result<BlockRef, ChainError>>>,
+    submitted: Vec<(PublicKey, WeightsCall)>,
+    weights: BTreeMap<(u8, u16), Vec<(u16, u16)>>,
+}
+
+/// A test double of the chain, in memory. Cheap to clone; clones share one chain.
+#[derive(Clone, Debug)]
+pub struct TestChain {
+    state: Arc<Mutex<State>>,
+}
+
+/// The hash the test double gives block `number`.
+pub fn test_block(number: u64) -> BlockRef {
+    BlockRef { number, hash: blake2b_256(&number.to_le_bytes()) }
+}
+
+impl TestChain {
+    /// A chain at block 1 whose subnet is `metagraph` (its `block` is replaced by the head).
+    pub fn new(mut metagraph: Metagraph) -> Self {
+        let head = test_block(1);
+        metagraph.block = head;
+        let state = State { head, metagraph, streams: Vec::new(), submitted: Vec::new(), weights: BTreeMap::new() };
+        TestChain { state: Arc::new(Mutex::new(state)) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock has failed already.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Produces `count` blocks, each sent to every open stream.
+    pub fn produce_blocks(&self, count: u64) {
+        let mut state = self.state();
+        for _ in 0..count {
+            state.head = test_block(state.head.number + 1);
+            let head = state.head;
+            state.streams.retain(|stream| stream.try_send(Ok(head)).is_ok() || !stream.is_closed());
+        }
+    }
+
+    /// The newest block.
+    pub fn head(&self) -> BlockRef {
+        self.state().head
+    }
+
+    /// Replaces the subnet's metagraph (registrations, stake, permits).
+    pub fn set_metagraph(&self, metagraph: Metagraph) {
+        self.state().metagraph = metagraph;
+    }
+
+    /// Every weights call submitted so far, with its signer.
+    pub fn submitted(&self) -> Vec<(PublicKey, WeightsCall)> {
+        self.state().submitted.clone()
+    }
+}
+
+impl Chain for TestChain {
+    async fn block(&self, _head: Head) -> Result<BlockRef, ChainError> {
+        Ok(self.head())
+    }
+
+    async fn blocks(&self, _head: Head) -> Result<BlockStream, ChainError> {
+        let (sender, receiver) = mpsc::channel(1024);
+        self.state().streams.push(sender);
+        Ok(BlockStream(receiver))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            set_weights: true,
+            commit_reveal: false,
+            mechanism_weights: false,
+            mechanism_commit_reveal: false,
+            timelocked_commits: false,
+            mechanism_count: false,
+            stake_per_subnet: true,
+            owner_hotkey: true,
+        }
+    }
+
+    async fn subnet_params(&self, _netuid: NetUid, _at: Option<BlockRef>) -> Result<SubnetParams, ChainError> {
+        Ok(self.state().metagraph.params)
+    }
+
+    async fn metagraph(&self, _netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {
+        let state = self.state();
+        let mut metagraph = state.metagraph.clone();
+        metagraph.block = at.unwrap_or(state.head);
+        Ok(metagraph)
+    }
+
+    async fn weights(&self, _netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
+        Ok(self.state().weights.get(&(mechanism.get(), uid)).cloned().unwrap_or_default())
+    }
+
+    async fn submit(&self, signer: &Keypair, call: &WeightsCall) -> Result<Inclusion, ChainError> {
+        let mut state = self.state();
+        state.submitted.push((signer.public(), call.clone()));
+        if let WeightsCall::Set(vector) = call
+            && let Some(uid) = state.metagraph.uid_of(&signer.public())
+        {
+            let pairs = vector.uids.iter().copied().zip(vector.values.iter().copied()).collect();
+            state.weights.insert((vector.mechanism.get(), uid.get()), pairs);
+        }
+        Ok(Inclusion {
+            block: state.head,
+            extrinsic: blake2b_256(&state.submitted.len().to_le_bytes()),
+            events: vec!["SubtensorModule::WeightsSet".into(), "System::ExtrinsicSuccess".into()],
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! Admission on one validator over the in-memory chain double (no Node.js): the cheap checks
+//! (signer, registration, owner key) run before anything costly (storing a blob, compiling a
+//! module), on every path.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use platform_chain::TestChain;
+use platform_node::{NodeConfig, Query, RunningNode, Settings};
+use platform_storage::{Column, RocksStore, Store};
+use platform_types::{
+    ChallengeId, Envelope, Keypair, Metagraph, NetUid, Neuron, Payload, Submission, SubnetParams, SudoAction,
+    SudoCommand, Uid, blake2b_256,
+};
+
+const NETUID: u16 = 7;
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
+}
+
+fn key(name: &str) -> Keypair {
+    Keypair::from_suri(&format!("//{name}")).expect("key")
+}
+
+/// One validator with a permit and stake, one registered miner, owner `owner`.
+fn chain(validator: &Keypair, miner: &Keypair, owner: &Keypair) -> TestChain {
+    TestChain::new(Metagraph {
+        netuid: NetUid::new(NETUID),
+        block: platform_chain::test_block(1),
+        neurons: vec![
+            Neuron { uid: Uid::new(0), hotkey: validator.public(), stake: 5_000_000_000_000, validator_permit: true },
+            Neuron { uid: Uid::new(1), hotkey: miner.public(), stake: 0, validator_permit: false },
+        ],
+        owner_coldkey: None,
+        owner_hotkey: Some(owner.public()),
+        params: SubnetParams {
+            tempo: 20,
+            weights_version_key: 0,
+            weights_rate_limit: 1,
+            commit_reveal_enabled: false,
+            reveal_period_epochs: 1,
+            mechanism_count: 1,
+        },
+    })
+}
+
+async fn start(dir: &std::path::Path, chain: TestChain, owner: &Keypair) -> RunningNode {
+    let cfg = NodeConfig::from_settings(Settings {
+        secret_key: Some("//Validator".into()),
+        netuid: Some(NETUID),
+        p2p_listen_addr: Some("/ip4/127.0.0.1/tcp/0".into()),
+        bootstrap_peers: Some(vec![]),
+        data_dir: Some(dir.to_path_buf()),
+        http_addr: Some("127.0.0.1:0".into()),
+        sudo_key: Some(owner.public().to_ss58()),
+        block_interval_ms: Some(100),
+        view_timeout_ms: Some(1_000),
+        ..Settings::default()
+    })
+    .expect("config");
+    let node = platform_node::start(cfg, chain).await.expect("starts");
+    // A lone validator holds all the stake: it adopts its own genesis and commits blocks.
+    node.started(Duration::from_secs(30)).await.expect("genesis agreed");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = node.query(Query::Consensus).await.expect("consensus info");
+        if info["tip"]["height"].as_u64() >= Some(1) {
+            return node;
+        }
+        assert!(std::time::Instant::now() < deadline, "no block committed: {info}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls `query` until `done` holds for its answer.
+async fn until(node: &RunningNode, query: Query, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = node.query(query.clone()).await.expect("query");
+        if done(&answer) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn blob_submission(miner: &Keypair, blob: &[u8]) -> Envelope {
+    let submission = Submission {
+        challenge: ChallengeId::new("regression").expect("id"),
+        miner: miner.public(),
+        payload: Payload::Blob(blake2b_256(blob)),
+        payload_size: blob.len() as u64,
+        metadata: vec![],
+        nonce: 1,
+        timestamp_ms: now_ms(),
+    };
+    Envelope::seal(miner, NetUid::new(NETUID), &submission)
+}
+
+/// Hole: `POST /submissions` stored a blob (and announced it on the DHT) before the
+/// registration, challenge, size and rate checks; `POST /sudo` compiled a module of up to
+/// 32 MiB before the owner's signature was checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_stored_or_compiled_before_the_cheap_checks_pass() {
+    let (validator, miner, owner, stranger) = (key("Validator"), key("Miner"), key("Owner"), key("Stranger"));
+    assert_eq!(validator.public(), Keypair::from_suri("//Validator").expect("key").public());
+    let dir = tempfile::tempdir().expect("dir");
+    let node = start(dir.path(), chain(&validator, &miner, &owner), &owner).await;
+    let wasm =
+        std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
+    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
+    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
+    let id = node.sudo(Envelope::seal(&owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
+    until(&node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
+
+    // An unregistered miner's large payload: refused, and its blob never stored.
+    let blob = vec![7u8; 300 * 1024];
+    let refused = node.submit(blob_submission(&stranger, &blob), Some(blob.clone())).await.expect_err("refused");
+    assert_eq!(refused.status, 403, "{}", refused.reason);
+    assert!(refused.reason.contains("not registered"), "{}", refused.reason);
+    // A registered miner's: accepted, and its blob stored (the store is read below).
+    let accepted = vec![8u8; 300 * 1024];
+    node.submit(blob_submission(&miner, &accepted), Some(accepted.clone())).await.expect("accepted");
+
+    // A sudo action from a stranger with a module that would not even compile: refused for
+    // the key (403), not for the module (which would mean it was compiled first).
+    let junk = vec![0u8; 1 << 20];
+    let spec = platform_node::devnet::challenge_spec("junk", &junk, 1_000_000_000).expect("spec");
+    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
+    let forged = Envelope::seal(&stranger, NetUid::new(NETUID), &action);
+    let refused = node.sudo(forged, Some(junk.clone())).await.expect_err("refused");
+    assert_eq!(refused.status, 403, "{}", refused.reason);
+    assert!(refused.reason.contains("not the subnet owner"), "{}", refused.reason);
+
+    node.shutdown().await;
+    let store: Arc<dyn Store> = Arc::new(RocksStore::open(&dir.path().join("db")).expect("store"));
+    for bytes in [&blob, &junk] {
+        assert_eq!(store.get(Column::Blobs, blake2b_256(bytes).as_bytes()).expect("read"), None, "a blob was stored");
+    }
+    let stored = store.get(Column::Blobs, blake2b_256(&accepted).as_bytes()).expect("read");
+    assert_eq!(stored.as_deref(), Some(&accepted[..]), "the admitted submission's blob is stored");
+}

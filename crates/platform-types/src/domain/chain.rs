@@ -1,0 +1,87 @@
+//! What Platform knows of the Bittensor chain, as plain values: a chain block, a subnet's
+//! metagraph at one block, and its epoch schedule. The chain client reads them; the application
+//! rules take them as inputs (they never read the chain themselves).
+
+use parity_scale_codec::{Decode, Encode};
+
+use crate::hash::Hash;
+use crate::ids::{NetUid, Uid};
+use crate::keys::PublicKey;
+
+use super::schedule::Schedule;
+
+/// A block: its number and hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct BlockRef {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: Hash,
+}
+
+/// One neuron of a subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neuron {
+    /// Its uid on the subnet.
+    pub uid: Uid,
+    /// Its hotkey.
+    pub hotkey: PublicKey,
+    /// Stake on this subnet in rao (the hotkey's alpha on the subnet where the runtime keeps
+    /// it per subnet, otherwise its total stake).
+    pub stake: u64,
+    /// Whether it holds a validator permit.
+    pub validator_permit: bool,
+}
+
+/// A subnet as seen at one block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metagraph {
+    /// The subnet.
+    pub netuid: NetUid,
+    /// The block it was read at.
+    pub block: BlockRef,
+    /// Neurons by ascending uid.
+    pub neurons: Vec<Neuron>,
+    /// The subnet owner's coldkey, when the runtime records one.
+    pub owner_coldkey: Option<PublicKey>,
+    /// The subnet owner's hotkey, when the runtime records one (`SubnetOwnerHotkey`).
+    pub owner_hotkey: Option<PublicKey>,
+    /// The subnet's weights parameters at that block.
+    pub params: SubnetParams,
+}
+
+impl Metagraph {
+    /// The uid of `hotkey`, if registered.
+    pub fn uid_of(&self, hotkey: &PublicKey) -> Option<Uid> {
+        self.neurons.iter().find(|n| &n.hotkey == hotkey).map(|n| n.uid)
+    }
+
+    /// The first block after this one at which the subnet's epoch runs.
+    pub fn next_epoch_block(&self) -> u64 {
+        self.params.schedule(self.netuid).next_epoch_block(self.block.number)
+    }
+}
+
+/// A subnet's parameters that decide how weights must be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubnetParams {
+    /// Blocks between epochs, less one.
+    pub tempo: u16,
+    /// `WeightsVersionKey`: weights with a lower version key are refused (0: any).
+    pub weights_version_key: u64,
+    /// `WeightsSetRateLimit` in blocks.
+    pub weights_rate_limit: u64,
+    /// `CommitRevealWeightsEnabled`.
+    pub commit_reveal_enabled: bool,
+    /// `RevealPeriodEpochs`.
+    pub reveal_period_epochs: u64,
+    /// Mechanisms on the subnet (`MechanismCountCurrent`; 1 where the runtime has none).
+    pub mechanism_count: u8,
+}
+
+impl SubnetParams {
+    /// The epoch schedule these parameters give `netuid`.
+    pub fn schedule(&self, netuid: NetUid) -> Schedule {
+        Schedule { netuid: netuid.get(), tempo: self.tempo, reveal_period_epochs: self.reveal_period_epochs }
+    }
+}
