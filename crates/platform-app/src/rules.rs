@@ -136,7 +136,7 @@ impl AppState {
                     return Ok(Change::Weights(proposal.clone()));
                 }
                 let metagraph = ctx.metagraph.ok_or_else(|| rule("no metagraph to check weights against"))?;
-                let expected = crate::weights::compute(self, metagraph, proposal.epoch).proposal;
+                let expected = crate::weights::compute(self, metagraph, proposal.epoch);
                 if &expected != proposal {
                     return Err(rule("weights differ from this validator's computation"));
                 }

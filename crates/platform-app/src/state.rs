@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use parity_scale_codec::Encode;
-use platform_scoring::{MinerScore, Score};
+use platform_scoring::Score;
 use platform_types::{
     Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, PublicKey,
     SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
@@ -131,7 +131,7 @@ pub struct AppState {
     /// Committed submission ids per challenge, in commit order.
     pub by_challenge: BTreeMap<String, Vec<SubmissionId>>,
     /// Smoothed scores of the last committed weights, per challenge (the EMA's memory).
-    pub smoothed: BTreeMap<String, Vec<MinerScore>>,
+    pub smoothed: crate::weights::Smoothed,
 }
 
 impl AppState {
@@ -217,10 +217,8 @@ impl AppState {
                     effects.challenges_changed = true;
                 }
                 Change::Weights(proposal) => {
-                    if let Some(metagraph) = ctx.metagraph {
-                        let computed = crate::weights::compute(self, metagraph, proposal.epoch);
-                        self.smoothed = computed.smoothed;
-                    }
+                    // The EMA's memory moves with the committed weights, from committed data alone.
+                    self.smoothed = crate::weights::smoothed(self);
                     effects.weights = Some(proposal);
                 }
                 Change::Validators(set) => effects.next_validators = Some(set),

@@ -5,57 +5,71 @@
 use std::collections::BTreeMap;
 
 use platform_scoring::{
-    ChallengeEpoch, EmptyPolicy, Evaluated, MinerScore, chain_weights, epoch_weights, score_challenge,
+    ChallengeOutcome, EmptyPolicy, MinerScore, Score, best_scores, chain_weights, epoch_weights, normalise,
+    smooth_scores,
 };
-use platform_types::{Epoch, MechanismId, MechanismWeights, Metagraph, Uid, Validator, ValidatorSet, WeightsProposal};
+use platform_types::{
+    Epoch, MechanismId, MechanismWeights, Metagraph, PublicKey, Uid, Validator, ValidatorSet, WeightsProposal,
+};
 
 use crate::state::AppState;
 
-/// The weights of an epoch and the smoothed scores behind them.
-pub struct Computed {
-    /// What goes in the block.
-    pub proposal: WeightsProposal,
-    /// Per challenge, the smoothed miner scores (kept for the next epoch's EMA).
-    pub smoothed: BTreeMap<String, Vec<MinerScore>>,
-}
+/// Per challenge, each miner's smoothed score (ppb), by hotkey: the EMA's memory. Keyed by
+/// hotkey, not uid, so that it is a function of the committed blocks alone — a replay reading
+/// today's metagraph computes the same memory as the validators that applied the blocks then.
+pub type Smoothed = BTreeMap<String, BTreeMap<PublicKey, u32>>;
 
-/// Scores every active challenge over its committed submissions (each miner's best aggregate
-/// since the challenge's current version), splits emission across challenges and mechanisms,
-/// and converts to the chain's u16 form. Nothing earned goes to the subnet owner's uid.
-pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Computed {
+/// This epoch's smoothed scores: per active challenge, each miner's best aggregate over its
+/// submissions committed since the challenge's current version (coverage and confidence floors
+/// applied), smoothed with the memory of the last committed weights. No chain data enters.
+pub fn smoothed(state: &AppState) -> Smoothed {
     let validators = &state.registry.validators;
     let total_stake: u64 = validators.validators.iter().map(|v| v.stake).sum();
-    let owner = metagraph.owner_hotkey.and_then(|h| metagraph.uid_of(&h)).map_or(0, |u| u.get());
-    let mut outcomes = Vec::new();
-    let mut smoothed = BTreeMap::new();
+    let mut out = Smoothed::new();
     for (id, entry) in &state.registry.challenges {
-        let mut submissions = Vec::new();
+        let mut submissions: Vec<(PublicKey, Vec<Score>)> = Vec::new();
         for sid in state.by_challenge.get(id).map(Vec::as_slice).unwrap_or_default() {
             let Some(committed) = state.submissions.get(sid) else { continue };
             if committed.height < entry.since {
                 continue;
             }
-            let Some(uid) = metagraph.uid_of(&committed.miner) else { continue };
             let scores = committed.scores(validators);
-            if scores.is_empty() {
-                continue;
+            if !scores.is_empty() {
+                submissions.push((committed.miner, scores));
             }
-            submissions.push(Evaluated { uid: uid.get(), scores, assigned_stake: total_stake });
         }
+        let config = &entry.spec.scoring;
+        let (best, _dropped) =
+            best_scores(config, submissions.iter().map(|(miner, scores)| (*miner, scores.as_slice(), total_stake)));
         let previous = state.smoothed.get(id).cloned().unwrap_or_default();
-        let outcome = score_challenge(
-            &ChallengeEpoch {
-                config: &entry.spec.scoring,
-                mechanism: entry.spec.mechanism.get(),
-                emission_share_ppb: entry.spec.emission_share_ppb,
-                submissions: &submissions,
-                previous: &previous,
-                champion: None,
-            },
-            owner,
-        );
-        smoothed.insert(id.clone(), outcome.smoothed.clone());
-        outcomes.push(outcome);
+        out.insert(id.clone(), smooth_scores(&best, &previous, config.ema_alpha_ppb));
+    }
+    out
+}
+
+/// The weights of `epoch`: this epoch's smoothed scores ([`smoothed`]) of the miners the
+/// metagraph registers, normalised per challenge, emission split across challenges and
+/// mechanisms, converted to the chain's u16 form. Nothing earned goes to the subnet owner's uid.
+pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> WeightsProposal {
+    let owner = metagraph.owner_hotkey.and_then(|h| metagraph.uid_of(&h)).map_or(0, |u| u.get());
+    let smoothed = smoothed(state);
+    let mut outcomes: Vec<ChallengeOutcome> = Vec::new();
+    for (id, entry) in &state.registry.challenges {
+        let mut scores: Vec<MinerScore> = smoothed
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|(miner, &score_ppb)| Some(MinerScore { uid: metagraph.uid_of(miner)?.get(), score_ppb }))
+            .collect();
+        scores.sort_by_key(|s| s.uid);
+        let shares = normalise(&scores, entry.spec.scoring.normalisation, None, owner);
+        outcomes.push(ChallengeOutcome {
+            mechanism: entry.spec.mechanism.get(),
+            emission_share_ppb: entry.spec.emission_share_ppb,
+            smoothed: scores,
+            shares,
+            dropped: 0,
+        });
     }
     let mut by_mechanism = epoch_weights(&outcomes, owner, EmptyPolicy::BurnToOwner);
     if by_mechanism.is_empty() {
@@ -74,7 +88,7 @@ pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Compute
             })
         })
         .collect();
-    Computed { proposal: WeightsProposal { epoch, mechanisms }, smoothed }
+    WeightsProposal { epoch, mechanisms }
 }
 
 /// The validator set the metagraph implies: permit holders with at least `min_stake` rao,

@@ -122,13 +122,17 @@ impl Net {
     }
 
     fn add_challenge(&mut self, id: &str) -> Action {
+        self.add_scored_challenge(id, ScoringConfig::default())
+    }
+
+    fn add_scored_challenge(&mut self, id: &str, scoring: ScoringConfig) -> Action {
         let spec = ChallengeSpec {
             id: ChallengeId::new(id).expect("id"),
             name: id.into(),
             module_hash: blake2b_256(id.as_bytes()),
             module_size: 1,
             policy: RuntimePolicy::default(),
-            scoring: ScoringConfig::default(),
+            scoring,
             mechanism: MechanismId::new(0),
             emission_share_ppb: 1_000_000_000,
         };
@@ -176,12 +180,17 @@ impl Net {
     }
 
     fn apply(&self, state: &mut AppState, block: &Block) {
+        self.apply_with(state, block, &self.metagraph);
+    }
+
+    /// Applies a committed block with `metagraph` as this validator's view of the chain.
+    fn apply_with(&self, state: &mut AppState, block: &Block, metagraph: &Metagraph) {
         let sudo = [self.owner.public()];
         let lookup = |id: &SubmissionId| self.bodies.get(id).cloned();
         let ctx = Context {
             netuid: NETUID,
             sudo: &sudo,
-            metagraph: Some(&self.metagraph),
+            metagraph: Some(metagraph),
             chain: None,
             min_stake: 1,
             lookup: &lookup,
@@ -318,7 +327,7 @@ fn an_epoch_jump_is_refused_and_weights_stay_due() {
     assert!(state.weights_due(now), "a new chain epoch makes weights due");
 
     let far = Epoch::new(now.get() + 1_000);
-    let jump = weights::compute(&state, &net.metagraph, far).proposal;
+    let jump = weights::compute(&state, &net.metagraph, far);
     let head = net.chain.head().expect("head");
     let jump = TestStep {
         rule: "a block of an epoch far ahead, with that epoch's weights",
@@ -329,7 +338,7 @@ fn an_epoch_jump_is_refused_and_weights_stay_due() {
     run(&net, &mut state, jump);
     assert!(state.weights_due(now), "weights of the chain's epoch are still due");
 
-    let honest = weights::compute(&state, &net.metagraph, now).proposal;
+    let honest = weights::compute(&state, &net.metagraph, now);
     run(&net, &mut state, step("the epoch's weights", vec![Action::Weights(honest)], Expect::Valid));
     assert!(!state.weights_due(now));
     net.see_chain_up_to(70);
@@ -414,7 +423,7 @@ fn weights_and_validator_set_rules() {
     let mut state = net.genesis();
     net.see_chain_up_to(10);
     run(&net, &mut state, step("first block", vec![], Expect::Valid));
-    let not_due = weights::compute(&state, &net.metagraph, state.tip.epoch).proposal;
+    let not_due = weights::compute(&state, &net.metagraph, state.tip.epoch);
     run(
         &net,
         &mut state,
@@ -426,12 +435,12 @@ fn weights_and_validator_set_rules() {
     );
     net.see_chain_up_to(30);
     let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
-    let mut wrong = weights::compute(&state, &net.metagraph, next).proposal;
+    let mut wrong = weights::compute(&state, &net.metagraph, next);
     wrong.mechanisms[0].weights[0] -= 1;
-    let other_epoch = weights::compute(&state, &net.metagraph, Epoch::new(next.get() + 1)).proposal;
+    let other_epoch = weights::compute(&state, &net.metagraph, Epoch::new(next.get() + 1));
     let mut set = weights::validator_set(&net.metagraph, 1, next).expect("set");
     set.validators.pop();
-    let right = weights::compute(&state, &net.metagraph, next).proposal;
+    let right = weights::compute(&state, &net.metagraph, next);
     run_all(
         &net,
         &mut state,
@@ -477,4 +486,48 @@ fn the_same_blocks_give_the_same_state_root() {
     assert_eq!(replayed.tip, state.tip);
     assert_eq!(replayed.chain, state.chain);
     assert_eq!(replayed.registry, state.registry);
+}
+
+/// Hole: the EMA's memory was recomputed from the local metagraph when weights were applied, and
+/// a restart replayed the blocks with the metagraph read at start-up: a miner deregistered since
+/// vanished from the replayed memory, and the node's next weights differed from the others'.
+#[test]
+fn a_replay_with_todays_metagraph_gives_the_same_state() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let scoring = ScoringConfig { ema_alpha_ppb: 500_000_000, ..ScoringConfig::default() };
+    let mut blocks = Vec::new();
+    let mut commit = |net: &Net, state: &mut AppState, actions: Vec<Action>| {
+        let block = net.next_block(state, actions);
+        net.check(state, &block).expect("valid");
+        net.apply(state, &block);
+        blocks.push(block);
+    };
+    let add = net.add_scored_challenge("alpha", scoring);
+    commit(&net, &mut state, vec![add]);
+    let (id, submit) = net.submission("alpha", 4);
+    commit(&net, &mut state, vec![submit]);
+    let epoch = state.submissions[&id].epoch;
+    let evaluations = net.validators.iter().map(|v| net.evaluation(v, id, "alpha", epoch)).collect();
+    commit(&net, &mut state, evaluations);
+    net.see_chain_up_to(30);
+    let weights = weights::compute(&state, &net.metagraph, state.tip.epoch.max(epoch_at(30)));
+    commit(&net, &mut state, vec![Action::Weights(weights)]);
+    assert_eq!(state.smoothed["alpha"].get(&net.miner.public()), Some(&250_000_000), "alpha * 0.5");
+
+    // Today the miner is deregistered and the validators' uids have moved.
+    let mut today = net.metagraph.clone();
+    today.neurons.retain(|n| n.hotkey != net.miner.public());
+    for neuron in &mut today.neurons {
+        neuron.uid = Uid::new(neuron.uid.get() + 10);
+    }
+    let mut replayed = net.genesis();
+    for block in &blocks {
+        net.apply_with(&mut replayed, block, &today);
+    }
+    assert_eq!(replayed.smoothed, state.smoothed);
+    assert_eq!(replayed.tip, state.tip);
+    let next = Epoch::new(state.tip.epoch.get() + 1);
+    assert_eq!(weights::compute(&replayed, &net.metagraph, next), weights::compute(&state, &net.metagraph, next));
 }

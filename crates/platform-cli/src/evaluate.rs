@@ -63,7 +63,6 @@ struct PolicyFile {
     max_input_bytes: Option<u32>,
     max_output_bytes: Option<u32>,
     nested_fuel_limit: Option<u64>,
-    evaluators_per_submission: Option<u32>,
 }
 
 pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
@@ -79,7 +78,6 @@ pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> 
         max_input_bytes: file.max_input_bytes.unwrap_or(d.max_input_bytes),
         max_output_bytes: file.max_output_bytes.unwrap_or(d.max_output_bytes),
         nested_fuel_limit: file.nested_fuel_limit.unwrap_or(d.nested_fuel_limit),
-        evaluators_per_submission: file.evaluators_per_submission.unwrap_or(d.evaluators_per_submission),
     };
     policy.validate().with_context(|| format!("policy {}", path.display()))?;
     Ok(policy)

@@ -15,8 +15,8 @@ use platform_p2p::{Client, MessageId, Topic, Verdict};
 use platform_runtime::{ChallengeModule, Runtime};
 use platform_types::{
     Action, Block, Codec, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey,
-    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, SudoCommand, VerifiedEnvelopes,
-    Version, View, blake2b_256,
+    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, VerifiedEnvelopes, Version, View,
+    blake2b_256,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -568,14 +568,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
     fn admit_sudo(&mut self, signed: Signed<SudoAction>, local: bool) -> Result<Hash, Rejection> {
         let hash = signed.envelope.payload_hash();
         self.sudo_checks(&signed.signer, &hash)?;
-        if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
-            && self.records.blob(&spec.module_hash).is_none()
-        {
-            return Err(Rejection::new(
-                400,
-                format!("module {} is not held by this validator; send it with the action", spec.module_hash),
-            ));
-        }
+        // A module this validator lacks is fetched by hash once the action commits (the HTTP
+        // path has checked that the entry validator holds it).
         self.mempool.add_sudo(signed.envelope.clone());
         if local {
             self.publish(Topic::Submissions, signed.envelope.to_bytes());
@@ -724,7 +718,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if self.state.weights_due(epoch)
             && let Some(metagraph) = &self.metagraph
         {
-            actions.push(Action::Weights(platform_app::weights::compute(&self.state, metagraph, epoch).proposal));
+            actions.push(Action::Weights(platform_app::weights::compute(&self.state, metagraph, epoch)));
             if let Some(set) = platform_app::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
                 && set.validators != self.state.registry.validators.validators
             {
@@ -977,18 +971,24 @@ impl<C: Chain + Clone + 'static> Core<C> {
             let (records, p2p, runtime, inputs) =
                 (self.records.clone(), self.p2p.clone(), self.runtime.clone(), self.inputs.clone());
             tokio::spawn(async move {
+                // Asked for until a peer provides it (pauses growing to 30 s), for as long as
+                // the node runs: a committed challenge's module is needed to evaluate.
                 let mut wasm = records.blob(&hash);
-                let mut attempt = 0u32;
-                while wasm.is_none() && attempt < 30 {
+                let mut pause = Duration::from_secs(1);
+                while wasm.is_none() {
                     match p2p.fetch_blob(hash).await {
                         Ok(bytes) if blake2b_256(&bytes) == hash => {
                             let _ = records.put_blob(&hash, &bytes);
                             let _ = p2p.provide(hash).await;
                             wasm = Some(bytes);
                         }
-                        _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                        _ if inputs.is_closed() => return,
+                        _ => {
+                            debug!(%hash, ?pause, "challenge module not found on any peer yet; asking again");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_secs(30));
+                        }
                     }
-                    attempt += 1;
                 }
                 let module = match wasm {
                     Some(wasm) => tokio::task::spawn_blocking(move || runtime.load(&wasm, &policy))

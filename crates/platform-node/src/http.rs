@@ -223,6 +223,15 @@ impl Api {
             .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
         self.precheck(Precheck::Sudo { signer: signed.signer, hash: signed.envelope.payload_hash() }).await?;
         if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
+            && module.is_none()
+            && self.records.blob(&spec.module_hash).is_none()
+        {
+            return Err(bad(format!(
+                "module {} is not held by this validator; send it with the action",
+                spec.module_hash
+            )));
+        }
+        if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
             && let Some(wasm) = module
         {
             if wasm.len() as u64 != spec.module_size {

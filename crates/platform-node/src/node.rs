@@ -209,6 +209,14 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             warn!(%e, "HTTP server stopped");
         }
     });
+    // What this node holds is announced again after a restart (the DHT forgets providers).
+    let (announce_p2p, announce_records) = (p2p.clone(), records.clone());
+    tasks.spawn(async move {
+        let hashes = tokio::task::spawn_blocking(move || announce_records.blob_hashes()).await.unwrap_or_default();
+        for hash in hashes {
+            let _ = announce_p2p.provide(hash).await;
+        }
+    });
     tasks.spawn(gossip_pump(events, p2p.clone(), inputs.clone(), cfg.netuid, verified.clone(), shutdown_rx.clone()));
     tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
     let p2p_addresses = listen_addresses(&p2p).await;

@@ -201,6 +201,18 @@ impl Records {
         out
     }
 
+    /// The hashes of every stored blob, read a few at a time (values are read with the keys).
+    pub fn blob_hashes(&self) -> Vec<Hash> {
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        while let Ok(page) = self.store.scan(Column::Blobs, &[], after.as_deref(), 16) {
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            out.extend(page.iter().filter_map(|(key, _)| Hash::from_slice("blob hash", key).ok()));
+        }
+        out
+    }
+
     /// Records what the chain answered to this validator's weights of `epoch` (JSON).
     pub fn put_weights_record(&self, epoch: u64, record: &[u8]) -> Result<(), StoreError> {
         self.store.put(Column::Weights, &weights_key(epoch), record)

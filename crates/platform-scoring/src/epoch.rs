@@ -70,23 +70,13 @@ pub struct ChallengeOutcome {
 /// Scores one challenge for the epoch.
 pub fn score_challenge(challenge: &ChallengeEpoch<'_>, owner: u16) -> ChallengeOutcome {
     let config = challenge.config;
-    let mut best: BTreeMap<u16, u32> = BTreeMap::new();
-    let mut dropped = 0;
-    for submission in challenge.submissions {
-        let Some(agg) = aggregate(&submission.scores, config.outlier_z_milli) else {
-            dropped += 1;
-            continue;
-        };
-        let evaluated: u128 = submission.scores.iter().map(|s| u128::from(s.stake)).sum();
-        let coverage = evaluated * u128::from(PPB) / u128::from(submission.assigned_stake.max(1));
-        if coverage < u128::from(config.min_coverage_ppb) || agg.confidence_ppb < config.min_confidence_ppb {
-            dropped += 1;
-            continue;
-        }
-        let entry = best.entry(submission.uid).or_default();
-        *entry = (*entry).max(agg.mean_ppb);
-    }
-    let smoothed = smooth(&best, challenge.previous, config.ema_alpha_ppb);
+    let submissions = challenge.submissions.iter().map(|s| (s.uid, s.scores.as_slice(), s.assigned_stake));
+    let (best, dropped) = best_scores(config, submissions);
+    let previous = challenge.previous.iter().map(|m| (m.uid, m.score_ppb)).collect();
+    let smoothed: Vec<MinerScore> = smooth_scores(&best, &previous, config.ema_alpha_ppb)
+        .into_iter()
+        .map(|(uid, score_ppb)| MinerScore { uid, score_ppb })
+        .collect();
     let shares = normalise(&smoothed, config.normalisation, challenge.champion, owner);
     ChallengeOutcome {
         mechanism: challenge.mechanism,
@@ -97,24 +87,56 @@ pub fn score_challenge(challenge: &ChallengeEpoch<'_>, owner: u16) -> ChallengeO
     }
 }
 
-/// `alpha · current + (1 - alpha) · previous` per uid, in integer ppb (rounded down); a miner
-/// missing this epoch counts as 0 and decays. `alpha = 0` turns smoothing off.
-fn smooth(current: &BTreeMap<u16, u32>, previous: &[MinerScore], alpha_ppb: u32) -> Vec<MinerScore> {
+/// Each miner's best aggregated score over its submissions `(miner, scores, assigned stake)`
+/// that pass the challenge's coverage and confidence floors, and how many submissions were
+/// dropped (no stake, or below a floor). Miners are named by any key: a uid, or a hotkey where
+/// the result must not depend on the metagraph.
+pub fn best_scores<'a, K: Ord + Copy>(
+    config: &ScoringConfig,
+    submissions: impl IntoIterator<Item = (K, &'a [Score], u64)>,
+) -> (BTreeMap<K, u32>, usize) {
+    let mut best: BTreeMap<K, u32> = BTreeMap::new();
+    let mut dropped = 0;
+    for (miner, scores, assigned_stake) in submissions {
+        let Some(agg) = aggregate(scores, config.outlier_z_milli) else {
+            dropped += 1;
+            continue;
+        };
+        let evaluated: u128 = scores.iter().map(|s| u128::from(s.stake)).sum();
+        let coverage = evaluated * u128::from(PPB) / u128::from(assigned_stake.max(1));
+        if coverage < u128::from(config.min_coverage_ppb) || agg.confidence_ppb < config.min_confidence_ppb {
+            dropped += 1;
+            continue;
+        }
+        let entry = best.entry(miner).or_default();
+        *entry = (*entry).max(agg.mean_ppb);
+    }
+    (best, dropped)
+}
+
+/// `alpha · current + (1 - alpha) · previous` per miner, in integer ppb (rounded down); a
+/// miner missing this epoch counts as 0 and decays, and one that decays to 0 is forgotten.
+/// `alpha = 0` turns smoothing off (the current scores, as they are).
+pub fn smooth_scores<K: Ord + Copy>(
+    current: &BTreeMap<K, u32>,
+    previous: &BTreeMap<K, u32>,
+    alpha_ppb: u32,
+) -> BTreeMap<K, u32> {
     if alpha_ppb == 0 {
-        return current.iter().map(|(&uid, &score_ppb)| MinerScore { uid, score_ppb }).collect();
+        return current.clone();
     }
-    let mut merged: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
-    for (&uid, &score) in current {
-        merged.entry(uid).or_default().0 = u64::from(score);
+    let mut merged: BTreeMap<K, (u64, u64)> = BTreeMap::new();
+    for (&miner, &score) in current {
+        merged.entry(miner).or_default().0 = u64::from(score);
     }
-    for prev in previous {
-        merged.entry(prev.uid).or_default().1 = u64::from(prev.score_ppb);
+    for (&miner, &score) in previous {
+        merged.entry(miner).or_default().1 = u64::from(score);
     }
     let (alpha, ppb) = (u64::from(alpha_ppb), u64::from(PPB));
     merged
         .into_iter()
-        .map(|(uid, (cur, prev))| MinerScore { uid, score_ppb: ((alpha * cur + (ppb - alpha) * prev) / ppb) as u32 })
-        .filter(|m| m.score_ppb > 0)
+        .map(|(miner, (cur, prev))| (miner, ((alpha * cur + (ppb - alpha) * prev) / ppb) as u32))
+        .filter(|(_, score)| *score > 0)
         .collect()
 }
 

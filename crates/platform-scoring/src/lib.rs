@@ -13,5 +13,8 @@ mod normalise;
 
 pub use aggregate::{Aggregate, Score, aggregate};
 pub use chain_weights::{WeightsError, chain_weights};
-pub use epoch::{ChallengeEpoch, ChallengeOutcome, EmptyPolicy, Evaluated, epoch_weights, score_challenge};
+pub use epoch::{
+    ChallengeEpoch, ChallengeOutcome, EmptyPolicy, Evaluated, best_scores, epoch_weights, score_challenge,
+    smooth_scores,
+};
 pub use normalise::{MinerScore, normalise};

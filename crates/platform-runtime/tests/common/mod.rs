@@ -42,7 +42,6 @@ pub fn policy() -> RuntimePolicy {
         max_input_bytes: 1 << 20,
         max_output_bytes: 4096,
         nested_fuel_limit: 10_000_000,
-        evaluators_per_submission: 0,
     }
 }
 

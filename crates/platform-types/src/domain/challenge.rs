@@ -25,8 +25,6 @@ pub struct RuntimePolicy {
     pub max_output_bytes: u32,
     /// Fuel for a miner module run in the nested sandbox (0 = nesting not allowed).
     pub nested_fuel_limit: u64,
-    /// Validators assigned to each submission (0 = every validator).
-    pub evaluators_per_submission: u32,
 }
 
 impl Default for RuntimePolicy {
@@ -38,7 +36,6 @@ impl Default for RuntimePolicy {
             max_input_bytes: 8 * 1024 * 1024,
             max_output_bytes: 64 * 1024,
             nested_fuel_limit: 1_000_000_000,
-            evaluators_per_submission: 0,
         }
     }
 }

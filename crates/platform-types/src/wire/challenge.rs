@@ -16,7 +16,6 @@ impl From<&RuntimePolicy> for pb::RuntimePolicy {
             max_input_bytes: p.max_input_bytes,
             max_output_bytes: p.max_output_bytes,
             nested_fuel_limit: p.nested_fuel_limit,
-            evaluators_per_submission: p.evaluators_per_submission,
         }
     }
 }
@@ -32,7 +31,6 @@ impl TryFrom<pb::RuntimePolicy> for RuntimePolicy {
             max_input_bytes: p.max_input_bytes,
             max_output_bytes: p.max_output_bytes,
             nested_fuel_limit: p.nested_fuel_limit,
-            evaluators_per_submission: p.evaluators_per_submission,
         };
         policy.validate()?;
         Ok(policy)
