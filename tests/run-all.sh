@@ -57,7 +57,7 @@ step "Rustdoc with warnings denied"
 # Without the RocksDB backend (documenting it would need a second ~15-minute C++ build in check
 # mode); missing docs there still fail every build through the denied missing_docs lint.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
-  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-runtime \
+  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-app -p platform-runtime \
   -p platform-chain -p platform-p2p -p platform-cli
 
 step "Consensus simulation: 1200 seeded Byzantine runs (release build)"

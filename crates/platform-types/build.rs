@@ -7,8 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Read at run time, not with env!(): a build-script binary cached by a clone elsewhere must
     // not compile that clone's files.
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto").canonicalize()?;
-    let files =
-        ["envelope", "challenge", "work", "consensus"].map(|name| root.join(format!("platform/v1/{name}.proto")));
+    let files = ["envelope", "challenge", "work", "consensus", "sync"]
+        .map(|name| root.join(format!("platform/v1/{name}.proto")));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
 use platform_app::{AppState, ChainView, Context, SubmissionInfo};
 use platform_chain::{BlockRef, Chain, Metagraph, WeightSetter, WeightVector};
 use platform_consensus::{Consensus, Input as CInput, Output, PeerTag};
@@ -15,8 +15,8 @@ use platform_p2p::{Client, MessageId, Topic, Verdict};
 use platform_runtime::{ChallengeModule, Runtime};
 use platform_types::{
     Action, Block, Codec, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey,
-    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, VerifiedEnvelopes, Version, View,
-    blake2b_256,
+    QuorumCertificate, ReplayGuard, Signed, Submission, SubmissionId, SudoAction, SyncRequest, SyncResponse,
+    VerifiedEnvelopes, Version, View, blake2b_256,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -27,7 +27,7 @@ use crate::evaluator;
 use crate::mempool::{BLOCK_BYTES_BUDGET, Mempool, Refusal};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::records::{Records, SyncRequest, SyncResponse};
+use crate::records::Records;
 use crate::writer::{Writer, Written};
 
 /// This build's version, compared with `SetRequiredVersion`.
@@ -812,12 +812,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
             let rest = self.outbox.take();
             self.send(rest);
         }
-        let missing: Vec<[u8; 32]> = block
+        let missing: Vec<SubmissionId> = block
             .actions
             .iter()
             .filter_map(|a| match a {
                 Action::Submission(id) if self.mempool.get(id).is_none() && !self.records.has_submission(id) => {
-                    Some(*id.0.as_bytes())
+                    Some(*id)
                 }
                 _ => None,
             })
@@ -915,14 +915,11 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
         tokio::spawn(async move {
             let mut blocks = Vec::new();
-            let request = SyncRequest::Blocks { from }.encode();
+            let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
             let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
             ask_peers(&p2p, &request, validator, |bytes| {
-                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::decode(&mut &bytes[..]) {
-                    blocks = list
-                        .iter()
-                        .filter_map(|(b, c)| Some((Block::from_bytes(b).ok()?, QuorumCertificate::from_bytes(c).ok()?)))
-                        .collect();
+                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
+                    blocks = list;
                 }
                 !blocks.is_empty()
             })
@@ -931,21 +928,22 @@ impl<C: Chain + Clone + 'static> Core<C> {
         });
     }
 
-    fn fetch_bodies(&self, ids: Vec<[u8; 32]>) {
+    fn fetch_bodies(&self, ids: Vec<SubmissionId>) {
         let p2p = self.p2p.clone();
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
             let mut envelopes = Vec::new();
-            let request = SyncRequest::Submissions(ids.clone()).encode();
+            let wanted = ids.len();
+            let request = SyncRequest::Submissions(ids).to_bytes();
             ask_peers(
                 &p2p,
                 &request,
                 |hotkey| hotkey.is_some(),
                 |bytes| {
-                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::decode(&mut &bytes[..]) {
-                        envelopes.extend(list.iter().filter_map(|b| Envelope::from_bytes(b, 1 << 20).ok()));
+                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::from_bytes(bytes) {
+                        envelopes.extend(list);
                     }
-                    envelopes.len() >= ids.len()
+                    envelopes.len() >= wanted
                 },
             )
             .await;

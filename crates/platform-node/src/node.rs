@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use parity_scale_codec::{Decode, Encode};
 use platform_app::weights::validator_set;
 use platform_app::{AppState, ChainView, Context, GenesisVotes};
 use platform_chain::{Chain, Head, Metagraph, WeightSetter};
@@ -18,8 +17,8 @@ use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
 use platform_types::{
-    Codec, Envelope, Epoch, Hash, ReplayGuard, Signed, Submission, SubmissionId, ValidatorSet, VerifiedEnvelopes,
-    WireMessage,
+    Codec, Envelope, Epoch, Hash, ReplayGuard, Signed, Submission, SubmissionId, SyncRequest, SyncResponse,
+    ValidatorSet, VerifiedEnvelopes, WireMessage,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
@@ -32,7 +31,7 @@ use crate::http::{Api, router};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::records::{Records, SyncRequest, SyncResponse};
+use crate::records::Records;
 use crate::verifier::Verifier;
 
 /// Signed evaluations and sudo actions whose signature check is remembered (about 100 bytes
@@ -483,10 +482,8 @@ async fn genesis_by_vote(p2p: &Client, me: platform_types::PublicKey, candidate:
         for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
             // Only an answer over a connection bound to a hotkey counts (and only for that hotkey).
             let Some(hotkey) = hotkey else { continue };
-            let Ok(bytes) = p2p.request_sync(peer, SyncRequest::Genesis.encode()).await else { continue };
-            if let Ok(SyncResponse::Genesis(Some(set))) = SyncResponse::decode(&mut &bytes[..])
-                && let Ok(set) = ValidatorSet::from_bytes(&set)
-            {
+            let Ok(bytes) = p2p.request_sync(peer, SyncRequest::Genesis.to_bytes()).await else { continue };
+            if let Ok(SyncResponse::Genesis(Some(set))) = SyncResponse::from_bytes(&bytes) {
                 votes.vote(hotkey, set);
             }
         }

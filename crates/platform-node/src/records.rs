@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use parity_scale_codec::{Decode, Encode};
 use platform_p2p::Provider;
 use platform_storage::{Column, Store, StoreError, WriteBatch};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
-use platform_types::{Block, Codec, Envelope, Hash, QuorumCertificate, Submission, SubmissionId, ValidatorSet};
+use platform_types::{
+    Block, Codec, Envelope, Hash, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, QuorumCertificate, Submission, SubmissionId,
+    SyncRequest, SyncResponse, ValidatorSet,
+};
 
 const GENESIS_KEY: &[u8] = b"genesis/validators";
 /// The validator set this node derived from the metagraph while it has no genesis: what it
@@ -16,34 +18,6 @@ const CANDIDATE_KEY: &[u8] = b"genesis/candidate";
 /// Prefix of the weights this validator sent to the chain, one JSON record per epoch.
 const WEIGHTS_PREFIX: &[u8] = b"history/";
 const P2P_KEY: &[u8] = b"p2p/identity";
-/// Blocks returned per catch-up request.
-pub const SYNC_BATCH: u64 = 64;
-
-/// A request a validator sends another over the sync protocol.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub enum SyncRequest {
-    /// The genesis validator set.
-    Genesis,
-    /// Committed blocks with their certificates, from this height on.
-    Blocks {
-        /// First height wanted.
-        from: u64,
-    },
-    /// Submission envelopes by id (a committed block orders ids only).
-    Submissions(Vec<[u8; 32]>),
-}
-
-/// The answer.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub enum SyncResponse {
-    /// Encoded genesis validator set, if the peer has one.
-    Genesis(Option<Vec<u8>>),
-    /// Encoded (block, commit certificate) pairs in height order.
-    Blocks(Vec<(Vec<u8>, Vec<u8>)>),
-    /// Encoded submission envelopes the peer holds.
-    Submissions(Vec<Vec<u8>>),
-}
-
 /// Storage operations of the node, over any [`Store`].
 #[derive(Clone)]
 pub struct Records {
@@ -111,8 +85,11 @@ impl Records {
 
     /// What this node vouches for when asked for the genesis: the stored genesis, else its
     /// candidate.
-    fn genesis_vouched(&self) -> Option<Vec<u8>> {
-        [GENESIS_KEY, CANDIDATE_KEY].into_iter().find_map(|key| self.store.get(Column::Metadata, key).ok().flatten())
+    fn genesis_vouched(&self) -> Option<ValidatorSet> {
+        [GENESIS_KEY, CANDIDATE_KEY]
+            .into_iter()
+            .find_map(|key| self.store.get(Column::Metadata, key).ok().flatten())
+            .and_then(|bytes| ValidatorSet::from_bytes(&bytes).ok())
     }
 
     /// The genesis validator set, once fixed.
@@ -262,18 +239,22 @@ impl Provider for Records {
     }
 
     fn sync(&self, request: &[u8]) -> Vec<u8> {
-        let response = match SyncRequest::decode(&mut &request[..]) {
+        let response = match SyncRequest::from_bytes(request) {
             Ok(SyncRequest::Genesis) => SyncResponse::Genesis(self.genesis_vouched()),
             Ok(SyncRequest::Blocks { from }) => {
-                let blocks = self.blocks_from(from, SYNC_BATCH as usize).unwrap_or_default();
-                SyncResponse::Blocks(blocks.iter().map(|(b, c)| (b.to_bytes(), c.to_bytes())).collect())
+                SyncResponse::Blocks(self.blocks_from(from.get(), MAX_SYNC_BLOCKS).unwrap_or_default())
             }
             Ok(SyncRequest::Submissions(ids)) => SyncResponse::Submissions(
-                ids.iter().take(4096).filter_map(|id| self.store.get(Column::Submissions, id).ok().flatten()).collect(),
+                ids.iter()
+                    .take(MAX_SYNC_SUBMISSIONS)
+                    .filter_map(|id| self.store.get(Column::Submissions, id.0.as_bytes()).ok().flatten())
+                    .filter_map(|bytes| Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).ok())
+                    .collect(),
             ),
+            // A request this node cannot read gets an empty answer.
             Err(_) => SyncResponse::Blocks(Vec::new()),
         };
-        response.encode()
+        response.to_bytes()
     }
 }
 

@@ -13,6 +13,8 @@ fn all_decoders(bytes: &[u8]) {
     let _ = ValidatorSet::from_bytes(bytes);
     let _ = QuorumCertificate::from_bytes(bytes);
     let _ = WeightsProposal::from_bytes(bytes);
+    let _ = SyncRequest::from_bytes(bytes);
+    let _ = SyncResponse::from_bytes(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = PublicKey::from_ss58(text);
         let _ = Keypair::from_suri(text);

@@ -8,6 +8,7 @@ mod chain;
 mod challenge;
 mod consensus;
 mod schedule;
+mod sync;
 mod work;
 
 pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams};
@@ -17,4 +18,5 @@ pub use consensus::{
     Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
 pub use schedule::Schedule;
+pub use sync::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
 pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};

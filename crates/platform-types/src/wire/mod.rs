@@ -7,6 +7,7 @@
 
 mod challenge;
 mod consensus;
+mod sync;
 mod work;
 
 use prost::Message as _;
