@@ -11,16 +11,22 @@
 //! [`start`] wires it together: storage under `data/`, the libp2p network, the chain follower,
 //! the event loop and the HTTP API ([`http`]).
 
+mod admission;
+mod chain_follow;
 pub mod config;
 mod core;
 pub mod devnet;
+mod evaluations;
 pub mod evaluator;
 mod http;
 pub mod mempool;
 pub mod metrics;
 mod node;
+mod ordering;
 pub mod outbox;
+mod queries;
 pub mod records;
+mod tasks;
 pub mod verdicts;
 pub mod verifier;
 mod writer;

@@ -1,0 +1,256 @@
+//! Admission: the checks a submission or sudo action passes before it is held, the group
+//! commit of admitted submissions, their relay, and gossip's verdicts on what arrived.
+
+use std::time::Instant;
+
+use platform_chain::Chain;
+use platform_consensus::{Input as CInput, PeerTag};
+use platform_p2p::{MessageId, Topic, Verdict};
+use platform_types::{Envelope, Hash, PublicKey, Signed, Submission, SubmissionId, SudoAction};
+use tokio::sync::oneshot;
+use tracing::debug;
+
+use crate::core::*;
+use crate::mempool::Refusal;
+use crate::records::Records;
+use crate::writer::{Writer, Written};
+
+/// A submission admitted in memory whose write to `data/` is pending: it is acknowledged,
+/// relayed and proposed only once the [`Writer`] has written it.
+pub(crate) struct Unwritten {
+    pub(crate) id: SubmissionId,
+    pub(crate) envelope: Envelope,
+    /// The blob of a large payload (its hash checked), stored with the submission.
+    pub(crate) blob: Option<(Hash, Vec<u8>)>,
+    pub(crate) local: bool,
+    pub(crate) reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+}
+
+/// The writer of admitted submissions: each batch in one synced write to `records`.
+pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwritten>> {
+    Writer::start(move |batch: &[Unwritten]| {
+        records.put_admitted(batch.iter().map(|u| (&u.id, &u.envelope, u.blob.as_ref()))).map_err(|e| e.to_string())
+    })
+}
+
+impl<C: Chain + Clone + 'static> Core<C> {
+    /// Admits a submission in memory (held out of proposals) and queues its write; the reply
+    /// waits for the write.
+    pub(crate) fn on_submit(
+        &mut self,
+        signed: Signed<Submission>,
+        local: bool,
+        blob: Option<(Hash, Vec<u8>)>,
+        reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+    ) -> Result<(), Rejection> {
+        match self.admit(&signed) {
+            Ok(id) => {
+                self.mempool.hold(id);
+                self.unwritten.push(Unwritten { id, envelope: signed.envelope, blob, local, reply });
+                Ok(())
+            }
+            Err(rejection) => {
+                self.metrics.submissions_rejected.inc();
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(rejection.clone()));
+                }
+                Err(rejection)
+            }
+        }
+    }
+
+    /// Hands the admitted submissions to the writer as one batch, unless a write is in flight
+    /// (they wait for the next).
+    pub(crate) fn write_admitted(&mut self) {
+        if !self.writer.busy() && !self.unwritten.is_empty() {
+            self.writer.begin(std::mem::take(&mut self.unwritten));
+        }
+    }
+
+    /// Writes everything admitted before returning: the write in flight is waited for and the
+    /// rest written here. A block is committed only after this, so that the bodies it orders
+    /// are on disk before it is.
+    pub(crate) fn settle_writes(&mut self) {
+        if let Some(done) = self.writer.finish() {
+            self.on_written(done);
+        }
+        if !self.unwritten.is_empty() {
+            let done = self.writer.write_now(std::mem::take(&mut self.unwritten));
+            self.on_written(done);
+        }
+    }
+
+    /// A batch is on disk (or could not be written): acknowledges, releases for proposals and
+    /// relays its submissions, or refuses them.
+    pub(crate) fn on_written(&mut self, Written { batch, result }: Written<Unwritten>) {
+        let now = Instant::now();
+        for unwritten in batch {
+            let result = match &result {
+                Ok(()) => {
+                    self.mempool.release(&unwritten.id);
+                    self.metrics.submissions_accepted.inc();
+                    if let Some((hash, _)) = unwritten.blob {
+                        let p2p = self.p2p.clone();
+                        tokio::spawn(async move {
+                            let _ = p2p.provide(hash).await;
+                        });
+                    }
+                    self.accepted_at.insert(unwritten.id, now);
+                    if unwritten.local {
+                        let full = self.outbox.push(unwritten.envelope);
+                        self.send(full);
+                    }
+                    Ok(unwritten.id)
+                }
+                Err(e) => {
+                    self.mempool.remove_submission(&unwritten.id);
+                    self.metrics.submissions_rejected.inc();
+                    Err(Rejection::new(500, format!("cannot store the submission: {e}")))
+                }
+            };
+            if let Some(reply) = unwritten.reply {
+                let _ = reply.send(result);
+            }
+        }
+        let due = self.outbox.due();
+        self.send(due);
+    }
+
+    /// Gossips a batch an [`Outbox`] handed out.
+    pub(crate) fn send(&self, batch: Option<(Topic, Vec<u8>)>) {
+        if let Some((topic, bytes)) = batch {
+            self.publish(topic, bytes);
+        }
+    }
+
+    /// The admission rules: everything but the write. Every path (HTTP, gossip, relayed
+    /// batches) is under the same checks and the same per-miner rate.
+    pub(crate) fn admit(&mut self, signed: &Signed<Submission>) -> Result<SubmissionId, Rejection> {
+        let id = SubmissionId(signed.envelope.payload_hash());
+        let submission = &signed.message;
+        self.submission_checks(&id, submission)?;
+        self.replay
+            .check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms())
+            .map_err(|e| Rejection::new(409, e.to_string()))?;
+        self.mempool.admit(id, submission.clone(), now_ms(), true).map_err(|refusal| match refusal {
+            Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
+            Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
+        })?;
+        Ok(id)
+    }
+
+    /// The checks of a signed submission that change nothing: not seen before, an active
+    /// challenge, within its size limit, a miner registered on the subnet.
+    pub(crate) fn submission_checks(&self, id: &SubmissionId, submission: &Submission) -> Result<(), Rejection> {
+        let id = *id;
+        if self.state.submissions.contains_key(&id) || self.mempool.get(&id).is_some() {
+            return Err(Rejection::new(409, format!("duplicate submission {id}")));
+        }
+        let Some(entry) = self.state.challenge(&submission.challenge) else {
+            return Err(Rejection::new(
+                404,
+                format!("unknown or inactive challenge {:?}", submission.challenge.as_str()),
+            ));
+        };
+        if submission.payload_size > u64::from(entry.spec.policy.max_input_bytes) {
+            return Err(Rejection::new(
+                413,
+                format!(
+                    "payload of {} bytes is over challenge {}'s limit of {} bytes",
+                    submission.payload_size, submission.challenge, entry.spec.policy.max_input_bytes
+                ),
+            ));
+        }
+        let Some(metagraph) = &self.metagraph else {
+            return Err(Rejection::new(503, "the validator has not read the metagraph yet; retry shortly"));
+        };
+        if metagraph.uid_of(&submission.miner).is_none() {
+            return Err(Rejection::new(
+                403,
+                format!("hotkey {} is not registered on subnet {}", submission.miner, self.cfg.netuid),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The checks of a signed sudo action that change nothing: signed by the owner, not
+    /// applied before.
+    pub(crate) fn sudo_checks(&self, signer: &PublicKey, hash: &Hash) -> Result<(), Rejection> {
+        if !self.sudo_keys().contains(signer) {
+            return Err(Rejection::new(
+                403,
+                format!("{signer} is not the subnet owner; sudo actions must be signed by the owner key"),
+            ));
+        }
+        if self.sudo_results.contains_key(hash) {
+            return Err(Rejection::new(409, "this sudo action was already applied"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn admit_sudo(&mut self, signed: Signed<SudoAction>, local: bool) -> Result<Hash, Rejection> {
+        let hash = signed.envelope.payload_hash();
+        self.sudo_checks(&signed.signer, &hash)?;
+        // A module this validator lacks is fetched by hash once the action commits (the HTTP
+        // path has checked that the entry validator holds it).
+        self.mempool.add_sudo(signed.envelope.clone());
+        if local {
+            self.publish(Topic::Submissions, signed.envelope.to_bytes());
+        }
+        Ok(hash)
+    }
+
+    pub(crate) fn on_gossip(&mut self, id: MessageId, from: PeerTag, message: Gossiped) {
+        let verdict = match message {
+            // The signature was valid (the pump checked it); a refusal here depends on this
+            // validator's own view (a challenge or registration it has not caught up with yet,
+            // a full mempool), so it is no ground to penalise the peer.
+            Gossiped::Submission(signed) => match self.on_submit(signed, false, None, None) {
+                Ok(()) => Verdict::Valid,
+                Err(_) => Verdict::Ignored,
+            },
+            Gossiped::Submissions(batch) => {
+                let admitted = batch
+                    .into_iter()
+                    .map(|signed| self.on_submit(signed, false, None, None))
+                    .filter(Result::is_ok)
+                    .count();
+                if admitted > 0 { Verdict::Valid } else { Verdict::Ignored }
+            }
+            Gossiped::Sudo(signed) => match self.admit_sudo(signed, false) {
+                Ok(_) => Verdict::Valid,
+                Err(_) => Verdict::Ignored,
+            },
+            Gossiped::Evaluations(batch) => {
+                for signed in batch {
+                    let evaluation = signed.message;
+                    let committed = self
+                        .state
+                        .submissions
+                        .get(&evaluation.submission)
+                        .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
+                    if !committed {
+                        self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
+                    }
+                }
+                Verdict::Valid
+            }
+            // The machine's own judgement: a refused message is not forwarded, and counts
+            // toward its sender's ban.
+            Gossiped::Consensus(envelope) => self.feed(CInput::Message { from, envelope }),
+        };
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            let _ = p2p.report(id, verdict).await;
+        });
+    }
+
+    pub(crate) fn publish(&self, topic: Topic, bytes: Vec<u8>) {
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            if let Err(e) = p2p.publish(topic, bytes).await {
+                debug!(%e, ?topic, "publish failed");
+            }
+        });
+    }
+}

@@ -1,0 +1,364 @@
+//! Ordering: the event loop's side of consensus. Feeds the machine, carries out what it asks
+//! (broadcast, timers, building and verifying blocks, committing, sync), and applies committed
+//! blocks to the application state.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use parity_scale_codec::Encode;
+use platform_app::{AppState, Context};
+use platform_chain::Chain;
+use platform_consensus::{Input as CInput, Output};
+use platform_p2p::{Client, Topic, Verdict};
+use platform_types::{
+    Action, Block, Codec, Epoch, Height, PublicKey, QuorumCertificate, SubmissionId, SyncRequest, SyncResponse, View,
+};
+use tracing::{debug, error, info, warn};
+
+use crate::core::*;
+use crate::mempool::BLOCK_BYTES_BUDGET;
+
+impl<C: Chain + Clone + 'static> Core<C> {
+    /// Hands `first` to the consensus machine and carries out what it asks, until nothing is
+    /// left; returns the machine's verdict on `first` itself (for a gossiped message).
+    pub(crate) fn feed(&mut self, first: CInput) -> Verdict {
+        let mut verdict = None;
+        let mut queue = VecDeque::from([first]);
+        while let Some(input) = queue.pop_front() {
+            let Some(machine) = self.machine.as_mut() else { break };
+            let outputs = machine.handle(input);
+            verdict.get_or_insert_with(|| crate::verdicts::consensus_verdict(&outputs));
+            for output in outputs {
+                if let Some(next) = self.carry_out(output) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        verdict.unwrap_or(Verdict::Ignored)
+    }
+
+    pub(crate) fn carry_out_all(&mut self, outputs: Vec<Output>) {
+        for output in outputs {
+            if let Some(next) = self.carry_out(output) {
+                self.feed(next);
+            }
+        }
+    }
+
+    pub(crate) fn carry_out(&mut self, output: Output) -> Option<CInput> {
+        match output {
+            Output::Broadcast(envelope) => self.publish(Topic::Consensus, envelope.to_bytes()),
+            Output::SetTimer { height, view, after_ms } => {
+                let inputs = self.inputs.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = inputs.send(Input::Timer { height, view }).await;
+                });
+            }
+            Output::BuildProposal { height, view } => {
+                let earliest = self.last_commit + self.cfg.block_interval;
+                let latest = Instant::now() + Duration::from_millis(self.cfg.view_timeout_ms / 2);
+                self.build = Some((height, view, earliest, latest.max(earliest)));
+                self.maybe_build();
+            }
+            Output::VerifyProposal { view, block } => {
+                return self.verify(view, block, Instant::now() + MISSING_WAIT);
+            }
+            Output::Commit { block, certificate } => return self.commit(block, certificate),
+            Output::Checkpoint(checkpoint) => {
+                let key = format!("checkpoint/{:020}", checkpoint.header.height.get());
+                let _ = self.records.store().put(
+                    platform_storage::Column::Consensus,
+                    key.as_bytes(),
+                    &checkpoint.header.hash().as_bytes()[..],
+                );
+            }
+            Output::NeedSync { height } => self.request_sync(height.get()),
+            Output::Misbehaviour { from, reason } => warn!(peer = from.0, %reason, "consensus misbehaviour"),
+        }
+        None
+    }
+
+    pub(crate) fn maybe_build(&mut self) {
+        let Some((height, view, earliest, latest)) = self.build else { return };
+        let now = Instant::now();
+        // Without a chain block to link to, the leader waits (the view times out if it must).
+        let Some((chain, epoch)) = self.current_link() else { return };
+        let has_work = !self.mempool.is_empty() || self.state.weights_due(epoch);
+        if now < earliest || (!has_work && now < latest) {
+            return;
+        }
+        self.build = None;
+        let Some(machine) = &self.machine else { return };
+        if machine.height() != height || machine.view() != view {
+            return;
+        }
+        let actions = self.build_actions(epoch);
+        self.feed(CInput::ProposalBuilt { height, view, epoch, chain, actions });
+    }
+
+    /// The leader's block: due weights (and a changed validator set) first, then sudo
+    /// actions, evaluations and submissions in arrival order, within the size budget.
+    pub(crate) fn build_actions(&mut self, epoch: Epoch) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.state.weights_due(epoch)
+            && let Some(metagraph) = &self.metagraph
+        {
+            actions.push(Action::Weights(platform_app::weights::compute(&self.state, metagraph, epoch)));
+            if let Some(set) = platform_app::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
+                && set.validators != self.state.registry.validators.validators
+            {
+                actions.push(Action::ValidatorSet(set));
+            }
+        }
+        let mut candidates: Vec<Action> = self.mempool.sudo().iter().cloned().map(Action::Sudo).collect();
+        candidates.extend(self.mempool.evaluations().map(|(_, e)| Action::Evaluation(e.clone())));
+        candidates.extend(self.mempool.submission_ids().map(|id| Action::Submission(*id)));
+        self.with_rules(|state, ctx| {
+            let mut checker = state.checker(epoch);
+            for action in &actions {
+                // Weights and validator sets were computed just now from the same state.
+                let _ = checker.push(action, ctx);
+            }
+            let mut bytes = 0usize;
+            for action in candidates {
+                let size = action.encoded_size();
+                if bytes + size > BLOCK_BYTES_BUDGET || actions.len() >= platform_types::limits::MAX_BLOCK_ACTIONS {
+                    break;
+                }
+                // Keep only actions valid where they stand (an evaluation whose submission is not
+                // committed yet waits for a later block).
+                if checker.push(&action, ctx).is_ok() {
+                    bytes += size;
+                    actions.push(action);
+                }
+            }
+        });
+        actions
+    }
+
+    /// Runs `f` with the state and the rules' context: sudo keys, metagraph, and submission
+    /// bodies from the mempool or, failing that, the store.
+    pub(crate) fn with_rules<R>(&mut self, f: impl FnOnce(&mut AppState, &Context<'_>) -> R) -> R {
+        let sudo = self.sudo_keys();
+        let (mempool, records) = (&self.mempool, &self.records);
+        let lookup = |id: &SubmissionId| submission_info(mempool, records, id);
+        let ctx = Context {
+            netuid: self.cfg.netuid,
+            sudo: &sudo,
+            metagraph: self.metagraph.as_deref(),
+            chain: Some(&self.chain),
+            min_stake: self.cfg.min_stake_rao,
+            lookup: &lookup,
+            verified: &self.verified,
+        };
+        f(&mut self.state, &ctx)
+    }
+
+    pub(crate) fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+        let result = self.with_rules(|state, ctx| state.check_block(&block, ctx));
+        let (height, block_hash) = (block.header.height, block.hash());
+        let valid = match result {
+            Ok(()) => true,
+            Err(reason) if reason.is_pending() && Instant::now() < deadline => {
+                debug!(%reason, "proposal refers to something not yet received; waiting");
+                self.verifying.push((view, block, deadline));
+                return None;
+            }
+            Err(reason) => {
+                warn!(height = height.get(), view = view.get(), %reason, "proposal rejected");
+                false
+            }
+        };
+        Some(CInput::ProposalVerified { height, view, block_hash, valid })
+    }
+
+    pub(crate) fn recheck_verifying(&mut self) {
+        if self.verifying.is_empty() {
+            return;
+        }
+        for (view, block, deadline) in std::mem::take(&mut self.verifying) {
+            if let Some(answer) = self.verify(view, block, deadline) {
+                self.feed(answer);
+            }
+        }
+    }
+
+    pub(crate) fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
+        self.settle_writes();
+        // Submissions acknowledged before a restart may never have left this node: relayed again
+        // at the first commit, when peers are certainly there.
+        if !self.reloaded.is_empty() {
+            for envelope in std::mem::take(&mut self.reloaded) {
+                if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
+                    let full = self.outbox.push(envelope);
+                    self.send(full);
+                }
+            }
+            let rest = self.outbox.take();
+            self.send(rest);
+        }
+        let missing: Vec<SubmissionId> = block
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Submission(id) if self.mempool.get(id).is_none() && !self.records.has_submission(id) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        if !missing.is_empty() {
+            info!(height = block.header.height.get(), missing = missing.len(), "fetching submission bodies from peers");
+            self.committing = Some((block, certificate));
+            self.fetch_bodies(missing);
+            return None;
+        }
+        if let Err(e) = self.records.put_block(&block, &certificate) {
+            error!(%e, "cannot store a committed block; this validator stops voting");
+            self.machine = None;
+            return None;
+        }
+        let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        let height = block.header.height;
+        for (index, reason) in &effects.skipped {
+            warn!(height = height.get(), index, %reason, "committed action skipped");
+        }
+        self.last_commit = Instant::now();
+        self.metrics.height.set(height.get() as i64);
+        for id in &effects.submissions {
+            self.mempool.remove_submission(id);
+        }
+        for (id, validator) in &effects.evaluations {
+            self.mempool.remove_evaluation(id, validator);
+            self.observe_final(id);
+        }
+        for action in &block.actions {
+            if let Action::Sudo(envelope) = action {
+                self.mempool.remove_sudo(&envelope.payload_hash());
+            }
+        }
+        for (hash, result) in &effects.sudo {
+            info!(height = height.get(), action = %hash, ?result, "sudo action committed");
+            self.sudo_results.insert(*hash, (height, result.clone()));
+        }
+        if effects.challenges_changed {
+            self.ensure_modules();
+        }
+        for id in effects.submissions {
+            self.start_evaluation(id);
+        }
+        if let Some(weights) = effects.weights {
+            info!(epoch = weights.epoch.get(), height = height.get(), "weights agreed");
+            self.submit_weights(weights);
+        }
+        if let Some(set) = &effects.next_validators {
+            let p2p = self.p2p.clone();
+            let hotkeys = set.validators.iter().map(|v| v.hotkey).collect();
+            tokio::spawn(async move {
+                let _ = p2p.set_validators(hotkeys).await;
+            });
+        }
+        self.check_required_version();
+        Some(CInput::Applied {
+            height,
+            state_root: self.state.tip.state_root,
+            next_validators: effects.next_validators,
+        })
+    }
+
+    /// Below the version the network requires, this validator stops signing but keeps
+    /// following blocks and serving reads.
+    pub(crate) fn check_required_version(&mut self) {
+        if let Some(required) = self.state.registry.required_version
+            && node_version() < required
+            && self.outdated.is_none()
+        {
+            error!(running = %node_version(), %required, "this validator is below the required version: it follows without voting; upgrade it");
+            self.outdated = Some(required);
+            if let Some(machine) = self.machine.as_mut() {
+                machine.stop_voting();
+            }
+        }
+    }
+
+    pub(crate) fn observe_final(&mut self, id: &SubmissionId) {
+        if self.state.submissions.get(id).is_some_and(|c| c.is_final(&self.state.registry.validators))
+            && let Some(start) = self.accepted_at.remove(id)
+        {
+            self.metrics.score_latency.observe(start.elapsed().as_secs_f64());
+        }
+    }
+
+    pub(crate) fn request_sync(&mut self, from: u64) {
+        if self.syncing {
+            return;
+        }
+        self.syncing = true;
+        let p2p = self.p2p.clone();
+        let inputs = self.inputs.clone();
+        let validators: HashSet<PublicKey> =
+            self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
+        tokio::spawn(async move {
+            let mut blocks = Vec::new();
+            let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
+            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
+            ask_peers(&p2p, &request, validator, |bytes| {
+                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
+                    blocks = list;
+                }
+                !blocks.is_empty()
+            })
+            .await;
+            let _ = inputs.send(Input::Synced { blocks }).await;
+        });
+    }
+
+    pub(crate) fn fetch_bodies(&self, ids: Vec<SubmissionId>) {
+        let p2p = self.p2p.clone();
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let mut envelopes = Vec::new();
+            let wanted = ids.len();
+            let request = SyncRequest::Submissions(ids).to_bytes();
+            ask_peers(
+                &p2p,
+                &request,
+                |hotkey| hotkey.is_some(),
+                |bytes| {
+                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::from_bytes(bytes) {
+                        envelopes.extend(list);
+                    }
+                    envelopes.len() >= wanted
+                },
+            )
+            .await;
+            let _ = inputs.send(Input::Bodies { envelopes }).await;
+        });
+    }
+}
+
+/// Sends `request` to each connected peer whose hotkey `ask` accepts, handing every answer to
+/// `answered` until it reports that it has what it needs. A node that has just started may not
+/// know its peers' hotkeys yet, so rounds repeat with growing pauses (20 rounds, about 50 s in
+/// all) before giving up.
+async fn ask_peers(
+    p2p: &Client,
+    request: &[u8],
+    ask: impl Fn(Option<PublicKey>) -> bool,
+    mut answered: impl FnMut(&[u8]) -> bool,
+) {
+    for attempt in 0..20u64 {
+        for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+            if !ask(hotkey) {
+                continue;
+            }
+            if let Ok(bytes) = p2p.request_sync(peer, request.to_vec()).await
+                && answered(&bytes)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+    }
+}
