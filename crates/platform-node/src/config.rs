@@ -105,6 +105,10 @@ pub struct Settings {
     /// Submissions waiting to be ordered, at most [default: 100000].
     #[arg(long, env = "MEMPOOL_CAPACITY", value_name = "N")]
     pub mempool_capacity: Option<usize>,
+    /// Open inbound p2p connections allowed from one IP address; more are closed [default: 5].
+    /// Raise it when several validators share an address (a local network on one machine).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    pub max_connections_per_ip: Option<u32>,
     /// Fault injection for end-to-end tests: makes this validator misbehave.
     #[arg(long, env = "PLATFORM_FAULT", value_enum, hide = true)]
     pub fault: Option<Fault>,
@@ -122,7 +126,8 @@ impl Settings {
         let top = self;
         layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
             p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake_tao, sudo_key,
-            log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity, fault)
+            log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity,
+            max_connections_per_ip, fault)
     }
 
     /// Reads a TOML configuration file.
@@ -182,6 +187,8 @@ pub struct NodeConfig {
     pub miner_rate_per_minute: u32,
     /// Mempool bound.
     pub mempool_capacity: usize,
+    /// Inbound p2p connections allowed per IP address.
+    pub max_connections_per_ip: u32,
     /// A deliberate misbehaviour (fault tests only).
     pub fault: Option<Fault>,
 }
@@ -255,6 +262,10 @@ impl NodeConfig {
         if mempool_capacity == 0 {
             return Err(ConfigError::new("mempool_capacity", "must be at least 1"));
         }
+        let max_connections_per_ip = s.max_connections_per_ip.unwrap_or(5);
+        if max_connections_per_ip == 0 {
+            return Err(ConfigError::new("max_connections_per_ip", "must be at least 1"));
+        }
         Ok(NodeConfig {
             hotkey,
             endpoint,
@@ -271,6 +282,7 @@ impl NodeConfig {
             view_timeout_ms,
             miner_rate_per_minute,
             mempool_capacity,
+            max_connections_per_ip,
             fault: s.fault,
         })
     }

@@ -213,6 +213,8 @@ impl Devnet {
         settings.subtensor_endpoint = Some(self.local.url());
         settings.netuid = Some(self.config.netuid);
         settings.p2p_listen_addr.get_or_insert_with(|| "/ip4/127.0.0.1/tcp/0".into());
+        // Every validator dials from 127.0.0.1: the per-IP limit must admit all of them.
+        settings.max_connections_per_ip.get_or_insert(u32::try_from(2 * self.validators.len() + 8).unwrap_or(u32::MAX));
         settings.bootstrap_peers = Some(bootstrap);
         settings.data_dir = Some(self.data_dir(i));
         settings.http_addr = Some(match self.config.http_port_base {

@@ -150,6 +150,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     p2p_config.listen = vec![cfg.p2p_listen.clone()];
     p2p_config.external = cfg.p2p_external.iter().cloned().collect();
     p2p_config.bootstrap = cfg.bootstrap.clone();
+    p2p_config.limits.max_connections_per_ip = cfg.max_connections_per_ip;
     let identity = records.p2p_identity().context("cannot create the node identity")?;
     let (p2p, events, event_loop) =
         platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), Arc::new(records.clone()))
