@@ -86,6 +86,22 @@ pub(crate) fn router(api: Api) -> Router {
         .with_state(api)
 }
 
+/// The status the node shows until its event loop runs (it is agreeing on the genesis
+/// validator set with the others).
+pub(crate) fn starting_status() -> Value {
+    json!({
+        "status": "starting",
+        "voting": false,
+        "detail": "agreeing on the genesis validator set with the other validators",
+    })
+}
+
+/// What the node is waiting for, while its status is [`starting_status`].
+pub(crate) fn starting(status: &Value) -> Option<&str> {
+    (status.get("status").and_then(Value::as_str) == Some("starting"))
+        .then(|| status.get("detail").and_then(Value::as_str).unwrap_or("starting"))
+}
+
 pub(crate) async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
     api.ready()?;
     let (reply, answer) = oneshot::channel();
@@ -151,12 +167,12 @@ impl Api {
     /// Refuses at once (503, saying why) while the event loop does not run yet: the validator
     /// is still agreeing on the genesis validator set with the others.
     fn ready(&self) -> Result<(), ApiError> {
-        let status = self.status.borrow();
-        if status.get("status").and_then(Value::as_str) == Some("starting") {
-            let detail = status.get("detail").and_then(Value::as_str).unwrap_or("starting");
-            return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("the validator is starting: {detail}")));
+        match starting(&self.status.borrow()) {
+            Some(detail) => {
+                Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("the validator is starting: {detail}")))
+            }
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn store_blob(&self, expected: Hash, blob: &[u8]) -> Result<(), ApiError> {

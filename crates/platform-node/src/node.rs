@@ -16,7 +16,7 @@ use platform_p2p::{Client, P2pConfig, Topic};
 use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
 use platform_types::{Envelope, Epoch, Hash, ReplayGuard, Submission, SubmissionId, ValidatorSet, VerifiedEnvelopes};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
@@ -76,7 +76,7 @@ impl RunningNode {
             if let Some(reason) = self.failure.borrow().clone() {
                 return Err(reason);
             }
-            if status.borrow_and_update().get("status").and_then(Value::as_str) != Some("starting") {
+            if crate::http::starting(&status.borrow_and_update()).is_none() {
                 return Ok(());
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -173,11 +173,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
 
     let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
     let (inputs, input_rx) = mpsc::channel(16_384);
-    let (status, status_rx) = watch::channel(json!({
-        "status": "starting",
-        "voting": false,
-        "detail": "agreeing on the genesis validator set with the other validators",
-    }));
+    let (status, status_rx) = watch::channel(crate::http::starting_status());
     let metrics = Arc::new(Metrics::default());
 
     // HTTP.
