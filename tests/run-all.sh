@@ -35,7 +35,7 @@ if [ -n "$free_gib" ] && [ "$free_gib" -lt 15 ]; then
 fi
 
 log="$(mktemp)"
-trap 'rm -f "$log" "$log.challenges"' EXIT
+trap 'rm -f "$log" "$log.challenges" "$log.api"' EXIT
 
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
@@ -52,6 +52,9 @@ export PLATFORM_CHAIN_DIR="${PLATFORM_CHAIN_DIR:-$(pwd)/../shared/chain}"
 
 step "Building and running every test (cargo test --workspace)"
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
+
+step "The HTTP API against docs/openapi.yaml: the Python client and schemathesis on a devnet (tests/api)"
+bash tests/api/run.sh "$CARGO_TARGET_DIR/debug/validator-node" 2>&1 | tee "$log.api"
 
 step "Rustdoc with warnings denied"
 # Without the RocksDB backend (documenting it would need a second ~15-minute C++ build in check

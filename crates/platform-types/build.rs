@@ -1,4 +1,4 @@
-//! Compiles `proto/platform/v1/*.proto` with the pure-Rust `protox` compiler (no `protoc`
+//! Compiles `proto/platform_network/v1/*.proto` with the pure-Rust `protox` compiler (no `protoc`
 //! needed) and generates prost types, which stay private to this crate.
 
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // not compile that clone's files.
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto").canonicalize()?;
     let files = ["envelope", "challenge", "work", "consensus", "sync"]
-        .map(|name| root.join(format!("platform/v1/{name}.proto")));
+        .map(|name| root.join(format!("platform_network/v1/{name}.proto")));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use platform_chain::{Chain, Head};
-use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
-use platform_types::{ChallengeId, Envelope, MechanismId, NetUid, Payload, Submission};
+use platform_node::devnet::{Devnet, DevnetConfig, miner_suri, now_ms};
+use platform_types::{ChallengeId, Envelope, Hash, MechanismId, NetUid, Payload, PublicKey, Submission};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -23,6 +23,10 @@ pub struct DevnetArgs {
     /// Miners to register; each submits to the regression challenge every few seconds.
     #[arg(long, default_value_t = 3)]
     miners: usize,
+    /// Also register this miner hotkey (SS58 or 0x + 64 hex), whose secret key stays with you:
+    /// sign your own submissions with it. Repeat for several.
+    #[arg(long = "miner-key", value_name = "HOTKEY", value_parser = parse_hotkey)]
+    miner_keys: Vec<PublicKey>,
     /// Where the chain's files and each validator's data directory go (kept after exit).
     #[arg(long, default_value = "devnet", value_name = "DIR")]
     work_dir: PathBuf,
@@ -41,6 +45,13 @@ pub struct DevnetArgs {
     /// Milliseconds between chain blocks (the chain makes a block only when asked).
     #[arg(long, default_value_t = 1000)]
     chain_block_ms: u64,
+}
+
+fn parse_hotkey(text: &str) -> Result<PublicKey, String> {
+    match text.strip_prefix("0x") {
+        Some(hex) => Hash::from_hex(hex).map(|h| PublicKey::from_bytes(*h.as_bytes())).map_err(|e| e.to_string()),
+        None => PublicKey::from_ss58(text).map_err(|e| e.to_string()),
+    }
 }
 
 /// When the command started: progress lines say how long ago.
@@ -78,8 +89,9 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     );
     config.validators = args.validators;
     config.miners = args.miners.max(1);
+    config.miner_keys = args.miner_keys.clone();
     config.http_port_base = Some(args.http_port);
-    let steps = 3 + config.validators + config.miners + config.validators;
+    let steps = 3 + config.validators + config.miners + config.miner_keys.len() + config.validators;
     let mut done = 0;
     let net = Devnet::start(config, &mut |step| {
         done += 1;
@@ -107,6 +119,13 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
         println!("  validator {i}: {}   data {}", net.url(i).unwrap_or_default(), net.data_dir(i).display());
     }
     println!("  logs:        {} (RUST_LOG filters it)", work_dir.join("validators.log").display());
+    println!("  miners registered on subnet {} (the devnet submits for the first ones):", net.config.netuid);
+    for (i, miner) in net.miners.iter().enumerate() {
+        println!("    {}  secret URI {}", miner.public().to_ss58(), miner_suri(i));
+    }
+    for key in &net.config.miner_keys {
+        println!("    {}  (--miner-key: you sign)", key.to_ss58());
+    }
     println!(
         "  try:        curl {}/scores   |   curl {}/weights",
         net.url(0).unwrap_or_default(),

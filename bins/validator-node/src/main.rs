@@ -70,6 +70,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(e.into()),
     };
     init_logs(config.log_format);
+    warn_retired_settings();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(e.into()),
@@ -83,6 +84,22 @@ fn main() -> ExitCode {
 fn fail(error: anyhow::Error) -> ExitCode {
     eprintln!("error: {error:#}");
     ExitCode::FAILURE
+}
+
+/// Settings of the Docker-based Platform that nothing here reads (docs/operations.md, "Coming
+/// from the Docker-based Platform"), with what replaced each.
+const RETIRED_SETTINGS: [(&str, &str); 3] = [
+    ("BROKER_WS_PORT", "there is no container broker: challenges are WASM modules run in-process"),
+    ("BROKER_JWT_SECRET", "there is no container broker, so no secret for it"),
+    ("PLATFORM_PUBLIC_URL", "challenges do not call the validator; miners use the HTTP API at HTTP_ADDR"),
+];
+
+fn warn_retired_settings() {
+    for (name, instead) in RETIRED_SETTINGS {
+        if std::env::var_os(name).is_some() {
+            tracing::warn!("{name} is set but no longer used ({instead}); see docs/operations.md");
+        }
+    }
 }
 
 fn init_logs(format: LogFormat) {

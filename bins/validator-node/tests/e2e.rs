@@ -212,6 +212,9 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitione
     let status_c = final_with(&urls[3], &id_c, 4).await;
     assert!(status_c["evaluations"].as_array().expect("evaluations").iter().all(|e| e["status"] == "rejected"));
     assert_eq!(status_c["score_ppb"].as_u64(), Some(0), "{status_c}");
+    // A refused payload is reported as such, with the challenge's reason (not as "scored" 0).
+    assert_eq!(status_c["status"], "rejected", "{status_c}");
+    assert!(status_c["reason"].as_str().is_some_and(|r| r.contains("not a decimal number")), "{status_c}");
     let mut scores = Vec::new();
     for (key, id) in [(a, &id_a), (b, &id_b)] {
         let finals: Vec<Value> = {

@@ -200,12 +200,14 @@ impl StatusArgs {
 
 fn describe(status: &Value) {
     let score = status["score_ppb"].as_u64().map(|s| format!(" score {:.4} ({s} ppb)", s as f64 / 1e9));
+    let reason = status["reason"].as_str().map(|r| format!(": {r}"));
     println!(
-        "{} {}{} ({} evaluations)",
+        "{} {}{} ({} evaluations){}",
         status["id"].as_str().unwrap_or("?"),
         status["status"].as_str().unwrap_or("?"),
         score.unwrap_or_default(),
-        status["evaluations"].as_array().map_or(0, Vec::len)
+        status["evaluations"].as_array().map_or(0, Vec::len),
+        reason.unwrap_or_default()
     );
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use platform_chain::Chain;
 use platform_consensus::{Input as CInput, PeerTag};
 use platform_p2p::{MessageId, Topic, Verdict};
-use platform_types::{Envelope, Hash, PublicKey, Signed, Submission, SubmissionId, SudoAction};
+use platform_types::{Envelope, Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
 use tokio::sync::oneshot;
 use tracing::debug;
 
@@ -129,9 +129,15 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let id = SubmissionId(signed.envelope.payload_hash());
         let submission = &signed.message;
         self.submission_checks(&id, submission)?;
-        self.replay
-            .check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms())
-            .map_err(|e| Rejection::new(409, e.to_string()))?;
+        self.replay.check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms()).map_err(
+            |e| match e {
+                ReplayError::Duplicate { .. } => Rejection::new(409, e.to_string()),
+                ReplayError::Stale { .. } | ReplayError::Future { .. } => {
+                    Rejection::new(400, format!("timestamp_ms outside the replay window: {e}"))
+                }
+                ReplayError::Saturated(_) => Rejection::new(429, e.to_string()),
+            },
+        )?;
         self.mempool.admit(id, submission.clone(), now_ms(), true).map_err(|refusal| match refusal {
             Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
             Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
@@ -167,7 +173,15 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if metagraph.uid_of(&submission.miner).is_none() {
             return Err(Rejection::new(
                 403,
-                format!("hotkey {} is not registered on subnet {}", submission.miner, self.cfg.netuid),
+                format!(
+                    "hotkey {} is not registered on subnet {} in the metagraph this validator read at chain block {}; \
+                     it reads the metagraph again at each epoch and at least every {} blocks, so a hotkey registered \
+                     since is admitted after the next read",
+                    submission.miner,
+                    self.cfg.netuid,
+                    metagraph.block.number,
+                    crate::tasks::METAGRAPH_REFRESH_BLOCKS
+                ),
             ));
         }
         Ok(())

@@ -63,7 +63,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     "mechanism": vector.mechanism.get(),
                     "uids": vector.uids.iter().map(|u| u.get()).collect::<Vec<_>>(),
                     "weights": vector.weights,
-                    "result": match outcome { Ok(s) => format!("{s:?}"), Err(e) => format!("error: {e}") },
+                    "chain": crate::json::chain_answer(&outcome),
                 }));
             }
             let record = json!({ "epoch": weights.epoch.get(), "height": height, "mechanisms": results });

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, bail};
 use platform_chain::{Chain, ConnectOptions, LocalChain, LocalChainConfig, SubxtChain, install_chopsticks};
 use platform_types::{
-    ChallengeId, ChallengeSpec, Envelope, Hash, Keypair, MechanismId, NetUid, RuntimePolicy, ScoringConfig, SudoAction,
-    SudoCommand, blake2b_256,
+    ChallengeId, ChallengeSpec, Envelope, Hash, Keypair, MechanismId, NetUid, PublicKey, RuntimePolicy, ScoringConfig,
+    SudoAction, SudoCommand, blake2b_256,
 };
 use serde_json::{Value, json};
 
@@ -36,8 +36,11 @@ pub struct DevnetConfig {
     /// How many of them, counted from the last seat, the caller runs itself (for example as
     /// `validator-node` processes configured from [`Devnet::settings`]); the rest run here.
     pub external: usize,
-    /// Miners registered.
+    /// Miners registered (keys [`miner_suri`]); the devnet submits for them.
     pub miners: usize,
+    /// Further miner hotkeys to register, whose secret keys stay with their owners (a client
+    /// under test signing its own submissions).
+    pub miner_keys: Vec<PublicKey>,
     /// The subnet.
     pub netuid: u16,
     /// Its tempo in chain blocks.
@@ -59,6 +62,7 @@ impl DevnetConfig {
             validators: 4,
             external: 0,
             miners: 3,
+            miner_keys: Vec::new(),
             netuid: 1,
             tempo: 20,
             http_port_base: None,
@@ -140,13 +144,11 @@ impl Devnet {
         let miners = (0..config.miners).map(|i| keypair(&miner_suri(i))).collect::<Result<Vec<_>, _>>()?;
 
         let netuid = NetUid::new(config.netuid);
-        let seats = validators.len() + miners.len();
-        for (n, key) in validators.iter().chain(&miners).enumerate() {
-            progress(format!("chain: registering hotkey {}/{seats} on subnet {}", n + 1, config.netuid));
-            chain
-                .burned_register(&owner, netuid, &key.public())
-                .await
-                .with_context(|| format!("cannot register {}", key.public()))?;
+        let hotkeys: Vec<PublicKey> =
+            validators.iter().chain(&miners).map(Keypair::public).chain(config.miner_keys.iter().copied()).collect();
+        for (n, hotkey) in hotkeys.iter().enumerate() {
+            progress(format!("chain: registering hotkey {}/{} on subnet {}", n + 1, hotkeys.len(), config.netuid));
+            chain.burned_register(&owner, netuid, hotkey).await.with_context(|| format!("cannot register {hotkey}"))?;
         }
         let graph = chain.metagraph(netuid, None).await?;
         let mut permits = vec![false; graph.neurons.len()];

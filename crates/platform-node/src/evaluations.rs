@@ -142,7 +142,13 @@ impl<C: Chain + Clone + 'static> Core<C> {
             };
             let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload };
             match worker.evaluate(module, job).await {
-                Some(Ok(envelope)) => {
+                Some(Ok(evaluator::Sealed { envelope, reason })) => {
+                    // Kept for `GET /submissions/{id}`, written here rather than on the event loop.
+                    if let Some(reason) = reason
+                        && let Err(e) = records.put_reason(&id, &reason)
+                    {
+                        tracing::warn!(%id, %e, "cannot keep the rejection reason");
+                    }
                     let _ = inputs.send(Input::Evaluated { id, envelope }).await;
                 }
                 Some(Err(abstention)) => {

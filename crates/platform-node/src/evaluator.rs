@@ -32,7 +32,20 @@ pub const ATTEMPTS: u32 = 3;
 type Task = (ChallengeModule, Job, oneshot::Sender<Evaluated>);
 
 /// What the worker hands back: this validator's signed [`Evaluation`], or why it abstains.
-pub type Evaluated = std::result::Result<Envelope, Abstention>;
+pub type Evaluated = std::result::Result<Sealed, Abstention>;
+
+/// Longest rejection reason kept for `GET /submissions/{id}`, in bytes (longer ones are cut).
+pub const MAX_REASON_BYTES: usize = 512;
+
+/// A signed evaluation and, for a rejection, the challenge's reason (not signed: the output
+/// hash in the evaluation commits to the module's verdict, reason included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// The signed [`Evaluation`].
+    pub envelope: Envelope,
+    /// Why the challenge refused the payload, at most [`MAX_REASON_BYTES`]; `None` when scored.
+    pub reason: Option<String>,
+}
 
 /// This validator could not reach a verdict it may sign (see [`Outcome::Abstain`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +102,10 @@ impl Worker {
                 let mut attempt = 1;
                 let evaluated = loop {
                     match run(&runtime, &module, &mut job) {
-                        Outcome::Verdict(result) => break Ok(signer.seal(&job, &result)),
+                        Outcome::Verdict(result) => {
+                            let envelope = signer.seal(&job, &result);
+                            break Ok(Sealed { envelope, reason: result.reason });
+                        }
                         Outcome::Abstain(reason) if attempt >= ATTEMPTS => break Err(Abstention { reason }),
                         Outcome::Abstain(reason) => {
                             debug!(id = %job.id, attempt, %reason, "evaluation failed locally; trying again");
@@ -152,6 +168,21 @@ pub struct Result {
     pub fuel_used: u64,
     /// Hash of the module's output (or of the failure's kind).
     pub output_hash: Hash,
+    /// Why the payload was refused (the module's reason, or the sandbox failure), cut to
+    /// [`MAX_REASON_BYTES`]; `None` when scored.
+    pub reason: Option<String>,
+}
+
+/// `reason` cut to at most [`MAX_REASON_BYTES`] on a character boundary.
+fn bounded(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
 }
 
 /// The evaluation seed of a submission: bound to the committing block, unknown to the miner
@@ -184,15 +215,16 @@ pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Outcom
     };
     match runtime.evaluate(module, &input) {
         Ok(outcome) => {
-            let (status, score_ppb) = match outcome.verdict {
-                Verdict::Scored { score_ppb, .. } => (EvaluationStatus::Scored, score_ppb),
-                Verdict::Rejected { .. } => (EvaluationStatus::Rejected, 0),
+            let (status, score_ppb, reason) = match outcome.verdict {
+                Verdict::Scored { score_ppb, .. } => (EvaluationStatus::Scored, score_ppb, None),
+                Verdict::Rejected { reason } => (EvaluationStatus::Rejected, 0, Some(bounded(reason))),
             };
             Outcome::Verdict(Result {
                 status,
                 score_ppb,
                 fuel_used: outcome.fuel_used,
                 output_hash: outcome.output_hash,
+                reason,
             })
         }
         Err(error) if error.is_deterministic() => Outcome::Verdict(failure(&error)),
@@ -214,6 +246,7 @@ fn failure(error: &RuntimeError) -> Result {
         score_ppb: 0,
         fuel_used: 0,
         output_hash: blake2b_256(format!("platform/failure/{kind}").as_bytes()),
+        reason: Some(bounded(format!("the sandbox refused the run: {error}"))),
     }
 }
 

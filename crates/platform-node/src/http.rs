@@ -4,14 +4,17 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, Query as UrlQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform_p2p::Client;
 use platform_runtime::Runtime;
 use platform_types::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
-use platform_types::{Envelope, Hash, NetUid, Payload, PublicKey, SubmissionId, SudoAction, SudoCommand, blake2b_256};
+use platform_types::{
+    DecodeError, Envelope, EnvelopeError, Hash, NetUid, Payload, PublicKey, SubmissionId, SudoAction, SudoCommand,
+    blake2b_256,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -82,8 +85,32 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/sudo", post(sudo))
         .route("/sudo/{id}", get(sudo_status))
         .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint (see docs/openapi.yaml)".into()) })
         .layer(DefaultBodyLimit::max(2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024)))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(api)
+}
+
+/// Every error answers `{"error": "<reason>"}`, also those the framework produces itself
+/// (404 for an unknown path, 405 with its `Allow` header, 413, 415 and 422 from the JSON
+/// extractor, 400 for a bad path or query): their text becomes the reason.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let reason = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_owned(),
+        text => text.to_owned(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, axum::body::Body::from(json!({ "error": reason }).to_string()))
 }
 
 /// The status the node shows until its event loop runs (it is agreeing on the genesis
@@ -158,9 +185,25 @@ fn decode_hex(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     hex::decode(text.trim().trim_start_matches("0x")).map_err(|e| bad(format!("{field} is not hex: {e}")))
 }
 
+/// A message that does not decode is malformed (400, or 413 for a field over its limit); one
+/// whose signature, kind or author does not hold is not authenticated (401).
+fn envelope_error(what: &str, e: EnvelopeError) -> ApiError {
+    let status = match &e {
+        EnvelopeError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+        EnvelopeError::Decode(_) => StatusCode::BAD_REQUEST,
+        EnvelopeError::Signature(_) | EnvelopeError::WrongKind { .. } | EnvelopeError::SignerMismatch { .. } => {
+            StatusCode::UNAUTHORIZED
+        }
+    };
+    ApiError(status, format!("{what} refused: {e}"))
+}
+
 fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
     let bytes = decode_hex("envelope", &body.envelope)?;
-    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| bad(format!("malformed envelope: {e}")))
+    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| match e {
+        DecodeError::TooLarge { .. } => ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("envelope too large: {e}")),
+        e => bad(format!("malformed envelope: {e}")),
+    })
 }
 
 impl Api {
@@ -195,12 +238,8 @@ impl Api {
     /// submission.
     pub(crate) async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, ApiError> {
         self.ready()?;
-        let signed = self
-            .verifier
-            .open(envelope)
-            .await
-            .ok_or_else(unavailable)?
-            .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("submission refused: {e}")))?;
+        let signed =
+            self.verifier.open(envelope).await.ok_or_else(unavailable)?.map_err(|e| envelope_error("submission", e))?;
         let blob = match signed.message.payload {
             Payload::Blob(hash) => {
                 let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
@@ -234,9 +273,7 @@ impl Api {
     /// hands the action to admission. Nothing is compiled for a key that is not the owner's.
     pub(crate) async fn sudo(&self, envelope: Envelope, module: Option<Vec<u8>>) -> Result<Hash, ApiError> {
         self.ready()?;
-        let signed = envelope
-            .open::<SudoAction>(self.netuid)
-            .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("sudo action refused: {e}")))?;
+        let signed = envelope.open::<SudoAction>(self.netuid).map_err(|e| envelope_error("sudo action", e))?;
         self.precheck(Precheck::Sudo { signer: signed.signer, hash: signed.envelope.payload_hash() }).await?;
         if let SudoCommand::AddChallenge(spec) | SudoCommand::UpdateChallenge(spec) = &signed.message.command
             && module.is_none()
@@ -280,8 +317,14 @@ fn parse_hash(text: &str) -> Result<Hash, ApiError> {
 async fn submission(State(api): State<Api>, Path(id): Path<String>) -> Reply {
     let id = SubmissionId(parse_hash(&id)?);
     let answer = query(&api, Query::Submission(id)).await?;
-    if answer.get("status").and_then(Value::as_str) == Some("unknown") {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
+    let mut answer = answer;
+    match answer.get("status").and_then(Value::as_str) {
+        Some("unknown") => {
+            return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
+        }
+        // Read here, off the event loop: why this validator's evaluation was a rejection.
+        Some("pending") => answer["reason"] = Value::Null,
+        _ => answer["reason"] = api.records.reason(&id).map_or(Value::Null, Value::String),
     }
     Ok(Json(answer))
 }
@@ -321,7 +364,12 @@ async fn sudo(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Respon
 }
 
 async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
-    ask(State(api), Query::Sudo(parse_hash(&id)?)).await
+    let hash = parse_hash(&id)?;
+    let answer = query(&api, Query::Sudo(hash)).await?;
+    if answer.get("status").and_then(Value::as_str) == Some("unknown") {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no sudo action {hash} on this validator")));
+    }
+    Ok(Json(answer))
 }
 
 async fn metrics(State(api): State<Api>) -> Response {

@@ -19,6 +19,7 @@ pub mod devnet;
 mod evaluations;
 pub mod evaluator;
 mod http;
+mod json;
 pub mod mempool;
 pub mod metrics;
 mod node;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use platform_chain::Chain;
-use platform_types::{PublicKey, SubmissionId};
+use platform_types::{EvaluationStatus, PublicKey, SubmissionId};
 use serde_json::{Value, json};
 
 use crate::core::*;
@@ -37,16 +37,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     .challenges
                     .values()
                     .map(|e| {
-                        let s = &e.spec;
-                        json!({
-                            "id": s.id.as_str(), "name": s.name, "module_hash": s.module_hash.to_string(),
-                            "module_size": s.module_size, "mechanism": s.mechanism.get(),
-                            "emission_share_ppb": s.emission_share_ppb, "since_height": e.since.get(),
-                            "module_loaded": self.modules.contains_key(s.id.as_str()),
-                            "policy": { "fuel_limit": s.policy.fuel_limit, "memory_pages_max": s.policy.memory_pages_max,
-                                "deadline_ms": s.policy.deadline_ms, "max_input_bytes": s.policy.max_input_bytes,
-                                "max_output_bytes": s.policy.max_output_bytes },
-                        })
+                        let loaded = self.modules.contains_key(e.spec.id.as_str());
+                        crate::json::challenge(&e.spec, e.since.get(), loaded)
                     })
                     .collect(),
             ),
@@ -69,7 +61,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
             }
             Query::Sudo(hash) => match self.sudo_results.get(&hash) {
                 Some((height, Ok(()))) => json!({ "status": "committed", "height": height.get() }),
-                Some((height, Err(reason))) => json!({ "status": "rejected", "height": height.get(), "reason": reason }),
+                Some((height, Err(reason))) => {
+                    json!({ "status": "rejected", "height": height.get(), "reason": reason })
+                }
                 None if self.mempool.sudo().iter().any(|e| e.payload_hash() == hash) => json!({ "status": "pending" }),
                 None => json!({ "status": "unknown" }),
             },
@@ -82,9 +76,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
         platform_scoring::aggregate(&c.scores(&self.state.registry.validators), outlier_z).map(|a| a.mean_ppb)
     }
 
+    /// `GET /submissions/{id}`'s answer (without `reason`, which the HTTP handler reads from
+    /// the store). Every field is present in every state: what is not known yet is null, `[]`,
+    /// `false` or 0.
     pub(crate) fn submission_status(&self, id: &SubmissionId) -> Value {
         if let Some(s) = self.mempool.get(id) {
-            return json!({ "id": id.to_string(), "status": "pending", "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58() });
+            return json!({
+                "id": id.to_string(), "status": "pending", "final": false,
+                "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58(),
+                "height": null, "epoch": null, "score_ppb": null, "evaluated_stake_ppb": 0, "evaluations": [],
+            });
         }
         let Some(c) = self.state.submissions.get(id) else {
             return json!({ "id": id.to_string(), "status": "unknown" });
@@ -92,20 +93,38 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let validators = &self.state.registry.validators;
         let total: u128 = validators.validators.iter().map(|v| u128::from(v.stake)).sum();
         let evaluated = c.evaluated_stake(validators);
+        let rejected: u128 = validators
+            .validators
+            .iter()
+            .filter(|v| matches!(c.evaluations.get(&v.hotkey), Some((EvaluationStatus::Rejected, ..))))
+            .map(|v| u128::from(v.stake))
+            .sum();
         let is_final = c.is_final(validators);
+        // Final and refused by the challenge on validators holding most of the evaluated stake.
+        let status = if is_final && rejected * 2 > evaluated {
+            "rejected"
+        } else if is_final {
+            "scored"
+        } else if c.evaluations.is_empty() {
+            "evaluating"
+        } else {
+            "partially_evaluated"
+        };
         json!({
             "id": id.to_string(),
-            "status": if is_final { "scored" } else if c.evaluations.is_empty() { "evaluating" } else { "partially_evaluated" },
+            "status": status,
             "final": is_final,
             "challenge": c.challenge.as_str(),
             "miner": c.miner.to_ss58(),
             "height": c.height.get(),
             "epoch": c.epoch.get(),
             "score_ppb": self.aggregate_ppb(c),
-            "evaluations": c.evaluations.iter().map(|(v, (status, score, output))| json!({
-                "validator": v.to_ss58(), "status": format!("{status:?}").to_lowercase(), "score_ppb": score,
-                "output_hash": output.to_string() })).collect::<Vec<_>>(),
             "evaluated_stake_ppb": (evaluated * 1_000_000_000 / total.max(1)) as u64,
+            "evaluations": c.evaluations.iter().map(|(v, (status, score, output))| json!({
+                "validator": v.to_ss58(),
+                "status": match status { EvaluationStatus::Scored => "scored", EvaluationStatus::Rejected => "rejected" },
+                "score_ppb": score,
+                "output_hash": output.to_string() })).collect::<Vec<_>>(),
         })
     }
 

@@ -32,6 +32,10 @@ fn weights_key(epoch: u64) -> Vec<u8> {
     format!("history/{epoch:020}").into_bytes()
 }
 
+fn reason_key(id: &SubmissionId) -> Vec<u8> {
+    [&b"reason/"[..], id.0.as_bytes()].concat()
+}
+
 fn weights_epoch(key: &[u8]) -> Option<u64> {
     std::str::from_utf8(key.strip_prefix(WEIGHTS_PREFIX)?).ok()?.parse().ok()
 }
@@ -220,6 +224,17 @@ impl Records {
             upper = lower;
         }
         Ok(newest)
+    }
+
+    /// Keeps why this validator's evaluation of `id` was a rejection (the challenge's reason).
+    pub fn put_reason(&self, id: &SubmissionId, reason: &str) -> Result<(), StoreError> {
+        self.store.put(Column::Evaluations, &reason_key(id), reason.as_bytes())
+    }
+
+    /// The rejection reason kept by [`Records::put_reason`], if any.
+    pub fn reason(&self, id: &SubmissionId) -> Option<String> {
+        let bytes = self.store.get(Column::Evaluations, &reason_key(id)).ok().flatten()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// A content-addressed blob (a module or a large payload).

@@ -99,8 +99,11 @@ pub(crate) async fn genesis_by_vote(
     }
 }
 
+/// Chain blocks after which the metagraph is read again even within an epoch.
+pub(crate) const METAGRAPH_REFRESH_BLOCKS: u64 = 30;
+
 /// Follows the chain's best blocks; reads the metagraph again at each new epoch (and at
-/// least every 30 blocks).
+/// least every [`METAGRAPH_REFRESH_BLOCKS`] blocks).
 pub(crate) async fn follow_chain<C: Chain + 'static>(
     chain: C,
     netuid: platform_types::NetUid,
@@ -128,7 +131,7 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
         };
         let schedule = metagraph.params.schedule(netuid);
         let fresh = if schedule.epoch_index(block.number) != schedule.epoch_index(last_read)
-            || block.number >= last_read + 30
+            || block.number >= last_read + METAGRAPH_REFRESH_BLOCKS
         {
             match chain.metagraph(netuid, Some(block)).await {
                 Ok(m) => {

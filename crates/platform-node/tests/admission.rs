@@ -155,3 +155,98 @@ async fn nothing_is_stored_or_compiled_before_the_cheap_checks_pass() {
     let stored = store.get(Column::Blobs, blake2b_256(&accepted).as_bytes()).expect("read");
     assert_eq!(stored.as_deref(), Some(&accepted[..]), "the admitted submission's blob is stored");
 }
+
+/// Status, `Allow` header and JSON body of one raw request (the agent reports every status).
+fn raw(method: &str, url: &str, content_type: Option<&str>, body: &str) -> (u16, Option<String>, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let request = ureq::http::Request::builder().method(method).uri(url);
+    let request = match content_type {
+        Some(t) => request.header("content-type", t),
+        None => request,
+    };
+    let mut response = agent.run(request.body(body.to_owned()).expect("request")).expect("HTTP");
+    let allow = response.headers().get("allow").map(|v| v.to_str().unwrap_or_default().to_owned());
+    let json = response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned());
+    assert_eq!(json.as_deref(), Some("application/json"), "{method} {url}: every answer is JSON");
+    (response.status().as_u16(), allow, response.body_mut().read_json().expect("a JSON body"))
+}
+
+fn submission_with(miner: &Keypair, payload: &[u8], payload_size: u64, timestamp_ms: u64) -> Envelope {
+    let submission = Submission {
+        challenge: ChallengeId::new("regression").expect("id"),
+        miner: miner.public(),
+        payload: Payload::Inline(payload.to_vec()),
+        payload_size,
+        metadata: vec![],
+        nonce: timestamp_ms,
+        timestamp_ms,
+    };
+    Envelope::seal(miner, NetUid::new(NETUID), &submission)
+}
+
+/// Issue 24: errors the framework produced (unknown path, wrong method, body not JSON, missing
+/// field) answered plain text or nothing; a submission with an invalid field answered 401, a
+/// stale timestamp 409; the 403 for an unregistered hotkey did not say when a registration
+/// is seen; a pending submission lacked `final`, `score_ppb` and `evaluations`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_errors_are_json_with_their_documented_status() {
+    let (validator, miner, owner, stranger) = (key("Validator"), key("Miner"), key("Owner"), key("Stranger"));
+    let dir = tempfile::tempdir().expect("dir");
+    let node = start(dir.path(), chain(&validator, &miner, &owner), &owner).await;
+    let wasm =
+        std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
+    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
+    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
+    let id = node.sudo(Envelope::seal(&owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
+    until(&node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
+    let base = format!("http://{}", node.http_addr);
+    let json = Some("application/json");
+    let body = |e: &Envelope| serde_json::json!({ "envelope": hex::encode(e.to_bytes()) }).to_string();
+
+    tokio::task::block_in_place(|| {
+        let (status, _, answer) = raw("GET", &format!("{base}/no/such/path"), None, "");
+        assert_eq!(status, 404, "{answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+        let (status, allow, answer) = raw("DELETE", &format!("{base}/health"), None, "");
+        assert_eq!((status, allow.as_deref()), (405, Some("GET,HEAD")), "{answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), Some("text/plain"), "{}");
+        assert_eq!(status, 415, "{answer}");
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, "{}");
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("envelope")), "{answer}");
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, "not json");
+        assert_eq!(status, 400, "{answer}");
+        let (status, _, answer) = raw("GET", &format!("{base}/submissions/0xnothex"), None, "");
+        assert_eq!(status, 400, "{answer}");
+        let (status, _, answer) = raw("GET", &format!("{base}/sudo/{}", "ab".repeat(32)), None, "");
+        assert_eq!(status, 404, "{answer}");
+
+        // A field that does not validate is malformed input (400), not a bad signature (401).
+        let inconsistent = submission_with(&miner, b"1 2 3", 999, now_ms());
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&inconsistent));
+        assert_eq!(status, 400, "{answer}");
+        // A timestamp outside the window is not a duplicate nonce.
+        let stale = submission_with(&miner, b"1 2 3", 5, now_ms() - 11 * 60 * 1000);
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&stale));
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("replay window")), "{answer}");
+        // An unregistered hotkey is told which metagraph read refused it.
+        let unknown = submission_with(&stranger, b"1 2 3", 5, now_ms());
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&unknown));
+        assert_eq!(status, 403, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("read at chain block")), "{answer}");
+    });
+
+    // Every field of a submission's status is there in every state.
+    let fresh = submission_with(&miner, b"1 -2 0.25 5 -0.5", 16, now_ms());
+    let submitted = node.submit(fresh, None).await.expect("accepted");
+    let (_, _, answer) =
+        tokio::task::block_in_place(|| raw("GET", &format!("{base}/submissions/{submitted}"), None, ""));
+    for field in
+        ["id", "status", "final", "challenge", "miner", "height", "epoch", "score_ppb", "evaluations", "reason"]
+    {
+        assert!(answer.get(field).is_some(), "{field} missing: {answer}");
+    }
+    node.shutdown().await;
+}

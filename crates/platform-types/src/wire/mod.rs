@@ -1,4 +1,4 @@
-//! The protobuf wire format (`proto/platform/v1/*.proto`) and its validated conversion to and
+//! The protobuf wire format (`proto/platform_network/v1/*.proto`) and its validated conversion to and
 //! from the domain types. The generated prost types never leave this module: callers see
 //! [`Codec`] (bytes ⇄ domain value) and [`WireMessage`] (a value that travels in an envelope).
 //!
@@ -20,7 +20,7 @@ use crate::keys::{PublicKey, Signature};
 
 #[allow(missing_docs, clippy::all, clippy::unwrap_used, unreachable_pub)]
 mod pb {
-    include!(concat!(env!("OUT_DIR"), "/platform.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/platform_network.v1.rs"));
 }
 
 pub use consensus::Message;

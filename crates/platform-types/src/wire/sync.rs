@@ -1,4 +1,4 @@
-//! Conversion of the sync protocol (`proto/platform/v1/sync.proto`).
+//! Conversion of the sync protocol (`proto/platform_network/v1/sync.proto`).
 
 use super::{bounded, codec, hash, pb, required};
 use crate::domain::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
