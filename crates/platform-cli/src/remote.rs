@@ -393,7 +393,7 @@ impl ListArgs {
                     "{}  module {}  mechanism {}  share {} ppb  since height {}  loaded {}",
                     c["id"].as_str().unwrap_or("?"),
                     c["module_hash"].as_str().unwrap_or("?"),
-                    c["mechanism"],
+                    c["mechanism_id"],
                     c["emission_share_ppb"],
                     c["since_height"],
                     c["module_loaded"]
