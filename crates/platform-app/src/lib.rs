@@ -2,9 +2,13 @@
 //! holds, the rules a block must pass, and the weights of an epoch.
 //!
 //! Synchronous and deterministic: no clock, no I/O, no async runtime, no chain client. What the
-//! rules need from outside enters as values ([`Context`]: the owner keys, the metagraph, the
-//! chain blocks this validator has seen, submission bodies), so the same blocks give the same
-//! state — and the same state root — on every validator and in every replay.
+//! rules need from outside enters as values ([`Context`]: the owner keys, the chain blocks this
+//! validator has seen and the metagraphs it read at them, submission bodies), so the same
+//! blocks give the same state — and the same state root — on every validator and in every
+//! replay. Chain data the state depends on enters through blocks: each epoch's weights and
+//! validator set are computed from a metagraph snapshot committed in that epoch
+//! (`Action::Metagraph`), which followers compare with their own read of the chain at the
+//! snapshot's block.
 //!
 //! - [`AppState`] is the state; [`AppState::apply_block`] moves it by one committed block and
 //!   says what changed ([`Effects`]).
@@ -14,7 +18,7 @@
 //! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
-//!   metagraph into the validator set.
+//!   committed metagraph snapshot into the validator set.
 
 pub mod genesis;
 pub mod link;

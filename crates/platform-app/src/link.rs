@@ -66,6 +66,24 @@ impl ChainView {
         self.recent.last_key_value().map(|(&number, &hash)| BlockRef { number, hash })
     }
 
+    /// The epoch index of chain block `number` under the current schedule.
+    pub fn epoch_index(&self, number: u64) -> u64 {
+        self.schedule.epoch_index(number)
+    }
+
+    /// Checks this validator saw `block` (the same hash at that number): a block ahead of the
+    /// newest seen is *not yet* (pending), one forgotten or never seen here is refused.
+    pub fn check_seen(&self, block: &BlockRef) -> Result<(), Invalid> {
+        match self.recent.get(&block.number) {
+            Some(hash) if *hash == block.hash => Ok(()),
+            Some(_) => Err(rule(format!("chain block {} is not the block this validator saw there", block.number))),
+            None if self.head().is_none_or(|head| block.number > head.number) => {
+                Err(Invalid::ChainNotSeen(block.number))
+            }
+            None => Err(rule(format!("chain block {} is not among the recent blocks seen here", block.number))),
+        }
+    }
+
     /// The epoch of a block linked to `link` whose parent is of `parent_epoch`: the chain's
     /// epoch at the link, never behind the parent's.
     pub fn epoch_of(&self, link: &BlockRef, parent_epoch: Epoch) -> Epoch {

@@ -3,10 +3,11 @@
 //! when a committed block is applied ([`AppState::apply_block`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use platform_types::{
-    Action, Block, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey, SubmissionId, SudoAction,
-    SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
+    Action, Block, BlockRef, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey, SubmissionId,
+    SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
 };
 
 use crate::link::ChainView;
@@ -21,6 +22,10 @@ pub enum Invalid {
     /// The block links to a chain block this validator has not seen (yet).
     #[error("chain block {0} is not known here yet")]
     ChainNotSeen(u64),
+    /// The block commits a metagraph snapshot of a chain block whose metagraph this validator
+    /// has not read (yet) to compare it with.
+    #[error("the metagraph at chain block {} is not read here yet", .0.number)]
+    MetagraphNotRead(BlockRef),
     /// Anything else.
     #[error("{0}")]
     Rule(String),
@@ -28,9 +33,10 @@ pub enum Invalid {
 
 impl Invalid {
     /// Whether the refusal may end by waiting: something the block refers to may still arrive
-    /// (a submission body by gossip, a chain block through the chain follower).
+    /// (a submission body by gossip, a chain block through the chain follower, the metagraph
+    /// at a chain block from the chain).
     pub fn is_pending(&self) -> bool {
-        matches!(self, Invalid::MissingSubmission(_) | Invalid::ChainNotSeen(_))
+        matches!(self, Invalid::MissingSubmission(_) | Invalid::ChainNotSeen(_) | Invalid::MetagraphNotRead(_))
     }
 }
 
@@ -44,8 +50,9 @@ pub struct Context<'a> {
     pub netuid: NetUid,
     /// Keys allowed to sign sudo actions.
     pub sudo: &'a [PublicKey],
-    /// The chain's metagraph (for weights and validator sets); `None` when unknown.
-    pub metagraph: Option<&'a Metagraph>,
+    /// The metagraph this validator read from the chain at a block (to check a proposed
+    /// snapshot against); `None` when it has not read that block's.
+    pub metagraph_at: &'a dyn Fn(&BlockRef) -> Option<Arc<Metagraph>>,
     /// The chain blocks this validator has seen (to check a proposal's chain link); `None`
     /// when it has seen none, and when applying committed blocks (which are not checked).
     pub chain: Option<&'a ChainView>,
@@ -71,6 +78,7 @@ pub(crate) enum Change {
     Sudo(Hash, SudoAction),
     Weights(WeightsProposal),
     Validators(ValidatorSet),
+    Metagraph(Epoch, Metagraph),
 }
 
 impl AppState {
@@ -132,10 +140,9 @@ impl AppState {
                     return Err(rule(format!("weights for epoch {} are not due", proposal.epoch)));
                 }
                 if committed {
-                    // A quorum checked it against the chain; the metagraph may have moved since.
                     return Ok(Change::Weights(proposal.clone()));
                 }
-                let metagraph = ctx.metagraph.ok_or_else(|| rule("no metagraph to check weights against"))?;
+                let metagraph = snapshot_of(registry, epoch)?;
                 let expected = crate::weights::compute(self, metagraph, proposal.epoch);
                 if &expected != proposal {
                     return Err(rule("weights differ from this validator's computation"));
@@ -144,13 +151,18 @@ impl AppState {
             }
             Action::ValidatorSet(set) if committed => Ok(Change::Validators(set.clone())),
             Action::ValidatorSet(set) => {
-                let metagraph = ctx.metagraph.ok_or_else(|| rule("no metagraph to check the validator set against"))?;
+                let metagraph = snapshot_of(registry, epoch)?;
                 let expected = crate::weights::validator_set(metagraph, ctx.min_stake, set.epoch)
                     .ok_or_else(|| rule("the metagraph has no validators"))?;
                 if &expected != set || set.epoch != epoch {
                     return Err(rule("validator set differs from the metagraph"));
                 }
                 Ok(Change::Validators(set.clone()))
+            }
+            Action::Metagraph(metagraph) if committed => Ok(Change::Metagraph(epoch, metagraph.clone())),
+            Action::Metagraph(metagraph) => {
+                check_snapshot(registry, metagraph, epoch, ctx)?;
+                Ok(Change::Metagraph(epoch, metagraph.clone()))
             }
         }
     }
@@ -210,6 +222,46 @@ impl Checker<'_> {
     }
 }
 
+/// The metagraph snapshot committed in `epoch` (earlier in the block, or in an earlier block of
+/// the epoch): what the epoch's weights and validator set are computed from. Never a local
+/// read, so that every validator, and anyone replaying the blocks, computes the same.
+fn snapshot_of(registry: &Registry, epoch: Epoch) -> Result<&Metagraph, Invalid> {
+    match &registry.metagraph {
+        Some((committed_in, metagraph)) if *committed_in == epoch => Ok(metagraph),
+        _ => Err(rule(format!("no metagraph snapshot committed in epoch {epoch} to compute from"))),
+    }
+}
+
+/// A proposed metagraph snapshot: of this subnet, read at a chain block of the block's epoch
+/// that this validator saw with the same hash, newer than the last committed snapshot, and
+/// exactly what this validator reads from the chain at that block.
+fn check_snapshot(registry: &Registry, metagraph: &Metagraph, epoch: Epoch, ctx: &Context<'_>) -> Result<(), Invalid> {
+    if metagraph.netuid != ctx.netuid {
+        return Err(rule(format!("metagraph of subnet {} on subnet {}", metagraph.netuid, ctx.netuid)));
+    }
+    if let Some((_, last)) = &registry.metagraph
+        && metagraph.block.number <= last.block.number
+    {
+        return Err(rule(format!(
+            "metagraph at chain block {} is not newer than the committed one ({})",
+            metagraph.block.number, last.block.number
+        )));
+    }
+    let chain = ctx.chain.ok_or(Invalid::ChainNotSeen(metagraph.block.number))?;
+    chain.check_seen(&metagraph.block)?;
+    if chain.epoch_index(metagraph.block.number) != epoch.get() {
+        return Err(rule(format!(
+            "metagraph at chain block {} is not of the block's epoch {epoch}",
+            metagraph.block.number
+        )));
+    }
+    let read = (ctx.metagraph_at)(&metagraph.block).ok_or(Invalid::MetagraphNotRead(metagraph.block))?;
+    if *read != *metagraph {
+        return Err(rule(format!("metagraph differs from the chain's at block {}", metagraph.block.number)));
+    }
+    Ok(())
+}
+
 fn check_sudo(registry: &Registry, action: &SudoAction) -> Result<(), Invalid> {
     if registry.sudo_nonce.is_some_and(|last| action.nonce <= last) {
         return Err(rule(format!("sudo nonce {} is not above the last applied one", action.nonce)));
@@ -247,6 +299,7 @@ pub(crate) fn apply_to_registry(registry: &mut Registry, change: &Change, height
         }
         Change::Weights(proposal) => registry.weights_epoch = Some(proposal.epoch),
         Change::Validators(set) => registry.validators = set.clone(),
+        Change::Metagraph(epoch, metagraph) => registry.metagraph = Some((*epoch, metagraph.clone())),
         Change::Submission(..) | Change::Evaluation(..) => {}
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use parity_scale_codec::Encode;
 use platform_scoring::Score;
 use platform_types::{
-    Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, PublicKey,
+    Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, Metagraph, PublicKey,
     SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
 };
 
@@ -96,6 +96,9 @@ pub struct Registry {
     pub sudo_nonce: Option<u64>,
     /// Epoch of the last committed weights (initially the first block's epoch).
     pub weights_epoch: Option<Epoch>,
+    /// The last committed metagraph snapshot and the epoch of the block that committed it:
+    /// the epoch's weights and validator set are computed from it.
+    pub metagraph: Option<(Epoch, Metagraph)>,
 }
 
 /// What applying a block changed, for the node to act on.
@@ -143,6 +146,7 @@ impl AppState {
             validators,
             sudo_nonce: None,
             weights_epoch: None,
+            metagraph: None,
         };
         let root = hash_of(&registry);
         AppState {
@@ -165,9 +169,10 @@ impl AppState {
         self.registry.weights_epoch.is_some_and(|last| epoch > last)
     }
 
-    /// Applies a committed block; returns what changed. The tip moves to the block. Weights and
-    /// validator sets are taken as committed (a quorum compared them with the chain); every
-    /// other rule runs again, and the submissions the block orders must be known to `ctx`.
+    /// Applies a committed block; returns what changed. The tip moves to the block. Metagraph
+    /// snapshots, weights and validator sets are taken as committed (a quorum compared the
+    /// snapshot with the chain, and the weights with the snapshot); every other rule runs
+    /// again, and the submissions the block orders must be known to `ctx`.
     pub fn apply_block(&mut self, block: &Block, ctx: &Context<'_>) -> Effects {
         let mut effects = Effects::default();
         let header = &block.header;
@@ -222,6 +227,7 @@ impl AppState {
                     effects.weights = Some(proposal);
                 }
                 Change::Validators(set) => effects.next_validators = Some(set),
+                Change::Metagraph(..) => {}
             }
         }
         let root = blake2b_256_parts(&[

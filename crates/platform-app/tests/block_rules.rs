@@ -3,6 +3,7 @@
 //! rule's step is named for it, so `cargo test -p platform-app -- <words>` finds it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use platform_app::{AppState, CHAIN_LAG, CHAIN_LEAD, ChainView, Context, Invalid, SubmissionInfo, weights};
 use platform_types::{
@@ -31,7 +32,10 @@ struct Net {
     validators: Vec<Keypair>,
     owner: Keypair,
     miner: Keypair,
+    /// The subnet as the chain holds it (the template of every read).
     metagraph: Metagraph,
+    /// The metagraphs this validator read from the chain, by chain block hash.
+    reads: HashMap<Hash, Arc<Metagraph>>,
     chain: ChainView,
     bodies: HashMap<SubmissionId, SubmissionInfo>,
     verified: VerifiedEnvelopes,
@@ -76,6 +80,7 @@ impl Net {
             owner,
             miner,
             metagraph,
+            reads: HashMap::new(),
             chain,
             bodies: HashMap::new(),
             verified: VerifiedEnvelopes::new(1024),
@@ -85,6 +90,13 @@ impl Net {
 
     fn genesis(&self) -> AppState {
         AppState::genesis(weights::validator_set(&self.metagraph, 1, Epoch::new(0)).expect("validators"))
+    }
+
+    /// The metagraph at chain block `number`, as this validator reads it from the chain.
+    fn read_at(&mut self, number: u64) -> Metagraph {
+        let metagraph = Metagraph { block: chain_block(number), ..self.metagraph.clone() };
+        self.reads.insert(metagraph.block.hash, Arc::new(metagraph.clone()));
+        metagraph
     }
 
     fn see_chain_up_to(&mut self, number: u64) {
@@ -167,10 +179,11 @@ impl Net {
     fn check(&self, state: &AppState, block: &Block) -> Result<(), Invalid> {
         let sudo = [self.owner.public()];
         let lookup = |id: &SubmissionId| self.bodies.get(id).cloned();
+        let metagraph_at = |b: &BlockRef| self.reads.get(&b.hash).cloned();
         let ctx = Context {
             netuid: NETUID,
             sudo: &sudo,
-            metagraph: Some(&self.metagraph),
+            metagraph_at: &metagraph_at,
             chain: Some(&self.chain),
             min_stake: 1,
             lookup: &lookup,
@@ -179,18 +192,14 @@ impl Net {
         state.check_block(block, &ctx)
     }
 
+    /// Applies a committed block, as a replay does: without chain reads or chain blocks.
     fn apply(&self, state: &mut AppState, block: &Block) {
-        self.apply_with(state, block, &self.metagraph);
-    }
-
-    /// Applies a committed block with `metagraph` as this validator's view of the chain.
-    fn apply_with(&self, state: &mut AppState, block: &Block, metagraph: &Metagraph) {
         let sudo = [self.owner.public()];
         let lookup = |id: &SubmissionId| self.bodies.get(id).cloned();
         let ctx = Context {
             netuid: NETUID,
             sudo: &sudo,
-            metagraph: Some(metagraph),
+            metagraph_at: &|_| None,
             chain: None,
             min_stake: 1,
             lookup: &lookup,
@@ -326,20 +335,22 @@ fn an_epoch_jump_is_refused_and_weights_stay_due() {
     let now = epoch_at(45);
     assert!(state.weights_due(now), "a new chain epoch makes weights due");
 
+    let snapshot = net.read_at(45);
     let far = Epoch::new(now.get() + 1_000);
-    let jump = weights::compute(&state, &net.metagraph, far);
+    let jump = weights::compute(&state, &snapshot, far);
     let head = net.chain.head().expect("head");
     let jump = TestStep {
         rule: "a block of an epoch far ahead, with that epoch's weights",
         link: Some((head, far)),
-        actions: vec![Action::Weights(jump)],
+        actions: vec![Action::Metagraph(snapshot.clone()), Action::Weights(jump)],
         expect: Expect::Refused("is not the epoch of chain block"),
     };
     run(&net, &mut state, jump);
     assert!(state.weights_due(now), "weights of the chain's epoch are still due");
 
-    let honest = weights::compute(&state, &net.metagraph, now);
-    run(&net, &mut state, step("the epoch's weights", vec![Action::Weights(honest)], Expect::Valid));
+    let honest = weights::compute(&state, &snapshot, now);
+    let actions = vec![Action::Metagraph(snapshot), Action::Weights(honest)];
+    run(&net, &mut state, step("the epoch's weights", actions, Expect::Valid));
     assert!(!state.weights_due(now));
     net.see_chain_up_to(70);
     assert!(state.weights_due(epoch_at(70)), "and the next epoch's are due in turn");
@@ -423,47 +434,142 @@ fn weights_and_validator_set_rules() {
     let mut state = net.genesis();
     net.see_chain_up_to(10);
     run(&net, &mut state, step("first block", vec![], Expect::Valid));
-    let not_due = weights::compute(&state, &net.metagraph, state.tip.epoch);
+    let early = net.read_at(10);
+    let not_due = weights::compute(&state, &early, state.tip.epoch);
     run(
         &net,
         &mut state,
         step(
             "weights of an epoch that already has them",
-            vec![Action::Weights(not_due)],
+            vec![Action::Metagraph(early.clone()), Action::Weights(not_due)],
             Expect::Refused("are not due"),
         ),
     );
     net.see_chain_up_to(30);
     let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
-    let mut wrong = weights::compute(&state, &net.metagraph, next);
+    let snapshot = net.read_at(29);
+    let with = |actions: Vec<Action>| [vec![Action::Metagraph(snapshot.clone())], actions].concat();
+    let mut wrong = weights::compute(&state, &snapshot, next);
     wrong.mechanisms[0].weights[0] -= 1;
-    let other_epoch = weights::compute(&state, &net.metagraph, Epoch::new(next.get() + 1));
-    let mut set = weights::validator_set(&net.metagraph, 1, next).expect("set");
+    let other_epoch = weights::compute(&state, &snapshot, Epoch::new(next.get() + 1));
+    let mut set = weights::validator_set(&snapshot, 1, next).expect("set");
     set.validators.pop();
-    let right = weights::compute(&state, &net.metagraph, next);
+    let right = weights::compute(&state, &snapshot, next);
     run_all(
         &net,
         &mut state,
         vec![
             step(
+                "weights with no metagraph snapshot committed in the epoch",
+                vec![Action::Weights(right.clone())],
+                Expect::Refused("no metagraph snapshot committed in epoch"),
+            ),
+            step(
                 "weights that differ from this validator's computation",
-                vec![Action::Weights(wrong)],
+                with(vec![Action::Weights(wrong)]),
                 Expect::Refused("differ from this validator's computation"),
             ),
             step(
                 "weights for another epoch than the block's",
-                vec![Action::Weights(other_epoch)],
+                with(vec![Action::Weights(other_epoch)]),
                 Expect::Refused("another epoch than the block's"),
             ),
             step(
-                "a validator set other than the metagraph's",
-                vec![Action::ValidatorSet(set)],
+                "a validator set other than the snapshot's",
+                with(vec![Action::ValidatorSet(set)]),
                 Expect::Refused("differs from the metagraph"),
             ),
-            step("the due weights", vec![Action::Weights(right)], Expect::Valid),
+            step("the due weights, from the snapshot before them", with(vec![Action::Weights(right)]), Expect::Valid),
+            step(
+                "a snapshot not newer than the committed one",
+                vec![Action::Metagraph(snapshot.clone())],
+                Expect::Refused("is not newer than the committed one"),
+            ),
         ],
     );
     assert_eq!(state.registry.weights_epoch, Some(next));
+    assert_eq!(state.registry.metagraph, Some((next, snapshot)));
+}
+
+#[test]
+fn metagraph_snapshot_rules() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(30);
+    run(&net, &mut state, step("first block", vec![], Expect::Valid));
+    let read = net.read_at(28);
+    let mut altered = read.clone();
+    altered.neurons[0].stake += 1;
+    let other_subnet = Metagraph { netuid: NetUid::new(2), ..read.clone() };
+    let unread = Metagraph { block: chain_block(27), ..read.clone() };
+    let earlier_epoch = net.read_at(10);
+    let ahead = net.read_at(35);
+    let forged_hash = Metagraph { block: BlockRef { number: 28, hash: Hash::from_bytes([9; 32]) }, ..read.clone() };
+    run_all(
+        &net,
+        &mut state,
+        vec![
+            step(
+                "a snapshot that differs from the chain's at its block",
+                vec![Action::Metagraph(altered)],
+                Expect::Refused("differs from the chain's"),
+            ),
+            step("a snapshot of another subnet", vec![Action::Metagraph(other_subnet)], Expect::Refused("of subnet 2")),
+            step(
+                "a snapshot of a chain block of an earlier epoch",
+                vec![Action::Metagraph(earlier_epoch)],
+                Expect::Refused("is not of the block's epoch"),
+            ),
+            step(
+                "a snapshot of a block other than the one seen at its number",
+                vec![Action::Metagraph(forged_hash)],
+                Expect::Refused("not the block this validator saw"),
+            ),
+            step(
+                "a snapshot whose metagraph this validator has not read yet waits",
+                vec![Action::Metagraph(unread)],
+                Expect::Pending,
+            ),
+            step("a snapshot of a chain block not seen yet waits", vec![Action::Metagraph(ahead)], Expect::Pending),
+            step("a snapshot the chain confirms", vec![Action::Metagraph(read.clone())], Expect::Valid),
+        ],
+    );
+    assert_eq!(state.registry.metagraph.as_ref().map(|(_, m)| m), Some(&read));
+}
+
+/// Hole: a follower checked weights against its own latest metagraph read, which differs from
+/// the leader's whenever a registration lands between their reads (and the weights block was
+/// refused). Weights are now computed from the snapshot committed before them, which every
+/// follower compares with its own read of the chain *at the snapshot's block*.
+#[test]
+fn weights_follow_the_committed_snapshot_not_the_followers_latest_read() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let add = net.add_challenge("alpha");
+    run(&net, &mut state, step("the owner adds a challenge", vec![add], Expect::Valid));
+    let (id, submit) = net.submission("alpha", 7);
+    run(&net, &mut state, step("a submission", vec![submit], Expect::Valid));
+    let epoch = state.submissions[&id].epoch;
+    let evaluations = net.validators.iter().map(|v| net.evaluation(v, id, "alpha", epoch)).collect();
+    run(&net, &mut state, step("its evaluations", evaluations, Expect::Valid));
+
+    net.see_chain_up_to(30);
+    let leaders = net.read_at(25);
+    // The follower has read the chain again since: the miner has moved to another uid.
+    let mut newer = net.metagraph.clone();
+    newer.block = chain_block(30);
+    for neuron in &mut newer.neurons {
+        if neuron.hotkey == net.miner.public() {
+            neuron.uid = Uid::new(9);
+        }
+    }
+    net.reads.insert(newer.block.hash, Arc::new(newer.clone()));
+    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let weights = weights::compute(&state, &leaders, next);
+    assert_ne!(weights, weights::compute(&state, &newer, next), "the two reads give different weights");
+    let actions = vec![Action::Metagraph(leaders), Action::Weights(weights)];
+    run(&net, &mut state, step("weights from the committed snapshot", actions, Expect::Valid));
 }
 
 #[test]
@@ -491,8 +597,9 @@ fn the_same_blocks_give_the_same_state_root() {
 /// Hole: the EMA's memory was recomputed from the local metagraph when weights were applied, and
 /// a restart replayed the blocks with the metagraph read at start-up: a miner deregistered since
 /// vanished from the replayed memory, and the node's next weights differed from the others'.
+/// A replay now reads nothing from the chain: the snapshots it needs are in the blocks.
 #[test]
-fn a_replay_with_todays_metagraph_gives_the_same_state() {
+fn a_replay_without_the_chain_gives_the_same_state() {
     let mut net = Net::new();
     let mut state = net.genesis();
     net.see_chain_up_to(10);
@@ -512,22 +619,19 @@ fn a_replay_with_todays_metagraph_gives_the_same_state() {
     let evaluations = net.validators.iter().map(|v| net.evaluation(v, id, "alpha", epoch)).collect();
     commit(&net, &mut state, evaluations);
     net.see_chain_up_to(30);
-    let weights = weights::compute(&state, &net.metagraph, state.tip.epoch.max(epoch_at(30)));
-    commit(&net, &mut state, vec![Action::Weights(weights)]);
+    let snapshot = net.read_at(30);
+    let weights = weights::compute(&state, &snapshot, state.tip.epoch.max(epoch_at(30)));
+    commit(&net, &mut state, vec![Action::Metagraph(snapshot.clone()), Action::Weights(weights)]);
     assert_eq!(state.smoothed["alpha"].get(&net.miner.public()), Some(&250_000_000), "alpha * 0.5");
 
-    // Today the miner is deregistered and the validators' uids have moved.
-    let mut today = net.metagraph.clone();
-    today.neurons.retain(|n| n.hotkey != net.miner.public());
-    for neuron in &mut today.neurons {
-        neuron.uid = Uid::new(neuron.uid.get() + 10);
-    }
+    // Replayed later, by a node that reads nothing from the chain (the miner may be gone).
     let mut replayed = net.genesis();
     for block in &blocks {
-        net.apply_with(&mut replayed, block, &today);
+        net.apply(&mut replayed, block);
     }
     assert_eq!(replayed.smoothed, state.smoothed);
     assert_eq!(replayed.tip, state.tip);
+    assert_eq!(replayed.registry, state.registry);
     let next = Epoch::new(state.tip.epoch.get() + 1);
-    assert_eq!(weights::compute(&replayed, &net.metagraph, next), weights::compute(&state, &net.metagraph, next));
+    assert_eq!(weights::compute(&replayed, &snapshot, next), weights::compute(&state, &snapshot, next));
 }

@@ -14,6 +14,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.chain.observe(block);
         if let Some(metagraph) = metagraph {
             self.chain.set_schedule(metagraph.params.schedule(self.cfg.netuid));
+            self.remember_metagraph(metagraph.clone());
             self.metagraph = Some(metagraph);
         }
         self.metrics.chain_block.set(block.number as i64);
@@ -26,6 +27,41 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     }
                 }
             });
+        }
+    }
+
+    /// Keeps a metagraph read (at most [`METAGRAPH_READS`], the oldest dropped).
+    pub(crate) fn remember_metagraph(&mut self, metagraph: Arc<Metagraph>) {
+        if self.metagraph_reads.iter().any(|m| m.block == metagraph.block) {
+            return;
+        }
+        self.metagraph_reads.push_back(metagraph);
+        while self.metagraph_reads.len() > METAGRAPH_READS {
+            self.metagraph_reads.pop_front();
+        }
+    }
+
+    /// Reads the metagraph at `block` (a chain block this validator saw, named by a proposed
+    /// snapshot), once at a time per block; answers with [`Input::MetagraphRead`].
+    pub(crate) fn read_metagraph(&mut self, block: BlockRef) {
+        if !self.reading_metagraphs.insert(block.hash) {
+            return;
+        }
+        let (chain, inputs, netuid) = (self.setter.chain().clone(), self.inputs.clone(), self.cfg.netuid);
+        tokio::spawn(async move {
+            let metagraph = chain.metagraph(netuid, Some(block)).await.map(Arc::new).map_err(|e| e.to_string());
+            let _ = inputs.send(Input::MetagraphRead { block, metagraph }).await;
+        });
+    }
+
+    pub(crate) fn on_metagraph_read(&mut self, block: BlockRef, metagraph: Result<Arc<Metagraph>, String>) {
+        self.reading_metagraphs.remove(&block.hash);
+        match metagraph {
+            Ok(metagraph) => {
+                self.remember_metagraph(metagraph);
+                self.recheck_verifying();
+            }
+            Err(e) => warn!(block = block.number, %e, "cannot read the metagraph a proposal's snapshot names"),
         }
     }
 

@@ -128,6 +128,11 @@ pub(crate) enum Input {
         block: BlockRef,
         metagraph: Option<Arc<Metagraph>>,
     },
+    /// The metagraph at a chain block a proposal's snapshot names, read to check it.
+    MetagraphRead {
+        block: BlockRef,
+        metagraph: Result<Arc<Metagraph>, String>,
+    },
     Query {
         query: Query,
         reply: oneshot::Sender<Value>,
@@ -198,7 +203,13 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub replay: ReplayGuard,
     /// Envelopes whose signatures are known good (shared with the gossip pump).
     pub verified: Arc<VerifiedEnvelopes>,
+    /// The latest metagraph read (admission's registration check, the next snapshot).
     pub metagraph: Option<Arc<Metagraph>>,
+    /// Recent metagraph reads, newest last, at most [`METAGRAPH_READS`]: what proposed
+    /// snapshots are compared with.
+    pub metagraph_reads: VecDeque<Arc<Metagraph>>,
+    /// Chain blocks whose metagraph is being read for a proposal's snapshot.
+    pub reading_metagraphs: HashSet<Hash>,
     /// The chain blocks this validator has seen: proposals link to its head, and a proposal's
     /// link is checked against it.
     pub chain: ChainView,
@@ -234,6 +245,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     /// Evaluations started and not yet answered.
     pub evaluations_in_flight: usize,
 }
+
+/// Metagraph reads kept to check proposed snapshots against.
+pub(crate) const METAGRAPH_READS: usize = 8;
 
 /// Evaluations under way at once (reading the payload, queued on the worker, running): one
 /// running and one ready, so the worker never waits for a read and few payloads are held.
@@ -352,6 +366,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             }
             Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
+            Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
             Input::Query { query, reply } => {
                 let _ = reply.send(self.answer(query));
             }

@@ -2,7 +2,7 @@
 //! from the stored blocks, then run the event loop, the chain follower, the gossip pump and the
 //! HTTP API until shutdown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -300,7 +300,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         let sudo: Vec<_> = cfg
             .sudo_key
             .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
-        let state = replay(&records, genesis, &metagraph, &cfg, &sudo, &verified)?;
+        let state = replay(&records, genesis, &cfg, &sudo, &verified)?;
         if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
         }
@@ -349,6 +349,8 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
             verified,
             chain: view,
+            metagraph_reads: [Arc::new(metagraph.clone())].into(),
+            reading_metagraphs: HashSet::new(),
             metagraph: Some(Arc::new(metagraph)),
             metrics,
             setter,
@@ -415,11 +417,11 @@ async fn listen_addresses(p2p: &Client) -> Vec<String> {
     Vec::new()
 }
 
-/// Applies every stored block to the genesis state.
+/// Applies every stored block to the genesis state. Nothing is read from the chain: the chain
+/// data the state depends on is in the blocks.
 fn replay(
     records: &Records,
     genesis: ValidatorSet,
-    metagraph: &Metagraph,
     cfg: &NodeConfig,
     sudo: &[platform_types::PublicKey],
     verified: &VerifiedEnvelopes,
@@ -429,7 +431,7 @@ fn replay(
     let ctx = Context {
         netuid: cfg.netuid,
         sudo,
-        metagraph: Some(metagraph),
+        metagraph_at: &|_| None,
         chain: None,
         min_stake: cfg.min_stake_rao,
         lookup: &lookup,

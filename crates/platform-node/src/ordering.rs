@@ -3,15 +3,17 @@
 //! blocks to the application state.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parity_scale_codec::Encode;
-use platform_app::{AppState, Context};
+use platform_app::{AppState, Context, Invalid};
 use platform_chain::Chain;
 use platform_consensus::{Input as CInput, Output};
 use platform_p2p::{Client, Topic, Verdict};
 use platform_types::{
-    Action, Block, Codec, Epoch, Height, PublicKey, QuorumCertificate, SubmissionId, SyncRequest, SyncResponse, View,
+    Action, Block, BlockRef, Codec, Epoch, Height, Metagraph, PublicKey, QuorumCertificate, SubmissionId, SyncRequest,
+    SyncResponse, View,
 };
 use tracing::{debug, error, info, warn};
 
@@ -97,15 +99,34 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.feed(CInput::ProposalBuilt { height, view, epoch, chain, actions });
     }
 
-    /// The leader's block: due weights (and a changed validator set) first, then sudo
-    /// actions, evaluations and submissions in arrival order, within the size budget.
+    /// The metagraph a block of `epoch` computes weights from, and whether the block must
+    /// commit it first: the snapshot already committed in this epoch, else this validator's
+    /// latest read if it is of this epoch (else none yet: its chain follower reads one at each
+    /// new epoch).
+    fn snapshot_for(&self, epoch: Epoch) -> Option<(Arc<Metagraph>, bool)> {
+        if let Some((committed_in, metagraph)) = &self.state.registry.metagraph
+            && *committed_in == epoch
+        {
+            return Some((Arc::new(metagraph.clone()), false));
+        }
+        let latest = self.metagraph.clone()?;
+        let newer = self.state.registry.metagraph.as_ref().is_none_or(|(_, m)| latest.block.number > m.block.number);
+        (newer && self.chain.epoch_index(latest.block.number) == epoch.get()).then_some((latest, true))
+    }
+
+    /// The leader's block: due weights (after the metagraph snapshot they are computed from,
+    /// and with a changed validator set) first, then sudo actions, evaluations and submissions
+    /// in arrival order, within the size budget.
     pub(crate) fn build_actions(&mut self, epoch: Epoch) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.state.weights_due(epoch)
-            && let Some(metagraph) = &self.metagraph
+            && let Some((metagraph, commit)) = self.snapshot_for(epoch)
         {
-            actions.push(Action::Weights(platform_app::weights::compute(&self.state, metagraph, epoch)));
-            if let Some(set) = platform_app::weights::validator_set(metagraph, self.cfg.min_stake_rao, epoch)
+            if commit {
+                actions.push(Action::Metagraph((*metagraph).clone()));
+            }
+            actions.push(Action::Weights(platform_app::weights::compute(&self.state, &metagraph, epoch)));
+            if let Some(set) = platform_app::weights::validator_set(&metagraph, self.cfg.min_stake_rao, epoch)
                 && set.validators != self.state.registry.validators.validators
             {
                 actions.push(Action::ValidatorSet(set));
@@ -137,16 +158,18 @@ impl<C: Chain + Clone + 'static> Core<C> {
         actions
     }
 
-    /// Runs `f` with the state and the rules' context: sudo keys, metagraph, and submission
-    /// bodies from the mempool or, failing that, the store.
+    /// Runs `f` with the state and the rules' context: sudo keys, the chain blocks seen and
+    /// the metagraphs read at them, and submission bodies from the mempool or, failing that,
+    /// the store.
     pub(crate) fn with_rules<R>(&mut self, f: impl FnOnce(&mut AppState, &Context<'_>) -> R) -> R {
         let sudo = self.sudo_keys();
-        let (mempool, records) = (&self.mempool, &self.records);
+        let (mempool, records, reads) = (&self.mempool, &self.records, &self.metagraph_reads);
         let lookup = |id: &SubmissionId| submission_info(mempool, records, id);
+        let metagraph_at = |block: &BlockRef| reads.iter().find(|m| m.block == *block).cloned();
         let ctx = Context {
             netuid: self.cfg.netuid,
             sudo: &sudo,
-            metagraph: self.metagraph.as_deref(),
+            metagraph_at: &metagraph_at,
             chain: Some(&self.chain),
             min_stake: self.cfg.min_stake_rao,
             lookup: &lookup,
@@ -162,6 +185,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Ok(()) => true,
             Err(reason) if reason.is_pending() && Instant::now() < deadline => {
                 debug!(%reason, "proposal refers to something not yet received; waiting");
+                if let Invalid::MetagraphNotRead(at) = reason {
+                    self.read_metagraph(at);
+                }
                 self.verifying.push((view, block, deadline));
                 return None;
             }

@@ -17,6 +17,8 @@ pub const MAX_METADATA_VALUE_BYTES: usize = 1024;
 pub const MAX_NAME_BYTES: usize = 128;
 /// Validators in one set (and so votes in one certificate).
 pub const MAX_VALIDATORS: usize = 256;
+/// Neurons in one metagraph snapshot (a subnet has at most this many uids today).
+pub const MAX_METAGRAPH_NEURONS: usize = 4096;
 /// Actions in one block.
 pub const MAX_BLOCK_ACTIONS: usize = 4096;
 /// Mechanisms in one weights proposal.

@@ -87,6 +87,7 @@ fn block() -> Block {
             Action::Sudo(sudo),
             Action::Weights(weights()),
             Action::ValidatorSet(validators()),
+            Action::Metagraph(metagraph()),
             Action::Evaluation(Envelope {
                 kind: MessageKind::Evaluation,
                 payload: evaluation().to_bytes(),
@@ -95,6 +96,27 @@ fn block() -> Block {
             }),
         ],
     )
+}
+
+fn metagraph() -> Metagraph {
+    Metagraph {
+        netuid: NETUID,
+        block: BlockRef { number: 4_320, hash: h(7) },
+        neurons: vec![
+            Neuron { uid: Uid::new(0), hotkey: alice().public(), stake: 5_000_000_000_000, validator_permit: true },
+            Neuron { uid: Uid::new(3), hotkey: alice().public(), stake: 0, validator_permit: false },
+        ],
+        owner_coldkey: None,
+        owner_hotkey: Some(alice().public()),
+        params: SubnetParams {
+            tempo: 360,
+            weights_version_key: 7,
+            weights_rate_limit: 100,
+            commit_reveal_enabled: true,
+            reveal_period_epochs: 1,
+            mechanism_count: 2,
+        },
+    }
 }
 
 fn weights() -> WeightsProposal {
@@ -491,4 +513,17 @@ fn an_envelope_batch_round_trips_and_opens_each_envelope_on_its_own_merits() {
     assert!(matches!(opened[1], Err(EnvelopeError::Signature(_))), "{:?}", opened[1]);
     assert!(matches!(opened[3], Err(EnvelopeError::WrongKind { .. })), "{:?}", opened[3]);
     assert!(Envelope::open_batch::<Submission>(Vec::new(), NETUID).is_empty());
+}
+
+#[test]
+fn a_metagraph_snapshot_round_trips_and_refuses_unordered_uids() {
+    let mut block = block();
+    let decoded = Block::from_bytes(&block.to_bytes()).expect("decodes");
+    assert_eq!(decoded, block);
+    let Some(Action::Metagraph(m)) = block.actions.iter_mut().find(|a| matches!(a, Action::Metagraph(_))) else {
+        panic!("the sample block holds a metagraph")
+    };
+    m.neurons.reverse();
+    let bytes = block.to_bytes();
+    assert!(matches!(Block::from_bytes(&bytes), Err(DecodeError::Invalid { field: "neurons", .. })));
 }

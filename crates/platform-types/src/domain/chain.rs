@@ -4,9 +4,11 @@
 
 use parity_scale_codec::{Decode, Encode};
 
+use crate::error::DecodeError;
 use crate::hash::Hash;
 use crate::ids::{NetUid, Uid};
 use crate::keys::PublicKey;
+use crate::limits::MAX_METAGRAPH_NEURONS;
 
 use super::schedule::Schedule;
 
@@ -20,7 +22,7 @@ pub struct BlockRef {
 }
 
 /// One neuron of a subnet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Neuron {
     /// Its uid on the subnet.
     pub uid: Uid,
@@ -33,8 +35,9 @@ pub struct Neuron {
     pub validator_permit: bool,
 }
 
-/// A subnet as seen at one block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A subnet as seen at one block. Committed in blocks as [`crate::Action::Metagraph`]: the
+/// weights and validator sets of an epoch are computed from the snapshot committed in it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Metagraph {
     /// The subnet.
     pub netuid: NetUid,
@@ -56,6 +59,21 @@ impl Metagraph {
         self.neurons.iter().find(|n| &n.hotkey == hotkey).map(|n| n.uid)
     }
 
+    /// Checks the neurons are at most [`MAX_METAGRAPH_NEURONS`], by strictly increasing uid.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        if self.neurons.len() > MAX_METAGRAPH_NEURONS {
+            return Err(DecodeError::TooLarge {
+                field: "neurons",
+                size: self.neurons.len(),
+                max: MAX_METAGRAPH_NEURONS,
+            });
+        }
+        if self.neurons.windows(2).any(|w| w[0].uid >= w[1].uid) {
+            return Err(DecodeError::Invalid { field: "neurons", reason: "uids must be strictly increasing" });
+        }
+        Ok(())
+    }
+
     /// The first block after this one at which the subnet's epoch runs.
     pub fn next_epoch_block(&self) -> u64 {
         self.params.schedule(self.netuid).next_epoch_block(self.block.number)
@@ -63,7 +81,7 @@ impl Metagraph {
 }
 
 /// A subnet's parameters that decide how weights must be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct SubnetParams {
     /// Blocks between epochs, less one.
     pub tempo: u16,

@@ -9,7 +9,7 @@ use crate::ids::{Epoch, Height, SubmissionId, Uid, View};
 use crate::keys::PublicKey;
 use crate::limits::{MAX_BLOCK_ACTIONS, MAX_VALIDATORS};
 
-use super::chain::BlockRef;
+use super::chain::{BlockRef, Metagraph};
 use super::work::WeightsProposal;
 
 /// The last committed block, from which the next height starts.
@@ -96,6 +96,10 @@ pub enum Action {
     /// A validator's signed [`crate::Evaluation`] envelope of a submission committed earlier.
     /// Ordering evaluations makes every validator aggregate exactly the same scores.
     Evaluation(Envelope),
+    /// The subnet's metagraph at a chain block of the block's epoch: the chain data the
+    /// epoch's weights and validator set are computed from, committed so that they are a
+    /// function of the blocks alone.
+    Metagraph(Metagraph),
 }
 
 /// What a block's hash covers.

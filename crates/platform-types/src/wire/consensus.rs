@@ -5,8 +5,9 @@ use super::{Codec, bounded, codec, hash, message_kind, pb, public_key, required,
 use crate::domain::*;
 use crate::envelope::{Envelope, MessageKind};
 use crate::error::DecodeError;
-use crate::ids::{Epoch, Height, SubmissionId, View};
-use crate::limits::{MAX_BLOCK_ACTIONS, MAX_VALIDATORS};
+use crate::ids::{Epoch, Height, NetUid, SubmissionId, View};
+use crate::keys::PublicKey;
+use crate::limits::{MAX_BLOCK_ACTIONS, MAX_METAGRAPH_NEURONS, MAX_VALIDATORS};
 
 impl From<&ValidatorSet> for pb::ValidatorSet {
     fn from(s: &ValidatorSet) -> Self {
@@ -41,6 +42,80 @@ impl TryFrom<pb::ValidatorSet> for ValidatorSet {
     }
 }
 
+impl From<&Metagraph> for pb::Metagraph {
+    fn from(m: &Metagraph) -> Self {
+        let key = |k: &Option<PublicKey>| k.map(|k| k.as_bytes().to_vec()).unwrap_or_default();
+        let p = &m.params;
+        pb::Metagraph {
+            netuid: u32::from(m.netuid.get()),
+            block_number: m.block.number,
+            block_hash: m.block.hash.as_bytes().to_vec(),
+            neurons: m
+                .neurons
+                .iter()
+                .map(|n| pb::Neuron {
+                    uid: u32::from(n.uid.get()),
+                    hotkey: n.hotkey.as_bytes().to_vec(),
+                    stake: n.stake,
+                    validator_permit: n.validator_permit,
+                })
+                .collect(),
+            owner_coldkey: key(&m.owner_coldkey),
+            owner_hotkey: key(&m.owner_hotkey),
+            params: Some(pb::SubnetParams {
+                tempo: u32::from(p.tempo),
+                weights_version_key: p.weights_version_key,
+                weights_rate_limit: p.weights_rate_limit,
+                commit_reveal_enabled: p.commit_reveal_enabled,
+                reveal_period_epochs: p.reveal_period_epochs,
+                mechanism_count: u32::from(p.mechanism_count),
+            }),
+        }
+    }
+}
+
+impl TryFrom<pb::Metagraph> for Metagraph {
+    type Error = DecodeError;
+
+    fn try_from(m: pb::Metagraph) -> Result<Self, DecodeError> {
+        let optional_key = |field, bytes: &[u8]| {
+            if bytes.is_empty() { Ok(None) } else { PublicKey::from_slice(field, bytes).map(Some) }
+        };
+        let narrow = |field: &'static str, value: u32, max: u32| {
+            if value > max { Err(DecodeError::Invalid { field, reason: "out of range" }) } else { Ok(value) }
+        };
+        let neurons = bounded("neurons", m.neurons, MAX_METAGRAPH_NEURONS)?
+            .into_iter()
+            .map(|n| {
+                Ok(Neuron {
+                    uid: uid("uid", n.uid)?,
+                    hotkey: public_key("hotkey", &n.hotkey)?,
+                    stake: n.stake,
+                    validator_permit: n.validator_permit,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        let p = required("params", m.params)?;
+        let metagraph = Metagraph {
+            netuid: NetUid::new(narrow("netuid", m.netuid, u32::from(u16::MAX))? as u16),
+            block: BlockRef { number: m.block_number, hash: hash("block_hash", &m.block_hash)? },
+            neurons,
+            owner_coldkey: optional_key("owner_coldkey", &m.owner_coldkey)?,
+            owner_hotkey: optional_key("owner_hotkey", &m.owner_hotkey)?,
+            params: SubnetParams {
+                tempo: narrow("tempo", p.tempo, u32::from(u16::MAX))? as u16,
+                weights_version_key: p.weights_version_key,
+                weights_rate_limit: p.weights_rate_limit,
+                commit_reveal_enabled: p.commit_reveal_enabled,
+                reveal_period_epochs: p.reveal_period_epochs,
+                mechanism_count: narrow("mechanism_count", p.mechanism_count, u32::from(u8::MAX))? as u8,
+            },
+        };
+        metagraph.validate()?;
+        Ok(metagraph)
+    }
+}
+
 impl From<&Action> for pb::Action {
     fn from(a: &Action) -> Self {
         use pb::action::Action as A;
@@ -50,6 +125,7 @@ impl From<&Action> for pb::Action {
             Action::Weights(w) => A::Weights(w.into()),
             Action::ValidatorSet(s) => A::ValidatorSet(s.into()),
             Action::Evaluation(envelope) => A::Evaluation(envelope.into()),
+            Action::Metagraph(m) => A::Metagraph(m.into()),
         };
         pb::Action { action: Some(action) }
     }
@@ -80,6 +156,7 @@ impl TryFrom<pb::Action> for Action {
                 Evaluation::from_bytes(&envelope.payload)?;
                 Action::Evaluation(envelope)
             }
+            A::Metagraph(m) => Action::Metagraph(m.try_into()?),
         })
     }
 }
