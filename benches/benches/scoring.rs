@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use platform_scoring::{ChallengeEpoch, EmptyPolicy, Evaluated, Score, chain_weights, epoch_weights, score_challenge};
+use platform_scoring::{ChallengeEpoch, Evaluated, Score, chain_weights, epoch_weights, score_challenge};
 use platform_types::{Normalisation, ScoringConfig};
 use rand::{Rng, SeedableRng};
 
@@ -82,7 +82,7 @@ fn epoch(c: &mut Criterion) {
                     score_challenge(&challenge, 0)
                 })
                 .collect();
-            for (_, shares) in epoch_weights(&outcomes, 0, EmptyPolicy::BurnToOwner) {
+            for (_, shares) in epoch_weights(&outcomes, 0) {
                 let (uids, weights): (Vec<u16>, Vec<f64>) = shares.into_iter().unzip();
                 black_box(chain_weights(&uids, &weights).expect("weights"));
             }

@@ -30,3 +30,4 @@ pub use genesis::GenesisVotes;
 pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
 pub use rules::{Checker, Context, Invalid};
 pub use state::{AppState, ChallengeEntry, Committed, Effects, Registry, SubmissionInfo};
+pub use weights::{Champions, EpochOutcome};

@@ -135,6 +135,8 @@ pub struct AppState {
     pub by_challenge: BTreeMap<String, Vec<SubmissionId>>,
     /// Smoothed scores of the last committed weights, per challenge (the EMA's memory).
     pub smoothed: crate::weights::Smoothed,
+    /// Who holds each champion-takes-all challenge since the last committed weights.
+    pub champions: crate::weights::Champions,
 }
 
 impl AppState {
@@ -156,6 +158,7 @@ impl AppState {
             submissions: HashMap::new(),
             by_challenge: BTreeMap::new(),
             smoothed: BTreeMap::new(),
+            champions: BTreeMap::new(),
         }
     }
 
@@ -222,8 +225,15 @@ impl AppState {
                     effects.challenges_changed = true;
                 }
                 Change::Weights(proposal) => {
-                    // The EMA's memory moves with the committed weights, from committed data alone.
-                    self.smoothed = crate::weights::smoothed(self);
+                    // The EMA's memory and the champions move with the committed weights, from
+                    // committed data alone: the evaluations and the snapshot committed before.
+                    match &self.registry.metagraph {
+                        Some((_, metagraph)) => {
+                            let outcome = crate::weights::outcome(self, metagraph, proposal.epoch);
+                            (self.smoothed, self.champions) = (outcome.smoothed, outcome.champions);
+                        }
+                        None => self.smoothed = crate::weights::smoothed(self),
+                    }
                     effects.weights = Some(proposal);
                 }
                 Change::Validators(set) => effects.next_validators = Some(set),

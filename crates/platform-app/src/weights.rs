@@ -1,15 +1,16 @@
 //! From committed evaluations to one weight vector per mechanism, and from the metagraph to
-//! the validator set. Pure functions of the state and the metagraph, so the leader's proposal
-//! and every follower's recomputation agree bit for bit.
+//! the validator set. Pure functions of the state and the committed metagraph snapshot, so the
+//! leader's proposal and every follower's recomputation agree bit for bit.
 
 use std::collections::BTreeMap;
 
 use platform_scoring::{
-    ChallengeOutcome, EmptyPolicy, MinerScore, Score, best_scores, chain_weights, epoch_weights, normalise,
+    ChallengeOutcome, MinerScore, Score, best_scores, chain_weights, champion_of, epoch_weights, normalise,
     smooth_scores,
 };
 use platform_types::{
-    Epoch, MechanismId, MechanismWeights, Metagraph, PublicKey, Uid, Validator, ValidatorSet, WeightsProposal,
+    Epoch, MechanismId, MechanismWeights, Metagraph, Normalisation, PublicKey, Uid, Validator, ValidatorSet,
+    WeightsProposal,
 };
 
 use crate::state::AppState;
@@ -47,12 +48,41 @@ pub fn smoothed(state: &AppState) -> Smoothed {
     out
 }
 
-/// The weights of `epoch`: this epoch's smoothed scores ([`smoothed`]) of the miners the
-/// metagraph registers, normalised per challenge, emission split across challenges and
-/// mechanisms, converted to the chain's u16 form. Nothing earned goes to the subnet owner's uid.
+/// Per champion-takes-all challenge, the miner holding it (by hotkey, like [`Smoothed`]): the
+/// incumbent its margin protects in the next epoch.
+pub type Champions = BTreeMap<String, PublicKey>;
+
+/// What an epoch's scoring decides: its weights, and the memory the next epoch starts from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochOutcome {
+    /// The weights of the epoch.
+    pub weights: WeightsProposal,
+    /// The smoothed scores ([`smoothed`]).
+    pub smoothed: Smoothed,
+    /// Who holds each champion-takes-all challenge after this epoch (a challenge nobody scored
+    /// keeps its champion).
+    pub champions: Champions,
+}
+
+/// The weights of `epoch` ([`outcome`]).
 pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> WeightsProposal {
+    outcome(state, metagraph, epoch).weights
+}
+
+/// The epoch's scoring: this epoch's smoothed scores ([`smoothed`]) of the miners the metagraph
+/// snapshot registers, normalised per challenge as its scoring settings say (champion-takes-all
+/// with the committed champion as incumbent), emission split across challenges and mechanisms
+/// (a challenge nobody scored by its [`platform_types::EmptyPolicy`]), converted to the chain's
+/// u16 form. With no challenge at all, the owner's uid gets the weight (burnt by the chain).
+pub fn outcome(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> EpochOutcome {
     let owner = metagraph.owner_hotkey.and_then(|h| metagraph.uid_of(&h)).map_or(0, |u| u.get());
     let smoothed = smoothed(state);
+    let mut champions: Champions = state
+        .champions
+        .iter()
+        .filter(|(id, _)| state.registry.challenges.contains_key(*id))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
     let mut outcomes: Vec<ChallengeOutcome> = Vec::new();
     for (id, entry) in &state.registry.challenges {
         let mut scores: Vec<MinerScore> = smoothed
@@ -62,19 +92,29 @@ pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Weights
             .filter_map(|(miner, &score_ppb)| Some(MinerScore { uid: metagraph.uid_of(miner)?.get(), score_ppb }))
             .collect();
         scores.sort_by_key(|s| s.uid);
-        let shares = normalise(&scores, entry.spec.scoring.normalisation, None, owner);
+        let scoring = &entry.spec.scoring;
+        let incumbent = state.champions.get(id).and_then(|h| metagraph.uid_of(h)).map(|u| u.get());
+        let shares = normalise(&scores, scoring.normalisation, incumbent, owner);
+        if let Normalisation::ChampionTakesAll { margin_ppb, .. } = scoring.normalisation
+            && let Some(winner) = champion_of(&scores, incumbent, margin_ppb)
+            && let Some(neuron) = metagraph.neurons.iter().find(|n| n.uid.get() == winner)
+        {
+            champions.insert(id.clone(), neuron.hotkey);
+        }
         outcomes.push(ChallengeOutcome {
             mechanism: entry.spec.mechanism.get(),
             emission_share_ppb: entry.spec.emission_share_ppb,
             smoothed: scores,
             shares,
             dropped: 0,
+            empty: scoring.empty_policy,
         });
     }
-    let mut by_mechanism = epoch_weights(&outcomes, owner, EmptyPolicy::BurnToOwner);
-    if by_mechanism.is_empty() {
-        by_mechanism.push((0, vec![(owner, 1.0)]));
-    }
+    let by_mechanism = if state.registry.challenges.is_empty() {
+        vec![(0, vec![(owner, 1.0)])]
+    } else {
+        epoch_weights(&outcomes, owner)
+    };
     let mechanisms = by_mechanism
         .into_iter()
         .filter_map(|(mechanism, shares)| {
@@ -88,7 +128,7 @@ pub fn compute(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> Weights
             })
         })
         .collect();
-    WeightsProposal { epoch, mechanisms }
+    EpochOutcome { weights: WeightsProposal { epoch, mechanisms }, smoothed, champions }
 }
 
 /// The validator set the metagraph implies: permit holders with at least `min_stake` rao,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use platform_app::{AppState, CHAIN_LAG, CHAIN_LEAD, ChainView, Context, Invalid, SubmissionInfo, weights};
 use platform_types::{
     Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation,
-    EvaluationStatus, Hash, Keypair, MechanismId, Metagraph, NetUid, Neuron, RuntimePolicy, Schedule, ScoringConfig,
-    SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid, VerifiedEnvelopes, blake2b_256,
+    EvaluationStatus, Hash, Keypair, MechanismId, Metagraph, NetUid, Neuron, Normalisation, PublicKey, RuntimePolicy,
+    Schedule, ScoringConfig, SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid, VerifiedEnvelopes, blake2b_256,
 };
 
 const NETUID: NetUid = NetUid::new(1);
@@ -32,6 +32,8 @@ struct Net {
     validators: Vec<Keypair>,
     owner: Keypair,
     miner: Keypair,
+    /// A second miner.
+    rival: Keypair,
     /// The subnet as the chain holds it (the template of every read).
     metagraph: Metagraph,
     /// The metagraphs this validator read from the chain, by chain block hash.
@@ -45,7 +47,7 @@ struct Net {
 impl Net {
     fn new() -> Net {
         let validators: Vec<Keypair> = (0..4).map(|i| key(&format!("V{i}"))).collect();
-        let (owner, miner) = (key("Owner"), key("Miner"));
+        let (owner, miner, rival) = (key("Owner"), key("Miner"), key("Rival"));
         let mut neurons: Vec<Neuron> = validators
             .iter()
             .enumerate()
@@ -58,6 +60,7 @@ impl Net {
             .collect();
         neurons.push(Neuron { uid: Uid::new(4), hotkey: miner.public(), stake: 0, validator_permit: false });
         neurons.push(Neuron { uid: Uid::new(5), hotkey: owner.public(), stake: 0, validator_permit: false });
+        neurons.push(Neuron { uid: Uid::new(6), hotkey: rival.public(), stake: 0, validator_permit: false });
         let params = SubnetParams {
             tempo: TEMPO,
             weights_version_key: 0,
@@ -79,6 +82,7 @@ impl Net {
             validators,
             owner,
             miner,
+            rival,
             metagraph,
             reads: HashMap::new(),
             chain,
@@ -154,21 +158,28 @@ impl Net {
 
     /// A submission body known to this validator, and the action ordering it.
     fn submission(&mut self, challenge: &str, tag: u8) -> (SubmissionId, Action) {
+        let miner = self.miner.public();
+        self.submission_by(challenge, tag, miner)
+    }
+
+    /// A submission of `miner`'s.
+    fn submission_by(&mut self, challenge: &str, tag: u8, miner: PublicKey) -> (SubmissionId, Action) {
         let id = SubmissionId(Hash::from_bytes([tag; 32]));
-        self.bodies.insert(
-            id,
-            SubmissionInfo { challenge: ChallengeId::new(challenge).expect("id"), miner: self.miner.public() },
-        );
+        self.bodies.insert(id, SubmissionInfo { challenge: ChallengeId::new(challenge).expect("id"), miner });
         (id, Action::Submission(id))
     }
 
     fn evaluation(&self, by: &Keypair, id: SubmissionId, challenge: &str, epoch: Epoch) -> Action {
+        self.scored(by, id, challenge, epoch, 500_000_000)
+    }
+
+    fn scored(&self, by: &Keypair, id: SubmissionId, challenge: &str, epoch: Epoch, score_ppb: u32) -> Action {
         let evaluation = Evaluation {
             submission: id,
             challenge: ChallengeId::new(challenge).expect("id"),
             validator: by.public(),
             status: EvaluationStatus::Scored,
-            score_ppb: 500_000_000,
+            score_ppb,
             fuel_used: 1,
             output_hash: Hash::ZERO,
             epoch,
@@ -634,4 +645,81 @@ fn a_replay_without_the_chain_gives_the_same_state() {
     assert_eq!(replayed.registry, state.registry);
     let next = Epoch::new(state.tip.epoch.get() + 1);
     assert_eq!(weights::compute(&replayed, &snapshot, next), weights::compute(&state, &snapshot, next));
+}
+
+/// Hole: champion-takes-all ran with no champion (`champion: None` was hard-coded), so its
+/// margin never protected anyone: any challenger a hair better took the whole share.
+#[test]
+fn a_champion_keeps_its_challenge_unless_beaten_by_the_margin() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let scoring = ScoringConfig {
+        normalisation: Normalisation::ChampionTakesAll { margin_ppb: 100_000_000, owner_share_ppb: 0 },
+        ..ScoringConfig::default()
+    };
+    let add = net.add_scored_challenge("champ", scoring);
+    run(&net, &mut state, step("a champion-takes-all challenge", vec![add], Expect::Valid));
+    let (miner, rival) = (net.miner.public(), net.rival.public());
+    let score = |net: &mut Net, state: &mut AppState, tag: u8, who: PublicKey, score_ppb: u32| {
+        let (id, submit) = net.submission_by("champ", tag, who);
+        run(net, state, step("a submission", vec![submit], Expect::Valid));
+        let epoch = state.submissions[&id].epoch;
+        let evaluations = net.validators.iter().map(|v| net.scored(v, id, "champ", epoch, score_ppb)).collect();
+        run(net, state, step("its evaluations", evaluations, Expect::Valid));
+    };
+    let weights_at = |net: &mut Net, state: &mut AppState, number: u64| {
+        net.see_chain_up_to(number);
+        let snapshot = net.read_at(number);
+        let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+        let weights = weights::compute(state, &snapshot, epoch);
+        run(
+            net,
+            state,
+            step(
+                "the epoch's weights",
+                vec![Action::Metagraph(snapshot), Action::Weights(weights.clone())],
+                Expect::Valid,
+            ),
+        );
+        weights
+    };
+    score(&mut net, &mut state, 1, miner, 600_000_000);
+    score(&mut net, &mut state, 2, rival, 500_000_000);
+    let first = weights_at(&mut net, &mut state, 30);
+    assert_eq!(first.mechanisms[0].uids, vec![Uid::new(4)], "the best miner wins the first epoch");
+    assert_eq!(state.champions.get("champ"), Some(&miner));
+
+    // The rival now beats the champion, but by less than the margin: the champion keeps it.
+    score(&mut net, &mut state, 3, rival, 650_000_000);
+    let second = weights_at(&mut net, &mut state, 50);
+    assert_eq!(second.mechanisms[0].uids, vec![Uid::new(4)], "within the margin the champion holds");
+    assert_eq!(state.champions.get("champ"), Some(&miner));
+
+    // Beyond the margin the rival takes over, and is the champion from then on.
+    score(&mut net, &mut state, 4, rival, 800_000_000);
+    let third = weights_at(&mut net, &mut state, 70);
+    assert_eq!(third.mechanisms[0].uids, vec![Uid::new(6)]);
+    assert_eq!(state.champions.get("champ"), Some(&rival));
+}
+
+/// Hole: what happens to a challenge's unearned emission was hard-coded (always burnt to the
+/// owner); the challenge's scoring settings now choose.
+#[test]
+fn a_challenge_nobody_scored_follows_its_empty_policy() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let hold = ScoringConfig { empty_policy: platform_types::EmptyPolicy::Hold, ..ScoringConfig::default() };
+    let add_hold = net.add_scored_challenge("held", hold);
+    run(&net, &mut state, step("a challenge that holds its share", vec![add_hold], Expect::Valid));
+    net.see_chain_up_to(30);
+    let snapshot = net.read_at(30);
+    let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let weights = weights::compute(&state, &snapshot, epoch);
+    assert!(weights.mechanisms.is_empty(), "nothing to weight: the weights on chain stay ({weights:?})");
+    let burn = net.add_challenge("burnt");
+    run(&net, &mut state, step("a challenge that burns its share", vec![burn], Expect::Valid));
+    let weights = weights::compute(&state, &snapshot, epoch);
+    assert_eq!(weights.mechanisms[0].uids, vec![Uid::new(5)], "the burnt share goes to the owner's uid");
 }

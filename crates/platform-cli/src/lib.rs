@@ -6,6 +6,7 @@ mod evaluate;
 mod key;
 mod output;
 mod remote;
+mod scoring;
 
 use std::process::ExitCode;
 

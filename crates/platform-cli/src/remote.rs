@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use platform_types::limits::MAX_INLINE_PAYLOAD_BYTES;
 use platform_types::{
-    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, ScoringConfig, Submission, SudoAction,
-    SudoCommand, Version, blake2b_256, wallet_hotkey_path,
+    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, Submission, SudoAction, SudoCommand,
+    Version, blake2b_256, wallet_hotkey_path,
 };
 use serde_json::{Value, json};
 
@@ -276,6 +276,12 @@ pub struct ChallengeArgs {
     /// Runtime policy JSON file (fuel_limit, memory_pages_max, deadline_ms, …) [default: the defaults].
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Scoring settings JSON file: normalisation ({"linear": {}}, {"softmax": {"temperature_milli"}}
+    /// or {"champion": {"margin_ppb", "owner_share_ppb"}}), outlier_z_milli, min_coverage_ppb,
+    /// min_confidence_ppb, ema_alpha_ppb, empty_policy ("burn_to_owner" or "hold": what happens
+    /// to the challenge's share in an epoch nobody scored) [default: the defaults].
+    #[arg(long, value_name = "FILE")]
+    scoring: Option<PathBuf>,
     /// Mechanism whose emission the challenge shares.
     #[arg(long, default_value_t = 0)]
     mechanism: u8,
@@ -324,7 +330,7 @@ impl SudoArgs {
                     module_hash: blake2b_256(&wasm),
                     module_size: wasm.len() as u64,
                     policy: load_policy(args.policy.as_deref())?,
-                    scoring: ScoringConfig::default(),
+                    scoring: crate::scoring::load_scoring(args.scoring.as_deref())?,
                     mechanism: MechanismId::new(args.mechanism),
                     emission_share_ppb: args.emission_share_ppb,
                 };

@@ -3,7 +3,7 @@
 //! schema in `docs/openapi.yaml`, and `tests/api` checks answers against it.
 
 use platform_chain::{ChainError, Inclusion, Submitted};
-use platform_types::{ChallengeSpec, Normalisation};
+use platform_types::{ChallengeSpec, EmptyPolicy, Normalisation};
 use serde_json::{Value, json};
 
 /// A challenge as `GET /challenges` lists it: the `ChallengeSpec` message's fields, plus the
@@ -39,6 +39,10 @@ pub(crate) fn challenge(spec: &ChallengeSpec, since_height: u64, module_loaded: 
             "min_coverage_ppb": s.min_coverage_ppb,
             "min_confidence_ppb": s.min_confidence_ppb,
             "ema_alpha_ppb": s.ema_alpha_ppb,
+            "empty_policy": match s.empty_policy {
+                EmptyPolicy::BurnToOwner => "burn_to_owner",
+                EmptyPolicy::Hold => "hold",
+            },
         },
         "mechanism_id": spec.mechanism.get(),
         "emission_share_ppb": spec.emission_share_ppb,

@@ -8,21 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use platform_types::ScoringConfig;
 use platform_types::limits::PPB;
+use platform_types::{EmptyPolicy, ScoringConfig};
 
 use crate::aggregate::{Score, aggregate};
 use crate::normalise::{MinerScore, normalise};
-
-/// What happens to emission no miner earned in an epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EmptyPolicy {
-    /// Give it to the subnet owner's uid (the chain burns the owner's incentive).
-    BurnToOwner,
-    /// Hand it to the challenges that did score; a mechanism where none scored gets no new
-    /// weights this epoch (validators keep the weights already on chain).
-    Hold,
-}
 
 /// One submission's evaluations.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +55,8 @@ pub struct ChallengeOutcome {
     pub shares: Vec<(u16, f64)>,
     /// Submissions left out: no stake, or below the coverage or confidence floor.
     pub dropped: usize,
+    /// What happens to its share when `shares` is empty (from its scoring settings).
+    pub empty: EmptyPolicy,
 }
 
 /// Scores one challenge for the epoch.
@@ -84,6 +76,7 @@ pub fn score_challenge(challenge: &ChallengeEpoch<'_>, owner: u16) -> ChallengeO
         smoothed,
         shares,
         dropped,
+        empty: config.empty_policy,
     }
 }
 
@@ -141,38 +134,34 @@ pub fn smooth_scores<K: Ord + Copy>(
 }
 
 /// Weight shares per mechanism (sorted by mechanism, shares sorted by uid and summing to 1).
-pub fn epoch_weights(challenges: &[ChallengeOutcome], owner: u16, empty: EmptyPolicy) -> Vec<(u8, Vec<(u16, f64)>)> {
+/// Within a mechanism each challenge that scored contributes its shares scaled by its emission
+/// share; the share of one that did not goes as its [`EmptyPolicy`] says: to the owner's uid
+/// (`BurnToOwner`), or to the challenges that scored (`Hold`, left out of the total). A
+/// mechanism left with nothing to weight gets no entry: its weights on chain stay.
+pub fn epoch_weights(challenges: &[ChallengeOutcome], owner: u16) -> Vec<(u8, Vec<(u16, f64)>)> {
     let mut by_mechanism: BTreeMap<u8, Vec<&ChallengeOutcome>> = BTreeMap::new();
     for c in challenges {
         by_mechanism.entry(c.mechanism).or_default().push(c);
     }
     let mut result = Vec::new();
     for (mechanism, members) in by_mechanism {
-        let scoring: Vec<_> = members.iter().filter(|c| !c.shares.is_empty()).collect();
-        let total: u64 = match empty {
-            EmptyPolicy::BurnToOwner => members.iter().map(|c| u64::from(c.emission_share_ppb)).sum(),
-            EmptyPolicy::Hold => scoring.iter().map(|c| u64::from(c.emission_share_ppb)).sum(),
-        };
+        let share = |c: &&ChallengeOutcome| u64::from(c.emission_share_ppb);
+        let scored: u64 = members.iter().filter(|c| !c.shares.is_empty()).map(share).sum();
+        let burnt: u64 =
+            members.iter().filter(|c| c.shares.is_empty() && c.empty == EmptyPolicy::BurnToOwner).map(share).sum();
+        let total = scored + burnt;
+        if total == 0 {
+            continue;
+        }
         let mut weights: BTreeMap<u16, f64> = BTreeMap::new();
-        if total > 0 {
-            for c in &scoring {
-                let scale = c.emission_share_ppb as f64 / total as f64;
-                for &(uid, share) in &c.shares {
-                    *weights.entry(uid).or_default() += share * scale;
-                }
+        for c in members.iter().filter(|c| !c.shares.is_empty()) {
+            let scale = c.emission_share_ppb as f64 / total as f64;
+            for &(uid, share) in &c.shares {
+                *weights.entry(uid).or_default() += share * scale;
             }
         }
-        let unearned: u64 =
-            members.iter().filter(|c| c.shares.is_empty()).map(|c| u64::from(c.emission_share_ppb)).sum();
-        match empty {
-            EmptyPolicy::BurnToOwner if total == 0 => {
-                weights.insert(owner, 1.0);
-            }
-            EmptyPolicy::BurnToOwner if unearned > 0 => {
-                *weights.entry(owner).or_default() += unearned as f64 / total as f64;
-            }
-            EmptyPolicy::Hold if weights.is_empty() => continue,
-            _ => {}
+        if burnt > 0 {
+            *weights.entry(owner).or_default() += burnt as f64 / total as f64;
         }
         result.push((mechanism, weights.into_iter().filter(|(_, w)| *w > 0.0).collect()));
     }
@@ -234,24 +223,40 @@ mod tests {
     }
 
     #[test]
-    fn emission_shares_split_a_mechanism_and_unearned_emission_follows_the_policy() {
-        let outcome = |mechanism, emission_share_ppb, shares: Vec<(u16, f64)>| ChallengeOutcome {
+    fn emission_shares_split_a_mechanism_and_unearned_emission_follows_each_challenges_policy() {
+        let outcome = |mechanism, emission_share_ppb, shares: Vec<(u16, f64)>, empty| ChallengeOutcome {
             mechanism,
             emission_share_ppb,
             smoothed: vec![],
             shares,
             dropped: 0,
+            empty,
         };
-        let outcomes = [
-            outcome(0, 600_000_000, vec![(1, 1.0)]),
-            outcome(0, 200_000_000, vec![(2, 0.5), (3, 0.5)]),
-            outcome(0, 200_000_000, vec![]),
-            outcome(1, PPB, vec![]),
-        ];
-        let burn = epoch_weights(&outcomes, 9, EmptyPolicy::BurnToOwner);
+        let all = |empty| {
+            [
+                outcome(0, 600_000_000, vec![(1, 1.0)], empty),
+                outcome(0, 200_000_000, vec![(2, 0.5), (3, 0.5)], empty),
+                outcome(0, 200_000_000, vec![], empty),
+                outcome(1, PPB, vec![], empty),
+            ]
+        };
+        let burn = epoch_weights(&all(EmptyPolicy::BurnToOwner), 9);
         assert_eq!(burn, vec![(0, vec![(1, 0.6), (2, 0.1), (3, 0.1), (9, 0.2)]), (1, vec![(9, 1.0)])]);
-        let hold = epoch_weights(&outcomes, 9, EmptyPolicy::Hold);
+        let hold = epoch_weights(&all(EmptyPolicy::Hold), 9);
         assert_eq!(hold, vec![(0, vec![(1, 0.75), (2, 0.125), (3, 0.125)])], "mechanism 1 keeps its chain weights");
+        // Each challenge's own choice: one burns its unearned share, the other hands it on.
+        let mixed = [
+            outcome(0, 500_000_000, vec![(1, 1.0)], EmptyPolicy::Hold),
+            outcome(0, 250_000_000, vec![], EmptyPolicy::BurnToOwner),
+            outcome(0, 250_000_000, vec![], EmptyPolicy::Hold),
+        ];
+        let weights = epoch_weights(&mixed, 9);
+        let expected = [(1, 2.0 / 3.0), (9, 1.0 / 3.0)];
+        assert_eq!(weights.len(), 1);
+        for ((uid, share), (want_uid, want)) in weights[0].1.iter().zip(expected) {
+            assert_eq!(*uid, want_uid);
+            assert!((share - want).abs() < 1e-12, "{weights:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod normalise;
 pub use aggregate::{Aggregate, Score, aggregate};
 pub use chain_weights::{WeightsError, chain_weights};
 pub use epoch::{
-    ChallengeEpoch, ChallengeOutcome, EmptyPolicy, Evaluated, best_scores, epoch_weights, score_challenge,
-    smooth_scores,
+    ChallengeEpoch, ChallengeOutcome, Evaluated, best_scores, epoch_weights, score_challenge, smooth_scores,
 };
-pub use normalise::{MinerScore, normalise};
+pub use normalise::{MinerScore, champion_of, normalise};
+pub use platform_types::EmptyPolicy;

@@ -59,8 +59,10 @@ pub fn normalise(scores: &[MinerScore], method: Normalisation, champion: Option<
     shares.into_iter().filter(|(_, share)| *share > 0.0).collect()
 }
 
-/// The best-scoring miner (lowest uid on ties), unless the incumbent is within the margin.
-fn champion_of(scores: &[MinerScore], incumbent: Option<u16>, margin_ppb: u32) -> Option<u16> {
+/// Who holds a champion-takes-all challenge after this epoch: the best scorer (lowest uid on
+/// ties), unless the `incumbent` scored within `margin_ppb` of it (then the incumbent keeps
+/// it); `None` when nobody scored above 0.
+pub fn champion_of(scores: &[MinerScore], incumbent: Option<u16>, margin_ppb: u32) -> Option<u16> {
     let best = scores
         .iter()
         .filter(|s| s.score_ppb > 0)

@@ -82,6 +82,20 @@ pub enum Normalisation {
     },
 }
 
+/// What happens to a challenge's emission share in an epoch in which no miner earned any.
+/// The chain burns whatever is paid to the subnet owner's hotkey (its `MinerBurned`), so
+/// [`EmptyPolicy::BurnToOwner`] removes that emission from the subnet, and
+/// [`EmptyPolicy::Hold`] keeps it with the miners of the mechanism's other challenges.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode)]
+pub enum EmptyPolicy {
+    /// Weight the owner's uid with it: the chain burns it.
+    #[default]
+    BurnToOwner,
+    /// Hand it to the challenges of the mechanism that did score; when none did, the
+    /// mechanism gets no new weights this epoch (the weights on chain stay).
+    Hold,
+}
+
 /// Aggregation and normalisation settings of a challenge. Integers only, so every validator
 /// reads the same numbers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -96,6 +110,8 @@ pub struct ScoringConfig {
     pub min_confidence_ppb: u32,
     /// EMA smoothing factor across epochs, ppb (0 = off).
     pub ema_alpha_ppb: u32,
+    /// What happens to the challenge's share in an epoch no miner earned any.
+    pub empty_policy: EmptyPolicy,
 }
 
 impl Default for ScoringConfig {
@@ -106,6 +122,7 @@ impl Default for ScoringConfig {
             min_coverage_ppb: 0,
             min_confidence_ppb: 0,
             ema_alpha_ppb: 0,
+            empty_policy: EmptyPolicy::BurnToOwner,
         }
     }
 }

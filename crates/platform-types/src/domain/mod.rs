@@ -12,7 +12,9 @@ mod sync;
 mod work;
 
 pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams};
-pub use challenge::{ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version};
+pub use challenge::{
+    ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
+};
 pub use consensus::{
     Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
     Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,

@@ -1,7 +1,9 @@
 //! Wire conversions for challenges and sudo actions.
 
 use super::{challenge_id, codec, hash, pb, required, single_kind};
-use crate::domain::{ChallengeSpec, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version};
+use crate::domain::{
+    ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
+};
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
 use crate::ids::MechanismId;
@@ -53,6 +55,10 @@ impl From<&ScoringConfig> for pb::ScoringConfig {
             min_coverage_ppb: s.min_coverage_ppb,
             min_confidence_ppb: s.min_confidence_ppb,
             ema_alpha_ppb: s.ema_alpha_ppb,
+            empty_policy: match s.empty_policy {
+                EmptyPolicy::BurnToOwner => pb::EmptyPolicy::BurnToOwner,
+                EmptyPolicy::Hold => pb::EmptyPolicy::Hold,
+            } as i32,
         }
     }
 }
@@ -75,6 +81,11 @@ impl TryFrom<pb::ScoringConfig> for ScoringConfig {
             min_coverage_ppb: s.min_coverage_ppb,
             min_confidence_ppb: s.min_confidence_ppb,
             ema_alpha_ppb: s.ema_alpha_ppb,
+            empty_policy: match pb::EmptyPolicy::try_from(s.empty_policy) {
+                Ok(pb::EmptyPolicy::BurnToOwner) => EmptyPolicy::BurnToOwner,
+                Ok(pb::EmptyPolicy::Hold) => EmptyPolicy::Hold,
+                Err(_) => return Err(DecodeError::Invalid { field: "empty_policy", reason: "unknown policy" }),
+            },
         };
         config.validate()?;
         Ok(config)
