@@ -6,7 +6,7 @@
 //! for real (after commit). An action that fails the rules on apply is skipped, identically
 //! everywhere, and reported in [`Effects::skipped`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use parity_scale_codec::Encode;
 use platform_scoring::Score;
@@ -129,10 +129,11 @@ pub struct AppState {
     pub chain: Option<BlockRef>,
     /// The small part.
     pub registry: Registry,
-    /// Committed submissions.
-    pub submissions: HashMap<SubmissionId, Committed>,
+    /// Committed submissions (a persistent map: cloning the state costs O(1), which is how
+    /// the node publishes a read-only view of it).
+    pub submissions: imbl::HashMap<SubmissionId, Committed>,
     /// Committed submission ids per challenge, in commit order.
-    pub by_challenge: BTreeMap<String, Vec<SubmissionId>>,
+    pub by_challenge: BTreeMap<String, imbl::Vector<SubmissionId>>,
     /// Smoothed scores of the last committed weights, per challenge (the EMA's memory).
     pub smoothed: crate::weights::Smoothed,
     /// Who holds each champion-takes-all challenge since the last committed weights.
@@ -155,7 +156,7 @@ impl AppState {
             tip: Tip::genesis(root, Epoch::new(0)),
             chain: None,
             registry,
-            submissions: HashMap::new(),
+            submissions: imbl::HashMap::new(),
             by_challenge: BTreeMap::new(),
             smoothed: BTreeMap::new(),
             champions: BTreeMap::new(),
@@ -197,7 +198,7 @@ impl AppState {
             apply_to_registry(&mut self.registry, &change, header.height);
             match change {
                 Change::Submission(id, info) => {
-                    self.by_challenge.entry(info.challenge.as_str().to_owned()).or_default().push(id);
+                    self.by_challenge.entry(info.challenge.as_str().to_owned()).or_default().push_back(id);
                     self.submissions.insert(
                         id,
                         Committed {

@@ -29,7 +29,7 @@ pub fn smoothed(state: &AppState) -> Smoothed {
     let mut out = Smoothed::new();
     for (id, entry) in &state.registry.challenges {
         let mut submissions: Vec<(PublicKey, Vec<Score>)> = Vec::new();
-        for sid in state.by_challenge.get(id).map(Vec::as_slice).unwrap_or_default() {
+        for sid in state.by_challenge.get(id).into_iter().flatten() {
             let Some(committed) = state.submissions.get(sid) else { continue };
             if committed.height < entry.since {
                 continue;

@@ -68,8 +68,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     /// Writes everything admitted before returning: the write in flight is waited for and the
-    /// rest written here. A block is committed only after this, so that the bodies it orders
-    /// are on disk before it is.
+    /// rest written here. A block ordering a held submission is committed only after this, so
+    /// that the bodies it orders are on disk before it is.
     pub(crate) fn settle_writes(&mut self) {
         if let Some(done) = self.writer.finish() {
             self.on_written(done);
@@ -208,6 +208,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         // A module this validator lacks is fetched by hash once the action commits (the HTTP
         // path has checked that the entry validator holds it).
         self.mempool.add_sudo(signed.envelope.clone());
+        self.view_dirty = true;
         if local {
             self.publish(Topic::Submissions, signed.envelope.to_bytes());
         }

@@ -16,6 +16,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.chain.set_schedule(metagraph.params.schedule(self.cfg.netuid));
             self.remember_metagraph(metagraph.clone());
             self.metagraph = Some(metagraph);
+            self.view_dirty = true;
         }
         self.metrics.chain_block.set(block.number as i64);
         let setter = self.setter.clone();

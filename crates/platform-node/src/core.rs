@@ -133,10 +133,6 @@ pub(crate) enum Input {
         block: BlockRef,
         metagraph: Result<Arc<Metagraph>, String>,
     },
-    Query {
-        query: Query,
-        reply: oneshot::Sender<Value>,
-    },
     Synced {
         blocks: Vec<(Block, QuorumCertificate)>,
     },
@@ -227,7 +223,11 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub last_commit: Instant,
     pub syncing: bool,
     pub outdated: Option<Version>,
-    pub sudo_results: HashMap<Hash, (Height, Result<(), String>)>,
+    pub sudo_results: imbl::HashMap<Hash, (Height, Result<(), String>)>,
+    /// The read-only view the HTTP API answers from ([`crate::view`]).
+    pub view: watch::Sender<Arc<crate::view::ReadView>>,
+    /// Something the view shows changed since it was last published.
+    pub view_dirty: bool,
     pub accepted_at: HashMap<SubmissionId, Instant>,
     /// Admitted submissions waiting for the write in flight to finish.
     pub unwritten: Vec<Unwritten>,
@@ -312,6 +312,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                         }
                         self.write_admitted();
                         self.publish_status();
+                        self.publish_view();
                     }
                     None => break,
                 },
@@ -367,9 +368,6 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
             Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
-            Input::Query { query, reply } => {
-                let _ = reply.send(self.answer(query));
-            }
             Input::Synced { blocks } => {
                 self.syncing = false;
                 for (block, certificate) in blocks {
@@ -409,5 +407,6 @@ impl<C: Chain + Clone + 'static> Core<C> {
         self.send(evaluations);
         self.maybe_build();
         self.recheck_verifying();
+        self.publish_view();
     }
 }

@@ -65,6 +65,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             Ok(module) => {
                 info!(%challenge, %hash, "challenge module ready");
                 self.modules.insert(challenge, (hash, module));
+                self.view_dirty = true;
                 for id in std::mem::take(&mut self.waiting_module) {
                     self.start_evaluation(id);
                 }

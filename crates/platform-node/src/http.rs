@@ -29,6 +29,8 @@ use crate::verifier::Verifier;
 pub(crate) struct Api {
     pub inputs: mpsc::Sender<Input>,
     pub status: watch::Receiver<Value>,
+    /// What the loop last published: queries are answered from it, never by the loop.
+    pub view: watch::Receiver<Arc<crate::view::ReadView>>,
     pub p2p: Client,
     pub records: Records,
     pub runtime: Runtime,
@@ -129,11 +131,15 @@ pub(crate) fn starting(status: &Value) -> Option<&str> {
         .then(|| status.get("detail").and_then(Value::as_str).unwrap_or("starting"))
 }
 
+/// Answers `query` from the published view on a blocking thread (store reads, and `/scores`
+/// walks every committed submission): the event loop is not involved.
 pub(crate) async fn query(api: &Api, query: Query) -> Result<Value, ApiError> {
     api.ready()?;
-    let (reply, answer) = oneshot::channel();
-    api.inputs.send(Input::Query { query, reply }).await.map_err(|_| unavailable())?;
-    answer.await.map_err(|_| unavailable())
+    if let Query::Health = query {
+        return Ok(api.status.borrow().clone());
+    }
+    let (view, records) = (api.view.borrow().clone(), api.records.clone());
+    tokio::task::spawn_blocking(move || view.answer(query, &records)).await.map_err(|_| unavailable())
 }
 
 async fn ask(State(api): State<Api>, q: Query) -> Reply {
@@ -317,14 +323,8 @@ fn parse_hash(text: &str) -> Result<Hash, ApiError> {
 async fn submission(State(api): State<Api>, Path(id): Path<String>) -> Reply {
     let id = SubmissionId(parse_hash(&id)?);
     let answer = query(&api, Query::Submission(id)).await?;
-    let mut answer = answer;
-    match answer.get("status").and_then(Value::as_str) {
-        Some("unknown") => {
-            return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
-        }
-        // Read here, off the event loop: why this validator's evaluation was a rejection.
-        Some("pending") => answer["reason"] = Value::Null,
-        _ => answer["reason"] = api.records.reason(&id).map_or(Value::Null, Value::String),
+    if answer.get("status").and_then(Value::as_str) == Some("unknown") {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
     }
     Ok(Json(answer))
 }

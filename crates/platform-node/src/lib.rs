@@ -25,11 +25,11 @@ pub mod metrics;
 mod node;
 mod ordering;
 pub mod outbox;
-mod queries;
 pub mod records;
 mod tasks;
 pub mod verdicts;
 pub mod verifier;
+mod view;
 mod writer;
 
 pub use config::{ConfigError, Fault, LogFormat, NodeConfig, Settings};

@@ -110,6 +110,11 @@ impl Mempool {
         self.held.remove(id);
     }
 
+    /// Whether `id` is admitted and held (its write to `data/` is still pending).
+    pub fn is_held(&self, id: &SubmissionId) -> bool {
+        self.held.contains(id)
+    }
+
     /// A pending submission's body.
     pub fn get(&self, id: &SubmissionId) -> Option<&Submission> {
         self.submissions.get(id).map(|(_, submission)| submission)

@@ -174,6 +174,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
     let (inputs, input_rx) = mpsc::channel(16_384);
     let (status, status_rx) = watch::channel(crate::http::starting_status());
+    let (read_view, view_rx) = watch::channel(Arc::new(crate::view::ReadView::starting()));
     let metrics = Arc::new(Metrics::default());
 
     // HTTP.
@@ -184,6 +185,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let api = Api {
         inputs: inputs.clone(),
         status: status_rx,
+        view: view_rx,
         p2p: p2p.clone(),
         records: records.clone(),
         runtime: runtime.clone(),
@@ -231,10 +233,12 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         metagraph,
         metrics,
         status,
+        read_view,
     };
     match records.genesis().map_err(anyhow::Error::msg)? {
         Some(genesis) => {
-            let core = parts.assemble(genesis).await?;
+            let mut core = parts.assemble(genesis).await?;
+            core.publish_view();
             core.publish_status();
             tasks.spawn(core.run(input_rx, shutdown_rx));
         }
@@ -260,7 +264,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
                     Err(e) => Err(anyhow::Error::new(e).context("cannot store the genesis validator set")),
                 };
                 match assembled {
-                    Ok(core) => {
+                    Ok(mut core) => {
+                        core.publish_view();
                         core.publish_status();
                         core.run(input_rx, shutdown_rx).await
                     }
@@ -289,12 +294,14 @@ struct Parts<C: Chain + Clone + 'static> {
     metagraph: Metagraph,
     metrics: Arc<Metrics>,
     status: watch::Sender<Value>,
+    read_view: watch::Sender<Arc<crate::view::ReadView>>,
 }
 
 impl<C: Chain + Clone + 'static> Parts<C> {
     /// Recovers the state from the stored blocks on top of `genesis` and builds the event loop.
     async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<Core<C>> {
-        let Parts { cfg, chain, store, records, runtime, p2p, inputs, verified, metagraph, metrics, status } = self;
+        let Parts { cfg, chain, store, records, runtime, p2p, inputs, verified, metagraph, metrics, status, read_view } =
+            self;
         let me = cfg.hotkey.public();
         p2p.set_validators(genesis.validators.iter().map(|v| v.hotkey).collect()).await.ok();
         let sudo: Vec<_> = cfg
@@ -366,7 +373,9 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             last_commit: Instant::now(),
             syncing: false,
             outdated: None,
-            sudo_results: HashMap::new(),
+            sudo_results: imbl::HashMap::new(),
+            view: read_view,
+            view_dirty: true,
             accepted_at: HashMap::new(),
             unwritten: Vec::new(),
             writer,

@@ -211,7 +211,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     pub(crate) fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
-        self.settle_writes();
+        // The bodies a block orders are on disk before the block is. Only a block ordering a
+        // submission whose write is still pending here waits for the writer; the others commit
+        // while admission's group commit goes on.
+        if block.actions.iter().any(|a| matches!(a, Action::Submission(id) if self.mempool.is_held(id))) {
+            self.settle_writes();
+        }
         // Submissions acknowledged before a restart may never have left this node: relayed again
         // at the first commit, when peers are certainly there.
         if !self.reloaded.is_empty() {
@@ -246,6 +251,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             return None;
         }
         let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        self.view_dirty = true;
         let height = block.header.height;
         for (index, reason) in &effects.skipped {
             warn!(height = height.get(), index, %reason, "committed action skipped");

@@ -1,0 +1,323 @@
+//! What the event loop publishes for readers, and the HTTP API's answers computed from it off
+//! the loop: `/health`'s status, and a read-only [`ReadView`] of the state. The view is
+//! rebuilt when something it shows changes (a commit, a consensus step, a module, a sudo
+//! action, a metagraph read) and costs O(1) to build: the application state's large maps are
+//! persistent ([`imbl`]). A query never waits for the loop, and an expensive one (`/scores`)
+//! runs on a blocking thread.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use platform_app::AppState;
+use platform_chain::{Chain, Metagraph};
+use platform_types::{EvaluationStatus, Hash, Height, PublicKey, SubmissionId, ValidatorSet};
+use serde_json::{Value, json};
+
+use crate::core::*;
+use crate::records::Records;
+
+/// The state as the HTTP API shows it: a snapshot the loop publishes.
+pub(crate) struct ReadView {
+    /// The application state at the last commit.
+    pub state: AppState,
+    /// The latest metagraph read (uids in the leaderboard).
+    pub metagraph: Option<Arc<Metagraph>>,
+    /// Challenges whose module this validator has loaded.
+    pub modules_loaded: BTreeSet<String>,
+    /// The height and view being decided, their leader, and whether this validator votes.
+    pub position: Position,
+    /// Sudo actions applied or refused, with the height.
+    pub sudo_results: imbl::HashMap<Hash, (Height, Result<(), String>)>,
+    /// Sudo actions admitted and not yet ordered.
+    pub pending_sudo: Vec<Hash>,
+}
+
+/// Where consensus stands, as `/leader` and `/consensus/info` show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub height: u64,
+    pub view: u64,
+    pub leader: Option<PublicKey>,
+    pub voting: bool,
+}
+
+impl ReadView {
+    /// The view before the loop runs (the API answers 503 then).
+    pub fn starting() -> ReadView {
+        ReadView {
+            state: AppState::genesis(ValidatorSet { epoch: platform_types::Epoch::new(0), validators: Vec::new() }),
+            metagraph: None,
+            modules_loaded: BTreeSet::new(),
+            position: Position::default(),
+            sudo_results: imbl::HashMap::new(),
+            pending_sudo: Vec::new(),
+        }
+    }
+
+    /// The answer to `query` (not [`Query::Health`], which is the published status). Reads
+    /// the store for what the view does not hold (admitted, unordered submissions; the
+    /// weights sent to the chain).
+    pub fn answer(&self, query: Query, records: &Records) -> Value {
+        match query {
+            Query::Health => Value::Null,
+            Query::Challenges => Value::Array(
+                self.state
+                    .registry
+                    .challenges
+                    .values()
+                    .map(|e| {
+                        let loaded = self.modules_loaded.contains(e.spec.id.as_str());
+                        crate::json::challenge(&e.spec, e.since.get(), loaded)
+                    })
+                    .collect(),
+            ),
+            Query::Submission(id) => self.submission_status(&id, records),
+            Query::Scores(challenge) => self.scores(challenge.as_deref()),
+            Query::Weights => match records.latest_weights_record() {
+                Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
+            Query::Consensus => {
+                let (tip, p) = (&self.state.tip, &self.position);
+                json!({
+                    "height": p.height, "view": p.view, "leader": p.leader.map(|l| l.to_ss58()),
+                    "tip": { "height": tip.height.get(), "hash": tip.hash.to_string(),
+                             "state_root": tip.state_root.to_string(), "epoch": tip.epoch.get() },
+                    "validators": self.state.registry.validators.validators.iter()
+                        .map(|v| json!({ "hotkey": v.hotkey.to_ss58(), "uid": v.uid.get(), "stake": v.stake })).collect::<Vec<_>>(),
+                    "voting": p.voting,
+                })
+            }
+            Query::Sudo(hash) => match self.sudo_results.get(&hash) {
+                Some((height, Ok(()))) => json!({ "status": "committed", "height": height.get() }),
+                Some((height, Err(reason))) => {
+                    json!({ "status": "rejected", "height": height.get(), "reason": reason })
+                }
+                None if self.pending_sudo.contains(&hash) => json!({ "status": "pending" }),
+                None => json!({ "status": "unknown" }),
+            },
+        }
+    }
+
+    /// `GET /submissions/{id}`'s answer. Every field is present in every state: what is not
+    /// known yet is null, `[]`, `false` or 0. A submission stored here and not ordered yet is
+    /// pending; `reason` is this validator's rejection reason, kept in the store.
+    pub fn submission_status(&self, id: &SubmissionId, records: &Records) -> Value {
+        let Some(c) = self.state.submissions.get(id) else {
+            return match records.submission_info(id) {
+                Some(s) => json!({
+                    "id": id.to_string(), "status": "pending", "final": false,
+                    "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58(),
+                    "height": null, "epoch": null, "score_ppb": null, "evaluated_stake_ppb": 0, "evaluations": [],
+                    "reason": null,
+                }),
+                None => json!({ "id": id.to_string(), "status": "unknown" }),
+            };
+        };
+        let validators = &self.state.registry.validators;
+        let total: u128 = validators.validators.iter().map(|v| u128::from(v.stake)).sum();
+        let evaluated = c.evaluated_stake(validators);
+        let rejected: u128 = validators
+            .validators
+            .iter()
+            .filter(|v| matches!(c.evaluations.get(&v.hotkey), Some((EvaluationStatus::Rejected, ..))))
+            .map(|v| u128::from(v.stake))
+            .sum();
+        let is_final = c.is_final(validators);
+        // Final and refused by the challenge on validators holding most of the evaluated stake.
+        let status = if is_final && rejected * 2 > evaluated {
+            "rejected"
+        } else if is_final {
+            "scored"
+        } else if c.evaluations.is_empty() {
+            "evaluating"
+        } else {
+            "partially_evaluated"
+        };
+        json!({
+            "id": id.to_string(),
+            "status": status,
+            "final": is_final,
+            "challenge": c.challenge.as_str(),
+            "miner": c.miner.to_ss58(),
+            "height": c.height.get(),
+            "epoch": c.epoch.get(),
+            "score_ppb": aggregate_ppb(&self.state, c),
+            "evaluated_stake_ppb": (evaluated * 1_000_000_000 / total.max(1)) as u64,
+            "evaluations": c.evaluations.iter().map(|(v, (status, score, output))| json!({
+                "validator": v.to_ss58(),
+                "status": match status { EvaluationStatus::Scored => "scored", EvaluationStatus::Rejected => "rejected" },
+                "score_ppb": score,
+                "output_hash": output.to_string() })).collect::<Vec<_>>(),
+            "reason": records.reason(id),
+        })
+    }
+
+    /// The leaderboards: per challenge, each miner's best final aggregate since the
+    /// challenge's current version. O(submissions): run it off the event loop.
+    pub fn scores(&self, only: Option<&str>) -> Value {
+        let mut out = serde_json::Map::new();
+        for (id, entry) in &self.state.registry.challenges {
+            if only.is_some_and(|o| o != id) {
+                continue;
+            }
+            let mut best: HashMap<PublicKey, (u32, SubmissionId)> = HashMap::new();
+            for sid in self.state.by_challenge.get(id).into_iter().flatten() {
+                let Some(c) = self.state.submissions.get(sid) else { continue };
+                if c.height < entry.since {
+                    continue;
+                }
+                if let Some(score) = aggregate_ppb(&self.state, c) {
+                    let slot = best.entry(c.miner).or_insert((score, *sid));
+                    if score > slot.0 {
+                        *slot = (score, *sid);
+                    }
+                }
+            }
+            let mut rows: Vec<_> = best.into_iter().collect();
+            rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+            let uid = |h: &PublicKey| self.metagraph.as_ref().and_then(|m| m.uid_of(h)).map(|u| u.get());
+            out.insert(
+                id.clone(),
+                Value::Array(
+                    rows.iter()
+                        .enumerate()
+                        .map(|(rank, (miner, (score, sid)))| {
+                            json!({
+                            "rank": rank + 1, "miner": miner.to_ss58(), "uid": uid(miner),
+                            "score_ppb": score, "submission": sid.to_string() })
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        Value::Object(out)
+    }
+}
+
+/// The robust stake-weighted aggregate of a committed submission's scores so far.
+pub(crate) fn aggregate_ppb(state: &AppState, c: &platform_app::Committed) -> Option<u32> {
+    let outlier_z = state.challenge(&c.challenge).map_or(2_000, |e| e.spec.scoring.outlier_z_milli);
+    platform_scoring::aggregate(&c.scores(&state.registry.validators), outlier_z).map(|a| a.mean_ppb)
+}
+
+impl<C: Chain + Clone + 'static> Core<C> {
+    pub(crate) fn publish_status(&self) {
+        let healthy = self.outdated.is_none() && self.voting();
+        self.metrics.voting.set(i64::from(healthy));
+        let status = json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "version": node_version().to_string(),
+            "required_version": self.state.registry.required_version.map(|v| v.to_string()),
+            "outdated": self.outdated.map(|v| format!("running {} but the network requires {v}: this validator does not vote", node_version())),
+            "voting": healthy,
+            "height": self.state.tip.height.get(),
+            "epoch": self.state.tip.epoch.get(),
+            "chain_block": self.chain.head().map(|b| b.number),
+            "mempool": self.mempool.len(),
+            "evaluations_abstained": self.metrics.evaluations_abstained.get(),
+            "last_abstention": self.abstained.as_ref().map(|(id, reason)| json!({ "submission": id.to_string(), "reason": reason })),
+        });
+        self.status.send_replace(status);
+    }
+
+    fn position(&self) -> Position {
+        let (height, view, leader) = match &self.machine {
+            Some(m) => (m.height().get(), m.view().get(), Some(m.committee().leader(m.height(), m.view()))),
+            None => (self.state.tip.height.next().get(), 0, None),
+        };
+        Position { height, view, leader, voting: self.voting() }
+    }
+
+    /// Publishes a new [`ReadView`] when something it shows changed since the last one.
+    pub(crate) fn publish_view(&mut self) {
+        let position = self.position();
+        if !self.view_dirty && position == self.view.borrow().position {
+            return;
+        }
+        self.view_dirty = false;
+        let view = ReadView {
+            state: self.state.clone(),
+            metagraph: self.metagraph.clone(),
+            modules_loaded: self.modules.keys().cloned().collect(),
+            position,
+            sudo_results: self.sudo_results.clone(),
+            pending_sudo: self.mempool.sudo().iter().map(|e| e.payload_hash()).collect(),
+        };
+        self.view.send_replace(Arc::new(view));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use platform_app::Committed;
+    use platform_storage::MemoryStore;
+    use platform_types::{
+        ChallengeId, Envelope, Epoch, Keypair, NetUid, Payload, Submission, Uid, Validator, blake2b_256,
+    };
+
+    use super::*;
+
+    fn key(name: &str) -> Keypair {
+        Keypair::from_suri(&format!("//{name}")).expect("key")
+    }
+
+    /// The API's answers need nothing but a published view and the store: no event loop runs
+    /// here at all.
+    #[test]
+    fn queries_are_answered_from_the_view_and_the_store_alone() {
+        let (v, miner) = (key("V"), key("Miner"));
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        let mut view = ReadView::starting();
+        view.state.registry.validators = ValidatorSet {
+            epoch: Epoch::new(0),
+            validators: vec![Validator { hotkey: v.public(), uid: Uid::new(0), stake: 10 }],
+        };
+        let challenge = ChallengeId::new("alpha").expect("id");
+        let committed_id = SubmissionId(blake2b_256(b"committed"));
+        let mut evaluations = BTreeMap::new();
+        evaluations.insert(v.public(), (EvaluationStatus::Rejected, 0, Hash::ZERO));
+        view.state.submissions.insert(
+            committed_id,
+            Committed {
+                challenge: challenge.clone(),
+                miner: miner.public(),
+                height: Height::new(3),
+                block_hash: Hash::ZERO,
+                epoch: Epoch::new(1),
+                evaluations,
+            },
+        );
+        records.put_reason(&committed_id, "not a number").expect("reason");
+        let rejected = view.answer(Query::Submission(committed_id), &records);
+        assert_eq!(rejected["status"], "rejected", "{rejected}");
+        assert_eq!(rejected["reason"], "not a number");
+
+        // Admitted and stored, not ordered yet: pending, with every field present.
+        let submission = Submission {
+            challenge,
+            miner: miner.public(),
+            payload: Payload::Inline(b"1 2".to_vec()),
+            payload_size: 3,
+            metadata: vec![],
+            nonce: 1,
+            timestamp_ms: 1,
+        };
+        let envelope = Envelope::seal(&miner, NetUid::new(1), &submission);
+        let pending_id = SubmissionId(envelope.payload_hash());
+        records.put_submissions([(&pending_id, &envelope)]).expect("stored");
+        let pending = view.answer(Query::Submission(pending_id), &records);
+        assert_eq!(pending["status"], "pending", "{pending}");
+        assert_eq!((pending["final"].clone(), pending["evaluations"].clone()), (json!(false), json!([])));
+
+        let unknown = view.answer(Query::Submission(SubmissionId(Hash::ZERO)), &records);
+        assert_eq!(unknown["status"], "unknown");
+        view.position = Position { height: 4, view: 1, leader: Some(v.public()), voting: true };
+        let consensus = view.answer(Query::Consensus, &records);
+        assert_eq!((consensus["height"].clone(), consensus["view"].clone()), (json!(4), json!(1)));
+        assert_eq!(view.answer(Query::Sudo(Hash::ZERO), &records)["status"], "unknown");
+        assert_eq!(view.answer(Query::Weights, &records), Value::Null);
+    }
+}
