@@ -5,7 +5,9 @@
 //!    the rate at which the same two cores only verify the same envelopes;
 //! 2. submission -> final score latency with four validators (p50, p99), against the time the
 //!    network takes to commit one block;
-//! 3. resident memory of the process: before any validator, idle, and at the peak under load.
+//! 3. resident memory of the process: before any validator, idle, and at the peak under load;
+//! 4. consensus commit latency of four validators (p50, p99), idle and while one of them admits
+//!    submissions at full load (part `commit`).
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench node
@@ -241,6 +243,103 @@ async fn metric(url: &str, name: &str) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
+/// The cumulative buckets `(upper bound in seconds, count)` of histogram `name` at `url`.
+async fn histogram(url: &str, name: &str) -> Vec<(f64, u64)> {
+    let url = format!("{url}/metrics");
+    let text = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).call().ok().and_then(|mut r| r.body_mut().read_to_string().ok()).unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    let prefix = format!("{name}_bucket{{le=\"");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&prefix)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            Some((le, count.trim().parse::<f64>().ok()? as u64))
+        })
+        .collect()
+}
+
+/// The `q` quantile of the observations between two scrapes of the same histograms (summed
+/// over validators), interpolated linearly within its bucket; and how many there were.
+fn quantile(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> (f64, u64) {
+    let deltas: Vec<(f64, u64)> =
+        after.iter().zip(before).map(|(&(le, a), &(_, b))| (le, a.saturating_sub(b))).collect();
+    let total = deltas.last().map_or(0, |&(_, c)| c);
+    let rank = q * total as f64;
+    let mut lower = (0.0, 0u64);
+    for &(le, count) in &deltas {
+        if count as f64 >= rank {
+            let span = (count - lower.1).max(1) as f64;
+            let upper = if le.is_finite() { le } else { lower.0 * 2.0 };
+            return (lower.0 + (upper - lower.0) * (rank - lower.1 as f64) / span, total);
+        }
+        lower = (le, count);
+    }
+    (f64::NAN, total)
+}
+
+/// The histograms of every validator, summed bucket by bucket.
+async fn summed_histogram(urls: &[String], name: &str) -> Vec<(f64, u64)> {
+    let mut sum: Vec<(f64, u64)> = Vec::new();
+    for url in urls {
+        let one = histogram(url, name).await;
+        if sum.is_empty() {
+            sum = one;
+        } else {
+            for (slot, (_, count)) in sum.iter_mut().zip(one) {
+                slot.1 += count;
+            }
+        }
+    }
+    sum
+}
+
+/// Consensus commit latency (proposal held → committed, `platform_commit_latency_seconds`) of
+/// four validators on loopback, idle and while validator 0 admits submissions at full load.
+async fn commit_latency(rows: &mut Vec<String>) {
+    let work = tempfile::tempdir().expect("tempdir");
+    eprintln!("commit latency: starting 4 validators");
+    let net = Devnet::start(config(work.path(), 4, 250), &mut progress).await.expect("devnet");
+    net.add_challenge("regression", regression_wasm(), 1_000_000_000, Duration::from_secs(60)).await.expect("add");
+    let urls: Vec<String> = (0..4).map(|i| net.url(i).expect("url")).collect();
+    let name = "platform_commit_latency_seconds";
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let start = summed_histogram(&urls, name).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let idle = summed_histogram(&urls, name).await;
+    let net = Arc::new(net);
+    let envelopes = sign_submissions(&net.miners, 40_000, 1);
+    let (accepted, elapsed) = submit_direct(&net, envelopes, 64).await;
+    let loaded = summed_histogram(&urls, name).await;
+    let ms = |(s, _): (f64, u64)| s * 1e3;
+    let (idle_p50, idle_p99) = (quantile(&start, &idle, 0.5), quantile(&start, &idle, 0.99));
+    let (load_p50, load_p99) = (quantile(&idle, &loaded, 0.5), quantile(&idle, &loaded, 0.99));
+    rows.push(format!(
+        "| commit latency, 4 validators idle for 30 s ({} commits over the 4) | p50 {:.0} ms, p99 {:.0} ms | | |",
+        idle_p50.1,
+        ms(idle_p50),
+        ms(idle_p99)
+    ));
+    rows.push(format!(
+        "| commit latency while validator 0 admits {accepted} submissions at {:.0}/s (64 in flight; {} commits over the 4) | p50 **{:.0} ms**, p99 **{:.0} ms** | idle: p50 {:.0} ms, p99 {:.0} ms | p50 {:.2}, p99 {:.2} |",
+        accepted as f64 / elapsed.as_secs_f64(),
+        load_p50.1,
+        ms(load_p50),
+        ms(load_p99),
+        ms(idle_p50),
+        ms(idle_p99),
+        load_p50.0 / idle_p50.0,
+        load_p99.0 / idle_p99.0
+    ));
+    match Arc::try_unwrap(net) {
+        Ok(net) => net.shutdown().await,
+        Err(_) => eprintln!("devnet still shared; dropped"),
+    }
+}
+
 fn progress(step: String) {
     eprintln!("  {step}");
 }
@@ -461,6 +560,10 @@ fn main() {
         }
         if filter.is_empty() || "latency".contains(&filter) {
             latency(&mut rows).await;
+            print(&mut rows);
+        }
+        if filter.is_empty() || "commit".contains(&filter) {
+            commit_latency(&mut rows).await;
             print(&mut rows);
         }
         if filter.is_empty() || "idle".contains(&filter) {

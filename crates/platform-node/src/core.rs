@@ -219,6 +219,9 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub worker: evaluator::Worker,
     pub build: Option<(Height, View, Instant, Instant)>,
     pub verifying: Vec<(View, Block, Instant)>,
+    /// When this validator first held a proposal for each height not yet committed (the
+    /// commit latency metric); heights at or below the tip are dropped at each commit.
+    pub proposal_seen: std::collections::BTreeMap<Height, Instant>,
     pub committing: Option<(Block, QuorumCertificate)>,
     pub last_commit: Instant,
     pub syncing: bool,

@@ -33,6 +33,9 @@ pub struct Metrics {
     /// Seconds from accepting a submission to its final score (evaluations committed from
     /// more than two thirds of the stake).
     pub score_latency: Histogram,
+    /// Seconds from this validator first holding a height's proposal (built or received) to
+    /// committing that height.
+    pub commit_latency: Histogram,
     /// The peer guard's counters, cumulative since start, read when `/metrics` is read.
     pub guard: GuardGauges,
 }
@@ -82,6 +85,7 @@ impl Default for Metrics {
             weights_set: Counter::default(),
             weights_failed: Counter::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
             guard: GuardGauges::default(),
             registry: Registry::default(),
         };
@@ -114,6 +118,11 @@ impl Default for Metrics {
             "score_latency_seconds",
             "Seconds from submission to final score",
             metrics.score_latency.clone(),
+        );
+        registry.register(
+            "commit_latency_seconds",
+            "Seconds from holding a height's proposal to committing it",
+            metrics.commit_latency.clone(),
         );
         Metrics { registry, ..metrics }
     }

@@ -369,6 +369,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             worker,
             build: None,
             verifying: Vec::new(),
+            proposal_seen: Default::default(),
             committing: None,
             last_commit: Instant::now(),
             syncing: false,

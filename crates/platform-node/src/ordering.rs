@@ -96,6 +96,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             return;
         }
         let actions = self.build_actions(epoch);
+        self.proposal_seen.entry(height).or_insert(now);
         self.feed(CInput::ProposalBuilt { height, view, epoch, chain, actions });
     }
 
@@ -179,6 +180,9 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     pub(crate) fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+        if block.header.height > self.state.tip.height && self.proposal_seen.len() < 64 {
+            self.proposal_seen.entry(block.header.height).or_insert_with(Instant::now);
+        }
         let result = self.with_rules(|state, ctx| state.check_block(&block, ctx));
         let (height, block_hash) = (block.header.height, block.hash());
         let valid = match result {
@@ -252,6 +256,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
         let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         self.view_dirty = true;
+        if let Some(seen) = self.proposal_seen.remove(&block.header.height) {
+            self.metrics.commit_latency.observe(seen.elapsed().as_secs_f64());
+        }
+        self.proposal_seen.retain(|height, _| *height > block.header.height);
         let height = block.header.height;
         for (index, reason) in &effects.skipped {
             warn!(height = height.get(), index, %reason, "committed action skipped");
