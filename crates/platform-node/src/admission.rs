@@ -89,11 +89,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 Ok(()) => {
                     self.mempool.release(&unwritten.id);
                     self.metrics.submissions_accepted.inc();
-                    if let Some((hash, _)) = unwritten.blob {
-                        let p2p = self.p2p.clone();
-                        tokio::spawn(async move {
-                            let _ = p2p.provide(hash).await;
-                        });
+                    if let Some((hash, _)) = unwritten.blob
+                        && self.p2p.try_provide(hash).is_err()
+                    {
+                        self.metrics.p2p_commands_dropped.inc();
                     }
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
@@ -254,10 +253,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
             // toward its sender's ban.
             Gossiped::Consensus(envelope) => self.feed(CInput::Message { from, envelope }),
         };
-        let p2p = self.p2p.clone();
-        tokio::spawn(async move {
-            let _ = p2p.report(id, verdict).await;
-        });
+        // Never waits, never spawns: one verdict per message received, so under a flood a full
+        // command queue drops verdicts (the messages then go unforwarded) instead of piling up
+        // tasks.
+        if self.p2p.try_report(id, verdict).is_err() {
+            self.metrics.p2p_commands_dropped.inc();
+        }
     }
 
     pub(crate) fn publish(&self, topic: Topic, bytes: Vec<u8>) {

@@ -33,6 +33,9 @@ pub struct Metrics {
     /// Seconds from accepting a submission to its final score (evaluations committed from
     /// more than two thirds of the stake).
     pub score_latency: Histogram,
+    /// Verdicts on received messages and blob announcements dropped because the p2p command
+    /// queue was full (the messages go unforwarded; blobs are announced again at start).
+    pub p2p_commands_dropped: Counter,
     /// Seconds from this validator first holding a height's proposal (built or received) to
     /// committing that height.
     pub commit_latency: Histogram,
@@ -86,6 +89,7 @@ impl Default for Metrics {
             weights_failed: Counter::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
+            p2p_commands_dropped: Counter::default(),
             guard: GuardGauges::default(),
             registry: Registry::default(),
         };
@@ -118,6 +122,11 @@ impl Default for Metrics {
             "score_latency_seconds",
             "Seconds from submission to final score",
             metrics.score_latency.clone(),
+        );
+        registry.register(
+            "p2p_commands_dropped",
+            "Message verdicts and blob announcements dropped for a full p2p command queue",
+            metrics.p2p_commands_dropped.clone(),
         );
         registry.register(
             "commit_latency_seconds",

@@ -134,6 +134,9 @@ pub enum P2pError {
     /// The event loop has stopped.
     #[error("the network event loop has stopped")]
     Stopped,
+    /// The command queue is full (a `try_` call, which never waits).
+    #[error("the network's command queue is full")]
+    Busy,
 }
 
 enum Command {
@@ -178,6 +181,28 @@ impl Client {
     /// `Invalid` drops it and penalises the peer that sent it, `Ignored` drops it.
     pub async fn report(&self, id: MessageId, verdict: Verdict) -> Result<(), P2pError> {
         self.commands.send(Command::Report { id, verdict }).await.map_err(|_| P2pError::Stopped)
+    }
+
+    /// [`Client::report`] without waiting: when the command queue is full the verdict is
+    /// dropped ([`P2pError::Busy`]) and the message stays unvalidated, so gossipsub neither
+    /// forwards it nor penalises its sender. For callers that must not wait (an event loop
+    /// reporting one verdict per message received, which a flood of messages would otherwise
+    /// turn into as many waiting tasks).
+    pub fn try_report(&self, id: MessageId, verdict: Verdict) -> Result<(), P2pError> {
+        self.try_command(Command::Report { id, verdict })
+    }
+
+    /// [`Client::provide`] without waiting: when the command queue is full the announcement
+    /// is dropped ([`P2pError::Busy`]); the node announces every blob it holds again at start.
+    pub fn try_provide(&self, hash: Hash) -> Result<(), P2pError> {
+        self.try_command(Command::Provide { hash })
+    }
+
+    fn try_command(&self, command: Command) -> Result<(), P2pError> {
+        self.commands.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => P2pError::Busy,
+            mpsc::error::TrySendError::Closed(_) => P2pError::Stopped,
+        })
     }
 
     /// Sets the current validator set: the hotkeys whose bound peers may publish on
@@ -853,5 +878,25 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { address, .. } => debug!(%address, "listening"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `try_` commands never wait: a full queue drops them with [`P2pError::Busy`], a
+    /// stopped network says so.
+    #[test]
+    fn try_commands_drop_when_the_queue_is_full() {
+        let (commands, mut queue) = mpsc::channel(1);
+        let client = Client { commands, local: Peer(PeerId::random()) };
+        let id = MessageId(gossipsub::MessageId::new(b"m"));
+        assert!(client.try_report(id.clone(), Verdict::Valid).is_ok());
+        assert!(matches!(client.try_report(id.clone(), Verdict::Valid), Err(P2pError::Busy)));
+        assert!(matches!(client.try_provide(Hash::ZERO), Err(P2pError::Busy)));
+        assert!(matches!(queue.try_recv(), Ok(Command::Report { .. })));
+        drop(queue);
+        assert!(matches!(client.try_report(id, Verdict::Valid), Err(P2pError::Stopped)));
     }
 }
