@@ -9,7 +9,7 @@
 //! `evaluations.rs` (modules and evaluations), `chain_follow.rs` (chain blocks, weights out)
 //! and `queries.rs` (status and the HTTP API's reads).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,7 +17,6 @@ use platform_app::{AppState, ChainView, SubmissionInfo};
 use platform_chain::{BlockRef, Chain, Metagraph, WeightSetter};
 use platform_consensus::{Consensus, Input as CInput, PeerTag};
 use platform_p2p::{Client, MessageId};
-use platform_runtime::{ChallengeModule, Runtime};
 use platform_types::{
     Block, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey, QuorumCertificate, ReplayGuard,
     Signed, Submission, SubmissionId, SudoAction, VerifiedEnvelopes, Version, View,
@@ -29,6 +28,7 @@ use tracing::{error, info, warn};
 use crate::admission::Unwritten;
 use crate::config::NodeConfig;
 use crate::evaluator;
+use crate::mailbox::Mailbox;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
@@ -119,11 +119,8 @@ pub(crate) enum Input {
         id: SubmissionId,
         reason: String,
     },
-    ModuleReady {
-        challenge: String,
-        hash: Hash,
-        module: Result<ChallengeModule, String>,
-    },
+    /// The challenges whose module the evaluation actor has loaded, after a change.
+    ModulesLoaded(BTreeSet<String>),
     Chain {
         block: BlockRef,
         metagraph: Option<Arc<Metagraph>>,
@@ -191,7 +188,6 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub keypair: Keypair,
     pub records: Records,
     pub p2p: Client,
-    pub runtime: Runtime,
     pub inputs: mpsc::Sender<Input>,
     pub machine: Option<Consensus>,
     pub state: AppState,
@@ -212,11 +208,10 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub metrics: Arc<Metrics>,
     pub setter: Arc<WeightSetter<C>>,
     pub status: watch::Sender<Value>,
-    pub modules: HashMap<String, (Hash, ChallengeModule)>,
-    pub loading: HashSet<String>,
-    pub waiting_module: Vec<SubmissionId>,
-    pub evaluated: HashSet<SubmissionId>,
-    pub worker: evaluator::Worker,
+    /// The evaluation actor's mailbox ([`crate::evaluations`]).
+    pub evaluations: Mailbox<crate::evaluations::Request>,
+    /// Challenges whose module the evaluation actor has loaded (shown in `/challenges`).
+    pub modules_loaded: BTreeSet<String>,
     pub build: Option<(Height, View, Instant, Instant)>,
     pub verifying: Vec<(View, Block, Instant)>,
     /// When this validator first held a proposal for each height not yet committed (the
@@ -243,18 +238,10 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub reloaded: Vec<Envelope>,
     /// The last evaluation this validator abstained from, and why (shown in `/health`).
     pub abstained: Option<(SubmissionId, String)>,
-    /// Committed submissions waiting to be evaluated here, with their module.
-    pub evaluation_queue: VecDeque<(SubmissionId, ChallengeModule)>,
-    /// Evaluations started and not yet answered.
-    pub evaluations_in_flight: usize,
 }
 
 /// Metagraph reads kept to check proposed snapshots against.
 pub(crate) const METAGRAPH_READS: usize = 8;
-
-/// Evaluations under way at once (reading the payload, queued on the worker, running): one
-/// running and one ready, so the worker never waits for a read and few payloads are held.
-pub(crate) const EVALUATIONS_IN_FLIGHT: usize = 2;
 
 /// What the rules need of a submission: the mempool's copy, else the stored one.
 pub(crate) fn submission_info(mempool: &Mempool, records: &Records, id: &SubmissionId) -> Option<SubmissionInfo> {
@@ -356,19 +343,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     let _ = reply.send(result);
                 }
             }
-            Input::Evaluated { id, envelope } => {
-                self.evaluations_in_flight = self.evaluations_in_flight.saturating_sub(1);
-                self.dispatch_evaluations();
-                self.on_evaluated(id, envelope);
-            }
+            Input::Evaluated { id, envelope } => self.on_evaluated(id, envelope),
             Input::Abstained { id, reason } => {
-                self.evaluations_in_flight = self.evaluations_in_flight.saturating_sub(1);
-                self.dispatch_evaluations();
                 warn!(%id, %reason, attempts = evaluator::ATTEMPTS, "abstaining from an evaluation: it failed on this machine, not by the submission's fault");
                 self.metrics.evaluations_abstained.inc();
                 self.abstained = Some((id, reason));
             }
-            Input::ModuleReady { challenge, hash, module } => self.on_module(challenge, hash, module),
+            Input::ModulesLoaded(loaded) => {
+                self.modules_loaded = loaded;
+                self.view_dirty = true;
+            }
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
             Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
             Input::Synced { blocks } => {
@@ -408,6 +392,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let (submissions, evaluations) = (self.outbox.take(), self.evaluation_outbox.take());
         self.send(submissions);
         self.send(evaluations);
+        self.evaluations.flush();
+        self.metrics.evaluation_backlog.set(self.evaluations.backlog() as i64);
         self.maybe_build();
         self.recheck_verifying();
         self.publish_view();

@@ -20,6 +20,7 @@ mod evaluations;
 pub mod evaluator;
 mod http;
 mod json;
+mod mailbox;
 pub mod mempool;
 pub mod metrics;
 mod node;

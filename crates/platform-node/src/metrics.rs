@@ -33,6 +33,8 @@ pub struct Metrics {
     /// Seconds from accepting a submission to its final score (evaluations committed from
     /// more than two thirds of the stake).
     pub score_latency: Histogram,
+    /// Committed submissions waiting for room in the evaluation actor's mailbox.
+    pub evaluation_backlog: Gauge,
     /// Verdicts on received messages and blob announcements dropped because the p2p command
     /// queue was full (the messages go unforwarded; blobs are announced again at start).
     pub p2p_commands_dropped: Counter,
@@ -90,6 +92,7 @@ impl Default for Metrics {
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
             p2p_commands_dropped: Counter::default(),
+            evaluation_backlog: Gauge::default(),
             guard: GuardGauges::default(),
             registry: Registry::default(),
         };
@@ -122,6 +125,11 @@ impl Default for Metrics {
             "score_latency_seconds",
             "Seconds from submission to final score",
             metrics.score_latency.clone(),
+        );
+        registry.register(
+            "evaluation_backlog",
+            "Committed submissions waiting for room in the evaluation actor's mailbox",
+            metrics.evaluation_backlog.clone(),
         );
         registry.register(
             "p2p_commands_dropped",

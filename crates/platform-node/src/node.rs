@@ -338,6 +338,13 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         };
         let worker =
             crate::evaluator::Worker::start(runtime.clone(), signer).context("cannot start the evaluation thread")?;
+        let evaluations = crate::evaluations::Evaluations::spawn(
+            runtime.clone(),
+            records.clone(),
+            p2p.clone(),
+            worker,
+            inputs.clone(),
+        );
         let writer =
             crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
         let setter = Arc::new(WeightSetter::new(chain, store, cfg.hotkey.clone()));
@@ -348,7 +355,6 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             cfg,
             records,
             p2p,
-            runtime,
             inputs,
             machine: Some(machine),
             state,
@@ -362,11 +368,8 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             metrics,
             setter,
             status,
-            modules: HashMap::new(),
-            loading: Default::default(),
-            waiting_module: Vec::new(),
-            evaluated: Default::default(),
-            worker,
+            evaluations,
+            modules_loaded: Default::default(),
             build: None,
             verifying: Vec::new(),
             proposal_seen: Default::default(),
@@ -384,8 +387,6 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             evaluation_outbox: Outbox::new(Topic::Evaluations),
             reloaded,
             abstained: None,
-            evaluation_queue: Default::default(),
-            evaluations_in_flight: 0,
         })
     }
 }

@@ -239,7 +239,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let view = ReadView {
             state: self.state.clone(),
             metagraph: self.metagraph.clone(),
-            modules_loaded: self.modules.keys().cloned().collect(),
+            modules_loaded: self.modules_loaded.clone(),
             position,
             sudo_results: self.sudo_results.clone(),
             pending_sudo: self.mempool.sudo().iter().map(|e| e.payload_hash()).collect(),
