@@ -51,7 +51,7 @@ pub(crate) struct Target {
 
 /// What the actor's own tasks report back to it.
 enum Done {
-    Module { challenge: String, hash: Hash, module: Result<ChallengeModule, String> },
+    Module { challenge: String, hash: Hash, module: Box<Result<ChallengeModule, String>> },
     Evaluation,
 }
 
@@ -109,7 +109,7 @@ impl Evaluations {
                     None => return,
                 },
                 Some(finished) = done.recv() => match finished {
-                    Done::Module { challenge, hash, module } => self.on_module(challenge, hash, module).await,
+                    Done::Module { challenge, hash, module } => self.on_module(challenge, hash, *module).await,
                     Done::Evaluation => self.in_flight = self.in_flight.saturating_sub(1),
                 },
             }
@@ -157,7 +157,7 @@ impl Evaluations {
                         .and_then(|r| r.map_err(|e| e.to_string())),
                     None => Err(format!("module {hash} not found on any peer")),
                 };
-                let _ = done.send(Done::Module { challenge: id, hash, module }).await;
+                let _ = done.send(Done::Module { challenge: id, hash, module: Box::new(module) }).await;
             });
         }
     }

@@ -22,13 +22,11 @@ impl<T> Mailbox<T> {
     /// Delivers `message` now if the channel has room and nothing older waits, else queues it
     /// behind the backlog. Order is kept either way. A stopped actor drops it.
     pub fn send(&mut self, message: T) {
-        if self.backlog.is_empty() {
-            match self.tx.try_send(message) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(message)) => self.backlog.push_back(message),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
-            }
-        } else {
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(message);
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(message)) = self.tx.try_send(message) {
             self.backlog.push_back(message);
         }
     }
