@@ -229,13 +229,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
         Position { height, view, leader, voting: self.voting() }
     }
 
-    /// Publishes a new [`ReadView`] when something it shows changed since the last one.
+    /// Publishes a new [`ReadView`] when something it shows changed since the last one, and
+    /// `/health`'s status with it (first: a reader that sees the new view sees the status that
+    /// goes with it, such as a required version that stopped this validator voting).
     pub(crate) fn publish_view(&mut self) {
         let position = self.position();
         if !self.view_dirty && position == self.view.borrow().position {
             return;
         }
         self.view_dirty = false;
+        self.publish_status();
         let view = ReadView {
             state: self.state.clone(),
             metagraph: self.metagraph.clone(),
