@@ -88,6 +88,16 @@ async fn until(node: &RunningNode, query: Query, what: &str, done: impl Fn(&serd
     }
 }
 
+/// The owner adds the regression challenge; returns once it is committed.
+async fn add_regression(node: &RunningNode, owner: &Keypair) {
+    let wasm =
+        std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
+    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
+    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
+    let id = node.sudo(Envelope::seal(owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
+    until(node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
+}
+
 fn blob_submission(miner: &Keypair, blob: &[u8]) -> Envelope {
     let submission = Submission {
         challenge: ChallengeId::new("regression").expect("id"),
@@ -110,12 +120,7 @@ async fn nothing_is_stored_or_compiled_before_the_cheap_checks_pass() {
     assert_eq!(validator.public(), Keypair::from_suri("//Validator").expect("key").public());
     let dir = tempfile::tempdir().expect("dir");
     let node = start(dir.path(), chain(&validator, &miner, &owner), &owner).await;
-    let wasm =
-        std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
-    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
-    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
-    let id = node.sudo(Envelope::seal(&owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
-    until(&node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
+    add_regression(&node, &owner).await;
 
     // An unregistered miner's large payload: refused, and its blob never stored.
     let blob = vec![7u8; 300 * 1024];
@@ -193,12 +198,7 @@ async fn http_errors_are_json_with_their_documented_status() {
     let (validator, miner, owner, stranger) = (key("Validator"), key("Miner"), key("Owner"), key("Stranger"));
     let dir = tempfile::tempdir().expect("dir");
     let node = start(dir.path(), chain(&validator, &miner, &owner), &owner).await;
-    let wasm =
-        std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
-    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
-    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
-    let id = node.sudo(Envelope::seal(&owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
-    until(&node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
+    add_regression(&node, &owner).await;
     let base = format!("http://{}", node.http_addr);
     let json = Some("application/json");
     let body = |e: &Envelope| serde_json::json!({ "envelope": hex::encode(e.to_bytes()) }).to_string();
