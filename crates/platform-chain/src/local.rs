@@ -129,7 +129,11 @@ impl LocalChain {
         let log = config.work_dir.join(format!("chopsticks-{port}.log"));
         let log_file = std::fs::File::create(&log).map_err(|e| fail(e.to_string()))?;
         let log_err = log_file.try_clone().map_err(|e| fail(e.to_string()))?;
+        // A process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+        // and the chain must outlive the validators that use it (they stop first, then the
+        // chain is killed with this handle).
         let mut child = Command::new(&config.node)
+            .process_group(0)
             .arg(&config.chopsticks)
             .arg("-c")
             .arg(&config_path)

@@ -7,6 +7,7 @@
 #[path = "../../../platform-chain/tests/common/mod.rs"]
 pub mod chain_common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -131,7 +132,9 @@ pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRu
     let spec = chain_common::spec_path().expect("the chain spec");
     let chain_dir = spec.parent().expect("folder").to_path_buf();
     let start = Instant::now();
+    // Its own process group, signalled as a whole below: what a terminal does on Ctrl-C.
     let mut child = Command::new(bin)
+        .process_group(0)
         .current_dir(root())
         .args(["devnet", "--work-dir"])
         .arg(work)
@@ -175,7 +178,7 @@ pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRu
             break;
         }
     }
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", child.id())]).status();
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut status = None;
     while status.is_none() && Instant::now() < deadline {
