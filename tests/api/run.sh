@@ -48,7 +48,26 @@ echo "==> The worked example of docs/wire-protocol.md, recomputed in Python"
 "$py" "$client" check-example
 
 hotkey=$("$py" "$client" key --key-file "$work/miner.key")
-port=$(( 20000 + RANDOM % 20000 ))
+# Two free ports in a row (validator i serves HTTP on PORT + i), below Linux's ephemeral range
+# (32768-60999), so no port the system hands out meanwhile (p2p listeners, outgoing
+# connections) can take them.
+port=$("$py" - <<'PY'
+import random, socket
+for _ in range(500):
+    base = random.randint(20000, 32000)
+    socks = [socket.socket() for _ in range(2)]
+    try:
+        for offset, sock in enumerate(socks):
+            sock.bind(("127.0.0.1", base + offset))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for sock in socks:
+            sock.close()
+PY
+)
 echo "==> Devnet: 2 validators, miner key $hotkey registered, HTTP on $port"
 "$node_bin" devnet --validators 2 --miners 1 --miner-key "$hotkey" --work-dir "$work/devnet" \
   --http-port "$port" --chain-dir "$chain_dir" --chain-block-ms 500 > "$work/devnet.out" 2>&1 &
