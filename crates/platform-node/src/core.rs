@@ -301,8 +301,10 @@ impl<C: Chain + Clone + 'static> Core<C> {
                             }
                         }
                         self.write_admitted();
-                        self.publish_status();
-                        self.publish_view();
+                        // The status goes out with a new view, or alone.
+                        if !self.publish_view() {
+                            self.publish_status();
+                        }
                     }
                     None => break,
                 },

@@ -191,12 +191,19 @@ fn decode_hex(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     hex::decode(text.trim().trim_start_matches("0x")).map_err(|e| bad(format!("{field} is not hex: {e}")))
 }
 
+/// Bytes that do not decode: 413 for a field or message over its limit, else 400.
+fn decode_status(e: &DecodeError) -> StatusCode {
+    match e {
+        DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// A message that does not decode is malformed (400, or 413 for a field over its limit); one
 /// whose signature, kind or author does not hold is not authenticated (401).
 fn envelope_error(what: &str, e: EnvelopeError) -> ApiError {
     let status = match &e {
-        EnvelopeError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-        EnvelopeError::Decode(_) => StatusCode::BAD_REQUEST,
+        EnvelopeError::Decode(d) => decode_status(d),
         EnvelopeError::Signature(_) | EnvelopeError::WrongKind { .. } | EnvelopeError::SignerMismatch { .. } => {
             StatusCode::UNAUTHORIZED
         }
@@ -206,9 +213,10 @@ fn envelope_error(what: &str, e: EnvelopeError) -> ApiError {
 
 fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
     let bytes = decode_hex("envelope", &body.envelope)?;
-    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| match e {
-        DecodeError::TooLarge { .. } => ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("envelope too large: {e}")),
-        e => bad(format!("malformed envelope: {e}")),
+    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| {
+        let status = decode_status(&e);
+        let what = if status == StatusCode::PAYLOAD_TOO_LARGE { "envelope too large" } else { "malformed envelope" };
+        ApiError(status, format!("{what}: {e}"))
     })
 }
 

@@ -239,7 +239,6 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         Some(genesis) => {
             let mut core = parts.assemble(genesis).await?;
             core.publish_view();
-            core.publish_status();
             tasks.spawn(core.run(input_rx, shutdown_rx));
         }
         None => {
@@ -266,7 +265,6 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
                 match assembled {
                     Ok(mut core) => {
                         core.publish_view();
-                        core.publish_status();
                         core.run(input_rx, shutdown_rx).await
                     }
                     Err(e) => {

@@ -231,11 +231,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
 
     /// Publishes a new [`ReadView`] when something it shows changed since the last one, and
     /// `/health`'s status with it (first: a reader that sees the new view sees the status that
-    /// goes with it, such as a required version that stopped this validator voting).
-    pub(crate) fn publish_view(&mut self) {
+    /// goes with it, such as a required version that stopped this validator voting). Whether it
+    /// published.
+    pub(crate) fn publish_view(&mut self) -> bool {
         let position = self.position();
         if !self.view_dirty && position == self.view.borrow().position {
-            return;
+            return false;
         }
         self.view_dirty = false;
         self.publish_status();
@@ -248,6 +249,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             pending_sudo: self.mempool.sudo().iter().map(|e| e.payload_hash()).collect(),
         };
         self.view.send_replace(Arc::new(view));
+        true
     }
 }
 
