@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use platform_node::devnet::{Devnet, DevnetConfig, now_ms};
+use platform_devnet::{Devnet, DevnetConfig, now_ms};
 use platform_node::{Query, Settings};
 use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SubmissionId};
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use platform_chain::{Chain, Head};
-use platform_node::devnet::{Devnet, DevnetConfig, miner_suri, now_ms};
+use platform_devnet::{Devnet, DevnetConfig, miner_suri, now_ms};
 use platform_types::{ChallengeId, Envelope, Hash, MechanismId, NetUid, Payload, PublicKey, Submission};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;

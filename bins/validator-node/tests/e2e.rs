@@ -23,7 +23,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use platform_chain::Chain;
-use platform_node::devnet::{Devnet, challenge_spec, now_ms};
+use platform_devnet::{Devnet, challenge_spec, now_ms};
 use platform_scoring::{MinerScore, chain_weights, normalise};
 use platform_types::{
     ChallengeId, Envelope, Keypair, MechanismId, NetUid, Normalisation, Payload, Submission, SudoAction, SudoCommand,

@@ -13,8 +13,8 @@ mod support;
 
 use std::time::Duration;
 
+use platform_devnet::now_ms;
 use platform_node::Query;
-use platform_node::devnet::now_ms;
 use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SudoCommand, Version, blake2b_256};
 use serde_json::{Value, json};
 fn spawn(settings: &platform_node::Settings, log: &std::path::Path) -> std::process::Child {

@@ -3,14 +3,13 @@
 
 use std::time::Instant;
 
-use platform_chain::Chain;
 use platform_consensus::{Input as CInput, PeerTag};
 use platform_p2p::{MessageId, Topic, Verdict};
 use platform_types::{Envelope, Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
 use tokio::sync::oneshot;
-use tracing::debug;
 
 use crate::core::*;
+use crate::effects::Effect;
 use crate::mempool::Refusal;
 use crate::records::Records;
 use crate::writer::{Writer, Written};
@@ -33,7 +32,7 @@ pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwr
     })
 }
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     /// Admits a submission in memory (held out of proposals) and queues its write; the reply
     /// waits for the write.
     pub(crate) fn on_submit(
@@ -89,10 +88,8 @@ impl<C: Chain + Clone + 'static> Core<C> {
                 Ok(()) => {
                     self.mempool.release(&unwritten.id);
                     self.metrics.submissions_accepted.inc();
-                    if let Some((hash, _)) = unwritten.blob
-                        && self.p2p.try_provide(hash).is_err()
-                    {
-                        self.metrics.p2p_commands_dropped.inc();
+                    if let Some((hash, _)) = unwritten.blob {
+                        self.effects.push(Effect::Provide(hash));
                     }
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
@@ -116,7 +113,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
     }
 
     /// Gossips a batch an [`Outbox`] handed out.
-    pub(crate) fn send(&self, batch: Option<(Topic, Vec<u8>)>) {
+    pub(crate) fn send(&mut self, batch: Option<(Topic, Vec<u8>)>) {
         if let Some((topic, bytes)) = batch {
             self.publish(topic, bytes);
         }
@@ -179,7 +176,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
                     submission.miner,
                     self.cfg.netuid,
                     metagraph.block.number,
-                    crate::tasks::METAGRAPH_REFRESH_BLOCKS
+                    crate::chain_client::METAGRAPH_REFRESH_BLOCKS
                 ),
             ));
         }
@@ -253,20 +250,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
             // toward its sender's ban.
             Gossiped::Consensus(envelope) => self.feed(CInput::Message { from, envelope }),
         };
-        // Never waits, never spawns: one verdict per message received, so under a flood a full
-        // command queue drops verdicts (the messages then go unforwarded) instead of piling up
-        // tasks.
-        if self.p2p.try_report(id, verdict).is_err() {
-            self.metrics.p2p_commands_dropped.inc();
-        }
+        // One verdict per message received; under a flood the dispatcher drops verdicts the
+        // network's command queue cannot take (the messages then go unforwarded).
+        self.effects.push(Effect::Report { id, verdict });
     }
 
-    pub(crate) fn publish(&self, topic: Topic, bytes: Vec<u8>) {
-        let p2p = self.p2p.clone();
-        tokio::spawn(async move {
-            if let Err(e) = p2p.publish(topic, bytes).await {
-                debug!(%e, ?topic, "publish failed");
-            }
-        });
+    pub(crate) fn publish(&mut self, topic: Topic, bytes: Vec<u8>) {
+        self.effects.push(Effect::Publish { topic, bytes });
     }
 }

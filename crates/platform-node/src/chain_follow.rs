@@ -1,15 +1,17 @@
-//! The chain side of the event loop: chain blocks seen (the chain view every proposal links
-//! to), the metagraph, and the agreed weights sent to the chain.
+//! The chain side of the core: chain blocks seen (the chain view every proposal links to), the
+//! metagraph, and what it asks of the chain client (`chain_client.rs`): agreed weights to
+//! submit, commits to reveal, metagraphs to read.
 
 use std::sync::Arc;
 
-use platform_chain::{BlockRef, Chain, Metagraph, WeightVector};
-use serde_json::json;
-use tracing::{info, warn};
+use platform_chain::{BlockRef, Metagraph};
+use tracing::warn;
 
+use crate::chain_client::Request;
 use crate::core::*;
+use crate::effects::Effect;
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     pub(crate) fn on_chain(&mut self, block: BlockRef, metagraph: Option<Arc<Metagraph>>) {
         self.chain.observe(block);
         if let Some(metagraph) = metagraph {
@@ -19,16 +21,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.view_dirty = true;
         }
         self.metrics.chain_block.set(block.number as i64);
-        let setter = self.setter.clone();
-        if setter.pending().map(|p| !p.is_empty()).unwrap_or(false) {
-            tokio::spawn(async move {
-                if let Ok(outcomes) = setter.reveal_due(block.number).await {
-                    for outcome in outcomes {
-                        info!(?outcome, "commit-reveal");
-                    }
-                }
-            });
-        }
+        self.effects.push(Effect::Chain(Request::Reveal { block: block.number }));
     }
 
     /// Keeps a metagraph read (at most [`METAGRAPH_READS`], the oldest dropped).
@@ -48,11 +41,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         if !self.reading_metagraphs.insert(block.hash) {
             return;
         }
-        let (chain, inputs, netuid) = (self.setter.chain().clone(), self.inputs.clone(), self.cfg.netuid);
-        tokio::spawn(async move {
-            let metagraph = chain.metagraph(netuid, Some(block)).await.map(Arc::new).map_err(|e| e.to_string());
-            let _ = inputs.send(Input::MetagraphRead { block, metagraph }).await;
-        });
+        self.effects.push(Effect::Chain(Request::Metagraph(block)));
     }
 
     pub(crate) fn on_metagraph_read(&mut self, block: BlockRef, metagraph: Result<Arc<Metagraph>, String>) {
@@ -66,45 +55,12 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
     }
 
-    pub(crate) fn submit_weights(&self, weights: platform_types::WeightsProposal) {
-        let Some(metagraph) = self.metagraph.clone() else { return };
-        let (setter, inputs, netuid, height, metrics) = (
-            self.setter.clone(),
-            self.inputs.clone(),
-            self.cfg.netuid,
-            self.state.tip.height.get(),
-            self.metrics.clone(),
-        );
-        tokio::spawn(async move {
-            let mut results = Vec::new();
-            for vector in &weights.mechanisms {
-                let call = WeightVector {
-                    netuid,
-                    mechanism: vector.mechanism,
-                    uids: vector.uids.iter().map(|u| u.get()).collect(),
-                    values: vector.weights.clone(),
-                    version_key: metagraph.params.weights_version_key,
-                };
-                let outcome = setter.submit(call).await;
-                match &outcome {
-                    Ok(submitted) => {
-                        metrics.weights_set.inc();
-                        info!(epoch = weights.epoch.get(), ?submitted, "weights sent to the chain")
-                    }
-                    Err(e) => {
-                        metrics.weights_failed.inc();
-                        warn!(epoch = weights.epoch.get(), %e, "the chain refused the weights")
-                    }
-                }
-                results.push(json!({
-                    "mechanism": vector.mechanism.get(),
-                    "uids": vector.uids.iter().map(|u| u.get()).collect::<Vec<_>>(),
-                    "weights": vector.weights,
-                    "chain": crate::json::chain_answer(&outcome),
-                }));
-            }
-            let record = json!({ "epoch": weights.epoch.get(), "height": height, "mechanisms": results });
-            let _ = inputs.send(Input::WeightsSubmitted { epoch: weights.epoch.get(), record }).await;
-        });
+    /// Asks the chain client to submit agreed weights (with the version key of the latest
+    /// metagraph read); its answer comes back as [`Input::WeightsSubmitted`].
+    pub(crate) fn submit_weights(&mut self, weights: platform_types::WeightsProposal) {
+        let Some(metagraph) = &self.metagraph else { return };
+        let version_key = metagraph.params.weights_version_key;
+        let height = self.state.tip.height.get();
+        self.effects.push(Effect::Chain(Request::Weights { weights, version_key, height }));
     }
 }

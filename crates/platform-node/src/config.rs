@@ -23,7 +23,8 @@ pub const DEFAULT_MIN_STAKE_TAO: u64 = 1_000;
 pub const RAO_PER_TAO: u64 = 1_000_000_000;
 
 /// Log line format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -35,7 +36,8 @@ pub enum LogFormat {
 
 /// A deliberate fault, for end-to-end fault tests only (hidden from `--help`). An honest
 /// validator never sets it; the network must tolerate a validator that does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// Report `1e9 - score` instead of the sandbox's score in every scored evaluation.
@@ -45,72 +47,77 @@ pub enum Fault {
     IsolateOnSignal,
 }
 
-/// The settings as given, each optional. Parsed from flags and environment by clap, and from
-/// the file by serde; [`Settings::layered`] puts one over the other.
-#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+/// The settings as given, each optional. Read from a file by serde; with the `cli` feature (the
+/// `validator-node` binary's) also from flags and environment by clap, from this one
+/// definition; [`Settings::layered`] puts one over the other.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The validator hotkey's secret: a BIP39 mnemonic (optionally with a //derivation path)
     /// or a 0x-prefixed hex seed. Alternatively give --wallet-name and --wallet-hotkey.
-    #[arg(long, env = "VALIDATOR_SECRET_KEY", hide_env_values = true, value_name = "SECRET")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, env = "VALIDATOR_SECRET_KEY", hide_env_values = true, value_name = "SECRET")
+    )]
     pub secret_key: Option<String>,
     /// btcli wallet name, with --wallet-hotkey, read from --wallet-path (default ~/.bittensor/wallets).
-    #[arg(long, env = "WALLET_NAME", value_name = "NAME")]
+    #[cfg_attr(feature = "cli", arg(long, env = "WALLET_NAME", value_name = "NAME"))]
     pub wallet_name: Option<String>,
     /// btcli hotkey name inside the wallet.
-    #[arg(long, env = "WALLET_HOTKEY", value_name = "NAME")]
+    #[cfg_attr(feature = "cli", arg(long, env = "WALLET_HOTKEY", value_name = "NAME"))]
     pub wallet_hotkey: Option<String>,
     /// Directory holding btcli wallets.
-    #[arg(long, env = "WALLET_PATH", value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, env = "WALLET_PATH", value_name = "DIR"))]
     pub wallet_path: Option<PathBuf>,
     /// Subtensor WebSocket endpoint [default: wss://entrypoint-finney.opentensor.ai:443].
-    #[arg(long, env = "SUBTENSOR_ENDPOINT", value_name = "URL")]
+    #[cfg_attr(feature = "cli", arg(long, env = "SUBTENSOR_ENDPOINT", value_name = "URL"))]
     pub subtensor_endpoint: Option<String>,
     /// The subnet this network validates [default: 100].
-    #[arg(long, env = "NETUID")]
+    #[cfg_attr(feature = "cli", arg(long, env = "NETUID"))]
     pub netuid: Option<u16>,
     /// libp2p listen multiaddress [default: /ip4/0.0.0.0/tcp/9000].
-    #[arg(long, env = "P2P_LISTEN_ADDR", value_name = "MULTIADDR")]
+    #[cfg_attr(feature = "cli", arg(long, env = "P2P_LISTEN_ADDR", value_name = "MULTIADDR"))]
     pub p2p_listen_addr: Option<String>,
     /// Address other validators should dial, when it differs from the listen address.
-    #[arg(long, env = "P2P_EXTERNAL_ADDR", value_name = "MULTIADDR")]
+    #[cfg_attr(feature = "cli", arg(long, env = "P2P_EXTERNAL_ADDR", value_name = "MULTIADDR"))]
     pub p2p_external_addr: Option<String>,
     /// Comma-separated multiaddresses (with /p2p/<peer id>) of peers to join through.
-    #[arg(long, env = "BOOTSTRAP_PEERS", value_delimiter = ',', value_name = "MULTIADDRS")]
+    #[cfg_attr(feature = "cli", arg(long, env = "BOOTSTRAP_PEERS", value_delimiter = ',', value_name = "MULTIADDRS"))]
     pub bootstrap_peers: Option<Vec<String>>,
     /// Where blocks, submissions, evaluations and the audit log live [default: ./data].
-    #[arg(long, env = "DATA_DIR", value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, env = "DATA_DIR", value_name = "DIR"))]
     pub data_dir: Option<PathBuf>,
     /// HTTP API listen address [default: 0.0.0.0:8080].
-    #[arg(long, env = "HTTP_ADDR", value_name = "HOST:PORT")]
+    #[cfg_attr(feature = "cli", arg(long, env = "HTTP_ADDR", value_name = "HOST:PORT"))]
     pub http_addr: Option<String>,
     /// Minimum stake, in TAO, for a permit holder to count as a validator [default: 1000].
-    #[arg(long, env = "MIN_STAKE_TAO", value_name = "TAO")]
+    #[cfg_attr(feature = "cli", arg(long, env = "MIN_STAKE_TAO", value_name = "TAO"))]
     pub min_stake_tao: Option<u64>,
     /// SS58 key allowed to sign sudo actions [default: the subnet owner's hotkey or coldkey, read from the chain].
-    #[arg(long, env = "SUDO_KEY", value_name = "SS58")]
+    #[cfg_attr(feature = "cli", arg(long, env = "SUDO_KEY", value_name = "SS58"))]
     pub sudo_key: Option<String>,
     /// Log format [default: text].
-    #[arg(long, env = "LOG_FORMAT", value_enum)]
+    #[cfg_attr(feature = "cli", arg(long, env = "LOG_FORMAT", value_enum))]
     pub log_format: Option<LogFormat>,
     /// Shortest time between two blocks, in ms [default: 250].
-    #[arg(long, env = "BLOCK_INTERVAL_MS", value_name = "MS")]
+    #[cfg_attr(feature = "cli", arg(long, env = "BLOCK_INTERVAL_MS", value_name = "MS"))]
     pub block_interval_ms: Option<u64>,
     /// Consensus view timeout, in ms, doubling per failed view [default: 2000].
-    #[arg(long, env = "VIEW_TIMEOUT_MS", value_name = "MS")]
+    #[cfg_attr(feature = "cli", arg(long, env = "VIEW_TIMEOUT_MS", value_name = "MS"))]
     pub view_timeout_ms: Option<u64>,
     /// Submissions one miner may make per minute [default: 60].
-    #[arg(long, env = "MINER_RATE_PER_MINUTE", value_name = "N")]
+    #[cfg_attr(feature = "cli", arg(long, env = "MINER_RATE_PER_MINUTE", value_name = "N"))]
     pub miner_rate_per_minute: Option<u32>,
     /// Submissions waiting to be ordered, at most [default: 100000].
-    #[arg(long, env = "MEMPOOL_CAPACITY", value_name = "N")]
+    #[cfg_attr(feature = "cli", arg(long, env = "MEMPOOL_CAPACITY", value_name = "N"))]
     pub mempool_capacity: Option<usize>,
     /// Open inbound p2p connections allowed from one IP address; more are closed [default: 5].
     /// Raise it when several validators share an address (a local network on one machine).
-    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    #[cfg_attr(feature = "cli", arg(long, env = "MAX_CONNECTIONS_PER_IP", value_name = "N"))]
     pub max_connections_per_ip: Option<u32>,
     /// Fault injection for end-to-end tests: makes this validator misbehave.
-    #[arg(long, env = "PLATFORM_FAULT", value_enum, hide = true)]
+    #[cfg_attr(feature = "cli", arg(long, env = "PLATFORM_FAULT", value_enum, hide = true))]
     pub fault: Option<Fault>,
 }
 

@@ -1,34 +1,38 @@
-//! The node's event loop: one task owns the consensus machine, the application state and the
-//! mempool, and reacts to inputs (gossip, HTTP requests, timers, sandbox results, chain
-//! blocks) one at a time. Slow work (signature checks of gossip, evaluations, chain calls,
-//! peer requests) runs elsewhere and comes back as an [`Input`].
+//! The node's core: the consensus machine, the application state and the mempool, reacting to
+//! [`Input`]s (gossip, HTTP requests, timers, sandbox results, chain blocks) one at a time.
+//! It does nothing outside itself but read and write `data/` and publish its read view: what
+//! it wants done elsewhere (gossip, timers, evaluations, peer requests, chain calls) it pushes
+//! as an [`Effect`], which the event loop (`event_loop.rs`) hands to the dispatcher after each
+//! turn. Slow work runs in the actors and comes back as an [`Input`].
 //!
-//! This file holds the loop, its inputs and its state; what it does with them is split by
+//! This file holds the inputs and the state; what the core does with them is split by
 //! concern: `admission.rs` (submissions and sudo actions in, group commit, relay, gossip
 //! verdicts), `ordering.rs` (the consensus machine's requests: build, verify, commit, sync),
 //! `evaluations.rs` (modules and evaluations), `chain_follow.rs` (chain blocks, weights out)
-//! and `queries.rs` (status and the HTTP API's reads).
+//! and `view.rs` (status and the HTTP API's read view).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use platform_app::{AppState, ChainView, SubmissionInfo};
-use platform_chain::{BlockRef, Chain, Metagraph, WeightSetter};
-use platform_consensus::{Consensus, Input as CInput, PeerTag};
-use platform_p2p::{Client, MessageId};
+use platform_chain::{BlockRef, Metagraph};
+use platform_consensus::{Committee, Config as ConsensusConfig, Consensus, Input as CInput};
+use platform_p2p::Topic;
+use platform_storage::Store;
 use platform_types::{
-    Block, Envelope, Epoch, Evaluation, Hash, Height, Keypair, MessageKind, PublicKey, QuorumCertificate, ReplayGuard,
-    Signed, Submission, SubmissionId, SudoAction, VerifiedEnvelopes, Version, View,
+    Block, Envelope, Epoch, Hash, Height, Keypair, PublicKey, QuorumCertificate, ReplayGuard, Submission, SubmissionId,
+    VerifiedEnvelopes, Version, View,
 };
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::admission::Unwritten;
 use crate::config::NodeConfig;
+use crate::effects::Effect;
 use crate::evaluator;
-use crate::mailbox::Mailbox;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
@@ -48,147 +52,18 @@ pub fn node_version() -> Version {
 /// How long a follower waits for the submissions a proposal orders to arrive by gossip.
 pub(crate) const MISSING_WAIT: Duration = Duration::from_secs(2);
 
-/// A refused request: an HTTP status and a one-line reason.
-#[derive(Debug, Clone)]
-pub struct Rejection {
-    /// HTTP status code.
-    pub status: u16,
-    /// Why.
-    pub reason: String,
-}
-
-impl Rejection {
-    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Self {
-        Rejection { status, reason: reason.into() }
-    }
-}
-
-/// Read-only questions the HTTP API asks.
-#[derive(Debug, Clone)]
-pub enum Query {
-    /// Liveness and sync state.
-    Health,
-    /// Challenges.
-    Challenges,
-    /// One submission's status.
-    Submission(SubmissionId),
-    /// Leaderboard (one challenge or all).
-    Scores(Option<String>),
-    /// Latest agreed weights.
-    Weights,
-    /// Consensus position and the leader.
-    Consensus,
-    /// A sudo action's status.
-    Sudo(Hash),
-}
-
-/// Everything the loop reacts to.
-pub(crate) enum Input {
-    Gossip {
-        id: MessageId,
-        from: PeerTag,
-        message: Gossiped,
-    },
-    Timer {
-        height: Height,
-        view: View,
-    },
-    Submit {
-        signed: Signed<Submission>,
-        local: bool,
-        blob: Option<(Hash, Vec<u8>)>,
-        reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
-    },
-    /// The cheap admission checks alone, asked before expensive work (hashing and storing a
-    /// large payload, compiling a module); nothing is admitted.
-    Precheck {
-        check: Precheck,
-        reply: oneshot::Sender<Result<(), Rejection>>,
-    },
-    Sudo {
-        signed: Signed<SudoAction>,
-        local: bool,
-        reply: Option<oneshot::Sender<Result<Hash, Rejection>>>,
-    },
-    Evaluated {
-        id: SubmissionId,
-        envelope: Envelope,
-    },
-    /// Every attempt to evaluate `id` failed on this machine: nothing was signed.
-    Abstained {
-        id: SubmissionId,
-        reason: String,
-    },
-    /// The challenges whose module the evaluation actor has loaded, after a change.
-    ModulesLoaded(BTreeSet<String>),
-    Chain {
-        block: BlockRef,
-        metagraph: Option<Arc<Metagraph>>,
-    },
-    /// The metagraph at a chain block a proposal's snapshot names, read to check it.
-    MetagraphRead {
-        block: BlockRef,
-        metagraph: Result<Arc<Metagraph>, String>,
-    },
-    Synced {
-        blocks: Vec<(Block, QuorumCertificate)>,
-    },
-    Bodies {
-        envelopes: Vec<Envelope>,
-    },
-    WeightsSubmitted {
-        epoch: u64,
-        record: Value,
-    },
-}
-
-/// What [`Input::Precheck`] checks.
-pub(crate) enum Precheck {
-    /// A signed submission: duplicate, challenge, size, registration.
-    Submission(SubmissionId, Submission),
-    /// A signed sudo action: the owner's key, not applied before.
-    Sudo { signer: PublicKey, hash: Hash },
-}
-
-/// A gossiped message whose signature the gossip pump has already checked.
-pub(crate) enum Gossiped {
-    Submission(Signed<Submission>),
-    /// Submissions another validator admitted, relayed in one batch.
-    Submissions(Vec<Signed<Submission>>),
-    Sudo(Signed<SudoAction>),
-    /// Another validator's evaluations, gossiped in one batch.
-    Evaluations(Vec<Signed<Evaluation>>),
-    /// Consensus messages: the consensus machine checks their signatures itself.
-    Consensus(Envelope),
-}
-
-impl Gossiped {
-    /// Checks the signature of a single application message; `None` when it is invalid. Sudo
-    /// actions are checked again by the rules when ordered: `verified` remembers them.
-    pub(crate) fn open(
-        envelope: Envelope,
-        netuid: platform_types::NetUid,
-        verified: &VerifiedEnvelopes,
-    ) -> Option<Gossiped> {
-        Some(match envelope.kind {
-            MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?),
-            MessageKind::SudoAction => Gossiped::Sudo(verified.open(&envelope, netuid).ok()?),
-            // Evaluations travel in batches only.
-            MessageKind::Evaluation => return None,
-            _ => Gossiped::Consensus(envelope),
-        })
-    }
-}
+pub(crate) use crate::inputs::{Gossiped, Input, Precheck};
+pub use crate::inputs::{Query, Rejection};
 
 /// Inputs taken in one turn of the loop before the admitted submissions go to the writer.
 pub(crate) const MAX_TURN: usize = 4096;
 
-pub(crate) struct Core<C: Chain + Clone + 'static> {
+pub(crate) struct Core {
     pub cfg: Arc<NodeConfig>,
     pub keypair: Keypair,
     pub records: Records,
-    pub p2p: Client,
-    pub inputs: mpsc::Sender<Input>,
+    /// What this turn asks to be done outside the core, in order ([`Core::take_effects`]).
+    pub effects: Vec<Effect>,
     pub machine: Option<Consensus>,
     pub state: AppState,
     pub mempool: Mempool,
@@ -206,10 +81,7 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     /// link is checked against it.
     pub chain: ChainView,
     pub metrics: Arc<Metrics>,
-    pub setter: Arc<WeightSetter<C>>,
     pub status: watch::Sender<Value>,
-    /// The evaluation actor's mailbox ([`crate::evaluations`]).
-    pub evaluations: Mailbox<crate::evaluations::Request>,
     /// Challenges whose module the evaluation actor has loaded (shown in `/challenges`).
     pub modules_loaded: BTreeSet<String>,
     pub build: Option<(Height, View, Instant, Instant)>,
@@ -240,6 +112,88 @@ pub(crate) struct Core<C: Chain + Clone + 'static> {
     pub abstained: Option<(SubmissionId, String)>,
 }
 
+/// What a core is built from (besides the store the consensus machine keeps its safety record
+/// in): the settings, `data/`, the state recovered from the stored blocks, the latest
+/// metagraph read, and where the core publishes.
+pub(crate) struct CoreParts {
+    pub cfg: Arc<NodeConfig>,
+    pub records: Records,
+    pub state: AppState,
+    pub metagraph: Metagraph,
+    pub verified: Arc<VerifiedEnvelopes>,
+    pub metrics: Arc<Metrics>,
+    pub status: watch::Sender<Value>,
+    pub read_view: watch::Sender<Arc<crate::view::ReadView>>,
+}
+
+impl Core {
+    /// The core over a recovered state: its consensus machine (with the safety record in
+    /// `store`), the acknowledged submissions not yet ordered back in the mempool, and the
+    /// writer thread of admitted submissions. Starts nothing else: the actors its effects go
+    /// to are the caller's.
+    pub(crate) fn new(parts: CoreParts, store: Arc<dyn Store>) -> anyhow::Result<Core> {
+        let CoreParts { cfg, records, state, metagraph, verified, metrics, status, read_view } = parts;
+        let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
+        let mut consensus_config = ConsensusConfig::new(cfg.netuid);
+        consensus_config.base_timeout_ms = cfg.view_timeout_ms;
+        let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
+            .context("cannot load the consensus safety record")?;
+        info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
+
+        // Acknowledged submissions not yet ordered go back into the mempool.
+        let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
+        let mut reloaded = Vec::new();
+        for (id, envelope) in records.all_submissions() {
+            if state.submissions.contains_key(&id) {
+                continue;
+            }
+            if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
+                let _ = mempool.admit(id, signed.message, 0, false);
+                reloaded.push(envelope);
+            }
+        }
+        let writer =
+            crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
+        let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
+        view.observe(metagraph.block);
+        Ok(Core {
+            keypair: cfg.hotkey.clone(),
+            cfg,
+            records,
+            effects: Vec::new(),
+            machine: Some(machine),
+            state,
+            mempool,
+            replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
+            verified,
+            chain: view,
+            metagraph_reads: [Arc::new(metagraph.clone())].into(),
+            reading_metagraphs: HashSet::new(),
+            metagraph: Some(Arc::new(metagraph)),
+            metrics,
+            status,
+            modules_loaded: Default::default(),
+            build: None,
+            verifying: Vec::new(),
+            proposal_seen: Default::default(),
+            committing: None,
+            last_commit: Instant::now(),
+            syncing: false,
+            outdated: None,
+            sudo_results: imbl::HashMap::new(),
+            view: read_view,
+            view_dirty: true,
+            accepted_at: HashMap::new(),
+            unwritten: Vec::new(),
+            writer,
+            outbox: Outbox::new(Topic::SubmissionBatches),
+            evaluation_outbox: Outbox::new(Topic::Evaluations),
+            reloaded,
+            abstained: None,
+        })
+    }
+}
+
 /// Metagraph reads kept to check proposed snapshots against.
 pub(crate) const METAGRAPH_READS: usize = 8;
 
@@ -252,7 +206,7 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     pub(crate) fn me(&self) -> PublicKey {
         self.keypair.public()
     }
@@ -280,50 +234,39 @@ impl<C: Chain + Clone + 'static> Core<C> {
         Some((link, self.chain.epoch_of(&link, self.state.tip.epoch)))
     }
 
-    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Input>, mut shutdown: watch::Receiver<bool>) {
+    /// What the core does first: the consensus machine starts, evaluations left over from
+    /// before a restart resume, the status goes out.
+    pub(crate) fn start(&mut self) {
         self.check_required_version();
         let outputs = self.machine.as_mut().map(|m| m.start()).unwrap_or_default();
         self.carry_out_all(outputs);
         self.resume_evaluations();
         self.publish_status();
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let written = self.writer.waker();
-        loop {
-            tokio::select! {
-                input = rx.recv() => match input {
-                    Some(input) => {
-                        self.on_input(input);
-                        for _ in 0..MAX_TURN {
-                            match rx.try_recv() {
-                                Ok(input) => self.on_input(input),
-                                Err(_) => break,
-                            }
-                        }
-                        self.write_admitted();
-                        // The status goes out with a new view, or alone.
-                        if !self.publish_view() {
-                            self.publish_status();
-                        }
-                    }
-                    None => break,
-                },
-                _ = written.notified() => {
-                    if let Some(done) = self.writer.try_finish() {
-                        self.on_written(done);
-                    }
-                    self.write_admitted();
-                }
-                _ = tick.tick() => self.on_tick(),
-                _ = shutdown.changed() => break,
-            }
-        }
-        // What was admitted is written and acknowledged before the loop ends.
-        self.settle_writes();
-        info!("event loop stopped");
     }
 
-    fn on_input(&mut self, input: Input) {
+    /// The effects pushed since the last call, in order.
+    pub(crate) fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// After a turn of inputs: the admitted submissions go to the writer, and the status out
+    /// with a new view, or alone.
+    pub(crate) fn end_turn(&mut self) {
+        self.write_admitted();
+        if !self.publish_view() {
+            self.publish_status();
+        }
+    }
+
+    /// A write of admitted submissions finished (the writer's waker fired).
+    pub(crate) fn on_write_done(&mut self) {
+        if let Some(done) = self.writer.try_finish() {
+            self.on_written(done);
+        }
+        self.write_admitted();
+    }
+
+    pub(crate) fn handle(&mut self, input: Input) {
         match input {
             Input::Gossip { id, from, message } => self.on_gossip(id, from, message),
             Input::Timer { height, view } => {
@@ -390,14 +333,16 @@ impl<C: Chain + Clone + 'static> Core<C> {
         }
     }
 
-    fn on_tick(&mut self) {
+    pub(crate) fn tick(&mut self) {
         let (submissions, evaluations) = (self.outbox.take(), self.evaluation_outbox.take());
         self.send(submissions);
         self.send(evaluations);
-        self.evaluations.flush();
-        self.metrics.evaluation_backlog.set(self.evaluations.backlog() as i64);
         self.maybe_build();
         self.recheck_verifying();
         self.publish_view();
     }
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

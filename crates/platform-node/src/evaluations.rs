@@ -12,7 +12,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use platform_chain::Chain;
 use platform_p2p::Client;
 use platform_runtime::{ChallengeModule, Runtime};
 use platform_types::{ChallengeId, Epoch, Hash, Height, PublicKey, RuntimePolicy, SubmissionId, blake2b_256};
@@ -20,6 +19,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::core::*;
+use crate::effects::Effect;
 use crate::evaluator::{self, Worker};
 use crate::mailbox::Mailbox;
 use crate::records::Records;
@@ -32,6 +32,7 @@ pub(crate) const MAILBOX: usize = 4096;
 pub(crate) const EVALUATIONS_IN_FLIGHT: usize = 2;
 
 /// What the event loop asks of the evaluation actor.
+#[derive(Debug)]
 pub(crate) enum Request {
     /// The active challenges `(id, module hash, policy)`: load the modules missing, drop the
     /// others.
@@ -41,6 +42,7 @@ pub(crate) enum Request {
 }
 
 /// A committed submission to evaluate: what the evaluation needs besides the payload.
+#[derive(Debug)]
 pub(crate) struct Target {
     pub id: SubmissionId,
     pub challenge: ChallengeId,
@@ -242,7 +244,7 @@ async fn evaluate(worker: &Worker, records: &Records, p2p: &Client, target: Targ
     }
 }
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     /// Tells the evaluation actor which challenges are active (after a commit changed them).
     pub(crate) fn ensure_modules(&mut self) {
         let challenges = self
@@ -252,7 +254,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             .iter()
             .map(|(id, entry)| (id.clone(), entry.spec.module_hash, entry.spec.policy))
             .collect();
-        self.evaluations.send(Request::Challenges(challenges));
+        self.effects.push(Effect::Evaluate(Request::Challenges(challenges)));
     }
 
     /// After a restart: evaluate committed submissions this validator has not evaluated yet,
@@ -278,7 +280,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         let Some(c) = self.state.submissions.get(&id) else { return };
         let target =
             Target { id, challenge: c.challenge.clone(), block_hash: c.block_hash, epoch: c.epoch, miner: c.miner };
-        self.evaluations.send(Request::Evaluate(target));
+        self.effects.push(Effect::Evaluate(Request::Evaluate(target)));
     }
 
     /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block.

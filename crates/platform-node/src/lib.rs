@@ -12,13 +12,16 @@
 //! the event loop and the HTTP API ([`http`]).
 
 mod admission;
+mod chain_client;
 mod chain_follow;
 pub mod config;
 mod core;
-pub mod devnet;
+mod effects;
 mod evaluations;
 pub mod evaluator;
+mod event_loop;
 mod http;
+mod inputs;
 mod json;
 mod mailbox;
 pub mod mempool;
@@ -27,6 +30,8 @@ mod node;
 mod ordering;
 pub mod outbox;
 pub mod records;
+mod recovery;
+mod sync_client;
 mod tasks;
 pub mod verdicts;
 pub mod verifier;
@@ -35,5 +40,4 @@ mod writer;
 
 pub use config::{ConfigError, Fault, LogFormat, NodeConfig, Settings};
 pub use core::{Query, Rejection, node_version};
-pub use devnet::{Devnet, DevnetConfig};
 pub use node::{RunningNode, start};

@@ -2,38 +2,38 @@
 //! from the stored blocks, then run the event loop, the chain follower, the gossip pump and the
 //! HTTP API until shutdown.
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use platform_app::weights::validator_set;
-use platform_app::{AppState, ChainView, Context};
 use platform_chain::{Chain, Metagraph, WeightSetter};
-use platform_consensus::{Committee, Config as ConsensusConfig, Consensus};
-use platform_p2p::{Client, P2pConfig, Topic};
+use platform_p2p::{Client, P2pConfig};
 use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::{RocksStore, Store};
-use platform_types::{Envelope, Epoch, Hash, ReplayGuard, Submission, SubmissionId, ValidatorSet, VerifiedEnvelopes};
+use platform_types::{Envelope, Epoch, Hash, SubmissionId, ValidatorSet, VerifiedEnvelopes};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
+use crate::chain_client::follow_chain;
 use crate::config::NodeConfig;
-use crate::core::{Core, Input, Query, Rejection};
+use crate::core::{Core, CoreParts, Input, Query, Rejection};
+use crate::effects::Dispatcher;
 use crate::http::{Api, router};
-use crate::mempool::Mempool;
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
 use crate::records::Records;
-use crate::tasks::{follow_chain, genesis_by_vote, gossip_pump};
+use crate::tasks::{genesis_by_vote, gossip_pump};
 use crate::verifier::Verifier;
 
 /// Signed evaluations and sudo actions whose signature check is remembered (about 100 bytes
 /// each): several seconds of evaluations at the admission goal, from gossip to commit.
 const VERIFIED_CAPACITY: usize = 65_536;
+
+/// Consensus messages waiting for the event loop (proposals and votes of a few views).
+const CONSENSUS_LANE: usize = 4_096;
 
 /// A running validator.
 pub struct RunningNode {
@@ -173,6 +173,8 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
 
     let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
     let (inputs, input_rx) = mpsc::channel(16_384);
+    // Consensus messages: a lane of their own, which the event loop takes first.
+    let (consensus_inputs, consensus_rx) = mpsc::channel(CONSENSUS_LANE);
     let (status, status_rx) = watch::channel(crate::http::starting_status());
     let (read_view, view_rx) = watch::channel(Arc::new(crate::view::ReadView::starting()));
     let metrics = Arc::new(Metrics::default());
@@ -212,7 +214,15 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             let _ = announce_p2p.provide(hash).await;
         }
     });
-    tasks.spawn(gossip_pump(events, p2p.clone(), inputs.clone(), cfg.netuid, verified.clone(), shutdown_rx.clone()));
+    tasks.spawn(gossip_pump(
+        events,
+        p2p.clone(),
+        consensus_inputs,
+        inputs.clone(),
+        cfg.netuid,
+        verified.clone(),
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(follow_chain(chain.clone(), cfg.netuid, inputs.clone(), shutdown_rx.clone(), metagraph.clone()));
     let p2p_addresses = listen_addresses(&p2p).await;
 
@@ -237,9 +247,9 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     };
     match records.genesis().map_err(anyhow::Error::msg)? {
         Some(genesis) => {
-            let mut core = parts.assemble(genesis).await?;
+            let (mut core, dispatcher) = parts.assemble(genesis).await?;
             core.publish_view();
-            tasks.spawn(core.run(input_rx, shutdown_rx));
+            tasks.spawn(crate::event_loop::run(core, dispatcher, consensus_rx, input_rx, shutdown_rx));
         }
         None => {
             let candidate = validator_set(&parts.metagraph, cfg.min_stake_rao, Epoch::new(0)).with_context(|| {
@@ -263,9 +273,9 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
                     Err(e) => Err(anyhow::Error::new(e).context("cannot store the genesis validator set")),
                 };
                 match assembled {
-                    Ok(mut core) => {
+                    Ok((mut core, dispatcher)) => {
                         core.publish_view();
-                        core.run(input_rx, shutdown_rx).await
+                        crate::event_loop::run(core, dispatcher, consensus_rx, input_rx, shutdown_rx).await
                     }
                     Err(e) => {
                         error!("the validator cannot start: {e:#}");
@@ -296,8 +306,9 @@ struct Parts<C: Chain + Clone + 'static> {
 }
 
 impl<C: Chain + Clone + 'static> Parts<C> {
-    /// Recovers the state from the stored blocks on top of `genesis` and builds the event loop.
-    async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<Core<C>> {
+    /// Recovers the state from the stored blocks on top of `genesis`, starts the actors and
+    /// builds the core and the dispatcher of their effects.
+    async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<(Core, Dispatcher)> {
         let Parts { cfg, chain, store, records, runtime, p2p, inputs, verified, metagraph, metrics, status, read_view } =
             self;
         let me = cfg.hotkey.public();
@@ -305,30 +316,10 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         let sudo: Vec<_> = cfg
             .sudo_key
             .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
-        let state = replay(&records, genesis, &cfg, &sudo, &verified)?;
+        let state = crate::recovery::replay(&records, genesis, &cfg, &sudo, &verified)?;
         if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
         }
-        let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
-        let mut consensus_config = ConsensusConfig::new(cfg.netuid);
-        consensus_config.base_timeout_ms = cfg.view_timeout_ms;
-        let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
-            .context("cannot load the consensus safety record")?;
-        info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
-
-        // Acknowledged submissions not yet ordered go back into the mempool.
-        let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
-        let mut reloaded = Vec::new();
-        for (id, envelope) in records.all_submissions() {
-            if state.submissions.contains_key(&id) {
-                continue;
-            }
-            if let Ok(signed) = envelope.open::<Submission>(cfg.netuid) {
-                let _ = mempool.admit(id, signed.message, 0, false);
-                reloaded.push(envelope);
-            }
-        }
-
         let signer = crate::evaluator::Signer {
             keypair: cfg.hotkey.clone(),
             netuid: cfg.netuid,
@@ -343,49 +334,28 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             worker,
             inputs.clone(),
         );
-        let writer =
-            crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
+        let core = Core::new(
+            CoreParts {
+                cfg: cfg.clone(),
+                records,
+                state,
+                metagraph,
+                verified,
+                metrics: metrics.clone(),
+                status,
+                read_view,
+            },
+            store.clone(),
+        )?;
         let setter = Arc::new(WeightSetter::new(chain, store, cfg.hotkey.clone()));
-        let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
-        view.observe(metagraph.block);
-        Ok(Core {
-            keypair: cfg.hotkey.clone(),
-            cfg,
-            records,
-            p2p,
-            inputs,
-            machine: Some(machine),
-            state,
-            mempool,
-            replay: ReplayGuard::new(10 * 60 * 1000, 1_000_000),
-            verified,
-            chain: view,
-            metagraph_reads: [Arc::new(metagraph.clone())].into(),
-            reading_metagraphs: HashSet::new(),
-            metagraph: Some(Arc::new(metagraph)),
-            metrics,
-            setter,
-            status,
+        let dispatcher = Dispatcher::new(
+            p2p.clone(),
             evaluations,
-            modules_loaded: Default::default(),
-            build: None,
-            verifying: Vec::new(),
-            proposal_seen: Default::default(),
-            committing: None,
-            last_commit: Instant::now(),
-            syncing: false,
-            outdated: None,
-            sudo_results: imbl::HashMap::new(),
-            view: read_view,
-            view_dirty: true,
-            accepted_at: HashMap::new(),
-            unwritten: Vec::new(),
-            writer,
-            outbox: Outbox::new(Topic::SubmissionBatches),
-            evaluation_outbox: Outbox::new(Topic::Evaluations),
-            reloaded,
-            abstained: None,
-        })
+            crate::sync_client::spawn(p2p, inputs.clone()),
+            crate::chain_client::spawn(setter, cfg.netuid, inputs, metrics.clone()),
+            metrics.clone(),
+        );
+        Ok((core, dispatcher))
     }
 }
 
@@ -424,40 +394,4 @@ async fn listen_addresses(p2p: &Client) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Vec::new()
-}
-
-/// Applies every stored block to the genesis state. Nothing is read from the chain: the chain
-/// data the state depends on is in the blocks.
-fn replay(
-    records: &Records,
-    genesis: ValidatorSet,
-    cfg: &NodeConfig,
-    sudo: &[platform_types::PublicKey],
-    verified: &VerifiedEnvelopes,
-) -> anyhow::Result<AppState> {
-    let mut state = AppState::genesis(genesis);
-    let lookup = |id: &platform_types::SubmissionId| records.submission_info(id);
-    let ctx = Context {
-        netuid: cfg.netuid,
-        sudo,
-        metagraph_at: &|_| None,
-        chain: None,
-        min_stake: cfg.min_stake_rao,
-        lookup: &lookup,
-        verified,
-    };
-    loop {
-        let from = state.tip.height.get() + 1;
-        let blocks = records.blocks_from(from, 256).map_err(anyhow::Error::msg)?;
-        if blocks.is_empty() {
-            break;
-        }
-        for (block, _) in blocks {
-            if block.header.height.get() != state.tip.height.get() + 1 {
-                bail!("the stored blocks skip from height {} to {}", state.tip.height, block.header.height);
-            }
-            state.apply_block(&block, &ctx);
-        }
-    }
-    Ok(state)
 }

@@ -2,25 +2,22 @@
 //! (broadcast, timers, building and verifying blocks, committing, sync), and applies committed
 //! blocks to the application state.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parity_scale_codec::Encode;
 use platform_app::{AppState, Context, Invalid};
-use platform_chain::Chain;
 use platform_consensus::{Input as CInput, Output};
-use platform_p2p::{Client, Topic, Verdict};
-use platform_types::{
-    Action, Block, BlockRef, Codec, Epoch, Height, Metagraph, PublicKey, QuorumCertificate, SubmissionId, SyncRequest,
-    SyncResponse, View,
-};
+use platform_p2p::{Topic, Verdict};
+use platform_types::{Action, Block, BlockRef, Epoch, Metagraph, QuorumCertificate, SubmissionId, View};
 use tracing::{debug, error, info, warn};
 
 use crate::core::*;
+use crate::effects::Effect;
 use crate::mempool::BLOCK_BYTES_BUDGET;
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     /// Hands `first` to the consensus machine and carries out what it asks, until nothing is
     /// left; returns the machine's verdict on `first` itself (for a gossiped message).
     pub(crate) fn feed(&mut self, first: CInput) -> Verdict {
@@ -51,11 +48,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
         match output {
             Output::Broadcast(envelope) => self.publish(Topic::Consensus, envelope.to_bytes()),
             Output::SetTimer { height, view, after_ms } => {
-                let inputs = self.inputs.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                    let _ = inputs.send(Input::Timer { height, view }).await;
-                });
+                self.effects.push(Effect::Timer { height, view, after: Duration::from_millis(after_ms) });
             }
             Output::BuildProposal { height, view } => {
                 let earliest = self.last_commit + self.cfg.block_interval;
@@ -293,11 +286,7 @@ impl<C: Chain + Clone + 'static> Core<C> {
             self.submit_weights(weights);
         }
         if let Some(set) = &effects.next_validators {
-            let p2p = self.p2p.clone();
-            let hotkeys = set.validators.iter().map(|v| v.hotkey).collect();
-            tokio::spawn(async move {
-                let _ = p2p.set_validators(hotkeys).await;
-            });
+            self.effects.push(Effect::SetValidators(set.validators.iter().map(|v| v.hotkey).collect()));
         }
         self.check_required_version();
         Some(CInput::Applied {
@@ -335,70 +324,13 @@ impl<C: Chain + Clone + 'static> Core<C> {
             return;
         }
         self.syncing = true;
-        let p2p = self.p2p.clone();
-        let inputs = self.inputs.clone();
-        let validators: HashSet<PublicKey> =
-            self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
-        tokio::spawn(async move {
-            let mut blocks = Vec::new();
-            let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
-            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
-            ask_peers(&p2p, &request, validator, |bytes| {
-                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
-                    blocks = list;
-                }
-                !blocks.is_empty()
-            })
-            .await;
-            let _ = inputs.send(Input::Synced { blocks }).await;
-        });
+        let validators = self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
+        self.effects.push(Effect::Sync(crate::sync_client::Request::Blocks { from, validators }));
     }
 
-    pub(crate) fn fetch_bodies(&self, ids: Vec<SubmissionId>) {
-        let p2p = self.p2p.clone();
-        let inputs = self.inputs.clone();
-        tokio::spawn(async move {
-            let mut envelopes = Vec::new();
-            let wanted = ids.len();
-            let request = SyncRequest::Submissions(ids).to_bytes();
-            ask_peers(
-                &p2p,
-                &request,
-                |hotkey| hotkey.is_some(),
-                |bytes| {
-                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::from_bytes(bytes) {
-                        envelopes.extend(list);
-                    }
-                    envelopes.len() >= wanted
-                },
-            )
-            .await;
-            let _ = inputs.send(Input::Bodies { envelopes }).await;
-        });
-    }
-}
-
-/// Sends `request` to each connected peer whose hotkey `ask` accepts, handing every answer to
-/// `answered` until it reports that it has what it needs. A node that has just started may not
-/// know its peers' hotkeys yet, so rounds repeat with growing pauses (20 rounds, about 50 s in
-/// all) before giving up.
-async fn ask_peers(
-    p2p: &Client,
-    request: &[u8],
-    ask: impl Fn(Option<PublicKey>) -> bool,
-    mut answered: impl FnMut(&[u8]) -> bool,
-) {
-    for attempt in 0..20u64 {
-        for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
-            if !ask(hotkey) {
-                continue;
-            }
-            if let Ok(bytes) = p2p.request_sync(peer, request.to_vec()).await
-                && answered(&bytes)
-            {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+    /// Asks peers for the bodies of submissions a committed block orders (answered by
+    /// [`Input::Bodies`]; the block waits in `committing`).
+    pub(crate) fn fetch_bodies(&mut self, ids: Vec<SubmissionId>) {
+        self.effects.push(Effect::Sync(crate::sync_client::Request::Bodies(ids)));
     }
 }

@@ -1,12 +1,11 @@
 //! The node's background tasks that feed the event loop: the gossip pump (signatures checked
-//! off the loop), the chain follower, and the genesis vote a validator with an empty store
+//! off the loop), and the genesis vote a validator with an empty store
 //! holds before its event loop can start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use platform_app::GenesisVotes;
-use platform_chain::{Chain, Head, Metagraph};
 use platform_consensus::PeerTag;
 use platform_p2p::{Client, Event, Peer, Topic};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
@@ -14,43 +13,63 @@ use platform_types::{
     Codec, Envelope, Signed, SyncRequest, SyncResponse, ValidatorSet, VerifiedEnvelopes, WireMessage,
 };
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tokio::task::JoinSet;
+use tracing::info;
 
 use crate::core::{Gossiped, Input};
 
+/// Batches whose signatures are being checked at once by the gossip pump.
+pub(crate) const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Checks the signatures of gossiped messages off the event loop and hands the event loop
-/// what passed; what did not is reported invalid at once.
+/// what passed; what did not is reported invalid at once. Consensus messages go to the loop's
+/// consensus lane (`consensus`), which it takes before anything else; everything else to
+/// `inputs`. Batches (admitted submissions, evaluations) are checked on blocking threads, up to
+/// [`BATCHES_IN_FLIGHT`] at once, so a consensus message is never queued behind a batch's
+/// signature checks for longer than one of them takes.
 pub(crate) async fn gossip_pump(
     mut events: mpsc::Receiver<Event>,
     p2p: Client,
+    consensus: mpsc::Sender<Input>,
     inputs: mpsc::Sender<Input>,
     netuid: platform_types::NetUid,
     verified: Arc<VerifiedEnvelopes>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut opening = JoinSet::new();
     loop {
-        let event = tokio::select! {
-            e = events.recv() => match e { Some(e) => e, None => break },
+        let (id, from, opened) = tokio::select! {
+            event = events.recv(), if opening.len() < BATCHES_IN_FLIGHT => {
+                let Some(Event::Message { id, author, data, topic, .. }) = event else {
+                    if event.is_none() { break }
+                    continue;
+                };
+                let from = peer_tag(&author);
+                if topic == Topic::SubmissionBatches || topic == Topic::Evaluations {
+                    let verified = verified.clone();
+                    opening.spawn(async move {
+                        let opened = if topic == Topic::SubmissionBatches {
+                            open_batch(data, netuid, None).await.map(Gossiped::Submissions)
+                        } else {
+                            open_batch(data, netuid, Some(verified)).await.map(Gossiped::Evaluations)
+                        };
+                        (id, from, opened)
+                    });
+                    continue;
+                }
+                let opened = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, netuid, &verified));
+                (id, from, opened)
+            }
+            Some(Ok(done)) = opening.join_next(), if !opening.is_empty() => done,
             _ = shutdown.changed() => break,
         };
-        let Event::Message { id, author, data, topic, .. } = event else { continue };
-        let from = peer_tag(&author);
-        let opened = if topic == Topic::SubmissionBatches {
-            open_batch(data, netuid, None).await.map(Gossiped::Submissions)
-        } else if topic == Topic::Evaluations {
-            open_batch(data, netuid, Some(verified.clone())).await.map(Gossiped::Evaluations)
-        } else {
-            Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, netuid, &verified))
+        let Some(message) = opened else {
+            let _ = p2p.report(id, platform_p2p::Verdict::Invalid).await;
+            continue;
         };
-        match opened {
-            Some(message) => {
-                if inputs.send(Input::Gossip { id, from, message }).await.is_err() {
-                    break;
-                }
-            }
-            None => {
-                let _ = p2p.report(id, platform_p2p::Verdict::Invalid).await;
-            }
+        let lane = if matches!(message, Gossiped::Consensus(_)) { &consensus } else { &inputs };
+        if lane.send(Input::Gossip { id, from, message }).await.is_err() {
+            break;
         }
     }
 }
@@ -96,60 +115,6 @@ pub(crate) async fn genesis_by_vote(
             );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Chain blocks after which the metagraph is read again even within an epoch.
-pub(crate) const METAGRAPH_REFRESH_BLOCKS: u64 = 30;
-
-/// Follows the chain's best blocks; reads the metagraph again at each new epoch (and at
-/// least every [`METAGRAPH_REFRESH_BLOCKS`] blocks).
-pub(crate) async fn follow_chain<C: Chain + 'static>(
-    chain: C,
-    netuid: platform_types::NetUid,
-    inputs: mpsc::Sender<Input>,
-    mut shutdown: watch::Receiver<bool>,
-    mut metagraph: Metagraph,
-) {
-    let mut last_read = metagraph.block.number;
-    let mut stream = loop {
-        match chain.blocks(Head::Best).await {
-            Ok(stream) => break stream,
-            Err(e) => {
-                warn!(%e, "cannot follow the chain; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {},
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
-    };
-    loop {
-        let block = tokio::select! {
-            next = stream.next() => match next { Some(Ok(block)) => block, Some(Err(e)) => { warn!(%e, "chain stream"); continue }, None => return },
-            _ = shutdown.changed() => return,
-        };
-        let schedule = metagraph.params.schedule(netuid);
-        let fresh = if schedule.epoch_index(block.number) != schedule.epoch_index(last_read)
-            || block.number >= last_read + METAGRAPH_REFRESH_BLOCKS
-        {
-            match chain.metagraph(netuid, Some(block)).await {
-                Ok(m) => {
-                    last_read = block.number;
-                    metagraph = m.clone();
-                    Some(Arc::new(m))
-                }
-                Err(e) => {
-                    warn!(%e, "cannot read the metagraph");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        if inputs.send(Input::Chain { block, metagraph: fresh }).await.is_err() {
-            return;
-        }
     }
 }
 

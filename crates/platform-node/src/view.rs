@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use platform_app::AppState;
-use platform_chain::{Chain, Metagraph};
+use platform_chain::Metagraph;
 use platform_types::{EvaluationStatus, Hash, Height, PublicKey, SubmissionId, ValidatorSet};
 use serde_json::{Value, json};
 
@@ -201,7 +201,7 @@ pub(crate) fn aggregate_ppb(state: &AppState, c: &platform_app::Committed) -> Op
     platform_scoring::aggregate(&c.scores(&state.registry.validators), outlier_z).map(|a| a.mean_ppb)
 }
 
-impl<C: Chain + Clone + 'static> Core<C> {
+impl Core {
     pub(crate) fn publish_status(&self) {
         let healthy = self.outdated.is_none() && self.voting();
         self.metrics.voting.set(i64::from(healthy));

@@ -92,7 +92,7 @@ async fn until(node: &RunningNode, query: Query, what: &str, done: impl Fn(&serd
 async fn add_regression(node: &RunningNode, owner: &Keypair) {
     let wasm =
         std::fs::read(support::regression_wasm()).expect("challenges/dist/regression.wasm (challenges/build.sh)");
-    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
+    let spec = platform_devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
     let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
     let id = node.sudo(Envelope::seal(owner, NetUid::new(NETUID), &action), Some(wasm)).await.expect("accepted");
     until(node, Query::Sudo(id), "the challenge to be added", |a| a["status"] == "committed").await;
@@ -134,7 +134,7 @@ async fn nothing_is_stored_or_compiled_before_the_cheap_checks_pass() {
     // A sudo action from a stranger with a module that would not even compile: refused for
     // the key (403), not for the module (which would mean it was compiled first).
     let junk = vec![0u8; 1 << 20];
-    let spec = platform_node::devnet::challenge_spec("junk", &junk, 1_000_000_000).expect("spec");
+    let spec = platform_devnet::challenge_spec("junk", &junk, 1_000_000_000).expect("spec");
     let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: now_ms() };
     let forged = Envelope::seal(&stranger, NetUid::new(NETUID), &action);
     let refused = node.sudo(forged, Some(junk.clone())).await.expect_err("refused");

@@ -98,7 +98,7 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
 
     // Bad input is refused with its reason.
     let wasm = regression_wasm();
-    let spec = platform_node::devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
+    let spec = platform_devnet::challenge_spec("regression", &wasm, 1_000_000_000).expect("spec");
     let stranger = hotkey("stranger");
     let forged = sudo(&stranger, SudoCommand::AddChallenge(spec.clone()), 1);
     let (status, body) = post(

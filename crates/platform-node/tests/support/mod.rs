@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use platform_devnet::{Devnet, DevnetConfig};
 use platform_node::Settings;
-use platform_node::devnet::{Devnet, DevnetConfig};
 use serde_json::Value;
 
 fn agent() -> ureq::Agent {

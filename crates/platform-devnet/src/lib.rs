@@ -15,9 +15,7 @@ use platform_types::{
 };
 use serde_json::{Value, json};
 
-use crate::config::{NodeConfig, Settings};
-use crate::core::{Query, Rejection};
-use crate::node::{RunningNode, start};
+use platform_node::{NodeConfig, Query, Rejection, RunningNode, Settings, start};
 
 /// Stake given to each seated validator (5 000 TAO), above the default minimum of 1 000.
 pub const VALIDATOR_STAKE_RAO: u64 = 5_000_000_000_000;
@@ -279,7 +277,7 @@ impl Devnet {
         let nonce = self.sudo_nonce.fetch_add(1, Ordering::Relaxed) + 1;
         let action = SudoAction { command, nonce, timestamp_ms: now_ms() };
         let envelope = Envelope::seal(&self.owner, NetUid::new(self.config.netuid), &action);
-        let node = self.node(via).ok_or_else(|| Rejection::new(503, format!("validator {via} is not running")))?;
+        let node = self.node(via).ok_or_else(|| Rejection { status: 503, reason: format!("validator {via} is not running") })?;
         node.sudo(envelope, module).await
     }
 

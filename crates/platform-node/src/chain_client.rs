@@ -1,0 +1,179 @@
+//! The chain actors: the follower, which reads the chain's best blocks (and the metagraph at
+//! each new epoch) into the event loop, and the chain client, which carries out what the loop
+//! asks of the chain — agreed weights to submit, commits to reveal, a metagraph to read at a
+//! block a proposal names.
+//!
+//! Ingress of the client: [`Request`]s through the loop's [`Mailbox`] of [`MAILBOX`] messages,
+//! which the loop never waits on; overflow waits in order in the mailbox's backlog (agreed
+//! weights must not be lost). Each request runs as a task of its own, at most [`IN_FLIGHT`]
+//! at once, so a weight submission waiting for inclusion does not delay a metagraph read.
+//! Egress: [`Input::WeightsSubmitted`] once per weights request, [`Input::MetagraphRead`] once
+//! per metagraph request; reveals are logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use platform_chain::{BlockRef, Chain, Head, Metagraph, WeightSetter, WeightVector};
+use platform_types::{NetUid, WeightsProposal};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::core::Input;
+use crate::mailbox::{Mailbox, serve};
+use crate::metrics::Metrics;
+
+/// Requests the client's channel holds; more wait in the loop's backlog.
+pub(crate) const MAILBOX: usize = 64;
+
+/// Chain calls under way at once.
+pub(crate) const IN_FLIGHT: usize = 4;
+
+/// Chain blocks after which the metagraph is read again even within an epoch.
+pub(crate) const METAGRAPH_REFRESH_BLOCKS: u64 = 30;
+
+/// What the event loop asks of the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Request {
+    /// Submit the weights agreed at consensus height `height` (one call per mechanism).
+    Weights { weights: WeightsProposal, version_key: u64, height: u64 },
+    /// Reveal the commits due at this chain block, if any are pending.
+    Reveal { block: u64 },
+    /// Read the metagraph at a chain block a proposed snapshot names.
+    Metagraph(BlockRef),
+}
+
+/// What the client works with.
+struct Client<C: Chain> {
+    setter: Arc<WeightSetter<C>>,
+    netuid: NetUid,
+    inputs: mpsc::Sender<Input>,
+    metrics: Arc<Metrics>,
+}
+
+/// Starts the chain client; the loop keeps the returned mailbox.
+pub(crate) fn spawn<C: Chain + Clone + 'static>(
+    setter: Arc<WeightSetter<C>>,
+    netuid: NetUid,
+    inputs: mpsc::Sender<Input>,
+    metrics: Arc<Metrics>,
+) -> Mailbox<Request> {
+    let (tx, rx) = mpsc::channel(MAILBOX);
+    let client = Arc::new(Client { setter, netuid, inputs, metrics });
+    tokio::spawn(serve(rx, IN_FLIGHT, move |request| client.clone().carry_out(request)));
+    Mailbox::new(tx)
+}
+
+impl<C: Chain + Clone + 'static> Client<C> {
+    async fn carry_out(self: Arc<Self>, request: Request) {
+        match request {
+            Request::Weights { weights, version_key, height } => {
+                let record = self.submit(&weights, version_key, height).await;
+                let _ = self.inputs.send(Input::WeightsSubmitted { epoch: weights.epoch.get(), record }).await;
+            }
+            Request::Reveal { block } => {
+                if self.setter.pending().is_ok_and(|p| !p.is_empty())
+                    && let Ok(outcomes) = self.setter.reveal_due(block).await
+                {
+                    for outcome in outcomes {
+                        info!(?outcome, "commit-reveal");
+                    }
+                }
+            }
+            Request::Metagraph(block) => {
+                let metagraph = self
+                    .setter
+                    .chain()
+                    .metagraph(self.netuid, Some(block))
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                let _ = self.inputs.send(Input::MetagraphRead { block, metagraph }).await;
+            }
+        }
+    }
+
+    /// Submits each mechanism's vector; the record `/weights/history` shows.
+    async fn submit(&self, weights: &WeightsProposal, version_key: u64, height: u64) -> serde_json::Value {
+        let mut results = Vec::new();
+        for vector in &weights.mechanisms {
+            let call = WeightVector {
+                netuid: self.netuid,
+                mechanism: vector.mechanism,
+                uids: vector.uids.iter().map(|u| u.get()).collect(),
+                values: vector.weights.clone(),
+                version_key,
+            };
+            let outcome = self.setter.submit(call).await;
+            match &outcome {
+                Ok(submitted) => {
+                    self.metrics.weights_set.inc();
+                    info!(epoch = weights.epoch.get(), ?submitted, "weights sent to the chain")
+                }
+                Err(e) => {
+                    self.metrics.weights_failed.inc();
+                    warn!(epoch = weights.epoch.get(), %e, "the chain refused the weights")
+                }
+            }
+            results.push(json!({
+                "mechanism": vector.mechanism.get(),
+                "uids": vector.uids.iter().map(|u| u.get()).collect::<Vec<_>>(),
+                "weights": vector.weights,
+                "chain": crate::json::chain_answer(&outcome),
+            }));
+        }
+        json!({ "epoch": weights.epoch.get(), "height": height, "mechanisms": results })
+    }
+}
+
+/// Follows the chain's best blocks; reads the metagraph again at each new epoch (and at
+/// least every [`METAGRAPH_REFRESH_BLOCKS`] blocks). Waits on the loop's inputs: a loop that
+/// falls behind slows the follower, never the other way round.
+pub(crate) async fn follow_chain<C: Chain + 'static>(
+    chain: C,
+    netuid: NetUid,
+    inputs: mpsc::Sender<Input>,
+    mut shutdown: watch::Receiver<bool>,
+    mut metagraph: Metagraph,
+) {
+    let mut last_read = metagraph.block.number;
+    let mut stream = loop {
+        match chain.blocks(Head::Best).await {
+            Ok(stream) => break stream,
+            Err(e) => {
+                warn!(%e, "cannot follow the chain; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {},
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    };
+    loop {
+        let block = tokio::select! {
+            next = stream.next() => match next { Some(Ok(block)) => block, Some(Err(e)) => { warn!(%e, "chain stream"); continue }, None => return },
+            _ = shutdown.changed() => return,
+        };
+        let schedule = metagraph.params.schedule(netuid);
+        let fresh = if schedule.epoch_index(block.number) != schedule.epoch_index(last_read)
+            || block.number >= last_read + METAGRAPH_REFRESH_BLOCKS
+        {
+            match chain.metagraph(netuid, Some(block)).await {
+                Ok(m) => {
+                    last_read = block.number;
+                    metagraph = m.clone();
+                    Some(Arc::new(m))
+                }
+                Err(e) => {
+                    warn!(%e, "cannot read the metagraph");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if inputs.send(Input::Chain { block, metagraph: fresh }).await.is_err() {
+            return;
+        }
+    }
+}

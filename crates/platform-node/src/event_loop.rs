@@ -1,0 +1,73 @@
+//! The event loop: one task that owns the [`Core`] and the [`Dispatcher`]. It takes inputs in
+//! turns (up to [`MAX_TURN`] at once, so a burst of submissions forms one group write), wakes
+//! the core when admission's writer finishes and every 20 ms, and after each turn hands the
+//! core's effects to the dispatcher. It is the only place where the two meet.
+//!
+//! Inputs arrive in two lanes: consensus messages from gossip, and everything else. The
+//! consensus lane is taken first, and drained again before each input of a turn, so that a
+//! vote never waits behind thousands of submissions: under full admission load a turn of
+//! ordinary inputs takes tens of milliseconds, and consensus must not stall with it.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tracing::info;
+
+use crate::core::{Core, Input, MAX_TURN};
+use crate::effects::Dispatcher;
+
+/// Runs `core` on the inputs of `rx` until shutdown or until every sender is gone.
+pub(crate) async fn run(
+    mut core: Core,
+    mut dispatcher: Dispatcher,
+    mut consensus: mpsc::Receiver<Input>,
+    mut rx: mpsc::Receiver<Input>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    core.start();
+    dispatcher.dispatch(core.take_effects());
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let written = core.writer.waker();
+    loop {
+        tokio::select! {
+            biased;
+            Some(input) = consensus.recv() => {
+                core.handle(input);
+                while let Ok(input) = consensus.try_recv() {
+                    core.handle(input);
+                }
+                core.end_turn();
+            }
+            input = rx.recv() => match input {
+                Some(input) => {
+                    core.handle(input);
+                    for _ in 0..MAX_TURN {
+                        while let Ok(input) = consensus.try_recv() {
+                            core.handle(input);
+                        }
+                        match rx.try_recv() {
+                            Ok(input) => core.handle(input),
+                            Err(_) => break,
+                        }
+                    }
+                    core.end_turn();
+                }
+                None => break,
+            },
+            _ = written.notified() => core.on_write_done(),
+            _ = tick.tick() => {
+                for timer in dispatcher.tick(Instant::now()) {
+                    core.handle(timer);
+                }
+                core.tick();
+            }
+            _ = shutdown.changed() => break,
+        }
+        dispatcher.dispatch(core.take_effects());
+    }
+    // What was admitted is written and acknowledged before the loop ends.
+    core.settle_writes();
+    dispatcher.dispatch(core.take_effects());
+    info!("event loop stopped");
+}

@@ -1,0 +1,147 @@
+//! What the core reacts to ([`Input`]), the read-only questions the HTTP API asks ([`Query`]),
+//! and how a request is refused ([`Rejection`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use platform_chain::{BlockRef, Metagraph};
+use platform_consensus::PeerTag;
+use platform_p2p::MessageId;
+use platform_types::{
+    Block, Envelope, Evaluation, Hash, Height, MessageKind, PublicKey, QuorumCertificate, Signed, Submission,
+    SubmissionId, SudoAction, VerifiedEnvelopes, View,
+};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A refused request: an HTTP status and a one-line reason.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// HTTP status code.
+    pub status: u16,
+    /// Why.
+    pub reason: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Self {
+        Rejection { status, reason: reason.into() }
+    }
+}
+
+/// Read-only questions the HTTP API asks.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// Liveness and sync state.
+    Health,
+    /// Challenges.
+    Challenges,
+    /// One submission's status.
+    Submission(SubmissionId),
+    /// Leaderboard (one challenge or all).
+    Scores(Option<String>),
+    /// Latest agreed weights.
+    Weights,
+    /// Consensus position and the leader.
+    Consensus,
+    /// A sudo action's status.
+    Sudo(Hash),
+}
+
+/// Everything the loop reacts to.
+pub(crate) enum Input {
+    Gossip {
+        id: MessageId,
+        from: PeerTag,
+        message: Gossiped,
+    },
+    Timer {
+        height: Height,
+        view: View,
+    },
+    Submit {
+        signed: Signed<Submission>,
+        local: bool,
+        blob: Option<(Hash, Vec<u8>)>,
+        reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
+    },
+    /// The cheap admission checks alone, asked before expensive work (hashing and storing a
+    /// large payload, compiling a module); nothing is admitted.
+    Precheck {
+        check: Precheck,
+        reply: oneshot::Sender<Result<(), Rejection>>,
+    },
+    Sudo {
+        signed: Signed<SudoAction>,
+        local: bool,
+        reply: Option<oneshot::Sender<Result<Hash, Rejection>>>,
+    },
+    Evaluated {
+        id: SubmissionId,
+        envelope: Envelope,
+    },
+    /// Every attempt to evaluate `id` failed on this machine: nothing was signed.
+    Abstained {
+        id: SubmissionId,
+        reason: String,
+    },
+    /// The challenges whose module the evaluation actor has loaded, after a change.
+    ModulesLoaded(BTreeSet<String>),
+    Chain {
+        block: BlockRef,
+        metagraph: Option<Arc<Metagraph>>,
+    },
+    /// The metagraph at a chain block a proposal's snapshot names, read to check it.
+    MetagraphRead {
+        block: BlockRef,
+        metagraph: Result<Arc<Metagraph>, String>,
+    },
+    Synced {
+        blocks: Vec<(Block, QuorumCertificate)>,
+    },
+    Bodies {
+        envelopes: Vec<Envelope>,
+    },
+    WeightsSubmitted {
+        epoch: u64,
+        record: Value,
+    },
+}
+
+/// What [`Input::Precheck`] checks.
+pub(crate) enum Precheck {
+    /// A signed submission: duplicate, challenge, size, registration.
+    Submission(SubmissionId, Submission),
+    /// A signed sudo action: the owner's key, not applied before.
+    Sudo { signer: PublicKey, hash: Hash },
+}
+
+/// A gossiped message whose signature the gossip pump has already checked.
+pub(crate) enum Gossiped {
+    Submission(Signed<Submission>),
+    /// Submissions another validator admitted, relayed in one batch.
+    Submissions(Vec<Signed<Submission>>),
+    Sudo(Signed<SudoAction>),
+    /// Another validator's evaluations, gossiped in one batch.
+    Evaluations(Vec<Signed<Evaluation>>),
+    /// Consensus messages: the consensus machine checks their signatures itself.
+    Consensus(Envelope),
+}
+
+impl Gossiped {
+    /// Checks the signature of a single application message; `None` when it is invalid. Sudo
+    /// actions are checked again by the rules when ordered: `verified` remembers them.
+    pub(crate) fn open(
+        envelope: Envelope,
+        netuid: platform_types::NetUid,
+        verified: &VerifiedEnvelopes,
+    ) -> Option<Gossiped> {
+        Some(match envelope.kind {
+            MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?),
+            MessageKind::SudoAction => Gossiped::Sudo(verified.open(&envelope, netuid).ok()?),
+            // Evaluations travel in batches only.
+            MessageKind::Evaluation => return None,
+            _ => Gossiped::Consensus(envelope),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The sync client actor: asks peers for what the event loop lacks — committed blocks it fell
+//! behind on, and the bodies of submissions a committed block orders — and answers with
+//! [`Input::Synced`] or [`Input::Bodies`]. The serving side is `records.rs` (the p2p layer's
+//! [`platform_p2p::Provider`]).
+//!
+//! Ingress: [`Request`]s through the loop's [`Mailbox`] of [`MAILBOX`] messages, which the loop
+//! never waits on. The loop asks for at most one block sync and one body fetch at a time (it
+//! waits for the answer before asking again), so the mailbox holds at most two; nothing is
+//! dropped. Each request runs as a task of its own, at most [`IN_FLIGHT`] at once, so a long
+//! block sync never delays the bodies a commit waits for. Egress: exactly one answer per
+//! request, possibly empty when no peer had it, through the loop's inputs.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use platform_p2p::Client;
+use platform_types::{Codec, Height, PublicKey, SubmissionId, SyncRequest, SyncResponse};
+use tokio::sync::mpsc;
+
+use crate::core::Input;
+use crate::mailbox::{Mailbox, serve};
+
+/// Requests the actor's channel holds.
+pub(crate) const MAILBOX: usize = 16;
+
+/// Requests served at once.
+pub(crate) const IN_FLIGHT: usize = 2;
+
+/// What the event loop asks peers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Committed blocks from `from` on, from validators of the current set only.
+    Blocks { from: u64, validators: HashSet<PublicKey> },
+    /// The bodies of these submissions, from any peer bound to a hotkey (each body is checked
+    /// against its id, its hash, by the loop).
+    Bodies(Vec<SubmissionId>),
+}
+
+/// Starts the actor; the loop keeps the returned mailbox.
+pub(crate) fn spawn(p2p: Client, inputs: mpsc::Sender<Input>) -> Mailbox<Request> {
+    let (tx, rx) = mpsc::channel(MAILBOX);
+    tokio::spawn(serve(rx, IN_FLIGHT, move |request| answer(p2p.clone(), inputs.clone(), request)));
+    Mailbox::new(tx)
+}
+
+async fn answer(p2p: Client, inputs: mpsc::Sender<Input>, request: Request) {
+    let input = match request {
+        Request::Blocks { from, validators } => {
+            let mut blocks = Vec::new();
+            let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
+            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
+            ask_peers(&p2p, &request, validator, |bytes| {
+                if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
+                    blocks = list;
+                }
+                !blocks.is_empty()
+            })
+            .await;
+            Input::Synced { blocks }
+        }
+        Request::Bodies(ids) => {
+            let mut envelopes = Vec::new();
+            let wanted = ids.len();
+            let request = SyncRequest::Submissions(ids).to_bytes();
+            ask_peers(
+                &p2p,
+                &request,
+                |hotkey| hotkey.is_some(),
+                |bytes| {
+                    if let Ok(SyncResponse::Submissions(list)) = SyncResponse::from_bytes(bytes) {
+                        envelopes.extend(list);
+                    }
+                    envelopes.len() >= wanted
+                },
+            )
+            .await;
+            Input::Bodies { envelopes }
+        }
+    };
+    let _ = inputs.send(input).await;
+}
+
+/// Sends `request` to each connected peer whose hotkey `ask` accepts, handing every answer to
+/// `answered` until it reports that it has what it needs. A node that has just started may not
+/// know its peers' hotkeys yet, so rounds repeat with growing pauses (20 rounds, about 50 s in
+/// all) before giving up.
+async fn ask_peers(
+    p2p: &Client,
+    request: &[u8],
+    ask: impl Fn(Option<PublicKey>) -> bool,
+    mut answered: impl FnMut(&[u8]) -> bool,
+) {
+    for attempt in 0..20u64 {
+        for (peer, hotkey) in p2p.peers().await.unwrap_or_default() {
+            if !ask(hotkey) {
+                continue;
+            }
+            if let Ok(bytes) = p2p.request_sync(peer, request.to_vec()).await
+                && answered(&bytes)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+    }
+}
