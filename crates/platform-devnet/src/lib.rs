@@ -277,7 +277,9 @@ impl Devnet {
         let nonce = self.sudo_nonce.fetch_add(1, Ordering::Relaxed) + 1;
         let action = SudoAction { command, nonce, timestamp_ms: now_ms() };
         let envelope = Envelope::seal(&self.owner, NetUid::new(self.config.netuid), &action);
-        let node = self.node(via).ok_or_else(|| Rejection { status: 503, reason: format!("validator {via} is not running") })?;
+        let node = self
+            .node(via)
+            .ok_or_else(|| Rejection { status: 503, reason: format!("validator {via} is not running") })?;
         node.sudo(envelope, module).await
     }
 

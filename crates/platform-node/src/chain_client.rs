@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform_chain::{BlockRef, Chain, Head, Metagraph, WeightSetter, WeightVector};
+use platform_chain::{BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector};
 use platform_types::{NetUid, WeightsProposal};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
@@ -76,6 +76,16 @@ impl<C: Chain + Clone + 'static> Client<C> {
                     && let Ok(outcomes) = self.setter.reveal_due(block).await
                 {
                     for outcome in outcomes {
+                        match &outcome {
+                            RevealOutcome::Revealed(inclusion) => {
+                                self.metrics.weights_submitted("reveal", true);
+                                self.metrics.weights_landed_block.set(inclusion.block.number as i64);
+                            }
+                            RevealOutcome::Dropped(_) | RevealOutcome::Expired(_) => {
+                                self.metrics.weights_submitted("reveal", false)
+                            }
+                            RevealOutcome::Retrying(_) => {}
+                        }
                         info!(?outcome, "commit-reveal");
                     }
                 }
@@ -107,11 +117,17 @@ impl<C: Chain + Clone + 'static> Client<C> {
             let outcome = self.setter.submit(call).await;
             match &outcome {
                 Ok(submitted) => {
-                    self.metrics.weights_set.inc();
+                    match submitted {
+                        Submitted::Set(inclusion) => {
+                            self.metrics.weights_submitted("set", true);
+                            self.metrics.weights_landed_block.set(inclusion.block.number as i64);
+                        }
+                        Submitted::Committed { .. } => self.metrics.weights_submitted("commit", true),
+                    }
                     info!(epoch = weights.epoch.get(), ?submitted, "weights sent to the chain")
                 }
                 Err(e) => {
-                    self.metrics.weights_failed.inc();
+                    self.metrics.weights_submitted("unknown", false);
                     warn!(epoch = weights.epoch.get(), %e, "the chain refused the weights")
                 }
             }

@@ -16,6 +16,7 @@ impl Core {
         self.chain.observe(block);
         if let Some(metagraph) = metagraph {
             self.chain.set_schedule(metagraph.params.schedule(self.cfg.netuid));
+            self.metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));
             self.remember_metagraph(metagraph.clone());
             self.metagraph = Some(metagraph);
             self.view_dirty = true;

@@ -156,6 +156,8 @@ impl Core {
             crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
         view.observe(metagraph.block);
+        metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));
+        metrics.weights_landed_block.set(metagraph.block.number as i64);
         Ok(Core {
             keypair: cfg.hotkey.clone(),
             cfg,

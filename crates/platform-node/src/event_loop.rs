@@ -1,5 +1,7 @@
 //! The event loop: one task that owns the [`Core`] and the [`Dispatcher`]. It takes inputs in
-//! turns (up to [`MAX_TURN`] at once, so a burst of submissions forms one group write), wakes
+//! turns (up to [`MAX_TURN`] at once and for at most [`TURN_BUDGET`], then it lets the other
+//! tasks of the runtime run; admitted submissions wait for the writer across turns, so a burst
+//! still forms one group write), wakes
 //! the core when admission's writer finishes and every 20 ms, and after each turn hands the
 //! core's effects to the dispatcher. It is the only place where the two meet.
 //!
@@ -15,6 +17,10 @@ use tracing::info;
 
 use crate::core::{Core, Input, MAX_TURN};
 use crate::effects::Dispatcher;
+
+/// The longest a turn of inputs runs before the loop yields to the runtime's other tasks (the
+/// network among them: a vote waiting to be received must not wait for a whole turn).
+pub(crate) const TURN_BUDGET: Duration = Duration::from_millis(5);
 
 /// Runs `core` on the inputs of `rx` until shutdown or until every sender is gone.
 pub(crate) async fn run(
@@ -41,8 +47,12 @@ pub(crate) async fn run(
             }
             input = rx.recv() => match input {
                 Some(input) => {
+                    let started = Instant::now();
                     core.handle(input);
                     for _ in 0..MAX_TURN {
+                        if started.elapsed() >= TURN_BUDGET {
+                            break;
+                        }
                         while let Ok(input) = consensus.try_recv() {
                             core.handle(input);
                         }
@@ -52,6 +62,9 @@ pub(crate) async fn run(
                         }
                     }
                     core.end_turn();
+                    dispatcher.dispatch(core.take_effects());
+                    tokio::task::yield_now().await;
+                    continue;
                 }
                 None => break,
             },

@@ -38,6 +38,8 @@ pub(crate) struct Api {
     pub hotkey: PublicKey,
     pub metrics: Arc<Metrics>,
     pub verifier: Verifier,
+    /// The data directory (its file system's free space is in `/metrics`).
+    pub data_dir: std::path::PathBuf,
 }
 
 pub(crate) struct ApiError(StatusCode, String);
@@ -383,7 +385,12 @@ async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
 async fn metrics(State(api): State<Api>) -> Response {
     if let Ok(peers) = api.p2p.peers().await {
         api.metrics.peers.set(peers.len() as i64);
+        let connected = peers.into_iter().filter_map(|(_, hotkey)| hotkey).collect();
+        let view = api.view.borrow().clone();
+        api.metrics.set_connected_stake(&view.state.registry.validators, &api.hotkey, &connected);
     }
+    let (metrics, dir) = (api.metrics.clone(), api.data_dir.clone());
+    let _ = tokio::task::spawn_blocking(move || metrics.set_storage(&dir)).await;
     if let Ok(counters) = api.p2p.counters().await {
         api.metrics.guard.set(&counters);
     }

@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -26,10 +27,26 @@ pub struct Metrics {
     pub voting: Gauge,
     /// Connected libp2p peers, updated when `/metrics` is read.
     pub peers: Gauge,
-    /// Weight vectors the chain accepted from this validator.
-    pub weights_set: Counter,
-    /// Weight vectors the chain refused or that could not be sent.
-    pub weights_failed: Counter,
+    /// Weight submissions to the chain by `path` (`set`, `commit`, `reveal`; `unknown` when
+    /// the call failed before a path was chosen) and `outcome` (`ok`, `refused`).
+    pub weights_submissions: Family<WeightsLabels, Counter>,
+    /// The chain block in which this validator's weights last landed (set directly or
+    /// revealed); the chain block it started at, until then.
+    pub weights_landed_block: Gauge,
+    /// The subnet's tempo, in chain blocks (from the latest metagraph read).
+    pub tempo_blocks: Gauge,
+    /// Validators in the current set.
+    pub validators: Gauge,
+    /// Per mille of the validator set's stake held by this validator and the validators it is
+    /// connected to (consensus needs more than 666), updated when `/metrics` is read.
+    pub connected_stake_permille: Gauge,
+    /// Bytes free and in all on the file system of the data directory, and bytes under it,
+    /// updated when `/metrics` is read.
+    pub disk_free_bytes: Gauge,
+    /// See [`Metrics::disk_free_bytes`].
+    pub disk_total_bytes: Gauge,
+    /// See [`Metrics::disk_free_bytes`].
+    pub data_bytes: Gauge,
     /// Seconds from accepting a submission to its final score (evaluations committed from
     /// more than two thirds of the stake).
     pub score_latency: Histogram,
@@ -75,6 +92,9 @@ impl GuardGauges {
     }
 }
 
+/// The labels of [`Metrics::weights_submissions`].
+pub type WeightsLabels = [(&'static str, &'static str); 2];
+
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("platform");
@@ -87,8 +107,14 @@ impl Default for Metrics {
             chain_block: Gauge::default(),
             voting: Gauge::default(),
             peers: Gauge::default(),
-            weights_set: Counter::default(),
-            weights_failed: Counter::default(),
+            weights_submissions: Family::default(),
+            weights_landed_block: Gauge::default(),
+            tempo_blocks: Gauge::default(),
+            validators: Gauge::default(),
+            connected_stake_permille: Gauge::default(),
+            disk_free_bytes: Gauge::default(),
+            disk_total_bytes: Gauge::default(),
+            data_bytes: Gauge::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
             p2p_commands_dropped: Counter::default(),
@@ -119,8 +145,30 @@ impl Default for Metrics {
         registry.register("chain_block", "Latest chain block seen", metrics.chain_block.clone());
         registry.register("voting", "1 while this validator votes", metrics.voting.clone());
         registry.register("peers", "Connected libp2p peers", metrics.peers.clone());
-        registry.register("weights_set", "Weight vectors accepted by the chain", metrics.weights_set.clone());
-        registry.register("weights_failed", "Weight vectors refused by the chain", metrics.weights_failed.clone());
+        registry.register(
+            "weights_submissions",
+            "Weight submissions to the chain by path (set, commit, reveal, unknown) and outcome (ok, refused)",
+            metrics.weights_submissions.clone(),
+        );
+        for (name, help, gauge) in [
+            (
+                "weights_landed_block",
+                "Chain block where this validator's weights last landed (its start block until then)",
+                &metrics.weights_landed_block,
+            ),
+            ("tempo_blocks", "The subnet's tempo in chain blocks", &metrics.tempo_blocks),
+            ("validators", "Validators in the current set", &metrics.validators),
+            (
+                "connected_stake_permille",
+                "Per mille of the set's stake held by this validator and those it is connected to",
+                &metrics.connected_stake_permille,
+            ),
+            ("disk_free_bytes", "Bytes free on the data directory's file system", &metrics.disk_free_bytes),
+            ("disk_total_bytes", "Bytes in all on the data directory's file system", &metrics.disk_total_bytes),
+            ("data_bytes", "Bytes under the data directory", &metrics.data_bytes),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         registry.register(
             "score_latency_seconds",
             "Seconds from submission to final score",
@@ -146,6 +194,43 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Sets [`Metrics::connected_stake_permille`]: the stake of `me` and of the `connected`
+    /// hotkeys in `set`, per mille of the set's.
+    pub fn set_connected_stake(
+        &self,
+        set: &platform_types::ValidatorSet,
+        me: &platform_types::PublicKey,
+        connected: &std::collections::HashSet<platform_types::PublicKey>,
+    ) {
+        let total: u128 = set.validators.iter().map(|v| u128::from(v.stake)).sum();
+        let reached: u128 = set
+            .validators
+            .iter()
+            .filter(|v| v.hotkey == *me || connected.contains(&v.hotkey))
+            .map(|v| u128::from(v.stake))
+            .sum();
+        let permille = if total == 0 { 0 } else { reached * 1000 / total };
+        self.validators.set(set.validators.len() as i64);
+        self.connected_stake_permille.set(permille as i64);
+    }
+
+    /// Sets the storage gauges from the data directory (walks it: call off the event loop).
+    pub fn set_storage(&self, data_dir: &std::path::Path) {
+        #[cfg(target_os = "linux")]
+        if let Ok(fs) = rustix::fs::statvfs(data_dir) {
+            let bytes = |blocks: u64| i64::try_from(blocks.saturating_mul(fs.f_frsize)).unwrap_or(i64::MAX);
+            self.disk_free_bytes.set(bytes(fs.f_bavail));
+            self.disk_total_bytes.set(bytes(fs.f_blocks));
+        }
+        self.data_bytes.set(i64::try_from(dir_bytes(data_dir)).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one weight submission.
+    pub fn weights_submitted(&self, path: &'static str, ok: bool) {
+        let outcome = if ok { "ok" } else { "refused" };
+        self.weights_submissions.get_or_create(&[("path", path), ("outcome", outcome)]).inc();
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -153,4 +238,17 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Bytes of the files under `dir`, recursively (symbolic links are not followed).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }

@@ -195,6 +195,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         hotkey: me,
         metrics: metrics.clone(),
         verifier: Verifier::start(cfg.netuid, std::thread::available_parallelism().map_or(2, |n| n.get())),
+        data_dir: cfg.data_dir.clone(),
     };
     let mut http_shutdown = shutdown_rx.clone();
     let http_api = api.clone();

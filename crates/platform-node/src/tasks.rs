@@ -2,6 +2,7 @@
 //! off the loop), and the genesis vote a validator with an empty store
 //! holds before its event loop can start.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,15 +19,20 @@ use tracing::info;
 
 use crate::core::{Gossiped, Input};
 
-/// Batches whose signatures are being checked at once by the gossip pump.
-pub(crate) const BATCHES_IN_FLIGHT: usize = 4;
+/// Batches received while another is being checked, at most; beyond, the pump stops reading
+/// gossip until one is done (the p2p layer's bounded event queue then holds the rest).
+pub(crate) const BATCHES_WAITING: usize = 8;
+
+/// A gossiped message as received: its id for the verdict, its sender, its topic and bytes.
+type Received = (platform_p2p::MessageId, PeerTag, Topic, Vec<u8>);
 
 /// Checks the signatures of gossiped messages off the event loop and hands the event loop
 /// what passed; what did not is reported invalid at once. Consensus messages go to the loop's
 /// consensus lane (`consensus`), which it takes before anything else; everything else to
-/// `inputs`. Batches (admitted submissions, evaluations) are checked on blocking threads, up to
-/// [`BATCHES_IN_FLIGHT`] at once, so a consensus message is never queued behind a batch's
-/// signature checks for longer than one of them takes.
+/// `inputs`. Batches (admitted submissions, evaluations) are checked one at a time on a
+/// blocking thread, which bounds the CPU gossip takes from the rest of the node; while one is
+/// checked the pump goes on reading, so a consensus message passes the batches waiting (at
+/// most [`BATCHES_WAITING`]) instead of queueing behind them.
 pub(crate) async fn gossip_pump(
     mut events: mpsc::Receiver<Event>,
     p2p: Client,
@@ -36,31 +42,40 @@ pub(crate) async fn gossip_pump(
     verified: Arc<VerifiedEnvelopes>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut opening = JoinSet::new();
+    let mut waiting: VecDeque<Received> = VecDeque::new();
+    let mut checking = JoinSet::new();
     loop {
-        let (id, from, opened) = tokio::select! {
-            event = events.recv(), if opening.len() < BATCHES_IN_FLIGHT => {
-                let Some(Event::Message { id, author, data, topic, .. }) = event else {
-                    if event.is_none() { break }
-                    continue;
+        if checking.is_empty()
+            && let Some((id, from, topic, data)) = waiting.pop_front()
+        {
+            let verified = verified.clone();
+            checking.spawn(async move {
+                let opened = if topic == Topic::SubmissionBatches {
+                    open_batch(data, netuid, None).await.map(Gossiped::Submissions)
+                } else {
+                    open_batch(data, netuid, Some(verified)).await.map(Gossiped::Evaluations)
                 };
+                (id, from, opened)
+            });
+        }
+        let (id, from, opened) = tokio::select! {
+            event = events.recv(), if waiting.len() < BATCHES_WAITING => {
+                let Some(event) = event else { break };
+                let Event::Message { id, author, data, topic, .. } = event else { continue };
                 let from = peer_tag(&author);
                 if topic == Topic::SubmissionBatches || topic == Topic::Evaluations {
-                    let verified = verified.clone();
-                    opening.spawn(async move {
-                        let opened = if topic == Topic::SubmissionBatches {
-                            open_batch(data, netuid, None).await.map(Gossiped::Submissions)
-                        } else {
-                            open_batch(data, netuid, Some(verified)).await.map(Gossiped::Evaluations)
-                        };
-                        (id, from, opened)
-                    });
+                    waiting.push_back((id, from, topic, data));
                     continue;
                 }
-                let opened = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok().and_then(|e| Gossiped::open(e, netuid, &verified));
+                let opened = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES)
+                    .ok()
+                    .and_then(|e| Gossiped::open(e, netuid, &verified));
                 (id, from, opened)
             }
-            Some(Ok(done)) = opening.join_next(), if !opening.is_empty() => done,
+            Some(done) = checking.join_next(), if !checking.is_empty() => match done {
+                Ok(done) => done,
+                Err(_) => continue,
+            },
             _ = shutdown.changed() => break,
         };
         let Some(message) = opened else {
