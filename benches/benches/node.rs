@@ -7,7 +7,9 @@
 //!    network takes to commit one block;
 //! 3. resident memory of the process: before any validator, idle, and at the peak under load;
 //! 4. consensus commit latency of four validators (p50, p99), idle and while one of them admits
-//!    submissions at full load (part `commit`).
+//!    submissions at full load (part `commit`);
+//! 5. submissions per second accepted over HTTP with the load from a separate process, `wrk`
+//!    (part `wrk`; `apt-get install wrk`; skipped without it).
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench node
@@ -16,6 +18,8 @@
 //! Needs the chain spec (`PLATFORM_CHAIN_DIR`, default `../shared/chain`), Node.js for
 //! chopsticks, and `challenges/dist/regression.wasm` (`bash challenges/build.sh`).
 
+#[path = "node/http_load.rs"]
+mod http_load;
 #[path = "../../crates/platform-node/tests/support/mod.rs"]
 mod support;
 
@@ -557,6 +561,10 @@ fn main() {
     runtime.block_on(async {
         if filter.is_empty() || "throughput".contains(&filter) {
             throughput_and_memory(&mut rows).await;
+            print(&mut rows);
+        }
+        if filter.is_empty() || "wrk".contains(&filter) {
+            http_load::external_http_load(&mut rows).await;
             print(&mut rows);
         }
         if filter.is_empty() || "latency".contains(&filter) {
