@@ -70,5 +70,39 @@ fn encode_decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sign_verify, encode_decode);
+/// A batch of 1 024 submissions from 4 miners (signers repeat, as they do on a subnet): the
+/// envelope layer's batch check, which remembers decompressed signer keys, against raw
+/// schnorrkel's batch check decompressing every key.
+fn batch_verify(c: &mut Criterion) {
+    let miners: Vec<Keypair> = (0..4).map(|i| Keypair::from_suri(&format!("//Miner{i}")).expect("key")).collect();
+    let envelopes: Vec<Envelope> = (0..1024)
+        .map(|i| {
+            let miner = &miners[i % miners.len()];
+            Envelope::seal(miner, NETUID, &Submission { nonce: i as u64, ..submission(miner, 64) })
+        })
+        .collect();
+    let refs: Vec<&Envelope> = envelopes.iter().collect();
+    let messages: Vec<Vec<u8>> = envelopes.iter().map(|e| signing_bytes(e.kind, NETUID, &e.payload)).collect();
+    let signatures: Vec<schnorrkel::Signature> =
+        envelopes.iter().map(|e| schnorrkel::Signature::from_bytes(e.signature.as_bytes()).expect("sig")).collect();
+    let context = signing_context(b"substrate");
+    let mut group = c.benchmark_group("verify_batch_1024");
+    group.throughput(Throughput::Elements(envelopes.len() as u64));
+    group.bench_function("baseline_schnorrkel_decompressing_each_key", |b| {
+        b.iter(|| {
+            let keys: Vec<schnorrkel::PublicKey> = envelopes
+                .iter()
+                .map(|e| schnorrkel::PublicKey::from_bytes(e.signer.as_bytes()).expect("key"))
+                .collect();
+            let transcripts = messages.iter().map(|m| context.bytes(m));
+            schnorrkel::verify_batch(transcripts, &signatures, &keys, false).expect("valid")
+        })
+    });
+    group.bench_function("envelope_verify_batch", |b| {
+        b.iter(|| Envelope::verify_batch(black_box(&refs), NETUID).expect("valid"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sign_verify, encode_decode, batch_verify);
 criterion_main!(benches);

@@ -9,6 +9,7 @@ use platform_types::{PublicKey, RuntimePolicy, blake2b_256};
 use serde::{Deserialize, Serialize};
 
 use crate::OutputFormat;
+use crate::progress::Progress;
 
 /// `miner-cli evaluate`: score a payload before submitting it.
 #[derive(Debug, clap::Args)]
@@ -151,12 +152,23 @@ impl Report {
     }
 }
 
-fn evaluate(module_path: &Path, policy: &RuntimePolicy, input: &EvalInput) -> anyhow::Result<Report> {
+/// Loads and runs the module, with a spinner on a terminal while it compiles and runs.
+fn evaluate(
+    module_path: &Path,
+    policy: &RuntimePolicy,
+    input: &EvalInput,
+    output: OutputFormat,
+) -> anyhow::Result<Report> {
     let wasm = std::fs::read(module_path).with_context(|| format!("cannot read {}", module_path.display()))?;
+    let mut progress = Progress::start(output, &format!("compiling {} ({} bytes)", module_path.display(), wasm.len()));
     let runtime = Runtime::new(RuntimeOptions::default())?;
-    let module = runtime.load(&wasm, policy).with_context(|| format!("module {} refused", module_path.display()))?;
-    let outcome = runtime.evaluate(&module, input).context("evaluation failed")?;
-    Ok(Report::new(blake2b_256(&wasm).to_string(), outcome))
+    let module = runtime.load(&wasm, policy).with_context(|| format!("module {} refused", module_path.display()));
+    let outcome = module.and_then(|module| {
+        progress.stage(&format!("evaluating {} bytes of input", input.payload.len()));
+        runtime.evaluate(&module, input).context("evaluation failed")
+    });
+    progress.finish();
+    Ok(Report::new(blake2b_256(&wasm).to_string(), outcome?))
 }
 
 impl EvaluateArgs {
@@ -178,7 +190,7 @@ impl EvaluateArgs {
         };
         let policy = load_policy(self.policy.as_deref())?;
         let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)? };
-        let report = evaluate(&self.challenge, &policy, &input)?;
+        let report = evaluate(&self.challenge, &policy, &input, self.output)?;
         report.print(self.output, vec![])
     }
 }
@@ -189,7 +201,7 @@ impl CheckArgs {
         let policy = load_policy(self.policy.as_deref())?;
         let payload = self.payload.as_deref().map(read_input_file).transpose()?.unwrap_or_default();
         let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload };
-        let report = evaluate(&self.module, &policy, &input).context("check failed")?;
+        let report = evaluate(&self.module, &policy, &input, self.output).context("check failed")?;
         report.print(
             self.output,
             vec![

@@ -5,6 +5,7 @@
 mod evaluate;
 mod key;
 mod output;
+mod progress;
 mod remote;
 mod scoring;
 

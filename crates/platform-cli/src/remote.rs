@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::OutputFormat;
 use crate::evaluate::{load_policy, read_input_file};
 use crate::key::keypair_from;
+use crate::progress::{Progress, submission_stage};
 
 /// Which validator to talk to.
 #[derive(Debug, Clone, clap::Args)]
@@ -213,19 +214,18 @@ fn describe(status: &Value) {
 
 fn follow(node: &Node, id: &str, output: OutputFormat) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
-    let mut last = String::new();
+    let mut progress = Progress::logged(output, &format!("submission {id}: asking the validator"));
     loop {
         let status = node.get(&format!("/submissions/{id}"))?;
-        let phase = status["status"].as_str().unwrap_or("?").to_owned();
         if status["final"] == true {
+            progress.finish();
             return print_json_or(output, &status, || describe(&status));
         }
-        if phase != last && output == OutputFormat::Text {
-            eprintln!("… {phase}");
-            last = phase;
-        }
+        let stage = submission_stage(&status);
+        progress.stage(&stage);
         if Instant::now() > deadline {
-            bail!("no final score for {id} after 10 minutes (last status: {last})");
+            progress.finish();
+            bail!("no final score for {id} after 10 minutes (last: {stage})");
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -349,17 +349,28 @@ impl SudoArgs {
         let answer = node.post("/sudo", json!({ "envelope": hex::encode(envelope.to_bytes()), "module": module }))?;
         let id = answer["id"].as_str().unwrap_or_default().to_owned();
         let deadline = Instant::now() + Duration::from_secs(120);
+        let mut progress = Progress::start(self.node.output, &format!("action {id}: accepted by the validator"));
         loop {
             let status = node.get(&format!("/sudo/{id}"))?;
             match status["status"].as_str() {
                 Some("committed") => {
+                    progress.finish();
                     return print_json_or(self.node.output, &status, || {
                         println!("committed at height {}", status["height"]);
                     });
                 }
-                Some("rejected") => bail!("rejected: {}", status["reason"].as_str().unwrap_or("?")),
-                _ if Instant::now() > deadline => bail!("action {id} not committed after 2 minutes"),
-                _ => std::thread::sleep(Duration::from_millis(300)),
+                Some("rejected") => {
+                    progress.finish();
+                    bail!("rejected: {}", status["reason"].as_str().unwrap_or("?"))
+                }
+                _ if Instant::now() > deadline => {
+                    progress.finish();
+                    bail!("action {id} not committed after 2 minutes")
+                }
+                _ => {
+                    progress.stage(&format!("action {id}: waiting for a block to order it"));
+                    std::thread::sleep(Duration::from_millis(300))
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use platform_consensus::{Input as CInput, PeerTag};
 use platform_p2p::{MessageId, Topic, Verdict};
-use platform_types::{Envelope, Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
+use platform_types::{Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
 use tokio::sync::oneshot;
 
 use crate::core::*;
@@ -18,7 +18,8 @@ use crate::writer::{Writer, Written};
 /// relayed and proposed only once the [`Writer`] has written it.
 pub(crate) struct Unwritten {
     pub(crate) id: SubmissionId,
-    pub(crate) envelope: Envelope,
+    /// The envelope's bytes as received: stored and relayed as they are.
+    pub(crate) bytes: Vec<u8>,
     /// The blob of a large payload (its hash checked), stored with the submission.
     pub(crate) blob: Option<(Hash, Vec<u8>)>,
     pub(crate) local: bool,
@@ -28,7 +29,7 @@ pub(crate) struct Unwritten {
 /// The writer of admitted submissions: each batch in one synced write to `records`.
 pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwritten>> {
     Writer::start(move |batch: &[Unwritten]| {
-        records.put_admitted(batch.iter().map(|u| (&u.id, &u.envelope, u.blob.as_ref()))).map_err(|e| e.to_string())
+        records.put_admitted(batch.iter().map(|u| (&u.id, &u.bytes[..], u.blob.as_ref()))).map_err(|e| e.to_string())
     })
 }
 
@@ -38,6 +39,7 @@ impl Core {
     pub(crate) fn on_submit(
         &mut self,
         signed: Signed<Submission>,
+        bytes: Vec<u8>,
         local: bool,
         blob: Option<(Hash, Vec<u8>)>,
         reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
@@ -45,7 +47,7 @@ impl Core {
         match self.admit(&signed) {
             Ok(id) => {
                 self.mempool.hold(id);
-                self.unwritten.push(Unwritten { id, envelope: signed.envelope, blob, local, reply });
+                self.unwritten.push(Unwritten { id, bytes, blob, local, reply });
                 Ok(())
             }
             Err(rejection) => {
@@ -93,7 +95,7 @@ impl Core {
                     }
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
-                        let full = self.outbox.push(unwritten.envelope);
+                        let full = self.outbox.push(unwritten.bytes);
                         self.send(full);
                     }
                     Ok(unwritten.id)
@@ -216,14 +218,14 @@ impl Core {
             // The signature was valid (the pump checked it); a refusal here depends on this
             // validator's own view (a challenge or registration it has not caught up with yet,
             // a full mempool), so it is no ground to penalise the peer.
-            Gossiped::Submission(signed) => match self.on_submit(signed, false, None, None) {
+            Gossiped::Submission(signed, bytes) => match self.on_submit(signed, bytes, false, None, None) {
                 Ok(()) => Verdict::Valid,
                 Err(_) => Verdict::Ignored,
             },
             Gossiped::Submissions(batch) => {
                 let admitted = batch
                     .into_iter()
-                    .map(|signed| self.on_submit(signed, false, None, None))
+                    .map(|(signed, bytes)| self.on_submit(signed, bytes, false, None, None))
                     .filter(Result::is_ok)
                     .count();
                 if admitted > 0 { Verdict::Valid } else { Verdict::Ignored }

@@ -274,8 +274,8 @@ impl Core {
             Input::Timer { height, view } => {
                 self.feed(CInput::Timeout { height, view });
             }
-            Input::Submit { signed, local, blob, reply } => {
-                let _ = self.on_submit(signed, local, blob, reply);
+            Input::Submit { signed, bytes, local, blob, reply } => {
+                let _ = self.on_submit(signed, bytes, local, blob, reply);
             }
             Input::Precheck { check, reply } => {
                 let result = match &check {
@@ -316,10 +316,10 @@ impl Core {
                     if let Ok(signed) = envelope.open::<Submission>(self.cfg.netuid) {
                         let id = SubmissionId(envelope.payload_hash());
                         let _ = self.mempool.admit(id, signed.message, now_ms(), false);
-                        fetched.push((id, envelope));
+                        fetched.push((id, envelope.to_bytes()));
                     }
                 }
-                let _ = self.records.put_submissions(fetched.iter().map(|(id, envelope)| (id, envelope)));
+                let _ = self.records.put_submissions(fetched.iter().map(|(id, bytes)| (id, &bytes[..])));
                 // The consensus machine waits for the block it committed to be applied.
                 if let Some((block, certificate)) = self.committing.take()
                     && let Some(applied) = self.commit(block, certificate)

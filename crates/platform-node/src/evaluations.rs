@@ -291,7 +291,7 @@ impl Core {
         self.metrics.evaluations.inc();
         self.verified.remember(&envelope, self.cfg.netuid);
         self.mempool.add_evaluation(id, self.me(), envelope.clone());
-        let full = self.evaluation_outbox.push(envelope);
+        let full = self.evaluation_outbox.push(envelope.to_bytes());
         self.send(full);
         let due = self.evaluation_outbox.due();
         self.send(due);

@@ -213,13 +213,15 @@ fn envelope_error(what: &str, e: EnvelopeError) -> ApiError {
     ApiError(status, format!("{what} refused: {e}"))
 }
 
-fn decode_envelope(body: &Signed) -> Result<Envelope, ApiError> {
+/// The envelope of a request, and its bytes as sent.
+fn decode_envelope(body: &Signed) -> Result<(Envelope, Vec<u8>), ApiError> {
     let bytes = decode_hex("envelope", &body.envelope)?;
-    Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| {
+    let envelope = Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| {
         let status = decode_status(&e);
         let what = if status == StatusCode::PAYLOAD_TOO_LARGE { "envelope too large" } else { "malformed envelope" };
         ApiError(status, format!("{what}: {e}"))
-    })
+    })?;
+    Ok((envelope, bytes))
 }
 
 impl Api {
@@ -252,7 +254,13 @@ impl Api {
     /// and hands it to admission; answers once it is stored. The blob of a large payload is
     /// hashed only after the cheap admission checks passed, and stored only with the admitted
     /// submission.
-    pub(crate) async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, ApiError> {
+    /// `bytes` is the envelope's wire encoding as received: stored and relayed as it is.
+    pub(crate) async fn submit(
+        &self,
+        envelope: Envelope,
+        bytes: Vec<u8>,
+        blob: Option<Vec<u8>>,
+    ) -> Result<SubmissionId, ApiError> {
         self.ready()?;
         let signed =
             self.verifier.open(envelope).await.ok_or_else(unavailable)?.map_err(|e| envelope_error("submission", e))?;
@@ -273,7 +281,7 @@ impl Api {
             Payload::Inline(_) => None,
         };
         let (reply, answer) = oneshot::channel();
-        let input = Input::Submit { signed, local: true, blob, reply: Some(reply) };
+        let input = Input::Submit { signed, bytes, local: true, blob, reply: Some(reply) };
         self.inputs.send(input).await.map_err(|_| unavailable())?;
         Ok(answer.await.map_err(|_| unavailable())??)
     }
@@ -320,9 +328,9 @@ impl Api {
 }
 
 async fn submit(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
-    let envelope = decode_envelope(&body)?;
+    let (envelope, bytes) = decode_envelope(&body)?;
     let blob = body.blob.as_deref().map(|b| decode_hex("blob", b)).transpose()?;
-    let id = api.submit(envelope, blob).await?;
+    let id = api.submit(envelope, bytes, blob).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
 }
 
@@ -367,7 +375,7 @@ async fn leader(State(api): State<Api>) -> Reply {
 }
 
 async fn sudo(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
-    let envelope = decode_envelope(&body)?;
+    let (envelope, _) = decode_envelope(&body)?;
     let module = body.blob.as_deref().map(|m| decode_hex("module", m)).transpose()?;
     let id = api.sudo(envelope, module).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())

@@ -61,6 +61,8 @@ pub(crate) enum Input {
     },
     Submit {
         signed: Signed<Submission>,
+        /// The envelope's bytes as received: stored and relayed as they are.
+        bytes: Vec<u8>,
         local: bool,
         blob: Option<(Hash, Vec<u8>)>,
         reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
@@ -118,9 +120,10 @@ pub(crate) enum Precheck {
 
 /// A gossiped message whose signature the gossip pump has already checked.
 pub(crate) enum Gossiped {
-    Submission(Signed<Submission>),
-    /// Submissions another validator admitted, relayed in one batch.
-    Submissions(Vec<Signed<Submission>>),
+    /// A submission, with its envelope's bytes as received.
+    Submission(Signed<Submission>, Vec<u8>),
+    /// Submissions another validator admitted, relayed in one batch (each with its bytes).
+    Submissions(Vec<(Signed<Submission>, Vec<u8>)>),
     Sudo(Signed<SudoAction>),
     /// Another validator's evaluations, gossiped in one batch.
     Evaluations(Vec<Signed<Evaluation>>),
@@ -129,15 +132,17 @@ pub(crate) enum Gossiped {
 }
 
 impl Gossiped {
-    /// Checks the signature of a single application message; `None` when it is invalid. Sudo
-    /// actions are checked again by the rules when ordered: `verified` remembers them.
+    /// Checks the signature of a single application message, decoded from `bytes`; `None` when
+    /// it is invalid. Sudo actions are checked again by the rules when ordered: `verified`
+    /// remembers them.
     pub(crate) fn open(
         envelope: Envelope,
+        bytes: Vec<u8>,
         netuid: platform_types::NetUid,
         verified: &VerifiedEnvelopes,
     ) -> Option<Gossiped> {
         Some(match envelope.kind {
-            MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?),
+            MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?, bytes),
             MessageKind::SudoAction => Gossiped::Sudo(verified.open(&envelope, netuid).ok()?),
             // Evaluations travel in batches only.
             MessageKind::Evaluation => return None,

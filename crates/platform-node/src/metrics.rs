@@ -209,7 +209,7 @@ impl Metrics {
             .filter(|v| v.hotkey == *me || connected.contains(&v.hotkey))
             .map(|v| u128::from(v.stake))
             .sum();
-        let permille = if total == 0 { 0 } else { reached * 1000 / total };
+        let permille = (reached * 1000).checked_div(total).unwrap_or(0);
         self.validators.set(set.validators.len() as i64);
         self.connected_stake_permille.set(permille as i64);
     }

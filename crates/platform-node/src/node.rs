@@ -53,7 +53,8 @@ impl RunningNode {
     /// Accepts a signed submission as `POST /submissions` does (with the blob of a large
     /// payload); answers once it is stored, with its id.
     pub async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, Rejection> {
-        Ok(self.api.submit(envelope, blob).await?)
+        let bytes = envelope.to_bytes();
+        Ok(self.api.submit(envelope, bytes, blob).await?)
     }
 
     /// Accepts a signed sudo action as `POST /sudo` does (with the module of an added or

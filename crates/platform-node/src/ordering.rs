@@ -219,7 +219,7 @@ impl Core {
         if !self.reloaded.is_empty() {
             for envelope in std::mem::take(&mut self.reloaded) {
                 if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
-                    let full = self.outbox.push(envelope);
+                    let full = self.outbox.push(envelope.to_bytes());
                     self.send(full);
                 }
             }

@@ -1,7 +1,8 @@
 //! Envelopes gossiped in batches. Admitted submissions and this validator's evaluations go to
 //! the other validators as one `EnvelopeBatch` per topic and tick instead of one gossip message
 //! each: every gossip message costs a libp2p signature, its check at each receiver and a slot in
-//! the peers' message rate, whatever its size.
+//! the peers' message rate, whatever its size. Envelopes are queued as their wire bytes (as
+//! received, for a relayed submission) and joined into the batch without being encoded again.
 
 use std::time::{Duration, Instant};
 
@@ -15,13 +16,10 @@ pub const BATCH_BYTES: usize = 512 * 1024;
 /// busy one at most this often.
 pub const INTERVAL: Duration = Duration::from_millis(20);
 
-/// Room for an envelope's fields besides its payload, and the batch's framing.
-const ENVELOPE_OVERHEAD: usize = 128;
-
 /// Envelopes waiting for the next batch on one topic.
 pub struct Outbox {
     topic: Topic,
-    envelopes: Vec<Envelope>,
+    envelopes: Vec<Vec<u8>>,
     bytes: usize,
     last_sent: Instant,
 }
@@ -32,9 +30,10 @@ impl Outbox {
         Outbox { topic, envelopes: Vec::new(), bytes: 0, last_sent: Instant::now() }
     }
 
-    /// Queues an envelope; the batch to send now when it made the batch full.
-    pub fn push(&mut self, envelope: Envelope) -> Option<(Topic, Vec<u8>)> {
-        self.bytes += envelope.payload.len() + ENVELOPE_OVERHEAD;
+    /// Queues an envelope's wire bytes; the batch to send now when it made the batch full.
+    pub fn push(&mut self, envelope: Vec<u8>) -> Option<(Topic, Vec<u8>)> {
+        // The envelope and its framing in the batch (a key byte and a length of up to 3).
+        self.bytes += envelope.len() + 4;
         self.envelopes.push(envelope);
         if self.bytes >= BATCH_BYTES { self.take() } else { None }
     }
@@ -49,7 +48,7 @@ impl Outbox {
         if self.envelopes.is_empty() {
             return None;
         }
-        let batch = Envelope::encode_batch(&self.envelopes);
+        let batch = Envelope::join_batch(&self.envelopes);
         self.envelopes.clear();
         self.bytes = 0;
         self.last_sent = Instant::now();
@@ -62,39 +61,44 @@ mod tests {
     use super::*;
     use platform_types::{Keypair, MessageKind, Signature};
 
-    fn envelope(size: usize) -> Envelope {
+    fn envelope(size: usize) -> Vec<u8> {
         Envelope {
             kind: MessageKind::Submission,
             payload: vec![7; size],
             signer: Keypair::from_suri("//m").expect("key").public(),
             signature: Signature::from_bytes([0; 64]),
         }
+        .to_bytes()
     }
 
     #[test]
     fn batches_fill_by_size_and_leave_by_interval() {
+        let (big, small) = (envelope(4096), envelope(10));
         let mut outbox = Outbox::new(Topic::Evaluations);
         assert!(outbox.take().is_none(), "nothing queued");
         let mut sent = None;
         let mut pushed = 0;
         while sent.is_none() {
-            sent = outbox.push(envelope(4096));
+            sent = outbox.push(big.clone());
             pushed += 1;
         }
         let (topic, bytes) = sent.expect("full");
         assert_eq!(topic, Topic::Evaluations);
-        assert_eq!(pushed, BATCH_BYTES / (4096 + ENVELOPE_OVERHEAD) + 1);
+        let each = big.len() + 4;
+        assert_eq!(pushed, BATCH_BYTES.div_ceil(each));
         assert!(
             bytes.len() < platform_p2p::P2pConfig::new(platform_types::NetUid::new(1)).max_message_bytes,
             "a full batch fits in a gossip message"
         );
-        assert_eq!(Envelope::decode_batch(&bytes, usize::MAX).expect("decodes").len(), pushed);
+        let split = Envelope::split_batch(&bytes, usize::MAX).expect("splits");
+        assert_eq!(split.len(), pushed);
+        assert!(split.iter().all(|e| *e == big), "each envelope as it was pushed");
 
-        assert!(outbox.push(envelope(10)).is_none());
+        assert!(outbox.push(small.clone()).is_none());
         assert!(outbox.due().is_none(), "the last batch left just now");
         std::thread::sleep(INTERVAL);
         let (_, bytes) = outbox.due().expect("due after the interval");
-        assert_eq!(Envelope::decode_batch(&bytes, usize::MAX).expect("decodes").len(), 1);
+        assert_eq!(Envelope::split_batch(&bytes, usize::MAX).expect("splits"), vec![small]);
         assert!(outbox.take().is_none(), "emptied");
     }
 }

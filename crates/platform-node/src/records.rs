@@ -121,24 +121,24 @@ impl Records {
         Ok(seed)
     }
 
-    /// Persists accepted submissions in one synced write (admission groups them so that one
-    /// fsync serves every submission that arrived while the previous one ran).
+    /// Persists submissions (each as its envelope's wire bytes) in one synced write.
     pub fn put_submissions<'a>(
         &self,
-        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a Envelope)>,
+        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a [u8])>,
     ) -> Result<(), StoreError> {
         self.put_admitted(submissions.into_iter().map(|(id, envelope)| (id, envelope, None)))
     }
 
-    /// Persists admitted submissions with the blobs of their large payloads, in one synced
-    /// write: a blob is stored only with the submission admission accepted.
+    /// Persists admitted submissions (each as its envelope's wire bytes, as received) with the
+    /// blobs of their large payloads, in one synced write: a blob is stored only with the
+    /// submission admission accepted.
     pub fn put_admitted<'a>(
         &self,
-        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a Envelope, Option<&'a (Hash, Vec<u8>)>)>,
+        submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a [u8], Option<&'a (Hash, Vec<u8>)>)>,
     ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::new();
         for (id, envelope, blob) in submissions {
-            batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_bytes());
+            batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_vec());
             if let Some((hash, bytes)) = blob {
                 batch.put(Column::Blobs, hash.as_bytes().to_vec(), bytes.clone());
             }

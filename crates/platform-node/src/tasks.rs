@@ -53,7 +53,8 @@ pub(crate) async fn gossip_pump(
                 let opened = if topic == Topic::SubmissionBatches {
                     open_batch(data, netuid, None).await.map(Gossiped::Submissions)
                 } else {
-                    open_batch(data, netuid, Some(verified)).await.map(Gossiped::Evaluations)
+                    let opened = open_batch(data, netuid, Some(verified)).await;
+                    opened.map(|batch| Gossiped::Evaluations(batch.into_iter().map(|(signed, _)| signed).collect()))
                 };
                 (id, from, opened)
             });
@@ -69,7 +70,7 @@ pub(crate) async fn gossip_pump(
                 }
                 let opened = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES)
                     .ok()
-                    .and_then(|e| Gossiped::open(e, netuid, &verified));
+                    .and_then(|e| Gossiped::open(e, data, netuid, &verified));
                 (id, from, opened)
             }
             Some(done) = checking.join_next(), if !checking.is_empty() => match done {
@@ -135,18 +136,25 @@ pub(crate) async fn genesis_by_vote(
 
 /// Opens a batch a validator gossiped (admitted submissions, or its evaluations), verifying the
 /// signatures together on a blocking thread; `remember` keeps them as verified for the rules.
-/// `None` when anything in it is malformed or forged: a validator gossips only what it
-/// verified or signed, so one bad envelope condemns the batch.
+/// Each comes with its envelope's bytes as received. `None` when anything in it is malformed or
+/// forged: a validator gossips only what it verified or signed, so one bad envelope condemns
+/// the batch.
 async fn open_batch<M: WireMessage + Send + 'static>(
     data: Vec<u8>,
     netuid: platform_types::NetUid,
     remember: Option<Arc<VerifiedEnvelopes>>,
-) -> Option<Vec<Signed<M>>> {
-    let envelopes = Envelope::decode_batch(&data, MAX_ENVELOPE_BYTES).ok()?;
-    let opened = tokio::task::spawn_blocking(move || Envelope::open_batch::<M>(envelopes, netuid)).await.ok()?;
-    let opened = opened.into_iter().collect::<Result<Vec<_>, _>>().ok()?;
+) -> Option<Vec<(Signed<M>, Vec<u8>)>> {
+    let opened = tokio::task::spawn_blocking(move || {
+        let raw = Envelope::split_batch(&data, MAX_ENVELOPE_BYTES).ok()?;
+        let envelopes =
+            raw.iter().map(|b| Envelope::from_bytes(b, MAX_ENVELOPE_BYTES)).collect::<Result<Vec<_>, _>>().ok()?;
+        let opened = Envelope::open_batch::<M>(envelopes, netuid).into_iter().collect::<Result<Vec<_>, _>>().ok()?;
+        Some(opened.into_iter().zip(raw).collect::<Vec<_>>())
+    })
+    .await
+    .ok()??;
     if let Some(verified) = remember {
-        for signed in &opened {
+        for (signed, _) in &opened {
             verified.remember(&signed.envelope, netuid);
         }
     }

@@ -312,7 +312,7 @@ mod tests {
         };
         let envelope = Envelope::seal(&miner, NetUid::new(1), &submission);
         let pending_id = SubmissionId(envelope.payload_hash());
-        records.put_submissions([(&pending_id, &envelope)]).expect("stored");
+        records.put_submissions([(&pending_id, &envelope.to_bytes()[..])]).expect("stored");
         let pending = view.answer(Query::Submission(pending_id), &records);
         assert_eq!(pending["status"], "pending", "{pending}");
         assert_eq!((pending["final"].clone(), pending["evaluations"].clone()), (json!(false), json!([])));

@@ -201,10 +201,7 @@ impl Envelope {
                 schnorrkel::Signature::from_bytes(envelope.signature.as_bytes())
                     .map_err(|_| SignatureError::Malformed)?,
             );
-            keys.push(
-                schnorrkel::PublicKey::from_bytes(envelope.signer.as_bytes())
-                    .map_err(|_| SignatureError::BadPublicKey)?,
-            );
+            keys.push(envelope.signer.point()?);
         }
         let transcripts = messages.iter().map(|m| context.bytes(m));
         schnorrkel::verify_batch(transcripts, &signatures, &keys, false).map_err(|_| SignatureError::Invalid)
@@ -234,17 +231,19 @@ impl Envelope {
             .collect()
     }
 
-    /// The wire encoding of envelopes relayed together (`EnvelopeBatch`).
-    pub fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
-        wire::encode_batch(envelopes)
+    /// The `EnvelopeBatch` of envelopes given by their wire encodings ([`Envelope::to_bytes`],
+    /// or the bytes received): each is carried as it is, not decoded and encoded again.
+    pub fn join_batch<B: AsRef<[u8]>>(envelopes: &[B]) -> Vec<u8> {
+        wire::join_batch(envelopes)
     }
 
-    /// Decodes an `EnvelopeBatch` of at most `max_size` bytes. Signatures are not checked here.
-    pub fn decode_batch(bytes: &[u8], max_size: usize) -> Result<Vec<Envelope>, DecodeError> {
+    /// The wire encodings of the envelopes of an `EnvelopeBatch` of at most `max_size` bytes,
+    /// as they are in it (decode each with [`Envelope::from_bytes`]). Nothing is checked here.
+    pub fn split_batch(bytes: &[u8], max_size: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
         if bytes.len() > max_size {
             return Err(DecodeError::TooLarge { field: "envelope batch", size: bytes.len(), max: max_size });
         }
-        wire::decode_batch(bytes)
+        wire::split_batch(bytes)
     }
 
     /// blake2b-256 of the payload: the id of what the envelope carries (e.g. a submission id).

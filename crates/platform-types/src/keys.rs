@@ -7,9 +7,11 @@
 //! `substrate-bip39`; the keys themselves are schnorrkel's, derived with schnorrkel's own
 //! HDKD functions.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{LazyLock, Mutex};
 
 use bip39::{Language, Mnemonic};
 use parity_scale_codec::{Decode, Encode};
@@ -63,9 +65,36 @@ impl PublicKey {
 
     /// Verifies a signature made with the `substrate` context over exactly `message`.
     pub fn verify_raw(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
-        let public = schnorrkel::PublicKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
+        let public = self.point()?;
         let signature = schnorrkel::Signature::from_bytes(&signature.0).map_err(|_| SignatureError::Malformed)?;
         public.verify_simple(SIGNING_CONTEXT, message, &signature).map_err(|_| SignatureError::Invalid)
+    }
+}
+
+/// Signers whose key was decompressed lately, at most this many (the memory is cleared when
+/// full): miners and validators sign again and again, and decompressing a key (a square root in
+/// the field) is a large share of checking a signature.
+const DECOMPRESSED_CAPACITY: usize = 8192;
+
+static DECOMPRESSED: LazyLock<Mutex<HashMap<[u8; 32], schnorrkel::PublicKey>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+impl PublicKey {
+    /// The key as a curve point, decompressed once per signer while it is remembered; only
+    /// valid keys are remembered.
+    pub(crate) fn point(&self) -> Result<schnorrkel::PublicKey, SignatureError> {
+        let remembered = DECOMPRESSED.lock().ok().and_then(|m| m.get(&self.0).copied());
+        if let Some(point) = remembered {
+            return Ok(point);
+        }
+        let point = schnorrkel::PublicKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
+        if let Ok(mut memory) = DECOMPRESSED.lock() {
+            if memory.len() >= DECOMPRESSED_CAPACITY {
+                memory.clear();
+            }
+            memory.insert(self.0, point);
+        }
+        Ok(point)
     }
 }
 

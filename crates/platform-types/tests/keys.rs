@@ -103,6 +103,25 @@ fn substrate_signatures_verify_and_ours_verify_in_substrate() {
     assert!(ours.public().verify_raw(b"another message", &mine).is_err());
 }
 
+/// A signer's key is decompressed once and remembered: checks after the first give the same
+/// answers, and a key that is no curve point is refused every time (never remembered).
+#[test]
+fn remembered_keys_verify_as_before_and_bad_keys_stay_refused() {
+    let alice = Keypair::from_suri("//Alice").expect("alice");
+    let signature = alice.sign_raw(b"twice");
+    for _ in 0..3 {
+        assert_eq!(alice.public().verify_raw(b"twice", &signature), Ok(()));
+        assert_eq!(alice.public().verify_raw(b"other", &signature), Err(platform_types::SignatureError::Invalid));
+    }
+    // Not a canonical Ristretto encoding (the top bit of the last byte set).
+    let mut bytes = [0u8; 32];
+    bytes[31] = 0xff;
+    let bad = PublicKey::from_bytes(bytes);
+    for _ in 0..3 {
+        assert_eq!(bad.verify_raw(b"twice", &signature), Err(platform_types::SignatureError::BadPublicKey));
+    }
+}
+
 #[test]
 fn ss58_parsing_round_trips() {
     let alice = PublicKey::from_ss58("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY").expect("valid");

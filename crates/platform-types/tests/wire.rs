@@ -495,10 +495,14 @@ fn an_envelope_batch_round_trips_and_opens_each_envelope_on_its_own_merits() {
         .enumerate()
         .map(|(i, k)| Envelope::seal(k, NETUID, &Submission { miner: k.public(), nonce: i as u64, ..submission() }))
         .collect();
-    let bytes = Envelope::encode_batch(&envelopes);
-    assert_eq!(Envelope::decode_batch(&bytes, 1 << 20).expect("decodes"), envelopes);
-    assert!(matches!(Envelope::decode_batch(&bytes, 16), Err(DecodeError::TooLarge { .. })));
-    assert!(Envelope::decode_batch(b"\xff\xff\xff", 1 << 20).is_err());
+    let encoded: Vec<Vec<u8>> = envelopes.iter().map(Envelope::to_bytes).collect();
+    let bytes = Envelope::join_batch(&encoded);
+    let split = Envelope::split_batch(&bytes, 1 << 20).expect("splits");
+    assert_eq!(split, encoded, "each envelope comes back byte for byte as it went in");
+    let decoded: Vec<Envelope> = split.iter().map(|b| Envelope::from_bytes(b, 1 << 16).expect("decodes")).collect();
+    assert_eq!(decoded, envelopes);
+    assert!(matches!(Envelope::split_batch(&bytes, 16), Err(DecodeError::TooLarge { .. })));
+    assert!(Envelope::split_batch(b"\xff\xff\xff", 1 << 20).is_err());
 
     let opened = Envelope::open_batch::<Submission>(envelopes.clone(), NETUID);
     assert!(opened.iter().all(Result::is_ok));

@@ -18,7 +18,9 @@ use crate::hash::Hash;
 use crate::ids::{ChallengeId, Uid};
 use crate::keys::{PublicKey, Signature};
 
-#[allow(missing_docs, clippy::all, clippy::unwrap_used, unreachable_pub)]
+// `dead_code`: `EnvelopeBatch` is written and read as `RawEnvelopeBatch`, its twin on the wire
+// (a test holds them equal), so that envelopes travel as received.
+#[allow(missing_docs, dead_code, clippy::all, clippy::unwrap_used, unreachable_pub)]
 mod pb {
     include!(concat!(env!("OUT_DIR"), "/platform_network.v1.rs"));
 }
@@ -162,16 +164,64 @@ pub(crate) fn encode_envelope(envelope: &Envelope) -> Vec<u8> {
     pb::Envelope::from(envelope).encode_to_vec()
 }
 
-pub(crate) fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
-    pb::EnvelopeBatch { envelopes: envelopes.iter().map(pb::Envelope::from).collect() }.encode_to_vec()
+/// `EnvelopeBatch` with each envelope left as its bytes: a repeated message field and a
+/// repeated bytes field of the same tag are the same on the wire, so envelopes are relayed as
+/// received, never decoded and encoded again.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawEnvelopeBatch {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    envelopes: Vec<Vec<u8>>,
 }
 
-pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
-    let batch = pb::EnvelopeBatch::decode(bytes).map_err(|e| malformed("EnvelopeBatch", e))?;
-    batch.envelopes.into_iter().map(Envelope::try_from).collect()
+pub(crate) fn join_batch<B: AsRef<[u8]>>(envelopes: &[B]) -> Vec<u8> {
+    let len: usize = envelopes
+        .iter()
+        .map(|e| {
+            let n = e.as_ref().len();
+            prost::encoding::key_len(1) + prost::encoding::encoded_len_varint(n as u64) + n
+        })
+        .sum();
+    let mut out = Vec::with_capacity(len);
+    for envelope in envelopes {
+        let bytes = envelope.as_ref();
+        prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut out);
+        prost::encoding::encode_varint(bytes.len() as u64, &mut out);
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+pub(crate) fn split_batch(bytes: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    Ok(RawEnvelopeBatch::decode(bytes).map_err(|e| malformed("EnvelopeBatch", e))?.envelopes)
 }
 
 pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     let message = pb::Envelope::decode(bytes).map_err(|e| malformed("Envelope", e))?;
     Envelope::try_from(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Keypair;
+
+    /// A batch joined from envelopes' bytes is the `EnvelopeBatch` message the .proto defines,
+    /// byte for byte, so peers decoding it with any protobuf library read the same envelopes.
+    #[test]
+    fn a_joined_batch_is_the_protobuf_envelope_batch() {
+        let envelopes: Vec<Envelope> = (0..3u8)
+            .map(|i| Envelope {
+                kind: MessageKind::Submission,
+                payload: vec![i; 40 + usize::from(i) * 200],
+                signer: Keypair::from_suri(&format!("//K{i}")).expect("key").public(),
+                signature: Signature::from_bytes([i; 64]),
+            })
+            .collect();
+        let encoded: Vec<Vec<u8>> = envelopes.iter().map(encode_envelope).collect();
+        let protobuf =
+            pb::EnvelopeBatch { envelopes: envelopes.iter().map(pb::Envelope::from).collect() }.encode_to_vec();
+        assert_eq!(join_batch(&encoded), protobuf);
+        assert_eq!(split_batch(&protobuf).expect("splits"), encoded);
+        assert!(join_batch::<Vec<u8>>(&[]).is_empty());
+    }
 }
