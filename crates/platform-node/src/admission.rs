@@ -1,8 +1,6 @@
 //! Admission: the checks a submission or sudo action passes before it is held, the group
 //! commit of admitted submissions, their relay, and gossip's verdicts on what arrived.
 
-use std::time::Instant;
-
 use platform_consensus::{Input as CInput, PeerTag};
 use platform_p2p::{MessageId, Topic, Verdict};
 use platform_types::{Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
@@ -84,7 +82,7 @@ impl Core {
     /// A batch is on disk (or could not be written): acknowledges, releases for proposals and
     /// relays its submissions, or refuses them.
     pub(crate) fn on_written(&mut self, Written { batch, result }: Written<Unwritten>) {
-        let now = Instant::now();
+        let now = self.clock.now;
         for unwritten in batch {
             let result = match &result {
                 Ok(()) => {
@@ -95,7 +93,7 @@ impl Core {
                     }
                     self.accepted_at.insert(unwritten.id, now);
                     if unwritten.local {
-                        let full = self.outbox.push(unwritten.bytes);
+                        let full = self.outbox.push(unwritten.bytes, now);
                         self.send(full);
                     }
                     Ok(unwritten.id)
@@ -110,7 +108,7 @@ impl Core {
                 let _ = reply.send(result);
             }
         }
-        let due = self.outbox.due();
+        let due = self.outbox.due(now);
         self.send(due);
     }
 
@@ -127,7 +125,8 @@ impl Core {
         let id = SubmissionId(signed.envelope.payload_hash());
         let submission = &signed.message;
         self.submission_checks(&id, submission)?;
-        self.replay.check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms()).map_err(
+        let now_ms = self.clock.wall_ms;
+        self.replay.check(submission.miner, submission.nonce, submission.timestamp_ms, now_ms).map_err(
             |e| match e {
                 ReplayError::Duplicate { .. } => Rejection::new(409, e.to_string()),
                 ReplayError::Stale { .. } | ReplayError::Future { .. } => {
@@ -136,7 +135,7 @@ impl Core {
                 ReplayError::Saturated(_) => Rejection::new(429, e.to_string()),
             },
         )?;
-        self.mempool.admit(id, submission.clone(), now_ms(), true).map_err(|refusal| match refusal {
+        self.mempool.admit(id, submission.clone(), now_ms, true).map_err(|refusal| match refusal {
             Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
             Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
         })?;

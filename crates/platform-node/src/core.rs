@@ -110,6 +110,24 @@ pub(crate) struct Core {
     pub reloaded: Vec<Envelope>,
     /// The last evaluation this validator abstained from, and why (shown in `/health`).
     pub abstained: Option<(SubmissionId, String)>,
+    /// The time, as the caller last set it ([`Core::set_time`]): the core never reads a clock,
+    /// so a run driven with the same inputs at the same times is the same run.
+    pub clock: Clock,
+}
+
+/// The core's time: a monotonic instant (timers, batching, waits) and the wall clock in
+/// milliseconds (the replay window of signed timestamps).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    pub now: Instant,
+    pub wall_ms: u64,
+}
+
+impl Clock {
+    /// This machine's clocks, now.
+    pub fn system() -> Clock {
+        Clock { now: Instant::now(), wall_ms: now_ms() }
+    }
 }
 
 /// What a core is built from (besides the store the consensus machine keeps its safety record
@@ -124,6 +142,8 @@ pub(crate) struct CoreParts {
     pub metrics: Arc<Metrics>,
     pub status: watch::Sender<Value>,
     pub read_view: watch::Sender<Arc<crate::view::ReadView>>,
+    /// The time the core starts at.
+    pub clock: Clock,
 }
 
 impl Core {
@@ -132,7 +152,7 @@ impl Core {
     /// writer thread of admitted submissions. Starts nothing else: the actors its effects go
     /// to are the caller's.
     pub(crate) fn new(parts: CoreParts, store: Arc<dyn Store>) -> anyhow::Result<Core> {
-        let CoreParts { cfg, records, state, metagraph, verified, metrics, status, read_view } = parts;
+        let CoreParts { cfg, records, state, metagraph, verified, metrics, status, read_view, clock } = parts;
         let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
         let mut consensus_config = ConsensusConfig::new(cfg.netuid);
         consensus_config.base_timeout_ms = cfg.view_timeout_ms;
@@ -179,7 +199,7 @@ impl Core {
             verifying: Vec::new(),
             proposal_seen: Default::default(),
             committing: None,
-            last_commit: Instant::now(),
+            last_commit: clock.now,
             syncing: false,
             outdated: None,
             sudo_results: imbl::HashMap::new(),
@@ -188,10 +208,11 @@ impl Core {
             accepted_at: HashMap::new(),
             unwritten: Vec::new(),
             writer,
-            outbox: Outbox::new(Topic::SubmissionBatches),
-            evaluation_outbox: Outbox::new(Topic::Evaluations),
+            outbox: Outbox::new(Topic::SubmissionBatches, clock.now),
+            evaluation_outbox: Outbox::new(Topic::Evaluations, clock.now),
             reloaded,
             abstained: None,
+            clock,
         })
     }
 }
@@ -209,6 +230,14 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl Core {
+    /// Sets the time the next inputs are handled at (never earlier than the last).
+    pub(crate) fn set_time(&mut self, clock: Clock) {
+        if clock.now > self.clock.now {
+            self.clock.now = clock.now;
+        }
+        self.clock.wall_ms = self.clock.wall_ms.max(clock.wall_ms);
+    }
+
     pub(crate) fn me(&self) -> PublicKey {
         self.keypair.public()
     }
@@ -315,7 +344,7 @@ impl Core {
                 for envelope in envelopes {
                     if let Ok(signed) = envelope.open::<Submission>(self.cfg.netuid) {
                         let id = SubmissionId(envelope.payload_hash());
-                        let _ = self.mempool.admit(id, signed.message, now_ms(), false);
+                        let _ = self.mempool.admit(id, signed.message, self.clock.wall_ms, false);
                         fetched.push((id, envelope.to_bytes()));
                     }
                 }
@@ -336,7 +365,8 @@ impl Core {
     }
 
     pub(crate) fn tick(&mut self) {
-        let (submissions, evaluations) = (self.outbox.take(), self.evaluation_outbox.take());
+        let now = self.clock.now;
+        let (submissions, evaluations) = (self.outbox.take(now), self.evaluation_outbox.take(now));
         self.send(submissions);
         self.send(evaluations);
         self.maybe_build();

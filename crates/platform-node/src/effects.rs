@@ -124,15 +124,15 @@ impl Dispatcher {
 /// the machine has left fires anyway and is ignored by it, so the heap holds at most the
 /// timers set within one timeout.
 #[derive(Default)]
-struct Timers(BinaryHeap<Reverse<(Instant, Height, View)>>);
+pub(crate) struct Timers(BinaryHeap<Reverse<(Instant, Height, View)>>);
 
 impl Timers {
-    fn set(&mut self, at: Instant, height: Height, view: View) {
+    pub(crate) fn set(&mut self, at: Instant, height: Height, view: View) {
         self.0.push(Reverse((at, height, view)));
     }
 
     /// The timers due at `now`, earliest first; they are removed.
-    fn due(&mut self, now: Instant) -> Vec<(Height, View)> {
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(Height, View)> {
         let mut due = Vec::new();
         while let Some(Reverse((at, height, view))) = self.0.peek().copied()
             && at <= now

@@ -291,9 +291,10 @@ impl Core {
         self.metrics.evaluations.inc();
         self.verified.remember(&envelope, self.cfg.netuid);
         self.mempool.add_evaluation(id, self.me(), envelope.clone());
-        let full = self.evaluation_outbox.push(envelope.to_bytes());
+        let now = self.clock.now;
+        let full = self.evaluation_outbox.push(envelope.to_bytes(), now);
         self.send(full);
-        let due = self.evaluation_outbox.due();
+        let due = self.evaluation_outbox.due(now);
         self.send(due);
     }
 }

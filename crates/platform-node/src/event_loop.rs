@@ -10,12 +10,12 @@
 //! vote never waits behind thousands of submissions: under full admission load a turn of
 //! ordinary inputs takes tens of milliseconds, and consensus must not stall with it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
-use crate::core::{Core, Input, MAX_TURN};
+use crate::core::{Clock, Core, Input, MAX_TURN};
 use crate::effects::Dispatcher;
 
 /// The longest a turn of inputs runs before the loop yields to the runtime's other tasks (the
@@ -30,6 +30,7 @@ pub(crate) async fn run(
     mut rx: mpsc::Receiver<Input>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    core.set_time(Clock::system());
     core.start();
     dispatcher.dispatch(core.take_effects());
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -39,6 +40,7 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             Some(input) = consensus.recv() => {
+                core.set_time(Clock::system());
                 core.handle(input);
                 while let Ok(input) = consensus.try_recv() {
                     core.handle(input);
@@ -47,10 +49,11 @@ pub(crate) async fn run(
             }
             input = rx.recv() => match input {
                 Some(input) => {
-                    let started = Instant::now();
+                    let clock = Clock::system();
+                    core.set_time(clock);
                     core.handle(input);
                     for _ in 0..MAX_TURN {
-                        if started.elapsed() >= TURN_BUDGET {
+                        if clock.now.elapsed() >= TURN_BUDGET {
                             break;
                         }
                         while let Ok(input) = consensus.try_recv() {
@@ -68,9 +71,14 @@ pub(crate) async fn run(
                 }
                 None => break,
             },
-            _ = written.notified() => core.on_write_done(),
+            _ = written.notified() => {
+                core.set_time(Clock::system());
+                core.on_write_done();
+            }
             _ = tick.tick() => {
-                for timer in dispatcher.tick(Instant::now()) {
+                let clock = Clock::system();
+                core.set_time(clock);
+                for timer in dispatcher.tick(clock.now) {
                     core.handle(timer);
                 }
                 core.tick();

@@ -346,6 +346,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
                 metrics: metrics.clone(),
                 status,
                 read_view,
+                clock: crate::core::Clock::system(),
             },
             store.clone(),
         )?;

@@ -52,12 +52,12 @@ impl Core {
             }
             Output::BuildProposal { height, view } => {
                 let earliest = self.last_commit + self.cfg.block_interval;
-                let latest = Instant::now() + Duration::from_millis(self.cfg.view_timeout_ms / 2);
+                let latest = self.clock.now + Duration::from_millis(self.cfg.view_timeout_ms / 2);
                 self.build = Some((height, view, earliest, latest.max(earliest)));
                 self.maybe_build();
             }
             Output::VerifyProposal { view, block } => {
-                return self.verify(view, block, Instant::now() + MISSING_WAIT);
+                return self.verify(view, block, self.clock.now + MISSING_WAIT);
             }
             Output::Commit { block, certificate } => return self.commit(block, certificate),
             Output::Checkpoint(checkpoint) => {
@@ -76,7 +76,7 @@ impl Core {
 
     pub(crate) fn maybe_build(&mut self) {
         let Some((height, view, earliest, latest)) = self.build else { return };
-        let now = Instant::now();
+        let now = self.clock.now;
         // Without a chain block to link to, the leader waits (the view times out if it must).
         let Some((chain, epoch)) = self.current_link() else { return };
         let has_work = !self.mempool.is_empty() || self.state.weights_due(epoch);
@@ -174,13 +174,13 @@ impl Core {
 
     pub(crate) fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
         if block.header.height > self.state.tip.height && self.proposal_seen.len() < 64 {
-            self.proposal_seen.entry(block.header.height).or_insert_with(Instant::now);
+            self.proposal_seen.entry(block.header.height).or_insert(self.clock.now);
         }
         let result = self.with_rules(|state, ctx| state.check_block(&block, ctx));
         let (height, block_hash) = (block.header.height, block.hash());
         let valid = match result {
             Ok(()) => true,
-            Err(reason) if reason.is_pending() && Instant::now() < deadline => {
+            Err(reason) if reason.is_pending() && self.clock.now < deadline => {
                 debug!(%reason, "proposal refers to something not yet received; waiting");
                 if let Invalid::MetagraphNotRead(at) = reason {
                     self.read_metagraph(at);
@@ -219,11 +219,11 @@ impl Core {
         if !self.reloaded.is_empty() {
             for envelope in std::mem::take(&mut self.reloaded) {
                 if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
-                    let full = self.outbox.push(envelope.to_bytes());
+                    let full = self.outbox.push(envelope.to_bytes(), self.clock.now);
                     self.send(full);
                 }
             }
-            let rest = self.outbox.take();
+            let rest = self.outbox.take(self.clock.now);
             self.send(rest);
         }
         let missing: Vec<SubmissionId> = block
@@ -250,14 +250,14 @@ impl Core {
         let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         self.view_dirty = true;
         if let Some(seen) = self.proposal_seen.remove(&block.header.height) {
-            self.metrics.commit_latency.observe(seen.elapsed().as_secs_f64());
+            self.metrics.commit_latency.observe(self.clock.now.saturating_duration_since(seen).as_secs_f64());
         }
         self.proposal_seen.retain(|height, _| *height > block.header.height);
         let height = block.header.height;
         for (index, reason) in &effects.skipped {
             warn!(height = height.get(), index, %reason, "committed action skipped");
         }
-        self.last_commit = Instant::now();
+        self.last_commit = self.clock.now;
         self.metrics.height.set(height.get() as i64);
         for id in &effects.submissions {
             self.mempool.remove_submission(id);
@@ -315,7 +315,7 @@ impl Core {
         if self.state.submissions.get(id).is_some_and(|c| c.is_final(&self.state.registry.validators))
             && let Some(start) = self.accepted_at.remove(id)
         {
-            self.metrics.score_latency.observe(start.elapsed().as_secs_f64());
+            self.metrics.score_latency.observe(self.clock.now.saturating_duration_since(start).as_secs_f64());
         }
     }
 

@@ -25,33 +25,34 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An empty outbox for `topic`.
-    pub fn new(topic: Topic) -> Self {
-        Outbox { topic, envelopes: Vec::new(), bytes: 0, last_sent: Instant::now() }
+    /// An empty outbox for `topic`, made at `now`.
+    pub fn new(topic: Topic, now: Instant) -> Self {
+        Outbox { topic, envelopes: Vec::new(), bytes: 0, last_sent: now }
     }
 
-    /// Queues an envelope's wire bytes; the batch to send now when it made the batch full.
-    pub fn push(&mut self, envelope: Vec<u8>) -> Option<(Topic, Vec<u8>)> {
+    /// Queues an envelope's wire bytes at `now`; the batch to send now when it made the batch
+    /// full.
+    pub fn push(&mut self, envelope: Vec<u8>, now: Instant) -> Option<(Topic, Vec<u8>)> {
         // The envelope and its framing in the batch (a key byte and a length of up to 3).
         self.bytes += envelope.len() + 4;
         self.envelopes.push(envelope);
-        if self.bytes >= BATCH_BYTES { self.take() } else { None }
+        if self.bytes >= BATCH_BYTES { self.take(now) } else { None }
     }
 
-    /// The batch to send now when the last one left at least [`INTERVAL`] ago.
-    pub fn due(&mut self) -> Option<(Topic, Vec<u8>)> {
-        if self.last_sent.elapsed() >= INTERVAL { self.take() } else { None }
+    /// The batch to send at `now` when the last one left at least [`INTERVAL`] before.
+    pub fn due(&mut self, now: Instant) -> Option<(Topic, Vec<u8>)> {
+        if now.saturating_duration_since(self.last_sent) >= INTERVAL { self.take(now) } else { None }
     }
 
-    /// Whatever is queued, as one encoded batch; `None` when nothing is.
-    pub fn take(&mut self) -> Option<(Topic, Vec<u8>)> {
+    /// Whatever is queued, as one encoded batch sent at `now`; `None` when nothing is.
+    pub fn take(&mut self, now: Instant) -> Option<(Topic, Vec<u8>)> {
         if self.envelopes.is_empty() {
             return None;
         }
         let batch = Envelope::join_batch(&self.envelopes);
         self.envelopes.clear();
         self.bytes = 0;
-        self.last_sent = Instant::now();
+        self.last_sent = now;
         Some((self.topic, batch))
     }
 }
@@ -74,12 +75,13 @@ mod tests {
     #[test]
     fn batches_fill_by_size_and_leave_by_interval() {
         let (big, small) = (envelope(4096), envelope(10));
-        let mut outbox = Outbox::new(Topic::Evaluations);
-        assert!(outbox.take().is_none(), "nothing queued");
+        let start = Instant::now();
+        let mut outbox = Outbox::new(Topic::Evaluations, start);
+        assert!(outbox.take(start).is_none(), "nothing queued");
         let mut sent = None;
         let mut pushed = 0;
         while sent.is_none() {
-            sent = outbox.push(big.clone());
+            sent = outbox.push(big.clone(), start);
             pushed += 1;
         }
         let (topic, bytes) = sent.expect("full");
@@ -94,11 +96,10 @@ mod tests {
         assert_eq!(split.len(), pushed);
         assert!(split.iter().all(|e| *e == big), "each envelope as it was pushed");
 
-        assert!(outbox.push(small.clone()).is_none());
-        assert!(outbox.due().is_none(), "the last batch left just now");
-        std::thread::sleep(INTERVAL);
-        let (_, bytes) = outbox.due().expect("due after the interval");
+        assert!(outbox.push(small.clone(), start).is_none());
+        assert!(outbox.due(start + INTERVAL / 2).is_none(), "the last batch left just now");
+        let (_, bytes) = outbox.due(start + INTERVAL).expect("due after the interval");
         assert_eq!(Envelope::split_batch(&bytes, usize::MAX).expect("splits"), vec![small]);
-        assert!(outbox.take().is_none(), "emptied");
+        assert!(outbox.take(start + INTERVAL).is_none(), "emptied");
     }
 }
