@@ -1,6 +1,9 @@
 //! Several validators' cores linked only by this harness: a seeded network of delays, timers
-//! in virtual time, a chain whose head moves, validators that may be down. The real core,
-//! driven by hand: the start of a whole-node deterministic simulation.
+//! in virtual time, a chain whose head moves, validators that may be down, and one Byzantine
+//! behaviour (a leader jumping epochs). The real core, driven by hand: the start of a
+//! whole-node deterministic simulation. Not simulated yet: sync between validators (a
+//! validator that falls behind stays behind), module loading and the sandbox (evaluations
+//! are answered with a score every honest validator computes alike), restarts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +37,12 @@ struct Net {
     chain_every: Option<Duration>,
     /// The weights each validator asked the chain to set, in order.
     weights: Vec<Vec<platform_types::WeightsProposal>>,
+    /// A Byzantine validator that leads with blocks claiming an epoch far ahead of the chain
+    /// (the epoch jump that once stopped weight setting): its proposals are rewritten and
+    /// signed again with its own key on their way out.
+    epoch_jumper: Option<usize>,
+    /// Proposals the epoch jumper sent rewritten.
+    jumped: u64,
 }
 
 impl Net {
@@ -52,6 +61,8 @@ impl Net {
             chain: 1,
             chain_every: None,
             weights: vec![Vec::new(); count],
+            epoch_jumper: None,
+            jumped: 0,
             timers: nodes.iter().map(|_| Default::default()).collect(),
             down: vec![false; count],
             nodes,
@@ -127,6 +138,16 @@ impl Net {
                 for effect in node.take_effects() {
                     match effect {
                         Effect::Publish { topic, bytes } => {
+                            let bytes = match self.epoch_jumper == Some(i) {
+                                true => match jump_epoch(&node.keypair, &bytes) {
+                                    Some(jumped) => {
+                                        self.jumped += 1;
+                                        jumped
+                                    }
+                                    None => bytes,
+                                },
+                                false => bytes,
+                            };
                             for to in (0..self.down.len()).filter(|&to| to != i && !self.down[to]) {
                                 self.sent += 1;
                                 let message = received(topic, bytes.clone(), &node.verified);
@@ -168,6 +189,16 @@ impl Net {
     fn blocks(&self, i: usize, count: usize) -> Vec<platform_types::Hash> {
         self.nodes[i].records.blocks_from(1, count).expect("read").into_iter().map(|(b, _)| b.hash()).collect()
     }
+}
+
+/// A proposal leaves with its block's epoch 1 000 ahead, signed again by `keypair` (so the
+/// signature holds and only the block rules can refuse it); `None` for any other message.
+fn jump_epoch(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
+    use platform_types::{Codec, Envelope, MessageKind, Proposal};
+    let envelope = Envelope::from_bytes(bytes, 1 << 20).ok().filter(|e| e.kind == MessageKind::Proposal)?;
+    let mut proposal = Proposal::from_bytes(&envelope.payload).ok()?;
+    proposal.block.header.epoch = platform_types::Epoch::new(proposal.block.header.epoch.get() + 1_000);
+    Some(Envelope::seal(keypair, NetUid::new(NETUID), &proposal).to_bytes())
 }
 
 /// What the gossip pump makes of a message published on `topic`.
@@ -259,11 +290,23 @@ fn the_same_seed_replays_the_same_run() {
 /// epoch all four ask the chain to set the same weights, which reward the miner.
 #[test]
 fn four_validators_evaluate_and_agree_on_the_weights_they_set() {
+    let mut net = Net::new(4, 3);
+    net.chain_every = Some(Duration::from_millis(100));
+    let miner = challenge_and_submissions(&mut net);
+    net.run_until(Duration::from_secs(60), |net| net.weights.iter().all(|w| !w.is_empty()));
+    let first = &net.weights[0][0];
+    assert!(net.weights.iter().all(|w| w[0] == *first), "the same weights from all four: {:?}", net.weights);
+    let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
+    assert!(first.mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "the miner is rewarded: {first:?}");
+    assert_eq!(net.nodes[0].state.submissions.len(), 6, "every submission committed");
+}
+
+/// The owner adds challenge `sim` through validator 0 and, once every validator has it, the
+/// miner submits six payloads to validator 0; returns the miner's key.
+fn challenge_and_submissions(net: &mut Net) -> Keypair {
     use platform_types::{
         ChallengeId, ChallengeSpec, Envelope, MechanismId, Payload, Submission, SudoAction, SudoCommand,
     };
-    let mut net = Net::new(4, 3);
-    net.chain_every = Some(Duration::from_millis(100));
     let netuid = NetUid::new(NETUID);
     let owner = Keypair::from_suri("//V0").expect("owner");
     let spec = ChallengeSpec {
@@ -300,10 +343,29 @@ fn four_validators_evaluate_and_agree_on_the_weights_they_set() {
         let signed = envelope.open(netuid).expect("signed");
         net.deliver(0, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
     }
-    net.run_until(Duration::from_secs(60), |net| net.weights.iter().all(|w| !w.is_empty()));
-    let first = &net.weights[0][0];
-    assert!(net.weights.iter().all(|w| w[0] == *first), "the same weights from all four: {:?}", net.weights);
+    miner
+}
+
+/// One of four validators leads with blocks whose epoch jumps 1 000 ahead of the chain. The
+/// others refuse them (the block's epoch must be its linked chain block's), change views past
+/// it, and keep setting the same weights each epoch; no committed block carries a jumped epoch.
+#[test]
+fn an_epoch_jumping_leader_is_refused_and_weights_keep_being_set() {
+    let mut net = Net::new(4, 11);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.epoch_jumper = Some(1);
+    let miner = challenge_and_submissions(&mut net);
+    let honest = [0usize, 2, 3];
+    net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 2));
+    for epoch in 0..2 {
+        let first = &net.weights[0][epoch];
+        assert!(honest.iter().all(|&i| net.weights[i][epoch] == *first), "epoch {epoch}: {:?}", net.weights);
+    }
     let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
-    assert!(first.mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "the miner is rewarded: {first:?}");
-    assert_eq!(net.nodes[0].state.submissions.len(), 6, "every submission committed");
+    assert!(net.weights[0][1].mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "{:?}", net.weights[0][1]);
+    let height = net.nodes[0].state.tip.height.get() as usize;
+    let blocks = net.nodes[0].records.blocks_from(1, height).expect("read");
+    assert!(blocks.iter().all(|(b, _)| b.header.epoch.get() < 1_000), "a jumped epoch was committed");
+    assert!(net.nodes[0].state.tip.epoch.get() < 1_000);
+    assert!(net.jumped > 0, "the jumper led and its proposals went out rewritten");
 }
