@@ -66,6 +66,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
   -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-app -p platform-runtime \
   -p platform-chain -p platform-p2p -p platform-cli
 
+step "Whole-node simulation: validators' real cores, 500 seeds at n = 4 f = 1 and 100 at n = 7 f = 2, every behaviour"
+cargo run -q -p platform-node --example simulate -- --validators 4 --byzantine 1 --seeds 500
+cargo run -q -p platform-node --example simulate -- --validators 7 --byzantine 2 --seeds 100
+
 step "Consensus simulation: 1200 seeded Byzantine runs (release build)"
 cargo run --release -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 1000
 cargo run --release -q -p platform-consensus --example simulate -- --validators 7 --byzantine 2 --seeds 200

@@ -378,7 +378,3 @@ impl Core {
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "core_sim_tests.rs"]
-mod sim_tests;

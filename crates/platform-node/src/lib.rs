@@ -31,6 +31,7 @@ mod ordering;
 pub mod outbox;
 pub mod records;
 mod recovery;
+pub mod sim;
 mod sync_client;
 mod tasks;
 pub mod verdicts;

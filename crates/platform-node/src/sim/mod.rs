@@ -1,0 +1,177 @@
+//! A deterministic simulation of validators: their real cores (the same code `validator-node`
+//! runs, not a model of it), linked only by the simulator, in virtual time, with seeded
+//! message delays, a chain whose head moves, and validators that misbehave. Same scenario and
+//! seed, same run: the same blocks, the same weights, the same digest.
+//!
+//! [`run`] plays a [`Scenario`]: the subnet owner adds a challenge, a miner submits to an honest
+//! validator, and the validators run until the honest ones have asked the chain to set weights
+//! for the epochs asked; then it checks what must hold with more than two thirds of the stake
+//! honest — agreement (the same block at every height), validity (no block with a jumped
+//! epoch), liveness (weights every epoch) and identical weights — and returns the first
+//! [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
+//! failing one.
+//!
+//! Not simulated yet (issue 20): sync between validators (one that falls behind stays behind),
+//! restarts from the store, module loading and the sandbox, partitions, validator-set changes,
+//! and the other Byzantine behaviours.
+
+mod epoch_jump;
+pub(crate) mod net;
+
+use std::time::Duration;
+
+use parity_scale_codec::Encode;
+use platform_types::{Action, Codec, Hash, WeightsProposal, blake2b_256};
+
+use net::Net;
+
+/// What a Byzantine validator does wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Crashed from the start: it neither hears nor speaks.
+    Silent,
+    /// Leads with blocks whose epoch is 1 000 ahead of the chain's, signed with its own key.
+    EpochJump,
+}
+
+impl Behaviour {
+    /// Every behaviour, for sweeps.
+    pub const ALL: [Behaviour; 2] = [Behaviour::Silent, Behaviour::EpochJump];
+
+    /// The name the runner takes (`--behaviour`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::Silent => "silent",
+            Behaviour::EpochJump => "epoch-jump",
+        }
+    }
+
+    /// The behaviour called `name`.
+    pub fn from_name(name: &str) -> Option<Behaviour> {
+        Behaviour::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// One simulated run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Validators, equal stake each.
+    pub validators: usize,
+    /// How many of them (the last ones) misbehave.
+    pub byzantine: usize,
+    /// What they do.
+    pub behaviour: Behaviour,
+    /// Seeds the message delays.
+    pub seed: u64,
+    /// Epochs whose weights every honest validator must set.
+    pub epochs: usize,
+}
+
+/// What a run that kept every promise did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Committed height of each validator.
+    pub heights: Vec<u64>,
+    /// blake2b-256 over what the honest validators agreed, block by block (height, epoch,
+    /// chain link, proposer, and each action with a signed envelope named by its payload's
+    /// hash) and the weights they set: equal for equal runs. Block hashes and state roots are
+    /// left out: they cover signatures, and sr25519 signatures are randomised.
+    pub digest: Hash,
+    /// Virtual time the run took.
+    pub elapsed: Duration,
+}
+
+/// A promise a run broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// The honest validators did not set weights for every epoch asked in time.
+    #[error("liveness: {0}")]
+    Liveness(Stuck),
+    /// Two honest validators hold different blocks at a height.
+    #[error("agreement: validators {0} and {1} differ at height {2}")]
+    Agreement(usize, usize, u64),
+    /// A block with a jumped epoch was committed.
+    #[error("validity: height {0} commits epoch {1}, ahead of the chain")]
+    Validity(u64, u64),
+    /// Two honest validators asked the chain to set different weights for one epoch.
+    #[error("weights: validators {0} and {1} differ in their weights number {2}")]
+    Weights(usize, usize, usize),
+}
+
+/// Heights and virtual time when a run gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stuck at heights {heights:?} after {elapsed:?} of virtual time")]
+pub struct Stuck {
+    /// Committed height of each validator.
+    pub heights: Vec<u64>,
+    /// Virtual time run.
+    pub elapsed: Duration,
+}
+
+/// Virtual time a run may take.
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// Plays `scenario` and checks it; see the module documentation.
+pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
+    let mut net = Net::new(scenario.validators, scenario.seed);
+    net.chain_every = Some(Duration::from_millis(100));
+    let honest: Vec<usize> = (0..scenario.validators - scenario.byzantine.min(scenario.validators)).collect();
+    for i in honest.len()..scenario.validators {
+        match scenario.behaviour {
+            Behaviour::Silent => net.down[i] = true,
+            behaviour => net.behaviour[i] = Some(behaviour),
+        }
+    }
+    net::challenge_and_submissions(&mut net).map_err(Violation::Liveness)?;
+    let epochs = scenario.epochs;
+    net.run_until(LIMIT, |net| honest.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
+
+    let height = honest.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
+    let first = net.blocks(honest[0], height as usize);
+    for &i in &honest[1..] {
+        let blocks = net.blocks(i, height as usize);
+        if let Some(at) = first.iter().zip(&blocks).position(|(a, b)| a != b) {
+            return Err(Violation::Agreement(honest[0], i, at as u64 + 1));
+        }
+    }
+    let records = &net.nodes[honest[0]].records;
+    for (block, _) in records.blocks_from(1, height as usize).unwrap_or_default() {
+        if block.header.epoch.get() >= 1_000 {
+            return Err(Violation::Validity(block.header.height.get(), block.header.epoch.get()));
+        }
+    }
+    let weights: &[WeightsProposal] = &net.weights[honest[0]][..epochs];
+    for &i in &honest[1..] {
+        if let Some(at) = weights.iter().zip(&net.weights[i]).position(|(a, b)| a != b) {
+            return Err(Violation::Weights(honest[0], i, at));
+        }
+    }
+    let mut digest = Vec::new();
+    for (block, _) in records.blocks_from(1, height as usize).unwrap_or_default() {
+        let h = &block.header;
+        digest.extend(h.height.get().to_le_bytes());
+        digest.extend(h.epoch.get().to_le_bytes());
+        digest.extend(h.chain.number.to_le_bytes());
+        digest.extend_from_slice(h.chain.hash.as_bytes());
+        digest.extend_from_slice(h.proposer.as_bytes());
+        for action in &block.actions {
+            match action {
+                Action::Sudo(envelope) | Action::Evaluation(envelope) => {
+                    digest.extend_from_slice(envelope.payload_hash().as_bytes())
+                }
+                other => digest.extend(other.encode()),
+            }
+        }
+    }
+    for w in weights {
+        digest.extend(w.to_bytes());
+    }
+    Ok(Outcome {
+        heights: net.nodes.iter().map(|n| n.state.tip.height.get()).collect(),
+        digest: blake2b_256(&digest),
+        elapsed: net.elapsed,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! The simulator's own tests: the harness driven by hand, and [`run`] with its checker.
+
+use std::time::Duration;
+
+use super::net::{Net, challenge_and_submissions};
+use super::*;
+
+/// Two validators of half the stake each (both must vote) commit the same blocks.
+#[test]
+fn two_validators_commit_the_same_blocks_through_their_effects_alone() {
+    let mut net = Net::new(2, 1);
+    net.run_to(5, Duration::from_secs(30)).expect("commits");
+    assert_eq!(net.blocks(0, 5).len(), 5);
+    assert_eq!(net.blocks(0, 5), net.blocks(1, 5), "the same five blocks on both");
+    assert_eq!(net.nodes[0].state.tip.state_root, net.nodes[1].state.tip.state_root);
+}
+
+/// Four validators, one of them down from the start (f = 1 of n = 4): the other three hold
+/// three quarters of the stake and keep committing, the same blocks, at every seed tried.
+#[test]
+fn three_of_four_validators_commit_without_the_fourth() {
+    for seed in 0..5 {
+        let mut net = Net::new(4, seed);
+        net.down[3] = true;
+        net.run_to(4, Duration::from_secs(60)).expect("commits");
+        let first = net.blocks(0, 4);
+        assert_eq!(first.len(), 4, "seed {seed}");
+        assert!((1..3).all(|i| net.blocks(i, 4) == first), "seed {seed}: the three agree");
+    }
+}
+
+/// The same seed gives the same run: every validator's blocks, byte for byte, and the virtual
+/// time it took; another seed (other delays) still commits.
+#[test]
+fn the_same_seed_replays_the_same_run() {
+    let run = |seed: u64| {
+        let mut net = Net::new(4, seed);
+        net.run_to(6, Duration::from_secs(60)).expect("commits");
+        ((0..4).map(|i| net.blocks(i, 6)).collect::<Vec<_>>(), net.elapsed)
+    };
+    let (first, took) = run(7);
+    assert!(first.iter().all(|b| *b == first[0] && b.len() == 6), "all four agree");
+    assert_eq!(run(7), (first, took), "seed 7 twice");
+    assert_eq!(run(8).0[0].len(), 6);
+}
+
+/// The pipeline above consensus, simulated: the owner adds a challenge, a miner submits to one
+/// validator, every validator evaluates what is committed, and when the chain moves to the next
+/// epoch all four ask the chain to set the same weights, which reward the miner.
+#[test]
+fn four_validators_evaluate_and_agree_on_the_weights_they_set() {
+    let mut net = Net::new(4, 3);
+    net.chain_every = Some(Duration::from_millis(100));
+    let miner = challenge_and_submissions(&mut net).expect("set up");
+    net.run_until(Duration::from_secs(60), |net| net.weights.iter().all(|w| !w.is_empty())).expect("weights");
+    let first = &net.weights[0][0];
+    assert!(net.weights.iter().all(|w| w[0] == *first), "the same weights from all four: {:?}", net.weights);
+    let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
+    assert!(first.mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "the miner is rewarded: {first:?}");
+    assert_eq!(net.nodes[0].state.submissions.len(), 6, "every submission committed");
+}
+
+/// One of four validators leads with blocks whose epoch jumps 1 000 ahead of the chain. The
+/// others refuse them (the block's epoch must be its linked chain block's), change views past
+/// it, and keep setting the same weights each epoch; no committed block carries a jumped epoch.
+#[test]
+fn an_epoch_jumping_leader_is_refused_and_weights_keep_being_set() {
+    let mut net = Net::new(4, 11);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[1] = Some(Behaviour::EpochJump);
+    let miner = challenge_and_submissions(&mut net).expect("set up");
+    let honest = [0usize, 2, 3];
+    net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 2)).expect("weights");
+    for epoch in 0..2 {
+        let first = &net.weights[0][epoch];
+        assert!(honest.iter().all(|&i| net.weights[i][epoch] == *first), "epoch {epoch}: {:?}", net.weights);
+    }
+    let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
+    assert!(net.weights[0][1].mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "{:?}", net.weights[0][1]);
+    let height = net.nodes[0].state.tip.height.get() as usize;
+    let blocks = net.nodes[0].records.blocks_from(1, height).expect("read");
+    assert!(blocks.iter().all(|(b, _)| b.header.epoch.get() < 1_000), "a jumped epoch was committed");
+    assert!(net.nodes[0].state.tip.epoch.get() < 1_000);
+    assert!(net.jumped > 0, "the jumper led and its proposals went out rewritten");
+}
+
+/// `run` keeps every promise with one Byzantine validator of four, for each behaviour, and the
+/// same scenario gives the same digest.
+#[test]
+fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
+    for behaviour in Behaviour::ALL {
+        let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed: 5, epochs: 2 };
+        let first = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?}: {v}"));
+        assert_eq!(run(&scenario).expect("again"), first, "{behaviour:?}: the same run twice");
+    }
+}
+
+/// Beyond the fault bound the checker says so: two silent validators of four leave half the
+/// stake, nothing commits, and the run ends in a liveness violation instead of passing.
+#[test]
+fn the_checker_catches_a_run_beyond_the_fault_bound() {
+    let scenario = Scenario { validators: 4, byzantine: 2, behaviour: Behaviour::Silent, seed: 1, epochs: 1 };
+    assert!(matches!(run(&scenario), Err(Violation::Liveness(_))), "{:?}", run(&scenario));
+}
