@@ -33,7 +33,7 @@ struct Args {
     /// Epochs whose weights every honest validator must set.
     #[arg(long, default_value_t = 2)]
     epochs: usize,
-    /// Only this behaviour: silent, epoch-jump.
+    /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation.
     #[arg(long)]
     behaviour: Option<String>,
 }

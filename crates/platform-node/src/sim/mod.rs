@@ -11,12 +11,19 @@
 //! [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
 //! failing one.
 //!
+//! Byzantine behaviours, one file each: silent (crashed), `epoch_jump.rs` (a leader's blocks
+//! claim an epoch far ahead), `wrong_weights.rs` (a leader's blocks carry other weights),
+//! `equivocation.rs` (two different signed results per evaluation, each to half the peers).
+//!
 //! Not simulated yet (issue 20): sync between validators (one that falls behind stays behind),
 //! restarts from the store, module loading and the sandbox, partitions, validator-set changes,
-//! and the other Byzantine behaviours.
+//! and the other Byzantine behaviours (withheld evaluations, unpublished bodies, forged
+//! genesis, lying sync, floods, replayed sudo actions, Byzantine clients).
 
 mod epoch_jump;
+mod equivocation;
 pub(crate) mod net;
+mod wrong_weights;
 
 use std::time::Duration;
 
@@ -32,17 +39,42 @@ pub enum Behaviour {
     Silent,
     /// Leads with blocks whose epoch is 1 000 ahead of the chain's, signed with its own key.
     EpochJump,
+    /// Leads with blocks whose weight vector is not the one the committed state gives.
+    WrongWeights,
+    /// Gossips two different signed results for each of its evaluations, each to half its peers.
+    Equivocation,
 }
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 2] = [Behaviour::Silent, Behaviour::EpochJump];
+    pub const ALL: [Behaviour; 4] =
+        [Behaviour::Silent, Behaviour::EpochJump, Behaviour::WrongWeights, Behaviour::Equivocation];
 
     /// The name the runner takes (`--behaviour`).
     pub fn name(self) -> &'static str {
         match self {
             Behaviour::Silent => "silent",
             Behaviour::EpochJump => "epoch-jump",
+            Behaviour::WrongWeights => "wrong-weights",
+            Behaviour::Equivocation => "equivocation",
+        }
+    }
+
+    /// What receiver `to` gets instead of `bytes` published on `topic` by a validator behaving
+    /// so (with its key); `None`: the message as published.
+    fn outgoing(
+        self,
+        keypair: &platform_types::Keypair,
+        topic: platform_p2p::Topic,
+        bytes: &[u8],
+        to: usize,
+    ) -> Option<Vec<u8>> {
+        use platform_p2p::Topic;
+        match (self, topic) {
+            (Behaviour::EpochJump, Topic::Consensus) => epoch_jump::rewrite(keypair, bytes),
+            (Behaviour::WrongWeights, Topic::Consensus) => wrong_weights::rewrite(keypair, bytes),
+            (Behaviour::Equivocation, Topic::Evaluations) => equivocation::rewrite(keypair, bytes, to),
+            _ => None,
         }
     }
 
@@ -57,7 +89,8 @@ impl Behaviour {
 pub struct Scenario {
     /// Validators, equal stake each.
     pub validators: usize,
-    /// How many of them (the last ones) misbehave.
+    /// How many of them misbehave: validators `seed`, `seed + 1`, ... (modulo the count), so
+    /// that across seeds each seat, and so each leader turn, is played by a Byzantine one.
     pub byzantine: usize,
     /// What they do.
     pub behaviour: Behaviour,
@@ -79,6 +112,9 @@ pub struct Outcome {
     pub digest: Hash,
     /// Virtual time the run took.
     pub elapsed: Duration,
+    /// Messages the Byzantine validators sent other than as their cores published them (0:
+    /// their behaviour never came into play, e.g. a bad leader never led a height with weights).
+    pub forged: u64,
 }
 
 /// A promise a run broke.
@@ -115,14 +151,19 @@ const LIMIT: Duration = Duration::from_secs(240);
 pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     let mut net = Net::new(scenario.validators, scenario.seed);
     net.chain_every = Some(Duration::from_millis(100));
-    let honest: Vec<usize> = (0..scenario.validators - scenario.byzantine.min(scenario.validators)).collect();
-    for i in honest.len()..scenario.validators {
+    let n = scenario.validators;
+    let byzantine: Vec<usize> = (0..scenario.byzantine.min(n)).map(|k| (scenario.seed as usize + k) % n).collect();
+    let honest: Vec<usize> = (0..n).filter(|i| !byzantine.contains(i)).collect();
+    for &i in &byzantine {
         match scenario.behaviour {
             Behaviour::Silent => net.down[i] = true,
             behaviour => net.behaviour[i] = Some(behaviour),
         }
     }
-    net::challenge_and_submissions(&mut net).map_err(Violation::Liveness)?;
+    let Some(&via) = honest.first() else {
+        return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO }));
+    };
+    net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
     let epochs = scenario.epochs;
     net.run_until(LIMIT, |net| honest.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
 
@@ -170,6 +211,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         heights: net.nodes.iter().map(|n| n.state.tip.height.get()).collect(),
         digest: blake2b_256(&digest),
         elapsed: net.elapsed,
+        forged: net.rewritten,
     })
 }
 

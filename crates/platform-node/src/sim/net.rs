@@ -15,7 +15,7 @@ use platform_types::{Epoch, Keypair, Metagraph, NetUid, Neuron, SubnetParams, Ui
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{Behaviour, Stuck, epoch_jump};
+use super::{Behaviour, Stuck};
 use crate::config::{NodeConfig, Settings};
 use crate::core::{Clock, Core, CoreParts, Gossiped, Input};
 use crate::effects::Effect;
@@ -113,15 +113,19 @@ pub(crate) struct Net {
     pub sent: u64,
     /// The metagraph every validator reads (its block moves with the chain).
     pub metagraph: Metagraph,
-    /// The chain's head, and how often it moves (never when `None`).
+    /// The chain's head, and about how often it moves (never when `None`): each interval is
+    /// drawn between 80 % and 130 % of it, so that epochs do not begin at the same consensus
+    /// heights in every run.
     pub chain: u64,
     pub chain_every: Option<Duration>,
+    /// When the chain moves next.
+    pub next_chain: Duration,
     /// The weights each validator asked the chain to set, in order.
     pub weights: Vec<Vec<platform_types::WeightsProposal>>,
     /// What each validator does wrong, if anything.
     pub behaviour: Vec<Option<Behaviour>>,
-    /// Proposals the epoch jumper sent rewritten.
-    pub jumped: u64,
+    /// Messages Byzantine validators sent other than as their core published them.
+    pub rewritten: u64,
 }
 
 impl Net {
@@ -139,9 +143,10 @@ impl Net {
             metagraph: metagraph(&refs),
             chain: 1,
             chain_every: None,
+            next_chain: Duration::ZERO,
             weights: vec![Vec::new(); count],
             behaviour: vec![None; count],
-            jumped: 0,
+            rewritten: 0,
             timers: nodes.iter().map(|_| Default::default()).collect(),
             down: vec![false; count],
             nodes,
@@ -182,8 +187,11 @@ impl Net {
             self.elapsed += Duration::from_millis(5);
             // The chain moves: every validator sees the new head, and reads the metagraph at it.
             if let Some(every) = self.chain_every
-                && self.elapsed.as_millis().is_multiple_of(every.as_millis())
+                && self.elapsed >= self.next_chain
             {
+                let every = every.as_millis() as u64;
+                self.next_chain =
+                    self.elapsed + Duration::from_millis(self.rng.gen_range(every * 8 / 10..=every * 13 / 10));
                 self.chain += 1;
                 let (block, metagraph) = (platform_chain::test_block(self.chain), self.metagraph_at(self.chain));
                 for to in 0..self.nodes.len() {
@@ -220,19 +228,12 @@ impl Net {
                 for effect in node.take_effects() {
                     match effect {
                         Effect::Publish { topic, bytes } => {
-                            let bytes = match self.behaviour[i] {
-                                Some(Behaviour::EpochJump) => match epoch_jump::rewrite(&node.keypair, &bytes) {
-                                    Some(jumped) => {
-                                        self.jumped += 1;
-                                        jumped
-                                    }
-                                    None => bytes,
-                                },
-                                _ => bytes,
-                            };
                             for to in (0..self.down.len()).filter(|&to| to != i && !self.down[to]) {
                                 self.sent += 1;
-                                let message = received(topic, bytes.clone(), &node.verified);
+                                let forged =
+                                    self.behaviour[i].and_then(|b| b.outgoing(&node.keypair, topic, &bytes, to));
+                                self.rewritten += u64::from(forged.is_some());
+                                let message = received(topic, forged.unwrap_or_else(|| bytes.clone()), &node.verified);
                                 let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
                                 let from = platform_consensus::PeerTag(i as u64);
                                 let latency = Duration::from_millis(self.rng.gen_range(1..=20));
@@ -319,9 +320,9 @@ pub(crate) fn heights(nodes: &[Core]) -> Vec<u64> {
     nodes.iter().map(|n| n.state.tip.height.get()).collect()
 }
 
-/// The owner adds challenge `sim` through validator 0 and, once every validator has it, the
-/// miner submits six payloads to validator 0; returns the miner's key.
-pub(crate) fn challenge_and_submissions(net: &mut Net) -> Result<Keypair, Stuck> {
+/// The owner (validator 0's key) adds challenge `sim` through validator `via` and, once every
+/// running validator has it, the miner submits six payloads to `via`; returns the miner's key.
+pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Keypair, Stuck> {
     use platform_types::{
         ChallengeId, ChallengeSpec, Envelope, MechanismId, Payload, Submission, SudoAction, SudoCommand,
     };
@@ -339,7 +340,7 @@ pub(crate) fn challenge_and_submissions(net: &mut Net) -> Result<Keypair, Stuck>
     };
     let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: net.start.wall_ms };
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
-    net.deliver(0, Input::Sudo { signed, local: true, reply: None });
+    net.deliver(via, Input::Sudo { signed, local: true, reply: None });
     let id = ChallengeId::new("sim").expect("id");
     net.run_until(Duration::from_secs(30), |net| {
         net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.challenge(&id).is_some())
@@ -360,7 +361,7 @@ pub(crate) fn challenge_and_submissions(net: &mut Net) -> Result<Keypair, Stuck>
         let envelope = Envelope::seal(&miner, netuid, &submission);
         let bytes = envelope.to_bytes();
         let signed = envelope.open(netuid).expect("signed");
-        net.deliver(0, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
+        net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
     }
     Ok(miner)
 }
