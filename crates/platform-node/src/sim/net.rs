@@ -97,10 +97,10 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
     Core::new(parts, store).expect("core")
 }
 
-/// Validators whose only link is this harness: each one's consensus `Publish` effects reach
-/// the others as gossip after a delay drawn from a seeded generator, timers fire in virtual
-/// time, and a validator may be down (it neither hears nor speaks). The real core, driven by
-/// hand: the start of a whole-node deterministic simulation.
+/// Validators whose only link is this harness: each one's `Publish` effects reach the others
+/// as the gossip pump would hand them over, after a delay drawn from a seeded generator (a
+/// Byzantine validator's may be altered on the way out, per receiver); timers fire in virtual
+/// time; a validator may be down (it neither hears nor speaks).
 pub(crate) struct Net {
     pub nodes: Vec<Core>,
     pub timers: Vec<crate::effects::Timers>,
@@ -133,7 +133,7 @@ impl Net {
         use rand::SeedableRng;
         let names: Vec<String> = (0..count).map(|i| format!("//V{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        // A fixed origin: the same seed gives the same run.
+        // Only time since this origin matters to the cores: the same seed gives the same run.
         let start = Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 };
         let mut nodes: Vec<Core> = names.iter().map(|n| validator(n, metagraph(&refs), start)).collect();
         for node in &mut nodes {
