@@ -36,6 +36,9 @@ struct Args {
     /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation.
     #[arg(long)]
     behaviour: Option<String>,
+    /// No honest validator crashes and restarts from its store (by default one does).
+    #[arg(long)]
+    no_restart: bool,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
                 behaviour,
                 seed,
                 epochs: args.epochs,
+                restart: !args.no_restart,
             };
             runs += 1;
             if let Err(violation) = run(&scenario) {
@@ -72,11 +76,12 @@ fn main() -> ExitCode {
                 println!("seed {seed}, {}: {violation}", behaviour.name());
                 println!(
                     "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
-                     --behaviour {} --epochs {} --seeds 1 --first-seed {seed}",
+                     --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}",
                     args.validators,
                     args.byzantine,
                     behaviour.name(),
-                    args.epochs
+                    args.epochs,
+                    if args.no_restart { " --no-restart" } else { "" }
                 );
             }
         }

@@ -4,7 +4,9 @@
 //! seed, same run: the same blocks, the same weights, the same digest.
 //!
 //! [`run`] plays a [`Scenario`]: the subnet owner adds a challenge, a miner submits to an honest
-//! validator, and the validators run until the honest ones have asked the chain to set weights
+//! validator, an honest validator may crash and start again from its store (catching up
+//! through the others' sync servers), and the validators run until the honest ones have asked
+//! the chain to set weights
 //! for the epochs asked; then it checks what must hold with more than two thirds of the stake
 //! honest — agreement (the same block at every height), validity (no block with a jumped
 //! epoch), liveness (weights every epoch) and identical weights — and returns the first
@@ -15,8 +17,7 @@
 //! claim an epoch far ahead), `wrong_weights.rs` (a leader's blocks carry other weights),
 //! `equivocation.rs` (two different signed results per evaluation, each to half the peers).
 //!
-//! Not simulated yet (issue 20): sync between validators (one that falls behind stays behind),
-//! restarts from the store, module loading and the sandbox, partitions, validator-set changes,
+//! Not simulated yet (issue 20): module loading and the sandbox, partitions, validator-set changes,
 //! and the other Byzantine behaviours (withheld evaluations, unpublished bodies, forged
 //! genesis, lying sync, floods, replayed sudo actions, Byzantine clients).
 
@@ -98,6 +99,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Epochs whose weights every honest validator must set.
     pub epochs: usize,
+    /// Whether an honest validator crashes once the running ones reach height 3 and starts
+    /// again from its store.
+    pub restart: bool,
 }
 
 /// What a run that kept every promise did.
@@ -164,6 +168,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO }));
     };
     net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
+    if scenario.restart
+        && let Some(&crashed) = honest.last()
+    {
+        net.run_to(3, LIMIT).map_err(Violation::Liveness)?;
+        net.restart(crashed);
+    }
     let epochs = scenario.epochs;
     net.run_until(LIMIT, |net| honest.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
 

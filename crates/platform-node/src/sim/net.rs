@@ -22,6 +22,7 @@ use crate::effects::Effect;
 use crate::evaluations::Request as Evaluate;
 use crate::metrics::Metrics;
 use crate::records::Records;
+use crate::sync_client;
 
 /// The subnet simulated.
 pub(crate) const NETUID: u16 = 3;
@@ -159,7 +160,6 @@ impl Net {
     }
 
     /// Runs in steps of 5 ms of virtual time until every running validator reached `height`.
-    #[cfg(test)]
     pub fn run_to(&mut self, height: u64, limit: Duration) -> Result<(), Stuck> {
         self.run_until(limit, |net| {
             net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.tip.height.get() >= height)
@@ -225,6 +225,7 @@ impl Net {
                 // Writes are waited for here, so that when they finish is part of the run.
                 node.settle_writes();
                 let mut own = Vec::new();
+                let mut syncs = Vec::new();
                 for effect in node.take_effects() {
                     match effect {
                         Effect::Publish { topic, bytes } => {
@@ -257,16 +258,89 @@ impl Net {
                             });
                             own.push(Input::MetagraphRead { block, metagraph: Ok(metagraph) })
                         }
-                        // Modules, reveals, blocks and bodies from peers are not needed here.
+                        Effect::Sync(request) => syncs.push(request),
+                        // Modules and reveals are not simulated.
                         _ => {}
                     }
                 }
                 for input in own {
                     self.deliver(i, input);
                 }
+                for request in std::mem::take(&mut syncs) {
+                    let answer = self.answer_sync(i, request);
+                    self.deliver(i, answer);
+                }
             }
         }
         Ok(())
+    }
+
+    /// The answer validator `i`'s sync client gets: the first other running validator that has
+    /// something answers through the node's own sync server (`Records` as the p2p layer's
+    /// provider), as a peer would.
+    fn answer_sync(&self, i: usize, request: sync_client::Request) -> Input {
+        use platform_p2p::Provider;
+        use platform_types::{Codec, Height, SyncRequest, SyncResponse};
+        let peers = (0..self.nodes.len()).filter(|&j| j != i && !self.down[j]);
+        match request {
+            sync_client::Request::Blocks { from, .. } => {
+                let ask = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
+                let blocks = peers
+                    .filter_map(|j| match SyncResponse::from_bytes(&self.nodes[j].records.sync(&ask)) {
+                        Ok(SyncResponse::Blocks(blocks)) if !blocks.is_empty() => Some(blocks),
+                        _ => None,
+                    })
+                    .next()
+                    .unwrap_or_default();
+                Input::Synced { blocks }
+            }
+            sync_client::Request::Bodies(ids) => {
+                let ask = SyncRequest::Submissions(ids).to_bytes();
+                let mut envelopes = Vec::new();
+                for j in peers {
+                    if let Ok(SyncResponse::Submissions(found)) =
+                        SyncResponse::from_bytes(&self.nodes[j].records.sync(&ask))
+                    {
+                        envelopes.extend(found);
+                    }
+                }
+                Input::Bodies { envelopes }
+            }
+        }
+    }
+
+    /// Validator `i` crashes and starts again from what its store holds: the state replayed
+    /// from the stored blocks, the consensus machine's safety record, the acknowledged
+    /// submissions; timers and anything in memory are lost.
+    pub fn restart(&mut self, i: usize) {
+        let old = &self.nodes[i];
+        let store = old.records.store().clone();
+        let cfg = old.cfg.clone();
+        let records = Records::new(store.clone());
+        let genesis = platform_app::weights::validator_set(&self.metagraph, cfg.min_stake_rao, Epoch::new(0))
+            .expect("the genesis set");
+        let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
+        let verified = Arc::new(VerifiedEnvelopes::new(4096));
+        let state = crate::recovery::replay(&records, genesis, &cfg, &owner, &verified).expect("replays");
+        let (status, _) = watch::channel(Value::Null);
+        let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
+        let clock =
+            Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 };
+        let parts = CoreParts {
+            cfg,
+            records,
+            state,
+            metagraph: (*self.metagraph_at(self.chain)).clone(),
+            verified,
+            metrics: Arc::new(Metrics::default()),
+            status,
+            read_view,
+            clock,
+        };
+        let mut core = Core::new(parts, store).expect("restarts");
+        core.start();
+        self.nodes[i] = core;
+        self.timers[i] = Default::default();
     }
 
     /// The hashes of the first `count` blocks validator `i` stored.

@@ -89,7 +89,7 @@ fn an_epoch_jumping_leader_is_refused_and_weights_keep_being_set() {
 #[test]
 fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
     for behaviour in Behaviour::ALL {
-        let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed: 5, epochs: 2 };
+        let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed: 5, epochs: 2, restart: true };
         let first = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?}: {v}"));
         assert_eq!(run(&scenario).expect("again"), first, "{behaviour:?}: the same run twice");
     }
@@ -97,7 +97,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
     // carries weights) and every promise holds there too.
     for behaviour in [Behaviour::EpochJump, Behaviour::WrongWeights, Behaviour::Equivocation] {
         let forged = (0..20).find_map(|seed| {
-            let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed, epochs: 2 };
+            let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed, epochs: 2, restart: false };
             let outcome = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?} seed {seed}: {v}"));
             (outcome.forged > 0).then_some(outcome.forged)
         });
@@ -109,6 +109,27 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
 /// stake, nothing commits, and the run ends in a liveness violation instead of passing.
 #[test]
 fn the_checker_catches_a_run_beyond_the_fault_bound() {
-    let scenario = Scenario { validators: 4, byzantine: 2, behaviour: Behaviour::Silent, seed: 1, epochs: 1 };
+    let scenario =
+        Scenario { validators: 4, byzantine: 2, behaviour: Behaviour::Silent, seed: 1, epochs: 1, restart: false };
     assert!(matches!(run(&scenario), Err(Violation::Liveness(_))), "{:?}", run(&scenario));
+}
+
+/// A validator crashes after a few blocks and starts again from its store (state replayed
+/// from the stored blocks, its consensus safety record kept): it catches up through the sync
+/// server of the others and ends with the same blocks and the same weights.
+#[test]
+fn a_validator_restarted_from_its_store_catches_up_and_agrees() {
+    let mut net = Net::new(4, 21);
+    net.chain_every = Some(Duration::from_millis(100));
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_to(4, Duration::from_secs(30)).expect("commits");
+    let before = net.nodes[2].state.tip.height.get();
+    net.restart(2);
+    assert_eq!(net.nodes[2].state.tip.height.get(), before, "the state is replayed from the stored blocks");
+    net.run_until(Duration::from_secs(120), |net| net.weights.iter().all(|w| w.len() >= 2)).expect("weights");
+    let height = net.nodes.iter().map(|n| n.state.tip.height.get()).min().expect("nodes") as usize;
+    assert!(height > before as usize, "the restarted validator went on");
+    let first = net.blocks(0, height);
+    assert!((1..4).all(|i| net.blocks(i, height) == first), "the same blocks on all four");
+    assert!(net.weights.iter().all(|w| w[..2] == net.weights[0][..2]), "the same weights: {:?}", net.weights);
 }
