@@ -124,33 +124,15 @@ impl Default for Metrics {
         };
         let guard = &metrics.guard;
         for (name, help, gauge) in [
-            ("p2p_messages_accepted", "Gossip messages admitted by the peer guard", &guard.accepted),
-            ("p2p_messages_rate_limited", "Gossip messages dropped for their peer's rate", &guard.rate_limited),
-            ("p2p_refused_banned", "Messages and connections refused from banned peers", &guard.refused_banned),
-            ("p2p_messages_invalid", "Gossip messages judged invalid", &guard.invalid),
-            ("p2p_bans", "Peers banned", &guard.bans),
-            ("p2p_connections_refused", "Connections refused for the per-IP limit", &guard.refused_connections),
-        ] {
-            registry.register(name, help, gauge.clone());
-        }
-        registry.register("submissions_accepted", "Submissions accepted", metrics.submissions_accepted.clone());
-        registry.register("submissions_rejected", "Submissions refused", metrics.submissions_rejected.clone());
-        registry.register("evaluations", "Evaluations run by this validator", metrics.evaluations.clone());
-        registry.register(
-            "evaluations_abstained",
-            "Evaluations abstained from after local failures (nothing signed)",
-            metrics.evaluations_abstained.clone(),
-        );
-        registry.register("consensus_height", "Committed consensus height", metrics.height.clone());
-        registry.register("chain_block", "Latest chain block seen", metrics.chain_block.clone());
-        registry.register("voting", "1 while this validator votes", metrics.voting.clone());
-        registry.register("peers", "Connected libp2p peers", metrics.peers.clone());
-        registry.register(
-            "weights_submissions",
-            "Weight submissions to the chain by path (set, commit, reveal, unknown) and outcome (ok, refused)",
-            metrics.weights_submissions.clone(),
-        );
-        for (name, help, gauge) in [
+            ("consensus_height", "Committed consensus height", &metrics.height),
+            ("chain_block", "Latest chain block seen", &metrics.chain_block),
+            ("voting", "1 while this validator votes", &metrics.voting),
+            ("peers", "Connected libp2p peers", &metrics.peers),
+            (
+                "evaluation_backlog",
+                "Committed submissions waiting for room in the evaluation actor's mailbox",
+                &metrics.evaluation_backlog,
+            ),
             (
                 "weights_landed_block",
                 "Chain block where this validator's weights last landed (its start block until then)",
@@ -166,28 +148,46 @@ impl Default for Metrics {
             ("disk_free_bytes", "Bytes free on the data directory's file system", &metrics.disk_free_bytes),
             ("disk_total_bytes", "Bytes in all on the data directory's file system", &metrics.disk_total_bytes),
             ("data_bytes", "Bytes under the data directory", &metrics.data_bytes),
+            ("p2p_messages_accepted", "Gossip messages admitted by the peer guard", &guard.accepted),
+            ("p2p_messages_rate_limited", "Gossip messages dropped for their peer's rate", &guard.rate_limited),
+            ("p2p_refused_banned", "Messages and connections refused from banned peers", &guard.refused_banned),
+            ("p2p_messages_invalid", "Gossip messages judged invalid", &guard.invalid),
+            ("p2p_bans", "Peers banned", &guard.bans),
+            ("p2p_connections_refused", "Connections refused for the per-IP limit", &guard.refused_connections),
         ] {
             registry.register(name, help, gauge.clone());
         }
+        for (name, help, counter) in [
+            ("submissions_accepted", "Submissions accepted", &metrics.submissions_accepted),
+            ("submissions_rejected", "Submissions refused", &metrics.submissions_rejected),
+            ("evaluations", "Evaluations run by this validator", &metrics.evaluations),
+            (
+                "evaluations_abstained",
+                "Evaluations abstained from after local failures (nothing signed)",
+                &metrics.evaluations_abstained,
+            ),
+            (
+                "p2p_commands_dropped",
+                "Message verdicts and blob announcements dropped for a full p2p command queue",
+                &metrics.p2p_commands_dropped,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
+        for (name, help, histogram) in [
+            ("score_latency_seconds", "Seconds from submission to final score", &metrics.score_latency),
+            (
+                "commit_latency_seconds",
+                "Seconds from holding a height's proposal to committing it",
+                &metrics.commit_latency,
+            ),
+        ] {
+            registry.register(name, help, histogram.clone());
+        }
         registry.register(
-            "score_latency_seconds",
-            "Seconds from submission to final score",
-            metrics.score_latency.clone(),
-        );
-        registry.register(
-            "evaluation_backlog",
-            "Committed submissions waiting for room in the evaluation actor's mailbox",
-            metrics.evaluation_backlog.clone(),
-        );
-        registry.register(
-            "p2p_commands_dropped",
-            "Message verdicts and blob announcements dropped for a full p2p command queue",
-            metrics.p2p_commands_dropped.clone(),
-        );
-        registry.register(
-            "commit_latency_seconds",
-            "Seconds from holding a height's proposal to committing it",
-            metrics.commit_latency.clone(),
+            "weights_submissions",
+            "Weight submissions to the chain by path (set, commit, reveal, unknown) and outcome (ok, refused)",
+            metrics.weights_submissions.clone(),
         );
         Metrics { registry, ..metrics }
     }
