@@ -126,7 +126,8 @@ pub(crate) struct Clock {
 impl Clock {
     /// This machine's clocks, now.
     pub fn system() -> Clock {
-        Clock { now: Instant::now(), wall_ms: now_ms() }
+        let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        Clock { now: Instant::now(), wall_ms }
     }
 }
 
@@ -223,10 +224,6 @@ pub(crate) const METAGRAPH_READS: usize = 8;
 /// What the rules need of a submission: the mempool's copy, else the stored one.
 pub(crate) fn submission_info(mempool: &Mempool, records: &Records, id: &SubmissionId) -> Option<SubmissionInfo> {
     mempool.info(id).or_else(|| records.submission_info(id))
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Core {

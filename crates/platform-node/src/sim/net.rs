@@ -98,6 +98,11 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
     Core::new(parts, store).expect("core")
 }
 
+/// `base` as read at chain block `number` (the simulated chain's metagraph never changes).
+fn read_at(base: &Metagraph, number: u64) -> Arc<Metagraph> {
+    Arc::new(Metagraph { block: platform_chain::test_block(number), ..base.clone() })
+}
+
 /// Validators whose only link is this harness: each one's `Publish` effects reach the others
 /// as the gossip pump would hand them over, after a delay drawn from a seeded generator (a
 /// Byzantine validator's may be altered on the way out, per receiver); timers fire in virtual
@@ -168,7 +173,7 @@ impl Net {
 
     /// The metagraph as read at chain block `number`.
     pub fn metagraph_at(&self, number: u64) -> Arc<Metagraph> {
-        Arc::new(Metagraph { block: platform_chain::test_block(number), ..self.metagraph.clone() })
+        read_at(&self.metagraph, number)
     }
 
     /// Hands `input` to validator `to` at the next step.
@@ -252,10 +257,7 @@ impl Net {
                             self.weights[i].push(weights)
                         }
                         Effect::Chain(crate::chain_client::Request::Metagraph(block)) => {
-                            let metagraph = Arc::new(Metagraph {
-                                block: platform_chain::test_block(block.number),
-                                ..self.metagraph.clone()
-                            });
+                            let metagraph = read_at(&self.metagraph, block.number);
                             own.push(Input::MetagraphRead { block, metagraph: Ok(metagraph) })
                         }
                         Effect::Sync(request) => syncs.push(request),
