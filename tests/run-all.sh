@@ -50,6 +50,9 @@ bash tests/chopsticks/install.sh
 # missing spec fails the chain tests instead of skipping them.
 export PLATFORM_CHAIN_DIR="${PLATFORM_CHAIN_DIR:-$(pwd)/../shared/chain}"
 
+step "The Bittensor SDK's drand package (tests/drand) for the timelocked-commit reference tests"
+export PLATFORM_DRAND_PYTHON="${PLATFORM_DRAND_PYTHON:-$(bash tests/drand/venv.sh)}"
+
 step "Building and running every test (cargo test --workspace)"
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 

@@ -92,6 +92,9 @@ pub enum ChainError {
     /// A non-module dispatch error (bad origin, arithmetic, exhausted, ...).
     #[error("dispatch failed: {0}")]
     Dispatch(String),
+    /// A drand-timelocked commit could not be built or opened.
+    #[error("timelock: {0}")]
+    Timelock(String),
     /// The pending-commit store failed.
     #[error("commit store: {0}")]
     Store(String),

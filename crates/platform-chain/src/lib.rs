@@ -21,6 +21,7 @@ mod setter;
 mod signer;
 #[cfg(feature = "test-double")]
 mod test_double;
+pub mod tlock;
 mod types;
 
 pub use calls::{Capabilities, ChainMetadata, WeightsCall};

@@ -7,6 +7,7 @@
 mod chain;
 mod challenge;
 mod consensus;
+mod epoch_state;
 mod schedule;
 mod sync;
 mod work;
@@ -19,6 +20,7 @@ pub use consensus::{
     Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
     Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
+pub use epoch_state::{EpochState, INCLUSION_DELAY_BLOCKS, MAX_TEMPO, ScheduleError};
 pub use schedule::Schedule;
 pub use sync::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
 pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};
