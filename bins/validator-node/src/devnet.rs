@@ -47,7 +47,7 @@ pub struct DevnetArgs {
     chain_block_ms: u64,
 }
 
-fn parse_hotkey(text: &str) -> Result<PublicKey, String> {
+pub(crate) fn parse_hotkey(text: &str) -> Result<PublicKey, String> {
     match text.strip_prefix("0x") {
         Some(hex) => Hash::from_hex(hex).map(|h| PublicKey::from_bytes(*h.as_bytes())).map_err(|e| e.to_string()),
         None => PublicKey::from_ss58(text).map_err(|e| e.to_string()),

@@ -1,6 +1,7 @@
 //! `validator-node`: runs one Platform validator until SIGINT or SIGTERM.
 
 mod devnet;
+mod weights;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,10 +41,25 @@ enum Command {
     /// a subnet with validators holding permits and stake, the example challenges, miners
     /// submitting, and the weights each validator sets read back from the chain every epoch.
     Devnet(devnet::DevnetArgs),
+    /// Show how a weight vector would be sent, without sending it: the path (direct,
+    /// timelocked commit-reveal or hashed commit-reveal) and why, the drand reveal round and the
+    /// timelocked commit's bytes. Reads the chain with --endpoint, or takes the epoch state
+    /// (--tempo --block …) or an explicit --reveal-round offline.
+    Weights(weights::WeightsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Weights(args)) = cli.command {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return fail(e.into()),
+        };
+        return match runtime.block_on(weights::run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        };
+    }
     if let Some(Command::Devnet(args)) = cli.command {
         let work_dir = match devnet::prepare(&args) {
             Ok(dir) => dir,

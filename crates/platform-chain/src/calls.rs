@@ -44,6 +44,14 @@ impl ChainMetadata {
         self.0.pallet_by_name(PALLET).and_then(|p| p.call_variant_by_name(name)).is_some()
     }
 
+    /// Seconds per block: twice the `Timestamp` pallet's `MinimumPeriod` (Aura's slot), when the
+    /// runtime has that constant.
+    pub fn block_time_secs(&self) -> Option<f64> {
+        let constant = self.0.pallet_by_name("Timestamp")?.constant_by_name("MinimumPeriod")?;
+        let period_ms = <u64 as parity_scale_codec::Decode>::decode(&mut constant.value()).ok()?;
+        (period_ms > 0).then(|| period_ms as f64 * 2.0 / 1000.0)
+    }
+
     pub(crate) fn has_storage(&self, name: &str) -> bool {
         self.0.pallet_by_name(PALLET).and_then(|p| p.storage()).and_then(|s| s.entry_by_name(name)).is_some()
     }
@@ -60,14 +68,20 @@ pub struct Capabilities {
     pub mechanism_weights: bool,
     /// `commit_mechanism_weights` and `reveal_mechanism_weights`.
     pub mechanism_commit_reveal: bool,
-    /// `commit_timelocked_mechanism_weights` (drand-timelocked commits).
+    /// `commit_timelocked_weights` (drand-timelocked commits).
     pub timelocked_commits: bool,
+    /// `commit_timelocked_mechanism_weights`.
+    pub mechanism_timelocked_commits: bool,
     /// `MechanismCountCurrent` storage.
     pub mechanism_count: bool,
     /// `TotalHotkeyAlpha(hotkey, netuid)`: stake kept per subnet.
     pub stake_per_subnet: bool,
     /// `SubnetOwnerHotkey(netuid)`.
     pub owner_hotkey: bool,
+    /// `LastEpochBlock`, `PendingEpochAt`, `SubnetEpochIndex`: the stateful epoch schedule.
+    pub dynamic_tempo: bool,
+    /// `CommitRevealWeightsVersion`.
+    pub commit_reveal_version: bool,
 }
 
 impl Capabilities {
@@ -79,10 +93,15 @@ impl Capabilities {
             mechanism_weights: metadata.has_call("set_mechanism_weights"),
             mechanism_commit_reveal: metadata.has_call("commit_mechanism_weights")
                 && metadata.has_call("reveal_mechanism_weights"),
-            timelocked_commits: metadata.has_call("commit_timelocked_mechanism_weights"),
+            timelocked_commits: metadata.has_call("commit_timelocked_weights"),
+            mechanism_timelocked_commits: metadata.has_call("commit_timelocked_mechanism_weights"),
             mechanism_count: metadata.has_storage("MechanismCountCurrent"),
             stake_per_subnet: metadata.has_storage("TotalHotkeyAlpha"),
             owner_hotkey: metadata.has_storage("SubnetOwnerHotkey"),
+            dynamic_tempo: ["LastEpochBlock", "PendingEpochAt", "SubnetEpochIndex", "BlocksSinceLastStep"]
+                .iter()
+                .all(|name| metadata.has_storage(name)),
+            commit_reveal_version: metadata.has_storage("CommitRevealWeightsVersion"),
         }
     }
 }
@@ -108,8 +127,8 @@ pub enum WeightsCall {
         /// The salt committed.
         salt: Vec<u16>,
     },
-    /// A drand-timelocked commit (`commit_timelocked_mechanism_weights`). The ciphertext is made
-    /// by the caller; the runtime reveals it itself at `reveal_round`.
+    /// A drand-timelocked commit (`commit_timelocked_weights` / `commit_timelocked_mechanism_weights`),
+    /// made by [`crate::tlock::weights_commit`]; the runtime reveals it itself at `reveal_round`.
     CommitTimelocked {
         /// The subnet.
         netuid: NetUid,
@@ -153,13 +172,13 @@ impl WeightsCall {
                 caps.mechanism_commit_reveal,
                 weights.mechanism,
             ),
-            WeightsCall::CommitTimelocked { .. } => {
-                return if caps.timelocked_commits {
-                    Ok("commit_timelocked_mechanism_weights")
-                } else {
-                    Err(ChainError::Unsupported("commit_timelocked_mechanism_weights".into()))
-                };
-            }
+            WeightsCall::CommitTimelocked { mechanism, .. } => (
+                "commit_timelocked_weights",
+                "commit_timelocked_mechanism_weights",
+                caps.timelocked_commits,
+                caps.mechanism_timelocked_commits,
+                *mechanism,
+            ),
         };
         match (mechanism.get(), plain_ok, mech_ok) {
             (0, true, _) => Ok(plain),

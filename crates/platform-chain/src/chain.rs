@@ -6,6 +6,7 @@ use platform_types::{Keypair, MechanismId, NetUid};
 
 use crate::calls::{Capabilities, WeightsCall};
 use crate::error::ChainError;
+use crate::path::WeightsContext;
 use crate::types::{Head, Inclusion};
 use platform_types::{BlockRef, Metagraph, SubnetParams};
 
@@ -42,6 +43,14 @@ pub trait Chain: Send + Sync {
         netuid: NetUid,
         at: Option<BlockRef>,
     ) -> impl Future<Output = Result<SubnetParams, ChainError>> + Send;
+
+    /// What choosing a weights path and a reveal round needs, read at `at` (the best block when
+    /// `None`): parameters, epoch state, commit-reveal version, block time.
+    fn weights_context(
+        &self,
+        netuid: NetUid,
+        at: Option<BlockRef>,
+    ) -> impl Future<Output = Result<WeightsContext, ChainError>> + Send;
 
     /// The subnet's neurons, stake, permits and owner at `at` (the best block when `None`).
     fn metagraph(

@@ -23,9 +23,10 @@ use crate::chain::{BlockStream, Chain};
 use crate::commit::netuid_index;
 use crate::dispatch::{CallContext, module_error, pool_error};
 use crate::error::ChainError;
+use crate::path::{DEFAULT_BLOCK_TIME_SECS, WeightsContext};
 use crate::signer::HotkeySigner;
 use crate::types::{Head, Inclusion, WeightVector};
-use platform_types::{BlockRef, Metagraph, Neuron, SubnetParams};
+use platform_types::{BlockRef, EpochState, Metagraph, Neuron, SubnetParams};
 
 type Client = OnlineClient<SubstrateConfig>;
 
@@ -252,6 +253,38 @@ impl Chain for SubxtChain {
             commit_reveal_enabled: Self::read(&storage, "CommitRevealWeightsEnabled", n()).await?,
             reveal_period_epochs: Self::read(&storage, "RevealPeriodEpochs", n()).await?,
             mechanism_count,
+        })
+    }
+
+    async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
+        let (storage, block) = self.storage_at(at).await?;
+        let params = self.subnet_params(netuid, Some(block)).await?;
+        let caps = self.capabilities();
+        let n = || vec![Value::u128(u128::from(netuid.get()))];
+        let epoch = if caps.dynamic_tempo {
+            EpochState {
+                block: block.number,
+                period: u32::from(params.tempo),
+                last_epoch_block: Self::read(&storage, "LastEpochBlock", n()).await?,
+                pending_epoch_at: Self::read(&storage, "PendingEpochAt", n()).await?,
+                epoch_index: Self::read(&storage, "SubnetEpochIndex", n()).await?,
+                blocks_since_last_step: Self::read(&storage, "BlocksSinceLastStep", n()).await?,
+            }
+        } else {
+            params.schedule(netuid).epoch_state(block.number)
+        };
+        let commit_reveal_version = if caps.commit_reveal_version {
+            Self::read(&storage, "CommitRevealWeightsVersion", vec![]).await?
+        } else {
+            0
+        };
+        Ok(WeightsContext {
+            block,
+            params,
+            epoch,
+            dynamic_tempo: caps.dynamic_tempo,
+            commit_reveal_version,
+            block_time_secs: self.metadata().block_time_secs().unwrap_or(DEFAULT_BLOCK_TIME_SECS),
         })
     }
 

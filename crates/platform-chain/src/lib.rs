@@ -17,6 +17,7 @@ mod commit;
 mod dispatch;
 mod error;
 mod local;
+mod path;
 mod setter;
 mod signer;
 #[cfg(feature = "test-double")]
@@ -30,8 +31,9 @@ pub use client::{ConnectOptions, SubxtChain};
 pub use commit::{commit_hash, netuid_index};
 pub use error::{ChainError, RevealRefusal};
 pub use local::{ALICE, LocalChain, LocalChainConfig, install_chopsticks};
+pub use path::{DEFAULT_BLOCK_TIME_SECS, PathChoice, WeightsContext, WeightsPath, choose_path, timelocked_call};
 pub use platform_types::{BlockRef, Metagraph, Neuron, Schedule, SubnetParams};
-pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter};
+pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter, unix_now_secs};
 #[cfg(feature = "test-double")]
 pub use test_double::{TestChain, test_block};
 pub use types::{Head, Inclusion, WeightVector};

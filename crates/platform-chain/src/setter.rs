@@ -13,7 +13,8 @@ use crate::calls::WeightsCall;
 use crate::chain::Chain;
 use crate::commit::{commit_hash, netuid_index};
 use crate::error::{ChainError, RevealRefusal};
-use crate::types::{Head, Inclusion, WeightVector};
+use crate::path::{PathChoice, WeightsContext, WeightsPath, choose_path, timelocked_call};
+use crate::types::{Inclusion, WeightVector};
 
 /// Key prefix of pending commits in [`Column::Weights`].
 const PREFIX: &[u8] = b"chain/commit/";
@@ -94,6 +95,14 @@ impl From<Record> for PendingCommit {
 pub enum Submitted {
     /// Weights set directly.
     Set(Inclusion),
+    /// Weights committed timelocked; the runtime reveals them itself once drand publishes
+    /// `reveal_round`.
+    Timelocked {
+        /// The commit's inclusion.
+        inclusion: Inclusion,
+        /// The drand round the commit was encrypted to.
+        reveal_round: u64,
+    },
     /// Weights committed; [`WeightSetter::reveal_due`] reveals them in the window.
     Committed {
         /// The commit's inclusion.
@@ -121,6 +130,12 @@ pub struct WeightSetter<C> {
     chain: C,
     store: Arc<dyn Store>,
     signer: Keypair,
+    clock: fn() -> f64,
+}
+
+/// The wall clock in Unix seconds: drand rounds are a function of real time.
+pub fn unix_now_secs() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn key(p: &PendingCommit, signer: &Keypair) -> Vec<u8> {
@@ -134,7 +149,13 @@ fn key(p: &PendingCommit, signer: &Keypair) -> Vec<u8> {
 impl<C: Chain> WeightSetter<C> {
     /// A setter for `signer`'s weights, keeping pending commits in `store`.
     pub fn new(chain: C, store: Arc<dyn Store>, signer: Keypair) -> Self {
-        WeightSetter { chain, store, signer }
+        WeightSetter { chain, store, signer, clock: unix_now_secs }
+    }
+
+    /// The same setter reading time from `clock` (Unix seconds) when it picks a reveal round.
+    pub fn with_clock(mut self, clock: fn() -> f64) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The chain this setter talks to.
@@ -142,15 +163,41 @@ impl<C: Chain> WeightSetter<C> {
         &self.chain
     }
 
-    /// Sends `weights`: `set_weights` (or the mechanism variant) when the subnet allows it,
-    /// otherwise a commit that [`Self::reveal_due`] reveals later. The commit is persisted
-    /// before it is sent, so a node stopped at any point still reveals it after a restart.
+    /// How `weights` would be sent now, and why ([`choose_path`] on the chain's current state).
+    pub async fn path(&self, weights: &WeightVector) -> Result<(PathChoice, WeightsContext), ChainError> {
+        let ctx = self.chain.weights_context(weights.netuid, None).await?;
+        Ok((choose_path(&self.chain.capabilities(), &ctx, weights.mechanism)?, ctx))
+    }
+
+    /// Sends `weights` the way the chain requires ([`choose_path`]): `set_weights` (or the
+    /// mechanism variant) when commit-reveal is off; one drand-timelocked commit, which the
+    /// runtime reveals, when the runtime has them; otherwise a hashed commit that
+    /// [`Self::reveal_due`] reveals later, persisted before it is sent so that a node stopped at
+    /// any point still reveals it after a restart.
     pub async fn submit(&self, weights: WeightVector) -> Result<Submitted, ChainError> {
         weights.validate()?;
-        let best = self.chain.block(Head::Best).await?;
-        let params = self.chain.subnet_params(weights.netuid, Some(best)).await?;
-        if !params.commit_reveal_enabled {
-            return self.chain.submit(&self.signer, &WeightsCall::Set(weights)).await.map(Submitted::Set);
+        let (choice, ctx) = self.path(&weights).await?;
+        info!(path = choice.path.name(), reason = %choice.reason, "sending weights");
+        let best = ctx.block;
+        let params = ctx.params;
+        match choice.path {
+            WeightsPath::Direct => {
+                return self.chain.submit(&self.signer, &WeightsCall::Set(weights)).await.map(Submitted::Set);
+            }
+            WeightsPath::Timelocked { commit_reveal_version } => {
+                let reveal_round = ctx.reveal_round((self.clock)())?;
+                let call = timelocked_call(
+                    &self.signer.public(),
+                    &weights,
+                    reveal_round,
+                    commit_reveal_version,
+                    &mut rand::rngs::OsRng,
+                )?;
+                let inclusion = self.chain.submit(&self.signer, &call).await?;
+                info!(block = inclusion.block.number, reveal_round, "weights committed, timelocked");
+                return Ok(Submitted::Timelocked { inclusion, reveal_round });
+            }
+            WeightsPath::HashedCommitReveal => {}
         }
         let salt: Vec<u16> = (0..SALT_WORDS).map(|_| rand::random::<u16>()).collect();
         let index = netuid_index(weights.netuid.get(), weights.mechanism.get());

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::calls::{Capabilities, WeightsCall};
 use crate::chain::{BlockStream, Chain};
 use crate::error::ChainError;
+use crate::path::WeightsContext;
 use crate::types::{Head, Inclusion};
 
 #[derive(Debug)]
@@ -95,14 +96,31 @@ impl Chain for TestChain {
             mechanism_weights: false,
             mechanism_commit_reveal: false,
             timelocked_commits: false,
+            mechanism_timelocked_commits: false,
             mechanism_count: false,
             stake_per_subnet: true,
             owner_hotkey: true,
+            dynamic_tempo: false,
+            commit_reveal_version: false,
         }
     }
 
     async fn subnet_params(&self, _netuid: NetUid, _at: Option<BlockRef>) -> Result<SubnetParams, ChainError> {
         Ok(self.state().metagraph.params)
+    }
+
+    async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
+        let state = self.state();
+        let block = at.unwrap_or(state.head);
+        let params = state.metagraph.params;
+        Ok(WeightsContext {
+            block,
+            params,
+            epoch: params.schedule(netuid).epoch_state(block.number),
+            dynamic_tempo: false,
+            commit_reveal_version: 0,
+            block_time_secs: crate::path::DEFAULT_BLOCK_TIME_SECS,
+        })
     }
 
     async fn metagraph(&self, _netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {

@@ -241,7 +241,7 @@ mod tests {
     fn the_reveal_round_is_the_margin_past_the_first_reveal_block() {
         let state = EpochState {
             block: 10,
-            tempo: 50,
+            period: 50,
             last_epoch_block: 10,
             pending_epoch_at: 0,
             epoch_index: 0,
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(reveal_round(&state, 1, 12.0, now), Ok(1212));
         assert_eq!(reveal_round(&state, 1, 12.0, now + 2.9), Ok(1212));
         assert_eq!(reveal_round(&state, 1, 12.0, now + 3.0), Ok(1213));
-        assert!(reveal_round(&EpochState { tempo: 0, ..state }, 1, 12.0, now).is_err());
+        assert!(reveal_round(&EpochState { period: 0, ..state }, 1, 12.0, now).is_err());
     }
 
     #[test]

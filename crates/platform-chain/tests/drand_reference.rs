@@ -168,7 +168,7 @@ fn generated_case(rng: &mut StdRng) -> (EpochState, u64, f64) {
         if rng.gen_range(0..12) == 0 { u64::from(MAX_TEMPO) + rng.gen_range(0..3) } else { since_epoch };
     let state = EpochState {
         block,
-        tempo,
+        period: u32::from(tempo),
         last_epoch_block,
         pending_epoch_at,
         epoch_index: rng.gen_range(0..100_000),
@@ -190,7 +190,7 @@ fn reveal_rounds_equal_the_sdks_over_generated_epoch_states() {
         let answer = sdk.ask(json!({
             "op": "commit_v2", "uids": [0, 1], "weights": [65535, 7], "version_key": 5,
             "last_epoch_block": state.last_epoch_block, "pending_epoch_at": state.pending_epoch_at,
-            "subnet_epoch_index": state.epoch_index, "tempo": state.tempo,
+            "subnet_epoch_index": state.epoch_index, "tempo": state.period,
             "blocks_since_last_step": state.blocks_since_last_step, "current_block": state.block,
             "reveal_period_epochs": period, "block_time": block_time, "hotkey": hex::encode(hotkey),
         }));

@@ -38,7 +38,10 @@ fn finney_has_every_weights_call() {
     let caps = Capabilities::of(&metadata);
     assert!(caps.set_weights && caps.commit_reveal);
     assert!(caps.mechanism_weights && caps.mechanism_commit_reveal && caps.timelocked_commits);
+    assert!(caps.mechanism_timelocked_commits && caps.commit_reveal_version);
     assert!(caps.mechanism_count && caps.stake_per_subnet && caps.owner_hotkey);
+    // Spec 365 predates dynamic tempo: the legacy epoch rule applies there.
+    assert!(!caps.dynamic_tempo);
 }
 
 #[test]
@@ -92,6 +95,26 @@ fn timelocked_commit_encodes_as_documented() {
     args.extend(&ciphertext);
     args.extend((123_456_789u64, 4u16).encode());
     assert_eq!(data, expected(&metadata, "commit_timelocked_mechanism_weights", args));
+}
+
+#[test]
+fn a_timelocked_commit_for_mechanism_zero_uses_the_plain_call() {
+    let Some(metadata) = finney() else { return };
+    let hotkey = platform_types::PublicKey::from_bytes([4; 32]);
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
+    let commit = platform_chain::tlock::weights_commit(&hotkey, &weights(0), 5_000_000, &mut rng).expect("commit");
+    let call = WeightsCall::CommitTimelocked {
+        netuid: NetUid::new(100),
+        mechanism: MechanismId::new(0),
+        commit: commit.clone(),
+        reveal_round: 5_000_000,
+        commit_reveal_version: 4,
+    };
+    let data = call.call_data(&metadata).expect("encodes");
+    let mut args = 100u16.encode();
+    args.extend(commit.encode());
+    args.extend((5_000_000u64, 4u16).encode());
+    assert_eq!(data, expected(&metadata, "commit_timelocked_weights", args));
 }
 
 #[test]

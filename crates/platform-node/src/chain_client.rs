@@ -13,8 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform_chain::{BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector};
-use platform_types::{NetUid, WeightsProposal};
+use platform_chain::{
+    BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector, choose_path,
+};
+use platform_types::{MechanismId, NetUid, WeightsProposal};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -123,6 +125,7 @@ impl<C: Chain + Clone + 'static> Client<C> {
                             self.metrics.weights_landed_block.set(inclusion.block.number as i64);
                         }
                         Submitted::Committed { .. } => self.metrics.weights_submitted("commit", true),
+                        Submitted::Timelocked { .. } => self.metrics.weights_submitted("timelocked", true),
                     }
                     info!(epoch = weights.epoch.get(), ?submitted, "weights sent to the chain")
                 }
@@ -188,8 +191,18 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
         } else {
             None
         };
+        let read = fresh.is_some();
         if inputs.send(Input::Chain { block, metagraph: fresh }).await.is_err() {
             return;
+        }
+        if read {
+            let choice = match chain.weights_context(netuid, Some(block)).await {
+                Ok(ctx) => choose_path(&chain.capabilities(), &ctx, MechanismId::new(0)).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if inputs.send(Input::WeightsPath(choice)).await.is_err() {
+                return;
+            }
         }
     }
 }

@@ -56,6 +56,22 @@ impl Core {
         }
     }
 
+    /// Records how weights are sent now; logs a change of path (or of reason).
+    pub(crate) fn on_weights_path(&mut self, choice: Result<platform_chain::PathChoice, String>) {
+        let value = match &choice {
+            Ok(c) => serde_json::json!({ "path": c.path.name(), "reason": c.reason, "error": null }),
+            Err(e) => serde_json::json!({ "path": null, "reason": null, "error": e }),
+        };
+        if self.weights_path.as_ref() != Some(&value) {
+            match &choice {
+                Ok(c) => tracing::info!(path = c.path.name(), reason = %c.reason, "weights path"),
+                Err(e) => warn!(%e, "cannot choose how to send weights"),
+            }
+            self.weights_path = Some(value);
+            self.publish_status();
+        }
+    }
+
     /// Asks the chain client to submit agreed weights (with the version key of the latest
     /// metagraph read); its answer comes back as [`Input::WeightsSubmitted`].
     pub(crate) fn submit_weights(&mut self, weights: platform_types::WeightsProposal) {

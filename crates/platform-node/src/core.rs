@@ -110,6 +110,8 @@ pub(crate) struct Core {
     pub reloaded: Vec<Envelope>,
     /// The last evaluation this validator abstained from, and why (shown in `/health`).
     pub abstained: Option<(SubmissionId, String)>,
+    /// How weights are sent (`/health`'s `weights_path`), as the chain client last chose it.
+    pub weights_path: Option<Value>,
     /// The time, as the caller last set it ([`Core::set_time`]): the core never reads a clock,
     /// so a run driven with the same inputs at the same times is the same run.
     pub clock: Clock,
@@ -213,6 +215,7 @@ impl Core {
             evaluation_outbox: Outbox::new(Topic::Evaluations, clock.now),
             reloaded,
             abstained: None,
+            weights_path: None,
             clock,
         })
     }
@@ -328,6 +331,7 @@ impl Core {
             }
             Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
             Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
+            Input::WeightsPath(choice) => self.on_weights_path(choice),
             Input::Synced { blocks } => {
                 self.syncing = false;
                 for (block, certificate) in blocks {

@@ -108,6 +108,9 @@ pub(crate) enum Input {
         epoch: u64,
         record: Value,
     },
+    /// How weights would be sent now and why, chosen from the chain's state at each metagraph
+    /// read (or why it could not be chosen).
+    WeightsPath(Result<platform_chain::PathChoice, String>),
 }
 
 /// What [`Input::Precheck`] checks.

@@ -62,7 +62,8 @@ fn inclusion(i: &Inclusion) -> Value {
 }
 
 /// What the chain answered to one mechanism's weights: `{path, ok, inclusion, error}` with
-/// `path` `set` (set directly) or `commit` (committed, revealed later), `inclusion` null when
+/// `path` `set` (set directly), `commit` (committed, revealed later) or `timelocked` (committed
+/// to a drand round, revealed by the chain), `inclusion` null when
 /// the chain refused them, and `error` the chain's reason then.
 pub(crate) fn chain_answer(outcome: &Result<Submitted, ChainError>) -> Value {
     match outcome {
@@ -70,6 +71,9 @@ pub(crate) fn chain_answer(outcome: &Result<Submitted, ChainError>) -> Value {
         Ok(Submitted::Committed { inclusion: i, commit }) => json!({
             "path": "commit", "ok": true, "inclusion": inclusion(i), "error": null,
             "reveal_from": commit.reveal_from, "reveal_until": commit.reveal_until,
+        }),
+        Ok(Submitted::Timelocked { inclusion: i, reveal_round }) => json!({
+            "path": "timelocked", "ok": true, "inclusion": inclusion(i), "error": null, "reveal_round": reveal_round,
         }),
         Err(e) => json!({ "path": null, "ok": false, "inclusion": null, "error": e.to_string() }),
     }

@@ -217,6 +217,7 @@ impl Core {
             "mempool": self.mempool.len(),
             "evaluations_abstained": self.metrics.evaluations_abstained.get(),
             "last_abstention": self.abstained.as_ref().map(|(id, reason)| json!({ "submission": id.to_string(), "reason": reason })),
+            "weights_path": self.weights_path,
         });
         self.status.send_replace(status);
     }

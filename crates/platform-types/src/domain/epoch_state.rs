@@ -30,8 +30,9 @@ pub const INCLUSION_DELAY_BLOCKS: u64 = 1;
 pub struct EpochState {
     /// The block the state was read at (the head a commit is built against).
     pub block: u64,
-    /// `Tempo`: blocks between automatic epochs (0: the subnet runs none).
-    pub tempo: u16,
+    /// Blocks between automatic epochs (0: the subnet runs none): `Tempo` on runtimes with
+    /// dynamic tempo, `Tempo + 1` under the legacy rule ([`crate::Schedule::epoch_state`]).
+    pub period: u32,
     /// `LastEpochBlock`.
     pub last_epoch_block: u64,
     /// `PendingEpochAt` (0: none).
@@ -57,12 +58,12 @@ impl EpochState {
     /// Whether the subnet's epoch fires in `block`'s `run_coinbase`, given this state as it is
     /// before that block's coinbase (the runtime's `should_run_epoch`).
     pub fn fires_in(&self, block: u64) -> bool {
-        if self.tempo == 0 {
+        if self.period == 0 {
             return false;
         }
         let pending_due = self.pending_epoch_at != 0 && block >= self.pending_epoch_at;
         let overdue = self.blocks_since_last_step > u64::from(MAX_TEMPO);
-        let tempo_passed = block.saturating_sub(self.last_epoch_block) >= u64::from(self.tempo);
+        let tempo_passed = block.saturating_sub(self.last_epoch_block) >= u64::from(self.period);
         pending_due || overdue || tempo_passed
     }
 
@@ -88,7 +89,7 @@ impl EpochState {
     /// The first block in which the runtime reveals a commit sent against this state (included
     /// in the next block) when the subnet's reveal period is `reveal_period_epochs`.
     pub fn first_reveal_block(&self, reveal_period_epochs: u64) -> Result<u64, ScheduleError> {
-        if self.tempo == 0 {
+        if self.period == 0 {
             return Err(ScheduleError::NoEpochs);
         }
         let included = self.block.saturating_add(INCLUSION_DELAY_BLOCKS);
@@ -110,10 +111,10 @@ impl EpochState {
     /// The first block after the head at which the epoch fires on schedule (no owner trigger
     /// assumed beyond the one pending).
     pub fn next_epoch_block(&self) -> Option<u64> {
-        if self.tempo == 0 {
+        if self.period == 0 {
             return None;
         }
-        let automatic = self.last_epoch_block.saturating_add(u64::from(self.tempo));
+        let automatic = self.last_epoch_block.saturating_add(u64::from(self.period));
         let next = match self.pending_epoch_at {
             0 => automatic,
             pending => automatic.min(pending),
@@ -126,10 +127,10 @@ impl EpochState {
 mod tests {
     use super::*;
 
-    fn state(block: u64, tempo: u16, last: u64, pending: u64, index: u64, since: u64) -> EpochState {
+    fn state(block: u64, period: u32, last: u64, pending: u64, index: u64, since: u64) -> EpochState {
         EpochState {
             block,
-            tempo,
+            period,
             last_epoch_block: last,
             pending_epoch_at: pending,
             epoch_index: index,

@@ -4,6 +4,8 @@
 //! index of a block is `(b + netuid + 1) / (tempo + 1)`. A commit made in epoch `e` may be
 //! revealed only during epoch `e + reveal_period`, and expires after it.
 
+use super::epoch_state::EpochState;
+
 /// A subnet's tempo and commit-reveal period: enough to place any block in its epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -40,6 +42,34 @@ impl Schedule {
         // Smallest b > block with (b + offset) % period == 0.
         let rem = (block.saturating_add(offset)) % period;
         block + (period - rem)
+    }
+
+    /// The legacy rule as a [`EpochState`] at `block`: epochs every `tempo + 1` blocks, the
+    /// last one at the newest epoch block not after `block`. Stepping it forward gives the same
+    /// epoch blocks and indices as [`Self::epoch_index`], so one model predicts reveals on
+    /// runtimes with and without dynamic tempo.
+    pub fn epoch_state(&self, block: u64) -> EpochState {
+        if self.tempo == 0 {
+            return EpochState {
+                block,
+                period: 0,
+                last_epoch_block: 0,
+                pending_epoch_at: 0,
+                epoch_index: 0,
+                blocks_since_last_step: 0,
+            };
+        }
+        let period = self.period();
+        let since = block.saturating_add(self.offset()) % period;
+        let last_epoch_block = block.saturating_sub(since);
+        EpochState {
+            block,
+            period: u32::from(self.tempo) + 1,
+            last_epoch_block,
+            pending_epoch_at: 0,
+            epoch_index: self.epoch_index(block),
+            blocks_since_last_step: since,
+        }
     }
 
     /// The first and last block (inclusive) in which a commit made at `commit_block` may be
@@ -88,6 +118,26 @@ mod tests {
         assert_eq!(s.epoch_index(first - 1), 1);
         let two = Schedule { reveal_period_epochs: 2, ..s };
         assert_eq!(two.reveal_window(25), (61, 81));
+    }
+
+    #[test]
+    fn the_legacy_rule_as_epoch_state_steps_like_the_formula() {
+        for netuid in [0u16, 1, 7, 4095] {
+            for tempo in [1u16, 2, 20, 360] {
+                let s = Schedule { netuid, tempo, reveal_period_epochs: 1 };
+                let mut state = s.epoch_state(5_000);
+                for block in 5_001..5_000 + 3 * u64::from(tempo) + 10 {
+                    assert_eq!(state.fires_in(block), s.epoch_index(block) == s.epoch_index(block - 1) + 1);
+                    state = state.after(block);
+                    assert_eq!(state, s.epoch_state(block), "netuid {netuid} tempo {tempo} block {block}");
+                }
+                // A commit included at b is revealed in the first block of epoch(b) + 1.
+                for head in [5_000u64, 5_003, 5_017] {
+                    let (first, _) = s.reveal_window(head + 1);
+                    assert_eq!(s.epoch_state(head).first_reveal_block(1), Ok(first));
+                }
+            }
+        }
     }
 
     #[test]
