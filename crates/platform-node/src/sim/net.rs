@@ -37,7 +37,7 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
     let miner = Keypair::from_suri(MINER).expect("key");
     Metagraph {
         netuid: NetUid::new(NETUID),
-        block: platform_chain::test_block(1),
+        block: chain_block(1),
         neurons: keys
             .iter()
             .enumerate()
@@ -100,7 +100,7 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
 
 /// `base` as read at chain block `number` (the simulated chain's metagraph never changes).
 fn read_at(base: &Metagraph, number: u64) -> Arc<Metagraph> {
-    Arc::new(Metagraph { block: platform_chain::test_block(number), ..base.clone() })
+    Arc::new(Metagraph { block: chain_block(number), ..base.clone() })
 }
 
 /// Validators whose only link is this harness: each one's `Publish` effects reach the others
@@ -198,7 +198,7 @@ impl Net {
                 self.next_chain =
                     self.elapsed + Duration::from_millis(self.rng.gen_range(every * 8 / 10..=every * 13 / 10));
                 self.chain += 1;
-                let (block, metagraph) = (platform_chain::test_block(self.chain), self.metagraph_at(self.chain));
+                let (block, metagraph) = (chain_block(self.chain), self.metagraph_at(self.chain));
                 for to in 0..self.nodes.len() {
                     self.deliver(to, Input::Chain { block, metagraph: Some(metagraph.clone()) });
                 }
@@ -440,4 +440,10 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
         net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
     }
     Ok(miner)
+}
+
+/// The simulated chain's block `number` (its hash is a function of the number: the simulated
+/// chain never reorganises).
+pub(crate) fn chain_block(number: u64) -> platform_chain::BlockRef {
+    platform_chain::BlockRef { number, hash: platform_types::blake2b_256(&number.to_le_bytes()) }
 }
