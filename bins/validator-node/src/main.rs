@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use platform_chain::{ConnectOptions, SubxtChain};
+use platform_chain::{FailoverChain, FailoverOptions};
 use platform_node::{LogFormat, NodeConfig, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -128,9 +128,9 @@ fn init_logs(format: LogFormat) {
 }
 
 async fn run(config: NodeConfig) -> anyhow::Result<()> {
-    let chain = SubxtChain::connect(&config.endpoint, ConnectOptions::default())
+    let chain = FailoverChain::connect(config.endpoints.clone(), FailoverOptions::default())
         .await
-        .with_context(|| format!("cannot connect to {}", config.endpoint))?;
+        .with_context(|| format!("cannot connect to any of {}", config.endpoints.join(", ")))?;
     let node = platform_node::start(config, chain).await?;
     tracing::info!(http = %node.http_addr, p2p = ?node.p2p_addresses, "running; Ctrl-C stops");
     let failure = tokio::select! {

@@ -100,6 +100,23 @@ pub enum ChainError {
     Store(String),
 }
 
+impl ChainError {
+    /// Whether sending the same weights again later may succeed: the endpoint failed, the pool
+    /// refused the transaction for now, the rate limit has not passed, or the subnet's
+    /// commit-reveal setting changed under the path chosen (it is chosen again).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ChainError::Rpc(_)
+                | ChainError::Connect { .. }
+                | ChainError::TransactionInvalid(_)
+                | ChainError::RateLimited { .. }
+                | ChainError::CommitRevealEnabled { .. }
+                | ChainError::CommitRevealDisabled { .. }
+        )
+    }
+}
+
 impl From<platform_storage::StoreError> for ChainError {
     fn from(e: platform_storage::StoreError) -> Self {
         ChainError::Store(e.to_string())

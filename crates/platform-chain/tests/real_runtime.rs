@@ -6,64 +6,18 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Fixture, NETUID, TEMPO, hotkey, start};
+use common::{Fixture, NETUID, TEMPO, hotkey, net, register, set_permits, start, vector, within};
 use platform_chain::LocalChain;
 use platform_chain::{
     Chain, ChainError, Head, RevealOutcome, RevealRefusal, Submitted, WeightSetter, WeightVector, WeightsCall,
     commit_hash,
 };
 use platform_storage::{RocksStore, Store};
-use platform_types::{Keypair, MechanismId, NetUid};
+use platform_types::{MechanismId, NetUid};
 use serde_json::json;
-
-fn net() -> NetUid {
-    NetUid::new(NETUID)
-}
-
-async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(240), f).await.expect("test finished in time")
-}
-
-/// Registers `names` as hotkeys (coldkey //Alice) and returns them with their uids.
-async fn register(fx: &Fixture, names: &[&str]) -> Vec<(Keypair, u16)> {
-    let mut out = Vec::new();
-    for name in names {
-        let key = hotkey(name);
-        let inclusion = fx.chain.burned_register(&fx.alice, net(), &key.public()).await.expect("registers");
-        assert!(inclusion.events.iter().any(|e| e == "SubtensorModule::NeuronRegistered"), "{:?}", inclusion.events);
-        out.push(key);
-    }
-    let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
-    out.into_iter()
-        .map(|key| {
-            let uid = graph.uid_of(&key.public()).expect("registered").get();
-            (key, uid)
-        })
-        .collect()
-}
-
-/// Gives uids validator permits (and takes them from every other uid).
-async fn set_permits(fx: &Fixture, permitted: &[u16]) {
-    let n = fx.chain.metagraph(net(), None).await.expect("metagraph").neurons.len();
-    let permits: Vec<bool> = (0..n as u16).map(|uid| permitted.contains(&uid)).collect();
-    fx.local
-        .set_storage(json!({ "SubtensorModule": { "ValidatorPermit": [[[NETUID], permits]] } }))
-        .await
-        .expect("permits");
-}
 
 async fn set_subnet_item(fx: &Fixture, item: &str, value: serde_json::Value) {
     fx.local.set_storage(json!({ "SubtensorModule": { item: [[[NETUID], value]] } })).await.expect("set storage");
-}
-
-fn vector(uids: &[u16], values: &[u16], version_key: u64) -> WeightVector {
-    WeightVector {
-        netuid: net(),
-        mechanism: MechanismId::new(0),
-        uids: uids.to_vec(),
-        values: values.to_vec(),
-        version_key,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

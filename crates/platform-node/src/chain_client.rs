@@ -37,8 +37,9 @@ pub(crate) const METAGRAPH_REFRESH_BLOCKS: u64 = 30;
 /// What the event loop asks of the chain.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Request {
-    /// Submit the weights agreed at consensus height `height` (one call per mechanism).
-    Weights { weights: WeightsProposal, version_key: u64, height: u64 },
+    /// Submit the weights agreed at consensus height `height` (one call per mechanism); a
+    /// transient refusal is retried with backoff until the chain reaches block `until`.
+    Weights { weights: WeightsProposal, version_key: u64, height: u64, until: u64 },
     /// Reveal the commits due at this chain block, if any are pending.
     Reveal { block: u64 },
     /// Read the metagraph at a chain block a proposed snapshot names.
@@ -69,8 +70,8 @@ pub(crate) fn spawn<C: Chain + Clone + 'static>(
 impl<C: Chain + Clone + 'static> Client<C> {
     async fn carry_out(self: Arc<Self>, request: Request) {
         match request {
-            Request::Weights { weights, version_key, height } => {
-                let record = self.submit(&weights, version_key, height).await;
+            Request::Weights { weights, version_key, height, until } => {
+                let record = self.submit(&weights, version_key, height, until).await;
                 let _ = self.inputs.send(Input::WeightsSubmitted { epoch: weights.epoch.get(), record }).await;
             }
             Request::Reveal { block } => {
@@ -106,7 +107,7 @@ impl<C: Chain + Clone + 'static> Client<C> {
     }
 
     /// Submits each mechanism's vector; the record `/weights/history` shows.
-    async fn submit(&self, weights: &WeightsProposal, version_key: u64, height: u64) -> serde_json::Value {
+    async fn submit(&self, weights: &WeightsProposal, version_key: u64, height: u64, until: u64) -> serde_json::Value {
         let mut results = Vec::new();
         for vector in &weights.mechanisms {
             let call = WeightVector {
@@ -116,7 +117,7 @@ impl<C: Chain + Clone + 'static> Client<C> {
                 values: vector.weights.clone(),
                 version_key,
             };
-            let outcome = self.setter.submit(call).await;
+            let outcome = self.submit_with_retries(call, until).await;
             match &outcome {
                 Ok(submitted) => {
                     match submitted {
@@ -144,6 +145,41 @@ impl<C: Chain + Clone + 'static> Client<C> {
         json!({ "epoch": weights.epoch.get(), "height": height, "mechanisms": results })
     }
 }
+
+impl<C: Chain + Clone + 'static> Client<C> {
+    /// Sends one vector; while the chain refuses it for a transient reason
+    /// ([`platform_chain::ChainError::is_transient`]) and has not reached block `until`, waits
+    /// ([`RETRY_FIRST`], doubling to [`RETRY_MAX`]) and sends it again — through whichever
+    /// endpoint the client uses by then.
+    async fn submit_with_retries(
+        &self,
+        call: WeightVector,
+        until: u64,
+    ) -> Result<platform_chain::Submitted, platform_chain::ChainError> {
+        let mut delay = RETRY_FIRST;
+        loop {
+            let outcome = self.setter.submit(call.clone()).await;
+            let Err(e) = &outcome else { return outcome };
+            if !e.is_transient() {
+                return outcome;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(RETRY_MAX);
+            match self.setter.chain().block(Head::Best).await {
+                Ok(head) if head.number >= until => return outcome,
+                Ok(_) | Err(_) => {}
+            }
+            self.metrics.weights_submitted("retry", false);
+            warn!(%e, until, "the chain refused the weights for now; sending again");
+        }
+    }
+}
+
+/// First wait before weights refused for a transient reason are sent again.
+pub(crate) const RETRY_FIRST: Duration = Duration::from_secs(2);
+
+/// Longest wait between two sends of the same weights.
+pub(crate) const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Follows the chain's best blocks; reads the metagraph again at each new epoch (and at
 /// least every [`METAGRAPH_REFRESH_BLOCKS`] blocks). Waits on the loop's inputs: a loop that

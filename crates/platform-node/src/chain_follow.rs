@@ -78,6 +78,9 @@ impl Core {
         let Some(metagraph) = &self.metagraph else { return };
         let version_key = metagraph.params.weights_version_key;
         let height = self.state.tip.height.get();
-        self.effects.push(Effect::Chain(Request::Weights { weights, version_key, height }));
+        // Retried until the epoch after the chain's current one begins.
+        let head = self.chain.head().map_or(metagraph.block.number, |b| b.number);
+        let until = metagraph.params.schedule(self.cfg.netuid).next_epoch_block(head);
+        self.effects.push(Effect::Chain(Request::Weights { weights, version_key, height, until }));
     }
 }

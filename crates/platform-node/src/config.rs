@@ -70,8 +70,10 @@ pub struct Settings {
     /// Directory holding btcli wallets.
     #[cfg_attr(feature = "cli", arg(long, env = "WALLET_PATH", value_name = "DIR"))]
     pub wallet_path: Option<PathBuf>,
-    /// Subtensor WebSocket endpoint [default: wss://entrypoint-finney.opentensor.ai:443].
-    #[cfg_attr(feature = "cli", arg(long, env = "SUBTENSOR_ENDPOINT", value_name = "URL"))]
+    /// Subtensor WebSocket endpoint, or several separated by commas: the validator moves to the
+    /// next when one fails and back to the first when it answers again
+    /// [default: wss://entrypoint-finney.opentensor.ai:443].
+    #[cfg_attr(feature = "cli", arg(long, env = "SUBTENSOR_ENDPOINT", value_name = "URL[,URL...]"))]
     pub subtensor_endpoint: Option<String>,
     /// The subnet this network validates [default: 100].
     #[cfg_attr(feature = "cli", arg(long, env = "NETUID"))]
@@ -166,8 +168,8 @@ impl ConfigError {
 pub struct NodeConfig {
     /// The validator's hotkey.
     pub hotkey: Keypair,
-    /// Chain endpoint.
-    pub endpoint: String,
+    /// Chain endpoints, in order of preference.
+    pub endpoints: Vec<String>,
     /// Subnet.
     pub netuid: NetUid,
     /// libp2p listen address.
@@ -221,10 +223,8 @@ impl NodeConfig {
             }
         };
         let netuid = s.netuid.unwrap_or(DEFAULT_NETUID);
-        let endpoint = s.subtensor_endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-        if !(endpoint.starts_with("ws://") || endpoint.starts_with("wss://")) {
-            return Err(ConfigError::new("subtensor_endpoint", format!("{endpoint:?} is not a ws:// or wss:// URL")));
-        }
+        let endpoints = platform_chain::parse_endpoints(s.subtensor_endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))
+            .map_err(|e| ConfigError::new("subtensor_endpoint", e))?;
         let p2p_listen = s.p2p_listen_addr.unwrap_or_else(|| DEFAULT_P2P_LISTEN.to_owned());
         check_multiaddr("p2p_listen_addr", &p2p_listen)?;
         if let Some(external) = &s.p2p_external_addr {
@@ -275,7 +275,7 @@ impl NodeConfig {
         }
         Ok(NodeConfig {
             hotkey,
-            endpoint,
+            endpoints,
             netuid: NetUid::new(netuid),
             p2p_listen,
             p2p_external: s.p2p_external_addr,
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         let config = NodeConfig::from_settings(with_secret()).expect("valid");
-        assert_eq!(config.endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(config.endpoints, vec![DEFAULT_ENDPOINT.to_string()]);
         assert_eq!(config.netuid.get(), 100);
         assert_eq!(config.p2p_listen, "/ip4/0.0.0.0/tcp/9000");
         assert_eq!(config.data_dir, PathBuf::from("./data"));

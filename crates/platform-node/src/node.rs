@@ -140,7 +140,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     let metagraph = chain
         .metagraph(cfg.netuid, None)
         .await
-        .with_context(|| format!("cannot read subnet {} from the chain at {}", cfg.netuid, cfg.endpoint))?;
+        .with_context(|| format!("cannot read subnet {} from the chain at {}", cfg.netuid, cfg.endpoints.join(", ")))?;
     info!(hotkey = %me, netuid = cfg.netuid.get(), block = metagraph.block.number, neurons = metagraph.neurons.len(), "chain read");
     if metagraph.uid_of(&me).is_none() {
         warn!(hotkey = %me, "this hotkey is not registered on the subnet: the node follows but cannot vote");

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use platform_chain::{ConnectOptions, LocalChain, LocalChainConfig, SubxtChain};
-use platform_types::Keypair;
+use platform_chain::{Chain, ConnectOptions, LocalChain, LocalChainConfig, SubxtChain, WeightVector};
+use platform_types::{Keypair, MechanismId, NetUid};
+use serde_json::json;
 
 pub const NETUID: u16 = 1;
 pub const TEMPO: u16 = 20;
@@ -126,4 +127,51 @@ pub async fn start() -> Option<Fixture> {
 /// A hotkey for tests, derived from a dev phrase.
 pub fn hotkey(name: &str) -> Keypair {
     Keypair::from_suri(&format!("//Platform//{name}")).expect("dev hotkey")
+}
+
+pub fn net() -> NetUid {
+    NetUid::new(NETUID)
+}
+
+pub async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(240), f).await.expect("test finished in time")
+}
+
+/// Registers `names` as hotkeys (coldkey //Alice) and returns them with their uids.
+pub async fn register(fx: &Fixture, names: &[&str]) -> Vec<(Keypair, u16)> {
+    let mut out = Vec::new();
+    for name in names {
+        let key = hotkey(name);
+        let inclusion = fx.chain.burned_register(&fx.alice, net(), &key.public()).await.expect("registers");
+        assert!(inclusion.events.iter().any(|e| e == "SubtensorModule::NeuronRegistered"), "{:?}", inclusion.events);
+        out.push(key);
+    }
+    let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
+    out.into_iter()
+        .map(|key| {
+            let uid = graph.uid_of(&key.public()).expect("registered").get();
+            (key, uid)
+        })
+        .collect()
+}
+
+/// Gives uids validator permits (and takes them from every other uid).
+pub async fn set_permits(fx: &Fixture, permitted: &[u16]) {
+    let n = fx.chain.metagraph(net(), None).await.expect("metagraph").neurons.len();
+    let permits: Vec<bool> = (0..n as u16).map(|uid| permitted.contains(&uid)).collect();
+    fx.local
+        .set_storage(json!({ "SubtensorModule": { "ValidatorPermit": [[[NETUID], permits]] } }))
+        .await
+        .expect("permits");
+}
+
+/// A weight vector for mechanism 0 of the test subnet.
+pub fn vector(uids: &[u16], values: &[u16], version_key: u64) -> WeightVector {
+    WeightVector {
+        netuid: net(),
+        mechanism: MechanismId::new(0),
+        uids: uids.to_vec(),
+        values: values.to_vec(),
+        version_key,
+    }
 }
