@@ -10,7 +10,7 @@ use common::{Fixture, NETUID, TEMPO, hotkey, net, register, set_permits, start, 
 use platform_chain::LocalChain;
 use platform_chain::{
     Chain, ChainError, Head, RevealOutcome, RevealRefusal, Submitted, WeightSetter, WeightVector, WeightsCall,
-    commit_hash,
+    WeightsPath, commit_hash,
 };
 use platform_storage::{RocksStore, Store};
 use platform_types::{MechanismId, NetUid};
@@ -251,6 +251,30 @@ async fn the_client_reconnects_when_the_endpoint_comes_back() {
                 break;
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_path_is_chosen_from_the_runtime_and_the_subnet() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let caps = fx.chain.capabilities();
+        // Spec 218 predates timelocked commits and dynamic tempo.
+        assert!(!caps.timelocked_commits && !caps.mechanism_timelocked_commits && !caps.dynamic_tempo);
+        let ctx = fx.chain.weights_context(net(), None).await.expect("context");
+        assert!(!ctx.dynamic_tempo);
+        assert_eq!(ctx.epoch, ctx.params.schedule(net()).epoch_state(ctx.block.number));
+        assert!(ctx.block_time_secs > 0.0, "block time {}", ctx.block_time_secs);
+        let path = |ctx: &platform_chain::WeightsContext| {
+            platform_chain::choose_path(&caps, ctx, MechanismId::new(0)).expect("a path").path
+        };
+        let on = ctx.params.commit_reveal_enabled;
+        assert_eq!(path(&ctx), if on { WeightsPath::HashedCommitReveal } else { WeightsPath::Direct });
+        set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(!on)).await;
+        let ctx = fx.chain.weights_context(net(), None).await.expect("context");
+        assert_eq!(ctx.params.commit_reveal_enabled, !on);
+        assert_eq!(path(&ctx), if !on { WeightsPath::HashedCommitReveal } else { WeightsPath::Direct });
     })
     .await;
 }
