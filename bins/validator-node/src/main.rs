@@ -81,6 +81,9 @@ fn main() -> ExitCode {
         },
         None => cli.settings,
     };
+    if let Err(e) = refuse_renamed_settings() {
+        return fail(e);
+    }
     let config = match NodeConfig::from_settings(settings) {
         Ok(config) => config,
         Err(e) => return fail(e.into()),
@@ -109,6 +112,22 @@ const RETIRED_SETTINGS: [(&str, &str); 3] = [
     ("BROKER_JWT_SECRET", "there is no container broker, so no secret for it"),
     ("PLATFORM_PUBLIC_URL", "challenges do not call the validator; miners use the HTTP API at HTTP_ADDR"),
 ];
+
+/// Settings renamed because their meaning changed: starting with one set is an error, so that a
+/// threshold an operator chose is never dropped silently.
+const RENAMED_SETTINGS: [(&str, &str); 1] = [(
+    "MIN_STAKE_TAO",
+    "set MIN_STAKE instead: the threshold is in the chain's stake weight (alpha on the subnet + TaoWeight x root TAO), not TAO",
+)];
+
+fn refuse_renamed_settings() -> anyhow::Result<()> {
+    for (name, instead) in RENAMED_SETTINGS {
+        if std::env::var_os(name).is_some() {
+            anyhow::bail!("{name} is no longer read: {instead}");
+        }
+    }
+    Ok(())
+}
 
 fn warn_retired_settings() {
     for (name, instead) in RETIRED_SETTINGS {

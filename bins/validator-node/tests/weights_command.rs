@@ -102,3 +102,15 @@ fn bad_input_is_refused_with_a_reason() {
     assert!(!ok);
     assert!(stderr.contains("duplicate"), "{stderr}");
 }
+
+#[test]
+fn the_renamed_min_stake_tao_setting_is_refused_with_the_new_name() {
+    let out = Command::new(env!("CARGO_BIN_EXE_validator-node"))
+        .env("MIN_STAKE_TAO", "1000")
+        .env("VALIDATOR_SECRET_KEY", "//Alice")
+        .output()
+        .expect("run validator-node");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("MIN_STAKE_TAO is no longer read") && stderr.contains("MIN_STAKE instead"), "{stderr}");
+}

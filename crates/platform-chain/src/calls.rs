@@ -52,6 +52,15 @@ impl ChainMetadata {
         (period_ms > 0).then(|| period_ms as f64 * 2.0 / 1000.0)
     }
 
+    /// How many keys a `SubtensorModule` storage item takes (0: a plain value), if it exists.
+    pub(crate) fn storage_keys(&self, name: &str) -> Option<usize> {
+        let entry = self.0.pallet_by_name(PALLET)?.storage()?.entry_by_name(name)?;
+        Some(match entry.entry_type() {
+            subxt::metadata::types::StorageEntryType::Plain(_) => 0,
+            subxt::metadata::types::StorageEntryType::Map { hashers, .. } => hashers.len(),
+        })
+    }
+
     pub(crate) fn has_storage(&self, name: &str) -> bool {
         self.0.pallet_by_name(PALLET).and_then(|p| p.storage()).and_then(|s| s.entry_by_name(name)).is_some()
     }
@@ -82,6 +91,8 @@ pub struct Capabilities {
     pub dynamic_tempo: bool,
     /// `CommitRevealWeightsVersion`.
     pub commit_reveal_version: bool,
+    /// `TaoWeight`: root stake counts towards a subnet's stake weight.
+    pub tao_weight: bool,
 }
 
 impl Capabilities {
@@ -102,6 +113,7 @@ impl Capabilities {
                 .iter()
                 .all(|name| metadata.has_storage(name)),
             commit_reveal_version: metadata.has_storage("CommitRevealWeightsVersion"),
+            tao_weight: metadata.has_storage("TaoWeight"),
         }
     }
 }

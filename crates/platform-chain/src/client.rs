@@ -298,7 +298,14 @@ impl Chain for SubxtChain {
         }
         let count: u16 = Self::read(&storage, "SubnetworkN", vec![net()]).await?;
         let permits: Vec<bool> = Self::read(&storage, "ValidatorPermit", vec![net()]).await?;
-        // One future per uid: its hotkey, then that hotkey's stake.
+        // `TaoWeight` is one value on current runtimes, a value per subnet on early ones (spec 218).
+        let tao_weight: u64 = match (caps.stake_per_subnet, self.metadata().storage_keys("TaoWeight")) {
+            (true, Some(0)) => Self::read(&storage, "TaoWeight", vec![]).await?,
+            (true, Some(1)) => Self::read(&storage, "TaoWeight", vec![net()]).await?,
+            _ => 0,
+        };
+        let root = || Value::u128(0);
+        // One future per uid: its hotkey, then that hotkey's stake weight.
         let neurons: Vec<Neuron> = futures::stream::iter(0..count)
             .map(|uid| {
                 let storage = storage.clone();
@@ -308,7 +315,13 @@ impl Chain for SubxtChain {
                         Self::read(&storage, "Keys", vec![net(), Value::u128(u128::from(uid))]).await?;
                     let hotkey = PublicKey::from_bytes(key.0);
                     let stake: u64 = if caps.stake_per_subnet {
-                        Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), net()]).await?
+                        let alpha = Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), net()]).await?;
+                        let root_stake = if tao_weight > 0 && netuid.get() != 0 {
+                            Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), root()]).await?
+                        } else {
+                            0
+                        };
+                        platform_types::stake_weight(alpha, root_stake, tao_weight)
                     } else {
                         Self::read(&storage, "TotalHotkeyStake", vec![account(&hotkey)]).await?
                     };

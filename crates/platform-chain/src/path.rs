@@ -156,6 +156,7 @@ mod tests {
             owner_hotkey: true,
             dynamic_tempo: false,
             commit_reveal_version: timelocked,
+            tao_weight: true,
         }
     }
 

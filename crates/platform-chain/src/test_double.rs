@@ -102,6 +102,7 @@ impl Chain for TestChain {
             owner_hotkey: true,
             dynamic_tempo: false,
             commit_reveal_version: false,
+            tao_weight: false,
         }
     }
 

@@ -278,3 +278,34 @@ async fn the_path_is_chosen_from_the_runtime_and_the_subnet() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stake_weight_counts_root_stake_by_tao_weight() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        assert!(fx.chain.capabilities().tao_weight && fx.chain.capabilities().stake_per_subnet);
+        let keys = register(&fx, &["v"]).await;
+        let (v, uid) = &keys[0];
+        let stake_of = |graph: &platform_chain::Metagraph| {
+            graph.neurons.iter().find(|n| n.uid.get() == *uid).expect("neuron").stake
+        };
+        let alpha = stake_of(&fx.chain.metagraph(net(), None).await.expect("metagraph"));
+        // Half of the hotkey's 2 000 root TAO counts when TaoWeight is half of u64::MAX.
+        fx.local
+            .set_storage(json!({ "SubtensorModule": {
+                "TotalHotkeyAlpha": [[[v.public().to_ss58(), 0], 2_000_000_000_000u64]],
+            } }))
+            .await
+            .expect("set root stake");
+        // Spec 218 keeps TaoWeight per subnet (current runtimes: one value). Past 2^53 a JSON
+        // number loses digits in chopsticks (JavaScript): a decimal string.
+        fx.local
+            .set_storage(json!({ "SubtensorModule": { "TaoWeight": [[[NETUID], (u64::MAX / 2).to_string()]] } }))
+            .await
+            .expect("set TaoWeight");
+        let weighted = stake_of(&fx.chain.metagraph(net(), None).await.expect("metagraph"));
+        assert_eq!(weighted, platform_types::stake_weight(alpha, 2_000_000_000_000, u64::MAX / 2));
+        assert_eq!(weighted - alpha, 999_999_999_999);
+    })
+    .await;
+}

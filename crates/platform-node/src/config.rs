@@ -17,9 +17,10 @@ pub const DEFAULT_NETUID: u16 = 100;
 pub const DEFAULT_P2P_LISTEN: &str = "/ip4/0.0.0.0/tcp/9000";
 /// Default HTTP API address.
 pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
-/// Default minimum stake of a validator, in TAO.
-pub const DEFAULT_MIN_STAKE_TAO: u64 = 1_000;
-/// Rao per TAO.
+/// Default minimum stake weight of a validator, in whole units (10⁹ rao) of the chain's stake
+/// weight: alpha stake on the subnet plus `TaoWeight` × root TAO stake.
+pub const DEFAULT_MIN_STAKE: u64 = 1_000;
+/// Rao per whole unit of TAO or alpha.
 pub const RAO_PER_TAO: u64 = 1_000_000_000;
 
 /// Log line format.
@@ -93,9 +94,11 @@ pub struct Settings {
     /// HTTP API listen address [default: 0.0.0.0:8080].
     #[cfg_attr(feature = "cli", arg(long, env = "HTTP_ADDR", value_name = "HOST:PORT"))]
     pub http_addr: Option<String>,
-    /// Minimum stake, in TAO, for a permit holder to count as a validator [default: 1000].
-    #[cfg_attr(feature = "cli", arg(long, env = "MIN_STAKE_TAO", value_name = "TAO"))]
-    pub min_stake_tao: Option<u64>,
+    /// Minimum stake weight for a permit holder to count as a validator, in whole units of the
+    /// chain's stake weight — alpha stake on the subnet plus TaoWeight × root TAO stake, what the
+    /// chain ranks validator permits by; not TAO [default: 1000].
+    #[cfg_attr(feature = "cli", arg(long, env = "MIN_STAKE", value_name = "ALPHA"))]
+    pub min_stake: Option<u64>,
     /// SS58 key allowed to sign sudo actions [default: the subnet owner's hotkey or coldkey, read from the chain].
     #[cfg_attr(feature = "cli", arg(long, env = "SUDO_KEY", value_name = "SS58"))]
     pub sudo_key: Option<String>,
@@ -134,7 +137,7 @@ impl Settings {
     pub fn layered(self, file: Settings) -> Settings {
         let top = self;
         layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
-            p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake_tao, sudo_key,
+            p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake, sudo_key,
             log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity,
             max_connections_per_ip, fault)
     }
@@ -245,10 +248,10 @@ impl NodeConfig {
             .parse()
             .map_err(|_| ConfigError::new("http_addr", format!("{http:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")))?;
         let min_stake_rao = s
-            .min_stake_tao
-            .unwrap_or(DEFAULT_MIN_STAKE_TAO)
+            .min_stake
+            .unwrap_or(DEFAULT_MIN_STAKE)
             .checked_mul(RAO_PER_TAO)
-            .ok_or_else(|| ConfigError::new("min_stake_tao", "too large"))?;
+            .ok_or_else(|| ConfigError::new("min_stake", "too large"))?;
         let sudo_key = s
             .sudo_key
             .map(|k| PublicKey::from_ss58(k.trim()).map_err(|e| ConfigError::new("sudo_key", e.to_string())))

@@ -21,6 +21,14 @@ pub struct BlockRef {
     pub hash: Hash,
 }
 
+/// The chain's stake weight of a hotkey on a subnet (`get_stake_weights_for_hotkey_on_subnet`):
+/// `alpha + root × tao_weight / u64::MAX`, where `tao_weight` is the runtime's raw `TaoWeight`
+/// (a fraction of `u64::MAX`). Saturates rather than wraps.
+pub fn stake_weight(alpha: u64, root: u64, tao_weight: u64) -> u64 {
+    let from_root = u128::from(root) * u128::from(tao_weight) / u128::from(u64::MAX);
+    alpha.saturating_add(u64::try_from(from_root).unwrap_or(u64::MAX))
+}
+
 /// One neuron of a subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Neuron {
@@ -28,8 +36,9 @@ pub struct Neuron {
     pub uid: Uid,
     /// Its hotkey.
     pub hotkey: PublicKey,
-    /// Stake on this subnet in rao (the hotkey's alpha on the subnet where the runtime keeps
-    /// it per subnet, otherwise its total stake).
+    /// Its stake weight on this subnet in rao, as the chain ranks validator permits: alpha
+    /// stake plus `TaoWeight` × root (TAO) stake where the runtime keeps stake per subnet
+    /// ([`stake_weight`]), otherwise its total stake.
     pub stake: u64,
     /// Whether it holds a validator permit.
     pub validator_permit: bool,
@@ -101,5 +110,20 @@ impl SubnetParams {
     /// The epoch schedule these parameters give `netuid`.
     pub fn schedule(&self, netuid: NetUid) -> Schedule {
         Schedule { netuid: netuid.get(), tempo: self.tempo, reveal_period_epochs: self.reveal_period_epochs }
+    }
+}
+
+#[cfg(test)]
+mod stake_tests {
+    use super::stake_weight;
+
+    #[test]
+    fn stake_weight_adds_the_weighted_root_stake() {
+        assert_eq!(stake_weight(100, 1_000, 0), 100);
+        assert_eq!(stake_weight(100, 1_000, u64::MAX), 1_100);
+        // 18 % (mainnet's TaoWeight is about 0.18 of u64::MAX).
+        let w = (u128::from(u64::MAX) * 18 / 100) as u64;
+        assert_eq!(stake_weight(0, 1_000_000_000_000, w), 179_999_999_999);
+        assert_eq!(stake_weight(u64::MAX, u64::MAX, u64::MAX), u64::MAX);
     }
 }
