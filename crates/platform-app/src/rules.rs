@@ -249,7 +249,7 @@ fn check_snapshot(registry: &Registry, metagraph: &Metagraph, epoch: Epoch, ctx:
     }
     let chain = ctx.chain.ok_or(Invalid::ChainNotSeen(metagraph.block.number))?;
     chain.check_seen(&metagraph.block)?;
-    if chain.epoch_index(metagraph.block.number) != epoch.get() {
+    if chain.epoch_index(metagraph.block.number) != Some(epoch.get()) {
         return Err(rule(format!(
             "metagraph at chain block {} is not of the block's epoch {epoch}",
             metagraph.block.number

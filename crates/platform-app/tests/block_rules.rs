@@ -106,7 +106,7 @@ impl Net {
     fn see_chain_up_to(&mut self, number: u64) {
         let from = self.chain.head().map_or(1, |h| h.number + 1);
         for n in from..=number {
-            self.chain.observe(chain_block(n));
+            self.chain.observe(chain_block(n), None);
         }
     }
 
@@ -128,7 +128,7 @@ impl Net {
     /// A block linked to the newest chain block seen, of that block's epoch.
     fn next_block(&self, state: &AppState, actions: Vec<Action>) -> Block {
         let head = self.chain.head().expect("a chain block seen");
-        self.block(state, head, self.chain.epoch_of(&head, state.tip.epoch), actions)
+        self.block(state, head, self.chain.epoch_of(&head, state.tip.epoch).expect("seen"), actions)
     }
 
     fn sudo(&mut self, signer: &Keypair, command: SudoCommand) -> Action {
@@ -457,7 +457,7 @@ fn weights_and_validator_set_rules() {
         ),
     );
     net.see_chain_up_to(30);
-    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch).expect("seen");
     let snapshot = net.read_at(29);
     let with = |actions: Vec<Action>| [vec![Action::Metagraph(snapshot.clone())], actions].concat();
     let mut wrong = weights::compute(&state, &snapshot, next);
@@ -576,7 +576,7 @@ fn weights_follow_the_committed_snapshot_not_the_followers_latest_read() {
         }
     }
     net.reads.insert(newer.block.hash, Arc::new(newer.clone()));
-    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let next = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch).expect("seen");
     let weights = weights::compute(&state, &leaders, next);
     assert_ne!(weights, weights::compute(&state, &newer, next), "the two reads give different weights");
     let actions = vec![Action::Metagraph(leaders), Action::Weights(weights)];
@@ -671,7 +671,7 @@ fn a_champion_keeps_its_challenge_unless_beaten_by_the_margin() {
     let weights_at = |net: &mut Net, state: &mut AppState, number: u64| {
         net.see_chain_up_to(number);
         let snapshot = net.read_at(number);
-        let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+        let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch).expect("seen");
         let weights = weights::compute(state, &snapshot, epoch);
         run(
             net,
@@ -715,7 +715,7 @@ fn a_challenge_nobody_scored_follows_its_empty_policy() {
     run(&net, &mut state, step("a challenge that holds its share", vec![add_hold], Expect::Valid));
     net.see_chain_up_to(30);
     let snapshot = net.read_at(30);
-    let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch);
+    let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch).expect("seen");
     let weights = weights::compute(&state, &snapshot, epoch);
     assert!(weights.mechanisms.is_empty(), "nothing to weight: the weights on chain stay ({weights:?})");
     let burn = net.add_challenge("burnt");

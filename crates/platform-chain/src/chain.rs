@@ -8,7 +8,7 @@ use crate::calls::{Capabilities, WeightsCall};
 use crate::error::ChainError;
 use crate::path::WeightsContext;
 use crate::types::{Head, Inclusion};
-use platform_types::{BlockRef, Metagraph, SubnetParams};
+use platform_types::{BlockRef, EpochState, Metagraph, SubnetParams};
 
 /// Blocks as the chain produces them, from a bounded queue. After a reconnect the next block
 /// may be several numbers ahead of the last one seen: consumers must not assume `+1` steps.
@@ -43,6 +43,15 @@ pub trait Chain: Send + Sync {
         netuid: NetUid,
         at: Option<BlockRef>,
     ) -> impl Future<Output = Result<SubnetParams, ChainError>> + Send;
+
+    /// The subnet's epoch state at `at` as the runtime keeps it (dynamic tempo:
+    /// `LastEpochBlock`, `PendingEpochAt`, `SubnetEpochIndex`, `BlocksSinceLastStep`), or `None`
+    /// on runtimes with the legacy fixed-tempo rule.
+    fn epoch_state(
+        &self,
+        netuid: NetUid,
+        at: BlockRef,
+    ) -> impl Future<Output = Result<Option<EpochState>, ChainError>> + Send;
 
     /// What choosing a weights path and a reveal round needs, read at `at` (the best block when
     /// `None`): parameters, epoch state, commit-reveal version, block time.

@@ -256,22 +256,29 @@ impl Chain for SubxtChain {
         })
     }
 
+    async fn epoch_state(&self, netuid: NetUid, at: BlockRef) -> Result<Option<EpochState>, ChainError> {
+        if !self.capabilities().dynamic_tempo {
+            return Ok(None);
+        }
+        let (storage, block) = self.storage_at(Some(at)).await?;
+        let n = || vec![Value::u128(u128::from(netuid.get()))];
+        Ok(Some(EpochState {
+            block: block.number,
+            period: u32::from(Self::read::<u16>(&storage, "Tempo", n()).await?),
+            last_epoch_block: Self::read(&storage, "LastEpochBlock", n()).await?,
+            pending_epoch_at: Self::read(&storage, "PendingEpochAt", n()).await?,
+            epoch_index: Self::read(&storage, "SubnetEpochIndex", n()).await?,
+            blocks_since_last_step: Self::read(&storage, "BlocksSinceLastStep", n()).await?,
+        }))
+    }
+
     async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
         let (storage, block) = self.storage_at(at).await?;
         let params = self.subnet_params(netuid, Some(block)).await?;
         let caps = self.capabilities();
-        let n = || vec![Value::u128(u128::from(netuid.get()))];
-        let epoch = if caps.dynamic_tempo {
-            EpochState {
-                block: block.number,
-                period: u32::from(params.tempo),
-                last_epoch_block: Self::read(&storage, "LastEpochBlock", n()).await?,
-                pending_epoch_at: Self::read(&storage, "PendingEpochAt", n()).await?,
-                epoch_index: Self::read(&storage, "SubnetEpochIndex", n()).await?,
-                blocks_since_last_step: Self::read(&storage, "BlocksSinceLastStep", n()).await?,
-            }
-        } else {
-            params.schedule(netuid).epoch_state(block.number)
+        let epoch = match self.epoch_state(netuid, block).await? {
+            Some(state) => state,
+            None => params.schedule(netuid).epoch_state(block.number),
         };
         let commit_reveal_version = if caps.commit_reveal_version {
             Self::read(&storage, "CommitRevealWeightsVersion", vec![]).await?

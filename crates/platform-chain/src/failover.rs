@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use platform_types::{BlockRef, Keypair, MechanismId, Metagraph, NetUid, SubnetParams};
+use platform_types::{BlockRef, EpochState, Keypair, MechanismId, Metagraph, NetUid, SubnetParams};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -285,6 +285,10 @@ impl Chain for FailoverChain {
 
     async fn subnet_params(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<SubnetParams, ChainError> {
         self.read("reading subnet parameters", |c| async move { c.subnet_params(netuid, at).await }).await
+    }
+
+    async fn epoch_state(&self, netuid: NetUid, at: BlockRef) -> Result<Option<EpochState>, ChainError> {
+        self.read("reading the epoch state", |c| async move { c.epoch_state(netuid, at).await }).await
     }
 
     async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {

@@ -110,6 +110,14 @@ impl Chain for TestChain {
         Ok(self.state().metagraph.params)
     }
 
+    async fn epoch_state(
+        &self,
+        _netuid: NetUid,
+        _at: BlockRef,
+    ) -> Result<Option<platform_types::EpochState>, ChainError> {
+        Ok(None)
+    }
+
     async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
         let state = self.state();
         let block = at.unwrap_or(state.head);

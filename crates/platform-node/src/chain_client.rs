@@ -192,6 +192,10 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
     mut metagraph: Metagraph,
 ) {
     let mut last_read = metagraph.block.number;
+    let mut last_epoch = match chain.epoch_state(netuid, metagraph.block).await {
+        Ok(Some(state)) => state.epoch_index,
+        _ => metagraph.params.schedule(netuid).epoch_index(last_read),
+    };
     let mut stream = loop {
         match chain.blocks(Head::Best).await {
             Ok(stream) => break stream,
@@ -209,13 +213,21 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
             next = stream.next() => match next { Some(Ok(block)) => block, Some(Err(e)) => { warn!(%e, "chain stream"); continue }, None => return },
             _ = shutdown.changed() => return,
         };
+        // The runtime's own epoch (dynamic tempo), else the legacy formula's.
+        let epoch = match chain.epoch_state(netuid, block).await {
+            Ok(state) => state.map(|s| s.epoch_index),
+            Err(e) => {
+                warn!(%e, block = block.number, "cannot read the subnet's epoch state");
+                continue;
+            }
+        };
         let schedule = metagraph.params.schedule(netuid);
-        let fresh = if schedule.epoch_index(block.number) != schedule.epoch_index(last_read)
-            || block.number >= last_read + METAGRAPH_REFRESH_BLOCKS
-        {
+        let epoch_now = epoch.unwrap_or_else(|| schedule.epoch_index(block.number));
+        let fresh = if epoch_now != last_epoch || block.number >= last_read + METAGRAPH_REFRESH_BLOCKS {
             match chain.metagraph(netuid, Some(block)).await {
                 Ok(m) => {
                     last_read = block.number;
+                    last_epoch = epoch_now;
                     metagraph = m.clone();
                     Some(Arc::new(m))
                 }
@@ -228,7 +240,7 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
             None
         };
         let read = fresh.is_some();
-        if inputs.send(Input::Chain { block, metagraph: fresh }).await.is_err() {
+        if inputs.send(Input::Chain { block, epoch, metagraph: fresh }).await.is_err() {
             return;
         }
         if read {

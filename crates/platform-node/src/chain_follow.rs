@@ -12,8 +12,8 @@ use crate::core::*;
 use crate::effects::Effect;
 
 impl Core {
-    pub(crate) fn on_chain(&mut self, block: BlockRef, metagraph: Option<Arc<Metagraph>>) {
-        self.chain.observe(block);
+    pub(crate) fn on_chain(&mut self, block: BlockRef, epoch: Option<u64>, metagraph: Option<Arc<Metagraph>>) {
+        self.chain.observe(block, epoch);
         if let Some(metagraph) = metagraph {
             self.chain.set_schedule(metagraph.params.schedule(self.cfg.netuid));
             self.metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));

@@ -178,7 +178,7 @@ impl Core {
         let writer =
             crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
-        view.observe(metagraph.block);
+        view.observe(metagraph.block, None);
         metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));
         metrics.weights_landed_block.set(metagraph.block.number as i64);
         Ok(Core {
@@ -262,7 +262,11 @@ impl Core {
             Some(parent) if parent.number >= head.number => parent,
             _ => head,
         };
-        Some((link, self.chain.epoch_of(&link, self.state.tip.epoch)))
+        if self.state.chain == Some(link) {
+            // The parent's link: the parent's epoch is already at least the chain's epoch there.
+            return Some((link, self.state.tip.epoch));
+        }
+        Some((link, self.chain.epoch_of(&link, self.state.tip.epoch)?))
     }
 
     /// What the core does first: the consensus machine starts, evaluations left over from
@@ -329,7 +333,7 @@ impl Core {
                 self.modules_loaded = loaded;
                 self.view_dirty = true;
             }
-            Input::Chain { block, metagraph } => self.on_chain(block, metagraph),
+            Input::Chain { block, epoch, metagraph } => self.on_chain(block, epoch, metagraph),
             Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
             Input::WeightsPath(choice) => self.on_weights_path(choice),
             Input::Synced { blocks } => {

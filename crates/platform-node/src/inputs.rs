@@ -91,6 +91,9 @@ pub(crate) enum Input {
     ModulesLoaded(BTreeSet<String>),
     Chain {
         block: BlockRef,
+        /// The subnet's epoch at `block` as the runtime keeps it (dynamic tempo); `None` under
+        /// the legacy rule.
+        epoch: Option<u64>,
         metagraph: Option<Arc<Metagraph>>,
     },
     /// The metagraph at a chain block a proposal's snapshot names, read to check it.

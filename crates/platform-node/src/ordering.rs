@@ -105,7 +105,7 @@ impl Core {
         }
         let latest = self.metagraph.clone()?;
         let newer = self.state.registry.metagraph.as_ref().is_none_or(|(_, m)| latest.block.number > m.block.number);
-        (newer && self.chain.epoch_index(latest.block.number) == epoch.get()).then_some((latest, true))
+        (newer && self.chain.epoch_index(latest.block.number) == Some(epoch.get())).then_some((latest, true))
     }
 
     /// The leader's block: due weights (after the metagraph snapshot they are computed from,

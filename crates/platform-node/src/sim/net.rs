@@ -200,7 +200,7 @@ impl Net {
                 self.chain += 1;
                 let (block, metagraph) = (chain_block(self.chain), self.metagraph_at(self.chain));
                 for to in 0..self.nodes.len() {
-                    self.deliver(to, Input::Chain { block, metagraph: Some(metagraph.clone()) });
+                    self.deliver(to, Input::Chain { block, epoch: None, metagraph: Some(metagraph.clone()) });
                 }
             }
             let clock = Clock {
