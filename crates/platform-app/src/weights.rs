@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use platform_scoring::{
-    ChallengeOutcome, MinerScore, Score, best_scores, chain_weights, champion_of, epoch_weights, normalise,
-    smooth_scores,
+    ChainLimits, ChallengeOutcome, MinerScore, Score, best_scores, chain_weights, champion_of, epoch_weights,
+    fit_to_chain_limits, normalise, smooth_scores,
 };
 use platform_types::{
     Epoch, MechanismId, MechanismWeights, Metagraph, Normalisation, PublicKey, Uid, Validator, ValidatorSet,
@@ -115,12 +115,19 @@ pub fn outcome(state: &AppState, metagraph: &Metagraph, epoch: Epoch) -> EpochOu
     } else {
         epoch_weights(&outcomes, owner)
     };
+    let limits = ChainLimits {
+        neurons: u16::try_from(metagraph.neurons.len()).unwrap_or(u16::MAX),
+        min_allowed_weights: metagraph.params.min_allowed_weights,
+        max_weights_limit: metagraph.params.max_weights_limit,
+    };
     let mechanisms = by_mechanism
         .into_iter()
         .filter_map(|(mechanism, shares)| {
             let (uids, weights): (Vec<u16>, Vec<f64>) = shares.into_iter().unzip();
             // The shares come from normalisation: finite and non-negative, so this cannot fail.
             let (uids, weights) = chain_weights(&uids, &weights).ok()?;
+            // The subnet's weight rules, from the agreed snapshot: every validator fits alike.
+            let (uids, weights) = fit_to_chain_limits(uids, weights, limits);
             Some(MechanismWeights {
                 mechanism: MechanismId::new(mechanism),
                 uids: uids.into_iter().map(Uid::new).collect(),

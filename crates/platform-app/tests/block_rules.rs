@@ -68,6 +68,8 @@ impl Net {
             commit_reveal_enabled: false,
             reveal_period_epochs: 1,
             mechanism_count: 1,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
         };
         let metagraph = Metagraph {
             netuid: NETUID,

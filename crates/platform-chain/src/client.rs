@@ -253,6 +253,12 @@ impl Chain for SubxtChain {
             commit_reveal_enabled: Self::read(&storage, "CommitRevealWeightsEnabled", n()).await?,
             reveal_period_epochs: Self::read(&storage, "RevealPeriodEpochs", n()).await?,
             mechanism_count,
+            min_allowed_weights: Self::read(&storage, "MinAllowedWeights", n()).await?,
+            max_weights_limit: if self.metadata().has_storage("MaxWeightsLimit") {
+                Self::read(&storage, "MaxWeightsLimit", n()).await?
+            } else {
+                u16::MAX
+            },
         })
     }
 

@@ -62,6 +62,8 @@ mod tests {
                 commit_reveal_enabled: true,
                 reveal_period_epochs: 1,
                 mechanism_count: 1,
+                min_allowed_weights: 0,
+                max_weights_limit: u16::MAX,
             }),
         }
     }

@@ -168,6 +168,8 @@ mod tests {
             commit_reveal_enabled: commit_reveal,
             reveal_period_epochs: 1,
             mechanism_count: 2,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
         };
         WeightsContext {
             block: BlockRef { number: 10, hash: platform_types::Hash::ZERO },

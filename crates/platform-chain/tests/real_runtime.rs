@@ -309,3 +309,58 @@ async fn stake_weight_counts_root_stake_by_tao_weight() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_refuses_what_the_weight_rules_forbid_and_takes_the_fitted_vector() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m1", "m2"]).await;
+        let (validator, v_uid) = &keys[0];
+        let (m1, m2) = (keys[1].1, keys[2].1);
+        set_permits(&fx, &[*v_uid]).await;
+        set_subnet_item(&fx, "MinAllowedWeights", json!(3)).await;
+        set_subnet_item(&fx, "MaxWeightsLimit", json!(40_000)).await;
+        let params = fx.chain.subnet_params(net(), None).await.expect("params");
+        assert_eq!((params.min_allowed_weights, params.max_weights_limit), (3, 40_000));
+        let setter =
+            WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), validator.clone());
+        // Too few entries, then one weight above 40 000 / 65 535 of the sum: both refused.
+        let short = setter.submit(vector(&[m1, m2], &[65535, 100], 0)).await;
+        assert!(
+            matches!(&short, Err(ChainError::Module { error, .. }) if error == "WeightVecLengthIsLow"),
+            "{short:?}"
+        );
+        let mut uids = vec![*v_uid, m1, m2];
+        uids.sort_unstable();
+        let lopsided: Vec<u16> = uids
+            .iter()
+            .map(|u| {
+                if *u == m1 {
+                    65535
+                } else if *u == m2 {
+                    100
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let refused = setter.submit(vector(&uids, &lopsided, 0)).await;
+        assert!(
+            matches!(&refused, Err(ChainError::Module { error, .. }) if error == "MaxWeightExceeded"),
+            "{refused:?}"
+        );
+        // Fitted as every validator fits the agreed vector: it lands.
+        let limits = platform_scoring::ChainLimits {
+            neurons: 3,
+            min_allowed_weights: params.min_allowed_weights,
+            max_weights_limit: params.max_weights_limit,
+        };
+        let (uids, values) = platform_scoring::fit_to_chain_limits(vec![m1, m2], vec![65535, 100], limits);
+        assert_eq!(uids.len(), 3);
+        let landed = setter.submit(vector(&uids, &values, 0)).await;
+        assert!(matches!(landed, Ok(Submitted::Set(_))), "{landed:?}");
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        assert!(stored.iter().any(|&(uid, w)| uid == m2 && w > 0), "{stored:?}");
+    })
+    .await;
+}

@@ -7,11 +7,13 @@
 //! computes the same result on any machine.
 
 mod aggregate;
+mod chain_limits;
 mod chain_weights;
 mod epoch;
 mod normalise;
 
 pub use aggregate::{Aggregate, Score, aggregate};
+pub use chain_limits::{ChainLimits, fit_to_chain_limits};
 pub use chain_weights::{WeightsError, chain_weights};
 pub use epoch::{
     ChallengeEpoch, ChallengeOutcome, Evaluated, best_scores, epoch_weights, score_challenge, smooth_scores,

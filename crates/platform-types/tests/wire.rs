@@ -115,6 +115,8 @@ fn metagraph() -> Metagraph {
             commit_reveal_enabled: true,
             reveal_period_epochs: 1,
             mechanism_count: 2,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
         },
     }
 }

@@ -63,6 +63,8 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
             commit_reveal_enabled: false,
             reveal_period_epochs: 1,
             mechanism_count: 1,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
         },
     }
 }

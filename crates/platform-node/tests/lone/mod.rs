@@ -38,6 +38,8 @@ pub fn chain(validator: &Keypair, miner: &Keypair, owner: &Keypair) -> TestChain
             commit_reveal_enabled: false,
             reveal_period_epochs: 1,
             mechanism_count: 1,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
         },
     })
 }

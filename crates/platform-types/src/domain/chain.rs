@@ -104,6 +104,11 @@ pub struct SubnetParams {
     pub reveal_period_epochs: u64,
     /// Mechanisms on the subnet (`MechanismCountCurrent`; 1 where the runtime has none).
     pub mechanism_count: u8,
+    /// `MinAllowedWeights`: a weight vector needs at least `min(this, subnet size)` entries.
+    pub min_allowed_weights: u16,
+    /// `MaxWeightsLimit`: no weight may exceed this share (of 65535) of the vector's sum
+    /// (65535: no limit; 0: not read).
+    pub max_weights_limit: u16,
 }
 
 impl SubnetParams {

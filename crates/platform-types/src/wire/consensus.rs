@@ -69,6 +69,8 @@ impl From<&Metagraph> for pb::Metagraph {
                 commit_reveal_enabled: p.commit_reveal_enabled,
                 reveal_period_epochs: p.reveal_period_epochs,
                 mechanism_count: u32::from(p.mechanism_count),
+                min_allowed_weights: u32::from(p.min_allowed_weights),
+                max_weights_limit: u32::from(p.max_weights_limit),
             }),
         }
     }
@@ -109,6 +111,8 @@ impl TryFrom<pb::Metagraph> for Metagraph {
                 commit_reveal_enabled: p.commit_reveal_enabled,
                 reveal_period_epochs: p.reveal_period_epochs,
                 mechanism_count: narrow("mechanism_count", p.mechanism_count, u32::from(u8::MAX))? as u8,
+                min_allowed_weights: narrow("min_allowed_weights", p.min_allowed_weights, u32::from(u16::MAX))? as u16,
+                max_weights_limit: narrow("max_weights_limit", p.max_weights_limit, u32::from(u16::MAX))? as u16,
             },
         };
         metagraph.validate()?;
