@@ -33,6 +33,8 @@ async fn the_owner_manages_challenges_and_the_required_version() {
         "regression",
         "--module",
         wasm,
+        "--unearned",
+        "burn",
         "--key",
         "//Bob",
         "--node",
@@ -45,9 +47,13 @@ async fn the_owner_manages_challenges_and_the_required_version() {
     assert!(!output.status.success(), "{}", show(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not the subnet owner"), "{}", show(&output));
 
-    let output = run(&[&["challenge", "add", "--id", "regression", "--module", wasm][..], &owner].concat())
-        .await
-        .expect("joined");
+    let output = run(&[
+        &["challenge", "add", "--id", "regression", "--module", wasm, "--unearned", "hold"][..],
+        &owner,
+    ]
+    .concat())
+    .await
+    .expect("joined");
     assert!(output.status.success(), "{}", show(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("committed at height"), "{}", show(&output));
 
@@ -59,7 +65,18 @@ async fn the_owner_manages_challenges_and_the_required_version() {
     assert_eq!(entry["id"], "regression", "{entry}");
 
     let output = run(&[
-        &["challenge", "update", "--id", "regression", "--module", wasm, "--emission-share-ppb", "500000000"][..],
+        &[
+            "challenge",
+            "update",
+            "--id",
+            "regression",
+            "--module",
+            wasm,
+            "--unearned",
+            "burn",
+            "--emission-share-ppb",
+            "500000000",
+        ][..],
         &owner,
     ]
     .concat())

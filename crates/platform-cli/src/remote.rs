@@ -278,10 +278,18 @@ pub struct ChallengeArgs {
     policy: Option<PathBuf>,
     /// Scoring settings JSON file: normalisation ({"linear": {}}, {"softmax": {"temperature_milli"}}
     /// or {"champion": {"margin_ppb", "owner_share_ppb"}}), outlier_z_milli, min_coverage_ppb,
-    /// min_confidence_ppb, ema_alpha_ppb, empty_policy ("burn_to_owner" or "hold": what happens
-    /// to the challenge's share in an epoch nobody scored) [default: the defaults].
+    /// min_confidence_ppb, ema_alpha_ppb [default: the defaults]. Its empty_policy, if any, must
+    /// agree with --unearned.
     #[arg(long, value_name = "FILE")]
     scoring: Option<PathBuf>,
+    /// What happens to the challenge's emission share in an epoch no miner earned any — required,
+    /// since either choice costs something: `burn` weights the subnet owner's uid with it, and the
+    /// chain burns miner emission paid to the owner's hotkey and shrinks the subnet's share of
+    /// chain emission by it (MinerBurned); `hold` gives it to the mechanism's challenges that did
+    /// score, and when none did the mechanism sets no new weights that epoch (the weights on chain
+    /// stay). See docs/architecture.md.
+    #[arg(long, value_enum)]
+    unearned: crate::scoring::Unearned,
     /// Mechanism whose emission the challenge shares.
     #[arg(long, default_value_t = 0)]
     mechanism: u8,
@@ -330,7 +338,7 @@ impl SudoArgs {
                     module_hash: blake2b_256(&wasm),
                     module_size: wasm.len() as u64,
                     policy: load_policy(args.policy.as_deref())?,
-                    scoring: crate::scoring::load_scoring(args.scoring.as_deref())?,
+                    scoring: crate::scoring::load_scoring(args.scoring.as_deref(), args.unearned)?,
                     mechanism: MechanismId::new(args.mechanism),
                     emission_share_ppb: args.emission_share_ppb,
                 };

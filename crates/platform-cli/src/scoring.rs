@@ -39,11 +39,52 @@ enum EmptyPolicyFile {
     Hold,
 }
 
-/// Reads a scoring file (the defaults without one) and checks the result.
-pub(crate) fn load_scoring(path: Option<&Path>) -> anyhow::Result<ScoringConfig> {
-    let Some(path) = path else { return Ok(ScoringConfig::default()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read scoring {}", path.display()))?;
-    parse_scoring(&text).with_context(|| format!("scoring {}", path.display()))
+/// What the owner chose for a challenge's unearned emission (`--unearned`): there is no
+/// default, because each choice costs something on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unearned {
+    /// Weight the subnet owner's uid with it. The chain burns miner emission paid to the owner's
+    /// hotkey and shrinks the subnet's share of chain emission by it (`MinerBurned`).
+    Burn,
+    /// Give it to the mechanism's challenges that did score; when none did, the mechanism sets
+    /// no new weights that epoch and the weights on chain stay.
+    Hold,
+}
+
+impl From<Unearned> for EmptyPolicy {
+    fn from(u: Unearned) -> Self {
+        match u {
+            Unearned::Burn => EmptyPolicy::BurnToOwner,
+            Unearned::Hold => EmptyPolicy::Hold,
+        }
+    }
+}
+
+/// Reads a scoring file (the defaults without one), applies the owner's `unearned` choice and
+/// checks the result. A file naming another `empty_policy` than `unearned` is refused.
+pub(crate) fn load_scoring(path: Option<&Path>, unearned: Unearned) -> anyhow::Result<ScoringConfig> {
+    let mut scoring = match path {
+        None => ScoringConfig::default(),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read scoring {}", path.display()))?;
+            let scoring = parse_scoring(&text).with_context(|| format!("scoring {}", path.display()))?;
+            let named = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("empty_policy").cloned())
+                .is_some();
+            if named && scoring.empty_policy != EmptyPolicy::from(unearned) {
+                anyhow::bail!(
+                    "scoring {} says empty_policy {:?} but --unearned says {unearned:?}: choose one",
+                    path.display(),
+                    scoring.empty_policy
+                );
+            }
+            scoring
+        }
+    };
+    scoring.empty_policy = unearned.into();
+    Ok(scoring)
 }
 
 fn parse_scoring(text: &str) -> anyhow::Result<ScoringConfig> {
@@ -89,6 +130,18 @@ mod tests {
         assert_eq!(scoring.empty_policy, EmptyPolicy::Hold);
         assert_eq!(scoring.outlier_z_milli, ScoringConfig::default().outlier_z_milli);
         assert_eq!(parse_scoring("{}").expect("empty"), ScoringConfig::default());
+    }
+
+    #[test]
+    fn the_unearned_choice_is_applied_and_a_conflicting_file_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("scoring.json");
+        assert_eq!(load_scoring(None, Unearned::Hold).expect("no file").empty_policy, EmptyPolicy::Hold);
+        assert_eq!(load_scoring(None, Unearned::Burn).expect("no file").empty_policy, EmptyPolicy::BurnToOwner);
+        std::fs::write(&file, r#"{ "empty_policy": "hold" }"#).expect("write");
+        assert_eq!(load_scoring(Some(&file), Unearned::Hold).expect("agrees").empty_policy, EmptyPolicy::Hold);
+        let err = format!("{:#}", load_scoring(Some(&file), Unearned::Burn).expect_err("conflict"));
+        assert!(err.contains("choose one"), "{err}");
     }
 
     #[test]
