@@ -4,7 +4,9 @@
 //!
 //! The test drives it: it sets the metagraph, produces blocks (each pushed to every stream),
 //! and reads back the weight calls validators submitted. Every call is accepted as
-//! `set_weights` on a runtime without commit-reveal.
+//! `set_weights` on a runtime without commit-reveal. It can also go away
+//! ([`TestChain::set_reachable`]) and fail the next submissions as a lost connection would
+//! ([`TestChain::fail_next_submissions`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +27,8 @@ struct State {
     streams: Vec<mpsc::Sender<Result<BlockRef, ChainError>>>,
     submitted: Vec<(PublicKey, WeightsCall)>,
     weights: BTreeMap<(u8, u16), Vec<(u16, u16)>>,
+    reachable: bool,
+    fail_submissions: u32,
 }
 
 /// A test double of the chain, in memory. Cheap to clone; clones share one chain.
@@ -43,7 +47,15 @@ impl TestChain {
     pub fn new(mut metagraph: Metagraph) -> Self {
         let head = test_block(1);
         metagraph.block = head;
-        let state = State { head, metagraph, streams: Vec::new(), submitted: Vec::new(), weights: BTreeMap::new() };
+        let state = State {
+            head,
+            metagraph,
+            streams: Vec::new(),
+            submitted: Vec::new(),
+            weights: BTreeMap::new(),
+            reachable: true,
+            fail_submissions: 0,
+        };
         TestChain { state: Arc::new(Mutex::new(state)) }
     }
 
@@ -52,14 +64,38 @@ impl TestChain {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Produces `count` blocks, each sent to every open stream.
+    /// Produces `count` blocks, each sent to every open stream (none while unreachable).
     pub fn produce_blocks(&self, count: u64) {
         let mut state = self.state();
         for _ in 0..count {
             state.head = test_block(state.head.number + 1);
             let head = state.head;
+            if !state.reachable {
+                continue;
+            }
             state.streams.retain(|stream| stream.try_send(Ok(head)).is_ok() || !stream.is_closed());
         }
+    }
+
+    /// Makes the chain unreachable (every call fails as with a lost connection, streams get no
+    /// block) or reachable again.
+    pub fn set_reachable(&self, reachable: bool) {
+        self.state().reachable = reachable;
+    }
+
+    /// The next `count` submissions fail as with a lost connection (nothing is included).
+    pub fn fail_next_submissions(&self, count: u32) {
+        self.state().fail_submissions = count;
+    }
+
+    /// Submissions still to fail ([`Self::fail_next_submissions`]).
+    pub fn failures_left(&self) -> u32 {
+        self.state().fail_submissions
+    }
+
+    fn reach(&self) -> Result<MutexGuard<'_, State>, ChainError> {
+        let state = self.state();
+        if state.reachable { Ok(state) } else { Err(ChainError::Rpc("the test chain is unreachable".into())) }
     }
 
     /// The newest block.
@@ -80,7 +116,7 @@ impl TestChain {
 
 impl Chain for TestChain {
     async fn block(&self, _head: Head) -> Result<BlockRef, ChainError> {
-        Ok(self.head())
+        Ok(self.reach()?.head)
     }
 
     async fn blocks(&self, _head: Head) -> Result<BlockStream, ChainError> {
@@ -107,7 +143,7 @@ impl Chain for TestChain {
     }
 
     async fn subnet_params(&self, _netuid: NetUid, _at: Option<BlockRef>) -> Result<SubnetParams, ChainError> {
-        Ok(self.state().metagraph.params)
+        Ok(self.reach()?.metagraph.params)
     }
 
     async fn epoch_state(
@@ -115,11 +151,11 @@ impl Chain for TestChain {
         _netuid: NetUid,
         _at: BlockRef,
     ) -> Result<Option<platform_types::EpochState>, ChainError> {
-        Ok(None)
+        self.reach().map(|_| None)
     }
 
     async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
-        let state = self.state();
+        let state = self.reach()?;
         let block = at.unwrap_or(state.head);
         let params = state.metagraph.params;
         Ok(WeightsContext {
@@ -133,18 +169,22 @@ impl Chain for TestChain {
     }
 
     async fn metagraph(&self, _netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {
-        let state = self.state();
+        let state = self.reach()?;
         let mut metagraph = state.metagraph.clone();
         metagraph.block = at.unwrap_or(state.head);
         Ok(metagraph)
     }
 
     async fn weights(&self, _netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
-        Ok(self.state().weights.get(&(mechanism.get(), uid)).cloned().unwrap_or_default())
+        Ok(self.reach()?.weights.get(&(mechanism.get(), uid)).cloned().unwrap_or_default())
     }
 
     async fn submit(&self, signer: &Keypair, call: &WeightsCall) -> Result<Inclusion, ChainError> {
-        let mut state = self.state();
+        let mut state = self.reach()?;
+        if state.fail_submissions > 0 {
+            state.fail_submissions -= 1;
+            return Err(ChainError::Rpc("connection lost before inclusion (test chain)".into()));
+        }
         state.submitted.push((signer.public(), call.clone()));
         if let WeightsCall::Set(vector) = call
             && let Some(uid) = state.metagraph.uid_of(&signer.public())
