@@ -93,6 +93,8 @@ pub struct Capabilities {
     pub commit_reveal_version: bool,
     /// `TaoWeight`: root stake counts towards a subnet's stake weight.
     pub tao_weight: bool,
+    /// `ChildKeys` and `ParentKeys`: stake delegated between hotkeys per subnet.
+    pub child_keys: bool,
 }
 
 impl Capabilities {
@@ -114,6 +116,7 @@ impl Capabilities {
                 .all(|name| metadata.has_storage(name)),
             commit_reveal_version: metadata.has_storage("CommitRevealWeightsVersion"),
             tao_weight: metadata.has_storage("TaoWeight"),
+            child_keys: metadata.has_storage("ChildKeys") && metadata.has_storage("ParentKeys"),
         }
     }
 }

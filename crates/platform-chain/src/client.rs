@@ -328,13 +328,41 @@ impl Chain for SubxtChain {
                         Self::read(&storage, "Keys", vec![net(), Value::u128(u128::from(uid))]).await?;
                     let hotkey = PublicKey::from_bytes(key.0);
                     let stake: u64 = if caps.stake_per_subnet {
-                        let alpha = Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), net()]).await?;
-                        let root_stake = if tao_weight > 0 && netuid.get() != 0 {
-                            Self::read(&storage, "TotalHotkeyAlpha", vec![account(&hotkey), root()]).await?
-                        } else {
-                            0
+                        // Own alpha and root stake of a hotkey (root only where TaoWeight counts it).
+                        let own = |key: Value| {
+                            let storage = storage.clone();
+                            async move {
+                                let alpha: u64 =
+                                    Self::read(&storage, "TotalHotkeyAlpha", vec![key.clone(), net()]).await?;
+                                let root_stake: u64 = if tao_weight > 0 && netuid.get() != 0 {
+                                    Self::read(&storage, "TotalHotkeyAlpha", vec![key, root()]).await?
+                                } else {
+                                    0
+                                };
+                                Ok::<_, ChainError>((alpha, root_stake))
+                            }
                         };
-                        platform_types::stake_weight(alpha, root_stake, tao_weight)
+                        let (alpha, root_stake) = own(account(&hotkey)).await?;
+                        let (mut children, mut parents) = (Vec::new(), Vec::new());
+                        if caps.child_keys && netuid.get() != 0 {
+                            let links = |item: &'static str| {
+                                Self::read::<Vec<(u64, AccountId32)>>(&storage, item, vec![account(&hotkey), net()])
+                            };
+                            children = links("ChildKeys").await?;
+                            for (proportion, parent) in links("ParentKeys").await? {
+                                let (p_alpha, p_root) = own(Value::from_bytes(parent.0)).await?;
+                                parents.push((proportion, p_alpha, p_root));
+                            }
+                        }
+                        let to_children: Vec<u64> = children.iter().map(|(p, _)| *p).collect();
+                        let from = |pick: fn(&(u64, u64, u64)) -> u64| -> Vec<(u64, u64)> {
+                            parents.iter().map(|p| (p.0, pick(p))).collect()
+                        };
+                        platform_types::stake_weight(
+                            platform_types::inherited_stake(alpha, &to_children, &from(|p| p.1)),
+                            platform_types::inherited_stake(root_stake, &to_children, &from(|p| p.2)),
+                            tao_weight,
+                        )
                     } else {
                         Self::read(&storage, "TotalHotkeyStake", vec![account(&hotkey)]).await?
                     };

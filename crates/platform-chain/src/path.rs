@@ -157,6 +157,7 @@ mod tests {
             dynamic_tempo: false,
             commit_reveal_version: timelocked,
             tao_weight: true,
+            child_keys: true,
         }
     }
 

@@ -139,6 +139,7 @@ impl Chain for TestChain {
             dynamic_tempo: false,
             commit_reveal_version: false,
             tao_weight: false,
+            child_keys: false,
         }
     }
 

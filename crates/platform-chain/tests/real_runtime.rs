@@ -364,3 +364,39 @@ async fn the_runtime_refuses_what_the_weight_rules_forbid_and_takes_the_fitted_v
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_keys_move_stake_from_parent_to_child() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        assert!(fx.chain.capabilities().child_keys);
+        let keys = register(&fx, &["parent", "child"]).await;
+        let ((parent, p_uid), (child, c_uid)) = (&keys[0], &keys[1]);
+        let stake_of = |graph: &platform_chain::Metagraph, uid: u16| {
+            graph.neurons.iter().find(|n| n.uid.get() == uid).expect("neuron").stake
+        };
+        // No root stake counts here: TaoWeight 0 for the subnet.
+        let half = (u64::MAX / 2).to_string();
+        fx.local
+            .set_storage(json!({ "SubtensorModule": {
+                "TaoWeight": [[[NETUID], 0]],
+                "TotalHotkeyAlpha": [
+                    [[parent.public().to_ss58(), NETUID], 4_000_000_000_000u64],
+                    [[child.public().to_ss58(), NETUID], 1_000_000_000_000u64],
+                ],
+                "ChildKeys": [[[parent.public().to_ss58(), NETUID], [[half, child.public().to_ss58()]]]],
+                "ParentKeys": [[[child.public().to_ss58(), NETUID], [[half, parent.public().to_ss58()]]]],
+            } }))
+            .await
+            .expect("set storage");
+        let graph = fx.chain.metagraph(net(), None).await.expect("metagraph");
+        let half = u64::MAX / 2;
+        assert_eq!(stake_of(&graph, *p_uid), platform_types::inherited_stake(4_000_000_000_000, &[half], &[]));
+        assert_eq!(
+            stake_of(&graph, *c_uid),
+            platform_types::inherited_stake(1_000_000_000_000, &[], &[(half, 4_000_000_000_000)])
+        );
+        assert_eq!(stake_of(&graph, *c_uid), 2_999_999_999_999);
+    })
+    .await;
+}

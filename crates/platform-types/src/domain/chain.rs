@@ -29,6 +29,18 @@ pub fn stake_weight(alpha: u64, root: u64, tao_weight: u64) -> u64 {
     alpha.saturating_add(u64::try_from(from_root).unwrap_or(u64::MAX))
 }
 
+/// A hotkey's stake on a subnet after child-key delegation, as the chain counts it
+/// (`get_inherited_for_hotkey_on_subnet`): its own stake, less each child's proportion of it,
+/// plus each parent's proportion of the parent's own stake. Proportions are fractions of
+/// `u64::MAX`; `parents` holds `(proportion, parent's own stake)`. Each share is rounded down.
+pub fn inherited_stake(own: u64, children: &[u64], parents: &[(u64, u64)]) -> u64 {
+    let share = |stake: u64, proportion: u64| u128::from(stake) * u128::from(proportion) / u128::from(u64::MAX);
+    let to_children: u128 = children.iter().map(|&p| share(own, p)).sum();
+    let from_parents: u128 = parents.iter().map(|&(p, stake)| share(stake, p)).sum();
+    let total = u128::from(own).saturating_sub(to_children).saturating_add(from_parents);
+    u64::try_from(total).unwrap_or(u64::MAX)
+}
+
 /// One neuron of a subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Neuron {
@@ -121,6 +133,18 @@ impl SubnetParams {
 #[cfg(test)]
 mod stake_tests {
     use super::stake_weight;
+
+    #[test]
+    fn delegated_stake_moves_from_parents_to_children() {
+        use super::inherited_stake;
+        let half = u64::MAX / 2;
+        // A parent giving half to one child keeps half; the child gains half the parent's own.
+        assert_eq!(inherited_stake(1_000, &[half], &[]), 501);
+        assert_eq!(inherited_stake(10, &[], &[(half, 1_000)]), 509);
+        assert_eq!(inherited_stake(7, &[], &[]), 7);
+        // Giving more than everything cannot go below zero.
+        assert_eq!(inherited_stake(100, &[u64::MAX, u64::MAX], &[]), 0);
+    }
 
     #[test]
     fn stake_weight_adds_the_weighted_root_stake() {

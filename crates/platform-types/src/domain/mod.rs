@@ -12,7 +12,7 @@ mod schedule;
 mod sync;
 mod work;
 
-pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams, stake_weight};
+pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams, inherited_stake, stake_weight};
 pub use challenge::{
     ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
 };
