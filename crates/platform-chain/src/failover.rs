@@ -32,6 +32,9 @@ pub struct FailoverOptions {
     pub connect: ConnectOptions,
     /// A read slower than this counts as the endpoint failing.
     pub call_timeout: Duration,
+    /// The same for a whole metagraph read: several reads per neuron (stake, child keys), so it
+    /// takes far longer than one read on a large subnet behind a distant endpoint.
+    pub metagraph_timeout: Duration,
     /// A submission slower than this counts as the endpoint failing (inclusion takes a block).
     pub submit_timeout: Duration,
     /// A block stream silent this long counts as the endpoint failing.
@@ -45,6 +48,7 @@ impl Default for FailoverOptions {
         FailoverOptions {
             connect: ConnectOptions { connect_timeout: Duration::from_secs(10), ..ConnectOptions::default() },
             call_timeout: Duration::from_secs(20),
+            metagraph_timeout: Duration::from_secs(300),
             submit_timeout: Duration::from_secs(90),
             stall: Duration::from_secs(60),
             return_after: Duration::from_secs(60),
@@ -202,14 +206,22 @@ impl FailoverChain {
         self.inner.current().1
     }
 
-    /// Runs a read on the active endpoint; on a transport failure or a timeout, fails over and
-    /// asks once more.
+    /// Runs a read on the active endpoint; on a transport failure or a timeout
+    /// ([`FailoverOptions::call_timeout`]), fails over and asks once more.
     async fn read<T, F, Fut>(&self, what: &str, f: F) -> Result<T, ChainError>
     where
         F: Fn(SubxtChain) -> Fut,
         Fut: Future<Output = Result<T, ChainError>>,
     {
-        let timeout = self.inner.options.call_timeout;
+        self.read_within(self.inner.options.call_timeout, what, f).await
+    }
+
+    /// [`Self::read`] with its own timeout.
+    async fn read_within<T, F, Fut>(&self, timeout: Duration, what: &str, f: F) -> Result<T, ChainError>
+    where
+        F: Fn(SubxtChain) -> Fut,
+        Fut: Future<Output = Result<T, ChainError>>,
+    {
         let (index, chain) = self.inner.current();
         let error = match tokio::time::timeout(timeout, f(chain)).await {
             Ok(Ok(value)) => return Ok(value),
@@ -296,7 +308,8 @@ impl Chain for FailoverChain {
     }
 
     async fn metagraph(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {
-        self.read("reading the metagraph", |c| async move { c.metagraph(netuid, at).await }).await
+        let timeout = self.inner.options.metagraph_timeout;
+        self.read_within(timeout, "reading the metagraph", |c| async move { c.metagraph(netuid, at).await }).await
     }
 
     async fn weights(&self, netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
