@@ -5,8 +5,7 @@
 
 use anyhow::{Context, bail};
 use platform_chain::{
-    Chain, ConnectOptions, PathChoice, SubxtChain, WeightVector, WeightsPath, choose_path, timelocked_call, tlock,
-    unix_now_secs,
+    ConnectOptions, PathChoice, SubxtChain, WeightVector, WeightsPath, path_at, tlock, unix_now_secs,
 };
 use platform_types::{EpochState, MechanismId, NetUid, PublicKey};
 use serde_json::json;
@@ -90,8 +89,7 @@ struct Plan {
 
 async fn from_chain(args: &WeightsArgs, endpoint: &str, now: f64) -> anyhow::Result<Plan> {
     let chain = SubxtChain::connect(endpoint, ConnectOptions::default()).await?;
-    let ctx = chain.weights_context(NetUid::new(args.netuid), None).await?;
-    let choice = choose_path(&chain.capabilities(), &ctx, MechanismId::new(args.mechanism))?;
+    let (choice, ctx) = path_at(&chain, NetUid::new(args.netuid), MechanismId::new(args.mechanism), None).await?;
     let reveal_round = match choice.path {
         WeightsPath::Timelocked { .. } => Some(ctx.reveal_round(now)?),
         _ => None,
@@ -164,13 +162,10 @@ pub async fn run(args: WeightsArgs) -> anyhow::Result<()> {
         version_key: plan.version_key,
     };
     weights.validate().context("the weight vector")?;
-    let commit = match plan.reveal_round {
-        Some(round) => match timelocked_call(&args.hotkey, &weights, round, plan.version, &mut rand::rngs::OsRng)? {
-            platform_chain::WeightsCall::CommitTimelocked { commit, .. } => Some(commit),
-            _ => None,
-        },
-        None => None,
-    };
+    let commit = plan
+        .reveal_round
+        .map(|round| tlock::weights_commit(&args.hotkey, &weights, round, &mut rand::rngs::OsRng))
+        .transpose()?;
     let state = plan.state.map(|s| {
         json!({
             "block": s.block, "period": s.period, "last_epoch_block": s.last_epoch_block,

@@ -33,7 +33,9 @@ pub use commit::{commit_hash, netuid_index};
 pub use error::{ChainError, RevealRefusal};
 pub use failover::{FailoverChain, FailoverOptions, parse_endpoints};
 pub use local::{ALICE, LocalChain, LocalChainConfig, install_chopsticks};
-pub use path::{DEFAULT_BLOCK_TIME_SECS, PathChoice, WeightsContext, WeightsPath, choose_path, timelocked_call};
+pub use path::{
+    DEFAULT_BLOCK_TIME_SECS, PathChoice, WeightsContext, WeightsPath, choose_path, path_at, timelocked_call,
+};
 pub use platform_types::{BlockRef, Metagraph, Neuron, Schedule, SubnetParams};
 pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter, unix_now_secs};
 #[cfg(feature = "test-double")]

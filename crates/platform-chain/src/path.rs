@@ -113,6 +113,18 @@ pub fn choose_path(
     Err(ChainError::Unsupported("commit-reveal (no commit call for this mechanism)".into()))
 }
 
+/// How `mechanism`'s weights would be sent on `netuid` at `at` (the best block when `None`):
+/// [`choose_path`] on the chain's [`WeightsContext`] there, returned with it.
+pub async fn path_at<C: crate::Chain>(
+    chain: &C,
+    netuid: platform_types::NetUid,
+    mechanism: MechanismId,
+    at: Option<BlockRef>,
+) -> Result<(PathChoice, WeightsContext), ChainError> {
+    let ctx = chain.weights_context(netuid, at).await?;
+    Ok((choose_path(&chain.capabilities(), &ctx, mechanism)?, ctx))
+}
+
 impl WeightsContext {
     /// The drand round a timelocked commit sent now (`now_unix_secs`) must be encrypted to.
     pub fn reveal_round(&self, now_unix_secs: f64) -> Result<u64, ChainError> {

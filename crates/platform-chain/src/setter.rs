@@ -13,7 +13,7 @@ use crate::calls::WeightsCall;
 use crate::chain::Chain;
 use crate::commit::{commit_hash, netuid_index};
 use crate::error::{ChainError, RevealRefusal};
-use crate::path::{PathChoice, WeightsContext, WeightsPath, choose_path, timelocked_call};
+use crate::path::{PathChoice, WeightsContext, WeightsPath, path_at, timelocked_call};
 use crate::types::{Inclusion, WeightVector};
 
 /// Key prefix of pending commits in [`Column::Weights`].
@@ -163,13 +163,12 @@ impl<C: Chain> WeightSetter<C> {
         &self.chain
     }
 
-    /// How `weights` would be sent now, and why ([`choose_path`] on the chain's current state).
+    /// How `weights` would be sent now, and why ([`crate::choose_path`] on the chain's current state).
     pub async fn path(&self, weights: &WeightVector) -> Result<(PathChoice, WeightsContext), ChainError> {
-        let ctx = self.chain.weights_context(weights.netuid, None).await?;
-        Ok((choose_path(&self.chain.capabilities(), &ctx, weights.mechanism)?, ctx))
+        path_at(&self.chain, weights.netuid, weights.mechanism, None).await
     }
 
-    /// Sends `weights` the way the chain requires ([`choose_path`]): `set_weights` (or the
+    /// Sends `weights` the way the chain requires ([`crate::choose_path`]): `set_weights` (or the
     /// mechanism variant) when commit-reveal is off; one drand-timelocked commit, which the
     /// runtime reveals, when the runtime has them; otherwise a hashed commit that
     /// [`Self::reveal_due`] reveals later, persisted before it is sent so that a node stopped at

@@ -13,9 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform_chain::{
-    BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector, choose_path,
-};
+use platform_chain::{BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector, path_at};
 use platform_types::{MechanismId, NetUid, WeightsProposal};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
@@ -244,10 +242,10 @@ pub(crate) async fn follow_chain<C: Chain + 'static>(
             return;
         }
         if read {
-            let choice = match chain.weights_context(netuid, Some(block)).await {
-                Ok(ctx) => choose_path(&chain.capabilities(), &ctx, MechanismId::new(0)).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let choice = path_at(&chain, netuid, MechanismId::new(0), Some(block))
+                .await
+                .map(|(choice, _)| choice)
+                .map_err(|e| e.to_string());
             if inputs.send(Input::WeightsPath(choice)).await.is_err() {
                 return;
             }
