@@ -2,11 +2,12 @@
 
 use std::future::Future;
 
-use platform_types::{Keypair, MechanismId, NetUid};
+use platform_types::{Keypair, MechanismId, NetUid, PublicKey};
 
 use crate::calls::{Capabilities, WeightsCall};
 use crate::error::ChainError;
 use crate::path::WeightsContext;
+use crate::sender::SenderState;
 use crate::types::{Head, Inclusion};
 use platform_types::{BlockRef, EpochState, Metagraph, SubnetParams};
 
@@ -60,6 +61,18 @@ pub trait Chain: Send + Sync {
         netuid: NetUid,
         at: Option<BlockRef>,
     ) -> impl Future<Output = Result<WeightsContext, ChainError>> + Send;
+
+    /// `hotkey`'s weight-sending state on `netuid`'s `mechanism` at `at`: its uid, the uid's
+    /// `LastUpdate`, and its timelocked commits filed under epoch `commit_epoch`
+    /// ([`crate::commit_epoch`]).
+    fn sender_state(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        hotkey: PublicKey,
+        commit_epoch: u64,
+        at: BlockRef,
+    ) -> impl Future<Output = Result<SenderState, ChainError>> + Send;
 
     /// The subnet's neurons, stake, permits and owner at `at` (the best block when `None`).
     fn metagraph(

@@ -24,6 +24,7 @@ use crate::commit::netuid_index;
 use crate::dispatch::{CallContext, module_error, pool_error};
 use crate::error::ChainError;
 use crate::path::{DEFAULT_BLOCK_TIME_SECS, WeightsContext};
+use crate::sender::SenderState;
 use crate::signer::HotkeySigner;
 use crate::types::{Head, Inclusion, WeightVector};
 use platform_types::{BlockRef, EpochState, Metagraph, Neuron, SubnetParams};
@@ -156,6 +157,19 @@ impl SubxtChain {
         let address = subxt::dynamic::storage(PALLET, entry, keys);
         let thunk: DecodedValueThunk = storage.fetch_or_default(&address).await.map_err(rpc_err)?;
         thunk.as_type::<T>().map_err(decode_err(entry))
+    }
+
+    /// An entry with no default (`OptionQuery`): `None` when it is not set.
+    async fn read_optional<T: DecodeAsType>(
+        storage: &Storage<SubstrateConfig, Client>,
+        entry: &str,
+        keys: Vec<Value>,
+    ) -> Result<Option<T>, ChainError> {
+        let address = subxt::dynamic::storage(PALLET, entry, keys);
+        match storage.fetch(&address).await.map_err(rpc_err)? {
+            Some(thunk) => thunk.as_type::<T>().map(Some).map_err(decode_err(entry)),
+            None => Ok(None),
+        }
     }
 
     async fn header_ref(&self, hash: H256) -> Result<BlockRef, ChainError> {
@@ -298,6 +312,36 @@ impl Chain for SubxtChain {
             dynamic_tempo: caps.dynamic_tempo,
             commit_reveal_version,
             block_time_secs: self.metadata().block_time_secs().unwrap_or(DEFAULT_BLOCK_TIME_SECS),
+        })
+    }
+
+    async fn sender_state(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        hotkey: PublicKey,
+        commit_epoch: u64,
+        at: BlockRef,
+    ) -> Result<SenderState, ChainError> {
+        let (storage, _) = self.storage_at(Some(at)).await?;
+        let net = || Value::u128(u128::from(netuid.get()));
+        let index = || Value::u128(u128::from(netuid_index(netuid.get(), mechanism.get())));
+        let Some(uid) = Self::read_optional::<u16>(&storage, "Uids", vec![net(), account(&hotkey)]).await? else {
+            return Ok(SenderState::default());
+        };
+        let last_update: Vec<u64> = Self::read(&storage, "LastUpdate", vec![index()]).await?;
+        let timelocked_unrevealed = if self.metadata().has_storage("TimelockedWeightCommits") {
+            let commits: Vec<(AccountId32, u64, Vec<u8>, u64)> =
+                Self::read(&storage, "TimelockedWeightCommits", vec![index(), Value::u128(u128::from(commit_epoch))])
+                    .await?;
+            commits.iter().filter(|(who, ..)| who.0 == *hotkey.as_bytes()).count() as u32
+        } else {
+            0
+        };
+        Ok(SenderState {
+            uid: Some(uid),
+            last_update: last_update.get(usize::from(uid)).copied().unwrap_or(0),
+            timelocked_unrevealed,
         })
     }
 

@@ -20,8 +20,9 @@ pub(crate) fn module_error(pallet: &str, error: &str, docs: &str, ctx: &CallCont
     let hotkey = || ctx.hotkey.to_ss58();
     match error {
         "SettingWeightsTooFast" | "CommittingWeightsTooFast" => {
-            ChainError::RateLimited { blocks: ctx.params.map_or(0, |p| p.weights_rate_limit) }
+            ChainError::RateLimited { blocks: ctx.params.map_or(0, |p| p.weights_rate_limit), next_block: None }
         }
+        "TooManyUnrevealedCommits" => ChainError::TooManyUnrevealed { limit: crate::MAX_UNREVEALED_COMMITS },
         "IncorrectWeightVersionKey" => ChainError::VersionKey {
             sent: ctx.weights.map_or(0, |w| w.version_key),
             required: ctx.params.map_or(0, |p| p.weights_version_key),
@@ -73,8 +74,9 @@ mod tests {
         let key = PublicKey::from_bytes([1; 32]);
         let c = ctx(&key);
         let m = |name: &str| module_error("SubtensorModule", name, "", &c);
-        assert_eq!(m("SettingWeightsTooFast"), ChainError::RateLimited { blocks: 100 });
-        assert_eq!(m("CommittingWeightsTooFast"), ChainError::RateLimited { blocks: 100 });
+        assert_eq!(m("SettingWeightsTooFast"), ChainError::RateLimited { blocks: 100, next_block: None });
+        assert_eq!(m("CommittingWeightsTooFast"), ChainError::RateLimited { blocks: 100, next_block: None });
+        assert_eq!(m("TooManyUnrevealedCommits"), ChainError::TooManyUnrevealed { limit: 10 });
         assert_eq!(m("IncorrectWeightVersionKey"), ChainError::VersionKey { sent: 0, required: 9 });
         assert_eq!(m("NeuronNoValidatorPermit"), ChainError::NoValidatorPermit { netuid: 3 });
         assert_eq!(m("CommitRevealEnabled"), ChainError::CommitRevealEnabled { netuid: 3 });

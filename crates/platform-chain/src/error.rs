@@ -34,10 +34,23 @@ pub enum ChainError {
     #[error("invalid weights: {0}")]
     InvalidWeights(String),
     /// `SettingWeightsTooFast` / `CommittingWeightsTooFast`: the weights rate limit has not passed.
-    #[error("weights rate limit: wait until {blocks} blocks have passed since this hotkey last set weights")]
+    #[error(
+        "weights rate limit: wait until {blocks} blocks have passed since this hotkey last set weights{}",
+        next_block.map_or(String::new(), |b| format!(" (the chain accepts them from block {b})"))
+    )]
     RateLimited {
         /// The subnet's `WeightsSetRateLimit`, when known.
         blocks: u64,
+        /// The first block the chain accepts weights from this uid again, when known (read from
+        /// `LastUpdate` before sending).
+        next_block: Option<u64>,
+    },
+    /// `TooManyUnrevealedCommits`: the hotkey has as many commits waiting to be revealed as the
+    /// chain allows; a commit can be sent once one of them is revealed or expires.
+    #[error("this hotkey already has {limit} unrevealed weight commits, the chain's bound; waiting for reveals")]
+    TooManyUnrevealed {
+        /// The chain's bound ([`crate::MAX_UNREVEALED_COMMITS`]).
+        limit: u32,
     },
     /// `IncorrectWeightVersionKey`: the version key is below the subnet's `WeightsVersionKey`.
     #[error("weights version key {sent} is below the subnet's required {required}")]
@@ -102,7 +115,8 @@ pub enum ChainError {
 
 impl ChainError {
     /// Whether sending the same weights again later may succeed: the endpoint failed, the pool
-    /// refused the transaction for now, the rate limit has not passed, or the subnet's
+    /// refused the transaction for now, the rate limit has not passed, earlier commits are still
+    /// waiting to be revealed, or the subnet's
     /// commit-reveal setting changed under the path chosen (it is chosen again).
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -111,6 +125,7 @@ impl ChainError {
                 | ChainError::Connect { .. }
                 | ChainError::TransactionInvalid(_)
                 | ChainError::RateLimited { .. }
+                | ChainError::TooManyUnrevealed { .. }
                 | ChainError::CommitRevealEnabled { .. }
                 | ChainError::CommitRevealDisabled { .. }
         )

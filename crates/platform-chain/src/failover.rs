@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use platform_types::{BlockRef, EpochState, Keypair, MechanismId, Metagraph, NetUid, SubnetParams};
+use platform_types::{BlockRef, EpochState, Keypair, MechanismId, Metagraph, NetUid, PublicKey, SubnetParams};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -23,6 +23,7 @@ use crate::chain::{BlockStream, Chain};
 use crate::client::{ConnectOptions, SubxtChain};
 use crate::error::ChainError;
 use crate::path::WeightsContext;
+use crate::sender::SenderState;
 use crate::types::{Head, Inclusion};
 
 /// When a [`FailoverChain`] moves between endpoints.
@@ -305,6 +306,20 @@ impl Chain for FailoverChain {
 
     async fn weights_context(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<WeightsContext, ChainError> {
         self.read("reading the weights context", |c| async move { c.weights_context(netuid, at).await }).await
+    }
+
+    async fn sender_state(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        hotkey: PublicKey,
+        commit_epoch: u64,
+        at: BlockRef,
+    ) -> Result<SenderState, ChainError> {
+        self.read("reading the sender's state", |c| async move {
+            c.sender_state(netuid, mechanism, hotkey, commit_epoch, at).await
+        })
+        .await
     }
 
     async fn metagraph(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {

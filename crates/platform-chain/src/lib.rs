@@ -19,6 +19,7 @@ mod error;
 mod failover;
 mod local;
 mod path;
+mod sender;
 mod setter;
 mod signer;
 #[cfg(feature = "test-double")]
@@ -37,6 +38,7 @@ pub use path::{
     DEFAULT_BLOCK_TIME_SECS, PathChoice, WeightsContext, WeightsPath, choose_path, path_at, timelocked_call,
 };
 pub use platform_types::{BlockRef, Metagraph, Neuron, Schedule, SubnetParams};
+pub use sender::{MAX_UNREVEALED_COMMITS, SenderState, check_sender, commit_epoch, next_allowed_block};
 pub use setter::{PendingCommit, RevealOutcome, Submitted, WeightSetter, unix_now_secs};
 #[cfg(feature = "test-double")]
 pub use test_double::{TestChain, test_block};

@@ -14,6 +14,7 @@ use crate::chain::Chain;
 use crate::commit::{commit_hash, netuid_index};
 use crate::error::{ChainError, RevealRefusal};
 use crate::path::{PathChoice, WeightsContext, WeightsPath, path_at, timelocked_call};
+use crate::sender::{check_sender, commit_epoch};
 use crate::types::{Inclusion, WeightVector};
 
 /// Key prefix of pending commits in [`Column::Weights`].
@@ -168,7 +169,10 @@ impl<C: Chain> WeightSetter<C> {
         path_at(&self.chain, weights.netuid, weights.mechanism, None).await
     }
 
-    /// Sends `weights` the way the chain requires ([`crate::choose_path`]): `set_weights` (or the
+    /// Sends `weights` the way the chain requires ([`crate::choose_path`]), once the chain would
+    /// take them ([`crate::check_sender`]: the rate limit has passed and the hotkey is below the
+    /// bound on unrevealed commits; otherwise a transient error says what to wait for, and
+    /// nothing is signed): `set_weights` (or the
     /// mechanism variant) when commit-reveal is off; one drand-timelocked commit, which the
     /// runtime reveals, when the runtime has them; otherwise a hashed commit that
     /// [`Self::reveal_due`] reveals later, persisted before it is sent so that a node stopped at
@@ -176,6 +180,19 @@ impl<C: Chain> WeightSetter<C> {
     pub async fn submit(&self, weights: WeightVector) -> Result<Submitted, ChainError> {
         weights.validate()?;
         let (choice, ctx) = self.path(&weights).await?;
+        let sender = self
+            .chain
+            .sender_state(weights.netuid, weights.mechanism, self.signer.public(), commit_epoch(&ctx), ctx.block)
+            .await?;
+        let included = ctx.block.number.saturating_add(platform_types::INCLUSION_DELAY_BLOCKS);
+        let hashed_unrevealed = match choice.path {
+            WeightsPath::HashedCommitReveal => {
+                let waiting = self.pending()?.into_iter().filter(|p| p.reveal_until >= included).count();
+                u32::try_from(waiting).unwrap_or(u32::MAX)
+            }
+            _ => 0,
+        };
+        check_sender(weights.netuid, &self.signer.public(), &ctx, choice.path, &sender, hashed_unrevealed)?;
         info!(path = choice.path.name(), reason = %choice.reason, "sending weights");
         let best = ctx.block;
         let params = ctx.params;

@@ -4,7 +4,8 @@
 //!
 //! The test drives it: it sets the metagraph, produces blocks (each pushed to every stream),
 //! and reads back the weight calls validators submitted. Every call is accepted as
-//! `set_weights` on a runtime without commit-reveal. It can also go away
+//! `set_weights` on a runtime without commit-reveal, under the subnet's rate limit
+//! (`LastUpdate` is kept per mechanism and uid). It can also go away
 //! ([`TestChain::set_reachable`]) and fail the next submissions as a lost connection would
 //! ([`TestChain::fail_next_submissions`]).
 
@@ -18,6 +19,7 @@ use crate::calls::{Capabilities, WeightsCall};
 use crate::chain::{BlockStream, Chain};
 use crate::error::ChainError;
 use crate::path::WeightsContext;
+use crate::sender::SenderState;
 use crate::types::{Head, Inclusion};
 
 #[derive(Debug)]
@@ -27,6 +29,8 @@ struct State {
     streams: Vec<mpsc::Sender<Result<BlockRef, ChainError>>>,
     submitted: Vec<(PublicKey, WeightsCall)>,
     weights: BTreeMap<(u8, u16), Vec<(u16, u16)>>,
+    /// `LastUpdate` by (mechanism, uid).
+    last_update: BTreeMap<(u8, u16), u64>,
     reachable: bool,
     fail_submissions: u32,
 }
@@ -53,6 +57,7 @@ impl TestChain {
             streams: Vec::new(),
             submitted: Vec::new(),
             weights: BTreeMap::new(),
+            last_update: BTreeMap::new(),
             reachable: true,
             fail_submissions: 0,
         };
@@ -169,6 +174,20 @@ impl Chain for TestChain {
         })
     }
 
+    async fn sender_state(
+        &self,
+        _netuid: NetUid,
+        mechanism: MechanismId,
+        hotkey: PublicKey,
+        _commit_epoch: u64,
+        _at: BlockRef,
+    ) -> Result<SenderState, ChainError> {
+        let state = self.reach()?;
+        let Some(uid) = state.metagraph.uid_of(&hotkey) else { return Ok(SenderState::default()) };
+        let last_update = state.last_update.get(&(mechanism.get(), uid.get())).copied().unwrap_or(0);
+        Ok(SenderState { uid: Some(uid.get()), last_update, timelocked_unrevealed: 0 })
+    }
+
     async fn metagraph(&self, _netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {
         let state = self.reach()?;
         let mut metagraph = state.metagraph.clone();
@@ -186,13 +205,22 @@ impl Chain for TestChain {
             state.fail_submissions -= 1;
             return Err(ChainError::Rpc("connection lost before inclusion (test chain)".into()));
         }
-        state.submitted.push((signer.public(), call.clone()));
         if let WeightsCall::Set(vector) = call
             && let Some(uid) = state.metagraph.uid_of(&signer.public())
         {
+            // The runtime's rate limit, counted from the block that includes the call.
+            let key = (vector.mechanism.get(), uid.get());
+            let included = state.head.number + 1;
+            let rate_limit = state.metagraph.params.weights_rate_limit;
+            let last = state.last_update.get(&key).copied().unwrap_or(0);
+            if included < crate::next_allowed_block(last, rate_limit) {
+                return Err(ChainError::RateLimited { blocks: rate_limit, next_block: None });
+            }
             let pairs = vector.uids.iter().copied().zip(vector.values.iter().copied()).collect();
-            state.weights.insert((vector.mechanism.get(), uid.get()), pairs);
+            state.weights.insert(key, pairs);
+            state.last_update.insert(key, included);
         }
+        state.submitted.push((signer.public(), call.clone()));
         Ok(Inclusion {
             block: state.head,
             extrinsic: blake2b_256(&state.submitted.len().to_le_bytes()),

@@ -110,7 +110,7 @@ async fn the_runtime_refusals_come_back_typed() {
         // Rate limit: a second set within WeightsSetRateLimit blocks.
         set_subnet_item(&fx, "WeightsSetRateLimit", json!(100)).await;
         let err = fx.chain.submit(v, &set(vector(&[m_uid], &[65535], 5))).await.expect_err("too fast");
-        assert_eq!(err, ChainError::RateLimited { blocks: 100 });
+        assert_eq!(err, ChainError::RateLimited { blocks: 100, next_block: None });
 
         // Commit-reveal on: plain set_weights is refused; off again: commits are refused.
         set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(true)).await;
@@ -127,6 +127,98 @@ async fn the_runtime_refusals_come_back_typed() {
         let mut w = vector(&[m_uid], &[65535], 5);
         w.mechanism = MechanismId::new(1);
         assert!(matches!(fx.chain.submit(v, &set(w)).await, Err(ChainError::Unsupported(_))));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setter_waits_out_the_rate_limit_instead_of_sending() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m"]).await;
+        let (v, v_uid) = &keys[0];
+        set_permits(&fx, &[*v_uid]).await;
+        set_subnet_item(&fx, "WeightsSetRateLimit", json!(6)).await;
+        let setter = WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), v.clone());
+        let weights = vector(&[keys[1].1], &[65535], 0);
+        // Registration counts as an update: right after it, the setter holds (the runtime would
+        // refuse), naming the block the chain accepts weights from.
+        let head = fx.chain.block(Head::Best).await.expect("best");
+        let registered = fx.chain.sender_state(net(), MechanismId::new(0), v.public(), 0, head).await.expect("sender");
+        assert_eq!(registered.uid, Some(*v_uid));
+        assert!(registered.last_update > 0 && registered.last_update <= head.number, "{registered:?}");
+        let from = registered.last_update + 6;
+        if head.number + 1 < from {
+            let held = setter.submit(weights.clone()).await.expect_err("held after registration");
+            assert_eq!(held, ChainError::RateLimited { blocks: 6, next_block: Some(from) });
+            fx.local.new_blocks((from - 1 - head.number) as u32).await.expect("advance");
+        }
+        let Submitted::Set(first) = setter.submit(weights.clone()).await.expect("first set") else {
+            panic!("commit-reveal is off")
+        };
+        // The chain recorded the set in LastUpdate; the setter reads it back.
+        let head = fx.chain.block(Head::Best).await.expect("best");
+        let state = fx.chain.sender_state(net(), MechanismId::new(0), v.public(), 0, head).await.expect("sender");
+        assert_eq!((state.uid, state.last_update), (Some(*v_uid), first.block.number));
+        // Too early: held before signing, with the block the chain accepts it from (the
+        // runtime's own refusal carries no block).
+        let held = setter.submit(weights.clone()).await.expect_err("held");
+        assert_eq!(held, ChainError::RateLimited { blocks: 6, next_block: Some(first.block.number + 6) });
+        assert!(held.is_transient());
+        // One block short of the limit the chain itself refuses the same call: the check is not
+        // stricter than the runtime's, and not laxer.
+        let best = fx.chain.block(Head::Best).await.expect("best").number;
+        fx.local.new_blocks((first.block.number + 6 - 2 - best) as u32).await.expect("advance");
+        assert!(matches!(
+            setter.submit(weights.clone()).await,
+            Err(ChainError::RateLimited { next_block: Some(_), .. })
+        ));
+        let raw = fx.chain.submit(v, &WeightsCall::Set(weights.clone())).await.expect_err("chain refuses");
+        assert_eq!(raw, ChainError::RateLimited { blocks: 6, next_block: None });
+        // The refused call's block counts too; from the allowed block on, it lands.
+        let best = fx.chain.block(Head::Best).await.expect("best").number;
+        if best + 1 < first.block.number + 6 {
+            fx.local.new_blocks((first.block.number + 6 - 1 - best) as u32).await.expect("advance");
+        }
+        let Submitted::Set(second) = setter.submit(weights).await.expect("after the limit") else { panic!() };
+        assert!(second.block.number >= first.block.number + 6);
+        // An unregistered hotkey is told so before anything is signed.
+        let stranger = WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), hotkey("x"));
+        assert!(matches!(
+            stranger.submit(vector(&[keys[1].1], &[65535], 0)).await,
+            Err(ChainError::NotRegistered { netuid: NETUID, .. })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_stop_at_the_chains_bound_on_unrevealed_commits() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let keys = register(&fx, &["v", "m"]).await;
+        let (v, v_uid) = &keys[0];
+        set_permits(&fx, &[*v_uid]).await;
+        set_subnet_item(&fx, "CommitRevealWeightsEnabled", json!(true)).await;
+        // (1 is the least: chopsticks reads a 0 written here as "remove", leaving the default 100.)
+        set_subnet_item(&fx, "WeightsSetRateLimit", json!(1)).await;
+        let setter = WeightSetter::new(fx.chain.clone(), Arc::new(platform_storage::MemoryStore::new()), v.clone());
+        let weights = vector(&[keys[1].1], &[65535], 0);
+        for i in 0..platform_chain::MAX_UNREVEALED_COMMITS {
+            let submitted = setter.submit(weights.clone()).await.unwrap_or_else(|e| panic!("commit {i}: {e}"));
+            assert!(matches!(submitted, Submitted::Committed { .. }), "{submitted:?}");
+        }
+        // The eleventh is held by the setter, before signing…
+        let held = setter.submit(weights.clone()).await.expect_err("held");
+        assert_eq!(held, ChainError::TooManyUnrevealed { limit: 10 });
+        assert_eq!(setter.pending().expect("pending").len(), 10);
+        // …and the runtime would refuse it for the same reason: the bound is the chain's.
+        let hash = platform_types::Hash::from_bytes([9; 32]);
+        let commit = WeightsCall::Commit { netuid: net(), mechanism: MechanismId::new(0), hash };
+        assert_eq!(
+            fx.chain.submit(v, &commit).await.expect_err("refused"),
+            ChainError::TooManyUnrevealed { limit: 10 }
+        );
     })
     .await;
 }
