@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the build needs, then checks
 # formatting, builds the example challenges for wasm32 and runs their native tests, runs every
-# test in the workspace (platform-chain's against the real subtensor runtime under chopsticks), checks the HTTP API against its OpenAPI document and the monitoring rules with promtool, checks rustdoc, and runs seeded consensus simulations. Missing rustdoc on any public item fails the build (missing_docs is denied).
+# test in the workspace (platform-chain's against the real subtensor runtime under chopsticks), checks the HTTP API against its OpenAPI document and the web dashboard in Chromium and the monitoring rules with promtool, checks rustdoc, and runs seeded consensus simulations. Missing rustdoc on any public item fails the build (missing_docs is denied).
 #
 #   bash tests/run-all.sh
 #
@@ -56,7 +56,7 @@ export PLATFORM_DRAND_PYTHON="${PLATFORM_DRAND_PYTHON:-$(bash tests/drand/venv.s
 step "Building and running every test (cargo test --workspace)"
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 
-step "The HTTP API against docs/openapi.yaml: the Python client and schemathesis on a devnet (tests/api)"
+step "The HTTP API against docs/openapi.yaml: the Python client, the web dashboard in Chromium (tests/ui) and schemathesis on a devnet (tests/api)"
 bash tests/api/run.sh "$CARGO_TARGET_DIR/debug/validator-node" 2>&1 | tee "$log.api"
 
 step "Monitoring: alert rules and their promtool tests, Prometheus configuration, Grafana dashboard (deploy/monitoring)"

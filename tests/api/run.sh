@@ -4,12 +4,15 @@
 #   1. the Python client (examples/python) recomputes docs/wire-protocol.md's worked example;
 #   2. it submits a payload and follows it to a final score, the same model padded past the
 #      256 KiB inline cap (a blob), and a bad payload to a final rejection with its reason;
-#   3. schemathesis runs every operation of docs/openapi.yaml against validator 0 and checks
+#   3. the web dashboard in Chromium (tests/ui/check.mjs): every page against its JSON twin,
+#      the journey of a submission made meanwhile up to its final score, screenshots;
+#   4. schemathesis runs every operation of docs/openapi.yaml against validator 0 and checks
 #      status codes, bodies and content types against the document.
 #
 #   bash tests/api/run.sh [path/to/validator-node]
 #
-# Environment: PLATFORM_CHAIN_DIR (default ../shared/chain), PLATFORM_VENV (the Python venv,
+# Environment: PLATFORM_CHAIN_DIR (default ../shared/chain), UI_SCREENSHOTS (default
+# target/ui-screenshots), PLATFORM_VENV (the Python venv,
 # default ~/.cache/platform-venv), ST_MAX_EXAMPLES (default 100 per operation), ST_SEED.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -111,6 +114,25 @@ assert answer["status"] == "rejected" and answer["final"] and answer["score_ppb"
 assert "not a decimal number" in (answer["reason"] or ""), answer
 print(f"rejected: {answer['reason']}")
 PY
+
+echo "==> The web dashboard in Chromium (tests/ui): every page against its JSON twin, a new submission's journey"
+bash tests/ui/install.sh
+# A submission made now, followed by the browser from admission to its final score.
+"$py" "$client" submit --url "$url" --netuid 1 --key-file "$work/miner.key" --challenge regression \
+  --payload "0.5 -1 0.75 2 -0.25" --wait 240 > "$work/ui.json" 2> "$work/ui.err" &
+ui_submit=$!
+ui_id=""
+for _ in $(seq 1 120); do
+  ui_id=$(sed -n 's/^submitted \(0x[0-9a-f]*\) as .*/\1/p' "$work/ui.err")
+  [ -n "$ui_id" ] && break
+  kill -0 "$ui_submit" 2>/dev/null || break
+  sleep 0.5
+done
+[ -n "$ui_id" ] || { cat "$work/ui.err"; echo "error: the dashboard's submission was not admitted" >&2; exit 1; }
+shots="${UI_SCREENSHOTS:-$root/target/ui-screenshots}"
+node tests/ui/check.mjs "$url" "$ui_id" "$hotkey" "$shots"
+wait "$ui_submit"
+echo "==> Dashboard screenshots: $shots"
 
 echo "==> schemathesis against $url (docs/openapi.yaml)"
 export PLATFORM_MINER_KEY="$work/miner.key" PLATFORM_NETUID=1

@@ -118,6 +118,9 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     for i in 0..net.validators.len() {
         println!("  validator {i}: {}   data {}", net.url(i).unwrap_or_default(), net.data_dir(i).display());
     }
+    if let Some(url) = net.url(0) {
+        println!("  dashboard:   {url}/ui (each validator serves one at its URL + /ui)");
+    }
     println!("  logs:        {} (RUST_LOG filters it)", work_dir.join("validators.log").display());
     println!("  miners registered on subnet {} (the devnet submits for the first ones):", net.config.netuid);
     for (i, miner) in net.miners.iter().enumerate() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platform_chain::{BlockRef, Chain, Head, Metagraph, RevealOutcome, Submitted, WeightSetter, WeightVector, path_at};
-use platform_types::{MechanismId, NetUid, WeightsProposal};
+use platform_types::{MechanismId, NetUid, PublicKey, WeightsProposal};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -36,8 +36,10 @@ pub(crate) const METAGRAPH_REFRESH_BLOCKS: u64 = 30;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Request {
     /// Submit the weights agreed at consensus height `height` (one call per mechanism); a
-    /// transient refusal is retried with backoff until the chain reaches block `until`.
-    Weights { weights: WeightsProposal, version_key: u64, height: u64, until: u64 },
+    /// transient refusal is retried with backoff until the chain reaches block `until`. First,
+    /// the weights `validators` (hotkey, uid) have on chain are read into the record: what the
+    /// earlier agreed vectors became on chain, validator by validator (the dashboard compares).
+    Weights { weights: WeightsProposal, version_key: u64, height: u64, until: u64, validators: Vec<(PublicKey, u16)> },
     /// Reveal the commits due at this chain block, if any are pending.
     Reveal { block: u64 },
     /// Read the metagraph at a chain block a proposed snapshot names.
@@ -68,8 +70,10 @@ pub(crate) fn spawn<C: Chain + Clone + 'static>(
 impl<C: Chain + Clone + 'static> Client<C> {
     async fn carry_out(self: Arc<Self>, request: Request) {
         match request {
-            Request::Weights { weights, version_key, height, until } => {
-                let record = self.submit(&weights, version_key, height, until).await;
+            Request::Weights { weights, version_key, height, until, validators } => {
+                let on_chain = self.on_chain(&weights, &validators).await;
+                let mut record = self.submit(&weights, version_key, height, until).await;
+                record["on_chain"] = on_chain;
                 let _ = self.inputs.send(Input::WeightsSubmitted { epoch: weights.epoch.get(), record }).await;
             }
             Request::Reveal { block } => {
@@ -102,6 +106,26 @@ impl<C: Chain + Clone + 'static> Client<C> {
                 let _ = self.inputs.send(Input::MetagraphRead { block, metagraph }).await;
             }
         }
+    }
+
+    /// The weights each of `validators` has on chain for each mechanism of `weights`, read now:
+    /// `{"block", "validators": [{"hotkey", "uid", "mechanisms": [{"mechanism", "weights": [[uid, w], …]}]}]}`
+    /// (a read that fails leaves the validator's mechanism out; null when the head is unknown).
+    async fn on_chain(&self, weights: &WeightsProposal, validators: &[(PublicKey, u16)]) -> serde_json::Value {
+        let chain = self.setter.chain();
+        let Ok(head) = chain.block(Head::Best).await else { return serde_json::Value::Null };
+        let mut rows = Vec::with_capacity(validators.len());
+        for (hotkey, uid) in validators {
+            let mut mechanisms = Vec::new();
+            for vector in &weights.mechanisms {
+                match chain.weights(self.netuid, vector.mechanism, *uid).await {
+                    Ok(pairs) => mechanisms.push(json!({ "mechanism": vector.mechanism.get(), "weights": pairs })),
+                    Err(e) => warn!(%e, uid, "cannot read a validator's weights on chain"),
+                }
+            }
+            rows.push(json!({ "hotkey": hotkey.to_ss58(), "uid": uid, "mechanisms": mechanisms }));
+        }
+        json!({ "block": head.number, "validators": rows })
     }
 
     /// Submits each mechanism's vector; the record `/weights/history` shows.

@@ -81,6 +81,7 @@ impl Core {
         // Retried until the epoch after the chain's current one begins.
         let head = self.chain.head().map_or(metagraph.block.number, |b| b.number);
         let until = metagraph.params.schedule(self.cfg.netuid).next_epoch_block(head);
-        self.effects.push(Effect::Chain(Request::Weights { weights, version_key, height, until }));
+        let validators = self.state.registry.validators.validators.iter().map(|v| (v.hotkey, v.uid.get())).collect();
+        self.effects.push(Effect::Chain(Request::Weights { weights, version_key, height, until, validators }));
     }
 }

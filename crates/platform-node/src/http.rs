@@ -42,7 +42,7 @@ pub(crate) struct Api {
     pub data_dir: std::path::PathBuf,
 }
 
-pub(crate) struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub StatusCode, pub String);
 
 impl From<ApiError> for Rejection {
     fn from(e: ApiError) -> Self {
@@ -89,6 +89,7 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/sudo", post(sudo))
         .route("/sudo/{id}", get(sudo_status))
         .route("/metrics", get(metrics))
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint (see docs/openapi.yaml)".into()) })
         .layer(DefaultBodyLimit::max(2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024)))
         .layer(axum::middleware::map_response(json_errors))
@@ -100,9 +101,12 @@ pub(crate) fn router(api: Api) -> Router {
 /// extractor, 400 for a bad path or query): their text becomes the reason.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // JSON already, or a dashboard page saying what went wrong.
+    let typed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -227,7 +231,7 @@ fn decode_envelope(body: &Signed) -> Result<(Envelope, Vec<u8>), ApiError> {
 impl Api {
     /// Refuses at once (503, saying why) while the event loop does not run yet: the validator
     /// is still agreeing on the genesis validator set with the others.
-    fn ready(&self) -> Result<(), ApiError> {
+    pub(crate) fn ready(&self) -> Result<(), ApiError> {
         match starting(&self.status.borrow()) {
             Some(detail) => {
                 Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("the validator is starting: {detail}")))

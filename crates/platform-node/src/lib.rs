@@ -34,6 +34,7 @@ mod recovery;
 pub mod sim;
 mod sync_client;
 mod tasks;
+mod ui;
 pub mod verdicts;
 pub mod verifier;
 mod view;

@@ -42,16 +42,12 @@ pub fn aggregate(scores: &[Score], outlier_z_milli: u32) -> Option<Aggregate> {
     if total == 0 {
         return None;
     }
-    let (center, mad) = median_and_mad(scores)?;
-    let deviation = |s: &Score| u128::from(s.score_ppb).abs_diff(center);
-    // |x - median| / (1.4826 * MAD) > z  <=>  |x - median| * 10000 * 1000 > z_milli * MAD * 14826
-    let is_outlier = |s: &Score| {
-        let lhs = deviation(s) * MAD_SCALE.1 * 1_000;
-        let rhs = u128::from(outlier_z_milli) * mad * MAD_SCALE.0;
-        lhs > rhs
-    };
+    let flags = outliers(scores, outlier_z_milli);
+    if flags.is_empty() {
+        return None;
+    }
     let (mut kept_stake, mut weighted_sum, mut kept) = (0u128, 0u128, 0usize);
-    for score in scores.iter().filter(|s| !is_outlier(s)) {
+    for (score, _) in scores.iter().zip(&flags).filter(|(_, outlier)| !**outlier) {
         kept_stake += u128::from(score.stake);
         weighted_sum += u128::from(score.stake) * u128::from(score.score_ppb);
         kept += 1;
@@ -63,6 +59,21 @@ pub fn aggregate(scores: &[Score], outlier_z_milli: u32) -> Option<Aggregate> {
         kept,
         excluded: scores.len() - kept,
     })
+}
+
+/// Which of `scores` [`aggregate`] excludes as outliers, in order (empty when no score has
+/// stake).
+pub fn outliers(scores: &[Score], outlier_z_milli: u32) -> Vec<bool> {
+    let Some((center, mad)) = median_and_mad(scores) else { return Vec::new() };
+    // |x - median| / (1.4826 * MAD) > z  <=>  |x - median| * 10000 * 1000 > z_milli * MAD * 14826
+    scores
+        .iter()
+        .map(|s| {
+            let lhs = u128::from(s.score_ppb).abs_diff(center) * MAD_SCALE.1 * 1_000;
+            let rhs = u128::from(outlier_z_milli) * mad * MAD_SCALE.0;
+            lhs > rhs
+        })
+        .collect()
 }
 
 /// The stake-weighted median of the scores and the stake-weighted median of their absolute
@@ -110,6 +121,13 @@ mod tests {
             aggregate(&scores(&[(10, 700_000_000), (10, 700_000_000), (10, 700_000_000), (10, 100_000_000)]), 2_000)
                 .expect("stake");
         assert_eq!(agg, Aggregate { mean_ppb: 700_000_000, confidence_ppb: 750_000_000, kept: 3, excluded: 1 });
+    }
+
+    #[test]
+    fn outliers_name_the_scores_the_aggregate_leaves_out() {
+        let four = scores(&[(10, 700_000_000), (10, 100_000_000), (10, 700_000_000), (10, 700_000_000)]);
+        assert_eq!(outliers(&four, 2_000), vec![false, true, false, false]);
+        assert!(outliers(&scores(&[(0, 5)]), 2_000).is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod chain_weights;
 mod epoch;
 mod normalise;
 
-pub use aggregate::{Aggregate, Score, aggregate};
+pub use aggregate::{Aggregate, Score, aggregate, outliers};
 pub use chain_limits::{ChainLimits, fit_to_chain_limits};
 pub use chain_weights::{WeightsError, chain_weights};
 pub use epoch::{
