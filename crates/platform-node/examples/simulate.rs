@@ -33,7 +33,8 @@ struct Args {
     /// Epochs whose weights every honest validator must set.
     #[arg(long, default_value_t = 2)]
     epochs: usize,
-    /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation.
+    /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation, withheld-evaluations,
+    /// unpublished-bodies, forged-sudo.
     #[arg(long)]
     behaviour: Option<String>,
     /// No honest validator crashes and restarts from its store (by default one does).

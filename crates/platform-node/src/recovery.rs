@@ -18,6 +18,18 @@ pub(crate) fn replay(
     sudo: &[PublicKey],
     verified: &VerifiedEnvelopes,
 ) -> anyhow::Result<AppState> {
+    replay_with(records, genesis, cfg, sudo, verified, |_, _| {})
+}
+
+/// [`replay`], handing each block and what applying it changed to `applied`.
+pub(crate) fn replay_with(
+    records: &Records,
+    genesis: ValidatorSet,
+    cfg: &NodeConfig,
+    sudo: &[PublicKey],
+    verified: &VerifiedEnvelopes,
+    mut applied: impl FnMut(&platform_types::Block, &platform_app::Effects),
+) -> anyhow::Result<AppState> {
     let mut state = AppState::genesis(genesis);
     let lookup = |id: &SubmissionId| records.submission_info(id);
     let ctx = Context {
@@ -39,7 +51,8 @@ pub(crate) fn replay(
             if block.header.height.get() != state.tip.height.get() + 1 {
                 bail!("the stored blocks skip from height {} to {}", state.tip.height, block.header.height);
             }
-            state.apply_block(&block, &ctx);
+            let effects = state.apply_block(&block, &ctx);
+            applied(&block, &effects);
         }
     }
     Ok(state)

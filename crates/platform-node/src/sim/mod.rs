@@ -15,15 +15,21 @@
 //!
 //! Byzantine behaviours, one file each: silent (crashed), `epoch_jump.rs` (a leader's blocks
 //! claim an epoch far ahead), `wrong_weights.rs` (a leader's blocks carry other weights),
-//! `equivocation.rs` (two different signed results per evaluation, each to half the peers).
+//! `equivocation.rs` (two different signed results per evaluation, each to half the peers),
+//! `withheld.rs` (evaluations never published), `unpublished.rs` (a leader's blocks order a
+//! body nobody has), `forged_sudo.rs` (a leader's blocks carry sudo actions the owner did not
+//! sign, or replay the owner's). Validity is checked by applying every committed block again
+//! from genesis: no committed action may fail the rules.
 //!
 //! Not simulated yet (issue 20): module loading and the sandbox, partitions, validator-set changes,
-//! and the other Byzantine behaviours (withheld evaluations, unpublished bodies, forged
-//! genesis, lying sync, floods, replayed sudo actions, Byzantine clients).
+//! and the other Byzantine behaviours (forged genesis, lying sync, floods, Byzantine clients).
 
 mod epoch_jump;
 mod equivocation;
+mod forged_sudo;
 pub(crate) mod net;
+mod unpublished;
+mod withheld;
 mod wrong_weights;
 
 use std::time::Duration;
@@ -44,12 +50,35 @@ pub enum Behaviour {
     WrongWeights,
     /// Gossips two different signed results for each of its evaluations, each to half its peers.
     Equivocation,
+    /// Evaluates but never publishes its evaluations.
+    WithheldEvaluations,
+    /// Leads with blocks that order a submission whose body it never published.
+    UnpublishedBodies,
+    /// Leads with blocks carrying a sudo action it signed itself, or a replay of the owner's.
+    ForgedSudo,
+}
+
+/// What a Byzantine validator sends one receiver of a message its core published.
+enum Outgoing {
+    /// The message as published.
+    AsPublished,
+    /// Other bytes, signed with its own key.
+    Replaced(Vec<u8>),
+    /// Nothing.
+    Withheld,
 }
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 4] =
-        [Behaviour::Silent, Behaviour::EpochJump, Behaviour::WrongWeights, Behaviour::Equivocation];
+    pub const ALL: [Behaviour; 7] = [
+        Behaviour::Silent,
+        Behaviour::EpochJump,
+        Behaviour::WrongWeights,
+        Behaviour::Equivocation,
+        Behaviour::WithheldEvaluations,
+        Behaviour::UnpublishedBodies,
+        Behaviour::ForgedSudo,
+    ];
 
     /// The name the runner takes (`--behaviour`).
     pub fn name(self) -> &'static str {
@@ -58,31 +87,66 @@ impl Behaviour {
             Behaviour::EpochJump => "epoch-jump",
             Behaviour::WrongWeights => "wrong-weights",
             Behaviour::Equivocation => "equivocation",
+            Behaviour::WithheldEvaluations => "withheld-evaluations",
+            Behaviour::UnpublishedBodies => "unpublished-bodies",
+            Behaviour::ForgedSudo => "forged-sudo",
         }
     }
 
-    /// What receiver `to` gets instead of `bytes` published on `topic` by a validator behaving
-    /// so (with its key); `None`: the message as published.
+    /// What receiver `to` gets of `bytes` published on `topic` by a validator behaving so
+    /// (with its key and its store).
     fn outgoing(
         self,
         keypair: &platform_types::Keypair,
+        records: &crate::records::Records,
         topic: platform_p2p::Topic,
         bytes: &[u8],
         to: usize,
-    ) -> Option<Vec<u8>> {
+    ) -> Outgoing {
         use platform_p2p::Topic;
-        match (self, topic) {
+        let replaced = match (self, topic) {
             (Behaviour::EpochJump, Topic::Consensus) => epoch_jump::rewrite(keypair, bytes),
             (Behaviour::WrongWeights, Topic::Consensus) => wrong_weights::rewrite(keypair, bytes),
             (Behaviour::Equivocation, Topic::Evaluations) => equivocation::rewrite(keypair, bytes, to),
+            (Behaviour::WithheldEvaluations, topic) if withheld::withholds(topic) => return Outgoing::Withheld,
+            (Behaviour::UnpublishedBodies, Topic::Consensus) => unpublished::rewrite(keypair, bytes),
+            (Behaviour::ForgedSudo, Topic::Consensus) => forged_sudo::rewrite(keypair, records, bytes),
             _ => None,
-        }
+        };
+        replaced.map_or(Outgoing::AsPublished, Outgoing::Replaced)
     }
 
     /// The behaviour called `name`.
     pub fn from_name(name: &str) -> Option<Behaviour> {
         Behaviour::ALL.into_iter().find(|b| b.name() == name)
     }
+}
+
+/// `bytes` when it is a proposal: its block rebuilt with the same header fields and the
+/// actions as `edit` leaves them, signed again by `keypair` (so the signature holds and only the
+/// block rules can refuse it); `None` for any other message, or when `edit` gives up.
+fn reproposed(
+    keypair: &platform_types::Keypair,
+    bytes: &[u8],
+    edit: impl FnOnce(&platform_types::BlockHeader, &mut Vec<Action>) -> Option<()>,
+) -> Option<Vec<u8>> {
+    use platform_types::{Block, BlockHeaderFields, Envelope, MessageKind, NetUid, Proposal};
+    let envelope = Envelope::from_bytes(bytes, 1 << 20).ok().filter(|e| e.kind == MessageKind::Proposal)?;
+    let mut proposal = Proposal::from_bytes(&envelope.payload).ok()?;
+    let mut actions = proposal.block.actions.clone();
+    let h = proposal.block.header.clone();
+    edit(&h, &mut actions)?;
+    let fields = BlockHeaderFields {
+        height: h.height,
+        epoch: h.epoch,
+        chain: h.chain,
+        parent_hash: h.parent_hash,
+        parent_state_root: h.parent_state_root,
+        proposer: h.proposer,
+        validators_hash: h.validators_hash,
+    };
+    proposal.block = Block::new(fields, actions);
+    Some(Envelope::seal(keypair, NetUid::new(net::NETUID), &proposal).to_bytes())
 }
 
 /// One simulated run.
@@ -133,6 +197,10 @@ pub enum Violation {
     /// A block with a jumped epoch was committed.
     #[error("validity: height {0} commits epoch {1}, ahead of the chain")]
     Validity(u64, u64),
+    /// A committed action fails the rules when the blocks are applied again from genesis (an
+    /// unknown body, a sudo action not the owner's or replayed, ...).
+    #[error("validity: action {1} of height {0} fails the rules: {2}")]
+    InvalidAction(u64, usize, String),
     /// Two honest validators asked the chain to set different weights for one epoch.
     #[error("weights: validators {0} and {1} differ in their weights number {2}")]
     Weights(usize, usize, usize),
@@ -190,6 +258,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         if block.header.epoch.get() >= 1_000 {
             return Err(Violation::Validity(block.header.height.get(), block.header.epoch.get()));
         }
+    }
+    if let Some((height, index, reason)) = net.refused_action(honest[0]) {
+        return Err(Violation::InvalidAction(height, index, reason));
     }
     let weights: &[WeightsProposal] = &net.weights[honest[0]][..epochs];
     for &i in &honest[1..] {

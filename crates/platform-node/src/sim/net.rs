@@ -238,10 +238,21 @@ impl Net {
                         Effect::Publish { topic, bytes } => {
                             for to in (0..self.down.len()).filter(|&to| to != i && !self.down[to]) {
                                 self.sent += 1;
-                                let forged =
-                                    self.behaviour[i].and_then(|b| b.outgoing(&node.keypair, topic, &bytes, to));
-                                self.rewritten += u64::from(forged.is_some());
-                                let message = received(topic, forged.unwrap_or_else(|| bytes.clone()), &node.verified);
+                                let out = self.behaviour[i].map_or(super::Outgoing::AsPublished, |b| {
+                                    b.outgoing(&node.keypair, &node.records, topic, &bytes, to)
+                                });
+                                let sent = match out {
+                                    super::Outgoing::AsPublished => bytes.clone(),
+                                    super::Outgoing::Replaced(forged) => {
+                                        self.rewritten += 1;
+                                        forged
+                                    }
+                                    super::Outgoing::Withheld => {
+                                        self.rewritten += 1;
+                                        continue;
+                                    }
+                                };
+                                let message = received(topic, sent, &node.verified);
                                 let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
                                 let from = platform_consensus::PeerTag(i as u64);
                                 let latency = Duration::from_millis(self.rng.gen_range(1..=20));
@@ -345,6 +356,25 @@ impl Net {
         core.start();
         self.nodes[i] = core;
         self.timers[i] = Default::default();
+    }
+
+    /// The first action of validator `i`'s committed blocks that the rules refuse when the
+    /// blocks are applied again from genesis, as a restart would: its height, index and why.
+    pub fn refused_action(&self, i: usize) -> Option<(u64, usize, String)> {
+        let node = &self.nodes[i];
+        let genesis = platform_app::weights::validator_set(&self.metagraph, node.cfg.min_stake_rao, Epoch::new(0))?;
+        let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
+        let verified = VerifiedEnvelopes::new(4096);
+        let mut refused = None;
+        crate::recovery::replay_with(&node.records, genesis, &node.cfg, &owner, &verified, |block, effects| {
+            if refused.is_none()
+                && let Some((index, why)) = effects.skipped.first()
+            {
+                refused = Some((block.header.height.get(), *index, why.clone()));
+            }
+        })
+        .ok()?;
+        refused
     }
 
     /// The hashes of the first `count` blocks validator `i` stored.

@@ -95,7 +95,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
     }
     // Each lying behaviour comes into play at some seed (a bad leader must lead a height that
     // carries weights) and every promise holds there too.
-    for behaviour in [Behaviour::EpochJump, Behaviour::WrongWeights, Behaviour::Equivocation] {
+    for behaviour in Behaviour::ALL.into_iter().filter(|b| *b != Behaviour::Silent) {
         let forged = (0..20).find_map(|seed| {
             let scenario = Scenario { validators: 4, byzantine: 1, behaviour, seed, epochs: 2, restart: false };
             let outcome = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?} seed {seed}: {v}"));
@@ -132,4 +132,103 @@ fn a_validator_restarted_from_its_store_catches_up_and_agrees() {
     let first = net.blocks(0, height);
     assert!((1..4).all(|i| net.blocks(i, height) == first), "the same blocks on all four");
     assert!(net.weights.iter().all(|w| w[..2] == net.weights[0][..2]), "the same weights: {:?}", net.weights);
+}
+
+/// One of four validators leads with blocks carrying a sudo action it signed itself, or a
+/// replay of the owner's first one, and another withholds its evaluations: the others refuse
+/// every such block, no challenge but the owner's exists anywhere, every committed action passes
+/// the rules again, and the weights keep being set alike.
+#[test]
+fn forged_and_replayed_sudo_actions_are_never_applied() {
+    let mut net = Net::new(4, 17);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[1] = Some(Behaviour::ForgedSudo);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    let honest = [0usize, 2, 3];
+    net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 2)).expect("weights");
+    assert!(net.rewritten > 0, "the forger led and its proposals went out with sudo actions added");
+    for i in 0..4 {
+        let ids: Vec<_> = net.nodes[i].state.registry.challenges.keys().cloned().collect();
+        assert_eq!(ids, vec!["sim".to_owned()], "validator {i}: only the owner's challenge");
+        assert_eq!(net.nodes[i].state.registry.sudo_nonce, Some(1), "validator {i}: the owner's action once");
+    }
+    assert_eq!(net.refused_action(0), None, "every committed action passes the rules");
+    assert!(honest.iter().all(|&i| net.weights[i][..2] == net.weights[0][..2]), "{:?}", net.weights);
+}
+
+/// A leader's blocks order a body it never published: no such block commits (every committed
+/// submission is one the miner sent), and the network goes on to set weights.
+#[test]
+fn a_block_ordering_an_unpublished_body_never_commits() {
+    let mut net = Net::new(4, 23);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[2] = Some(Behaviour::UnpublishedBodies);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    let honest = [0usize, 1, 3];
+    net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 2)).expect("weights");
+    assert!(net.rewritten > 0, "the leader proposed invented bodies");
+    assert_eq!(net.nodes[0].state.submissions.len(), 6, "only the miner's six submissions are committed");
+    assert_eq!(net.refused_action(0), None);
+}
+
+/// A validator that never publishes its evaluations: every submission still becomes final on
+/// the other three quarters of the stake; its own evaluations reach blocks only when it leads.
+#[test]
+fn withheld_evaluations_do_not_stop_final_scores() {
+    let mut net = Net::new(4, 29);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[3] = Some(Behaviour::WithheldEvaluations);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_until(Duration::from_secs(120), |net| (0..3).all(|i| net.weights[i].len() >= 2)).expect("weights");
+    let state = &net.nodes[0].state;
+    let withholder = net.nodes[3].keypair.public();
+    assert!(net.rewritten > 0, "evaluations were withheld");
+    for committed in state.submissions.values() {
+        assert!(committed.is_final(&state.registry.validators), "final on three of four");
+    }
+    // Its evaluations reach blocks only when it leads (its proposals carry what it holds).
+    let height = state.tip.height.get() as usize;
+    for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
+        for action in &block.actions {
+            if let platform_types::Action::Evaluation(envelope) = action
+                && envelope.signer == withholder
+            {
+                assert_eq!(block.header.proposer, withholder, "height {}", block.header.height);
+            }
+        }
+    }
+}
+
+/// The validity checker fails a run whose committed blocks hold an action the rules refuse:
+/// here a block ordering a body nobody has, stored as if it had been committed.
+#[test]
+fn the_checker_catches_a_committed_action_that_fails_the_rules() {
+    use platform_types::{Action, Block, BlockHeaderFields, QuorumCertificate, SubmissionId, View, VoteKind};
+    let mut net = Net::new(2, 2);
+    net.run_to(2, Duration::from_secs(30)).expect("commits");
+    assert_eq!(net.refused_action(0), None);
+    let node = &net.nodes[0];
+    let tip = &node.state.tip;
+    let (last, _) = node.records.blocks_from(tip.height.get(), 1).expect("read").pop().expect("the tip");
+    let h = &last.header;
+    let fields = BlockHeaderFields {
+        height: tip.height.next(),
+        epoch: h.epoch,
+        chain: h.chain,
+        parent_hash: tip.hash,
+        parent_state_root: tip.state_root,
+        proposer: h.proposer,
+        validators_hash: h.validators_hash,
+    };
+    let block = Block::new(fields, vec![Action::Submission(SubmissionId(platform_types::Hash::ZERO))]);
+    let certificate = QuorumCertificate {
+        kind: VoteKind::Commit,
+        height: tip.height.next(),
+        view: View::new(0),
+        block_hash: block.hash(),
+        votes: vec![],
+    };
+    node.records.put_block(&block, &certificate).expect("stored");
+    let refused = net.refused_action(0).expect("caught");
+    assert_eq!((refused.0, refused.1), (tip.height.get() + 1, 0), "{refused:?}");
 }
