@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     epochs: usize,
     /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation, withheld-evaluations,
-    /// unpublished-bodies, forged-sudo.
+    /// unpublished-bodies, forged-sudo, lying-sync.
     #[arg(long)]
     behaviour: Option<String>,
     /// No honest validator crashes and restarts from its store (by default one does).

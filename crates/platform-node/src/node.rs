@@ -354,7 +354,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         let dispatcher = Dispatcher::new(
             p2p.clone(),
             evaluations,
-            crate::sync_client::spawn(p2p, inputs.clone()),
+            crate::sync_client::spawn(p2p, inputs.clone(), cfg.netuid),
             crate::chain_client::spawn(setter, cfg.netuid, inputs, metrics.clone()),
             metrics.clone(),
         );

@@ -68,7 +68,7 @@ impl Core {
                     &checkpoint.header.hash().as_bytes()[..],
                 );
             }
-            Output::NeedSync { height } => self.request_sync(height.get()),
+            Output::NeedSync { .. } => self.request_sync(),
             Output::Misbehaviour { from, reason } => warn!(peer = from.0, %reason, "consensus misbehaviour"),
         }
         None
@@ -319,13 +319,17 @@ impl Core {
         }
     }
 
-    pub(crate) fn request_sync(&mut self, from: u64) {
+    /// Asks peers for the committed blocks after this validator's tip (answered by
+    /// [`Input::Synced`]).
+    pub(crate) fn request_sync(&mut self) {
         if self.syncing {
             return;
         }
         self.syncing = true;
-        let validators = self.state.registry.validators.validators.iter().map(|v| v.hotkey).collect();
-        self.effects.push(Effect::Sync(crate::sync_client::Request::Blocks { from, validators }));
+        let from = self.state.tip.height.get() + 1;
+        let validators = self.state.registry.validators.clone();
+        let parent = self.state.tip.hash;
+        self.effects.push(Effect::Sync(crate::sync_client::Request::Blocks { from, parent, validators }));
     }
 
     /// Asks peers for the bodies of submissions a committed block orders (answered by

@@ -10,11 +10,14 @@
 //! block sync never delays the bodies a commit waits for. Egress: exactly one answer per
 //! request, possibly empty when no peer had it, through the loop's inputs.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
+use platform_consensus::{Committee, verify_certificate};
 use platform_p2p::Client;
-use platform_types::{Codec, Height, PublicKey, SubmissionId, SyncRequest, SyncResponse};
+use platform_types::{
+    Block, Codec, Hash, Height, NetUid, PublicKey, QuorumCertificate, SubmissionId, SyncRequest, SyncResponse,
+    ValidatorSet, VoteKind,
+};
 use tokio::sync::mpsc;
 
 use crate::core::Input;
@@ -29,29 +32,64 @@ pub(crate) const IN_FLIGHT: usize = 2;
 /// What the event loop asks peers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Request {
-    /// Committed blocks from `from` on, from validators of the current set only.
-    Blocks { from: u64, validators: HashSet<PublicKey> },
+    /// Committed blocks from `from` on (the block before has hash `parent`), from validators of
+    /// the current set only; an answer is believed only as far as [`usable`] checks it.
+    Blocks { from: u64, parent: Hash, validators: ValidatorSet },
     /// The bodies of these submissions, from any peer bound to a hotkey (each body is checked
     /// against its id, its hash, by the loop).
     Bodies(Vec<SubmissionId>),
 }
 
-/// Starts the actor; the loop keeps the returned mailbox.
-pub(crate) fn spawn(p2p: Client, inputs: mpsc::Sender<Input>) -> Mailbox<Request> {
+/// Starts the actor for subnet `netuid`; the loop keeps the returned mailbox.
+pub(crate) fn spawn(p2p: Client, inputs: mpsc::Sender<Input>, netuid: NetUid) -> Mailbox<Request> {
     let (tx, rx) = mpsc::channel(MAILBOX);
-    tokio::spawn(serve(rx, IN_FLIGHT, move |request| answer(p2p.clone(), inputs.clone(), request)));
+    tokio::spawn(serve(rx, IN_FLIGHT, move |request| answer(p2p.clone(), inputs.clone(), netuid, request)));
     Mailbox::new(tx)
 }
 
-async fn answer(p2p: Client, inputs: mpsc::Sender<Input>, request: Request) {
+/// The blocks of a sync answer a node can use: the longest prefix of `blocks` that starts at
+/// height `from`, links each block to the one before (the first to `parent`), and certifies each
+/// with a commit certificate for exactly that block carrying votes of more than two thirds of
+/// the stake of `validators`. A validator set that changes within the answer ends the prefix
+/// (the rest is asked for again, under the new set). An answer with nothing usable is a lie or
+/// stale: the next peer is asked.
+pub(crate) fn usable(
+    from: u64,
+    parent: Hash,
+    validators: &ValidatorSet,
+    netuid: NetUid,
+    blocks: Vec<(Block, QuorumCertificate)>,
+) -> Vec<(Block, QuorumCertificate)> {
+    let Ok(committee) = Committee::new(validators.clone()) else { return Vec::new() };
+    let mut expected = (from.max(1), parent);
+    let mut out = Vec::new();
+    for (block, certificate) in blocks {
+        let hash = block.hash();
+        let holds = block.header.height.get() == expected.0
+            && block.header.parent_hash == expected.1
+            && certificate.kind == VoteKind::Commit
+            && certificate.height == block.header.height
+            && certificate.block_hash == hash
+            && verify_certificate(&certificate, &committee, netuid).is_ok();
+        if !holds {
+            break;
+        }
+        expected = (expected.0 + 1, hash);
+        out.push((block, certificate));
+    }
+    out
+}
+
+async fn answer(p2p: Client, inputs: mpsc::Sender<Input>, netuid: NetUid, request: Request) {
     let input = match request {
-        Request::Blocks { from, validators } => {
+        Request::Blocks { from, parent, validators } => {
             let mut blocks = Vec::new();
             let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
-            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| validators.contains(&h));
+            let members: Vec<PublicKey> = validators.validators.iter().map(|v| v.hotkey).collect();
+            let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| members.contains(&h));
             ask_peers(&p2p, &request, validator, |bytes| {
                 if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
-                    blocks = list;
+                    blocks = usable(from, parent, &validators, netuid, list);
                 }
                 !blocks.is_empty()
             })

@@ -18,15 +18,17 @@
 //! `equivocation.rs` (two different signed results per evaluation, each to half the peers),
 //! `withheld.rs` (evaluations never published), `unpublished.rs` (a leader's blocks order a
 //! body nobody has), `forged_sudo.rs` (a leader's blocks carry sudo actions the owner did not
-//! sign, or replay the owner's). Validity is checked by applying every committed block again
+//! sign, or replay the owner's), `lying_sync.rs` (sync answers with a rewritten history, given
+//! first to a validator catching up). Validity is checked by applying every committed block again
 //! from genesis: no committed action may fail the rules.
 //!
 //! Not simulated yet (issue 20): module loading and the sandbox, partitions, validator-set changes,
-//! and the other Byzantine behaviours (forged genesis, lying sync, floods, Byzantine clients).
+//! and the other Byzantine behaviours (forged genesis, floods, Byzantine clients).
 
 mod epoch_jump;
 mod equivocation;
 mod forged_sudo;
+mod lying_sync;
 pub(crate) mod net;
 mod unpublished;
 mod withheld;
@@ -56,6 +58,8 @@ pub enum Behaviour {
     UnpublishedBodies,
     /// Leads with blocks carrying a sudo action it signed itself, or a replay of the owner's.
     ForgedSudo,
+    /// Answers every block sync first, with its history rewritten.
+    LyingSync,
 }
 
 /// What a Byzantine validator sends one receiver of a message its core published.
@@ -70,7 +74,7 @@ enum Outgoing {
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 7] = [
+    pub const ALL: [Behaviour; 8] = [
         Behaviour::Silent,
         Behaviour::EpochJump,
         Behaviour::WrongWeights,
@@ -78,6 +82,7 @@ impl Behaviour {
         Behaviour::WithheldEvaluations,
         Behaviour::UnpublishedBodies,
         Behaviour::ForgedSudo,
+        Behaviour::LyingSync,
     ];
 
     /// The name the runner takes (`--behaviour`).
@@ -90,6 +95,7 @@ impl Behaviour {
             Behaviour::WithheldEvaluations => "withheld-evaluations",
             Behaviour::UnpublishedBodies => "unpublished-bodies",
             Behaviour::ForgedSudo => "forged-sudo",
+            Behaviour::LyingSync => "lying-sync",
         }
     }
 
@@ -164,7 +170,8 @@ pub struct Scenario {
     /// Epochs whose weights every honest validator must set.
     pub epochs: usize,
     /// Whether an honest validator crashes once the running ones reach height 3 and starts
-    /// again from its store.
+    /// again from its store once they reach height 6, catching up by sync (at once when the
+    /// Byzantine ones are silent).
     pub restart: bool,
 }
 
@@ -239,7 +246,15 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     if scenario.restart
         && let Some(&crashed) = honest.last()
     {
+        // Down for a few blocks, so that it has to catch up by sync when it starts again — unless
+        // the Byzantine validators are silent: down beside them it would take the faults past
+        // the bound, so it starts again at once.
         net.run_to(3, LIMIT).map_err(Violation::Liveness)?;
+        if scenario.behaviour != Behaviour::Silent {
+            net.down[crashed] = true;
+            net.run_to(6, LIMIT).map_err(Violation::Liveness)?;
+            net.down[crashed] = false;
+        }
         net.restart(crashed);
     }
     let epochs = scenario.epochs;

@@ -290,24 +290,36 @@ impl Net {
         Ok(())
     }
 
-    /// The answer validator `i`'s sync client gets: the first other running validator that has
-    /// something answers through the node's own sync server (`Records` as the p2p layer's
-    /// provider), as a peer would.
-    fn answer_sync(&self, i: usize, request: sync_client::Request) -> Input {
+    /// The answer validator `i`'s sync client gets, asking as it does: the other running
+    /// validators in turn — the misbehaving ones first, the worst order — each through its own
+    /// sync server (`Records` as the p2p layer's provider, or a liar's answer), until one answers
+    /// with blocks [`sync_client::usable`] accepts.
+    fn answer_sync(&mut self, i: usize, request: sync_client::Request) -> Input {
         use platform_p2p::Provider;
         use platform_types::{Codec, Height, SyncRequest, SyncResponse};
-        let peers = (0..self.nodes.len()).filter(|&j| j != i && !self.down[j]);
+        let mut peers: Vec<usize> = (0..self.nodes.len()).filter(|&j| j != i && !self.down[j]).collect();
+        peers.sort_by_key(|&j| self.behaviour[j].is_none());
         match request {
-            sync_client::Request::Blocks { from, .. } => {
+            sync_client::Request::Blocks { from, parent, validators } => {
                 let ask = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
-                let blocks = peers
-                    .filter_map(|j| match SyncResponse::from_bytes(&self.nodes[j].records.sync(&ask)) {
-                        Ok(SyncResponse::Blocks(blocks)) if !blocks.is_empty() => Some(blocks),
-                        _ => None,
-                    })
-                    .next()
-                    .unwrap_or_default();
-                Input::Synced { blocks }
+                let netuid = NetUid::new(NETUID);
+                for j in peers {
+                    let answer = match self.behaviour[j] {
+                        Some(Behaviour::LyingSync) => {
+                            self.rewritten += 1;
+                            super::lying_sync::answer(&self.nodes[j].keypair, &self.nodes[j].records, from)
+                        }
+                        _ => match SyncResponse::from_bytes(&self.nodes[j].records.sync(&ask)) {
+                            Ok(SyncResponse::Blocks(blocks)) => blocks,
+                            _ => Vec::new(),
+                        },
+                    };
+                    let blocks = sync_client::usable(from, parent, &validators, netuid, answer);
+                    if !blocks.is_empty() {
+                        return Input::Synced { blocks };
+                    }
+                }
+                Input::Synced { blocks: Vec::new() }
             }
             sync_client::Request::Bodies(ids) => {
                 let ask = SyncRequest::Submissions(ids).to_bytes();

@@ -232,3 +232,51 @@ fn the_checker_catches_a_committed_action_that_fails_the_rules() {
     let refused = net.refused_action(0).expect("caught");
     assert_eq!((refused.0, refused.1), (tip.height.get() + 1, 0), "{refused:?}");
 }
+
+/// Sync answers are believed only as far as a quorum of the requester's validator set certified
+/// them, block after block, from the block after its tip: real blocks pass; a rewritten history
+/// with its author's lone vote, blocks that do not start where asked or do not link to the tip,
+/// and a block whose certificate is for another block do not.
+#[test]
+fn sync_answers_are_believed_only_as_far_as_a_quorum_certified_them() {
+    use crate::sync_client::usable;
+    use platform_types::NetUid;
+    let mut net = Net::new(4, 31);
+    net.run_to(6, Duration::from_secs(60)).expect("commits");
+    let node = &net.nodes[0];
+    let validators = node.state.registry.validators.clone();
+    let netuid = NetUid::new(super::net::NETUID);
+    let honest = node.records.blocks_from(3, 4).expect("read");
+    let parent = honest[0].0.header.parent_hash;
+    assert_eq!(usable(3, parent, &validators, netuid, honest.clone()).len(), 4, "real blocks pass");
+    assert!(usable(2, parent, &validators, netuid, honest.clone()).is_empty(), "not where asked");
+    assert!(usable(3, platform_types::Hash::ZERO, &validators, netuid, honest.clone()).is_empty(), "not linked");
+    let liar = super::lying_sync::answer(&net.nodes[1].keypair, &node.records, 3);
+    assert_eq!(liar.len(), 4);
+    assert!(usable(3, parent, &validators, netuid, liar).is_empty(), "one vote is no quorum");
+    // A certificate for another block ends the prefix there.
+    let mut mixed = honest.clone();
+    mixed[2].1 = honest[3].1.clone();
+    assert_eq!(usable(3, parent, &validators, netuid, mixed).len(), 2);
+}
+
+/// A validator down for several blocks starts again from its store and catches up while a liar
+/// answers its syncs first with a rewritten history: it asks the next peer, and ends with the
+/// honest blocks and weights.
+#[test]
+fn a_validator_catching_up_past_a_lying_sync_peer_ends_with_the_honest_blocks() {
+    let mut net = Net::new(4, 37);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[1] = Some(Behaviour::LyingSync);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_to(3, Duration::from_secs(30)).expect("commits");
+    net.down[3] = true;
+    net.run_to(10, Duration::from_secs(60)).expect("the others go on");
+    net.down[3] = false;
+    net.restart(3);
+    net.run_until(Duration::from_secs(120), |net| net.nodes[3].state.tip.height.get() >= 12).expect("catches up");
+    assert!(net.rewritten > 0, "the liar answered a sync first");
+    let height = net.nodes.iter().map(|n| n.state.tip.height.get()).min().expect("nodes") as usize;
+    assert_eq!(net.blocks(3, height), net.blocks(0, height), "the honest blocks");
+    assert_eq!(net.refused_action(3), None);
+}
