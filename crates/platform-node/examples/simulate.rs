@@ -40,6 +40,10 @@ struct Args {
     /// No honest validator crashes and restarts from its store (by default one does).
     #[arg(long)]
     no_restart: bool,
+    /// Cut the network twice, the cut moving (see `Scenario::partitions`). Off by default: with
+    /// it, some seeds stall for good after the cut heals (an open liveness defect, issue 20).
+    #[arg(long)]
+    partitions: bool,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
                 seed,
                 epochs: args.epochs,
                 restart: !args.no_restart,
+                partitions: args.partitions,
             };
             runs += 1;
             if let Err(violation) = run(&scenario) {
@@ -77,12 +82,13 @@ fn main() -> ExitCode {
                 println!("seed {seed}, {}: {violation}", behaviour.name());
                 println!(
                     "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
-                     --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}",
+                     --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}{}",
                     args.validators,
                     args.byzantine,
                     behaviour.name(),
                     args.epochs,
-                    if args.no_restart { " --no-restart" } else { "" }
+                    if args.no_restart { " --no-restart" } else { "" },
+                    if args.partitions { " --partitions" } else { "" }
                 );
             }
         }

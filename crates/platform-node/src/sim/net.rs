@@ -134,6 +134,19 @@ pub(crate) struct Net {
     pub behaviour: Vec<Option<Behaviour>>,
     /// Messages Byzantine validators sent other than as their core published them.
     pub rewritten: u64,
+    /// Cuts of the network, each for a window of virtual time.
+    pub cuts: Vec<Cut>,
+    /// Messages lost to a cut.
+    pub cut_off: u64,
+}
+
+/// A partition: from `from` until `until` (virtual time since the start), messages between a
+/// validator in `side` and one outside it are lost, and sync requests do not cross it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cut {
+    pub side: Vec<usize>,
+    pub from: Duration,
+    pub until: Duration,
 }
 
 impl Net {
@@ -155,6 +168,8 @@ impl Net {
             weights: vec![Vec::new(); count],
             behaviour: vec![None; count],
             rewritten: 0,
+            cuts: Vec::new(),
+            cut_off: 0,
             timers: nodes.iter().map(|_| Default::default()).collect(),
             down: vec![false; count],
             nodes,
@@ -176,6 +191,13 @@ impl Net {
     /// The metagraph as read at chain block `number`.
     pub fn metagraph_at(&self, number: u64) -> Arc<Metagraph> {
         read_at(&self.metagraph, number)
+    }
+
+    /// Whether a cut separates validators `a` and `b` now.
+    pub fn cut(&self, a: usize, b: usize) -> bool {
+        self.cuts
+            .iter()
+            .any(|c| c.from <= self.elapsed && self.elapsed < c.until && (c.side.contains(&a) != c.side.contains(&b)))
     }
 
     /// Hands `input` to validator `to` at the next step.
@@ -238,6 +260,10 @@ impl Net {
                         Effect::Publish { topic, bytes } => {
                             for to in (0..self.down.len()).filter(|&to| to != i && !self.down[to]) {
                                 self.sent += 1;
+                                if separated(&self.cuts, self.elapsed, i, to) {
+                                    self.cut_off += 1;
+                                    continue;
+                                }
                                 let out = self.behaviour[i].map_or(super::Outgoing::AsPublished, |b| {
                                     b.outgoing(&node.keypair, &node.records, topic, &bytes, to)
                                 });
@@ -297,7 +323,8 @@ impl Net {
     fn answer_sync(&mut self, i: usize, request: sync_client::Request) -> Input {
         use platform_p2p::Provider;
         use platform_types::{Codec, Height, SyncRequest, SyncResponse};
-        let mut peers: Vec<usize> = (0..self.nodes.len()).filter(|&j| j != i && !self.down[j]).collect();
+        let mut peers: Vec<usize> =
+            (0..self.nodes.len()).filter(|&j| j != i && !self.down[j] && !self.cut(i, j)).collect();
         peers.sort_by_key(|&j| self.behaviour[j].is_none());
         match request {
             sync_client::Request::Blocks { from, parent, validators } => {
@@ -393,6 +420,11 @@ impl Net {
     pub fn blocks(&self, i: usize, count: usize) -> Vec<platform_types::Hash> {
         self.nodes[i].records.blocks_from(1, count).expect("read").into_iter().map(|(b, _)| b.hash()).collect()
     }
+}
+
+/// Whether one of `cuts` separates validators `a` and `b` at `now`.
+fn separated(cuts: &[Cut], now: Duration, a: usize, b: usize) -> bool {
+    cuts.iter().any(|c| c.from <= now && now < c.until && (c.side.contains(&a) != c.side.contains(&b)))
 }
 
 /// What the gossip pump makes of a message published on `topic`.
