@@ -69,7 +69,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
   -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-app -p platform-runtime \
   -p platform-chain -p platform-p2p -p platform-cli
 
-step "Whole-node simulation: validators' real cores, 500 seeds at n = 4 f = 1 and 100 at n = 7 f = 2, every behaviour"
+step "Whole-node simulation: validators' real cores, 500 seeds at n = 4 f = 1 and 100 at n = 7 f = 2, every behaviour, moving partitions"
 # The two sweeps side by side, one per core (each is single-threaded).
 cargo build -q -p platform-node --example simulate
 cargo run -q -p platform-node --example simulate -- --validators 7 --byzantine 2 --seeds 100 > "$log.sim7" 2>&1 &
