@@ -5,7 +5,7 @@
 //! persistent ([`imbl`]). A query never waits for the loop, and an expensive one (`/scores`)
 //! runs on a blocking thread.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use platform_app::AppState;
@@ -154,42 +154,23 @@ impl ReadView {
     }
 
     /// The leaderboards: per challenge, each miner's best final aggregate since the
-    /// challenge's current version. O(submissions): run it off the event loop.
+    /// challenge's current version ([`ReadView::leaderboard`], the dashboard's too).
+    /// O(submissions): run it off the event loop.
     pub fn scores(&self, only: Option<&str>) -> Value {
         let mut out = serde_json::Map::new();
-        for (id, entry) in &self.state.registry.challenges {
+        for id in self.state.registry.challenges.keys() {
             if only.is_some_and(|o| o != id) {
                 continue;
             }
-            let mut best: HashMap<PublicKey, (u32, SubmissionId)> = HashMap::new();
-            for sid in self.state.by_challenge.get(id).into_iter().flatten() {
-                let Some(c) = self.state.submissions.get(sid) else { continue };
-                if c.height < entry.since {
-                    continue;
-                }
-                if let Some(score) = aggregate_ppb(&self.state, c) {
-                    let slot = best.entry(c.miner).or_insert((score, *sid));
-                    if score > slot.0 {
-                        *slot = (score, *sid);
-                    }
-                }
-            }
-            let mut rows: Vec<_> = best.into_iter().collect();
-            rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
-            let uid = |h: &PublicKey| self.metagraph.as_ref().and_then(|m| m.uid_of(h)).map(|u| u.get());
-            out.insert(
-                id.clone(),
-                Value::Array(
-                    rows.iter()
-                        .enumerate()
-                        .map(|(rank, (miner, (score, sid)))| {
-                            json!({
-                            "rank": rank + 1, "miner": miner.to_ss58(), "uid": uid(miner),
-                            "score_ppb": score, "submission": sid.to_string() })
-                        })
-                        .collect(),
-                ),
-            );
+            let rows = self.leaderboard(id, None).map(|board| board.rows).unwrap_or_default();
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    json!({ "rank": r.rank, "miner": r.miner, "uid": r.uid,
+                            "score_ppb": r.score_ppb, "submission": r.submission })
+                })
+                .collect();
+            out.insert(id.clone(), Value::Array(rows));
         }
         Value::Object(out)
     }
