@@ -15,6 +15,8 @@
 //! - [`AppState::check_block`] is a follower's vote: the block's height, its link to a chain
 //!   block and its epoch ([`ChainView`], see [`link`]), then every action in order
 //!   ([`rules`]). [`AppState::checker`] is how a leader fills a block with valid actions.
+//! - [`snapshot`]: the state after every [`SNAPSHOT_INTERVAL`]-th block as checked chunks, which
+//!   its state root covers, to restart or join from.
 //! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
@@ -23,11 +25,13 @@
 pub mod genesis;
 pub mod link;
 pub mod rules;
+pub mod snapshot;
 pub mod state;
 pub mod weights;
 
 pub use genesis::GenesisVotes;
 pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
 pub use rules::{Checker, Context, Invalid};
-pub use state::{AppState, ChallengeEntry, Committed, Effects, Registry, SubmissionInfo};
+pub use snapshot::{Manifest, Snapshot, SnapshotError};
+pub use state::{AppState, ChallengeEntry, Committed, Effects, Registry, SNAPSHOT_INTERVAL, SubmissionInfo};
 pub use weights::{Champions, EpochOutcome};

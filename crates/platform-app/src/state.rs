@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use parity_scale_codec::Encode;
+use parity_scale_codec::{Decode, Encode};
 use platform_scoring::Score;
 use platform_types::{
     Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, Metagraph, PublicKey,
@@ -27,7 +27,7 @@ pub struct SubmissionInfo {
 }
 
 /// One committed submission and the evaluations committed for it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Encode, Decode)]
 pub struct Committed {
     /// Its challenge.
     pub challenge: ChallengeId,
@@ -75,7 +75,7 @@ impl Committed {
 }
 
 /// A registered challenge.
-#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ChallengeEntry {
     /// Its specification.
     pub spec: ChallengeSpec,
@@ -84,7 +84,7 @@ pub struct ChallengeEntry {
 }
 
 /// The small, cloneable part of the state.
-#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Registry {
     /// Active challenges.
     pub challenges: BTreeMap<String, ChallengeEntry>,
@@ -118,6 +118,9 @@ pub struct Effects {
     pub challenges_changed: bool,
     /// Committed actions the rules skipped: their index in the block and why.
     pub skipped: Vec<(usize, String)>,
+    /// At a snapshot height, the snapshot of the state after the block (its root is the
+    /// state root): for the node to store.
+    pub snapshot: Option<crate::snapshot::Snapshot>,
 }
 
 /// The whole application state.
@@ -138,7 +141,16 @@ pub struct AppState {
     pub smoothed: crate::weights::Smoothed,
     /// Who holds each champion-takes-all challenge since the last committed weights.
     pub champions: crate::weights::Champions,
+    /// Blocks between snapshot heights (a protocol constant, [`SNAPSHOT_INTERVAL`], settable
+    /// for tests; not part of the state): at a height divisible by it the state root covers
+    /// the whole state ([`crate::snapshot`]) and applying the block yields the snapshot.
+    pub snapshot_interval: u64,
 }
+
+/// Blocks between snapshot heights on a real network. Every validator must use the same value:
+/// it decides which state roots cover a snapshot. The consensus machine's checkpoint (the
+/// block after a snapshot height) certifies each such root.
+pub const SNAPSHOT_INTERVAL: u64 = platform_types::CHECKPOINT_INTERVAL;
 
 impl AppState {
     /// The state before any block, with the genesis validator set.
@@ -160,12 +172,18 @@ impl AppState {
             by_challenge: BTreeMap::new(),
             smoothed: BTreeMap::new(),
             champions: BTreeMap::new(),
+            snapshot_interval: SNAPSHOT_INTERVAL,
         }
     }
 
     /// The active challenge with this id.
     pub fn challenge(&self, id: &ChallengeId) -> Option<&ChallengeEntry> {
         self.registry.challenges.get(id.as_str())
+    }
+
+    /// Whether the state after the block at `height` is a snapshot (its root covers it all).
+    pub fn is_snapshot_height(&self, height: Height) -> bool {
+        self.snapshot_interval > 0 && height.get() > 0 && height.get().is_multiple_of(self.snapshot_interval)
     }
 
     /// Whether weights are due in a block of `epoch`.
@@ -241,13 +259,18 @@ impl AppState {
                 Change::Metagraph(..) => {}
             }
         }
-        let root = blake2b_256_parts(&[
-            self.tip.state_root.as_bytes(),
-            block.hash().as_bytes(),
-            hash_of(&self.registry).as_bytes(),
-        ]);
-        self.tip = Tip { height: header.height, hash: block.hash(), state_root: root, epoch: header.epoch };
+        let prev_root = self.tip.state_root;
+        let registry_hash = hash_of(&self.registry);
         self.chain = Some(header.chain);
+        self.tip = Tip { height: header.height, hash: block.hash(), state_root: Hash::ZERO, epoch: header.epoch };
+        self.tip.state_root = if self.is_snapshot_height(header.height) {
+            let snapshot = self.snapshot(prev_root);
+            let root = snapshot.manifest.root();
+            effects.snapshot = Some(snapshot);
+            root
+        } else {
+            blake2b_256_parts(&[prev_root.as_bytes(), block.hash().as_bytes(), registry_hash.as_bytes()])
+        };
         effects
     }
 }

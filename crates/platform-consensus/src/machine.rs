@@ -41,7 +41,8 @@ pub struct Config {
     pub base_timeout_ms: u64,
     /// Longest view timeout.
     pub max_timeout_ms: u64,
-    /// A checkpoint is emitted for every height divisible by this.
+    /// A checkpoint is emitted for the block after every height divisible by this (the
+    /// application's snapshot heights): its certificate certifies the snapshot's state root.
     pub checkpoint_interval: u64,
     /// Messages for views further ahead than this are dropped.
     pub max_view_ahead: u64,
@@ -53,13 +54,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for `netuid`: 1 s base timeout, checkpoints every 100 blocks.
+    /// Defaults for `netuid`: 1 s base timeout, checkpoints every
+    /// [`platform_types::CHECKPOINT_INTERVAL`] blocks.
     pub fn new(netuid: NetUid) -> Self {
         Config {
             netuid,
             base_timeout_ms: 1_000,
             max_timeout_ms: 60_000,
-            checkpoint_interval: 100,
+            checkpoint_interval: platform_types::CHECKPOINT_INTERVAL,
             max_view_ahead: 64,
             max_height_ahead: 8,
             max_buffered: 16_384,
@@ -511,8 +513,9 @@ impl Consensus {
     }
 
     fn commit(&mut self, block: Block, certificate: QuorumCertificate, out: &mut Vec<Output>) {
+        let after_snapshot = self.height.get().checked_sub(1).filter(|h| *h > 0);
         let checkpoint = (self.config.checkpoint_interval > 0
-            && self.height.get().is_multiple_of(self.config.checkpoint_interval))
+            && after_snapshot.is_some_and(|h| h.is_multiple_of(self.config.checkpoint_interval)))
         .then(|| Checkpoint {
             header: block.header.clone(),
             commit: certificate.clone(),

@@ -112,7 +112,7 @@ fn hundreds_of_seeds_with_random_faults() {
 #[test]
 fn checkpoints_verify_on_their_own_and_tampering_is_caught() {
     let mut scenario = Scenario::new(4, 2);
-    scenario.target_height = 10; // the simulator checkpoints every 5 heights
+    scenario.target_height = 11; // checkpoints follow every 5th height: 6 and 11
     let report = assert_clean(&scenario);
     assert!(report.checkpoints.len() >= 2 * 4, "{} checkpoints", report.checkpoints.len());
     let netuid = platform_types::NetUid::new(1);

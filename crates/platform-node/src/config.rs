@@ -203,6 +203,10 @@ pub struct NodeConfig {
     pub max_connections_per_ip: u32,
     /// A deliberate misbehaviour (fault tests only).
     pub fault: Option<Fault>,
+    /// Blocks between snapshot heights and checkpoints: [`platform_app::SNAPSHOT_INTERVAL`], a
+    /// protocol constant every validator of a network shares (it decides which state roots
+    /// cover a snapshot), so not a setting; the simulator shortens it to exercise snapshots.
+    pub snapshot_interval: u64,
 }
 
 impl NodeConfig {
@@ -294,6 +298,7 @@ impl NodeConfig {
             mempool_capacity,
             max_connections_per_ip,
             fault: s.fault,
+            snapshot_interval: platform_app::SNAPSHOT_INTERVAL,
         })
     }
 }

@@ -102,6 +102,8 @@ pub(crate) struct Core {
     /// Admitted submissions waiting for the write in flight to finish.
     pub unwritten: Vec<Unwritten>,
     pub writer: Writer<Unwritten>,
+    /// Stores the state's snapshots ([`crate::snapshots`]).
+    pub snapshots: crate::snapshots::SnapshotWriter,
     /// Admitted submissions not yet relayed to the other validators.
     pub outbox: Outbox,
     /// This validator's evaluations not yet gossiped.
@@ -159,6 +161,7 @@ impl Core {
         let committee = Committee::new(state.registry.validators.clone()).context("the validator set is invalid")?;
         let mut consensus_config = ConsensusConfig::new(cfg.netuid);
         consensus_config.base_timeout_ms = cfg.view_timeout_ms;
+        consensus_config.checkpoint_interval = cfg.snapshot_interval;
         let machine = Consensus::new(consensus_config, cfg.hotkey.clone(), store.clone(), committee, state.tip)
             .context("cannot load the consensus safety record")?;
         info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
@@ -177,6 +180,8 @@ impl Core {
         }
         let writer =
             crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
+        let snapshots = crate::snapshots::SnapshotWriter::start(records.clone())
+            .context("cannot start the snapshot writer thread")?;
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
         view.observe(metagraph.block, None);
         metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));
@@ -211,6 +216,7 @@ impl Core {
             accepted_at: HashMap::new(),
             unwritten: Vec::new(),
             writer,
+            snapshots,
             outbox: Outbox::new(Topic::SubmissionBatches, clock.now),
             evaluation_outbox: Outbox::new(Topic::Evaluations, clock.now),
             reloaded,

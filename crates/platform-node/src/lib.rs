@@ -32,6 +32,7 @@ pub mod outbox;
 pub mod records;
 mod recovery;
 pub mod sim;
+mod snapshots;
 mod sync_client;
 mod tasks;
 mod ui;

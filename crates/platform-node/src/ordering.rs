@@ -247,7 +247,10 @@ impl Core {
             self.machine = None;
             return None;
         }
-        let effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        if let Some(snapshot) = effects.snapshot.take() {
+            self.snapshots.write(snapshot);
+        }
         self.view_dirty = true;
         if let Some(seen) = self.proposal_seen.remove(&block.header.height) {
             self.metrics.commit_latency.observe(self.clock.now.saturating_duration_since(seen).as_secs_f64());

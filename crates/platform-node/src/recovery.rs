@@ -1,16 +1,54 @@
 //! Recovery at start: the application state is a pure function of the committed blocks, so a
-//! restarted validator rebuilds it by applying every stored block to the genesis validator
-//! set, reading nothing from the chain.
+//! restarted validator rebuilds it from its newest stored snapshot (or the genesis validator
+//! set when it has none it can use) by applying the stored blocks after it, reading nothing
+//! from the chain.
 
 use anyhow::bail;
 use platform_app::{AppState, Context};
 use platform_types::{PublicKey, SubmissionId, ValidatorSet, VerifiedEnvelopes};
+use tracing::{info, warn};
 
 use crate::config::NodeConfig;
 use crate::records::Records;
 
-/// Applies every stored block to the genesis state. Nothing is read from the chain: the chain
-/// data the state depends on is in the blocks.
+/// The newest stored snapshot that is whole, matches its manifest and names the stored block
+/// at its height; else the genesis state. A snapshot that fails is reported and skipped.
+pub(crate) fn starting_state(records: &Records, genesis: ValidatorSet, snapshot_interval: u64) -> AppState {
+    let manifests = records.snapshot_manifests().unwrap_or_else(|e| {
+        warn!(%e, "cannot list the stored snapshots; replaying from genesis");
+        Vec::new()
+    });
+    for manifest in manifests {
+        let height = manifest.height.get();
+        let stored_block = records.blocks_from(height, 1).ok().and_then(|b| b.into_iter().next());
+        if stored_block
+            .is_none_or(|(block, _)| block.header.height.get() != height || block.hash() != manifest.block_hash)
+        {
+            warn!(height, "a stored snapshot names a block this validator does not hold; skipped");
+            continue;
+        }
+        let restored = match records.snapshot(&manifest) {
+            Ok(Some(snapshot)) => AppState::from_snapshot(&snapshot, snapshot_interval).map_err(|e| e.to_string()),
+            Ok(None) => Err("a chunk is missing".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        match restored {
+            Ok(state) => {
+                info!(height, bytes = manifest.len, "starting from the stored snapshot");
+                return state;
+            }
+            Err(reason) => warn!(height, %reason, "a stored snapshot is unusable; trying an older one"),
+        }
+    }
+    genesis_state(genesis, snapshot_interval)
+}
+
+fn genesis_state(genesis: ValidatorSet, snapshot_interval: u64) -> AppState {
+    AppState { snapshot_interval, ..AppState::genesis(genesis) }
+}
+
+/// The state after every stored block: from [`starting_state`], the blocks after it applied.
+/// Nothing is read from the chain: the chain data the state depends on is in the blocks.
 pub(crate) fn replay(
     records: &Records,
     genesis: ValidatorSet,
@@ -18,19 +56,31 @@ pub(crate) fn replay(
     sudo: &[PublicKey],
     verified: &VerifiedEnvelopes,
 ) -> anyhow::Result<AppState> {
-    replay_with(records, genesis, cfg, sudo, verified, |_, _| {})
+    apply_stored(records, starting_state(records, genesis, cfg.snapshot_interval), cfg, sudo, verified, |_, _| {})
 }
 
-/// [`replay`], handing each block and what applying it changed to `applied`.
+/// Every stored block applied to the genesis state, each block and what applying it changed
+/// handed to `applied`: the whole history, for checks that need every block.
 pub(crate) fn replay_with(
     records: &Records,
     genesis: ValidatorSet,
     cfg: &NodeConfig,
     sudo: &[PublicKey],
     verified: &VerifiedEnvelopes,
+    applied: impl FnMut(&platform_types::Block, &platform_app::Effects),
+) -> anyhow::Result<AppState> {
+    apply_stored(records, genesis_state(genesis, cfg.snapshot_interval), cfg, sudo, verified, applied)
+}
+
+/// Applies the stored blocks after `state`'s tip.
+fn apply_stored(
+    records: &Records,
+    mut state: AppState,
+    cfg: &NodeConfig,
+    sudo: &[PublicKey],
+    verified: &VerifiedEnvelopes,
     mut applied: impl FnMut(&platform_types::Block, &platform_app::Effects),
 ) -> anyhow::Result<AppState> {
-    let mut state = AppState::genesis(genesis);
     let lookup = |id: &SubmissionId| records.submission_info(id);
     let ctx = Context {
         netuid: cfg.netuid,

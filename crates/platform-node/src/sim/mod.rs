@@ -218,6 +218,10 @@ pub enum Violation {
     /// Two honest validators asked the chain to set different weights for one epoch.
     #[error("weights: validators {0} and {1} differ in their weights number {2}")]
     Weights(usize, usize, usize),
+    /// A validator's state restarted from its newest stored snapshot is not the state it holds
+    /// (or it stored no snapshot though it passed a snapshot height).
+    #[error("restore: validator {0} restarted from its snapshots holds another state: {1}")]
+    Restore(usize, String),
 }
 
 /// Heights and virtual time when a run gave up.
@@ -292,6 +296,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     }
     if let Some((height, index, reason)) = net.refused_action(honest[0]) {
         return Err(Violation::InvalidAction(height, index, reason));
+    }
+    for &i in &honest {
+        net.check_restore(i).map_err(|why| Violation::Restore(i, why))?;
     }
     let weights: &[WeightsProposal] = &net.weights[honest[0]][..epochs];
     for &i in &honest[1..] {

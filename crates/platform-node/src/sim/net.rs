@@ -82,14 +82,18 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
         ..Settings::default()
     })
     .expect("config");
+    // Snapshots every 2 heights, so that restarts start from one and every run checks that the
+    // roots covering them agree.
+    let cfg = NodeConfig { snapshot_interval: 2, ..cfg };
     let genesis = platform_app::weights::validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).expect("a set");
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (status, _) = watch::channel(Value::Null);
     let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
+    let state = AppState { snapshot_interval: cfg.snapshot_interval, ..AppState::genesis(genesis) };
     let parts = CoreParts {
         cfg: Arc::new(cfg),
         records: Records::new(store.clone()),
-        state: AppState::genesis(genesis),
+        state,
         metagraph,
         verified: Arc::new(VerifiedEnvelopes::new(64)),
         metrics: Arc::new(Metrics::default()),
@@ -97,7 +101,9 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
         read_view,
         clock,
     };
-    Core::new(parts, store).expect("core")
+    let mut core = Core::new(parts, store).expect("core");
+    core.snapshots = crate::snapshots::SnapshotWriter::Inline(core.records.clone());
+    core
 }
 
 /// `base` as read at chain block `number` (the simulated chain's metagraph never changes).
@@ -392,6 +398,7 @@ impl Net {
             clock,
         };
         let mut core = Core::new(parts, store).expect("restarts");
+        core.snapshots = crate::snapshots::SnapshotWriter::Inline(core.records.clone());
         core.start();
         self.nodes[i] = core;
         self.timers[i] = Default::default();
@@ -414,6 +421,37 @@ impl Net {
         })
         .ok()?;
         refused
+    }
+
+    /// Whether validator `i`, restarted now, would hold the state it holds: the state recovered
+    /// from its newest stored snapshot and the blocks after it must have the same tip and root,
+    /// and the newest snapshot must be of its newest snapshot height.
+    pub fn check_restore(&self, i: usize) -> Result<(), String> {
+        let node = &self.nodes[i];
+        let genesis = platform_app::weights::validator_set(&self.metagraph, node.cfg.min_stake_rao, Epoch::new(0))
+            .ok_or("no genesis set")?;
+        let interval = node.cfg.snapshot_interval;
+        let height = node.state.tip.height.get();
+        let newest = node.records.snapshot_manifests().map_err(|e| e.to_string())?.first().map(|m| m.height.get());
+        let expected = (height / interval * interval > 0).then_some(height / interval * interval);
+        if newest != expected {
+            return Err(format!("at height {height} the newest snapshot is {newest:?}, not {expected:?}"));
+        }
+        let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
+        let verified = VerifiedEnvelopes::new(4096);
+        let start = crate::recovery::starting_state(&node.records, genesis.clone(), interval);
+        let restored =
+            crate::recovery::replay(&node.records, genesis, &node.cfg, &owner, &verified).map_err(|e| e.to_string())?;
+        if start.tip.height.get() != newest.unwrap_or(0) {
+            return Err(format!("started from height {} instead of the snapshot {newest:?}", start.tip.height));
+        }
+        if restored.tip != node.state.tip {
+            return Err(format!(
+                "from the snapshot at {newest:?}: tip {:?} against {:?}",
+                restored.tip, node.state.tip
+            ));
+        }
+        Ok(())
     }
 
     /// The hashes of the first `count` blocks validator `i` stored.

@@ -316,3 +316,39 @@ fn a_moving_partition_heals_and_every_promise_holds() {
     // (without the cut, four validators commit three blocks in about 100 ms).
     assert!(net.elapsed >= Duration::from_millis(500), "{:?}", net.elapsed);
 }
+
+/// A restart starts from the newest stored snapshot and applies only the blocks after it; a
+/// snapshot whose chunk was damaged on disk is skipped for the one before it, and with none
+/// usable the state is replayed from genesis: the same state every way.
+#[test]
+fn a_restart_starts_from_the_newest_usable_snapshot() {
+    let mut net = Net::new(4, 21);
+    net.chain_every = Some(Duration::from_millis(100));
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_to(7, Duration::from_secs(30)).expect("commits");
+    let node = &net.nodes[2];
+    let held = node.state.tip;
+    let manifests = node.records.snapshot_manifests().expect("listed");
+    let heights: Vec<u64> = manifests.iter().map(|m| m.height.get()).collect();
+    let newest = held.height.get() / 2 * 2;
+    assert_eq!(heights, vec![newest, newest - 2], "the newest two snapshots are kept");
+    let genesis =
+        platform_app::weights::validator_set(&net.metagraph, node.cfg.min_stake_rao, platform_types::Epoch::new(0))
+            .expect("set");
+    let owner: Vec<_> = net.metagraph.owner_hotkey.into_iter().collect();
+    let replay = || {
+        let verified = platform_types::VerifiedEnvelopes::new(64);
+        crate::recovery::replay(&node.records, genesis.clone(), &node.cfg, &owner, &verified).expect("replays").tip
+    };
+    let start = || crate::recovery::starting_state(&node.records, genesis.clone(), 2).tip.height.get();
+    assert_eq!((start(), replay()), (newest, held));
+
+    let damage = |height: platform_types::Height| {
+        let key = crate::snapshots::chunk_key(height, 0);
+        node.records.store().put(platform_storage::Column::Registry, &key, b"damaged").expect("written");
+    };
+    damage(manifests[0].height);
+    assert_eq!((start(), replay()), (newest - 2, held), "the damaged newest is skipped");
+    damage(manifests[1].height);
+    assert_eq!((start(), replay()), (0, held), "with none usable, from genesis");
+}

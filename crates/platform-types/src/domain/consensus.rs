@@ -313,6 +313,12 @@ pub struct NewView {
     pub view_changes: Vec<Envelope>,
 }
 
+/// Blocks between checkpoints. The application snapshots its state after every height divisible
+/// by this, and the block after each such height is a [`Checkpoint`]: its commit certificate
+/// certifies the snapshot's root (its `parent_state_root`). Every validator of a network must
+/// use the same value.
+pub const CHECKPOINT_INTERVAL: u64 = 100;
+
 /// The header of a committed block every K heights, with the certificate that proves it and
 /// the validator set that signed it. It certifies `header.parent_state_root`, the application
 /// state after the previous block, so a new node can start from a snapshot with that root.

@@ -17,8 +17,8 @@ pub use challenge::{
     ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
 };
 pub use consensus::{
-    Action, Block, BlockHeader, BlockHeaderFields, Checkpoint, NewView, PreparedProof, Proposal, QuorumCertificate,
-    Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
+    Action, Block, BlockHeader, BlockHeaderFields, CHECKPOINT_INTERVAL, Checkpoint, NewView, PreparedProof, Proposal,
+    QuorumCertificate, Tip, Validator, ValidatorSet, ViewChange, Vote, VoteKind,
 };
 pub use epoch_state::{EpochState, INCLUSION_DELAY_BLOCKS, MAX_TEMPO, ScheduleError};
 pub use schedule::Schedule;

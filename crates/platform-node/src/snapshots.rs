@@ -1,0 +1,131 @@
+//! Snapshots of the application state on disk: written after each snapshot height by a thread
+//! of their own, read at start so that a restart applies only the blocks after the newest one,
+//! and served to peers chunk by chunk.
+//!
+//! A snapshot is one atomic write (its manifest and all its chunks): a crash while writing
+//! leaves the previous snapshots and no part of the new one. The oldest are deleted in the same
+//! write, so at most [`KEEP`] are on disk.
+
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+
+use parity_scale_codec::{Decode, Encode};
+use platform_app::{Manifest, Snapshot};
+use platform_storage::{Column, StoreError, WriteBatch};
+use platform_types::Height;
+use tracing::{info, warn};
+
+use crate::records::Records;
+
+/// Snapshots kept on disk: the newest, and one before it should the newest be unreadable.
+pub(crate) const KEEP: usize = 2;
+
+const MANIFEST_PREFIX: &[u8] = b"snapshot/manifest/";
+const CHUNK_PREFIX: &[u8] = b"snapshot/chunk/";
+
+fn manifest_key(height: Height) -> Vec<u8> {
+    [MANIFEST_PREFIX, &height.get().to_be_bytes()].concat()
+}
+
+pub(crate) fn chunk_key(height: Height, index: usize) -> Vec<u8> {
+    [CHUNK_PREFIX, &height.get().to_be_bytes(), &(index as u32).to_be_bytes()].concat()
+}
+
+impl Records {
+    /// Stores `snapshot` and deletes all but the newest [`KEEP`], in one atomic write.
+    pub fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let height = snapshot.manifest.height;
+        let mut batch = WriteBatch::new();
+        for (index, chunk) in snapshot.chunks.iter().enumerate() {
+            batch.put(Column::Registry, chunk_key(height, index), chunk.as_slice());
+        }
+        batch.put(Column::Registry, manifest_key(height), snapshot.manifest.encode());
+        let older: Vec<Manifest> =
+            self.snapshot_manifests()?.into_iter().filter(|m| m.height < height).skip(KEEP - 1).collect();
+        for manifest in older {
+            self.delete_snapshot_in(&mut batch, &manifest);
+        }
+        self.store().write(batch)
+    }
+
+    fn delete_snapshot_in(&self, batch: &mut WriteBatch, manifest: &Manifest) {
+        for index in 0..manifest.chunks.len() {
+            batch.delete(Column::Registry, chunk_key(manifest.height, index));
+        }
+        batch.delete(Column::Registry, manifest_key(manifest.height));
+    }
+
+    /// The manifests of the stored snapshots, newest first (an unreadable one is skipped).
+    pub fn snapshot_manifests(&self) -> Result<Vec<Manifest>, StoreError> {
+        let entries = self.store().scan(Column::Registry, MANIFEST_PREFIX, None, 64)?;
+        let mut manifests: Vec<Manifest> =
+            entries.into_iter().filter_map(|(_, bytes)| Manifest::decode(&mut bytes.as_slice()).ok()).collect();
+        manifests.sort_by_key(|m| std::cmp::Reverse(m.height));
+        Ok(manifests)
+    }
+
+    /// Chunk `index` of the snapshot at `height`, as stored (unchecked).
+    pub fn snapshot_chunk(&self, height: Height, index: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store().get(Column::Registry, &chunk_key(height, index))
+    }
+
+    /// The stored snapshot `manifest` describes, with every chunk present (unchecked).
+    pub fn snapshot(&self, manifest: &Manifest) -> Result<Option<Snapshot>, StoreError> {
+        let mut chunks = Vec::with_capacity(manifest.chunks.len());
+        for index in 0..manifest.chunks.len() {
+            match self.snapshot_chunk(manifest.height, index)? {
+                Some(chunk) => chunks.push(chunk),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(Snapshot { manifest: manifest.clone(), chunks }))
+    }
+}
+
+/// Writes snapshots on a thread of its own, one at a time; the event loop never waits for it.
+/// While one is being written the next is dropped (the one after it will be written): a
+/// snapshot only shortens a restart, and the blocks since the previous one are all stored.
+pub(crate) enum SnapshotWriter {
+    /// Written by the thread behind this queue.
+    Thread(SyncSender<Snapshot>),
+    /// Written at once, by the caller (the simulator: its runs must not depend on threads).
+    Inline(Records),
+}
+
+impl SnapshotWriter {
+    /// Starts the writer thread over `records`.
+    pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
+        let (queue, snapshots) = sync_channel::<Snapshot>(1);
+        std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
+            for snapshot in snapshots {
+                let (height, bytes) = (snapshot.manifest.height.get(), snapshot.manifest.len);
+                let started = std::time::Instant::now();
+                match records.put_snapshot(&snapshot) {
+                    Ok(()) => info!(height, bytes, took_ms = started.elapsed().as_millis() as u64, "snapshot stored"),
+                    Err(e) => warn!(height, %e, "cannot store a snapshot; restarts replay from the previous one"),
+                }
+            }
+        })?;
+        Ok(SnapshotWriter::Thread(queue))
+    }
+
+    /// Queues `snapshot` (drops it if the previous one is still being written), or writes it.
+    pub fn write(&self, snapshot: Snapshot) {
+        let height = snapshot.manifest.height.get();
+        let queue = match self {
+            SnapshotWriter::Thread(queue) => queue,
+            SnapshotWriter::Inline(records) => {
+                if let Err(e) = records.put_snapshot(&snapshot) {
+                    warn!(height, %e, "cannot store a snapshot");
+                }
+                return;
+            }
+        };
+        match queue.try_send(snapshot) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                warn!(height, "the previous snapshot is still being written; this one is skipped")
+            }
+            Err(TrySendError::Disconnected(_)) => warn!(height, "the snapshot writer has stopped"),
+        }
+    }
+}
