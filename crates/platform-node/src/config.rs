@@ -46,6 +46,8 @@ pub enum Fault {
     /// A network partition of this validator: SIGUSR2 closes every p2p connection and refuses
     /// new ones (the chain and the HTTP API stay reachable); the next SIGUSR2 lifts it.
     IsolateOnSignal,
+    /// Serve every snapshot chunk with one byte changed (a peer lying to joiners).
+    WrongSnapshotChunks,
 }
 
 /// The settings as given, each optional. Read from a file by serde; with the `cli` feature (the

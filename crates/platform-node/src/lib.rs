@@ -33,6 +33,7 @@ pub mod records;
 mod recovery;
 pub mod sim;
 mod snapshots;
+mod state_sync;
 mod sync_client;
 mod tasks;
 mod ui;

@@ -60,6 +60,13 @@ pub struct Metrics {
     pub commit_latency: Histogram,
     /// The peer guard's counters, cumulative since start, read when `/metrics` is read.
     pub guard: GuardGauges,
+    /// Height of the snapshot this validator started from (0: from genesis).
+    pub started_from_snapshot: Gauge,
+    /// Snapshot chunks fetched from peers and checked.
+    pub state_sync_chunks: Counter,
+    /// Snapshot offers and chunks from peers that failed their checks (their senders are
+    /// penalised).
+    pub state_sync_refused: Counter,
 }
 
 /// The p2p flood guard's counters (`platform_p2p::GuardCounters`) as gauges.
@@ -120,6 +127,9 @@ impl Default for Metrics {
             p2p_commands_dropped: Counter::default(),
             evaluation_backlog: Gauge::default(),
             guard: GuardGauges::default(),
+            started_from_snapshot: Gauge::default(),
+            state_sync_chunks: Counter::default(),
+            state_sync_refused: Counter::default(),
             registry: Registry::default(),
         };
         let guard = &metrics.guard;
@@ -154,6 +164,11 @@ impl Default for Metrics {
             ("p2p_messages_invalid", "Gossip messages judged invalid", &guard.invalid),
             ("p2p_bans", "Peers banned", &guard.bans),
             ("p2p_connections_refused", "Connections refused for the per-IP limit", &guard.refused_connections),
+            (
+                "started_from_snapshot",
+                "Height of the snapshot this validator started from (0: from genesis)",
+                &metrics.started_from_snapshot,
+            ),
         ] {
             registry.register(name, help, gauge.clone());
         }
@@ -170,6 +185,12 @@ impl Default for Metrics {
                 "p2p_commands_dropped",
                 "Message verdicts and blob announcements dropped for a full p2p command queue",
                 &metrics.p2p_commands_dropped,
+            ),
+            ("state_sync_chunks", "Snapshot chunks fetched from peers and checked", &metrics.state_sync_chunks),
+            (
+                "state_sync_refused",
+                "Snapshot offers and chunks from peers that failed their checks",
+                &metrics.state_sync_refused,
             ),
         ] {
             registry.register(name, help, counter.clone());

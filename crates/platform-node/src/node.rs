@@ -34,6 +34,9 @@ const VERIFIED_CAPACITY: usize = 65_536;
 
 /// Consensus messages waiting for the event loop (proposals and votes of a few views).
 const CONSENSUS_LANE: usize = 4_096;
+/// How long a validator with an empty store waits for peers to offer a snapshot before it
+/// starts from genesis (a peer answering that it has none ends the wait at once).
+const STATE_SYNC_PATIENCE_SECS: u64 = 20;
 
 /// A running validator.
 pub struct RunningNode {
@@ -154,7 +157,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     p2p_config.limits.max_connections_per_ip = cfg.max_connections_per_ip;
     let identity = records.p2p_identity().context("cannot create the node identity")?;
     let (p2p, events, event_loop) =
-        platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), Arc::new(records.clone()))
+        platform_p2p::new(p2p_config, identity, Some(cfg.hotkey.clone()), provider(&cfg, &records))
             .context("cannot start the peer-to-peer network")?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -291,6 +294,15 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks, failure })
 }
 
+/// What this node serves to peers: its records, or, under the `wrong-snapshot-chunks` fault,
+/// its records with every snapshot chunk altered.
+fn provider(cfg: &NodeConfig, records: &Records) -> Arc<dyn platform_p2p::Provider> {
+    match cfg.fault {
+        Some(crate::config::Fault::WrongSnapshotChunks) => Arc::new(crate::snapshots::WrongChunks(records.clone())),
+        _ => Arc::new(records.clone()),
+    }
+}
+
 /// What the event loop is assembled from once the genesis validator set is known.
 struct Parts<C: Chain + Clone + 'static> {
     cfg: Arc<NodeConfig>,
@@ -318,7 +330,18 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         let sudo: Vec<_> = cfg
             .sudo_key
             .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
-        let state = crate::recovery::replay(&records, genesis, &cfg, &sudo, &verified)?;
+        let fresh = records.blocks_from(1, 1).map_err(anyhow::Error::msg)?.is_empty()
+            && records.snapshot_manifests().context("cannot read the stored snapshots")?.is_empty();
+        if fresh {
+            // An empty store joins from the peers' newest snapshot when they have one; checked
+            // against the validator set the chain gives now.
+            let chain_set = validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).unwrap_or(genesis.clone());
+            let patience = Duration::from_secs(STATE_SYNC_PATIENCE_SECS);
+            let interval = cfg.snapshot_interval;
+            crate::state_sync::join(&p2p, &records, cfg.netuid, &chain_set, interval, &metrics, patience).await;
+        }
+        let (state, from) = crate::recovery::replay(&records, genesis, &cfg, &sudo, &verified)?;
+        metrics.started_from_snapshot.set(from as i64);
         if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
         }

@@ -61,12 +61,10 @@ impl Core {
             }
             Output::Commit { block, certificate } => return self.commit(block, certificate),
             Output::Checkpoint(checkpoint) => {
-                let key = format!("checkpoint/{:020}", checkpoint.header.height.get());
-                let _ = self.records.store().put(
-                    platform_storage::Column::Consensus,
-                    key.as_bytes(),
-                    &checkpoint.header.hash().as_bytes()[..],
-                );
+                // What a joiner trusts this validator's snapshot by (`crate::state_sync`).
+                if let Err(e) = self.records.put_checkpoint(&checkpoint) {
+                    warn!(height = checkpoint.header.height.get(), %e, "cannot store a checkpoint");
+                }
             }
             Output::NeedSync { .. } => self.request_sync(),
             Output::Misbehaviour { from, reason } => warn!(peer = from.0, %reason, "consensus misbehaviour"),

@@ -266,6 +266,10 @@ impl Provider for Records {
                     .filter_map(|bytes| Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).ok())
                     .collect(),
             ),
+            Ok(SyncRequest::Snapshot) => SyncResponse::Snapshot(self.snapshot_offer().map(Box::new)),
+            Ok(SyncRequest::Chunk { height, index }) => {
+                SyncResponse::Chunk(self.snapshot_chunk(height, index as usize).ok().flatten())
+            }
             // A request this node cannot read gets an empty answer.
             Err(_) => SyncResponse::Blocks(Vec::new()),
         };

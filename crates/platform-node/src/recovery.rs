@@ -11,8 +11,9 @@ use tracing::{info, warn};
 use crate::config::NodeConfig;
 use crate::records::Records;
 
-/// The newest stored snapshot that is whole, matches its manifest and names the stored block
-/// at its height; else the genesis state. A snapshot that fails is reported and skipped.
+/// The newest stored snapshot that is whole, matches its manifest and does not contradict the
+/// stored block at its height (a snapshot fetched from peers has none: it was checked against a
+/// checkpoint then); else the genesis state. A snapshot that fails is reported and skipped.
 pub(crate) fn starting_state(records: &Records, genesis: ValidatorSet, snapshot_interval: u64) -> AppState {
     let manifests = records.snapshot_manifests().unwrap_or_else(|e| {
         warn!(%e, "cannot list the stored snapshots; replaying from genesis");
@@ -21,10 +22,8 @@ pub(crate) fn starting_state(records: &Records, genesis: ValidatorSet, snapshot_
     for manifest in manifests {
         let height = manifest.height.get();
         let stored_block = records.blocks_from(height, 1).ok().and_then(|b| b.into_iter().next());
-        if stored_block
-            .is_none_or(|(block, _)| block.header.height.get() != height || block.hash() != manifest.block_hash)
-        {
-            warn!(height, "a stored snapshot names a block this validator does not hold; skipped");
+        if stored_block.is_some_and(|(b, _)| b.header.height.get() == height && b.hash() != manifest.block_hash) {
+            warn!(height, "a stored snapshot names another block than the one stored at its height; skipped");
             continue;
         }
         let restored = match records.snapshot(&manifest) {
@@ -47,16 +46,19 @@ fn genesis_state(genesis: ValidatorSet, snapshot_interval: u64) -> AppState {
     AppState { snapshot_interval, ..AppState::genesis(genesis) }
 }
 
-/// The state after every stored block: from [`starting_state`], the blocks after it applied.
-/// Nothing is read from the chain: the chain data the state depends on is in the blocks.
+/// The state after every stored block: from [`starting_state`], the blocks after it applied;
+/// with the height it started from (0: genesis). Nothing is read from the chain: the chain
+/// data the state depends on is in the blocks.
 pub(crate) fn replay(
     records: &Records,
     genesis: ValidatorSet,
     cfg: &NodeConfig,
     sudo: &[PublicKey],
     verified: &VerifiedEnvelopes,
-) -> anyhow::Result<AppState> {
-    apply_stored(records, starting_state(records, genesis, cfg.snapshot_interval), cfg, sudo, verified, |_, _| {})
+) -> anyhow::Result<(AppState, u64)> {
+    let start = starting_state(records, genesis, cfg.snapshot_interval);
+    let from = start.tip.height.get();
+    Ok((apply_stored(records, start, cfg, sudo, verified, |_, _| {})?, from))
 }
 
 /// Every stored block applied to the genesis state, each block and what applying it changed

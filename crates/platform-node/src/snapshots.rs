@@ -11,7 +11,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use parity_scale_codec::{Decode, Encode};
 use platform_app::{Manifest, Snapshot};
 use platform_storage::{Column, StoreError, WriteBatch};
-use platform_types::Height;
+use platform_types::{Checkpoint, Codec, Height};
 use tracing::{info, warn};
 
 use crate::records::Records;
@@ -21,6 +21,19 @@ pub(crate) const KEEP: usize = 2;
 
 const MANIFEST_PREFIX: &[u8] = b"snapshot/manifest/";
 const CHUNK_PREFIX: &[u8] = b"snapshot/chunk/";
+/// Chunks of a snapshot being fetched from peers, each checked before it is kept: a fetch
+/// cut short resumes from them.
+const STAGING_PREFIX: &[u8] = b"snapshot/staging/";
+/// Checkpoints by height (in the consensus column).
+const CHECKPOINT_PREFIX: &[u8] = b"checkpoints/";
+
+fn checkpoint_key(height: Height) -> Vec<u8> {
+    [CHECKPOINT_PREFIX, &height.get().to_be_bytes()].concat()
+}
+
+fn staging_key(height: Height, index: usize) -> Vec<u8> {
+    [STAGING_PREFIX, &height.get().to_be_bytes(), &(index as u32).to_be_bytes()].concat()
+}
 
 fn manifest_key(height: Height) -> Vec<u8> {
     [MANIFEST_PREFIX, &height.get().to_be_bytes()].concat()
@@ -79,6 +92,57 @@ impl Records {
         }
         Ok(Some(Snapshot { manifest: manifest.clone(), chunks }))
     }
+
+    /// Stores a checkpoint (the block after a snapshot height, its certificate and signers).
+    pub fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.store().put(Column::Consensus, &checkpoint_key(checkpoint.header.height), &checkpoint.to_bytes())
+    }
+
+    /// The checkpoint at `height`, if stored.
+    pub fn checkpoint(&self, height: Height) -> Option<Checkpoint> {
+        let bytes = self.store().get(Column::Consensus, &checkpoint_key(height)).ok()??;
+        Checkpoint::from_bytes(&bytes).ok()
+    }
+
+    /// What this validator serves to a joiner: its newest snapshot whose checkpoint it holds.
+    pub fn snapshot_offer(&self) -> Option<(Checkpoint, Manifest)> {
+        self.snapshot_manifests()
+            .ok()?
+            .into_iter()
+            .find_map(|m| self.checkpoint(m.height.next()).map(|checkpoint| (checkpoint, m)))
+    }
+
+    /// Keeps a fetched chunk (already checked) until the whole snapshot is here.
+    pub fn stage_chunk(&self, height: Height, index: usize, chunk: &[u8]) -> Result<(), StoreError> {
+        self.store().put(Column::Registry, &staging_key(height, index), chunk)
+    }
+
+    /// A chunk staged by an earlier fetch (unchecked).
+    pub fn staged_chunk(&self, height: Height, index: usize) -> Option<Vec<u8>> {
+        self.store().get(Column::Registry, &staging_key(height, index)).ok()?
+    }
+
+    /// Stores a snapshot fetched from peers with the checkpoint that certified it, and drops
+    /// every staged chunk, in one atomic write.
+    pub fn put_fetched_snapshot(&self, snapshot: &Snapshot, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let height = snapshot.manifest.height;
+        let mut batch = WriteBatch::new();
+        for (index, chunk) in snapshot.chunks.iter().enumerate() {
+            batch.put(Column::Registry, chunk_key(height, index), chunk.as_slice());
+        }
+        batch.put(Column::Registry, manifest_key(height), snapshot.manifest.encode());
+        batch.put(Column::Consensus, checkpoint_key(checkpoint.header.height), checkpoint.to_bytes());
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.store().scan(Column::Registry, STAGING_PREFIX, after.as_deref(), 256)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, _) in page {
+                batch.delete(Column::Registry, key);
+            }
+        }
+        self.store().write(batch)
+    }
 }
 
 /// Writes snapshots on a thread of its own, one at a time; the event loop never waits for it.
@@ -126,6 +190,28 @@ impl SnapshotWriter {
                 warn!(height, "the previous snapshot is still being written; this one is skipped")
             }
             Err(TrySendError::Disconnected(_)) => warn!(height, "the snapshot writer has stopped"),
+        }
+    }
+}
+
+/// The `wrong-snapshot-chunks` fault ([`crate::config::Fault`]): serves what the records serve,
+/// but every snapshot chunk with its first byte changed, as a peer lying to joiners would.
+pub(crate) struct WrongChunks(pub Records);
+
+impl platform_p2p::Provider for WrongChunks {
+    fn blob(&self, hash: &platform_types::Hash) -> Option<Vec<u8>> {
+        platform_p2p::Provider::blob(&self.0, hash)
+    }
+
+    fn sync(&self, request: &[u8]) -> Vec<u8> {
+        use platform_types::{SyncRequest, SyncResponse};
+        let answer = platform_p2p::Provider::sync(&self.0, request);
+        match (SyncRequest::from_bytes(request), SyncResponse::from_bytes(&answer)) {
+            (Ok(SyncRequest::Chunk { .. }), Ok(SyncResponse::Chunk(Some(mut chunk)))) if !chunk.is_empty() => {
+                chunk[0] ^= 0xff;
+                SyncResponse::Chunk(Some(chunk)).to_bytes()
+            }
+            _ => answer,
         }
     }
 }

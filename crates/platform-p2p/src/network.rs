@@ -159,6 +159,7 @@ enum Command {
     FetchBlob { hash: Hash, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
     Sync { peer: PeerId, request: Vec<u8>, reply: oneshot::Sender<Result<Vec<u8>, P2pError>> },
     Isolate { on: bool, reply: oneshot::Sender<()> },
+    Penalise { peer: PeerId },
 }
 
 /// The handle the rest of the node uses. Cheap to clone.
@@ -250,6 +251,13 @@ impl Client {
     /// Sends a catch-up sync request to `peer` (which answers only bound validators).
     pub async fn request_sync(&self, peer: Peer, request: Vec<u8>) -> Result<Vec<u8>, P2pError> {
         self.ask(|reply| Command::Sync { peer: peer.0, request, reply }).await?
+    }
+
+    /// Penalises `peer` as for an invalid message: it answered a request with data that failed
+    /// its check (a snapshot chunk that does not hash to its manifest's entry, say). Enough of
+    /// these ban it, like invalid gossip.
+    pub async fn penalise(&self, peer: Peer) -> Result<(), P2pError> {
+        self.commands.send(Command::Penalise { peer: peer.0 }).await.map_err(|_| P2pError::Stopped)
     }
 
     /// Flood-protection counters.
@@ -595,6 +603,7 @@ impl EventLoop {
             Command::Counters { reply } => {
                 let _ = reply.send(self.guard.counters());
             }
+            Command::Penalise { peer } => self.penalise(peer, Verdict::Invalid),
             Command::Isolate { on, reply } => {
                 self.isolate(on);
                 let _ = reply.send(());

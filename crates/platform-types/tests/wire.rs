@@ -244,9 +244,30 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("sync_response_genesis", SyncResponse::Genesis(Some(validators())).to_bytes()),
         ("sync_response_blocks", SyncResponse::Blocks(vec![(block(), certificate(VoteKind::Commit))]).to_bytes()),
         ("sync_response_submissions", sync_submissions().to_bytes()),
+        ("sync_request_snapshot", SyncRequest::Snapshot.to_bytes()),
+        ("sync_request_chunk", SyncRequest::Chunk { height: Height::new(100), index: 3 }.to_bytes()),
+        ("sync_response_snapshot", sync_snapshot().to_bytes()),
+        ("sync_response_chunk", SyncResponse::Chunk(Some(vec![1, 2, 3])).to_bytes()),
         ("signing_bytes_submission", signing_bytes(MessageKind::Submission, NETUID, &[0xaa, 0xbb])),
         ("block_hash", block().hash().as_bytes().to_vec()),
     ]
+}
+
+fn manifest() -> Manifest {
+    Manifest {
+        height: Height::new(100),
+        block_hash: h(1),
+        prev_root: h(2),
+        registry_hash: h(3),
+        len: (CHUNK_BYTES + 5) as u64,
+        chunks: vec![h(4), h(5)],
+    }
+}
+
+fn sync_snapshot() -> SyncResponse {
+    let checkpoint =
+        Checkpoint { header: block().header, commit: certificate(VoteKind::Commit), validators: validators() };
+    SyncResponse::Snapshot(Some(Box::new((checkpoint, manifest()))))
 }
 
 fn sync_submissions() -> SyncResponse {
@@ -265,6 +286,8 @@ fn sync_messages_round_trip_and_refuse_what_is_out_of_bounds() {
         SyncRequest::Genesis,
         SyncRequest::Blocks { from: Height::new(1) },
         SyncRequest::Submissions(vec![SubmissionId(h(1)), SubmissionId(h(2))]),
+        SyncRequest::Snapshot,
+        SyncRequest::Chunk { height: Height::new(100), index: 0 },
     ];
     for request in requests {
         assert_eq!(SyncRequest::from_bytes(&request.to_bytes()).expect("decodes"), request);
@@ -274,6 +297,10 @@ fn sync_messages_round_trip_and_refuse_what_is_out_of_bounds() {
         SyncResponse::Genesis(Some(validators())),
         SyncResponse::Blocks(vec![(block(), certificate(VoteKind::Commit))]),
         sync_submissions(),
+        sync_snapshot(),
+        SyncResponse::Snapshot(None),
+        SyncResponse::Chunk(None),
+        SyncResponse::Chunk(Some(vec![7; CHUNK_BYTES])),
     ];
     for response in responses {
         assert_eq!(SyncResponse::from_bytes(&response.to_bytes()).expect("decodes"), response);
@@ -286,6 +313,13 @@ fn sync_messages_round_trip_and_refuse_what_is_out_of_bounds() {
     let too_many = SyncResponse::Blocks(blocks).to_bytes();
     assert!(matches!(SyncResponse::from_bytes(&too_many), Err(DecodeError::TooLarge { field: "blocks", .. })));
     assert!(SyncRequest::from_bytes(&[]).is_err(), "an empty request names nothing");
+    let big = SyncResponse::Chunk(Some(vec![0; CHUNK_BYTES + 1])).to_bytes();
+    assert!(matches!(SyncResponse::from_bytes(&big), Err(DecodeError::TooLarge { field: "data", .. })));
+    let SyncResponse::Snapshot(Some(offer)) = sync_snapshot() else { unreachable!() };
+    let (checkpoint, mut manifest) = *offer;
+    manifest.chunks = vec![h(1); MAX_CHUNKS + 1];
+    let chunks = SyncResponse::Snapshot(Some(Box::new((checkpoint, manifest)))).to_bytes();
+    assert!(matches!(SyncResponse::from_bytes(&chunks), Err(DecodeError::TooLarge { field: "chunks", .. })));
 }
 
 fn golden_path(file: &str) -> PathBuf {

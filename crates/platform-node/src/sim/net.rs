@@ -381,7 +381,7 @@ impl Net {
             .expect("the genesis set");
         let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
         let verified = Arc::new(VerifiedEnvelopes::new(4096));
-        let state = crate::recovery::replay(&records, genesis, &cfg, &owner, &verified).expect("replays");
+        let state = crate::recovery::replay(&records, genesis, &cfg, &owner, &verified).expect("replays").0;
         let (status, _) = watch::channel(Value::Null);
         let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
         let clock =
@@ -441,7 +441,7 @@ impl Net {
         let verified = VerifiedEnvelopes::new(4096);
         let start = crate::recovery::starting_state(&node.records, genesis.clone(), interval);
         let restored =
-            crate::recovery::replay(&node.records, genesis, &node.cfg, &owner, &verified).map_err(|e| e.to_string())?;
+            crate::recovery::replay(&node.records, genesis, &node.cfg, &owner, &verified).map_err(|e| e.to_string())?.0;
         if start.tip.height.get() != newest.unwrap_or(0) {
             return Err(format!("started from height {} instead of the snapshot {newest:?}", start.tip.height));
         }

@@ -338,7 +338,7 @@ fn a_restart_starts_from_the_newest_usable_snapshot() {
     let owner: Vec<_> = net.metagraph.owner_hotkey.into_iter().collect();
     let replay = || {
         let verified = platform_types::VerifiedEnvelopes::new(64);
-        crate::recovery::replay(&node.records, genesis.clone(), &node.cfg, &owner, &verified).expect("replays").tip
+        crate::recovery::replay(&node.records, genesis.clone(), &node.cfg, &owner, &verified).expect("replays").0.tip
     };
     let start = || crate::recovery::starting_state(&node.records, genesis.clone(), 2).tip.height.get();
     assert_eq!((start(), replay()), (newest, held));
@@ -351,4 +351,51 @@ fn a_restart_starts_from_the_newest_usable_snapshot() {
     assert_eq!((start(), replay()), (newest - 2, held), "the damaged newest is skipped");
     damage(manifests[1].height);
     assert_eq!((start(), replay()), (0, held), "with none usable, from genesis");
+}
+
+/// What a joiner believes of a snapshot offer: a validator's own offer (its newest snapshot and
+/// the checkpoint after it) passes against the set the chain gives; a manifest changed on the
+/// way, a certificate short of a quorum, or a checkpoint of another block is a forgery; an offer
+/// whose signers no longer hold two thirds of the stake the chain gives cannot be believed.
+#[test]
+fn a_snapshot_offer_is_believed_only_with_a_certificate_the_chain_backs() {
+    use crate::state_sync::{Refusal, check_offer};
+    let mut net = Net::new(4, 5);
+    net.run_to(9, Duration::from_secs(30)).expect("commits");
+    let node = &net.nodes[1];
+    let (checkpoint, manifest) = node.records.snapshot_offer().expect("an offer");
+    assert_eq!(checkpoint.header.height, manifest.height.next());
+    let netuid = node.cfg.netuid;
+    let chain =
+        platform_app::weights::validator_set(&net.metagraph, node.cfg.min_stake_rao, platform_types::Epoch::new(0))
+            .expect("set");
+    assert_eq!(check_offer(&checkpoint, &manifest, netuid, &chain), Ok(()));
+    let snapshot = node.records.snapshot(&manifest).expect("read").expect("whole");
+    let restored = platform_app::AppState::from_snapshot(&snapshot, 2).expect("decodes");
+    assert_eq!(restored.tip.state_root, checkpoint.header.parent_state_root);
+
+    let forged = |r: Result<(), Refusal>| matches!(r, Err(Refusal::Forged(_)));
+    let mut other_root = manifest.clone();
+    other_root.prev_root = platform_types::Hash::from_bytes([7; 32]);
+    assert!(forged(check_offer(&checkpoint, &other_root, netuid, &chain)), "a changed manifest");
+    let mut short = checkpoint.clone();
+    short.commit.votes.truncate(2);
+    assert!(forged(check_offer(&short, &manifest, netuid, &chain)), "two of four votes");
+    let older = node.records.checkpoint(platform_types::Height::new(manifest.height.get() - 1)).expect("stored");
+    assert!(forged(check_offer(&older, &manifest, netuid, &chain)), "the checkpoint of another snapshot");
+
+    // The chain now gives most of the stake to a validator that did not sign.
+    let mut moved = chain.clone();
+    moved.validators[0].stake *= 100;
+    let signers: Vec<_> = checkpoint.commit.votes.iter().map(|v| v.signer).collect();
+    if !signers.contains(&moved.validators[0].hotkey) {
+        assert!(matches!(check_offer(&checkpoint, &manifest, netuid, &moved), Err(Refusal::Unproven(_))));
+    }
+    let newcomer = platform_types::Validator {
+        hotkey: platform_types::Keypair::from_suri("//Newcomer").expect("key").public(),
+        uid: platform_types::Uid::new(99),
+        stake: moved.validators.iter().map(|v| v.stake).sum::<u64>() * 2,
+    };
+    moved.validators.push(newcomer);
+    assert!(matches!(check_offer(&checkpoint, &manifest, netuid, &moved), Err(Refusal::Unproven(_))));
 }

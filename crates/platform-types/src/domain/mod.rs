@@ -9,6 +9,7 @@ mod challenge;
 mod consensus;
 mod epoch_state;
 mod schedule;
+mod snapshot;
 mod sync;
 mod work;
 
@@ -22,5 +23,6 @@ pub use consensus::{
 };
 pub use epoch_state::{EpochState, INCLUSION_DELAY_BLOCKS, MAX_TEMPO, ScheduleError};
 pub use schedule::Schedule;
+pub use snapshot::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError, snapshot_root};
 pub use sync::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
 pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};

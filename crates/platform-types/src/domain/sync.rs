@@ -1,8 +1,9 @@
 //! The sync protocol between validators: catching up on committed blocks, fetching submission
-//! bodies, and the genesis vote. Answers are not signed as a whole; each part carries its own
+//! bodies, the genesis vote, and state snapshots (a manifest, then its chunks). Answers are not signed as a whole; each part carries its own
 //! proof (a commit certificate, a miner's signature) or is a vote the asker weighs.
 
-use super::consensus::{Block, QuorumCertificate, ValidatorSet};
+use super::consensus::{Block, Checkpoint, QuorumCertificate, ValidatorSet};
+use super::snapshot::Manifest;
 use crate::envelope::Envelope;
 use crate::ids::{Height, SubmissionId};
 
@@ -24,6 +25,15 @@ pub enum SyncRequest {
     },
     /// Submission envelopes by id.
     Submissions(Vec<SubmissionId>),
+    /// The newest state snapshot the peer can serve, with the checkpoint certifying it.
+    Snapshot,
+    /// One chunk of the snapshot at a height.
+    Chunk {
+        /// The snapshot's height.
+        height: Height,
+        /// The chunk's index.
+        index: u32,
+    },
 }
 
 /// The answer.
@@ -35,4 +45,10 @@ pub enum SyncResponse {
     Blocks(Vec<(Block, QuorumCertificate)>),
     /// The submission envelopes the peer holds, as the miners signed them.
     Submissions(Vec<Envelope>),
+    /// The peer's newest snapshot: its manifest and the checkpoint (the block after it, with
+    /// its commit certificate) whose `parent_state_root` is the snapshot's root; `None` when it
+    /// has none to serve.
+    Snapshot(Option<Box<(Checkpoint, Manifest)>>),
+    /// The chunk asked for, if the peer holds it (at most [`crate::CHUNK_BYTES`]).
+    Chunk(Option<Vec<u8>>),
 }

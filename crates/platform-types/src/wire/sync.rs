@@ -1,7 +1,9 @@
 //! Conversion of the sync protocol (`proto/platform_network/v1/sync.proto`).
 
 use super::{bounded, codec, hash, pb, required};
-use crate::domain::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
+use crate::domain::{
+    CHUNK_BYTES, MAX_CHUNKS, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, Manifest, SyncRequest, SyncResponse,
+};
 use crate::envelope::Envelope;
 use crate::error::DecodeError;
 use crate::ids::{Height, SubmissionId};
@@ -15,6 +17,10 @@ impl From<&SyncRequest> for pb::SyncRequest {
             SyncRequest::Submissions(ids) => Request::Submissions(pb::SubmissionsRequest {
                 ids: ids.iter().map(|id| id.0.as_bytes().to_vec()).collect(),
             }),
+            SyncRequest::Snapshot => Request::Snapshot(pb::SnapshotRequest {}),
+            SyncRequest::Chunk { height, index } => {
+                Request::Chunk(pb::ChunkRequest { height: height.get(), index: *index })
+            }
         };
         pb::SyncRequest { request: Some(request) }
     }
@@ -37,6 +43,39 @@ impl TryFrom<pb::SyncRequest> for SyncRequest {
                     .map(|id| hash("ids", id).map(SubmissionId))
                     .collect::<Result<_, _>>()?,
             ),
+            Request::Snapshot(_) => SyncRequest::Snapshot,
+            Request::Chunk(c) => SyncRequest::Chunk { height: Height::new(c.height), index: c.index },
+        })
+    }
+}
+
+impl From<&Manifest> for pb::SnapshotManifest {
+    fn from(m: &Manifest) -> Self {
+        pb::SnapshotManifest {
+            height: m.height.get(),
+            block_hash: m.block_hash.as_bytes().to_vec(),
+            prev_root: m.prev_root.as_bytes().to_vec(),
+            registry_hash: m.registry_hash.as_bytes().to_vec(),
+            len: m.len,
+            chunks: m.chunks.iter().map(|h| h.as_bytes().to_vec()).collect(),
+        }
+    }
+}
+
+impl TryFrom<pb::SnapshotManifest> for Manifest {
+    type Error = DecodeError;
+
+    fn try_from(m: pb::SnapshotManifest) -> Result<Self, DecodeError> {
+        Ok(Manifest {
+            height: Height::new(m.height),
+            block_hash: hash("block_hash", &m.block_hash)?,
+            prev_root: hash("prev_root", &m.prev_root)?,
+            registry_hash: hash("registry_hash", &m.registry_hash)?,
+            len: m.len,
+            chunks: bounded("chunks", m.chunks, MAX_CHUNKS)?
+                .iter()
+                .map(|c| hash("chunks", c))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -60,6 +99,13 @@ impl From<&SyncResponse> for pb::SyncResponse {
             SyncResponse::Submissions(envelopes) => Response::Submissions(pb::SubmissionsResponse {
                 envelopes: envelopes.iter().map(pb::Envelope::from).collect(),
             }),
+            SyncResponse::Snapshot(offer) => Response::Snapshot(pb::SnapshotResponse {
+                checkpoint: offer.as_deref().map(|(checkpoint, _)| checkpoint.into()),
+                manifest: offer.as_deref().map(|(_, manifest)| manifest.into()),
+            }),
+            SyncResponse::Chunk(chunk) => {
+                Response::Chunk(pb::ChunkResponse { found: chunk.is_some(), data: chunk.clone().unwrap_or_default() })
+            }
         };
         pb::SyncResponse { response: Some(response) }
     }
@@ -89,6 +135,19 @@ impl TryFrom<pb::SyncResponse> for SyncResponse {
                     .map(Envelope::try_from)
                     .collect::<Result<_, _>>()?,
             ),
+            Response::Snapshot(pb::SnapshotResponse { checkpoint: Some(c), manifest: Some(m) }) => {
+                SyncResponse::Snapshot(Some(Box::new((c.try_into()?, m.try_into()?))))
+            }
+            Response::Snapshot(pb::SnapshotResponse { checkpoint: None, manifest: None }) => {
+                SyncResponse::Snapshot(None)
+            }
+            Response::Snapshot(_) => {
+                return Err(DecodeError::Invalid { field: "snapshot", reason: "a checkpoint without a manifest" });
+            }
+            Response::Chunk(c) if c.data.len() > CHUNK_BYTES => {
+                return Err(DecodeError::TooLarge { field: "data", size: c.data.len(), max: CHUNK_BYTES });
+            }
+            Response::Chunk(c) => SyncResponse::Chunk(c.found.then_some(c.data)),
         })
     }
 }
