@@ -11,6 +11,12 @@ use serde::Deserialize;
 
 /// Default chain endpoint (Bittensor mainnet).
 pub const DEFAULT_ENDPOINT: &str = "wss://entrypoint-finney.opentensor.ai:443";
+/// Default number of committed blocks kept below the newest snapshot (about a day at one block
+/// a second).
+pub const DEFAULT_RETAIN_BLOCKS: u64 = 100_000;
+/// Fewest blocks a pruning validator keeps: ten snapshot intervals, so that peers a little
+/// behind still find the blocks they need.
+pub const MIN_RETAIN_BLOCKS: u64 = 10 * platform_app::SNAPSHOT_INTERVAL;
 /// Default subnet.
 pub const DEFAULT_NETUID: u16 = 100;
 /// Default libp2p listen address.
@@ -123,6 +129,11 @@ pub struct Settings {
     /// Raise it when several validators share an address (a local network on one machine).
     #[cfg_attr(feature = "cli", arg(long, env = "MAX_CONNECTIONS_PER_IP", value_name = "N"))]
     pub max_connections_per_ip: Option<u32>,
+    /// Committed blocks kept below the newest snapshot; older blocks, their certificates and
+    /// the submissions and blobs they ordered are deleted (0 keeps everything: an archive,
+    /// whose disk grows with the network's history). See docs/operations.md [default: 100000].
+    #[cfg_attr(feature = "cli", arg(long, env = "RETAIN_BLOCKS", value_name = "N"))]
+    pub retain_blocks: Option<u64>,
     /// Fault injection for end-to-end tests: makes this validator misbehave.
     #[cfg_attr(feature = "cli", arg(long, env = "PLATFORM_FAULT", value_enum, hide = true))]
     pub fault: Option<Fault>,
@@ -141,7 +152,7 @@ impl Settings {
         layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
             p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake, sudo_key,
             log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity,
-            max_connections_per_ip, fault)
+            max_connections_per_ip, retain_blocks, fault)
     }
 
     /// Reads a TOML configuration file.
@@ -205,6 +216,8 @@ pub struct NodeConfig {
     pub max_connections_per_ip: u32,
     /// A deliberate misbehaviour (fault tests only).
     pub fault: Option<Fault>,
+    /// Committed blocks kept below the newest snapshot (0: all).
+    pub retain_blocks: u64,
     /// Blocks between snapshot heights and checkpoints: [`platform_app::SNAPSHOT_INTERVAL`], a
     /// protocol constant every validator of a network shares (it decides which state roots
     /// cover a snapshot), so not a setting; the simulator shortens it to exercise snapshots.
@@ -282,6 +295,13 @@ impl NodeConfig {
         if max_connections_per_ip == 0 {
             return Err(ConfigError::new("max_connections_per_ip", "must be at least 1"));
         }
+        let retain_blocks = s.retain_blocks.unwrap_or(DEFAULT_RETAIN_BLOCKS);
+        if retain_blocks != 0 && retain_blocks < MIN_RETAIN_BLOCKS {
+            return Err(ConfigError::new(
+                "retain_blocks",
+                format!("must be 0 (keep everything) or at least {MIN_RETAIN_BLOCKS}"),
+            ));
+        }
         Ok(NodeConfig {
             hotkey,
             endpoints,
@@ -300,6 +320,7 @@ impl NodeConfig {
             mempool_capacity,
             max_connections_per_ip,
             fault: s.fault,
+            retain_blocks,
             snapshot_interval: platform_app::SNAPSHOT_INTERVAL,
         })
     }

@@ -169,7 +169,7 @@ impl Core {
         // Acknowledged submissions not yet ordered go back into the mempool.
         let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
         let mut reloaded = Vec::new();
-        for (id, envelope) in records.all_submissions() {
+        for (id, envelope) in records.pending_submissions() {
             if state.submissions.contains_key(&id) {
                 continue;
             }

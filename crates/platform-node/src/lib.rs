@@ -29,6 +29,7 @@ pub mod metrics;
 mod node;
 mod ordering;
 pub mod outbox;
+mod pruning;
 pub mod records;
 mod recovery;
 pub mod sim;

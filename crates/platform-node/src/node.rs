@@ -34,9 +34,12 @@ const VERIFIED_CAPACITY: usize = 65_536;
 
 /// Consensus messages waiting for the event loop (proposals and votes of a few views).
 const CONSENSUS_LANE: usize = 4_096;
-/// How long a validator with an empty store waits for peers to offer a snapshot before it
-/// starts from genesis (a peer answering that it has none ends the wait at once).
-const STATE_SYNC_PATIENCE_SECS: u64 = 20;
+/// How long a validator with an empty store waits for peers to answer whether they have a
+/// snapshot before it starts from genesis (the first answer ends the wait).
+const FRESH_PATIENCE_SECS: u64 = 20;
+/// The same for a validator restarting with a store: a short wait, so that a restart while the
+/// peers are down stays quick.
+const RESTART_PATIENCE_SECS: u64 = 3;
 
 /// A running validator.
 pub struct RunningNode {
@@ -330,15 +333,15 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         let sudo: Vec<_> = cfg
             .sudo_key
             .map_or_else(|| metagraph.owner_hotkey.into_iter().chain(metagraph.owner_coldkey).collect(), |k| vec![k]);
-        let fresh = records.blocks_from(1, 1).map_err(anyhow::Error::msg)?.is_empty()
-            && records.snapshot_manifests().context("cannot read the stored snapshots")?.is_empty();
-        if fresh {
-            // An empty store joins from the peers' newest snapshot when they have one; checked
-            // against the validator set the chain gives now.
+        // A validator with peers to join through starts from their newest snapshot when it is
+        // ahead of what this one holds (an empty store, or one left behind the blocks the
+        // others still keep), checked against the validator set the chain gives now.
+        let held = records.last_height().context("cannot read the stored blocks")?;
+        if !cfg.bootstrap.is_empty() {
             let chain_set = validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).unwrap_or(genesis.clone());
-            let patience = Duration::from_secs(STATE_SYNC_PATIENCE_SECS);
+            let patience = Duration::from_secs(if held == 0 { FRESH_PATIENCE_SECS } else { RESTART_PATIENCE_SECS });
             let interval = cfg.snapshot_interval;
-            crate::state_sync::join(&p2p, &records, cfg.netuid, &chain_set, interval, &metrics, patience).await;
+            crate::state_sync::join(&p2p, &records, cfg.netuid, &chain_set, held, interval, &metrics, patience).await;
         }
         let (state, from) = crate::recovery::replay(&records, genesis, &cfg, &sudo, &verified)?;
         metrics.started_from_snapshot.set(from as i64);

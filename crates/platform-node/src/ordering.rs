@@ -247,7 +247,14 @@ impl Core {
         }
         let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         if let Some(snapshot) = effects.snapshot.take() {
-            self.snapshots.write(snapshot);
+            let plan = crate::pruning::Plan {
+                below: (self.cfg.retain_blocks > 0).then(|| {
+                    platform_types::Height::new(block.header.height.get().saturating_sub(self.cfg.retain_blocks))
+                }),
+                keep_blobs: self.state.registry.challenges.values().map(|c| c.spec.module_hash).collect(),
+                now_ms: self.clock.wall_ms,
+            };
+            self.snapshots.write(snapshot, plan);
         }
         self.view_dirty = true;
         if let Some(seen) = self.proposal_seen.remove(&block.header.height) {

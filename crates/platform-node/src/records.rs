@@ -18,6 +18,25 @@ const CANDIDATE_KEY: &[u8] = b"genesis/candidate";
 /// Prefix of the weights this validator sent to the chain, one JSON record per epoch.
 const WEIGHTS_PREFIX: &[u8] = b"history/";
 const P2P_KEY: &[u8] = b"p2p/identity";
+/// Acknowledged submissions no committed block has ordered yet, by id (empty values): what a
+/// restart puts back in the mempool, read without scanning every submission ever stored.
+const PENDING_PREFIX: &[u8] = b"pending/";
+
+pub(crate) fn pending_key(id: &SubmissionId) -> Vec<u8> {
+    [PENDING_PREFIX, id.0.as_bytes()].concat()
+}
+
+/// Which submissions reference a stored blob (empty values): pruning deletes a blob only once
+/// no stored submission references it.
+const BLOB_REF_PREFIX: &[u8] = b"blobref/";
+
+pub(crate) fn blob_refs_prefix(hash: &Hash) -> Vec<u8> {
+    [BLOB_REF_PREFIX, hash.as_bytes()].concat()
+}
+
+pub(crate) fn blob_ref_key(hash: &Hash, id: &SubmissionId) -> Vec<u8> {
+    [BLOB_REF_PREFIX, hash.as_bytes(), id.0.as_bytes()].concat()
+}
 /// Storage operations of the node, over any [`Store`].
 #[derive(Clone)]
 pub struct Records {
@@ -32,7 +51,7 @@ fn weights_key(epoch: u64) -> Vec<u8> {
     format!("history/{epoch:020}").into_bytes()
 }
 
-fn reason_key(id: &SubmissionId) -> Vec<u8> {
+pub(crate) fn reason_key(id: &SubmissionId) -> Vec<u8> {
     [&b"reason/"[..], id.0.as_bytes()].concat()
 }
 
@@ -51,12 +70,18 @@ impl Records {
         &self.store
     }
 
-    /// Persists a committed block and its certificate atomically.
+    /// Persists a committed block and its certificate atomically; the submissions it orders
+    /// are no longer pending.
     pub fn put_block(&self, block: &Block, certificate: &QuorumCertificate) -> Result<(), StoreError> {
         let key = height_key(block.header.height.get());
         let mut batch = WriteBatch::new();
         batch.put(Column::Blocks, key, block.to_bytes());
         batch.put(Column::Certificates, key, certificate.to_bytes());
+        for action in &block.actions {
+            if let platform_types::Action::Submission(id) = action {
+                batch.delete(Column::Metadata, pending_key(id));
+            }
+        }
         self.store.write(batch)
     }
 
@@ -121,17 +146,22 @@ impl Records {
         Ok(seed)
     }
 
-    /// Persists submissions (each as its envelope's wire bytes) in one synced write.
+    /// Persists the bodies of submissions a committing block orders (each as its envelope's
+    /// wire bytes), fetched from peers, in one synced write.
     pub fn put_submissions<'a>(
         &self,
         submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a [u8])>,
     ) -> Result<(), StoreError> {
-        self.put_admitted(submissions.into_iter().map(|(id, envelope)| (id, envelope, None)))
+        let mut batch = WriteBatch::new();
+        for (id, envelope) in submissions {
+            batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_vec());
+        }
+        self.store.write(batch)
     }
 
-    /// Persists admitted submissions (each as its envelope's wire bytes, as received) with the
-    /// blobs of their large payloads, in one synced write: a blob is stored only with the
-    /// submission admission accepted.
+    /// Persists admitted submissions (each as its envelope's wire bytes, as received, and
+    /// marked pending until a block orders it) with the blobs of their large payloads, in one
+    /// synced write: a blob is stored only with the submission admission accepted.
     pub fn put_admitted<'a>(
         &self,
         submissions: impl IntoIterator<Item = (&'a SubmissionId, &'a [u8], Option<&'a (Hash, Vec<u8>)>)>,
@@ -139,8 +169,10 @@ impl Records {
         let mut batch = WriteBatch::new();
         for (id, envelope, blob) in submissions {
             batch.put(Column::Submissions, id.0.as_bytes().to_vec(), envelope.to_vec());
+            batch.put(Column::Metadata, pending_key(id), Vec::new());
             if let Some((hash, bytes)) = blob {
                 batch.put(Column::Blobs, hash.as_bytes().to_vec(), bytes.clone());
+                batch.put(Column::Metadata, blob_ref_key(hash, id), Vec::new());
             }
         }
         self.store.write(batch)
@@ -163,20 +195,20 @@ impl Records {
         self.submission(id).map(|s| platform_app::SubmissionInfo { challenge: s.challenge, miner: s.miner })
     }
 
-    /// Every stored submission envelope, in id order (for the mempool after a restart).
-    pub fn all_submissions(&self) -> Vec<(SubmissionId, Envelope)> {
+    /// The envelopes of the acknowledged submissions no stored block orders, in id order (for
+    /// the mempool after a restart): as many reads as there are, whatever the history.
+    pub fn pending_submissions(&self) -> Vec<(SubmissionId, Envelope)> {
         let mut out = Vec::new();
         let mut after: Option<Vec<u8>> = None;
-        while let Ok(page) = self.store.scan(Column::Submissions, &[], after.as_deref(), 1024) {
+        while let Ok(page) = self.store.scan(Column::Metadata, PENDING_PREFIX, after.as_deref(), 1024) {
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
-            for (key, bytes) in page {
-                let (Ok(hash), Ok(envelope)) =
-                    (Hash::from_slice("submission id", &key), Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES))
-                else {
-                    continue;
-                };
-                out.push((SubmissionId(hash), envelope));
+            for (key, _) in page {
+                let Ok(hash) = Hash::from_slice("submission id", &key[PENDING_PREFIX.len()..]) else { continue };
+                let Some(bytes) = self.store.get(Column::Submissions, hash.as_bytes()).ok().flatten() else { continue };
+                if let Ok(envelope) = Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES) {
+                    out.push((SubmissionId(hash), envelope));
+                }
             }
         }
         out
@@ -299,6 +331,52 @@ mod tests {
         assert_eq!(epochs.last(), Some(&6));
         assert!(epochs.windows(2).all(|w| w[0] == w[1] + 1));
         assert_eq!(records.latest_weights_record().expect("latest").as_deref(), Some(&b"1005"[..]));
+    }
+
+    /// A restart puts back in the mempool the acknowledged submissions no stored block orders,
+    /// found through their pending marks, not by reading every submission ever stored.
+    #[test]
+    fn pending_submissions_are_those_no_stored_block_orders() {
+        use platform_types::{Action, BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        let ids: Vec<SubmissionId> = (1..=3u8).map(|i| SubmissionId(Hash::from_bytes([i; 32]))).collect();
+        let envelope = |i: u8| {
+            Envelope {
+                kind: platform_types::MessageKind::Submission,
+                payload: vec![i],
+                signer: PublicKey::from_bytes([i; 32]),
+                signature: platform_types::Signature::from_bytes([0; 64]),
+            }
+            .to_bytes()
+        };
+        let bodies: Vec<Vec<u8>> = (1..=3u8).map(envelope).collect();
+        records.put_admitted(ids.iter().zip(&bodies).map(|(id, b)| (id, &b[..], None))).expect("stored");
+        // A body fetched for a committing block is not pending.
+        let fetched = SubmissionId(Hash::from_bytes([9; 32]));
+        records.put_submissions([(&fetched, &envelope(9)[..])]).expect("stored");
+        let pending = |r: &Records| r.pending_submissions().into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(pending(&records), ids);
+
+        let fields = BlockHeaderFields {
+            height: Height::new(1),
+            epoch: Epoch::new(0),
+            chain: BlockRef::default(),
+            parent_hash: Hash::ZERO,
+            parent_state_root: Hash::ZERO,
+            proposer: PublicKey::from_bytes([1; 32]),
+            validators_hash: Hash::ZERO,
+        };
+        let block = Block::new(fields, vec![Action::Submission(ids[0]), Action::Submission(ids[2])]);
+        let certificate = QuorumCertificate {
+            kind: VoteKind::Commit,
+            height: Height::new(1),
+            view: View::new(0),
+            block_hash: block.hash(),
+            votes: Vec::new(),
+        };
+        records.put_block(&block, &certificate).expect("stored");
+        assert_eq!(pending(&records), vec![ids[1]], "the two ordered are no longer pending");
+        assert!(records.has_submission(&ids[0]), "their bodies stay");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use platform_storage::{Column, StoreError, WriteBatch};
 use platform_types::{Checkpoint, Codec, Height};
 use tracing::{info, warn};
 
+use crate::pruning::Plan;
 use crate::records::Records;
 
 /// Snapshots kept on disk: the newest, and one before it should the newest be unreadable.
@@ -27,7 +28,7 @@ const STAGING_PREFIX: &[u8] = b"snapshot/staging/";
 /// Checkpoints by height (in the consensus column).
 const CHECKPOINT_PREFIX: &[u8] = b"checkpoints/";
 
-fn checkpoint_key(height: Height) -> Vec<u8> {
+pub(crate) fn checkpoint_key(height: Height) -> Vec<u8> {
     [CHECKPOINT_PREFIX, &height.get().to_be_bytes()].concat()
 }
 
@@ -98,6 +99,21 @@ impl Records {
         self.store().put(Column::Consensus, &checkpoint_key(checkpoint.header.height), &checkpoint.to_bytes())
     }
 
+    /// The heights of the stored checkpoints, in order.
+    pub fn checkpoint_heights(&self) -> Result<Vec<Height>, StoreError> {
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.store().scan(Column::Consensus, CHECKPOINT_PREFIX, after.as_deref(), 1024)?;
+            let Some((last, _)) = page.last() else { return Ok(out) };
+            after = Some(last.clone());
+            out.extend(page.iter().filter_map(|(key, _)| {
+                let bytes: [u8; 8] = key.get(CHECKPOINT_PREFIX.len()..)?.try_into().ok()?;
+                Some(Height::new(u64::from_be_bytes(bytes)))
+            }));
+        }
+    }
+
     /// The checkpoint at `height`, if stored.
     pub fn checkpoint(&self, height: Height) -> Option<Checkpoint> {
         let bytes = self.store().get(Column::Consensus, &checkpoint_key(height)).ok()??;
@@ -145,12 +161,38 @@ impl Records {
     }
 }
 
+/// Stores `snapshot`, then prunes as `plan` says (only once the snapshot is stored: pruning
+/// never passes the oldest snapshot kept).
+fn store_and_prune(records: &Records, snapshot: &Snapshot, plan: &Plan) {
+    let (height, bytes) = (snapshot.manifest.height.get(), snapshot.manifest.len);
+    let started = std::time::Instant::now();
+    if let Err(e) = records.put_snapshot(snapshot) {
+        warn!(height, %e, "cannot store a snapshot; restarts replay from the previous one");
+        return;
+    }
+    let stored_ms = started.elapsed().as_millis() as u64;
+    match records.prune(plan) {
+        Ok(pruned) => info!(
+            height,
+            bytes,
+            stored_ms,
+            pruned_blocks = pruned.blocks,
+            pruned_submissions = pruned.submissions,
+            pruned_blobs = pruned.blobs,
+            expired = pruned.expired,
+            total_ms = started.elapsed().as_millis() as u64,
+            "snapshot stored"
+        ),
+        Err(e) => warn!(height, %e, "snapshot stored; pruning failed (retried after the next snapshot)"),
+    }
+}
+
 /// Writes snapshots on a thread of its own, one at a time; the event loop never waits for it.
 /// While one is being written the next is dropped (the one after it will be written): a
 /// snapshot only shortens a restart, and the blocks since the previous one are all stored.
 pub(crate) enum SnapshotWriter {
-    /// Written by the thread behind this queue.
-    Thread(SyncSender<Snapshot>),
+    /// Written by the thread behind this queue, which then prunes as the plan says.
+    Thread(SyncSender<(Snapshot, Plan)>),
     /// Written at once, by the caller (the simulator: its runs must not depend on threads).
     Inline(Records),
 }
@@ -158,33 +200,24 @@ pub(crate) enum SnapshotWriter {
 impl SnapshotWriter {
     /// Starts the writer thread over `records`.
     pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
-        let (queue, snapshots) = sync_channel::<Snapshot>(1);
+        let (queue, snapshots) = sync_channel::<(Snapshot, Plan)>(1);
         std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
-            for snapshot in snapshots {
-                let (height, bytes) = (snapshot.manifest.height.get(), snapshot.manifest.len);
-                let started = std::time::Instant::now();
-                match records.put_snapshot(&snapshot) {
-                    Ok(()) => info!(height, bytes, took_ms = started.elapsed().as_millis() as u64, "snapshot stored"),
-                    Err(e) => warn!(height, %e, "cannot store a snapshot; restarts replay from the previous one"),
-                }
+            for (snapshot, plan) in snapshots {
+                store_and_prune(&records, &snapshot, &plan);
             }
         })?;
         Ok(SnapshotWriter::Thread(queue))
     }
 
-    /// Queues `snapshot` (drops it if the previous one is still being written), or writes it.
-    pub fn write(&self, snapshot: Snapshot) {
+    /// Queues `snapshot` and the pruning after it (dropped if the previous one is still being
+    /// written), or stores and prunes at once.
+    pub fn write(&self, snapshot: Snapshot, plan: Plan) {
         let height = snapshot.manifest.height.get();
         let queue = match self {
             SnapshotWriter::Thread(queue) => queue,
-            SnapshotWriter::Inline(records) => {
-                if let Err(e) = records.put_snapshot(&snapshot) {
-                    warn!(height, %e, "cannot store a snapshot");
-                }
-                return;
-            }
+            SnapshotWriter::Inline(records) => return store_and_prune(records, &snapshot, &plan),
         };
-        match queue.try_send(snapshot) {
+        match queue.try_send((snapshot, plan)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 warn!(height, "the previous snapshot is still being written; this one is skipped")

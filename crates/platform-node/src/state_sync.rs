@@ -73,15 +73,16 @@ pub(crate) struct Fetched {
 }
 
 /// Asks the connected peers for their newest snapshot, checks the offers, and fetches the
-/// highest one offered by a peer whose offer passed, chunk by chunk from every peer offering
-/// it. Waits up to `patience` for peers to connect and answer; `None` when no peer offers a
-/// snapshot it can check (a young network: the node then starts from genesis and fetches
-/// the blocks) or every provider failed.
+/// highest one above height `above` offered by a peer whose offer passed, chunk by chunk from
+/// every peer offering it. Waits up to `patience` for peers to connect and answer; `None` when
+/// no peer offers a snapshot above `above` it can check (a young network, or this validator is
+/// not behind: it goes on from what it holds) or every provider failed.
 pub(crate) async fn fetch(
     p2p: &Client,
     records: &Records,
     netuid: NetUid,
     chain: &ValidatorSet,
+    above: u64,
     metrics: &Metrics,
     patience: Duration,
 ) -> Option<Fetched> {
@@ -108,6 +109,9 @@ pub(crate) async fn fetch(
                 _ => continue,
             };
             answered += 1;
+            if manifest.height.get() <= above {
+                continue;
+            }
             match check_offer(&checkpoint, &manifest, netuid, chain) {
                 Ok(()) => offers.push((peer, checkpoint, manifest)),
                 Err(Refusal::Forged(why)) => {
@@ -194,19 +198,22 @@ async fn fetch_chunks(
     Some(chunks)
 }
 
-/// Joins from a snapshot: fetches one ([`fetch`]), checks that it decodes to the state it
-/// claims, and stores it with its checkpoint so that recovery starts from it. Returns the
-/// snapshot's height, or `None` (nothing stored) when the node must start from genesis.
+/// Joins from a snapshot above height `held` (what this validator holds): fetches one
+/// ([`fetch`]), checks that it decodes to the state it claims, and stores it with its
+/// checkpoint so that recovery starts from it. Returns the snapshot's height, or `None`
+/// (nothing stored) when the node goes on from what it holds, or from genesis.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn join(
     p2p: &Client,
     records: &Records,
     netuid: NetUid,
     chain: &ValidatorSet,
+    held: u64,
     snapshot_interval: u64,
     metrics: &Metrics,
     patience: Duration,
 ) -> Option<u64> {
-    let Fetched { snapshot, checkpoint } = fetch(p2p, records, netuid, chain, metrics, patience).await?;
+    let Fetched { snapshot, checkpoint } = fetch(p2p, records, netuid, chain, held, metrics, patience).await?;
     let height = snapshot.manifest.height.get();
     // Certified, so this cannot fail unless the validators that signed it are faulty.
     if let Err(e) = AppState::from_snapshot(&snapshot, snapshot_interval) {

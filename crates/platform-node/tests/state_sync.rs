@@ -1,9 +1,10 @@
-//! State sync against the real subtensor runtime (chopsticks): five validators are seated, four
-//! run past the first snapshot height (one of them restarted to serve every snapshot chunk with
-//! a byte changed), then the fifth starts with an empty store. It joins from the snapshot the
-//! others offer instead of fetching every block since genesis, refuses and penalises the lying
-//! provider, ends with the blocks the others hold, and votes: with one of the others stopped,
-//! blocks commit only because it does.
+//! State sync against the real subtensor runtime (chopsticks): six validators are seated; four
+//! run past two snapshot heights, pruning the blocks before the older one (one of them
+//! restarted to serve every snapshot chunk with a byte changed). A fifth, stopped early, restarts
+//! with its old store, far behind what the others keep; a sixth starts with an empty store. Both
+//! start from the newest snapshot the others offer, refuse and penalise the lying provider, end
+//! with the blocks the others hold, and vote: with one of the four stopped, blocks commit only
+//! with a joiner's votes.
 
 mod support;
 
@@ -21,6 +22,9 @@ use support::{eventually, get};
 const STAKE_RAO: u64 = 5_000_000_000_000;
 /// The snapshot interval, a protocol constant.
 const SNAPSHOT: u64 = platform_app::SNAPSHOT_INTERVAL;
+/// Blocks kept below the newest snapshot: far fewer than an operator may set, so that the
+/// blocks before the first snapshot are gone when the joiner starts.
+const RETAIN: u64 = 50;
 
 fn node_config(name: &str, dir: &std::path::Path, endpoint: &str, bootstrap: Vec<String>) -> NodeConfig {
     NodeConfig::from_settings(Settings {
@@ -34,8 +38,11 @@ fn node_config(name: &str, dir: &std::path::Path, endpoint: &str, bootstrap: Vec
         // Idle blocks every 100 ms: the first snapshot height within seconds.
         block_interval_ms: Some(20),
         view_timeout_ms: Some(200),
+        // Six validators on one address.
+        max_connections_per_ip: Some(32),
         ..Settings::default()
     })
+    .map(|cfg| NodeConfig { retain_blocks: RETAIN, ..cfg })
     .expect("valid config")
 }
 
@@ -63,7 +70,18 @@ async fn metric(node: &RunningNode, name: &str) -> f64 {
 
 /// The stored blocks' heights and hashes, read from a stopped node's data directory.
 fn stored_blocks(dir: &std::path::Path) -> Vec<(u64, platform_types::Hash)> {
-    let store = RocksStore::open(&dir.join("db")).expect("store opens");
+    // A stopped node's threads may still hold the store for a moment.
+    let mut tries = 0;
+    let store = loop {
+        match RocksStore::open(&dir.join("db")) {
+            Ok(store) => break store,
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("the store does not open: {e}"),
+        }
+    };
     let records = Records::new(std::sync::Arc::new(store));
     let mut out = Vec::new();
     let mut from = 1;
@@ -76,11 +94,19 @@ fn stored_blocks(dir: &std::path::Path) -> Vec<(u64, platform_types::Hash)> {
     out
 }
 
+/// The heights in `blocks` within `from..=to`.
+fn held_within(blocks: &[(u64, platform_types::Hash)], from: u64, to: u64) -> Vec<u64> {
+    blocks.iter().map(|(h, _)| *h).filter(|h| (from..=to).contains(h)).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_validator_with_an_empty_store_joins_from_a_snapshot_past_a_lying_provider_and_votes() {
+async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_vote() {
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
     let Some(fx) = start().await else { return };
-    let names = ["s0", "s1", "s2", "s3", "joiner"];
+    // Four validators of 5 units of stake, two of 2: the four alone hold 20/24 (more than two
+    // thirds); three of them 15/24 (not), three and one of the two 17/24 (more).
+    let names = ["s0", "s1", "s2", "s3", "laggard", "fresh"];
+    let stake = |i: usize| if i < 4 { STAKE_RAO } else { STAKE_RAO * 2 / 5 };
     let mut seated: Vec<Keypair> = Vec::new();
     for name in names {
         let key = hotkey(name);
@@ -90,9 +116,9 @@ async fn a_validator_with_an_empty_store_joins_from_a_snapshot_past_a_lying_prov
     let graph = fx.chain.metagraph(NetUid::new(NETUID), None).await.expect("metagraph");
     let mut permits = vec![false; graph.neurons.len()];
     let mut stakes = Vec::new();
-    for key in &seated {
+    for (i, key) in seated.iter().enumerate() {
         permits[usize::from(graph.uid_of(&key.public()).expect("registered").get())] = true;
-        stakes.push(json!([[key.public().to_ss58(), NETUID], STAKE_RAO]));
+        stakes.push(json!([[key.public().to_ss58(), NETUID], stake(i)]));
     }
     fx.local
         .set_storage(
@@ -101,66 +127,79 @@ async fn a_validator_with_an_empty_store_joins_from_a_snapshot_past_a_lying_prov
         .await
         .expect("stake and permits");
     let endpoint = fx.local.url();
+    let dirs: Vec<tempfile::TempDir> = (0..6).map(|_| tempfile::tempdir().expect("dir")).collect();
 
-    // Four of five (80 % of the stake) run past the first snapshot height.
-    let dirs: Vec<tempfile::TempDir> = (0..5).map(|_| tempfile::tempdir().expect("dir")).collect();
+    // The four and the laggard start; the laggard stops after a few blocks.
     let mut nodes: Vec<RunningNode> = Vec::new();
-    for (i, name) in names[..4].iter().enumerate() {
+    for (i, name) in names[..5].iter().enumerate() {
         let bootstrap = nodes.first().map(|n| n.p2p_addresses.clone()).unwrap_or_default();
         nodes.push(run(node_config(name, dirs[i].path(), &endpoint, bootstrap), &endpoint).await);
     }
-    eventually("the four past the first checkpoint", Duration::from_secs(180), || {
-        nodes.iter().all(|n| tip(n).0 >= SNAPSHOT + 3).then_some(())
+    eventually("a few blocks", Duration::from_secs(120), || (tip(&nodes[4]).0 >= 10).then_some(())).await;
+    let laggard = nodes.pop().expect("five");
+    laggard.shutdown().await;
+    let laggard_held = stored_blocks(dirs[4].path()).last().expect("blocks").0;
+    assert!(laggard_held < SNAPSHOT - RETAIN, "stopped at {laggard_held}");
+
+    // The four run past two snapshot heights, pruning what the laggard would need next.
+    eventually("the four past the second checkpoint", Duration::from_secs(240), || {
+        nodes.iter().all(|n| tip(n).0 >= 2 * SNAPSHOT + 3).then_some(())
     })
     .await;
 
-    // The provider whose peer id sorts first (the joiner asks providers in that order) is
-    // restarted from its store to serve every snapshot chunk with a byte changed.
+    // The provider whose peer id sorts first (joiners ask providers in that order) is restarted
+    // from its store to serve every snapshot chunk with a byte changed.
     let liar = (0..4).min_by_key(|&i| nodes[i].peer_id.clone()).expect("four");
-    let liar_node = nodes.remove(liar);
-    liar_node.shutdown().await;
+    nodes.remove(liar).shutdown().await;
     let bootstrap = nodes[0].p2p_addresses.clone();
     let mut cfg = node_config(names[liar], dirs[liar].path(), &endpoint, bootstrap);
     cfg.fault = Some(platform_node::Fault::WrongSnapshotChunks);
     nodes.insert(liar, run(cfg, &endpoint).await);
-    assert!(
-        metric(&nodes[liar], "platform_started_from_snapshot").await >= SNAPSHOT as f64,
-        "restarted from its snapshot"
-    );
+    assert!(metric(&nodes[liar], "platform_started_from_snapshot").await >= (2 * SNAPSHOT) as f64);
 
-    // The fifth starts with an empty store, bootstrapping from the liar.
+    // The laggard restarts with its old store and a new validator starts with an empty one,
+    // both bootstrapping from the liar.
     let bootstrap = nodes[liar].p2p_addresses.clone();
-    let joiner = run(node_config("joiner", dirs[4].path(), &endpoint, bootstrap), &endpoint).await;
+    let joiners = [
+        run(node_config("laggard", dirs[4].path(), &endpoint, bootstrap.clone()), &endpoint).await,
+        run(node_config("fresh", dirs[5].path(), &endpoint, bootstrap), &endpoint).await,
+    ];
     let target = tip(&nodes[0]).0;
-    eventually("the joiner to catch up", Duration::from_secs(120), || (tip(&joiner).0 >= target).then_some(())).await;
-    let started_from = metric(&joiner, "platform_started_from_snapshot").await;
-    assert!(started_from >= SNAPSHOT as f64, "joined from a snapshot, not from genesis: {started_from}");
-    assert!(metric(&joiner, "platform_state_sync_chunks_total").await >= 1.0);
-    assert!(metric(&joiner, "platform_state_sync_refused_total").await >= 1.0, "the liar's chunk was refused");
+    for joiner in &joiners {
+        eventually("the joiners to catch up", Duration::from_secs(120), || (tip(joiner).0 >= target).then_some(()))
+            .await;
+        let started_from = metric(joiner, "platform_started_from_snapshot").await;
+        assert_eq!(started_from, (2 * SNAPSHOT) as f64, "from the newest snapshot, not from genesis or its own blocks");
+        assert!(metric(joiner, "platform_state_sync_chunks_total").await >= 1.0);
+        assert!(metric(joiner, "platform_state_sync_refused_total").await >= 1.0, "the liar's chunk was refused");
+    }
 
-    // It votes: with one of the other four stopped, the rest hold 60 % of the stake and commit
-    // only with the joiner's votes.
+    // They vote: with one of the four stopped, the other three hold 15/24 of the stake and
+    // blocks commit only with a joiner's votes.
     let stopped = (0..4).find(|&i| i != liar).expect("an honest one");
     nodes.remove(stopped).shutdown().await;
-    let before = tip(&joiner).0;
-    eventually("blocks to commit with the joiner's votes", Duration::from_secs(60), || {
+    let before = tip(&nodes[0]).0;
+    eventually("blocks to commit with the joiners' votes", Duration::from_secs(60), || {
         (tip(&nodes[0]).0 >= before + 5).then_some(())
     })
     .await;
-
-    for node in nodes {
+    for node in nodes.into_iter().chain(joiners) {
         node.shutdown().await;
     }
-    joiner.shutdown().await;
-    // The joiner holds no block before the snapshot, and the blocks after it are the others'.
-    let joined = stored_blocks(dirs[4].path());
+
+    // The others pruned the blocks before the oldest snapshot they keep: neither joiner could
+    // have replayed from genesis or from where it stopped. The joiners hold no block between
+    // what they held and the snapshot, and the blocks after it are the others'.
     let reference = stored_blocks(dirs[liar].path());
-    let first = joined.first().expect("blocks after the snapshot").0;
-    assert_eq!(first, started_from as u64 + 1, "nothing before the snapshot was fetched");
-    for (height, hash) in &joined {
-        if let Some((_, theirs)) = reference.iter().find(|(h, _)| h == height) {
-            assert_eq!(hash, theirs, "height {height}");
+    assert!(reference.first().expect("blocks").0 > laggard_held + 1, "pruned: {:?}", reference.first());
+    for (dir, held) in [(4, laggard_held), (5, 0)] {
+        let joined = stored_blocks(dirs[dir].path());
+        assert_eq!(held_within(&joined, 1, 2 * SNAPSHOT), held_within(&joined, 1, held), "{}", names[dir]);
+        assert!(joined.len() as u64 >= held + 5);
+        for (height, hash) in &joined {
+            if let Some((_, theirs)) = reference.iter().find(|(h, _)| h == height) {
+                assert_eq!(hash, theirs, "{} at height {height}", names[dir]);
+            }
         }
     }
-    assert!(joined.len() >= 5);
 }

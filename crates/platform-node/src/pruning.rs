@@ -1,0 +1,343 @@
+//! Pruning: what a validator deletes so that its disk grows with the retention window, not with
+//! the network's whole history. Runs on the snapshot writer's thread after each snapshot.
+//!
+//! - Blocks and their certificates below the *prune height*: the lower of the retention
+//!   window's start (`retain_blocks` below the snapshot) and the block after the oldest kept
+//!   snapshot (a restart needs the blocks after a snapshot it can start from). With them go the
+//!   bodies of the submissions they ordered, their refusal reasons and their payload blobs
+//!   (never a blob a registered challenge's module is), and the checkpoints of deleted
+//!   snapshots.
+//! - Acknowledged submissions that no block ordered within [`PENDING_TTL_MS`] of their signed
+//!   timestamp, with their blobs: no validator admits a submission that old, so none will.
+//!
+//! Each page of deletions is one atomic write, from the lowest height up: a crash leaves a
+//! store whose oldest blocks are gone and the rest whole.
+
+use std::collections::{HashMap, HashSet};
+
+use platform_storage::{Column, StoreError, WriteBatch};
+use platform_types::{Action, Block, Codec, Envelope, Hash, Height, Payload, Submission, SubmissionId};
+
+use crate::records::Records;
+
+/// How long an acknowledged submission may stay unordered before its body and blob expire.
+pub(crate) const PENDING_TTL_MS: u64 = 60 * 60 * 1000;
+
+/// What pruning is told by the event loop, with each snapshot.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// Blocks below this height may go (the retention window's start); `None`: keep all.
+    pub below: Option<Height>,
+    /// Blobs that must stay whatever references them: the registered challenges' modules.
+    pub keep_blobs: HashSet<Hash>,
+    /// The wall clock, for expiring pending submissions.
+    pub now_ms: u64,
+}
+
+/// What one pruning pass deleted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pruned {
+    pub blocks: u64,
+    pub submissions: u64,
+    pub blobs: u64,
+    pub checkpoints: u64,
+    pub expired: u64,
+}
+
+impl Records {
+    /// The highest height this validator holds the state after: its newest stored block or
+    /// snapshot (0 for an empty store).
+    pub fn last_height(&self) -> Result<u64, StoreError> {
+        let block =
+            self.store().last(Column::Blocks, &[])?.and_then(|(key, _)| key.try_into().ok()).map(u64::from_be_bytes);
+        let snapshot = self.snapshot_manifests()?.first().map(|m| m.height.get());
+        Ok(block.unwrap_or(0).max(snapshot.unwrap_or(0)))
+    }
+
+    /// The lowest stored block height, if any.
+    pub fn first_height(&self) -> Option<u64> {
+        self.blocks_from(1, 1).ok()?.first().map(|(b, _)| b.header.height.get())
+    }
+
+    /// Prunes as `plan` says (see the module documentation).
+    pub(crate) fn prune(&self, plan: &Plan) -> Result<Pruned, StoreError> {
+        let mut pruned = Pruned::default();
+        let kept = self.snapshot_manifests()?;
+        if let Some(mut below) = plan.below {
+            // Never past the oldest kept snapshot: a restart may need to start from it.
+            if let Some(oldest) = kept.iter().map(|m| m.height).min() {
+                below = below.min(oldest.next());
+            }
+            self.prune_blocks(below, plan, &mut pruned)?;
+            let keep: HashSet<Height> = kept.iter().map(|m| m.height.next()).collect();
+            pruned.checkpoints = self.prune_checkpoints(below, &keep)?;
+        }
+        pruned.expired = self.expire_pending(plan)?;
+        Ok(pruned)
+    }
+
+    fn prune_blocks(&self, below: Height, plan: &Plan, pruned: &mut Pruned) -> Result<(), StoreError> {
+        loop {
+            let page = self.blocks_from(1, 64).map_err(StoreError::Backend)?;
+            let doomed: Vec<&Block> = page.iter().map(|(b, _)| b).take_while(|b| b.header.height < below).collect();
+            if doomed.is_empty() {
+                return Ok(());
+            }
+            let mut batch = WriteBatch::new();
+            let mut dropped = HashMap::new();
+            for block in &doomed {
+                let key = block.header.height.get().to_be_bytes();
+                batch.delete(Column::Blocks, key);
+                batch.delete(Column::Certificates, key);
+                for action in &block.actions {
+                    if let Action::Submission(id) = action {
+                        pruned.blobs += u64::from(self.delete_submission_in(&mut batch, id, plan, &mut dropped));
+                        pruned.submissions += 1;
+                    }
+                }
+            }
+            pruned.blocks += doomed.len() as u64;
+            self.store().write(batch)?;
+        }
+    }
+
+    /// Deletes a submission's body, reason, pending mark and reference to its payload blob in
+    /// `batch`, and the blob too once no other stored submission references it (`dropped`:
+    /// the references this batch already deletes, by blob) and it is no module; whether the
+    /// blob went.
+    fn delete_submission_in(
+        &self,
+        batch: &mut WriteBatch,
+        id: &SubmissionId,
+        plan: &Plan,
+        dropped: &mut HashMap<Hash, HashSet<Vec<u8>>>,
+    ) -> bool {
+        let blob = self
+            .store()
+            .get(Column::Submissions, id.0.as_bytes())
+            .ok()
+            .flatten()
+            .and_then(|bytes| Envelope::from_bytes(&bytes, platform_types::limits::MAX_ENVELOPE_BYTES).ok())
+            .and_then(|envelope| Submission::from_bytes(&envelope.payload).ok())
+            .and_then(|s| match s.payload {
+                Payload::Blob(hash) => Some(hash),
+                Payload::Inline(_) => None,
+            });
+        batch.delete(Column::Submissions, id.0.as_bytes().to_vec());
+        batch.delete(Column::Evaluations, crate::records::reason_key(id));
+        batch.delete(Column::Metadata, crate::records::pending_key(id));
+        let Some(hash) = blob else { return false };
+        let reference = crate::records::blob_ref_key(&hash, id);
+        batch.delete(Column::Metadata, reference.clone());
+        let gone = dropped.entry(hash).or_default();
+        gone.insert(reference);
+        if plan.keep_blobs.contains(&hash) {
+            return false;
+        }
+        // Up to 64 references are looked at; a blob with more stays (rare, and bounded).
+        let prefix = crate::records::blob_refs_prefix(&hash);
+        let Ok(refs) = self.store().scan(Column::Metadata, &prefix, None, 64) else { return false };
+        let unreferenced = refs.len() < 64 && refs.iter().all(|(key, _)| gone.contains(key));
+        if unreferenced {
+            batch.delete(Column::Blobs, hash.as_bytes().to_vec());
+        }
+        unreferenced
+    }
+
+    /// Deletes the checkpoints below `below` but those in `keep`; how many.
+    fn prune_checkpoints(&self, below: Height, keep: &HashSet<Height>) -> Result<u64, StoreError> {
+        let heights: Vec<Height> =
+            self.checkpoint_heights()?.into_iter().filter(|h| *h < below && !keep.contains(h)).collect();
+        let mut batch = WriteBatch::new();
+        for height in &heights {
+            batch.delete(Column::Consensus, crate::snapshots::checkpoint_key(*height));
+        }
+        self.store().write(batch)?;
+        Ok(heights.len() as u64)
+    }
+
+    /// Deletes the pending submissions older than [`PENDING_TTL_MS`]; how many.
+    fn expire_pending(&self, plan: &Plan) -> Result<u64, StoreError> {
+        let cutoff = plan.now_ms.saturating_sub(PENDING_TTL_MS);
+        let mut batch = WriteBatch::new();
+        let mut dropped = HashMap::new();
+        let mut expired = 0;
+        for (id, envelope) in self.pending_submissions() {
+            let stale = Submission::from_bytes(&envelope.payload).map_or(true, |s| s.timestamp_ms < cutoff);
+            if stale {
+                self.delete_submission_in(&mut batch, &id, plan, &mut dropped);
+                expired += 1;
+            }
+        }
+        self.store().write(batch)?;
+        Ok(expired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use platform_app::{Manifest, Snapshot};
+    use platform_storage::MemoryStore;
+    use platform_types::{
+        BlockHeaderFields, BlockRef, ChallengeId, Checkpoint, Epoch, Keypair, NetUid, QuorumCertificate, Validator,
+        ValidatorSet, View, VoteKind, blake2b_256,
+    };
+
+    use super::*;
+
+    struct History {
+        records: Records,
+        miner: Keypair,
+    }
+
+    impl History {
+        fn new() -> History {
+            History {
+                records: Records::new(Arc::new(MemoryStore::new())),
+                miner: Keypair::from_suri("//M").expect("key"),
+            }
+        }
+
+        /// An admitted submission (body, pending mark, blob and its reference).
+        fn admit(&self, tag: u8, blob: Option<&[u8]>, timestamp_ms: u64) -> SubmissionId {
+            let payload = match blob {
+                Some(bytes) => Payload::Blob(blake2b_256(bytes)),
+                None => Payload::Inline(vec![tag]),
+            };
+            let submission = Submission {
+                challenge: ChallengeId::new("c").expect("id"),
+                miner: self.miner.public(),
+                payload,
+                payload_size: 1,
+                metadata: Vec::new(),
+                nonce: u64::from(tag),
+                timestamp_ms,
+            };
+            let envelope = Envelope::seal(&self.miner, NetUid::new(1), &submission);
+            let id = SubmissionId(envelope.payload_hash());
+            let blob = blob.map(|b| (blake2b_256(b), b.to_vec()));
+            self.records.put_admitted([(&id, &envelope.to_bytes()[..], blob.as_ref())]).expect("stored");
+            id
+        }
+
+        fn block(&self, height: u64, actions: Vec<Action>) {
+            let block = Block::new(
+                BlockHeaderFields {
+                    height: Height::new(height),
+                    epoch: Epoch::new(0),
+                    chain: BlockRef::default(),
+                    parent_hash: Hash::ZERO,
+                    parent_state_root: Hash::ZERO,
+                    proposer: self.miner.public(),
+                    validators_hash: Hash::ZERO,
+                },
+                actions,
+            );
+            let certificate = QuorumCertificate {
+                kind: VoteKind::Commit,
+                height: block.header.height,
+                view: View::new(0),
+                block_hash: block.hash(),
+                votes: Vec::new(),
+            };
+            self.records.put_block(&block, &certificate).expect("stored");
+            let checkpoint = Checkpoint {
+                header: block.header.clone(),
+                commit: certificate,
+                validators: ValidatorSet {
+                    epoch: Epoch::new(0),
+                    validators: vec![Validator {
+                        hotkey: self.miner.public(),
+                        uid: platform_types::Uid::new(0),
+                        stake: 1,
+                    }],
+                },
+            };
+            self.records.put_checkpoint(&checkpoint).expect("stored");
+        }
+
+        fn snapshot(&self, height: u64) {
+            let bytes = vec![height as u8; 3];
+            let manifest = Manifest {
+                height: Height::new(height),
+                block_hash: Hash::ZERO,
+                prev_root: Hash::ZERO,
+                registry_hash: Hash::ZERO,
+                len: 3,
+                chunks: vec![blake2b_256(&bytes)],
+            };
+            self.records.put_snapshot(&Snapshot { manifest, chunks: vec![bytes] }).expect("stored");
+        }
+
+        fn heights(&self) -> Vec<u64> {
+            self.records.blocks_from(1, 100).expect("read").iter().map(|(b, _)| b.header.height.get()).collect()
+        }
+    }
+
+    fn plan(below: u64, keep: &[&[u8]], now_ms: u64) -> Plan {
+        Plan { below: Some(Height::new(below)), keep_blobs: keep.iter().map(|b| blake2b_256(b)).collect(), now_ms }
+    }
+
+    /// Blocks go from the bottom up to the retention window's start, never past the oldest kept
+    /// snapshot; the bodies they ordered go with them; a blob goes once no stored submission
+    /// references it, and a challenge's module never; checkpoints go but those of kept snapshots.
+    #[test]
+    fn pruning_keeps_the_window_the_snapshots_need_and_what_is_still_referenced() {
+        let h = History::new();
+        let now = 10 * PENDING_TTL_MS;
+        let (shared, module): (&[u8], &[u8]) = (b"shared payload", b"module bytes");
+        let mut ids = Vec::new();
+        for height in 1..=12u64 {
+            let blob = match height {
+                2 | 7 => Some(shared),
+                3 => Some(module),
+                _ => None,
+            };
+            let id = h.admit(height as u8, blob, now);
+            ids.push(id);
+            h.block(height, vec![Action::Submission(id)]);
+        }
+        h.snapshot(4);
+        h.snapshot(8);
+
+        // The window would start at 7, but the oldest kept snapshot is at 4: blocks 1-4 go.
+        let pruned = h.records.prune(&plan(7, &[module], now)).expect("pruned");
+        assert_eq!(h.heights(), (5..=12).collect::<Vec<_>>());
+        assert_eq!((pruned.blocks, pruned.submissions), (4, 4));
+        assert!(ids[..4].iter().all(|id| !h.records.has_submission(id)), "their bodies went");
+        assert!(ids[4..].iter().all(|id| h.records.has_submission(id)), "the others stay");
+        assert!(h.records.blob(&blake2b_256(shared)).is_some(), "block 7 still references the shared blob");
+        assert!(h.records.blob(&blake2b_256(module)).is_some(), "a module never goes");
+        let checkpoints =
+            |h: &History| h.records.checkpoint_heights().expect("read").iter().map(|c| c.get()).collect::<Vec<_>>();
+        assert_eq!(checkpoints(&h), vec![5, 6, 7, 8, 9, 10, 11, 12], "checkpoints below 5 went");
+
+        // A newer snapshot replaces the one at 4: now blocks up to 8 may go, and the shared blob
+        // with its last reference. The checkpoint of the snapshot at 8 stays.
+        h.snapshot(12);
+        let pruned = h.records.prune(&plan(11, &[module], now)).expect("pruned");
+        assert_eq!(h.heights(), (9..=12).collect::<Vec<_>>());
+        assert_eq!(pruned.blobs, 1);
+        assert!(h.records.blob(&blake2b_256(shared)).is_none(), "no stored submission references it now");
+        assert_eq!(checkpoints(&h), vec![9, 10, 11, 12]);
+        assert_eq!(h.records.first_height(), Some(9));
+    }
+
+    /// Hole: a submission acknowledged but never ordered (and its blob) stayed forever. Now it
+    /// expires an hour after its signed timestamp, blob and all; a recent one stays pending.
+    #[test]
+    fn acknowledged_submissions_never_ordered_expire_with_their_blobs() {
+        let h = History::new();
+        let now = 10 * PENDING_TTL_MS;
+        let old = h.admit(1, Some(b"old blob"), now - PENDING_TTL_MS - 1);
+        let recent = h.admit(2, Some(b"recent blob"), now - 1_000);
+        let pruned = h.records.prune(&Plan { below: None, keep_blobs: HashSet::new(), now_ms: now }).expect("pruned");
+        assert_eq!(pruned.expired, 1);
+        assert!(!h.records.has_submission(&old) && h.records.blob(&blake2b_256(b"old blob")).is_none());
+        assert!(h.records.has_submission(&recent) && h.records.blob(&blake2b_256(b"recent blob")).is_some());
+        let pending: Vec<SubmissionId> = h.records.pending_submissions().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(pending, vec![recent]);
+    }
+}
