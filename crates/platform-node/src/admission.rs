@@ -137,7 +137,9 @@ impl Core {
         )?;
         self.mempool.admit(id, submission.clone(), now_ms, true).map_err(|refusal| match refusal {
             Refusal::Duplicate => Rejection::new(409, refusal.to_string()),
-            Refusal::RateLimited(_) | Refusal::Full(_) => Rejection::new(429, refusal.to_string()),
+            Refusal::RateLimited(_) | Refusal::Full(_) | Refusal::Bytes { .. } | Refusal::MinerBytes { .. } => {
+                Rejection::new(429, refusal.to_string())
+            }
         })?;
         Ok(id)
     }

@@ -129,6 +129,11 @@ pub struct Settings {
     /// Raise it when several validators share an address (a local network on one machine).
     #[cfg_attr(feature = "cli", arg(long, env = "MAX_CONNECTIONS_PER_IP", value_name = "N"))]
     pub max_connections_per_ip: Option<u32>,
+    /// MiB that acknowledged submissions no block has ordered yet may hold on disk (payloads and
+    /// blobs); one miner's may hold a sixteenth of it. Beyond, submissions are refused with 429
+    /// until blocks order some [default: 4096].
+    #[cfg_attr(feature = "cli", arg(long, env = "MAX_UNORDERED_MIB", value_name = "MIB"))]
+    pub max_unordered_mib: Option<u64>,
     /// Committed blocks kept below the newest snapshot; older blocks, their certificates and
     /// the submissions and blobs they ordered are deleted (0 keeps everything: an archive,
     /// whose disk grows with the network's history). See docs/operations.md [default: 100000].
@@ -152,7 +157,7 @@ impl Settings {
         layer!(top, file: secret_key, wallet_name, wallet_hotkey, wallet_path, subtensor_endpoint, netuid,
             p2p_listen_addr, p2p_external_addr, bootstrap_peers, data_dir, http_addr, min_stake, sudo_key,
             log_format, block_interval_ms, view_timeout_ms, miner_rate_per_minute, mempool_capacity,
-            max_connections_per_ip, retain_blocks, fault)
+            max_connections_per_ip, max_unordered_mib, retain_blocks, fault)
     }
 
     /// Reads a TOML configuration file.
@@ -218,6 +223,8 @@ pub struct NodeConfig {
     pub fault: Option<Fault>,
     /// Committed blocks kept below the newest snapshot (0: all).
     pub retain_blocks: u64,
+    /// Bytes unordered submissions may hold (`max_unordered_mib`).
+    pub max_unordered_bytes: u64,
     /// Blocks between snapshot heights and checkpoints: [`platform_app::SNAPSHOT_INTERVAL`], a
     /// protocol constant every validator of a network shares (it decides which state roots
     /// cover a snapshot), so not a setting; the simulator shortens it to exercise snapshots.
@@ -302,6 +309,10 @@ impl NodeConfig {
                 format!("must be 0 (keep everything) or at least {MIN_RETAIN_BLOCKS}"),
             ));
         }
+        let max_unordered_mib = s.max_unordered_mib.unwrap_or(4096);
+        if !(16..=1 << 30).contains(&max_unordered_mib) {
+            return Err(ConfigError::new("max_unordered_mib", "must be 16..=1073741824"));
+        }
         Ok(NodeConfig {
             hotkey,
             endpoints,
@@ -321,6 +332,7 @@ impl NodeConfig {
             max_connections_per_ip,
             fault: s.fault,
             retain_blocks,
+            max_unordered_bytes: max_unordered_mib << 20,
             snapshot_interval: platform_app::SNAPSHOT_INTERVAL,
         })
     }

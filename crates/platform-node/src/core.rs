@@ -167,7 +167,8 @@ impl Core {
         info!(height = state.tip.height.get(), challenges = state.registry.challenges.len(), "state recovered");
 
         // Acknowledged submissions not yet ordered go back into the mempool.
-        let mut mempool = Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute);
+        let mut mempool =
+            Mempool::new(cfg.mempool_capacity, cfg.miner_rate_per_minute).with_byte_cap(cfg.max_unordered_bytes);
         let mut reloaded = Vec::new();
         for (id, envelope) in records.pending_submissions() {
             if state.submissions.contains_key(&id) {
@@ -185,6 +186,7 @@ impl Core {
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
         view.observe(metagraph.block, None);
         metrics.tempo_blocks.set(i64::from(metagraph.params.tempo));
+        metrics.unordered_bytes_cap.set(i64::try_from(mempool.byte_cap()).unwrap_or(i64::MAX));
         metrics.weights_landed_block.set(metagraph.block.number as i64);
         Ok(Core {
             keypair: cfg.hotkey.clone(),
@@ -294,6 +296,7 @@ impl Core {
     /// with a new view, or alone.
     pub(crate) fn end_turn(&mut self) {
         self.write_admitted();
+        self.metrics.unordered_bytes.set(i64::try_from(self.mempool.bytes()).unwrap_or(i64::MAX));
         if !self.publish_view() {
             self.publish_status();
         }

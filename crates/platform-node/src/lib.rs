@@ -34,6 +34,7 @@ pub mod records;
 mod recovery;
 pub mod sim;
 mod snapshots;
+pub mod soak;
 mod state_sync;
 mod sync_client;
 mod tasks;

@@ -11,6 +11,18 @@ use platform_app::SubmissionInfo;
 /// one gossip message of at most 1 MiB).
 pub const BLOCK_BYTES_BUDGET: usize = 600 * 1024;
 
+/// Bytes an admitted submission is counted for until a block orders it: its payload (inline or
+/// blob, as declared and checked) and its envelope around it.
+pub fn footprint(submission: &Submission) -> u64 {
+    submission.payload_size.saturating_add(ENVELOPE_OVERHEAD)
+}
+
+/// What an envelope adds to its payload, counted generously (metadata, signature, framing).
+const ENVELOPE_OVERHEAD: u64 = 2048;
+
+/// One miner's unordered submissions may hold at most this fraction of the whole cap.
+pub const MINER_SHARE: u64 = 16;
+
 /// A per-miner sliding window of admissions.
 #[derive(Default)]
 struct Rate {
@@ -34,6 +46,10 @@ pub struct Mempool {
     evaluations: HashMap<(SubmissionId, PublicKey), Envelope>,
     evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
     rates: HashMap<PublicKey, Rate>,
+    /// Bytes the unordered submissions hold ([`footprint`]), in all and per miner, and the cap.
+    bytes: u64,
+    bytes_by_miner: HashMap<PublicKey, u64>,
+    max_bytes: u64,
 }
 
 /// Why the mempool refused a submission.
@@ -48,6 +64,24 @@ pub enum Refusal {
     /// The pool is full.
     #[error("the validator is overloaded ({0} submissions waiting); retry later")]
     Full(usize),
+    /// The unordered submissions already hold the bytes this validator keeps for them.
+    #[error("the validator holds {held} bytes of unordered submissions, its cap is {cap}; retry later")]
+    Bytes {
+        /// Bytes held.
+        held: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// This miner's unordered submissions hold its share of the cap.
+    #[error(
+        "this miner's unordered submissions hold {held} bytes, at most {cap} per miner; retry once they are ordered"
+    )]
+    MinerBytes {
+        /// Bytes held by the miner's.
+        held: u64,
+        /// The per-miner cap.
+        cap: u64,
+    },
 }
 
 impl Mempool {
@@ -64,7 +98,26 @@ impl Mempool {
             evaluations: HashMap::new(),
             evaluation_order: VecDeque::new(),
             rates: HashMap::new(),
+            bytes: 0,
+            bytes_by_miner: HashMap::new(),
+            max_bytes: u64::MAX,
         }
+    }
+
+    /// The pool with at most `max_bytes` held by unordered submissions ([`footprint`]), and at
+    /// most a [`MINER_SHARE`]-th of that by one miner's.
+    pub fn with_byte_cap(self, max_bytes: u64) -> Self {
+        Mempool { max_bytes, ..self }
+    }
+
+    /// Bytes the unordered submissions hold.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The cap on [`Mempool::bytes`].
+    pub fn byte_cap(&self) -> u64 {
+        self.max_bytes
     }
 
     /// Admits a submission (already verified) under the per-miner rate, when `rate_limited`.
@@ -81,6 +134,15 @@ impl Mempool {
         if self.submissions.len() >= self.capacity {
             return Err(Refusal::Full(self.submissions.len()));
         }
+        let size = footprint(&submission);
+        if self.bytes.saturating_add(size) > self.max_bytes {
+            return Err(Refusal::Bytes { held: self.bytes, cap: self.max_bytes });
+        }
+        let miner_cap = self.max_bytes / MINER_SHARE;
+        let miner_held = self.bytes_by_miner.get(&submission.miner).copied().unwrap_or(0);
+        if miner_held.saturating_add(size) > miner_cap {
+            return Err(Refusal::MinerBytes { held: miner_held, cap: miner_cap });
+        }
         if rate_limited {
             let rate = self.rates.entry(submission.miner).or_default();
             if now_ms.saturating_sub(rate.window_start_ms) >= 60_000 {
@@ -92,6 +154,8 @@ impl Mempool {
             rate.count += 1;
         }
         self.admitted += 1;
+        self.bytes += size;
+        *self.bytes_by_miner.entry(submission.miner).or_default() += size;
         self.submissions.insert(id, (self.admitted, submission));
         self.order.push_back((self.admitted, id));
         Ok(())
@@ -175,7 +239,15 @@ impl Mempool {
     /// Forgets a committed (or dropped) submission.
     pub fn remove_submission(&mut self, id: &SubmissionId) {
         self.held.remove(id);
-        if self.submissions.remove(id).is_some() {
+        if let Some((_, submission)) = self.submissions.remove(id) {
+            let size = footprint(&submission);
+            self.bytes -= size;
+            if let Some(held) = self.bytes_by_miner.get_mut(&submission.miner) {
+                *held -= size;
+                if *held == 0 {
+                    self.bytes_by_miner.remove(&submission.miner);
+                }
+            }
             while self.order.front().is_some_and(|front| !self.current(front)) {
                 self.order.pop_front();
             }
@@ -230,6 +302,43 @@ mod tests {
         assert_eq!(pool.admit(id(4), submission(&miner, 4), 60_001, false), Err(Refusal::Full(3)));
         pool.remove_submission(&id(1));
         assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(2), id(3)]);
+    }
+
+    /// Hole: acknowledged submissions could hold up to 100 000 payloads of up to 64 MiB each on
+    /// disk until ordered. Now their bytes are capped in all and per miner, and freed as blocks
+    /// order them.
+    #[test]
+    fn unordered_bytes_are_capped_in_all_and_per_miner() {
+        let (a, b) = (Keypair::from_suri("//a").expect("key"), Keypair::from_suri("//b").expect("key"));
+        let big =
+            |miner: &Keypair, nonce: u64, size: u64| Submission { payload_size: size, ..submission(miner, nonce) };
+        let cap = 16 * 1024 * 1024;
+        let share = cap / MINER_SHARE;
+        let mut pool = Mempool::new(100, 100).with_byte_cap(cap);
+        let under = share - footprint(&submission(&a, 0));
+        pool.admit(id(1), big(&a, 1, under / 2), 0, false).expect("half a share");
+        assert!(matches!(
+            pool.admit(id(2), big(&a, 2, under), 0, false),
+            Err(Refusal::MinerBytes { cap: c, .. }) if c == share
+        ));
+        pool.admit(id(3), big(&b, 3, under / 2), 0, false).expect("another miner has its own share");
+        assert_eq!(pool.bytes(), 2 * footprint(&big(&a, 1, under / 2)));
+        pool.remove_submission(&id(1));
+        pool.admit(id(2), big(&a, 2, under / 2), 0, false).expect("room again once ordered");
+
+        // The whole cap: many miners, each within its share.
+        let mut pool = Mempool::new(1_000, 100).with_byte_cap(cap);
+        let mut refused = None;
+        for n in 0..40u8 {
+            let miner = Keypair::from_suri(&format!("//m{n}")).expect("key");
+            if let Err(e) = pool.admit(id(n), big(&miner, 1, share / 2), 0, false) {
+                refused = Some((n, e));
+                break;
+            }
+        }
+        let (n, refusal) = refused.expect("the cap is reached");
+        assert!(matches!(refusal, Refusal::Bytes { cap: c, .. } if c == cap), "{refusal}");
+        assert!(pool.bytes() <= cap && u64::from(n) * (share / 2) <= cap);
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub struct Metrics {
     pub guard: GuardGauges,
     /// Height of the snapshot this validator started from (0: from genesis).
     pub started_from_snapshot: Gauge,
+    /// Bytes held by acknowledged submissions no block has ordered yet (`mempool::footprint`).
+    pub unordered_bytes: Gauge,
+    /// The cap on [`Metrics::unordered_bytes`] (`MAX_UNORDERED_MIB`); one miner's may hold a
+    /// sixteenth of it.
+    pub unordered_bytes_cap: Gauge,
     /// Snapshot chunks fetched from peers and checked.
     pub state_sync_chunks: Counter,
     /// Snapshot offers and chunks from peers that failed their checks (their senders are
@@ -128,6 +133,8 @@ impl Default for Metrics {
             evaluation_backlog: Gauge::default(),
             guard: GuardGauges::default(),
             started_from_snapshot: Gauge::default(),
+            unordered_bytes: Gauge::default(),
+            unordered_bytes_cap: Gauge::default(),
             state_sync_chunks: Counter::default(),
             state_sync_refused: Counter::default(),
             registry: Registry::default(),
@@ -169,6 +176,12 @@ impl Default for Metrics {
                 "Height of the snapshot this validator started from (0: from genesis)",
                 &metrics.started_from_snapshot,
             ),
+            (
+                "unordered_bytes",
+                "Bytes held by acknowledged submissions no block has ordered yet",
+                &metrics.unordered_bytes,
+            ),
+            ("unordered_bytes_cap", "The cap on unordered_bytes", &metrics.unordered_bytes_cap),
         ] {
             registry.register(name, help, gauge.clone());
         }

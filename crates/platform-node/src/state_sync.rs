@@ -23,6 +23,9 @@ use tracing::{info, warn};
 use crate::metrics::Metrics;
 use crate::records::Records;
 
+/// How long to wait for connected peers to bind before choosing among the offers.
+const SETTLE: Duration = Duration::from_secs(3);
+
 /// Why an offer is not believed.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -72,9 +75,9 @@ pub(crate) struct Fetched {
     pub checkpoint: Checkpoint,
 }
 
-/// Asks the connected peers for their newest snapshot, checks the offers, and fetches the
-/// highest one above height `above` offered by a peer whose offer passed, chunk by chunk from
-/// every peer offering it. Waits up to `patience` for peers to connect and answer; `None` when
+/// Asks the connected peers bound to a hotkey (waiting up to [`SETTLE`] for the others to bind)
+/// for their newest snapshot, checks the offers, and fetches the highest one above height
+/// `above` offered by a peer whose offer passed, chunk by chunk from every peer offering it. Waits up to `patience` for peers to connect and answer; `None` when
 /// no peer offers a snapshot above `above` it can check (a young network, or this validator is
 /// not behind: it goes on from what it holds) or every provider failed.
 pub(crate) async fn fetch(
@@ -87,11 +90,19 @@ pub(crate) async fn fetch(
     patience: Duration,
 ) -> Option<Fetched> {
     let deadline = Instant::now() + patience;
+    // Peers connected but not yet bound to a hotkey (they answer sync requests only once bound)
+    // are waited for this long, so that the choice is made among every peer's offer.
+    let settle = Instant::now() + patience.min(SETTLE);
     // Peers caught lying are not asked again, whatever they offer later.
     let mut distrusted: HashSet<Peer> = HashSet::new();
     loop {
-        let mut peers: Vec<Peer> = p2p.peers().await.unwrap_or_default().into_iter().map(|(peer, _)| peer).collect();
-        peers.retain(|p| !distrusted.contains(p));
+        let connected = p2p.peers().await.unwrap_or_default();
+        let unbound = connected.iter().filter(|(_, hotkey)| hotkey.is_none()).count();
+        let mut peers: Vec<Peer> = connected
+            .into_iter()
+            .filter(|(peer, hotkey)| hotkey.is_some() && !distrusted.contains(peer))
+            .map(|(peer, _)| peer)
+            .collect();
         // A fixed order (by peer id), so that which provider serves which chunk is reproducible.
         peers.sort_by_cached_key(|p| p.to_string());
         let mut offers: Vec<(Peer, Checkpoint, Manifest)> = Vec::new();
@@ -123,7 +134,10 @@ pub(crate) async fn fetch(
                 Err(Refusal::Unproven(why)) => info!(%peer, %why, "a snapshot offer cannot be checked; ignored"),
             }
         }
-        if let Some(best) = offers.iter().map(|(_, _, m)| (m.height, m.root())).max() {
+        let settled = unbound == 0 || Instant::now() >= settle;
+        if !settled {
+            // Some peers are still binding: ask again shortly, them included.
+        } else if let Some(best) = offers.iter().map(|(_, _, m)| (m.height, m.root())).max() {
             let providers: Vec<Peer> =
                 offers.iter().filter(|(_, _, m)| (m.height, m.root()) == best).map(|(p, _, _)| *p).collect();
             let (_, checkpoint, manifest) = offers.into_iter().find(|(_, _, m)| (m.height, m.root()) == best)?;

@@ -66,6 +66,10 @@ impl RocksStore {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_keep_log_file_num(4);
+        // A restart replays the write-ahead log into memory before it can read anything: past
+        // this size the column families holding the oldest of it are flushed, so the replay
+        // stays short however much was written since (snapshots write megabytes at a time).
+        options.set_max_total_wal_size(MAX_WAL_BYTES);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         let unknown_schema =
             |found| StoreError::UnknownSchema { path: path.to_path_buf(), found, expected: SCHEMA_VERSION };
@@ -122,6 +126,9 @@ impl RocksStore {
         Ok(true)
     }
 }
+
+/// The write-ahead log's bound (see [`RocksStore::open_with`]).
+const MAX_WAL_BYTES: u64 = 32 << 20;
 
 impl Store for RocksStore {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
