@@ -33,5 +33,7 @@ pub use genesis::GenesisVotes;
 pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
 pub use rules::{Checker, Context, Invalid};
 pub use snapshot::{Manifest, Snapshot, SnapshotError};
-pub use state::{AppState, ChallengeEntry, Committed, Effects, Registry, SNAPSHOT_INTERVAL, SubmissionInfo};
+pub use state::{
+    AppState, ChallengeEntry, Committed, Effects, Evaluations, Registry, SNAPSHOT_INTERVAL, SubmissionInfo, Verdict,
+};
 pub use weights::{Champions, EpochOutcome};

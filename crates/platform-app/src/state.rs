@@ -40,7 +40,94 @@ pub struct Committed {
     /// Epoch of that block.
     pub epoch: Epoch,
     /// Committed evaluations by validator: status, score, output hash.
-    pub evaluations: BTreeMap<PublicKey, (EvaluationStatus, u32, Hash)>,
+    pub evaluations: Evaluations,
+}
+
+/// What a committed evaluation says: status, score (ppb), output hash.
+pub type Verdict = (EvaluationStatus, u32, Hash);
+
+/// One submission's committed evaluations by validator, in key order. A sorted vector: a
+/// submission has a handful, and a `BTreeMap`'s first node alone holds room for eleven, which
+/// across every committed submission was most of a validator's memory. Encodes exactly as a
+/// `BTreeMap` of the same entries (so state roots are the same).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evaluations(Vec<(PublicKey, Verdict)>);
+
+impl Evaluations {
+    /// Sets `validator`'s evaluation; the one it replaces, if any.
+    pub fn insert(&mut self, validator: PublicKey, verdict: Verdict) -> Option<Verdict> {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&validator)) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, verdict)),
+            Err(at) => {
+                self.0.insert(at, (validator, verdict));
+                None
+            }
+        }
+    }
+
+    /// `validator`'s evaluation.
+    pub fn get(&self, validator: &PublicKey) -> Option<&Verdict> {
+        self.0.binary_search_by(|(k, _)| k.cmp(validator)).ok().map(|at| &self.0[at].1)
+    }
+
+    /// Whether `validator`'s evaluation is committed.
+    pub fn contains_key(&self, validator: &PublicKey) -> bool {
+        self.get(validator).is_some()
+    }
+
+    /// The evaluations, by validator in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&PublicKey, &Verdict)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The validators whose evaluations are committed, in key order.
+    pub fn keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Forgets them all.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl FromIterator<(PublicKey, Verdict)> for Evaluations {
+    fn from_iter<I: IntoIterator<Item = (PublicKey, Verdict)>>(entries: I) -> Self {
+        let mut out = Evaluations::default();
+        for (validator, verdict) in entries {
+            out.insert(validator, verdict);
+        }
+        out
+    }
+}
+
+impl Encode for Evaluations {
+    fn size_hint(&self) -> usize {
+        self.0.size_hint()
+    }
+
+    fn encode_to<T: parity_scale_codec::Output + ?Sized>(&self, dest: &mut T) {
+        // A compact length, then the pairs in key order: a BTreeMap's encoding.
+        self.0.encode_to(dest);
+    }
+}
+
+impl Decode for Evaluations {
+    fn decode<I: parity_scale_codec::Input>(input: &mut I) -> Result<Self, parity_scale_codec::Error> {
+        let entries = Vec::<(PublicKey, Verdict)>::decode(input)?;
+        // As a BTreeMap would: sorted, the last of equal keys kept.
+        Ok(entries.into_iter().collect())
+    }
 }
 
 impl Committed {
@@ -225,7 +312,7 @@ impl AppState {
                             height: header.height,
                             block_hash: block.hash(),
                             epoch: header.epoch,
-                            evaluations: BTreeMap::new(),
+                            evaluations: Evaluations::default(),
                         },
                     );
                     effects.submissions.push(id);
@@ -272,5 +359,33 @@ impl AppState {
             blake2b_256_parts(&[prev_root.as_bytes(), block.hash().as_bytes(), registry_hash.as_bytes()])
         };
         effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// The compact map encodes exactly as the `BTreeMap` it replaced (so state roots and
+    /// snapshots are unchanged), whatever the order of insertion, and decodes to the same map.
+    #[test]
+    fn evaluations_encode_as_a_btreemap_of_the_same_entries() {
+        let key = |n: u8| PublicKey::from_bytes([n; 32]);
+        let verdict = |n: u8| (EvaluationStatus::Scored, u32::from(n), Hash::from_bytes([n; 32]));
+        let order = [7u8, 2, 9, 2, 4, 1];
+        let mut compact = Evaluations::default();
+        let mut tree = BTreeMap::new();
+        for (i, n) in order.iter().enumerate() {
+            let v = verdict(*n + i as u8);
+            assert_eq!(compact.insert(key(*n), v), tree.insert(key(*n), v));
+        }
+        assert_eq!(compact.encode(), tree.encode());
+        assert_eq!(compact.len(), tree.len());
+        assert!(compact.keys().eq(tree.keys()));
+        assert_eq!(compact.get(&key(2)), tree.get(&key(2)));
+        assert!(!compact.contains_key(&key(3)));
+        assert_eq!(Evaluations::decode(&mut &tree.encode()[..]).expect("decodes"), compact);
     }
 }

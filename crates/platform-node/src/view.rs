@@ -237,7 +237,6 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use platform_app::Committed;
     use platform_storage::MemoryStore;
@@ -264,7 +263,7 @@ mod tests {
         };
         let challenge = ChallengeId::new("alpha").expect("id");
         let committed_id = SubmissionId(blake2b_256(b"committed"));
-        let mut evaluations = BTreeMap::new();
+        let mut evaluations = platform_app::Evaluations::default();
         evaluations.insert(v.public(), (EvaluationStatus::Rejected, 0, Hash::ZERO));
         view.state.submissions.insert(
             committed_id,

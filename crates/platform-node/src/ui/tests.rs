@@ -1,7 +1,6 @@
 //! The dashboard's values, computed from a view and a store built by hand: leaderboard ranks and
 //! weight shares, outliers in a journey, search, weights history and the chart.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use platform_app::{ChallengeEntry, Committed};
@@ -56,7 +55,7 @@ fn view(miners: &[(&Keypair, [u32; 4])]) -> (ReadView, Vec<PublicKey>, Vec<Submi
     let mut ids = Vec::new();
     for (n, (miner, scores)) in miners.iter().enumerate() {
         let id = SubmissionId(blake2b_256(&[n as u8]));
-        let evaluations: BTreeMap<PublicKey, (EvaluationStatus, u32, Hash)> = validators
+        let evaluations: platform_app::Evaluations = validators
             .iter()
             .zip(scores)
             .map(|(v, s)| (*v, (EvaluationStatus::Scored, *s, blake2b_256(&s.to_le_bytes()))))
