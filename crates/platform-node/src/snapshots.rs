@@ -47,6 +47,11 @@ pub(crate) fn chunk_key(height: Height, index: usize) -> Vec<u8> {
 impl Records {
     /// Stores `snapshot` and deletes all but the newest [`KEEP`], in one atomic write.
     pub fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.store().write(self.snapshot_batch(snapshot)?)
+    }
+
+    /// A batch storing `snapshot` and deleting all but the newest [`KEEP`].
+    fn snapshot_batch(&self, snapshot: &Snapshot) -> Result<WriteBatch, StoreError> {
         let height = snapshot.manifest.height;
         let mut batch = WriteBatch::new();
         for (index, chunk) in snapshot.chunks.iter().enumerate() {
@@ -58,7 +63,7 @@ impl Records {
         for manifest in older {
             self.delete_snapshot_in(&mut batch, &manifest);
         }
-        self.store().write(batch)
+        Ok(batch)
     }
 
     fn delete_snapshot_in(&self, batch: &mut WriteBatch, manifest: &Manifest) {
@@ -138,15 +143,10 @@ impl Records {
         self.store().get(Column::Registry, &staging_key(height, index)).ok()?
     }
 
-    /// Stores a snapshot fetched from peers with the checkpoint that certified it, and drops
-    /// every staged chunk, in one atomic write.
+    /// Stores a snapshot fetched from peers (as [`Records::put_snapshot`]) with the checkpoint
+    /// that certified it, and drops every staged chunk, in one atomic write.
     pub fn put_fetched_snapshot(&self, snapshot: &Snapshot, checkpoint: &Checkpoint) -> Result<(), StoreError> {
-        let height = snapshot.manifest.height;
-        let mut batch = WriteBatch::new();
-        for (index, chunk) in snapshot.chunks.iter().enumerate() {
-            batch.put(Column::Registry, chunk_key(height, index), chunk.as_slice());
-        }
-        batch.put(Column::Registry, manifest_key(height), snapshot.manifest.encode());
+        let mut batch = self.snapshot_batch(snapshot)?;
         batch.put(Column::Consensus, checkpoint_key(checkpoint.header.height), checkpoint.to_bytes());
         let mut after: Option<Vec<u8>> = None;
         loop {
