@@ -53,7 +53,15 @@ pub struct RunningNode {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     failure: watch::Receiver<Option<String>>,
+    /// The store, closed by [`shutdown`](Self::shutdown) once nothing else holds it: RocksDB
+    /// must be closed before the process exits, or its background threads outlive the statics
+    /// they lock (an abort at exit).
+    store: Arc<dyn Store>,
 }
+
+/// How long [`RunningNode::shutdown`] waits for the threads still holding the store (an
+/// evaluation or a snapshot being written) to finish.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 impl RunningNode {
     /// Accepts a signed submission as `POST /submissions` does (with the blob of a large
@@ -108,17 +116,34 @@ impl RunningNode {
         }
     }
 
-    /// Stops every task and waits for them; the store is closed when the last one ends.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
+    /// Stops every task, waits for them, then for the threads that hold the store (the
+    /// evaluation worker finishing its evaluation, the snapshot writer its snapshot): when this
+    /// returns the store is closed, so the data directory can be opened again at once.
+    pub async fn shutdown(self) {
+        let RunningNode { api, shutdown, mut tasks, store, .. } = self;
+        let _ = shutdown.send(true);
         let deadline = tokio::time::sleep(Duration::from_secs(10));
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                next = self.tasks.join_next() => if next.is_none() { break },
-                _ = &mut deadline => { self.tasks.abort_all(); break }
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => { tasks.abort_all(); break }
             }
         }
+        // Aborted tasks are dropped (and drop their handles) as the runtime gets to them.
+        while tasks.join_next().await.is_some() {}
+        drop(api);
+        // The last handle closes the store as it is dropped; this one waits to be the last, so
+        // that the close (which waits for RocksDB's background work) is over when this returns.
+        let deadline = Instant::now() + CLOSE_WAIT;
+        while Arc::strong_count(&store) > 1 {
+            if Instant::now() >= deadline {
+                warn!(holders = Arc::strong_count(&store) - 1, "the store is still held after shutdown");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = tokio::task::spawn_blocking(move || drop(store)).await;
     }
 }
 
@@ -136,6 +161,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
             .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?,
     );
     let records = Records::new(store.clone());
+    let closing = store.clone();
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: Some(cfg.data_dir.join("modules")),
         audit: Some(store.clone()),
@@ -294,7 +320,16 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         }
     }
     info!(%http_addr, peer = %p2p.local_peer(), "validator started");
-    Ok(RunningNode { http_addr, peer_id: p2p.local_peer().to_string(), p2p_addresses, api, shutdown, tasks, failure })
+    Ok(RunningNode {
+        http_addr,
+        peer_id: p2p.local_peer().to_string(),
+        p2p_addresses,
+        api,
+        shutdown,
+        tasks,
+        failure,
+        store: closing,
+    })
 }
 
 /// What this node serves to peers: its records, or, under the `wrong-snapshot-chunks` fault,

@@ -191,22 +191,39 @@ fn store_and_prune(records: &Records, snapshot: &Snapshot, plan: &Plan) {
 /// While one is being written the next is dropped (the one after it will be written): a
 /// snapshot only shortens a restart, and the blocks since the previous one are all stored.
 pub(crate) enum SnapshotWriter {
-    /// Written by the thread behind this queue, which then prunes as the plan says.
-    Thread(SyncSender<(Snapshot, Plan)>),
+    /// Written by a thread, which then prunes as the plan says.
+    Thread(WriterThread),
     /// Written at once, by the caller (the simulator: its runs must not depend on threads).
     Inline(Records),
+}
+
+/// The writer thread and its queue. Dropping it waits for the snapshot being written, so that
+/// the thread's handle on the store is gone when the node's event loop is.
+pub(crate) struct WriterThread {
+    queue: Option<SyncSender<(Snapshot, Plan)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop once the write in progress is done.
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SnapshotWriter {
     /// Starts the writer thread over `records`.
     pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
         let (queue, snapshots) = sync_channel::<(Snapshot, Plan)>(1);
-        std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
             for (snapshot, plan) in snapshots {
                 store_and_prune(&records, &snapshot, &plan);
             }
         })?;
-        Ok(SnapshotWriter::Thread(queue))
+        Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), thread: Some(thread) }))
     }
 
     /// Queues `snapshot` and the pruning after it (dropped if the previous one is still being
@@ -214,7 +231,8 @@ impl SnapshotWriter {
     pub fn write(&self, snapshot: Snapshot, plan: Plan) {
         let height = snapshot.manifest.height.get();
         let queue = match self {
-            SnapshotWriter::Thread(queue) => queue,
+            SnapshotWriter::Thread(WriterThread { queue: Some(queue), .. }) => queue,
+            SnapshotWriter::Thread(_) => return warn!(height, "the snapshot writer has stopped"),
             SnapshotWriter::Inline(records) => return store_and_prune(records, &snapshot, &plan),
         };
         match queue.try_send((snapshot, plan)) {
@@ -246,5 +264,41 @@ impl platform_p2p::Provider for WrongChunks {
             }
             _ => answer,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use platform_storage::{RocksStore, Store};
+    use platform_types::{Hash, blake2b_256};
+
+    use super::*;
+
+    /// Dropping the writer (as the node's event loop does at shutdown) waits for the snapshot
+    /// being written: it is stored whole, and the thread no longer holds the store, so the store
+    /// closes before the process exits.
+    #[test]
+    fn dropping_the_writer_finishes_the_snapshot_and_releases_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
+        let writer = SnapshotWriter::start(Records::new(store.clone())).expect("thread");
+        let chunks: Vec<Vec<u8>> = (0..32u8).map(|i| vec![i; 1 << 20]).collect();
+        let manifest = Manifest {
+            height: Height::new(100),
+            block_hash: Hash::ZERO,
+            prev_root: Hash::ZERO,
+            registry_hash: Hash::ZERO,
+            len: chunks.iter().map(|c| c.len() as u64).sum(),
+            chunks: chunks.iter().map(|c| blake2b_256(c)).collect(),
+        };
+        let plan = Plan { below: None, keep_blobs: Default::default(), now_ms: 0 };
+        writer.write(Snapshot { manifest: manifest.clone(), chunks }, plan);
+        drop(writer);
+        assert_eq!(Arc::strong_count(&store), 1, "the writer thread still holds the store");
+        let records = Records::new(store);
+        assert_eq!(records.snapshot_manifests().expect("read"), vec![manifest.clone()]);
+        assert!(records.snapshot(&manifest).expect("read").is_some(), "stored whole");
     }
 }

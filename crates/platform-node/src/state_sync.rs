@@ -23,8 +23,9 @@ use tracing::{info, warn};
 use crate::metrics::Metrics;
 use crate::records::Records;
 
-/// How long to wait for connected peers to bind before choosing among the offers.
-const SETTLE: Duration = Duration::from_secs(3);
+/// How long to wait for connected peers to bind (this node to them, and them to this node)
+/// before choosing among the offers.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// Why an offer is not believed.
 #[derive(Debug, PartialEq, Eq)]
@@ -107,6 +108,7 @@ pub(crate) async fn fetch(
         peers.sort_by_cached_key(|p| p.to_string());
         let mut offers: Vec<(Peer, Checkpoint, Manifest)> = Vec::new();
         let mut answered = 0;
+        let mut refusing = 0;
         for peer in peers {
             let Ok(bytes) = p2p.request_sync(peer, SyncRequest::Snapshot.to_bytes()).await else { continue };
             // An empty answer is a refusal to serve (this node is not yet bound to its hotkey
@@ -115,6 +117,10 @@ pub(crate) async fn fetch(
                 Ok(SyncResponse::Snapshot(Some(offer))) => *offer,
                 Ok(SyncResponse::Snapshot(None)) => {
                     answered += 1;
+                    continue;
+                }
+                _ if bytes.is_empty() => {
+                    refusing += 1;
                     continue;
                 }
                 _ => continue,
@@ -134,9 +140,9 @@ pub(crate) async fn fetch(
                 Err(Refusal::Unproven(why)) => info!(%peer, %why, "a snapshot offer cannot be checked; ignored"),
             }
         }
-        let settled = unbound == 0 || Instant::now() >= settle;
+        let settled = (unbound == 0 && refusing == 0) || Instant::now() >= settle;
         if !settled {
-            // Some peers are still binding: ask again shortly, them included.
+            // Some peers are still binding, one way or the other: ask again shortly, them included.
         } else if let Some(best) = offers.iter().map(|(_, _, m)| (m.height, m.root())).max() {
             let providers: Vec<Peer> =
                 offers.iter().filter(|(_, _, m)| (m.height, m.root()) == best).map(|(p, _, _)| *p).collect();

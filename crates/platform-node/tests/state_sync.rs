@@ -68,20 +68,17 @@ async fn metric(node: &RunningNode, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
+/// The peer id of the node whose data directory is `dir` (its identity is created on first use).
+fn peer_id(dir: &std::path::Path) -> String {
+    let store = RocksStore::open(&dir.join("db")).expect("store");
+    let seed = Records::new(std::sync::Arc::new(store)).p2p_identity().expect("identity");
+    platform_p2p::Peer::from_secret(seed).expect("peer id").to_string()
+}
+
 /// The stored blocks' heights and hashes, read from a stopped node's data directory.
 fn stored_blocks(dir: &std::path::Path) -> Vec<(u64, platform_types::Hash)> {
-    // A stopped node's threads may still hold the store for a moment.
-    let mut tries = 0;
-    let store = loop {
-        match RocksStore::open(&dir.join("db")) {
-            Ok(store) => break store,
-            Err(_) if tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => panic!("the store does not open: {e}"),
-        }
-    };
+    // A stopped node has closed its store.
+    let store = RocksStore::open(&dir.join("db")).expect("the store is closed after shutdown");
     let records = Records::new(std::sync::Arc::new(store));
     let mut out = Vec::new();
     let mut from = 1;
@@ -127,7 +124,20 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
         .await
         .expect("stake and permits");
     let endpoint = fx.local.url();
-    let dirs: Vec<tempfile::TempDir> = (0..6).map(|_| tempfile::tempdir().expect("dir")).collect();
+    // Joiners ask providers in the order of their peer ids, so which provider serves first is
+    // fixed before any node starts: the liar is the one of the four whose id sorts first, and
+    // the two joiners are given ids sorting after it (the laggard serves the fresh joiner too).
+    let mut dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let ids: Vec<String> = dirs.iter().map(|d| peer_id(d.path())).collect();
+    let liar = (0..4).min_by_key(|&i| ids[i].clone()).expect("four");
+    for _ in 0..2 {
+        dirs.push(loop {
+            let dir = tempfile::tempdir().expect("dir");
+            if peer_id(dir.path()) > ids[liar] {
+                break dir;
+            }
+        });
+    }
 
     // The four and the laggard start; the laggard stops after a few blocks.
     let mut nodes: Vec<RunningNode> = Vec::new();
@@ -147,9 +157,9 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
     })
     .await;
 
-    // The provider whose peer id sorts first (joiners ask providers in that order) is restarted
-    // from its store to serve every snapshot chunk with a byte changed.
-    let liar = (0..4).min_by_key(|&i| nodes[i].peer_id.clone()).expect("four");
+    // The provider whose peer id sorts first is restarted from its store to serve every
+    // snapshot chunk with a byte changed.
+    assert_eq!(nodes[liar].peer_id, ids[liar]);
     nodes.remove(liar).shutdown().await;
     let bootstrap = nodes[0].p2p_addresses.clone();
     let mut cfg = node_config(names[liar], dirs[liar].path(), &endpoint, bootstrap);

@@ -67,6 +67,11 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
+    /// The peer id of a node whose identity seed is `node_secret` (as given to [`new`]).
+    pub fn from_secret(node_secret: [u8; 32]) -> Result<Peer, P2pError> {
+        Ok(Peer(node_key(node_secret)?.public().to_peer_id()))
+    }
+
     /// The peer id's bytes (what a peer binding signs).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.0.to_bytes()
@@ -331,6 +336,11 @@ pub struct EventLoop {
 }
 
 /// Builds the network: a client, the application's event receiver, and the loop to spawn.
+fn node_key(node_secret: [u8; 32]) -> Result<NodeKey, P2pError> {
+    let mut seed = node_secret;
+    NodeKey::ed25519_from_bytes(&mut seed).map_err(|e| P2pError::Setup(e.to_string()))
+}
+
 /// `node_secret` is the node's ed25519 identity seed (its peer id follows from it); `hotkey`,
 /// when given, is bound to that peer id so validator-only topics accept this node; `provider`
 /// serves blobs and sync requests.
@@ -340,8 +350,7 @@ pub fn new(
     hotkey: Option<Keypair>,
     provider: Arc<dyn Provider>,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), P2pError> {
-    let mut seed = node_secret;
-    let key = NodeKey::ed25519_from_bytes(&mut seed).map_err(|e| P2pError::Setup(e.to_string()))?;
+    let key = node_key(node_secret)?;
     let local = key.public().to_peer_id();
     let setup = |e: &dyn std::fmt::Display| P2pError::Setup(e.to_string());
 
