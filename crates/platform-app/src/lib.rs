@@ -19,11 +19,14 @@
 //!   its state root covers, to restart or join from.
 //! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
+//! - [`retire`] keeps the state bounded: submissions that can no longer change leave it, what
+//!   they still count for stays, and each miner's recent submissions guard against replays.
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
 //!   committed metagraph snapshot into the validator set.
 
 pub mod genesis;
 pub mod link;
+pub mod retire;
 pub mod rules;
 pub mod snapshot;
 pub mod state;
@@ -31,6 +34,7 @@ pub mod weights;
 
 pub use genesis::GenesisVotes;
 pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
+pub use retire::REPLAY_WINDOW_MS;
 pub use rules::{Checker, Context, Invalid};
 pub use snapshot::{Manifest, Snapshot, SnapshotError};
 pub use state::{

@@ -115,6 +115,9 @@ impl AppState {
                     return Err(rule(format!("submission {id} ordered twice")));
                 }
                 let info = (ctx.lookup)(id).ok_or(Invalid::MissingSubmission(*id))?;
+                if let Some(window) = self.replays.get(&info.miner) {
+                    window.admits(info.timestamp_ms, id).map_err(rule)?;
+                }
                 if !registry.challenges.contains_key(info.challenge.as_str()) {
                     return Err(rule(format!("submission {id} is for inactive challenge {}", info.challenge)));
                 }

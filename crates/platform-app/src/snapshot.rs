@@ -16,6 +16,7 @@ use parity_scale_codec::{Decode, Encode};
 use platform_types::{BlockRef, Epoch, Hash, Height, SubmissionId, Tip, blake2b_256, hash_of};
 pub use platform_types::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError};
 
+use crate::retire::{Replays, Retired};
 use crate::state::{AppState, Committed, Registry};
 use crate::weights::{Champions, Smoothed};
 
@@ -53,6 +54,8 @@ struct Body {
     registry: Registry,
     submissions: Vec<(SubmissionId, Committed)>,
     by_challenge: Vec<(String, Vec<SubmissionId>)>,
+    retired: Retired,
+    replays: Replays,
     smoothed: Smoothed,
     champions: Champions,
 }
@@ -71,6 +74,8 @@ impl AppState {
             registry: self.registry.clone(),
             submissions,
             by_challenge: self.by_challenge.iter().map(|(k, v)| (k.clone(), v.iter().copied().collect())).collect(),
+            retired: self.retired.clone(),
+            replays: self.replays.clone(),
             smoothed: self.smoothed.clone(),
             champions: self.champions.clone(),
         };
@@ -100,6 +105,8 @@ impl AppState {
             registry: body.registry,
             submissions: body.submissions.into_iter().collect(),
             by_challenge: body.by_challenge.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
+            retired: body.retired,
+            replays: body.replays,
             smoothed: body.smoothed,
             champions: body.champions,
             snapshot_interval,

@@ -24,6 +24,9 @@ pub struct SubmissionInfo {
     pub challenge: ChallengeId,
     /// Its miner.
     pub miner: PublicKey,
+    /// When the miner signed it (ms since the Unix epoch): replay protection
+    /// ([`crate::retire::ReplayWindow`]).
+    pub timestamp_ms: u64,
 }
 
 /// One committed submission and the evaluations committed for it.
@@ -193,6 +196,9 @@ pub struct Registry {
 pub struct Effects {
     /// Submissions ordered by the block, to evaluate.
     pub submissions: Vec<SubmissionId>,
+    /// Submissions that left the state as the block's weights committed, as they were then
+    /// ([`crate::retire`]): for the node to keep in its store.
+    pub retired: Vec<(SubmissionId, Committed)>,
     /// Evaluations committed, by (submission, validator).
     pub evaluations: Vec<(SubmissionId, PublicKey)>,
     /// Sudo actions applied (their payload hashes) and those skipped.
@@ -219,11 +225,15 @@ pub struct AppState {
     pub chain: Option<BlockRef>,
     /// The small part.
     pub registry: Registry,
-    /// Committed submissions (a persistent map: cloning the state costs O(1), which is how
-    /// the node publishes a read-only view of it).
+    /// Committed submissions not yet retired ([`crate::retire`]; a persistent map: cloning the
+    /// state costs O(1), which is how the node publishes a read-only view of it).
     pub submissions: imbl::HashMap<SubmissionId, Committed>,
-    /// Committed submission ids per challenge, in commit order.
+    /// Their ids per challenge, in commit order.
     pub by_challenge: BTreeMap<String, imbl::Vector<SubmissionId>>,
+    /// What retired submissions still count for, per challenge and miner.
+    pub retired: crate::retire::Retired,
+    /// Each miner's recently committed submissions, so that none is ordered twice.
+    pub replays: crate::retire::Replays,
     /// Smoothed scores of the last committed weights, per challenge (the EMA's memory).
     pub smoothed: crate::weights::Smoothed,
     /// Who holds each champion-takes-all challenge since the last committed weights.
@@ -257,6 +267,8 @@ impl AppState {
             registry,
             submissions: imbl::HashMap::new(),
             by_challenge: BTreeMap::new(),
+            retired: BTreeMap::new(),
+            replays: BTreeMap::new(),
             smoothed: BTreeMap::new(),
             champions: BTreeMap::new(),
             snapshot_interval: SNAPSHOT_INTERVAL,
@@ -289,6 +301,9 @@ impl AppState {
             self.registry.weights_epoch = Some(header.epoch);
         }
         let empty = Overlay::default();
+        // Replay windows move after the block: every action is checked against the windows
+        // before it, when applying as when voting (the checker does not move them).
+        let mut ordered: Vec<(PublicKey, u64, SubmissionId)> = Vec::new();
         for (index, action) in block.actions.iter().enumerate() {
             let change = match self.check_action(&self.registry, &empty, header.epoch, action, ctx, true) {
                 Ok(change) => change,
@@ -303,6 +318,7 @@ impl AppState {
             apply_to_registry(&mut self.registry, &change, header.height);
             match change {
                 Change::Submission(id, info) => {
+                    ordered.push((info.miner, info.timestamp_ms, id));
                     self.by_challenge.entry(info.challenge.as_str().to_owned()).or_default().push_back(id);
                     self.submissions.insert(
                         id,
@@ -345,6 +361,14 @@ impl AppState {
                 Change::Validators(set) => effects.next_validators = Some(set),
                 Change::Metagraph(..) => {}
             }
+        }
+        for (miner, timestamp_ms, id) in ordered {
+            self.replays.entry(miner).or_default().record(timestamp_ms, id);
+        }
+        // Submissions retire after the block too, with the evaluations it commits after its
+        // weights: the rules checked those against the state before the block.
+        if let Some(weights) = &effects.weights {
+            effects.retired = self.retire(weights.epoch);
         }
         let prev_root = self.tip.state_root;
         let registry_hash = hash_of(&self.registry);

@@ -39,6 +39,10 @@ pub fn smoothed(state: &AppState) -> Smoothed {
                 submissions.push((committed.miner, scores));
             }
         }
+        // Retired submissions count by their miner's best, as they counted while in the state.
+        if let Some(retired) = state.retired.get(id).filter(|r| r.since == entry.since) {
+            submissions.extend(retired.best.iter().map(|(miner, (_, pairs))| (*miner, crate::retire::scores(pairs))));
+        }
         let config = &entry.spec.scoring;
         let (best, _dropped) =
             best_scores(config, submissions.iter().map(|(miner, scores)| (*miner, scores.as_slice(), total_stake)));

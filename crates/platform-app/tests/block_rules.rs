@@ -164,10 +164,22 @@ impl Net {
         self.submission_by(challenge, tag, miner)
     }
 
-    /// A submission of `miner`'s.
+    /// A submission of `miner`'s, signed `tag` seconds after the Unix epoch.
     fn submission_by(&mut self, challenge: &str, tag: u8, miner: PublicKey) -> (SubmissionId, Action) {
+        self.submission_at(challenge, tag, miner, u64::from(tag) * 1000)
+    }
+
+    /// A submission of `miner`'s signed at `timestamp_ms`.
+    fn submission_at(
+        &mut self,
+        challenge: &str,
+        tag: u8,
+        miner: PublicKey,
+        timestamp_ms: u64,
+    ) -> (SubmissionId, Action) {
         let id = SubmissionId(Hash::from_bytes([tag; 32]));
-        self.bodies.insert(id, SubmissionInfo { challenge: ChallengeId::new(challenge).expect("id"), miner });
+        let info = SubmissionInfo { challenge: ChallengeId::new(challenge).expect("id"), miner, timestamp_ms };
+        self.bodies.insert(id, info);
         (id, Action::Submission(id))
     }
 
@@ -776,7 +788,9 @@ fn a_state_restored_from_a_snapshot_equals_the_full_replay() {
     let mut net = Net::new();
     let (blocks, state, snapshots) = history_with_snapshots(&mut net);
     assert!(snapshots.len() >= 5, "{} snapshots", snapshots.len());
-    assert!(!state.smoothed.is_empty() && state.submissions.len() == 8);
+    assert!(!state.smoothed.is_empty());
+    assert_eq!(state.submissions.len(), 4, "the four final before the weights retired with them");
+    assert!(!state.retired.is_empty() && !state.replays.is_empty());
     for (snapshot, at) in &snapshots {
         let height = snapshot.manifest.height;
         assert_eq!(height.get() % 3, 0, "snapshots at multiples of the interval only");
@@ -790,6 +804,8 @@ fn a_state_restored_from_a_snapshot_equals_the_full_replay() {
         assert_eq!(restored.smoothed, state.smoothed);
         assert_eq!(restored.champions, state.champions);
         assert_eq!(restored.by_challenge, state.by_challenge);
+        assert_eq!(restored.retired, state.retired);
+        assert_eq!(restored.replays, state.replays);
         let ids = |s: &AppState| {
             let mut v: Vec<_> = s.submissions.iter().map(|(id, c)| (*id, c.height, c.evaluations.clone())).collect();
             v.sort_by_key(|(id, ..)| *id);
@@ -807,7 +823,7 @@ fn the_root_at_a_snapshot_height_covers_every_submission() {
     let (_, _, snapshots) = history_with_snapshots(&mut net);
     let (snapshot, at) = snapshots.last().expect("a snapshot");
     let mut other = at.clone();
-    let id = *other.submissions.keys().next().expect("a submission");
+    let id = *other.submissions.iter().find(|(_, c)| !c.evaluations.is_empty()).expect("an evaluated submission").0;
     other.submissions.get_mut(&id).expect("held").evaluations.clear();
     let prev_root = snapshot.manifest.prev_root;
     assert_ne!(other.snapshot(prev_root).manifest.root(), snapshot.manifest.root());
@@ -846,4 +862,99 @@ fn a_tampered_snapshot_is_refused() {
     let mut huge = good.clone();
     huge.manifest.chunks = vec![Hash::ZERO; platform_app::snapshot::MAX_CHUNKS + 1];
     assert!(matches!(huge.manifest.check(height, &root), Err(SnapshotError::Manifest(_))), "too many chunks");
+}
+
+/// Commits the metagraph read at chain block `number` (seen first) and the weights computed
+/// from it, as one block; what applying it changed.
+fn commit_weights(net: &mut Net, state: &mut AppState, number: u64) -> platform_app::Effects {
+    net.see_chain_up_to(number);
+    let read = net.read_at(number);
+    let epoch = net.chain.epoch_of(&net.chain.head().expect("head"), state.tip.epoch).expect("seen");
+    let weights = weights::compute(state, &read, epoch);
+    let block = net.next_block(state, vec![Action::Metagraph(read), Action::Weights(weights)]);
+    net.check(state, &block).expect("valid");
+    net.apply(state, &block)
+}
+
+/// Orders a submission of `who`'s and commits evaluations of it by the first `by` validators.
+fn submit_and_evaluate(net: &mut Net, state: &mut AppState, tag: u8, who: PublicKey, by: usize, score_ppb: u32) {
+    let (id, submit) = net.submission_by("alpha", tag, who);
+    run(net, state, step("a submission", vec![submit], Expect::Valid));
+    let epoch = state.submissions[&id].epoch;
+    let evaluations = net.validators[..by].iter().map(|v| net.scored(v, id, "alpha", epoch, score_ppb)).collect();
+    run(net, state, step("its evaluations", evaluations, Expect::Valid));
+}
+
+/// Months of history in a bounded state (before, every committed submission stayed in the
+/// state for good). Each epoch two miners submit, every validator evaluates, one more
+/// submission gets a single evaluation, and the epoch's weights commit. A final submission
+/// leaves the state with the next weights, one never final an epoch later, so the state holds
+/// only the newest whatever the length of history; and a retired submission still counts: the
+/// miner's best score, from the first epoch, decides its weight eight epochs on.
+#[test]
+fn submissions_retire_so_the_state_stays_bounded_and_their_scores_still_count() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let add = net.add_challenge("alpha");
+    run(&net, &mut state, step("a challenge", vec![add], Expect::Valid));
+    let (miner, rival) = (net.miner.public(), net.rival.public());
+    let all = net.validators.len();
+    let mut tag = 0u8;
+    let mut retired = 0;
+    for round in 0..8u64 {
+        let miner_score = if round == 0 { 900_000_000 } else { 100_000_000 };
+        for (who, by, score) in [(miner, all, miner_score), (rival, all, 500_000_000), (rival, 1, 200_000_000)] {
+            tag += 1;
+            submit_and_evaluate(&mut net, &mut state, tag, who, by, score);
+        }
+        let effects = commit_weights(&mut net, &mut state, 30 + 20 * round);
+        retired += effects.retired.len();
+        assert!(effects.retired.iter().all(|(id, _)| !state.submissions.contains_key(id)));
+        assert!(state.submissions.len() <= 1, "round {round}: {} held", state.submissions.len());
+        let smoothed = &state.smoothed["alpha"];
+        assert_eq!(smoothed[&miner], 900_000_000, "round {round}: the retired best still counts");
+        assert_eq!(smoothed[&rival], 500_000_000, "round {round}");
+    }
+    let alpha = &state.retired["alpha"];
+    assert_eq!(alpha.count as usize, retired);
+    assert_eq!(retired, 3 * 8 - 1, "all but the last never-final one");
+    assert_eq!(alpha.best.len(), 2, "one record per miner, however many submissions");
+    let weights = weights::compute(&state, &net.read_at(200), state.tip.epoch);
+    let of = |uid: u16| {
+        let m = &weights.mechanisms[0];
+        m.uids.iter().position(|u| *u == Uid::new(uid)).map(|i| m.weights[i]).expect("weighted")
+    };
+    assert!(of(4) > of(6), "the miner's retired 0.9 beats the rival's 0.5");
+}
+
+/// Replay protection without every submission in the state: a retired submission is refused
+/// as ordered twice, and once a miner's newer submission moves its window on, one signed more
+/// than [`platform_app::REPLAY_WINDOW_MS`] before it is refused; each miner's window is its own.
+#[test]
+fn a_retired_or_stale_submission_is_refused() {
+    let mut net = Net::new();
+    let mut state = net.genesis();
+    net.see_chain_up_to(10);
+    let add = net.add_challenge("alpha");
+    run(&net, &mut state, step("a challenge", vec![add], Expect::Valid));
+    let (miner, rival) = (net.miner.public(), net.rival.public());
+    let all = net.validators.len();
+    submit_and_evaluate(&mut net, &mut state, 1, miner, all, 500_000_000);
+    let first = SubmissionId(Hash::from_bytes([1; 32]));
+    let effects = commit_weights(&mut net, &mut state, 30);
+    assert_eq!(effects.retired.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![first]);
+    assert!(state.submissions.is_empty());
+    let again = step("the retired submission again", vec![Action::Submission(first)], Expect::Refused("ordered twice"));
+    run(&net, &mut state, again);
+
+    let window = platform_app::REPLAY_WINDOW_MS;
+    let (_, newer) = net.submission_at("alpha", 2, miner, window + 10_000);
+    run(&net, &mut state, step("a newer submission", vec![newer], Expect::Valid));
+    let (_, stale) = net.submission_at("alpha", 3, miner, 5_000);
+    run(&net, &mut state, step("one signed before the window", vec![stale], Expect::Refused("signed")));
+    let replay = step("the first, now below the window", vec![Action::Submission(first)], Expect::Refused("signed"));
+    run(&net, &mut state, replay);
+    let (_, other) = net.submission_at("alpha", 4, rival, 5_000);
+    run(&net, &mut state, step("another miner's, as old", vec![other], Expect::Valid));
 }

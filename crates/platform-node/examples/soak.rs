@@ -24,6 +24,9 @@ struct Args {
     /// Committed blocks kept below the newest snapshot (0: keep every block).
     #[arg(long, default_value_t = 100_000)]
     retain_blocks: u64,
+    /// Blocks per epoch (each epoch's first block commits its weights; submissions then retire).
+    #[arg(long, default_value_t = 1_000)]
+    epoch_blocks: u64,
     /// Where the data directory goes (default: a temporary directory, deleted at the end).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -47,12 +50,13 @@ fn main() -> anyhow::Result<()> {
         per_block: args.per_block,
         miners: args.miners,
         retain_blocks: args.retain_blocks,
+        epoch_blocks: args.epoch_blocks,
         dir,
         samples: vec![10, 50, 100],
     };
     println!(
-        "soak: {} submissions, {} per block, {} miners, retain_blocks {}",
-        cfg.submissions, cfg.per_block, cfg.miners, cfg.retain_blocks
+        "soak: {} submissions, {} per block, {} miners, retain_blocks {}, {} blocks per epoch",
+        cfg.submissions, cfg.per_block, cfg.miners, cfg.retain_blocks, cfg.epoch_blocks
     );
     println!(
         "| % | height | submissions | disk | RSS after restart | RSS of the run | state (snapshot) | restart | snapshot decode | oldest block |"

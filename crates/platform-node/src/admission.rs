@@ -238,12 +238,13 @@ impl Core {
             Gossiped::Evaluations(batch) => {
                 for signed in batch {
                     let evaluation = signed.message;
-                    let committed = self
-                        .state
-                        .submissions
-                        .get(&evaluation.submission)
-                        .is_some_and(|c| c.evaluations.contains_key(&evaluation.validator));
-                    if !committed {
+                    let (committed, gone) = match self.state.submissions.get(&evaluation.submission) {
+                        Some(c) => (c.evaluations.contains_key(&evaluation.validator), false),
+                        // Of a block before the last committed weights, and not in the state:
+                        // retired (or never ordered), so no block may order it.
+                        None => (false, self.state.registry.weights_epoch.is_some_and(|w| evaluation.epoch < w)),
+                    };
+                    if !committed && !gone {
                         self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
                     }
                 }

@@ -186,7 +186,11 @@ impl Mempool {
 
     /// What the rules need of a pending submission.
     pub fn info(&self, id: &SubmissionId) -> Option<SubmissionInfo> {
-        self.get(id).map(|s| SubmissionInfo { challenge: s.challenge.clone(), miner: s.miner })
+        self.get(id).map(|s| SubmissionInfo {
+            challenge: s.challenge.clone(),
+            miner: s.miner,
+            timestamp_ms: s.timestamp_ms,
+        })
     }
 
     /// Submissions waiting.
@@ -261,6 +265,13 @@ impl Mempool {
                 self.evaluation_order.pop_front();
             }
         }
+    }
+
+    /// Forgets the evaluations of submissions that left the application state (retired): no
+    /// block may order them any more.
+    pub fn drop_evaluations_of(&mut self, retired: &std::collections::HashSet<SubmissionId>) {
+        self.evaluations.retain(|(id, _), _| !retired.contains(id));
+        self.evaluation_order.retain(|key| self.evaluations.contains_key(key));
     }
 
     /// Forgets a committed or skipped sudo action.
@@ -357,5 +368,26 @@ mod tests {
         pool.remove_submission(&id(2));
         pool.admit(id(2), submission(&miner, 2), 0, false).expect("admitted again after removal");
         assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(1), id(2)]);
+    }
+
+    /// Evaluations of retired submissions can never be ordered: they are dropped, not kept
+    /// until the pool's cap refuses new ones.
+    #[test]
+    fn evaluations_of_retired_submissions_are_dropped() {
+        let validator = Keypair::from_suri("//v").expect("key");
+        let mut pool = Mempool::new(8, 8);
+        let envelope = |n: u8| {
+            platform_types::Envelope::seal(
+                &validator,
+                platform_types::NetUid::new(1),
+                &submission(&validator, n.into()),
+            )
+        };
+        for n in 1..=3 {
+            pool.add_evaluation(id(n), validator.public(), envelope(n));
+        }
+        pool.drop_evaluations_of(&[id(1), id(3)].into_iter().collect());
+        let left: Vec<SubmissionId> = pool.evaluations().map(|((s, _), _)| *s).collect();
+        assert_eq!(left, vec![id(2)]);
     }
 }

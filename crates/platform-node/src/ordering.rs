@@ -216,7 +216,8 @@ impl Core {
         // at the first commit, when peers are certainly there.
         if !self.reloaded.is_empty() {
             for envelope in std::mem::take(&mut self.reloaded) {
-                if !self.state.submissions.contains_key(&SubmissionId(envelope.payload_hash())) {
+                let id = SubmissionId(envelope.payload_hash());
+                if !self.state.submissions.contains_key(&id) && self.records.retired(&id).is_none() {
                     let full = self.outbox.push(envelope.to_bytes(), self.clock.now);
                     self.send(full);
                 }
@@ -246,6 +247,14 @@ impl Core {
             return None;
         }
         let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        // Before the snapshot that no longer holds them can be written; a crash before this
+        // replays the block, and writes them again.
+        if let Err(e) = self.records.put_retired(&effects.retired) {
+            warn!(%e, "cannot keep the retired submissions; their status reads unknown");
+        }
+        if !effects.retired.is_empty() {
+            self.mempool.drop_evaluations_of(&effects.retired.iter().map(|(id, _)| *id).collect());
+        }
         if let Some(snapshot) = effects.snapshot.take() {
             let plan = crate::pruning::Plan {
                 below: (self.cfg.retain_blocks > 0).then(|| {

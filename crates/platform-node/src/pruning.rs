@@ -125,6 +125,7 @@ impl Records {
             });
         batch.delete(Column::Submissions, id.0.as_bytes().to_vec());
         batch.delete(Column::Evaluations, crate::records::reason_key(id));
+        batch.delete(Column::Evaluations, crate::records::retired_key(id));
         batch.delete(Column::Metadata, crate::records::pending_key(id));
         let Some(hash) = blob else { return false };
         let reference = crate::records::blob_ref_key(&hash, id);

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use parity_scale_codec::{Decode, Encode};
+use platform_app::Committed;
 use platform_p2p::Provider;
 use platform_storage::{Column, Store, StoreError, WriteBatch};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
@@ -53,6 +55,10 @@ fn weights_key(epoch: u64) -> Vec<u8> {
 
 pub(crate) fn reason_key(id: &SubmissionId) -> Vec<u8> {
     [&b"reason/"[..], id.0.as_bytes()].concat()
+}
+
+pub(crate) fn retired_key(id: &SubmissionId) -> Vec<u8> {
+    [&b"retired/"[..], id.0.as_bytes()].concat()
 }
 
 fn weights_epoch(key: &[u8]) -> Option<u64> {
@@ -192,7 +198,11 @@ impl Records {
 
     /// What the block rules need to know about a stored submission.
     pub fn submission_info(&self, id: &SubmissionId) -> Option<platform_app::SubmissionInfo> {
-        self.submission(id).map(|s| platform_app::SubmissionInfo { challenge: s.challenge, miner: s.miner })
+        self.submission(id).map(|s| platform_app::SubmissionInfo {
+            challenge: s.challenge,
+            miner: s.miner,
+            timestamp_ms: s.timestamp_ms,
+        })
     }
 
     /// The envelopes of the acknowledged submissions no stored block orders, in id order (for
@@ -256,6 +266,25 @@ impl Records {
             upper = lower;
         }
         Ok(newest)
+    }
+
+    /// Keeps submissions that left the application state ([`platform_app::retire`]) as they
+    /// were then, for the API: the committed-submission index beyond the state is here.
+    pub fn put_retired(&self, retired: &[(SubmissionId, Committed)]) -> Result<(), StoreError> {
+        if retired.is_empty() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        for (id, committed) in retired {
+            batch.put(Column::Evaluations, retired_key(id), committed.encode());
+        }
+        self.store.write(batch)
+    }
+
+    /// A retired submission kept by [`Records::put_retired`].
+    pub fn retired(&self, id: &SubmissionId) -> Option<Committed> {
+        let bytes = self.store.get(Column::Evaluations, &retired_key(id)).ok().flatten()?;
+        Committed::decode(&mut bytes.as_slice()).ok()
     }
 
     /// Keeps why this validator's evaluation of `id` was a rejection (the challenge's reason).

@@ -58,7 +58,14 @@ pub(crate) fn replay(
 ) -> anyhow::Result<(AppState, u64)> {
     let start = starting_state(records, genesis, cfg.snapshot_interval);
     let from = start.tip.height.get();
-    Ok((apply_stored(records, start, cfg, sudo, verified, |_, _| {})?, from))
+    // Submissions retired by the blocks replayed are kept again: a crash may have come between
+    // a block and their write.
+    let keep = |_: &platform_types::Block, effects: &platform_app::Effects| {
+        if let Err(e) = records.put_retired(&effects.retired) {
+            tracing::warn!(%e, "cannot keep the retired submissions");
+        }
+    };
+    Ok((apply_stored(records, start, cfg, sudo, verified, keep)?, from))
 }
 
 /// Every stored block applied to the genesis state, each block and what applying it changed

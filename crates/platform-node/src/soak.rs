@@ -5,8 +5,9 @@
 //! miner-signed envelope admitted into RocksDB as admission stores it (body and pending mark);
 //! every block is built on the application state, applied by the same `AppState::apply_block`
 //! (so every evaluation's signature is checked), and stored with a signed commit certificate;
-//! each submission gets a signed evaluation in the next block. Snapshots are stored and pruning
-//! runs exactly as the snapshot writer does it. The validator set is one validator, so that
+//! each submission gets a signed evaluation in the next block; each epoch's first block commits
+//! a metagraph snapshot and the epoch's weights. Snapshots are stored and pruning runs exactly
+//! as the snapshot writer does it. The validator set is one validator, so that
 //! one machine can make a long history in minutes.
 
 use std::path::{Path, PathBuf};
@@ -17,9 +18,9 @@ use platform_app::{AppState, Context};
 use platform_storage::{RocksStore, Store};
 use platform_types::{
     Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation,
-    EvaluationStatus, Height, Keypair, MechanismId, NetUid, Payload, QuorumCertificate, RuntimePolicy, ScoringConfig,
-    Submission, SubmissionId, SudoAction, SudoCommand, Uid, Validator, ValidatorSet, VerifiedEnvelopes, View, Vote,
-    VoteKind, blake2b_256,
+    EvaluationStatus, Height, Keypair, MechanismId, Metagraph, NetUid, Neuron, Payload, QuorumCertificate,
+    RuntimePolicy, ScoringConfig, Submission, SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid, Validator,
+    ValidatorSet, VerifiedEnvelopes, View, Vote, VoteKind, blake2b_256,
 };
 
 use crate::config::{NodeConfig, Settings};
@@ -36,6 +37,10 @@ pub struct SoakConfig {
     pub miners: u32,
     /// `RETAIN_BLOCKS` (0: keep every block).
     pub retain_blocks: u64,
+    /// Blocks per epoch: the first block of each epoch commits a metagraph snapshot and the
+    /// epoch's weights, after which the submissions that can no longer change retire from the
+    /// state, as on a real network.
+    pub epoch_blocks: u64,
     /// The data directory (created; should be empty).
     pub dir: PathBuf,
     /// When to measure, in per cent of the run.
@@ -112,6 +117,33 @@ pub fn run(
     let mut records = Records::new(Arc::new(RocksStore::open(&db)?));
     let mut state = AppState { snapshot_interval: node.snapshot_interval, ..AppState::genesis(genesis.clone()) };
 
+    // The subnet: the validator, the miners, the owner.
+    let mut neurons =
+        vec![Neuron { uid: Uid::new(0), hotkey: validator.public(), stake: 1_000_000_000_000, validator_permit: true }];
+    for (i, miner) in miners.iter().chain([&owner]).enumerate() {
+        let uid = Uid::new(u16::try_from(i + 1).map_err(|_| anyhow::anyhow!("too many miners"))?);
+        neurons.push(Neuron { uid, hotkey: miner.public(), stake: 0, validator_permit: false });
+    }
+    let params = SubnetParams {
+        tempo: 360,
+        weights_version_key: 0,
+        weights_rate_limit: 1,
+        commit_reveal_enabled: false,
+        reveal_period_epochs: 1,
+        mechanism_count: 1,
+        min_allowed_weights: 0,
+        max_weights_limit: u16::MAX,
+    };
+    let metagraph_at = |block: BlockRef| Metagraph {
+        netuid,
+        block,
+        neurons: neurons.clone(),
+        owner_coldkey: None,
+        owner_hotkey: Some(owner.public()),
+        params,
+    };
+    let epoch_blocks = cfg.epoch_blocks.max(1);
+
     let challenge = ChallengeId::new("soak").expect("id");
     let spec = ChallengeSpec {
         id: challenge.clone(),
@@ -132,8 +164,17 @@ pub fn run(
     let started_ms = 1_700_000_000_000u64;
     while committed < cfg.submissions {
         let height = state.tip.height.get() + 1;
-        // Evaluations of the previous block's submissions, then new submissions.
+        let epoch = Epoch::new((height - 1) / epoch_blocks);
+        let link = BlockRef { number: height, hash: blake2b_256(&height.to_le_bytes()) };
+        // A new epoch's weights first, then evaluations of the previous block's submissions,
+        // then new submissions.
         let mut actions = std::mem::take(&mut pending);
+        if state.weights_due(epoch) {
+            let metagraph = metagraph_at(link);
+            let weights = platform_app::weights::compute(&state, &metagraph, epoch);
+            actions.push(Action::Metagraph(metagraph));
+            actions.push(Action::Weights(weights));
+        }
         for id in last.drain(..) {
             let evaluation = Evaluation {
                 submission: id,
@@ -174,8 +215,8 @@ pub fn run(
         let block = Block::new(
             BlockHeaderFields {
                 height: Height::new(height),
-                epoch: state.tip.epoch,
-                chain: BlockRef { number: height, hash: blake2b_256(&height.to_le_bytes()) },
+                epoch,
+                chain: link,
                 parent_hash: state.tip.hash,
                 parent_state_root: state.tip.state_root,
                 proposer: validator.public(),
@@ -205,6 +246,7 @@ pub fn run(
         };
         let effects = state.apply_block(&block, &ctx);
         anyhow::ensure!(effects.skipped.is_empty(), "height {height}: actions skipped: {:?}", effects.skipped);
+        records.put_retired(&effects.retired)?;
         if let Some(snapshot) = effects.snapshot {
             records.put_snapshot(&snapshot)?;
             let plan = crate::pruning::Plan {

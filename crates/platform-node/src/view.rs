@@ -103,10 +103,11 @@ impl ReadView {
     /// known yet is null, `[]`, `false` or 0. A submission stored here and not ordered yet is
     /// pending; `reason` is this validator's rejection reason, kept in the store.
     pub fn submission_status(&self, id: &SubmissionId, records: &Records) -> Value {
-        let Some(c) = self.state.submissions.get(id) else {
+        let retired = records.retired(id).filter(|_| !self.state.submissions.contains_key(id));
+        let Some(c) = self.state.submissions.get(id).or(retired.as_ref()) else {
             return match records.submission_info(id) {
                 Some(s) => json!({
-                    "id": id.to_string(), "status": "pending", "final": false,
+                    "id": id.to_string(), "status": "pending", "final": false, "retired": false,
                     "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58(),
                     "height": null, "epoch": null, "score_ppb": null, "evaluated_stake_ppb": 0, "evaluations": [],
                     "reason": null,
@@ -138,6 +139,7 @@ impl ReadView {
             "id": id.to_string(),
             "status": status,
             "final": is_final,
+            "retired": retired.is_some(),
             "challenge": c.challenge.as_str(),
             "miner": c.miner.to_ss58(),
             "height": c.height.get(),

@@ -404,6 +404,19 @@ impl Net {
         self.timers[i] = Default::default();
     }
 
+    /// How many submissions validator `i`'s stored blocks order (those still in its state and
+    /// those retired from it).
+    #[cfg(test)]
+    pub fn committed_submissions(&self, i: usize) -> usize {
+        let height = self.nodes[i].state.tip.height.get() as usize;
+        let blocks = self.nodes[i].records.blocks_from(1, height).expect("read");
+        blocks
+            .iter()
+            .flat_map(|(b, _)| &b.actions)
+            .filter(|a| matches!(a, platform_types::Action::Submission(_)))
+            .count()
+    }
+
     /// The first action of validator `i`'s committed blocks that the rules refuse when the
     /// blocks are applied again from genesis, as a restart would: its height, index and why.
     pub fn refused_action(&self, i: usize) -> Option<(u64, usize, String)> {

@@ -57,7 +57,42 @@ fn four_validators_evaluate_and_agree_on_the_weights_they_set() {
     assert!(net.weights.iter().all(|w| w[0] == *first), "the same weights from all four: {:?}", net.weights);
     let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
     assert!(first.mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "the miner is rewarded: {first:?}");
-    assert_eq!(net.nodes[0].state.submissions.len(), 6, "every submission committed");
+    assert_eq!(net.committed_submissions(0), 6, "every submission committed");
+}
+
+/// Submissions leave the state after the weights that follow them and are kept in the store:
+/// every committed submission is in the state or retired on disk, final, and its status still
+/// answers; the later weights still reward the miner, whose submissions all retired.
+#[test]
+fn committed_submissions_retire_to_the_store_and_still_count() {
+    let mut net = Net::new(4, 31);
+    net.chain_every = Some(Duration::from_millis(100));
+    let miner = challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_until(Duration::from_secs(120), |net| net.weights.iter().all(|w| w.len() >= 3)).expect("weights");
+    let node = &net.nodes[0];
+    let height = node.state.tip.height.get() as usize;
+    let ids: Vec<platform_types::SubmissionId> = node
+        .records
+        .blocks_from(1, height)
+        .expect("read")
+        .iter()
+        .flat_map(|(b, _)| b.actions.clone())
+        .filter_map(|a| match a {
+            Action::Submission(id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 6);
+    let retired: Vec<_> = ids.iter().filter_map(|id| node.records.retired(id)).collect();
+    assert_eq!(retired.len(), 6, "all six retired ({} still in the state)", node.state.submissions.len());
+    assert!(node.state.submissions.is_empty());
+    assert!(retired.iter().all(|c| c.is_final(&node.state.registry.validators)));
+    let miner_uid = net.metagraph.uid_of(&miner.public()).expect("registered");
+    let last = net.weights[0].last().expect("weights");
+    assert!(last.mechanisms.iter().any(|m| m.uids.contains(&miner_uid)), "still rewarded: {last:?}");
+    let view = crate::view::ReadView { state: node.state.clone(), ..crate::view::ReadView::starting() };
+    let status = view.submission_status(&ids[0], &node.records);
+    assert_eq!((status["retired"].as_bool(), status["final"].as_bool()), (Some(true), Some(true)), "{status}");
 }
 
 /// One of four validators leads with blocks whose epoch jumps 1 000 ahead of the chain. The
@@ -176,7 +211,7 @@ fn a_block_ordering_an_unpublished_body_never_commits() {
     let honest = [0usize, 1, 3];
     net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 2)).expect("weights");
     assert!(net.rewritten > 0, "the leader proposed invented bodies");
-    assert_eq!(net.nodes[0].state.submissions.len(), 6, "only the miner's six submissions are committed");
+    assert_eq!(net.committed_submissions(0), 6, "only the miner's six submissions are committed");
     assert_eq!(net.refused_action(0), None);
 }
 

@@ -390,6 +390,9 @@ impl ReadView {
                         this_epoch += u64::from(c.epoch == epoch);
                     }
                 }
+                // Retired submissions (none of this epoch: they retire after it).
+                total +=
+                    self.state.retired.get(e.spec.id.as_str()).filter(|r| r.since == e.since).map_or(0, |r| r.count);
                 let json = crate::json::challenge(&e.spec, e.since.get(), false);
                 let normalisation = json["scoring"]["normalisation"].as_object().and_then(|o| o.keys().next().cloned());
                 ChallengeRow {
@@ -429,6 +432,18 @@ impl ReadView {
             let Some(agg) = platform_scoring::aggregate(&c.scores(validators), outlier_z) else { continue };
             let row = (agg.mean_ppb, *sid, c.evaluations.len(), agg.confidence_ppb);
             let slot = best.entry(c.miner).or_insert(row);
+            if row.0 > slot.0 {
+                *slot = row;
+            }
+        }
+        // Each miner's best retired submission, as the scoring counts it.
+        let retired = self.state.retired.get(challenge).filter(|r| r.since == entry.since);
+        for (miner, (sid, pairs)) in retired.into_iter().flat_map(|r| r.best.iter()) {
+            let Some(agg) = platform_scoring::aggregate(&platform_app::retire::scores(pairs), outlier_z) else {
+                continue;
+            };
+            let row = (agg.mean_ppb, *sid, pairs.len(), agg.confidence_ppb);
+            let slot = best.entry(*miner).or_insert(row);
             if row.0 > slot.0 {
                 *slot = row;
             }
