@@ -42,6 +42,14 @@ pub(crate) struct Pruned {
     pub blobs: u64,
     pub checkpoints: u64,
     pub expired: u64,
+    pub audit: u64,
+}
+
+const AUDIT_MARK_PREFIX: &[u8] = b"auditmark/";
+
+/// Where the runtime's audit log stood when the snapshot at `height` was stored.
+pub(crate) fn audit_mark_key(height: Height) -> Vec<u8> {
+    [AUDIT_MARK_PREFIX, &height.get().to_be_bytes()].concat()
 }
 
 impl Records {
@@ -71,9 +79,49 @@ impl Records {
             self.prune_blocks(below, plan, &mut pruned)?;
             let keep: HashSet<Height> = kept.iter().map(|m| m.height.next()).collect();
             pruned.checkpoints = self.prune_checkpoints(below, &keep)?;
+            pruned.audit = self.prune_audit(below)?;
         }
         pruned.expired = self.expire_pending(plan)?;
         Ok(pruned)
+    }
+
+    /// Deletes the runtime's audit records written before the newest snapshot below `below`
+    /// (the evaluations of the blocks pruned, give or take the blocks of one snapshot
+    /// interval), with the marks that said where the log stood.
+    fn prune_audit(&self, below: Height) -> Result<u64, StoreError> {
+        let marks = self.store().scan(Column::Metadata, AUDIT_MARK_PREFIX, None, 4096)?;
+        let mut until = None;
+        let mut batch = WriteBatch::new();
+        for (key, value) in marks {
+            let height = key[AUDIT_MARK_PREFIX.len()..].try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
+            if height >= below.get() {
+                break;
+            }
+            until = <[u8; 8]>::try_from(value.as_slice()).ok().map(u64::from_be_bytes).or(until);
+            batch.delete(Column::Metadata, key);
+        }
+        let mut deleted = 0;
+        if let Some(until) = until {
+            loop {
+                let page = self.store().scan(Column::Audit, &[], None, 1024)?;
+                let doomed: Vec<Vec<u8>> = page
+                    .into_iter()
+                    .map(|(key, _)| key)
+                    .take_while(|key| <[u8; 8]>::try_from(key.as_slice()).is_ok_and(|k| u64::from_be_bytes(k) < until))
+                    .collect();
+                if doomed.is_empty() {
+                    break;
+                }
+                deleted += doomed.len() as u64;
+                let mut page_batch = WriteBatch::new();
+                for key in doomed {
+                    page_batch.delete(Column::Audit, key);
+                }
+                self.store().write(page_batch)?;
+            }
+        }
+        self.store().write(batch)?;
+        Ok(deleted)
     }
 
     fn prune_blocks(&self, below: Height, plan: &Plan, pruned: &mut Pruned) -> Result<(), StoreError> {
@@ -324,6 +372,34 @@ mod tests {
         assert!(h.records.blob(&blake2b_256(shared)).is_none(), "no stored submission references it now");
         assert_eq!(checkpoints(&h), vec![9, 10, 11, 12]);
         assert_eq!(h.records.first_height(), Some(9));
+    }
+
+    /// Hole: the runtime's audit log (a record per evaluation) was never pruned. Each snapshot
+    /// notes where the log stood; pruning past a snapshot deletes what was logged before it.
+    #[test]
+    fn the_audit_log_is_pruned_with_the_blocks() {
+        let h = History::new();
+        let log = |seq: u64| h.records.store().put(Column::Audit, &seq.to_be_bytes(), b"record").expect("log");
+        let logged = |h: &History| {
+            let entries = h.records.store().scan(Column::Audit, &[], None, 100).expect("read");
+            entries.into_iter().map(|(k, _)| u64::from_be_bytes(k.try_into().expect("seq"))).collect::<Vec<_>>()
+        };
+        for height in 1..=12u64 {
+            h.block(height, Vec::new());
+            log(height - 1);
+            if height % 4 == 0 {
+                h.snapshot(height);
+            }
+        }
+        // Snapshots at 4 and 8 (12 replaced the one at 4 on disk, but its mark stays until pruned).
+        let pruned = h.records.prune(&plan(7, &[], 0)).expect("pruned");
+        assert_eq!(pruned.audit, 4, "logged before the snapshot at 4");
+        assert_eq!(logged(&h), (4..12).collect::<Vec<_>>());
+        let pruned = h.records.prune(&plan(11, &[], 0)).expect("pruned");
+        assert_eq!(pruned.audit, 4, "logged before the snapshot at 8");
+        assert_eq!(logged(&h), (8..12).collect::<Vec<_>>());
+        let pruned = h.records.prune(&plan(11, &[], 0)).expect("pruned");
+        assert_eq!(pruned.audit, 0, "nothing more until a newer snapshot is passed");
     }
 
     /// Hole: a submission acknowledged but never ordered (and its blob) stayed forever. Now it

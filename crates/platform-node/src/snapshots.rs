@@ -58,6 +58,13 @@ impl Records {
             batch.put(Column::Registry, chunk_key(height, index), chunk.as_slice());
         }
         batch.put(Column::Registry, manifest_key(height), snapshot.manifest.encode());
+        // Where the runtime's audit log stood: pruning past this height deletes what was
+        // logged before it.
+        let audit_next = match self.store().last(Column::Audit, &[])? {
+            Some((key, _)) => <[u8; 8]>::try_from(key.as_slice()).map_or(0, |k| u64::from_be_bytes(k) + 1),
+            None => 0,
+        };
+        batch.put(Column::Metadata, crate::pruning::audit_mark_key(height), audit_next.to_be_bytes());
         let older: Vec<Manifest> =
             self.snapshot_manifests()?.into_iter().filter(|m| m.height < height).skip(KEEP - 1).collect();
         for manifest in older {
@@ -180,6 +187,7 @@ fn store_and_prune(records: &Records, snapshot: &Snapshot, plan: &Plan) {
             pruned_submissions = pruned.submissions,
             pruned_blobs = pruned.blobs,
             expired = pruned.expired,
+            pruned_audit = pruned.audit,
             total_ms = started.elapsed().as_millis() as u64,
             "snapshot stored"
         ),
