@@ -92,6 +92,9 @@ pub(crate) struct Core {
     pub committing: Option<(Block, QuorumCertificate)>,
     pub last_commit: Instant,
     pub syncing: bool,
+    /// Peers no longer hold the blocks after the tip: the event loop fetches their snapshot
+    /// and rebuilds the core from it ([`crate::rejoin`]).
+    pub rejoin: bool,
     pub outdated: Option<Version>,
     pub sudo_results: imbl::HashMap<Hash, (Height, Result<(), String>)>,
     /// The read-only view the HTTP API answers from ([`crate::view`]).
@@ -211,6 +214,7 @@ impl Core {
             committing: None,
             last_commit: clock.now,
             syncing: false,
+            rejoin: false,
             outdated: None,
             sudo_results: imbl::HashMap::new(),
             view: read_view,
@@ -279,6 +283,24 @@ impl Core {
 
     /// What the core does first: the consensus machine starts, evaluations left over from
     /// before a restart resume, the status goes out.
+    /// A core like this one (same settings, store, view and metrics) on `state`: what a
+    /// restart would build, for the event loop to swap in ([`crate::rejoin`]).
+    pub(crate) fn rebuilt(&self, state: AppState) -> anyhow::Result<Core> {
+        let metagraph = self.metagraph.as_deref().cloned().context("no metagraph read yet")?;
+        let parts = CoreParts {
+            cfg: self.cfg.clone(),
+            records: self.records.clone(),
+            state,
+            metagraph,
+            verified: self.verified.clone(),
+            metrics: self.metrics.clone(),
+            status: self.status.clone(),
+            read_view: self.view.clone(),
+            clock: self.clock,
+        };
+        Core::new(parts, self.records.store().clone())
+    }
+
     pub(crate) fn start(&mut self) {
         self.check_required_version();
         let outputs = self.machine.as_mut().map(|m| m.start()).unwrap_or_default();
@@ -345,8 +367,15 @@ impl Core {
             Input::Chain { block, epoch, metagraph } => self.on_chain(block, epoch, metagraph),
             Input::MetagraphRead { block, metagraph } => self.on_metagraph_read(block, metagraph),
             Input::WeightsPath(choice) => self.on_weights_path(choice),
-            Input::Synced { blocks } => {
+            Input::Synced { blocks, behind } => {
                 self.syncing = false;
+                if behind && !self.rejoin {
+                    warn!(
+                        height = self.state.tip.height.get(),
+                        "peers no longer hold the blocks after this node's tip; starting again from their snapshot"
+                    );
+                    self.rejoin = true;
+                }
                 for (block, certificate) in blocks {
                     if block.header.height > self.state.tip.height {
                         self.feed(CInput::Synced { block, certificate });

@@ -17,15 +17,19 @@ use tracing::info;
 
 use crate::core::{Clock, Core, Input, MAX_TURN};
 use crate::effects::Dispatcher;
+use crate::rejoin::Rejoiner;
 
 /// The longest a turn of inputs runs before the loop yields to the runtime's other tasks (the
 /// network among them: a vote waiting to be received must not wait for a whole turn).
 pub(crate) const TURN_BUDGET: Duration = Duration::from_millis(5);
 
-/// Runs `core` on the inputs of `rx` until shutdown or until every sender is gone.
+/// Runs `core` on the inputs of `rx` until shutdown or until every sender is gone; when the core
+/// finds itself behind what its peers keep, `rejoiner` fetches their snapshot meanwhile and the
+/// core is rebuilt on it.
 pub(crate) async fn run(
     mut core: Core,
     mut dispatcher: Dispatcher,
+    mut rejoiner: Rejoiner,
     mut consensus: mpsc::Receiver<Input>,
     mut rx: mpsc::Receiver<Input>,
     mut shutdown: watch::Receiver<bool>,
@@ -35,7 +39,7 @@ pub(crate) async fn run(
     dispatcher.dispatch(core.take_effects());
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let written = core.writer.waker();
+    let mut written = core.writer.waker();
     loop {
         tokio::select! {
             biased;
@@ -83,8 +87,19 @@ pub(crate) async fn run(
                 }
                 core.tick();
             }
+            fetched = rejoiner.fetched() => if fetched.is_some() {
+                // What was admitted is written before the core that acknowledged it goes.
+                core.settle_writes();
+                dispatcher.dispatch(core.take_effects());
+                rejoiner.restart(&mut core);
+                written = core.writer.waker();
+                core.set_time(Clock::system());
+                core.start();
+                core.publish_view();
+            },
             _ = shutdown.changed() => break,
         }
+        rejoiner.start_if_asked(&mut core);
         dispatcher.dispatch(core.take_effects());
     }
     // What was admitted is written and acknowledged before the loop ends.

@@ -103,6 +103,9 @@ pub(crate) enum Input {
     },
     Synced {
         blocks: Vec<(Block, QuorumCertificate)>,
+        /// No usable block, and a peer answered with blocks starting above the height asked
+        /// for: peers pruned what this node needs next (it fell behind their retention).
+        behind: bool,
     },
     Bodies {
         envelopes: Vec<Envelope>,

@@ -32,6 +32,7 @@ pub mod outbox;
 mod pruning;
 pub mod records;
 mod recovery;
+mod rejoin;
 pub mod sim;
 mod snapshots;
 pub mod soak;

@@ -72,6 +72,9 @@ pub struct Metrics {
     /// Snapshot offers and chunks from peers that failed their checks (their senders are
     /// penalised).
     pub state_sync_refused: Counter,
+    /// Times the running node found its peers no longer hold the blocks after its tip and
+    /// started again from their snapshot.
+    pub state_sync_rejoins: Counter,
 }
 
 /// The p2p flood guard's counters (`platform_p2p::GuardCounters`) as gauges.
@@ -137,6 +140,7 @@ impl Default for Metrics {
             unordered_bytes_cap: Gauge::default(),
             state_sync_chunks: Counter::default(),
             state_sync_refused: Counter::default(),
+            state_sync_rejoins: Counter::default(),
             registry: Registry::default(),
         };
         let guard = &metrics.guard;
@@ -200,6 +204,11 @@ impl Default for Metrics {
                 &metrics.p2p_commands_dropped,
             ),
             ("state_sync_chunks", "Snapshot chunks fetched from peers and checked", &metrics.state_sync_chunks),
+            (
+                "state_sync_rejoins",
+                "Times the running node fell behind what its peers keep and started again from their snapshot",
+                &metrics.state_sync_rejoins,
+            ),
             (
                 "state_sync_refused",
                 "Snapshot offers and chunks from peers that failed their checks",

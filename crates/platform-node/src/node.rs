@@ -25,6 +25,7 @@ use crate::effects::Dispatcher;
 use crate::http::{Api, router};
 use crate::metrics::Metrics;
 use crate::records::Records;
+use crate::rejoin::Rejoiner;
 use crate::tasks::{genesis_by_vote, gossip_pump};
 use crate::verifier::Verifier;
 
@@ -53,6 +54,7 @@ pub struct RunningNode {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     failure: watch::Receiver<Option<String>>,
+    p2p: Client,
     /// The store, closed by [`shutdown`](Self::shutdown) once nothing else holds it: RocksDB
     /// must be closed before the process exits, or its background threads outlive the statics
     /// they lock (an abort at exit).
@@ -64,6 +66,12 @@ pub struct RunningNode {
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 impl RunningNode {
+    /// Cuts this validator off the network (every connection closed as soon as it opens) or
+    /// lets it reconnect, as SIGUSR2 does to a `validator-node` process: a partition, for tests.
+    pub async fn isolate(&self, isolated: bool) {
+        let _ = self.p2p.set_isolated(isolated).await;
+    }
+
     /// Accepts a signed submission as `POST /submissions` does (with the blob of a large
     /// payload); answers once it is stored, with its id.
     pub async fn submit(&self, envelope: Envelope, blob: Option<Vec<u8>>) -> Result<SubmissionId, Rejection> {
@@ -281,9 +289,9 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
     };
     match records.genesis().map_err(anyhow::Error::msg)? {
         Some(genesis) => {
-            let (mut core, dispatcher) = parts.assemble(genesis).await?;
+            let (mut core, dispatcher, rejoiner) = parts.assemble(genesis).await?;
             core.publish_view();
-            tasks.spawn(crate::event_loop::run(core, dispatcher, consensus_rx, input_rx, shutdown_rx));
+            tasks.spawn(crate::event_loop::run(core, dispatcher, rejoiner, consensus_rx, input_rx, shutdown_rx));
         }
         None => {
             let candidate = validator_set(&parts.metagraph, cfg.min_stake_rao, Epoch::new(0)).with_context(|| {
@@ -307,9 +315,9 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
                     Err(e) => Err(anyhow::Error::new(e).context("cannot store the genesis validator set")),
                 };
                 match assembled {
-                    Ok((mut core, dispatcher)) => {
+                    Ok((mut core, dispatcher, rejoiner)) => {
                         core.publish_view();
-                        crate::event_loop::run(core, dispatcher, consensus_rx, input_rx, shutdown_rx).await
+                        crate::event_loop::run(core, dispatcher, rejoiner, consensus_rx, input_rx, shutdown_rx).await
                     }
                     Err(e) => {
                         error!("the validator cannot start: {e:#}");
@@ -328,6 +336,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         shutdown,
         tasks,
         failure,
+        p2p: p2p.clone(),
         store: closing,
     })
 }
@@ -360,7 +369,7 @@ struct Parts<C: Chain + Clone + 'static> {
 impl<C: Chain + Clone + 'static> Parts<C> {
     /// Recovers the state from the stored blocks on top of `genesis`, starts the actors and
     /// builds the core and the dispatcher of their effects.
-    async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<(Core, Dispatcher)> {
+    async fn assemble(self, genesis: ValidatorSet) -> anyhow::Result<(Core, Dispatcher, Rejoiner)> {
         let Parts { cfg, chain, store, records, runtime, p2p, inputs, verified, metagraph, metrics, status, read_view } =
             self;
         let me = cfg.hotkey.public();
@@ -378,7 +387,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             let interval = cfg.snapshot_interval;
             crate::state_sync::join(&p2p, &records, cfg.netuid, &chain_set, held, interval, &metrics, patience).await;
         }
-        let (state, from) = crate::recovery::replay(&records, genesis, &cfg, &sudo, &verified)?;
+        let (state, from) = crate::recovery::replay(&records, genesis.clone(), &cfg, &sudo, &verified)?;
         metrics.started_from_snapshot.set(from as i64);
         if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
@@ -397,6 +406,8 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             worker,
             inputs.clone(),
         );
+        let rejoiner =
+            Rejoiner::new(p2p.clone(), records.clone(), cfg.clone(), genesis, sudo, verified.clone(), metrics.clone());
         let core = Core::new(
             CoreParts {
                 cfg: cfg.clone(),
@@ -419,7 +430,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             crate::chain_client::spawn(setter, cfg.netuid, inputs, metrics.clone()),
             metrics.clone(),
         );
-        Ok((core, dispatcher))
+        Ok((core, dispatcher, rejoiner))
     }
 }
 

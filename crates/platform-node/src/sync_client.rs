@@ -80,21 +80,39 @@ pub(crate) fn usable(
     out
 }
 
+/// One peer's answer to a block sync from `from`: the blocks usable ([`usable`]), and whether
+/// the peer no longer holds block `from` (its answer starts above it: it pruned it).
+pub(crate) fn judge(
+    from: u64,
+    parent: Hash,
+    validators: &ValidatorSet,
+    netuid: NetUid,
+    blocks: Vec<(Block, QuorumCertificate)>,
+) -> (Vec<(Block, QuorumCertificate)>, bool) {
+    let pruned = blocks.first().is_some_and(|(b, _)| b.header.height.get() > from.max(1));
+    (usable(from, parent, validators, netuid, blocks), pruned)
+}
+
 async fn answer(p2p: Client, inputs: mpsc::Sender<Input>, netuid: NetUid, request: Request) {
     let input = match request {
         Request::Blocks { from, parent, validators } => {
             let mut blocks = Vec::new();
+            let mut pruned = 0;
             let request = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
             let members: Vec<PublicKey> = validators.validators.iter().map(|v| v.hotkey).collect();
             let validator = |hotkey: Option<PublicKey>| hotkey.is_some_and(|h| members.contains(&h));
             ask_peers(&p2p, &request, validator, |bytes| {
                 if let Ok(SyncResponse::Blocks(list)) = SyncResponse::from_bytes(bytes) {
-                    blocks = usable(from, parent, &validators, netuid, list);
+                    let (usable, gone) = judge(from, parent, &validators, netuid, list);
+                    blocks = usable;
+                    pruned += usize::from(gone);
                 }
-                !blocks.is_empty()
+                // Peers that pruned the next block answer what they still hold: two such answers
+                // (two peers, or one asked twice) and this node is behind them.
+                !blocks.is_empty() || pruned >= 2
             })
             .await;
-            Input::Synced { blocks }
+            Input::Synced { behind: blocks.is_empty() && pruned > 0, blocks }
         }
         Request::Bodies(ids) => {
             let mut envelopes = Vec::new();

@@ -1,10 +1,11 @@
 //! State sync against the real subtensor runtime (chopsticks): six validators are seated; four
 //! run past two snapshot heights, pruning the blocks before the older one (one of them
-//! restarted to serve every snapshot chunk with a byte changed). A fifth, stopped early, restarts
-//! with its old store, far behind what the others keep; a sixth starts with an empty store. Both
-//! start from the newest snapshot the others offer, refuse and penalise the lying provider, end
+//! restarted to serve every snapshot chunk with a byte changed). A fifth, cut off the network
+//! early while running, is let back far behind what the others keep: it finds the blocks it
+//! needs gone and starts again from their snapshot without a restart. A sixth starts with an
+//! empty store and joins from their snapshot. Both refuse and penalise the lying provider, end
 //! with the blocks the others hold, and vote: with one of the four stopped, blocks commit only
-//! with a joiner's votes.
+//! with their votes.
 //!
 //! `PLATFORM_JOIN_HISTORY=N` makes the four run past height N before the joiners start (default:
 //! just past the second snapshot height); with 10 000 it is the long run whose times
@@ -143,7 +144,8 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
         });
     }
 
-    // The four and the laggard start; the laggard stops after a few blocks.
+    // The four and the laggard start; the laggard is cut off after a few blocks, and runs on
+    // alone (the four hold more than two thirds of the stake without it).
     let mut nodes: Vec<RunningNode> = Vec::new();
     for (i, name) in names[..5].iter().enumerate() {
         let bootstrap = nodes.first().map(|n| n.p2p_addresses.clone()).unwrap_or_default();
@@ -151,9 +153,10 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
     }
     eventually("a few blocks", Duration::from_secs(120), || (tip(&nodes[4]).0 >= 10).then_some(())).await;
     let laggard = nodes.pop().expect("five");
-    laggard.shutdown().await;
-    let laggard_held = stored_blocks(dirs[4].path()).last().expect("blocks").0;
-    assert!(laggard_held < SNAPSHOT - RETAIN, "stopped at {laggard_held}");
+    laggard.isolate(true).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let laggard_held = tip(&laggard).0;
+    assert!(laggard_held < SNAPSHOT - RETAIN, "cut off at {laggard_held}");
 
     // The four run past two snapshot heights (or the history asked for), pruning what the
     // laggard would need next.
@@ -180,22 +183,34 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
         "the liar restarted from {snapshot}"
     );
 
-    // The laggard restarts with its old store and a new validator starts with an empty one,
-    // both bootstrapping from the liar.
+    // The laggard is let back; a new validator starts with an empty store, bootstrapping from
+    // the liar.
     let bootstrap = nodes[liar].p2p_addresses.clone();
     let mut joiners = Vec::new();
     let mut started_from = Vec::new();
-    for (name, dir) in [("laggard", &dirs[4]), ("fresh", &dirs[5])] {
+    let mut laggard = Some(laggard);
+    for name in ["laggard", "fresh"] {
         let started = std::time::Instant::now();
-        let joiner = run(node_config(name, dir.path(), &endpoint, bootstrap.clone()), &endpoint).await;
+        let joiner = match laggard.take() {
+            Some(running) => {
+                running.isolate(false).await;
+                running
+            }
+            None => run(node_config(name, dirs[5].path(), &endpoint, bootstrap.clone()), &endpoint).await,
+        };
         let target = tip(&nodes[0]).0;
         eventually("the joiner to catch up", Duration::from_secs(120), || (tip(&joiner).0 >= target).then_some(()))
             .await;
         let from = metric(&joiner, "platform_started_from_snapshot").await as u64;
         eprintln!("{name}: from the snapshot at {from} to height {target} in {:.1} s", started.elapsed().as_secs_f64());
-        assert!(from >= snapshot && from % SNAPSHOT == 0, "{name} started from {from}, not the newest snapshot");
+        assert!(
+            from >= snapshot && from.is_multiple_of(SNAPSHOT),
+            "{name} started from {from}, not the newest snapshot"
+        );
         assert!(metric(&joiner, "platform_state_sync_chunks_total").await >= 1.0);
         assert!(metric(&joiner, "platform_state_sync_refused_total").await >= 1.0, "the liar's chunk was refused");
+        let rejoins = metric(&joiner, "platform_state_sync_rejoins_total").await;
+        assert_eq!(rejoins, f64::from(u8::from(name == "laggard")), "{name}: caught up while running, not at a start");
         joiners.push(joiner);
         started_from.push(from);
     }

@@ -336,6 +336,7 @@ impl Net {
             sync_client::Request::Blocks { from, parent, validators } => {
                 let ask = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
                 let netuid = NetUid::new(NETUID);
+                let mut behind = false;
                 for j in peers {
                     let answer = match self.behaviour[j] {
                         Some(Behaviour::LyingSync) => {
@@ -347,12 +348,13 @@ impl Net {
                             _ => Vec::new(),
                         },
                     };
-                    let blocks = sync_client::usable(from, parent, &validators, netuid, answer);
+                    let (blocks, pruned) = sync_client::judge(from, parent, &validators, netuid, answer);
                     if !blocks.is_empty() {
-                        return Input::Synced { blocks };
+                        return Input::Synced { blocks, behind: false };
                     }
+                    behind |= pruned;
                 }
-                Input::Synced { blocks: Vec::new() }
+                Input::Synced { blocks: Vec::new(), behind }
             }
             sync_client::Request::Bodies(ids) => {
                 let ask = SyncRequest::Submissions(ids).to_bytes();
