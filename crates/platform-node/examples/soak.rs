@@ -59,9 +59,9 @@ fn main() -> anyhow::Result<()> {
         cfg.submissions, cfg.per_block, cfg.miners, cfg.retain_blocks, cfg.epoch_blocks
     );
     println!(
-        "| % | height | submissions | disk | RSS after restart | RSS of the run | state (snapshot) | restart | snapshot decode | oldest block |"
+        "| % | height | submissions | disk | RSS after restart | RSS of the run | state (snapshot) | restart | snapshot decode | new validator start | oldest block |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let started = std::time::Instant::now();
     let me = std::env::current_exe()?;
     // Each restart in a fresh process, as a validator restarts.
@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
     run(&cfg, restart, |s| {
         let mib = |b: u64| b as f64 / 1048576.0;
         println!(
-            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2} s | {:.2} s | {} |",
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2} s | {:.2} s | {:.2} s | {} |",
             s.percent,
             s.height,
             s.submissions,
@@ -86,6 +86,7 @@ fn main() -> anyhow::Result<()> {
             mib(s.state_bytes),
             s.restart.as_secs_f64(),
             s.restore.as_secs_f64(),
+            s.joiner_start.as_secs_f64(),
             s.first_block
         );
     })?;

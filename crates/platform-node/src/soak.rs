@@ -74,6 +74,10 @@ pub struct Sample {
     pub restore: Duration,
     /// The lowest block height still stored.
     pub first_block: u64,
+    /// A new validator's start on this machine, the network transfer aside: the newest snapshot
+    /// stored into an empty data directory and the state recovered from it in a fresh process
+    /// (it then follows the blocks after the snapshot and votes, as a running validator does).
+    pub joiner_start: Duration,
 }
 
 const NETUID: u16 = 1;
@@ -287,6 +291,21 @@ fn measure(
         None => Duration::ZERO,
     };
     let first_block = records.first_height().unwrap_or(0);
+    let joiner_start = match &newest {
+        Some(manifest) => {
+            let snapshot = records.snapshot(manifest)?.ok_or_else(|| anyhow::anyhow!("a chunk is missing"))?;
+            // Outside the data directory, whose size is measured.
+            let joiner = std::env::temp_dir().join(format!("platform-soak-joiner-{}-{percent}", std::process::id()));
+            let started = Instant::now();
+            Records::new(Arc::new(RocksStore::open(&joiner.join("db"))?)).put_snapshot(&snapshot)?;
+            let (height, _, _) = restart(&joiner)?;
+            let took = started.elapsed();
+            std::fs::remove_dir_all(&joiner)?;
+            anyhow::ensure!(height == manifest.height.get(), "the joiner recovered height {height}");
+            took
+        }
+        None => Duration::ZERO,
+    };
     // A restart: the store closed, the state recovered from it elsewhere, the store reopened.
     drop(records);
     let (height, restart, restarted_rss_bytes) = restart(db.parent().unwrap_or(db))?;
@@ -304,6 +323,7 @@ fn measure(
         restart,
         restore,
         first_block,
+        joiner_start,
     };
     Ok((sample, records))
 }
