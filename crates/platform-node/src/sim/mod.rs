@@ -9,7 +9,7 @@
 //! the chain to set weights
 //! for the epochs asked; then it checks what must hold with more than two thirds of the stake
 //! honest — agreement (the same block at every height), validity (no block with a jumped
-//! epoch), liveness (weights every epoch) and identical weights — and returns the first
+//! epoch, no submission committed twice), liveness (weights every epoch) and identical weights — and returns the first
 //! [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
 //! failing one.
 //!
@@ -19,7 +19,8 @@
 //! `withheld.rs` (evaluations never published), `unpublished.rs` (a leader's blocks order a
 //! body nobody has), `forged_sudo.rs` (a leader's blocks carry sudo actions the owner did not
 //! sign, or replay the owner's), `lying_sync.rs` (sync answers with a rewritten history, given
-//! first to a validator catching up). Validity is checked by applying every committed block again
+//! first to a validator catching up), `replayed_submissions.rs` (a leader's blocks order again a
+//! submission already committed, retired from the state or not). Validity is checked by applying every committed block again
 //! from genesis: no committed action may fail the rules.
 //!
 //! The network is cut twice, the cut moving ([`Scenario::partitions`]).
@@ -31,6 +32,7 @@ mod equivocation;
 mod forged_sudo;
 mod lying_sync;
 pub(crate) mod net;
+mod replayed_submissions;
 mod unpublished;
 mod withheld;
 mod wrong_weights;
@@ -61,6 +63,8 @@ pub enum Behaviour {
     ForgedSudo,
     /// Answers every block sync first, with its history rewritten.
     LyingSync,
+    /// Leads with blocks ordering again a submission already committed (retired or not).
+    ReplayedSubmissions,
 }
 
 /// What a Byzantine validator sends one receiver of a message its core published.
@@ -75,7 +79,7 @@ enum Outgoing {
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 8] = [
+    pub const ALL: [Behaviour; 9] = [
         Behaviour::Silent,
         Behaviour::EpochJump,
         Behaviour::WrongWeights,
@@ -84,6 +88,7 @@ impl Behaviour {
         Behaviour::UnpublishedBodies,
         Behaviour::ForgedSudo,
         Behaviour::LyingSync,
+        Behaviour::ReplayedSubmissions,
     ];
 
     /// The name the runner takes (`--behaviour`).
@@ -97,6 +102,7 @@ impl Behaviour {
             Behaviour::UnpublishedBodies => "unpublished-bodies",
             Behaviour::ForgedSudo => "forged-sudo",
             Behaviour::LyingSync => "lying-sync",
+            Behaviour::ReplayedSubmissions => "replayed-submissions",
         }
     }
 
@@ -118,6 +124,9 @@ impl Behaviour {
             (Behaviour::WithheldEvaluations, topic) if withheld::withholds(topic) => return Outgoing::Withheld,
             (Behaviour::UnpublishedBodies, Topic::Consensus) => unpublished::rewrite(keypair, bytes),
             (Behaviour::ForgedSudo, Topic::Consensus) => forged_sudo::rewrite(keypair, records, bytes),
+            (Behaviour::ReplayedSubmissions, Topic::Consensus) => {
+                replayed_submissions::rewrite(keypair, records, bytes)
+            }
             _ => None,
         };
         replaced.map_or(Outgoing::AsPublished, Outgoing::Replaced)
@@ -215,6 +224,9 @@ pub enum Violation {
     /// unknown body, a sudo action not the owner's or replayed, ...).
     #[error("validity: action {1} of height {0} fails the rules: {2}")]
     InvalidAction(u64, usize, String),
+    /// A submission was committed twice (at the two heights): evaluated and counted twice.
+    #[error("validity: submission {0} committed at height {1} and again at {2}")]
+    OrderedTwice(String, u64, u64),
     /// Two honest validators asked the chain to set different weights for one epoch.
     #[error("weights: validators {0} and {1} differ in their weights number {2}")]
     Weights(usize, usize, usize),
@@ -289,9 +301,18 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         }
     }
     let records = &net.nodes[honest[0]].records;
+    let mut ordered = std::collections::HashMap::new();
     for (block, _) in records.blocks_from(1, height as usize).unwrap_or_default() {
+        let at = block.header.height.get();
         if block.header.epoch.get() >= 1_000 {
-            return Err(Violation::Validity(block.header.height.get(), block.header.epoch.get()));
+            return Err(Violation::Validity(at, block.header.epoch.get()));
+        }
+        for action in &block.actions {
+            if let Action::Submission(id) = action
+                && let Some(first) = ordered.insert(*id, at)
+            {
+                return Err(Violation::OrderedTwice(id.to_string(), first, at));
+            }
         }
     }
     if let Some((height, index, reason)) = net.refused_action(honest[0]) {

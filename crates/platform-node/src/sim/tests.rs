@@ -200,6 +200,25 @@ fn forged_and_replayed_sudo_actions_are_never_applied() {
     assert!(honest.iter().all(|&i| net.weights[i][..2] == net.weights[0][..2]), "{:?}", net.weights);
 }
 
+/// A leader's blocks order again the first submission ever committed — retired from the state
+/// after the first weights, its body stored everywhere: every such block is refused, each
+/// submission is committed once, every committed action passes the rules again, and weights
+/// keep being set alike.
+#[test]
+fn a_committed_submission_ordered_again_is_refused_after_it_retired() {
+    let mut net = Net::new(4, 37);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[1] = Some(Behaviour::ReplayedSubmissions);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    let honest = [0usize, 2, 3];
+    net.run_until(Duration::from_secs(120), |net| honest.iter().all(|&i| net.weights[i].len() >= 3)).expect("weights");
+    assert!(net.rewritten > 0, "the replayer led and its proposals went out with a replay added");
+    assert!(!net.nodes[0].state.retired.is_empty(), "submissions retired while the replays went on");
+    assert_eq!(net.committed_submissions(0), 6, "each of the six committed once");
+    assert_eq!(net.refused_action(0), None, "every committed action passes the rules");
+    assert!(honest.iter().all(|&i| net.weights[i][..3] == net.weights[0][..3]), "{:?}", net.weights);
+}
+
 /// A leader's blocks order a body it never published: no such block commits (every committed
 /// submission is one the miner sent), and the network goes on to set weights.
 #[test]
