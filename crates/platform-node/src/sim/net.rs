@@ -466,6 +466,19 @@ impl Net {
                 restored.tip, node.state.tip
             ));
         }
+        // Between snapshot heights the root covers only the registry: the rest compared whole.
+        let live = |s: &platform_app::AppState| {
+            let mut ids: Vec<_> = s.submissions.iter().map(|(id, c)| (*id, c.evaluations.clone())).collect();
+            ids.sort_by_key(|(id, _)| *id);
+            ids
+        };
+        if restored.retired != node.state.retired
+            || restored.replays != node.state.replays
+            || restored.smoothed != node.state.smoothed
+            || live(&restored) != live(&node.state)
+        {
+            return Err(format!("from the snapshot at {newest:?}: the same tip, another state"));
+        }
         Ok(())
     }
 
