@@ -173,6 +173,9 @@ impl Records {
             });
         batch.delete(Column::Submissions, id.0.as_bytes().to_vec());
         batch.delete(Column::Evaluations, crate::records::reason_key(id));
+        if let Some(retired) = self.retired(id) {
+            batch.delete(Column::Evaluations, crate::records::retired_by_miner_key(&retired.miner, retired.height, id));
+        }
         batch.delete(Column::Evaluations, crate::records::retired_key(id));
         batch.delete(Column::Metadata, crate::records::pending_key(id));
         let Some(hash) = blob else { return false };

@@ -9,8 +9,8 @@ use platform_p2p::Provider;
 use platform_storage::{Column, Store, StoreError, WriteBatch};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
 use platform_types::{
-    Block, Codec, Envelope, Hash, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, QuorumCertificate, Submission, SubmissionId,
-    SyncRequest, SyncResponse, ValidatorSet,
+    Block, Codec, Envelope, Hash, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, PublicKey, QuorumCertificate, Submission,
+    SubmissionId, SyncRequest, SyncResponse, ValidatorSet,
 };
 
 const GENESIS_KEY: &[u8] = b"genesis/validators";
@@ -59,6 +59,13 @@ pub(crate) fn reason_key(id: &SubmissionId) -> Vec<u8> {
 
 pub(crate) fn retired_key(id: &SubmissionId) -> Vec<u8> {
     [&b"retired/"[..], id.0.as_bytes()].concat()
+}
+
+const RETIRED_BY_MINER_PREFIX: &[u8] = b"retiredby/";
+
+/// A miner's retired submission, newest first in key order (the height inverted).
+pub(crate) fn retired_by_miner_key(miner: &PublicKey, height: platform_types::Height, id: &SubmissionId) -> Vec<u8> {
+    [RETIRED_BY_MINER_PREFIX, miner.as_bytes(), &(u64::MAX - height.get()).to_be_bytes(), id.0.as_bytes()].concat()
 }
 
 fn weights_epoch(key: &[u8]) -> Option<u64> {
@@ -277,6 +284,7 @@ impl Records {
         let mut batch = WriteBatch::new();
         for (id, committed) in retired {
             batch.put(Column::Evaluations, retired_key(id), committed.encode());
+            batch.put(Column::Evaluations, retired_by_miner_key(&committed.miner, committed.height, id), Vec::new());
         }
         self.store.write(batch)
     }
@@ -285,6 +293,18 @@ impl Records {
     pub fn retired(&self, id: &SubmissionId) -> Option<Committed> {
         let bytes = self.store.get(Column::Evaluations, &retired_key(id)).ok().flatten()?;
         Committed::decode(&mut bytes.as_slice()).ok()
+    }
+
+    /// Up to `limit` of `miner`'s retired submissions still kept, newest first.
+    pub fn retired_of(&self, miner: &PublicKey, limit: usize) -> Vec<(SubmissionId, Committed)> {
+        let prefix = [RETIRED_BY_MINER_PREFIX, miner.as_bytes()].concat();
+        let keys = self.store.scan(Column::Evaluations, &prefix, None, limit).unwrap_or_default();
+        keys.into_iter()
+            .filter_map(|(key, _)| {
+                let id = SubmissionId(Hash::from_bytes(key.get(prefix.len() + 8..)?.try_into().ok()?));
+                Some((id, self.retired(&id)?))
+            })
+            .collect()
     }
 
     /// Keeps why this validator's evaluation of `id` was a rejection (the challenge's reason).

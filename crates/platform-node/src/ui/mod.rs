@@ -128,10 +128,12 @@ async fn journey(api: &Api, id: &str) -> Result<Journey, ApiError> {
 
 async fn search(api: &Api, q: String) -> Result<Search, ApiError> {
     with_view(api, move |view, records| {
-        let mut found = view.search(&q);
+        let mut found = view.search(&q, records);
         // Known here: committed, or stored and not ordered yet (what the journey page shows).
         if let Some(id) = parse_id(&q)
-            && (view.state.submissions.contains_key(&id) || records.submission_info(&id).is_some())
+            && (view.state.submissions.contains_key(&id)
+                || records.retired(&id).is_some()
+                || records.submission_info(&id).is_some())
         {
             found.submission = Some(id.to_string());
         }

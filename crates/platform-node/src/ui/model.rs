@@ -487,7 +487,9 @@ impl ReadView {
         let miner_text = text("miner").unwrap_or_default();
         let miner = PublicKey::from_ss58(&miner_text).ok();
         let uid = miner.as_ref().and_then(|m| self.uid(m));
-        let committed = self.state.submissions.get(id);
+        // Still in the state, or retired from it and kept in the store.
+        let retired = records.retired(id).filter(|_| !self.state.submissions.contains_key(id));
+        let committed = self.state.submissions.get(id).or(retired.as_ref());
         let (mut evaluations, mut confidence, mut mechanism) = (Vec::new(), None, None);
         if let Some(c) = committed {
             let entry = self.state.challenge(&c.challenge);
@@ -539,24 +541,22 @@ impl ReadView {
         })
     }
 
-    /// The submissions of the miner `query` names (an SS58 hotkey), newest first.
-    pub(crate) fn search(&self, query: &str) -> Search {
+    /// The submissions of the miner `query` names (an SS58 hotkey), newest first: those in the
+    /// state and those retired from it that the store keeps.
+    pub(crate) fn search(&self, query: &str, records: &Records) -> Search {
         let query = query.trim();
         let Ok(miner) = PublicKey::from_ss58(query) else {
             return Search { query: query.to_owned(), submission: None, miner: None, submissions: Vec::new() };
         };
-        let mut found: Vec<SearchRow> = self
-            .state
-            .submissions
-            .iter()
-            .filter(|(_, c)| c.miner == miner)
-            .map(|(id, c)| SearchRow {
-                id: id.to_string(),
-                challenge: c.challenge.as_str().to_owned(),
-                height: c.height.get(),
-                score_ppb: crate::view::aggregate_ppb(&self.state, c),
-            })
-            .collect();
+        let row = |id: &SubmissionId, c: &platform_app::Committed| SearchRow {
+            id: id.to_string(),
+            challenge: c.challenge.as_str().to_owned(),
+            height: c.height.get(),
+            score_ppb: crate::view::aggregate_ppb(&self.state, c),
+        };
+        let mut found: Vec<SearchRow> =
+            self.state.submissions.iter().filter(|(_, c)| c.miner == miner).map(|(id, c)| row(id, c)).collect();
+        found.extend(records.retired_of(&miner, SEARCH_LIMIT).iter().map(|(id, c)| row(id, c)));
         found.sort_by(|a, b| b.height.cmp(&a.height).then(a.id.cmp(&b.id)));
         found.truncate(SEARCH_LIMIT);
         Search { query: query.to_owned(), submission: None, miner: Some(miner.to_ss58()), submissions: found }

@@ -184,12 +184,32 @@ fn a_journey_marks_the_validator_excluded_as_an_outlier() {
 fn search_lists_a_miners_submissions_newest_first() {
     let (a, b) = (key("MinerA"), key("MinerB"));
     let (view, _, ids) = view(&[(&a, [1; 4]), (&b, [2; 4]), (&a, [3; 4])]);
-    let found = view.search(&a.public().to_ss58());
+    let records = Records::new(Arc::new(MemoryStore::new()));
+    let found = view.search(&a.public().to_ss58(), &records);
     assert_eq!(found.miner, Some(a.public().to_ss58()));
     let listed: Vec<_> = found.submissions.iter().map(|s| s.id.clone()).collect();
     assert_eq!(listed, vec![ids[2].to_string(), ids[0].to_string()]);
-    let nothing = view.search("not a key");
+    let nothing = view.search("not a key", &records);
     assert!(nothing.miner.is_none() && nothing.submissions.is_empty());
+}
+
+/// A submission retired from the state (kept in the store) is still listed for its miner, in
+/// height order with the others, and its journey still shows its evaluations.
+#[test]
+fn retired_submissions_are_still_searched_and_shown() {
+    let (a, b) = (key("MinerA"), key("MinerB"));
+    let (mut view, _, ids) = view(&[(&a, [1; 4]), (&b, [2; 4]), (&a, [3; 4])]);
+    let records = Records::new(Arc::new(MemoryStore::new()));
+    let retired = view.state.submissions.remove(&ids[0]).expect("held");
+    records.put_retired(&[(ids[0], retired)]).expect("kept");
+    let found = view.search(&a.public().to_ss58(), &records);
+    let listed: Vec<_> = found.submissions.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(listed, vec![ids[2].to_string(), ids[0].to_string()]);
+    assert!(found.submissions[1].score_ppb.is_some(), "the retired one's score");
+    let journey = view.journey(&ids[0], &records, None).expect("known");
+    assert_eq!(journey.evaluations.len(), 4);
+    assert!(journey.is_final);
+    assert!(view.search(&b.public().to_ss58(), &records).submissions.len() == 1, "another miner's are not listed");
 }
 
 #[test]
