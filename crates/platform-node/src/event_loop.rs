@@ -91,11 +91,12 @@ pub(crate) async fn run(
                 // What was admitted is written before the core that acknowledged it goes.
                 core.settle_writes();
                 dispatcher.dispatch(core.take_effects());
-                rejoiner.restart(&mut core);
-                written = core.writer.waker();
-                core.set_time(Clock::system());
-                core.start();
-                core.publish_view();
+                if rejoiner.restart(&mut core) {
+                    written = core.writer.waker();
+                    core.set_time(Clock::system());
+                    core.start();
+                    core.publish_view();
+                }
             },
             _ = shutdown.changed() => break,
         }

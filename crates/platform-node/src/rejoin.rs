@@ -94,16 +94,20 @@ impl Rejoiner {
         stored
     }
 
-    /// Rebuilds `core` from the stored snapshot (and the blocks after it), as a restart does.
-    /// On failure the core is left as it was.
-    pub fn restart(&self, core: &mut Core) {
+    /// Rebuilds `core` from the stored snapshot (and the blocks after it), as a restart does;
+    /// whether it did (on failure the core is left as it was, running).
+    pub fn restart(&self, core: &mut Core) -> bool {
         let (state, from) =
             match crate::recovery::replay(&self.records, self.genesis.clone(), &self.cfg, &self.sudo, &self.verified) {
                 Ok(recovered) => recovered,
-                Err(e) => return error!("cannot recover the state from the fetched snapshot: {e:#}"),
+                Err(e) => {
+                    error!("cannot recover the state from the fetched snapshot: {e:#}");
+                    return false;
+                }
             };
         if state.tip.height <= core.state.tip.height {
-            return warn!(height = state.tip.height.get(), "the fetched snapshot is not ahead of this node; going on");
+            warn!(height = state.tip.height.get(), "the fetched snapshot is not ahead of this node; going on");
+            return false;
         }
         match core.rebuilt(state) {
             Ok(rebuilt) => {
@@ -111,8 +115,12 @@ impl Rejoiner {
                 self.metrics.started_from_snapshot.set(from as i64);
                 self.metrics.state_sync_rejoins.inc();
                 info!(height = core.state.tip.height.get(), "started again from the peers' snapshot");
+                true
             }
-            Err(e) => error!("cannot rebuild the core on the fetched snapshot: {e:#}"),
+            Err(e) => {
+                error!("cannot rebuild the core on the fetched snapshot: {e:#}");
+                false
+            }
         }
     }
 }
