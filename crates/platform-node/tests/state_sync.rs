@@ -3,9 +3,9 @@
 //! restarted to serve every snapshot chunk with a byte changed). A fifth, cut off the network
 //! early while running, is let back far behind what the others keep: it finds the blocks it
 //! needs gone and starts again from their snapshot without a restart. A sixth starts with an
-//! empty store and joins from their snapshot. Both refuse and penalise the lying provider, end
-//! with the blocks the others hold, and vote: with one of the four stopped, blocks commit only
-//! with their votes.
+//! empty store and joins from their snapshot, refusing and penalising the lying provider. Both
+//! end with the blocks the others hold, and vote: with one of the four stopped, blocks commit
+//! only with their votes.
 //!
 //! `PLATFORM_JOIN_HISTORY=N` makes the four run past height N before the joiners start (default:
 //! just past the second snapshot height); with 10 000 it is the long run whose times
@@ -208,7 +208,11 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
             "{name} started from {from}, not the newest snapshot"
         );
         assert!(metric(&joiner, "platform_state_sync_chunks_total").await >= 1.0);
-        assert!(metric(&joiner, "platform_state_sync_refused_total").await >= 1.0, "the liar's chunk was refused");
+        // The fresh joiner bootstraps from the liar, whose id sorts first: it asks the liar first.
+        // The laggard, let back, fetches from whichever peers it has reconnected to by then.
+        if name == "fresh" {
+            assert!(metric(&joiner, "platform_state_sync_refused_total").await >= 1.0, "the liar's chunk was refused");
+        }
         let rejoins = metric(&joiner, "platform_state_sync_rejoins_total").await;
         assert_eq!(rejoins, f64::from(u8::from(name == "laggard")), "{name}: caught up while running, not at a start");
         joiners.push(joiner);
