@@ -193,8 +193,11 @@ struct Signed {
     blob: Option<String>,
 }
 
+/// Hex as the API documents it: an optional `0x`, then pairs of hex digits, nothing else (no
+/// whitespace: Unicode's, which `str::trim` removes, made a control character read as an empty
+/// blob).
 fn decode_hex(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
-    hex::decode(text.trim().trim_start_matches("0x")).map_err(|e| bad(format!("{field} is not hex: {e}")))
+    hex::decode(text.strip_prefix("0x").unwrap_or(text)).map_err(|e| bad(format!("{field} is not hex: {e}")))
 }
 
 /// Bytes that do not decode: 413 for a field or message over its limit, else 400.

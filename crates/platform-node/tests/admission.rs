@@ -145,6 +145,13 @@ async fn http_errors_are_json_with_their_documented_status() {
         let inconsistent = submission_with(&miner, b"1 2 3", 999, now_ms());
         let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&inconsistent));
         assert_eq!(status, 400, "{answer}");
+        // A blob that is not hex as documented (here a Unicode space, which trimming once read as
+        // an empty blob) is refused, not ignored.
+        let fine = submission_with(&miner, b"1 2 3", 5, now_ms());
+        let spaced = serde_json::json!({ "envelope": hex::encode(fine.to_bytes()), "blob": "\u{85}" }).to_string();
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &spaced);
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("blob is not hex")), "{answer}");
         // A timestamp outside the window is not a duplicate nonce.
         let stale = submission_with(&miner, b"1 2 3", 5, now_ms() - 11 * 60 * 1000);
         let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&stale));
