@@ -61,16 +61,7 @@ impl Net {
         neurons.push(Neuron { uid: Uid::new(4), hotkey: miner.public(), stake: 0, validator_permit: false });
         neurons.push(Neuron { uid: Uid::new(5), hotkey: owner.public(), stake: 0, validator_permit: false });
         neurons.push(Neuron { uid: Uid::new(6), hotkey: rival.public(), stake: 0, validator_permit: false });
-        let params = SubnetParams {
-            tempo: TEMPO,
-            weights_version_key: 0,
-            weights_rate_limit: 1,
-            commit_reveal_enabled: false,
-            reveal_period_epochs: 1,
-            mechanism_count: 1,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
-        };
+        let params = SubnetParams::unrestricted(TEMPO);
         let metagraph = Metagraph {
             netuid: NETUID,
             block: chain_block(1),

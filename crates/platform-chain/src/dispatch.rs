@@ -57,14 +57,10 @@ mod tests {
             hotkey: key,
             weights: None,
             params: Some(SubnetParams {
-                tempo: 360,
                 weights_version_key: 9,
                 weights_rate_limit: 100,
                 commit_reveal_enabled: true,
-                reveal_period_epochs: 1,
-                mechanism_count: 1,
-                min_allowed_weights: 0,
-                max_weights_limit: u16::MAX,
+                ..SubnetParams::unrestricted(360)
             }),
         }
     }

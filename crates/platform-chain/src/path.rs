@@ -151,7 +151,6 @@ pub fn timelocked_call<R: rand::RngCore + rand::CryptoRng>(
 
 #[cfg(test)]
 mod tests {
-    use platform_types::Schedule;
 
     use super::*;
 
@@ -175,19 +174,15 @@ mod tests {
 
     fn ctx(commit_reveal: bool) -> WeightsContext {
         let params = SubnetParams {
-            tempo: 360,
-            weights_version_key: 0,
             weights_rate_limit: 100,
             commit_reveal_enabled: commit_reveal,
-            reveal_period_epochs: 1,
             mechanism_count: 2,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
+            ..SubnetParams::unrestricted(360)
         };
         WeightsContext {
             block: BlockRef { number: 10, hash: platform_types::Hash::ZERO },
             params,
-            epoch: Schedule { netuid: 1, tempo: 360, reveal_period_epochs: 1 }.epoch_state(10),
+            epoch: params.schedule(platform_types::NetUid::new(1)).epoch_state(10),
             dynamic_tempo: false,
             commit_reveal_version: 4,
             block_time_secs: 12.0,

@@ -77,25 +77,20 @@ pub fn check_sender(
 
 #[cfg(test)]
 mod tests {
-    use platform_types::{BlockRef, Hash, Keypair, Schedule, SubnetParams};
+    use platform_types::{BlockRef, Hash, Keypair, SubnetParams};
 
     use super::*;
 
     fn ctx(block: u64, rate_limit: u64) -> WeightsContext {
         let params = SubnetParams {
-            tempo: 360,
-            weights_version_key: 0,
             weights_rate_limit: rate_limit,
             commit_reveal_enabled: true,
-            reveal_period_epochs: 1,
-            mechanism_count: 1,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
+            ..SubnetParams::unrestricted(360)
         };
         WeightsContext {
             block: BlockRef { number: block, hash: Hash::ZERO },
             params,
-            epoch: Schedule { netuid: 1, tempo: 360, reveal_period_epochs: 1 }.epoch_state(block),
+            epoch: params.schedule(NetUid::new(1)).epoch_state(block),
             dynamic_tempo: false,
             commit_reveal_version: 4,
             block_time_secs: 12.0,

@@ -128,16 +128,7 @@ pub fn run(
         let uid = Uid::new(u16::try_from(i + 1).map_err(|_| anyhow::anyhow!("too many miners"))?);
         neurons.push(Neuron { uid, hotkey: miner.public(), stake: 0, validator_permit: false });
     }
-    let params = SubnetParams {
-        tempo: 360,
-        weights_version_key: 0,
-        weights_rate_limit: 1,
-        commit_reveal_enabled: false,
-        reveal_period_epochs: 1,
-        mechanism_count: 1,
-        min_allowed_weights: 0,
-        max_weights_limit: u16::MAX,
-    };
+    let params = SubnetParams::unrestricted(360);
     let metagraph_at = |block: BlockRef| Metagraph {
         netuid,
         block,

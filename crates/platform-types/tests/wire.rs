@@ -109,14 +109,11 @@ fn metagraph() -> Metagraph {
         owner_coldkey: None,
         owner_hotkey: Some(alice().public()),
         params: SubnetParams {
-            tempo: 360,
             weights_version_key: 7,
             weights_rate_limit: 100,
             commit_reveal_enabled: true,
-            reveal_period_epochs: 1,
             mechanism_count: 2,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
+            ..SubnetParams::unrestricted(360)
         },
     }
 }

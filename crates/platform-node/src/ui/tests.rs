@@ -97,16 +97,7 @@ fn the_leaderboard_ranks_miners_and_shows_their_share_of_the_agreed_weights() {
         .enumerate()
         .map(|(i, m)| Neuron { uid: Uid::new(10 + i as u16), hotkey: m.public(), stake: 0, validator_permit: false })
         .collect();
-    let params = SubnetParams {
-        tempo: 10,
-        weights_version_key: 0,
-        weights_rate_limit: 1,
-        commit_reveal_enabled: false,
-        reveal_period_epochs: 1,
-        mechanism_count: 1,
-        min_allowed_weights: 0,
-        max_weights_limit: u16::MAX,
-    };
+    let params = SubnetParams::unrestricted(10);
     let block = BlockRef { number: 1, hash: Hash::ZERO };
     let graph = Metagraph { netuid: NetUid::new(1), block, neurons, owner_coldkey: None, owner_hotkey: None, params };
     view.metagraph = Some(Arc::new(graph));

@@ -31,16 +31,7 @@ pub fn chain(validator: &Keypair, miner: &Keypair, owner: &Keypair) -> TestChain
         ],
         owner_coldkey: None,
         owner_hotkey: Some(owner.public()),
-        params: SubnetParams {
-            tempo: 20,
-            weights_version_key: 0,
-            weights_rate_limit: 1,
-            commit_reveal_enabled: false,
-            reveal_period_epochs: 1,
-            mechanism_count: 1,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
-        },
+        params: SubnetParams::unrestricted(20),
     })
 }
 

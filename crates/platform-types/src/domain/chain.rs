@@ -124,6 +124,24 @@ pub struct SubnetParams {
 }
 
 impl SubnetParams {
+    /// A subnet with epochs every `tempo + 1` blocks that restricts weights as little as the
+    /// chain allows: any version key, one block between sets, weights set in the clear, one
+    /// mechanism, no minimum count and no cap on a weight's share. Tests, simulations and
+    /// benchmarks start from it and change what they exercise
+    /// (`SubnetParams { commit_reveal_enabled: true, ..SubnetParams::unrestricted(360) }`).
+    pub const fn unrestricted(tempo: u16) -> Self {
+        Self {
+            tempo,
+            weights_version_key: 0,
+            weights_rate_limit: 1,
+            commit_reveal_enabled: false,
+            reveal_period_epochs: 1,
+            mechanism_count: 1,
+            min_allowed_weights: 0,
+            max_weights_limit: u16::MAX,
+        }
+    }
+
     /// The epoch schedule these parameters give `netuid`.
     pub fn schedule(&self, netuid: NetUid) -> Schedule {
         Schedule { netuid: netuid.get(), tempo: self.tempo, reveal_period_epochs: self.reveal_period_epochs }
