@@ -14,7 +14,7 @@ fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c()
     }
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("devnet");
-    let run = support::run_devnet_command(env!("CARGO_BIN_EXE_validator-node"), &dir, Duration::from_secs(300));
+    let run = support::run_devnet_command(env!("CARGO_BIN_EXE_validator-node"), &dir, &[], Duration::from_secs(300));
     let out = &run.output;
     // Progress while starting, then where to look.
     assert!(out.contains("chain: starting the subtensor runtime"), "{out}");
@@ -33,4 +33,30 @@ fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c()
     let log = std::fs::read_to_string(dir.join("validators.log")).expect("validators.log");
     assert!(log.contains("weights sent to the chain"), "the validators' log holds their story");
     eprintln!("first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
+}
+
+/// Sixteen validators (the runtime's default registration limit once stopped the devnet at the
+/// 13th) all seated, all voting, and all sixteen setting the same weights on chain.
+#[test]
+fn sixteen_validators_all_set_identical_weights_on_chain() {
+    if support::chain_common::spec_path().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("devnet");
+    let args = ["--validators", "16", "--miners", "5"];
+    let run = support::run_devnet_command(env!("CARGO_BIN_EXE_validator-node"), &dir, &args, Duration::from_secs(600));
+    let out = &run.output;
+    assert!(out.contains("chain: registering hotkey 21/21"), "{out}");
+    assert!(out.contains("Local network running: 16 validators"), "{out}");
+    // Every validator's weights are on chain (none is left at "none yet"), and all agree.
+    let last = out.rfind("identical across validators: yes").expect(out);
+    let table = &out[..last];
+    let table = &table[table.rfind("weights on chain at block").expect("a weights table")..];
+    for i in 0..16 {
+        let line = table.lines().find(|l| l.trim_start().starts_with(&format!("validator {i}:"))).expect(table);
+        assert!(line.contains("(uid, weight of 65535)"), "validator {i} set no weights: {table}");
+    }
+    assert!(run.clean_exit, "Ctrl-C stops it with status 0:\n{out}");
+    eprintln!("16 validators: first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
 }

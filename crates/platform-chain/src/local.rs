@@ -19,6 +19,9 @@ use crate::error::ChainError;
 /// //Alice's SS58 address: the chain's sudo key and a funded account on the local chain.
 pub const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
+/// Registrations a local chain's subnet allows per block and per adjustment interval.
+pub const MAX_REGISTRATIONS: u16 = 1024;
+
 /// How to start a local chain.
 #[derive(Debug, Clone)]
 pub struct LocalChainConfig {
@@ -103,7 +106,10 @@ fn params(values: &[Json]) -> Result<RpcParams, ChainError> {
 
 impl LocalChain {
     /// Starts chopsticks and waits until its RPC answers. The chain is prepared for the
-    /// configured subnet: //Alice funded, the tempo set, the weights rate limit 1 block.
+    /// configured subnet: //Alice funded, the tempo set, the weights rate limit 1 block, and
+    /// registrations limited to [`MAX_REGISTRATIONS`] per block and per interval (the runtime's
+    /// default, 3 x 4 an interval, refuses the 13th with `Custom(5)`, and a local network seats
+    /// every validator and miner at once).
     pub async fn start(config: &LocalChainConfig) -> Result<Self, ChainError> {
         let fail = |reason: String| ChainError::Connect { endpoint: "local chopsticks".into(), reason };
         for (what, path) in [("chain spec", &config.spec), ("chopsticks", &config.chopsticks)] {
@@ -119,10 +125,12 @@ impl LocalChain {
         let yaml = format!(
             "genesis: {spec}\nport: {port}\nhost: 127.0.0.1\nbuild-block-mode: Instant\n\
              import-storage:\n  Sudo: {{ Key: {ALICE} }}\n  System:\n    Account:\n      - [[{ALICE}], {{providers: 1, data: {{free: 1000000000000000}}}}]\n\
-             \x20 SubtensorModule:\n    Tempo: [[[{netuid}], {tempo}]]\n    WeightsSetRateLimit: [[[{netuid}], 1]]\n",
+             \x20 SubtensorModule:\n    Tempo: [[[{netuid}], {tempo}]]\n    WeightsSetRateLimit: [[[{netuid}], 1]]\n\
+             \x20   TargetRegistrationsPerInterval: [[[{netuid}], {registrations}]]\n    MaxRegistrationsPerBlock: [[[{netuid}], {registrations}]]\n",
             spec = config.spec.display(),
             netuid = config.netuid,
             tempo = config.tempo,
+            registrations = MAX_REGISTRATIONS,
         );
         let config_path = config.work_dir.join(format!("chopsticks-{port}.yml"));
         std::fs::write(&config_path, yaml).map_err(|e| fail(e.to_string()))?;

@@ -127,7 +127,7 @@ pub struct DevnetRun {
 /// Runs `validator-node devnet` (the binary at `bin`, from the workspace root, chain and
 /// chopsticks as the tests use them) until it prints the weights every validator has on
 /// chain, identical across validators, then stops it with SIGINT as Ctrl-C would.
-pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRun {
+pub fn run_devnet_command(bin: &str, work: &Path, args: &[&str], timeout: Duration) -> DevnetRun {
     use std::io::{BufRead, BufReader};
     let spec = chain_common::spec_path().expect("the chain spec");
     let chain_dir = spec.parent().expect("folder").to_path_buf();
@@ -141,6 +141,7 @@ pub fn run_devnet_command(bin: &str, work: &Path, timeout: Duration) -> DevnetRu
         .arg("--chain-dir")
         .arg(&chain_dir)
         .args(["--http-port", &free_port().to_string()])
+        .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
