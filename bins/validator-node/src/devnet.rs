@@ -195,7 +195,7 @@ async fn weights_on_chain(net: &Devnet, netuid: NetUid) -> Vec<Vec<(u16, u16)>> 
     let mut all = Vec::new();
     for key in &net.validators {
         let weights = match graph.uid_of(&key.public()) {
-            Some(uid) => net.chain.weights(netuid, MechanismId::new(0), uid.get()).await.unwrap_or_default(),
+            Some(uid) => net.chain.weights(netuid, MechanismId::new(0), uid.get(), None).await.unwrap_or_default(),
             None => Vec::new(),
         };
         all.push(weights);

@@ -1,5 +1,6 @@
 //! `validator-node`: runs one Platform validator until SIGINT or SIGTERM.
 
+mod audit;
 mod devnet;
 mod weights;
 
@@ -46,6 +47,12 @@ enum Command {
     /// timelocked commit's bytes. Reads the chain with --endpoint, or takes the epoch state
     /// (--tempo --block …) or an explicit --reveal-round offline.
     Weights(weights::WeightsArgs),
+    /// Check a validator's committed history again from its data directory, trusting nothing it
+    /// computed: every block's certificate (> 2/3 of the stake of the validator set in force)
+    /// and rules, every evaluation run again in the sandbox (or a --sample), every epoch's
+    /// weights recomputed, and with --endpoint compared with what each validator set on chain.
+    /// Exit status 0 when everything agrees, 2 when anything differs, 1 on error.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +66,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         };
+    }
+    if let Some(Command::Audit(args)) = cli.command {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return fail(e.into()),
+        };
+        return runtime.block_on(audit::run(args)).unwrap_or_else(fail);
     }
     if let Some(Command::Devnet(args)) = cli.command {
         let work_dir = match devnet::prepare(&args) {

@@ -120,7 +120,7 @@ async fn weights_on_chain(net: &Devnet, expected: &[(u16, u16)]) {
         eventually(&format!("validator {i}'s weights on chain"), Duration::from_secs(120), || {
             let chain = net.chain.clone();
             let weights = tokio::runtime::Handle::current()
-                .block_on(async move { chain.weights(NetUid::new(NETUID), MechanismId::new(0), uid).await })
+                .block_on(async move { chain.weights(NetUid::new(NETUID), MechanismId::new(0), uid, None).await })
                 .expect("read weights");
             (weights == expected).then_some(())
         })
@@ -288,5 +288,53 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitione
     assert!(text.contains("fault injection is on"), "the liar's log says it is one");
 
     drop(procs);
+
+    // The public audit of an honest validator's data directory, its process stopped: every
+    // block certified and within the rules, every epoch's weights recomputed and, on chain,
+    // what every validator set; the liar's verdicts differ from the re-run and it is named.
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_validator-node"))
+        .args(["audit", "--data-dir"])
+        .arg(net.data_dir(0))
+        .args(["--netuid", &NETUID.to_string(), "--endpoint", &net.local.url(), "--output", "json"])
+        .args(["--sudo-key", &net.owner.public().to_ss58()])
+        .output()
+        .expect("validator-node audit runs");
+    let stderr = String::from_utf8_lossy(&audit.stderr);
+    let report: Value = serde_json::from_slice(&audit.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert!(audit.status.success(), "the audit agrees (status {:?}): {report:#} {stderr}", audit.status);
+    assert_eq!(report["started_from"], "genesis", "{report:#}");
+    assert!(report["blocks"].as_u64().is_some_and(|n| n > 10), "{report:#}");
+    assert_eq!(report["broken"].as_array().map(Vec::len), Some(0), "{report:#}");
+    let epochs = report["epochs"].as_array().expect("epochs");
+    assert!(epochs.len() >= 2, "two epochs' weights at least: {report:#}");
+    assert!(epochs.iter().all(|e| e["recomputed"]["status"] == "agreed"), "{report:#}");
+    // The weights asserted on chain above, found by the audit for the honest validators and
+    // the liar (it follows consensus) alike.
+    for hotkey in [0, 1, LIAR].map(|i| net.validators[i].public().to_ss58()) {
+        let agreed = epochs
+            .iter()
+            .flat_map(|e| e["on_chain"].as_array().cloned().unwrap_or_default())
+            .filter(|c| c["validator"] == hotkey.as_str() && c["status"] == "agreed")
+            .count();
+        assert!(agreed >= 1, "{hotkey}'s weights on chain agree for an epoch at least: {report:#}");
+    }
+    let evaluations = &report["evaluations"];
+    assert!(evaluations["rerun"].as_u64().is_some_and(|n| n >= 3), "{report:#}");
+    let differing = evaluations["differing_by_validator"].as_object().expect("by validator");
+    assert!(differing.get(&liar).and_then(Value::as_u64).is_some_and(|n| n >= 3), "the liar is named: {report:#}");
+    assert_eq!(differing.len(), 1, "only the liar's verdicts differ: {report:#}");
+    // The same for people, with the liar named.
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_validator-node"))
+        .args(["audit", "--data-dir"])
+        .arg(net.data_dir(1))
+        .args(["--netuid", &NETUID.to_string(), "--endpoint", &net.local.url()])
+        .args(["--sudo-key", &net.owner.public().to_ss58()])
+        .output()
+        .expect("validator-node audit runs");
+    let shown = String::from_utf8_lossy(&text.stdout);
+    eprintln!("{shown}");
+    assert!(text.status.success(), "{shown} {}", String::from_utf8_lossy(&text.stderr));
+    assert!(shown.contains("Result: agreed") && shown.contains(&format!("{liar}: ")), "{shown}");
+
     net.shutdown().await;
 }

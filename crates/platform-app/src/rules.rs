@@ -1,6 +1,7 @@
 //! The block rules: what a block may contain, checked the same way when a leader fills a
-//! block ([`AppState::checker`]), when a follower votes on one ([`AppState::check_block`]) and
-//! when a committed block is applied ([`AppState::apply_block`]).
+//! block ([`AppState::checker`]), when a follower votes on one ([`AppState::check_block`]),
+//! when a committed block is applied ([`AppState::apply_block`]) and when an auditor replays
+//! one ([`AppState::audit_block`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -64,6 +65,19 @@ pub struct Context<'a> {
     pub verified: &'a VerifiedEnvelopes,
 }
 
+/// How much of an action is checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// A proposal: everything, chain data against this validator's own reads.
+    Vote,
+    /// A committed block replayed by an auditor: everything a replay can recompute (weights,
+    /// validator sets, signatures, sudo keys); a metagraph snapshot is compared with the chain
+    /// when `Context::metagraph_at` has the chain's, else taken as committed.
+    Audit,
+    /// A committed block applied: chain data, weights and validator sets as committed.
+    Apply,
+}
+
 /// Changes to the ledger made by earlier actions of the block being checked.
 #[derive(Default)]
 pub(crate) struct Overlay {
@@ -97,7 +111,31 @@ impl AppState {
     /// Checks the actions of a block of `epoch` one by one, each against the state as the
     /// earlier ones leave it (how a leader fills a block).
     pub fn checker(&self, epoch: Epoch) -> Checker<'_> {
-        Checker { state: self, epoch, registry: self.registry.clone(), overlay: Overlay::default() }
+        Checker { state: self, epoch, registry: self.registry.clone(), overlay: Overlay::default(), mode: Mode::Vote }
+    }
+
+    /// A committed block checked again by an auditor, before it is applied: it must follow
+    /// the tip (height, parent hash, parent state root), and every action must pass the rules
+    /// as a voter checks them, with the weights and validator sets recomputed from the state.
+    /// Chain data is not read again: the chain link is taken as committed, and a metagraph
+    /// snapshot is compared with `ctx.metagraph_at` where that has the chain's. Returns each
+    /// action that breaks the rules, with why (empty: the block is sound); a block that does
+    /// not follow the tip is one entry at index `None`.
+    pub fn audit_block(&self, block: &Block, ctx: &Context<'_>) -> Vec<(Option<usize>, Invalid)> {
+        let header = &block.header;
+        if header.height != self.tip.height.next() {
+            return vec![(None, rule(format!("height {} does not follow {}", header.height, self.tip.height)))];
+        }
+        if header.parent_hash != self.tip.hash || header.parent_state_root != self.tip.state_root {
+            return vec![(None, rule(format!("block {} names another parent or state root", header.height)))];
+        }
+        let mut checker = Checker { mode: Mode::Audit, ..self.checker(header.epoch) };
+        block
+            .actions
+            .iter()
+            .enumerate()
+            .filter_map(|(index, action)| checker.push(action, ctx).err().map(|reason| (Some(index), reason)))
+            .collect()
     }
 
     pub(crate) fn check_action(
@@ -107,7 +145,7 @@ impl AppState {
         epoch: Epoch,
         action: &Action,
         ctx: &Context<'_>,
-        committed: bool,
+        mode: Mode,
     ) -> Result<Change, Invalid> {
         match action {
             Action::Submission(id) => {
@@ -142,7 +180,7 @@ impl AppState {
                 if registry.weights_epoch.is_none_or(|last| proposal.epoch <= last) {
                     return Err(rule(format!("weights for epoch {} are not due", proposal.epoch)));
                 }
-                if committed {
+                if mode == Mode::Apply {
                     return Ok(Change::Weights(proposal.clone()));
                 }
                 let metagraph = snapshot_of(registry, epoch)?;
@@ -152,7 +190,7 @@ impl AppState {
                 }
                 Ok(Change::Weights(proposal.clone()))
             }
-            Action::ValidatorSet(set) if committed => Ok(Change::Validators(set.clone())),
+            Action::ValidatorSet(set) if mode == Mode::Apply => Ok(Change::Validators(set.clone())),
             Action::ValidatorSet(set) => {
                 let metagraph = snapshot_of(registry, epoch)?;
                 let expected = crate::weights::validator_set(metagraph, ctx.min_stake, set.epoch)
@@ -162,7 +200,18 @@ impl AppState {
                 }
                 Ok(Change::Validators(set.clone()))
             }
-            Action::Metagraph(metagraph) if committed => Ok(Change::Metagraph(epoch, metagraph.clone())),
+            Action::Metagraph(metagraph) if mode == Mode::Apply => Ok(Change::Metagraph(epoch, metagraph.clone())),
+            Action::Metagraph(metagraph) if mode == Mode::Audit => {
+                if let Some(read) = (ctx.metagraph_at)(&metagraph.block)
+                    && *read != *metagraph
+                {
+                    return Err(rule(format!(
+                        "metagraph differs from the chain's at block {}",
+                        metagraph.block.number
+                    )));
+                }
+                Ok(Change::Metagraph(epoch, metagraph.clone()))
+            }
             Action::Metagraph(metagraph) => {
                 check_snapshot(registry, metagraph, epoch, ctx)?;
                 Ok(Change::Metagraph(epoch, metagraph.clone()))
@@ -205,12 +254,13 @@ pub struct Checker<'s> {
     epoch: Epoch,
     registry: Registry,
     overlay: Overlay,
+    mode: Mode,
 }
 
 impl Checker<'_> {
     /// Checks one more action; on success it counts for the actions after it.
     pub fn push(&mut self, action: &Action, ctx: &Context<'_>) -> Result<(), Invalid> {
-        let change = self.state.check_action(&self.registry, &self.overlay, self.epoch, action, ctx, false)?;
+        let change = self.state.check_action(&self.registry, &self.overlay, self.epoch, action, ctx, self.mode)?;
         match &change {
             Change::Submission(id, info) => {
                 self.overlay.submissions.insert(*id, (info.clone(), self.epoch));

@@ -305,16 +305,17 @@ impl AppState {
         // before it, when applying as when voting (the checker does not move them).
         let mut ordered: Vec<(PublicKey, u64, SubmissionId)> = Vec::new();
         for (index, action) in block.actions.iter().enumerate() {
-            let change = match self.check_action(&self.registry, &empty, header.epoch, action, ctx, true) {
-                Ok(change) => change,
-                Err(reason) => {
-                    if let Action::Sudo(envelope) = action {
-                        effects.sudo.push((envelope.payload_hash(), Err(reason.to_string())));
+            let change =
+                match self.check_action(&self.registry, &empty, header.epoch, action, ctx, crate::rules::Mode::Apply) {
+                    Ok(change) => change,
+                    Err(reason) => {
+                        if let Action::Sudo(envelope) = action {
+                            effects.sudo.push((envelope.payload_hash(), Err(reason.to_string())));
+                        }
+                        effects.skipped.push((index, reason.to_string()));
+                        continue;
                     }
-                    effects.skipped.push((index, reason.to_string()));
-                    continue;
-                }
-            };
+                };
             apply_to_registry(&mut self.registry, &change, header.height);
             match change {
                 Change::Submission(id, info) => {

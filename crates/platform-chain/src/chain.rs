@@ -81,12 +81,14 @@ pub trait Chain: Send + Sync {
         at: Option<BlockRef>,
     ) -> impl Future<Output = Result<Metagraph, ChainError>> + Send;
 
-    /// The weights a uid has on chain for a subnet's mechanism, as `(uid, value)` pairs.
+    /// The weights a uid has on chain for a subnet's mechanism, as `(uid, value)` pairs, read
+    /// at `at` (the best block when `None`; an old block's state only where the node keeps it).
     fn weights(
         &self,
         netuid: NetUid,
         mechanism: MechanismId,
         uid: u16,
+        at: Option<BlockRef>,
     ) -> impl Future<Output = Result<Vec<(u16, u16)>, ChainError>> + Send;
 
     /// Signs `call` with `signer` and submits it; returns once it is in a block.

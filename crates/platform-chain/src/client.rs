@@ -433,8 +433,14 @@ impl Chain for SubxtChain {
         })
     }
 
-    async fn weights(&self, netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
-        let (storage, _) = self.storage_at(None).await?;
+    async fn weights(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        uid: u16,
+        at: Option<BlockRef>,
+    ) -> Result<Vec<(u16, u16)>, ChainError> {
+        let (storage, _) = self.storage_at(at).await?;
         let index = netuid_index(netuid.get(), mechanism.get());
         Self::read(&storage, "Weights", vec![Value::u128(u128::from(index)), Value::u128(u128::from(uid))]).await
     }

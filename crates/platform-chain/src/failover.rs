@@ -327,8 +327,14 @@ impl Chain for FailoverChain {
         self.read_within(timeout, "reading the metagraph", |c| async move { c.metagraph(netuid, at).await }).await
     }
 
-    async fn weights(&self, netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
-        self.read("reading weights", |c| async move { c.weights(netuid, mechanism, uid).await }).await
+    async fn weights(
+        &self,
+        netuid: NetUid,
+        mechanism: MechanismId,
+        uid: u16,
+        at: Option<BlockRef>,
+    ) -> Result<Vec<(u16, u16)>, ChainError> {
+        self.read("reading weights", |c| async move { c.weights(netuid, mechanism, uid, at).await }).await
     }
 
     async fn submit(&self, signer: &Keypair, call: &WeightsCall) -> Result<Inclusion, ChainError> {

@@ -195,7 +195,14 @@ impl Chain for TestChain {
         Ok(metagraph)
     }
 
-    async fn weights(&self, _netuid: NetUid, mechanism: MechanismId, uid: u16) -> Result<Vec<(u16, u16)>, ChainError> {
+    /// The weights as they are now, whatever `at` asks (the double keeps no history).
+    async fn weights(
+        &self,
+        _netuid: NetUid,
+        mechanism: MechanismId,
+        uid: u16,
+        _at: Option<BlockRef>,
+    ) -> Result<Vec<(u16, u16)>, ChainError> {
         Ok(self.reach()?.weights.get(&(mechanism.get(), uid)).cloned().unwrap_or_default())
     }
 

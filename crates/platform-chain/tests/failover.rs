@@ -37,7 +37,7 @@ async fn weights_keep_landing_when_the_first_endpoint_dies_and_it_is_used_again_
 
         let first = setter.submit(vector(&[m1, m2], &[65535, 100], 0)).await.expect("lands on the first endpoint");
         assert!(matches!(first, Submitted::Set(_)), "{first:?}");
-        let on_a = a.chain.weights(net(), MechanismId::new(0), v_uid).await.expect("read a");
+        let on_a = a.chain.weights(net(), MechanismId::new(0), v_uid, None).await.expect("read a");
         assert_eq!(on_a, vec![(m1, 65535), (m2, 100)]);
 
         let mut blocks = chain.blocks(Head::Best).await.expect("stream");
@@ -54,7 +54,7 @@ async fn weights_keep_landing_when_the_first_endpoint_dies_and_it_is_used_again_
         }
         assert!(matches!(second, Ok(Submitted::Set(_))), "{second:?}");
         assert_eq!(chain.active_endpoint(), b.local.url());
-        let on_b = b.chain.weights(net(), MechanismId::new(0), v_uid).await.expect("read b");
+        let on_b = b.chain.weights(net(), MechanismId::new(0), v_uid, None).await.expect("read b");
         assert_eq!(on_b, vec![(m1, 100), (m2, 65535)]);
 
         // The stream follows the second chain's blocks.

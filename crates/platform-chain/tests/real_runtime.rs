@@ -74,7 +74,7 @@ async fn set_weights_lands_and_reads_back_max_upscaled() {
         let submitted = setter.submit(vector(&uids, &values, 0)).await.expect("set_weights");
         let Submitted::Set(inclusion) = submitted else { panic!("commit-reveal is off: {submitted:?}") };
         assert!(inclusion.events.iter().any(|e| e == "SubtensorModule::WeightsSet"), "{:?}", inclusion.events);
-        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid, None).await.expect("weights");
         let expected: Vec<(u16, u16)> = uids.iter().copied().zip(values.iter().copied()).collect();
         assert_eq!(stored, expected);
         assert_eq!(values, vec![65535, 21845]);
@@ -271,7 +271,7 @@ async fn commit_then_reveal_across_blocks_and_a_restart() {
         let outcomes = setter.reveal_due(now).await.expect("reveal");
         assert!(matches!(outcomes.as_slice(), [RevealOutcome::Revealed(_)]), "{outcomes:?}");
         assert!(setter.pending().expect("pending").is_empty());
-        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid, None).await.expect("weights");
         assert_eq!(stored, vec![(keys[1].1, 65535), (keys[2].1, 30000)]);
     })
     .await;
@@ -451,7 +451,7 @@ async fn the_runtime_refuses_what_the_weight_rules_forbid_and_takes_the_fitted_v
         assert_eq!(uids.len(), 3);
         let landed = setter.submit(vector(&uids, &values, 0)).await;
         assert!(matches!(landed, Ok(Submitted::Set(_))), "{landed:?}");
-        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid).await.expect("weights");
+        let stored = fx.chain.weights(net(), MechanismId::new(0), *v_uid, None).await.expect("weights");
         assert!(stored.iter().any(|&(uid, w)| uid == m2 && w > 0), "{stored:?}");
     })
     .await;

@@ -118,7 +118,7 @@ impl<C: Chain + Clone + 'static> Client<C> {
         for (hotkey, uid) in validators {
             let mut mechanisms = Vec::new();
             for vector in &weights.mechanisms {
-                match chain.weights(self.netuid, vector.mechanism, *uid).await {
+                match chain.weights(self.netuid, vector.mechanism, *uid, None).await {
                     Ok(pairs) => mechanisms.push(json!({ "mechanism": vector.mechanism.get(), "weights": pairs })),
                     Err(e) => warn!(%e, uid, "cannot read a validator's weights on chain"),
                 }

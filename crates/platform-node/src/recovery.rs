@@ -68,19 +68,6 @@ pub(crate) fn replay(
     Ok((apply_stored(records, start, cfg, sudo, verified, keep)?, from))
 }
 
-/// Every stored block applied to the genesis state, each block and what applying it changed
-/// handed to `applied`: the whole history, for checks that need every block.
-pub(crate) fn replay_with(
-    records: &Records,
-    genesis: ValidatorSet,
-    cfg: &NodeConfig,
-    sudo: &[PublicKey],
-    verified: &VerifiedEnvelopes,
-    applied: impl FnMut(&platform_types::Block, &platform_app::Effects),
-) -> anyhow::Result<AppState> {
-    apply_stored(records, genesis_state(genesis, cfg.snapshot_interval), cfg, sudo, verified, applied)
-}
-
 /// Applies the stored blocks after `state`'s tip.
 fn apply_stored(
     records: &Records,

@@ -60,7 +60,7 @@ async fn ordering_and_evaluation_go_on_while_the_chain_is_down_and_weights_land_
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(chain.failures_left(), 0, "the two failed sends were retried");
-    let weights = chain.weights(NetUid::new(NETUID), MechanismId::new(0), 0).await.expect("weights");
+    let weights = chain.weights(NetUid::new(NETUID), MechanismId::new(0), 0, None).await.expect("weights");
     assert!(weights.iter().any(|(uid, w)| *uid == 1 && *w > 0), "the miner's weight on chain: {weights:?}");
     // The failed send was sent again within its epoch (the retry counter), and the epoch's
     // end bounds the retries: with 5-second epochs here the next epoch's weights land.

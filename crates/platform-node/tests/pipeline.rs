@@ -165,7 +165,7 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
             let chain = fx.chain.clone();
             let validator = uid(key);
             let w = tokio::runtime::Handle::current()
-                .block_on(async move { chain.weights(net(), MechanismId::new(0), validator).await })
+                .block_on(async move { chain.weights(net(), MechanismId::new(0), validator, None).await })
                 .expect("read weights");
             (!w.is_empty()).then_some(w)
         })

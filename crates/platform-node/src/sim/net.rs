@@ -56,16 +56,7 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
             .collect(),
         owner_coldkey: None,
         owner_hotkey: Some(keys[0].public()),
-        params: SubnetParams {
-            tempo: 9,
-            weights_version_key: 0,
-            weights_rate_limit: 1,
-            commit_reveal_enabled: false,
-            reveal_period_epochs: 1,
-            mechanism_count: 1,
-            min_allowed_weights: 0,
-            max_weights_limit: u16::MAX,
-        },
+        params: SubnetParams::unrestricted(9),
     }
 }
 
@@ -89,10 +80,13 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (status, _) = watch::channel(Value::Null);
     let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
+    // Kept as a validator keeps the genesis it adopted (the audit starts from it).
+    let records = Records::new(store.clone());
+    records.put_genesis(&genesis).expect("memory store");
     let state = AppState { snapshot_interval: cfg.snapshot_interval, ..AppState::genesis(genesis) };
     let parts = CoreParts {
         cfg: Arc::new(cfg),
-        records: Records::new(store.clone()),
+        records,
         state,
         metagraph,
         verified: Arc::new(VerifiedEnvelopes::new(64)),
@@ -419,23 +413,24 @@ impl Net {
             .count()
     }
 
-    /// The first action of validator `i`'s committed blocks that the rules refuse when the
-    /// blocks are applied again from genesis, as a restart would: its height, index and why.
+    /// The first action of validator `i`'s committed blocks that the public audit finds
+    /// breaking the rules (`crate::audit`: every block's certificate and parent, every action as
+    /// a voter checks it, weights and validator sets recomputed): its height, index and why.
     pub fn refused_action(&self, i: usize) -> Option<(u64, usize, String)> {
         let node = &self.nodes[i];
-        let genesis = platform_app::weights::validator_set(&self.metagraph, node.cfg.min_stake_rao, Epoch::new(0))?;
-        let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
-        let verified = VerifiedEnvelopes::new(4096);
-        let mut refused = None;
-        crate::recovery::replay_with(&node.records, genesis, &node.cfg, &owner, &verified, |block, effects| {
-            if refused.is_none()
-                && let Some((index, why)) = effects.skipped.first()
-            {
-                refused = Some((block.header.height.get(), *index, why.clone()));
+        let options = crate::audit::AuditOptions {
+            netuid: node.cfg.netuid,
+            sudo: self.metagraph.owner_hotkey.into_iter().collect(),
+            min_stake_rao: node.cfg.min_stake_rao,
+            snapshot_interval: node.cfg.snapshot_interval,
+            sample: 0,
+        };
+        match crate::audit::replay(&node.records, &options, None) {
+            Ok(report) => {
+                report.broken.into_iter().next().map(|b| (b.height, b.action.unwrap_or(usize::MAX), b.reason))
             }
-        })
-        .ok()?;
-        refused
+            Err(e) => Some((0, usize::MAX, format!("the audit could not start: {e}"))),
+        }
     }
 
     /// Whether validator `i`, restarted now, would hold the state it holds: the state recovered

@@ -262,11 +262,15 @@ fn withheld_evaluations_do_not_stop_final_scores() {
     }
 }
 
-/// The validity checker fails a run whose committed blocks hold an action the rules refuse:
-/// here a block ordering a body nobody has, stored as if it had been committed.
+/// The validity checker (the public audit) fails a run whose committed blocks hold an action
+/// the rules refuse: here a block ordering a body nobody has, certified by both validators (the
+/// fault bound exceeded). Stored with a certificate nobody signed, it fails on the certificate.
 #[test]
 fn the_checker_catches_a_committed_action_that_fails_the_rules() {
-    use platform_types::{Action, Block, BlockHeaderFields, QuorumCertificate, SubmissionId, View, VoteKind};
+    use platform_types::{
+        Action, Block, BlockHeaderFields, Envelope, Keypair, NetUid, QuorumCertificate, SubmissionId, View, Vote,
+        VoteKind,
+    };
     let mut net = Net::new(2, 2);
     net.run_to(2, Duration::from_secs(30)).expect("commits");
     assert_eq!(net.refused_action(0), None);
@@ -292,6 +296,16 @@ fn the_checker_catches_a_committed_action_that_fails_the_rules() {
         votes: vec![],
     };
     node.records.put_block(&block, &certificate).expect("stored");
+    let refused = net.refused_action(0).expect("caught");
+    assert_eq!(refused.0, tip.height.get() + 1, "{refused:?}");
+    assert!(refused.2.contains("certificate"), "{refused:?}");
+
+    let vote = Vote { kind: VoteKind::Commit, height: tip.height.next(), view: View::new(0), block_hash: block.hash() };
+    let votes = ["//V0", "//V1"]
+        .iter()
+        .map(|suri| Envelope::seal(&Keypair::from_suri(suri).expect("key"), NetUid::new(super::net::NETUID), &vote))
+        .collect();
+    node.records.put_block(&block, &QuorumCertificate { votes, ..certificate }).expect("stored");
     let refused = net.refused_action(0).expect("caught");
     assert_eq!((refused.0, refused.1), (tip.height.get() + 1, 0), "{refused:?}");
 }

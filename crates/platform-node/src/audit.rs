@@ -1,0 +1,668 @@
+//! The public audit: a validator's committed history checked again by anyone holding its data
+//! directory, trusting nothing the validator computed.
+//!
+//! [`replay`] walks the stored blocks from the oldest point it can start at (the genesis set
+//! when block 1 is still stored, else the oldest stored snapshot the next block's certified
+//! parent state root vouches for). Every block must follow the one before (parent hash and
+//! parent state root), carry a commit certificate with votes of more than two thirds of the
+//! stake of the validator set then in force, and pass the block rules as a voter checks them
+//! ([`AppState::audit_block`]): signatures, sudo keys, and every epoch's weight vector and
+//! validator set recomputed from the committed evaluations and metagraph snapshot. Submissions
+//! are evaluated again in the sandbox with the challenge module whose hash the owner signed
+//! (all of them, or one in `sample`), and each validator's committed verdict is compared with
+//! the re-run. [`compare_with_chain`] then reads what each validator's hotkey set on chain for
+//! every epoch and compares it with the recomputed vector.
+//!
+//! What the audit trusts: the data directory's genesis validator set (or, when the early
+//! blocks are pruned, the validator set inside the oldest snapshot), and the chain link of each
+//! block; metagraph snapshots are compared with the chain only where the chain still serves
+//! their block's state (`metagraph_at`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use platform_app::{AppState, Committed, Context};
+use platform_chain::Chain;
+use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
+use platform_storage::RocksStore;
+use platform_types::{
+    Action, Block, BlockRef, ChallengeSpec, EvaluationStatus, Hash, MechanismId, Metagraph, NetUid, PublicKey,
+    QuorumCertificate, SubmissionId, ValidatorSet, VerifiedEnvelopes, WeightsProposal, blake2b_256,
+};
+use serde::Serialize;
+
+pub use platform_app::SNAPSHOT_INTERVAL;
+
+use crate::evaluator::{Job, Outcome};
+use crate::records::Records;
+
+/// What the audit checks besides the blocks themselves.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// The subnet (signatures and certificates name it).
+    pub netuid: NetUid,
+    /// Keys allowed to sign sudo actions; empty: the owner's hotkeys and coldkeys in the
+    /// metagraph snapshots the replayed blocks commit (validators read the owner from the chain).
+    pub sudo: Vec<PublicKey>,
+    /// Minimum stake weight, in rao, of a validator (as the validators were configured).
+    pub min_stake_rao: u64,
+    /// Blocks between snapshots: the protocol's [`platform_app::SNAPSHOT_INTERVAL`] (state
+    /// roots differ at snapshot heights, so the replay must take the network's).
+    pub snapshot_interval: u64,
+    /// Evaluate one committed submission in `sample` again (1: all; 0: none).
+    pub sample: u64,
+}
+
+/// How a recomputed weight vector compares with another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Agreement {
+    /// Identical.
+    Agreed,
+    /// Different; the first uid whose weight differs (or that only one of them has).
+    Differs {
+        /// That uid, when there is one (else the vectors differ in length only).
+        first_uid: Option<u16>,
+    },
+    /// Nothing to compare with: not (yet) set, or the chain no longer serves that block.
+    NotOnChain {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What one validator's hotkey had on chain for an epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OnChain {
+    /// The validator's hotkey (SS58).
+    pub validator: String,
+    /// Its uid in the epoch's metagraph.
+    pub uid: Option<u16>,
+    /// The chain block read.
+    pub read_at: Option<u64>,
+    /// Its weights against the recomputed vector.
+    #[serde(flatten)]
+    pub agreement: Agreement,
+}
+
+/// One epoch's weights.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochAudit {
+    /// The epoch.
+    pub epoch: u64,
+    /// The block that committed its weights.
+    pub height: u64,
+    /// The committed vector against the one recomputed from the committed evaluations.
+    pub recomputed: Agreement,
+    /// Per validator of the epoch, its weights on chain (filled by [`compare_with_chain`]).
+    pub on_chain: Vec<OnChain>,
+    /// Mechanism 0's vector as `(uid, weight)` pairs, what a validator sets on chain.
+    #[serde(skip)]
+    pub weights: Vec<(u16, u16)>,
+    /// The metagraph the weights were computed from (uids of the validators).
+    #[serde(skip)]
+    metagraph: Option<Metagraph>,
+    /// The chain block the committing block links to, and whether the subnet reveals weights
+    /// an epoch (or more) after they are committed.
+    #[serde(skip)]
+    link: BlockRef,
+    #[serde(skip)]
+    reveal_delay: u64,
+    /// The validator set in force after the committing block: whose weights are compared.
+    #[serde(skip)]
+    validators: Vec<PublicKey>,
+}
+
+/// A committed verdict that differs from the audit's re-run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Differing {
+    /// The submission.
+    pub submission: String,
+    /// The validator whose signed verdict it is.
+    pub validator: String,
+    /// Its verdict, e.g. "scored 123456789".
+    pub committed: String,
+    /// The re-run's.
+    pub rerun: String,
+}
+
+/// The evaluations run again.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EvaluationAudit {
+    /// Submissions evaluated again.
+    pub rerun: u64,
+    /// Committed verdicts equal to the re-run's.
+    pub agreed: u64,
+    /// Committed verdicts that differ from it.
+    pub differing: Vec<Differing>,
+    /// Per validator, how many of its verdicts differ.
+    pub differing_by_validator: BTreeMap<String, u64>,
+    /// Submissions that could not be run again, with why (module or payload not stored).
+    pub not_rerun: BTreeMap<String, u64>,
+}
+
+/// A block that breaks the rules or is not certified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    /// Its height.
+    pub height: u64,
+    /// The action, when one action breaks the rules.
+    pub action: Option<usize>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The audit's findings.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// "genesis" or "snapshot at height H".
+    pub started_from: String,
+    /// First and last block replayed.
+    pub first_height: u64,
+    /// Last block replayed.
+    pub last_height: u64,
+    /// Blocks replayed, each with its certificate checked.
+    pub blocks: u64,
+    /// Blocks that break the rules; the replay stops at the first uncertified block.
+    pub broken: Vec<Broken>,
+    /// Every epoch whose weights were committed.
+    pub epochs: Vec<EpochAudit>,
+    /// The evaluations run again.
+    pub evaluations: EvaluationAudit,
+}
+
+impl Report {
+    /// Whether anything differs: a broken or uncertified block, a committed weight vector that
+    /// is not the recomputed one, or a validator whose weights on chain differ from it.
+    pub fn differs(&self) -> bool {
+        !self.broken.is_empty()
+            || self.epochs.iter().any(|e| {
+                e.recomputed != Agreement::Agreed
+                    || e.on_chain.iter().any(|c| matches!(c.agreement, Agreement::Differs { .. }))
+            })
+    }
+}
+
+/// The first uid at which two `(uid, weight)` vectors differ.
+pub fn first_difference(a: &[(u16, u16)], b: &[(u16, u16)]) -> Option<Agreement> {
+    if a == b {
+        return None;
+    }
+    let first_uid = a.iter().zip(b).find(|(x, y)| x != y).map(|(x, y)| x.0.min(y.0)).or_else(|| {
+        let n = a.len().min(b.len());
+        a.get(n).or(b.get(n)).map(|x| x.0)
+    });
+    Some(Agreement::Differs { first_uid })
+}
+
+fn mechanism_zero(proposal: &WeightsProposal) -> Vec<(u16, u16)> {
+    proposal
+        .mechanisms
+        .iter()
+        .find(|m| m.mechanism == MechanismId::new(0))
+        .map(|m| m.uids.iter().map(|u| u.get()).zip(m.weights.iter().copied()).collect())
+        .unwrap_or_default()
+}
+
+fn verdict_text(status: EvaluationStatus, score_ppb: u32, output_hash: &Hash) -> String {
+    match status {
+        EvaluationStatus::Scored => format!("scored {score_ppb} (output {output_hash})"),
+        _ => format!("rejected (output {output_hash})"),
+    }
+}
+
+/// Where the replay starts: the genesis state when block 1 is stored, else the oldest stored
+/// snapshot whose state root the next stored block names as its parent state root.
+fn starting_point(
+    records: &Records,
+    genesis: Option<ValidatorSet>,
+    snapshot_interval: u64,
+) -> anyhow::Result<(AppState, String)> {
+    let first = records.first_height();
+    if first == Some(1) || first.is_none() {
+        let set = genesis.ok_or_else(|| anyhow::anyhow!("the data directory holds no genesis validator set"))?;
+        return Ok((AppState { snapshot_interval, ..AppState::genesis(set) }, "genesis".into()));
+    }
+    let mut manifests = records.snapshot_manifests()?;
+    manifests.sort_by_key(|m| m.height);
+    for manifest in manifests {
+        let height = manifest.height.get();
+        let Some((next, _)) = records.blocks_from(height + 1, 1).map_err(anyhow::Error::msg)?.into_iter().next() else {
+            continue;
+        };
+        if next.header.height.get() != height + 1 || next.header.parent_hash != manifest.block_hash {
+            continue;
+        }
+        let Ok(Some(snapshot)) = records.snapshot(&manifest) else { continue };
+        let Ok(state) = AppState::from_snapshot(&snapshot, snapshot_interval) else { continue };
+        if state.tip.state_root == next.header.parent_state_root {
+            return Ok((state, format!("snapshot at height {height}")));
+        }
+    }
+    anyhow::bail!("the early blocks are pruned and no stored snapshot is vouched for by the block after it")
+}
+
+/// Loaded challenge modules by module hash, and why a module could not be loaded.
+struct Modules<'r> {
+    runtime: &'r Runtime,
+    loaded: HashMap<(Hash, Hash), Result<ChallengeModule, String>>,
+}
+
+impl Modules<'_> {
+    fn get(&mut self, records: &Records, spec: &ChallengeSpec) -> Result<&ChallengeModule, String> {
+        let key = (spec.module_hash, platform_types::hash_of(&spec.policy));
+        self.loaded
+            .entry(key)
+            .or_insert_with(|| {
+                let wasm = records.blob(&spec.module_hash).ok_or("challenge module not stored")?;
+                if blake2b_256(&wasm) != spec.module_hash {
+                    return Err("the stored module is not the one the owner signed".to_owned());
+                }
+                self.runtime.load(&wasm, &spec.policy).map_err(|e| format!("challenge module does not load: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Opens a validator's data directory (`DATA_DIR`; the validator stopped, or a copy of it: its
+/// store is locked while it runs) and replays it ([`replay`]) on a fresh sandbox.
+pub fn replay_dir(data_dir: &Path, options: &AuditOptions) -> anyhow::Result<Report> {
+    let db = data_dir.join("db");
+    if !db.is_dir() {
+        anyhow::bail!("{} holds no validator store (no db/ in it)", data_dir.display());
+    }
+    let store = RocksStore::open(&db).with_context(|| {
+        format!("cannot open the store in {} (a running validator locks it: stop it, or audit a copy)", db.display())
+    })?;
+    let records = Records::new(Arc::new(store));
+    let runtime = Runtime::new(RuntimeOptions::default()).context("cannot start the WASM runtime")?;
+    replay(&records, options, Some(&runtime))
+}
+
+/// Replays the stored blocks (see the module documentation), running evaluations again on
+/// `runtime` (none: no evaluation is run again).
+pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtime>) -> anyhow::Result<Report> {
+    let genesis = records.genesis().map_err(anyhow::Error::msg)?;
+    let (mut state, started_from) = starting_point(records, genesis, options.snapshot_interval)?;
+    let mut report = Report { started_from, first_height: state.tip.height.get() + 1, ..Report::default() };
+    let verified = VerifiedEnvelopes::new(4096);
+    let lookup = |id: &SubmissionId| records.submission_info(id);
+    let mut modules = runtime.map(|runtime| Modules { runtime, loaded: HashMap::new() });
+    // Re-run verdicts waiting for the submission's evaluations to be complete (it retires, or
+    // the replay ends).
+    let mut reruns: HashMap<SubmissionId, (EvaluationStatus, u32, Hash)> = HashMap::new();
+    let owners = match &options.sudo[..] {
+        [] => owners_in(records, &state),
+        keys => keys.to_vec(),
+    };
+    'blocks: loop {
+        let from = state.tip.height.get() + 1;
+        let blocks = match records.blocks_from(from, 256) {
+            Ok(blocks) => blocks,
+            Err(reason) => {
+                // A stored block or certificate that does not decode (its actions do not match
+                // its header's root, say): nothing after it can be checked.
+                report.broken.push(Broken {
+                    height: from,
+                    action: None,
+                    reason: format!("{reason} (the replay stops here)"),
+                });
+                break;
+            }
+        };
+        if blocks.is_empty() {
+            break;
+        }
+        for (block, certificate) in blocks {
+            let height = block.header.height.get();
+            if !certified(&state, &block, &certificate, options.netuid) {
+                report.broken.push(Broken {
+                    height,
+                    action: None,
+                    reason: "no commit certificate of more than 2/3 of the stake of the validator set in force \
+                             (the replay stops here)"
+                        .into(),
+                });
+                break 'blocks;
+            }
+            let ctx = Context {
+                netuid: options.netuid,
+                sudo: &owners,
+                metagraph_at: &|_| None,
+                chain: None,
+                min_stake: options.min_stake_rao,
+                lookup: &lookup,
+                verified: &verified,
+            };
+            for (action, invalid) in state.audit_block(&block, &ctx) {
+                if action.is_none() {
+                    // The state computed here is not the one the network certified: nothing
+                    // after it can be compared.
+                    let reason =
+                        format!("{invalid}: the replayed state differs from the certified one (the replay stops here)");
+                    report.broken.push(Broken { height, action, reason });
+                    break 'blocks;
+                }
+                report.broken.push(Broken { height, action, reason: invalid.to_string() });
+            }
+            let weights = block.actions.iter().find_map(|a| match a {
+                Action::Weights(p) => Some(p.clone()),
+                _ => None,
+            });
+            let effects = state.apply_block(&block, &ctx);
+            report.blocks += 1;
+            report.last_height = height;
+            if let Some(proposal) = weights.filter(|_| effects.weights.is_some()) {
+                let refused = report.broken.iter().any(|b| {
+                    b.height == height
+                        && b.action.is_some_and(|i| matches!(block.actions.get(i), Some(Action::Weights(_))))
+                });
+                let metagraph = state.registry.metagraph.as_ref().map(|(_, m)| m.clone());
+                let reveal_delay = metagraph
+                    .as_ref()
+                    .map_or(0, |m| if m.params.commit_reveal_enabled { m.params.reveal_period_epochs } else { 0 });
+                report.epochs.push(EpochAudit {
+                    epoch: proposal.epoch.get(),
+                    height,
+                    recomputed: if refused { Agreement::Differs { first_uid: None } } else { Agreement::Agreed },
+                    on_chain: Vec::new(),
+                    weights: mechanism_zero(&proposal),
+                    metagraph,
+                    link: block.header.chain,
+                    reveal_delay,
+                    validators: state.registry.validators.validators.iter().map(|v| v.hotkey).collect(),
+                });
+            }
+            if let Some(modules) = modules.as_mut().filter(|_| options.sample > 0) {
+                for id in &effects.submissions {
+                    let sampled =
+                        u64::from_le_bytes(id.0.as_bytes()[..8].try_into().expect("8 bytes")) % options.sample == 0;
+                    if !sampled {
+                        continue;
+                    }
+                    match rerun(records, &state, modules, id, &block) {
+                        Ok(verdict) => {
+                            report.evaluations.rerun += 1;
+                            reruns.insert(*id, verdict);
+                        }
+                        Err(why) => *report.evaluations.not_rerun.entry(why).or_default() += 1,
+                    }
+                }
+            }
+            for (id, committed) in &effects.retired {
+                if let Some(verdict) = reruns.remove(id) {
+                    compare(&mut report.evaluations, id, committed, verdict);
+                }
+            }
+        }
+    }
+    let mut left: Vec<_> = reruns.into_iter().collect();
+    left.sort_by_key(|(id, _)| *id);
+    for (id, verdict) in left {
+        if let Some(committed) = state.submissions.get(&id) {
+            compare(&mut report.evaluations, &id, committed, verdict);
+        }
+    }
+    Ok(report)
+}
+
+/// The subnet owner's hotkeys and coldkeys in every metagraph snapshot of the starting state
+/// and the stored blocks: who the validators took as the owner (each reads it from the chain).
+fn owners_in(records: &Records, start: &AppState) -> Vec<PublicKey> {
+    let mut owners: Vec<PublicKey> = Vec::new();
+    let mut add = |m: &Metagraph| {
+        for key in m.owner_hotkey.into_iter().chain(m.owner_coldkey) {
+            if !owners.contains(&key) {
+                owners.push(key);
+            }
+        }
+    };
+    if let Some((_, m)) = &start.registry.metagraph {
+        add(m);
+    }
+    let mut from = start.tip.height.get() + 1;
+    while let Ok(blocks) = records.blocks_from(from, 256) {
+        let Some((last, _)) = blocks.last() else { break };
+        from = last.header.height.get() + 1;
+        for action in blocks.iter().flat_map(|(b, _)| &b.actions) {
+            if let Action::Metagraph(m) = action {
+                add(m);
+            }
+        }
+    }
+    owners
+}
+
+/// Whether `certificate` commits `block` with votes of more than 2/3 of the stake of the
+/// validator set in force at `state`, and the block follows the tip.
+fn certified(state: &AppState, block: &Block, certificate: &QuorumCertificate, netuid: NetUid) -> bool {
+    let pair = vec![(block.clone(), certificate.clone())];
+    !crate::sync_client::usable(block.header.height.get(), state.tip.hash, &state.registry.validators, netuid, pair)
+        .is_empty()
+}
+
+/// Runs a committed submission again, as a validator evaluated it.
+fn rerun(
+    records: &Records,
+    state: &AppState,
+    modules: &mut Modules<'_>,
+    id: &SubmissionId,
+    block: &Block,
+) -> Result<(EvaluationStatus, u32, Hash), String> {
+    let committed = state.submissions.get(id).ok_or("not in the state")?;
+    let entry = state.challenge(&committed.challenge).ok_or("challenge no longer active")?;
+    let runtime = modules.runtime;
+    let module = modules.get(records, &entry.spec)?;
+    let submission = records.submission(id).ok_or("submission body not stored")?;
+    let payload = match submission.payload {
+        platform_types::Payload::Inline(bytes) => bytes,
+        platform_types::Payload::Blob(hash) => {
+            records.blob(&hash).filter(|b| blake2b_256(b) == hash).ok_or("payload blob not stored")?
+        }
+    };
+    let mut job = Job {
+        id: *id,
+        challenge: committed.challenge.clone(),
+        block_hash: block.hash(),
+        epoch: committed.epoch,
+        miner: committed.miner,
+        payload: Some(payload),
+    };
+    match crate::evaluator::run(runtime, module, &mut job) {
+        Outcome::Verdict(r) => Ok((r.status, r.score_ppb, r.output_hash)),
+        Outcome::Abstain(reason) => Err(format!("local failure: {reason}")),
+    }
+}
+
+fn compare(
+    audit: &mut EvaluationAudit,
+    id: &SubmissionId,
+    committed: &Committed,
+    rerun: (EvaluationStatus, u32, Hash),
+) {
+    for (validator, verdict) in committed.evaluations.iter() {
+        if *verdict == rerun {
+            audit.agreed += 1;
+            continue;
+        }
+        let validator = validator.to_ss58();
+        *audit.differing_by_validator.entry(validator.clone()).or_default() += 1;
+        audit.differing.push(Differing {
+            submission: id.to_string(),
+            validator,
+            committed: verdict_text(verdict.0, verdict.1, &verdict.2),
+            rerun: verdict_text(rerun.0, rerun.1, &rerun.2),
+        });
+    }
+}
+
+/// Fills each epoch's [`EpochAudit::on_chain`]: every validator of the epoch's metagraph, its
+/// weights on chain read where they should be that epoch's. An epoch's weights are sent right
+/// after the block committing them and revealed `reveal_delay` epochs later under commit-reveal,
+/// so they are read at the chain block linked by the block committing the weights
+/// `1 + reveal_delay` epochs on (before those could replace them), and at the best block for
+/// the newest epochs. A vector on chain equal to an older epoch's is "not on chain" (not sent or
+/// revealed yet), not a difference.
+pub async fn compare_with_chain(chain: &impl Chain, netuid: NetUid, report: &mut Report) {
+    let links: Vec<BlockRef> = report.epochs.iter().map(|e| e.link).collect();
+    let vectors: Vec<Vec<(u16, u16)>> = report.epochs.iter().map(|e| e.weights.clone()).collect();
+    for (index, epoch) in report.epochs.iter_mut().enumerate() {
+        let at = links.get(index + 1 + epoch.reveal_delay as usize).copied();
+        let Some(metagraph) = &epoch.metagraph else { continue };
+        for hotkey in &epoch.validators {
+            let uid = metagraph.uid_of(hotkey).map(|u| u.get());
+            let agreement = match uid {
+                None => Agreement::NotOnChain { reason: "not registered in the epoch's metagraph".into() },
+                Some(uid) => match chain.weights(netuid, MechanismId::new(0), uid, at).await {
+                    Err(e) => Agreement::NotOnChain { reason: format!("cannot read the chain: {e}") },
+                    Ok(found) if found.is_empty() => Agreement::NotOnChain { reason: "no weights set".into() },
+                    Ok(found) => match first_difference(&epoch.weights, &found) {
+                        None => Agreement::Agreed,
+                        Some(_) if vectors[..index].contains(&found) => {
+                            Agreement::NotOnChain { reason: "an older epoch's weights are still on chain".into() }
+                        }
+                        Some(differs) => differs,
+                    },
+                },
+            };
+            epoch.on_chain.push(OnChain { validator: hotkey.to_ss58(), uid, read_at: at.map(|b| b.number), agreement });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use platform_types::{Action, BlockHeaderFields, Keypair};
+
+    use super::*;
+    use crate::sim::net::{Net, challenge_and_submissions};
+
+    fn options(net: &Net) -> AuditOptions {
+        AuditOptions {
+            netuid: net.nodes[0].cfg.netuid,
+            sudo: Vec::new(),
+            min_stake_rao: net.nodes[0].cfg.min_stake_rao,
+            snapshot_interval: net.nodes[0].cfg.snapshot_interval,
+            sample: 1,
+        }
+    }
+
+    /// Four simulated validators through a challenge, six submissions and an epoch's weights.
+    fn history() -> Net {
+        let mut net = Net::new(4, 11);
+        net.chain_every = Some(Duration::from_millis(100));
+        challenge_and_submissions(&mut net, 0).expect("set up");
+        net.run_until(Duration::from_secs(60), |net| net.weights.iter().all(|w| !w.is_empty())).expect("weights");
+        net
+    }
+
+    #[test]
+    fn an_honest_history_agrees_block_by_block_and_epoch_by_epoch() {
+        let net = history();
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let report = replay(&net.nodes[1].records, &options(&net), Some(&runtime)).expect("replays");
+        assert_eq!(report.started_from, "genesis");
+        assert_eq!(report.last_height, net.nodes[1].state.tip.height.get());
+        assert_eq!(report.blocks, report.last_height);
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        assert!(!report.epochs.is_empty(), "the epoch's weights were committed");
+        assert!(report.epochs.iter().all(|e| e.recomputed == Agreement::Agreed));
+        // The simulated challenge has no module to run (its evaluations are synthetic).
+        assert_eq!(report.evaluations.not_rerun.get("challenge module not stored"), Some(&6), "{report:?}");
+        assert!(!report.differs());
+    }
+
+    /// A source that changed a committed block (here the weights it committed) cannot show a
+    /// certificate for it: the replay stops there, loudly.
+    #[test]
+    fn a_block_changed_after_commit_fails_its_certificate() {
+        let net = history();
+        let records = &net.nodes[2].records;
+        let height = net.nodes[2].state.tip.height.get();
+        let (at, mut block, certificate) = (1..=height)
+            .find_map(|h| {
+                let (block, certificate) = records.blocks_from(h, 1).ok()?.into_iter().next()?;
+                block.actions.iter().any(|a| matches!(a, Action::Weights(_))).then_some((h, block, certificate))
+            })
+            .expect("a block committing weights");
+        for action in &mut block.actions {
+            if let Action::Weights(proposal) = action {
+                proposal.mechanisms[0].weights[0] ^= 1;
+            }
+        }
+        let h = block.header;
+        let fields = BlockHeaderFields {
+            height: h.height,
+            epoch: h.epoch,
+            chain: h.chain,
+            parent_hash: h.parent_hash,
+            parent_state_root: h.parent_state_root,
+            proposer: h.proposer,
+            validators_hash: h.validators_hash,
+        };
+        let block = Block::new(fields, block.actions);
+        records.put_block(&block, &certificate).expect("stored");
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let report = replay(records, &options(&net), Some(&runtime)).expect("replays");
+        assert_eq!(report.last_height, at - 1, "the replay stops before the changed block");
+        assert_eq!(report.broken.len(), 1, "{:?}", report.broken);
+        assert_eq!(report.broken[0].height, at);
+        assert!(report.broken[0].reason.contains("certificate"), "{}", report.broken[0].reason);
+        assert!(report.differs());
+    }
+
+    /// A source that claims another genesis validator set: no block certifies under it.
+    #[test]
+    fn a_forged_genesis_set_certifies_nothing() {
+        let net = history();
+        let records = &net.nodes[3].records;
+        let mut genesis = records.genesis().expect("readable").expect("stored");
+        for (i, validator) in genesis.validators.iter_mut().enumerate() {
+            validator.hotkey = Keypair::from_suri(&format!("//Forger{i}")).expect("key").public();
+        }
+        records.put_genesis(&genesis).expect("stored");
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let report = replay(records, &options(&net), Some(&runtime)).expect("replays");
+        assert_eq!((report.blocks, report.broken.len()), (0, 1), "{:?}", report.broken);
+    }
+
+    /// A verdict a validator signed that the re-run does not give is named with its validator.
+    #[test]
+    fn differing_verdicts_are_counted_per_validator() {
+        let key = |s: &str| Keypair::from_suri(s).expect("key").public();
+        let mut committed = Committed {
+            challenge: platform_types::ChallengeId::new("c").expect("id"),
+            miner: key("//M"),
+            height: platform_types::Height::new(1),
+            block_hash: Hash::ZERO,
+            epoch: platform_types::Epoch::new(1),
+            evaluations: Default::default(),
+        };
+        let truth = (EvaluationStatus::Scored, 7, Hash::from_bytes([7; 32]));
+        committed.evaluations.insert(key("//A"), truth);
+        committed.evaluations.insert(key("//B"), (EvaluationStatus::Scored, 999_999_993, truth.2));
+        let mut audit = EvaluationAudit::default();
+        compare(&mut audit, &SubmissionId(Hash::from_bytes([1; 32])), &committed, truth);
+        assert_eq!(audit.agreed, 1);
+        assert_eq!(audit.differing_by_validator.get(&key("//B").to_ss58()), Some(&1));
+        assert_eq!(audit.differing_by_validator.len(), 1);
+        assert!(audit.differing[0].committed.starts_with("scored 999999993"), "{:?}", audit.differing);
+    }
+
+    #[test]
+    fn the_first_difference_names_a_uid() {
+        assert_eq!(first_difference(&[(1, 5), (2, 6)], &[(1, 5), (2, 6)]), None);
+        assert_eq!(
+            first_difference(&[(1, 5), (2, 6)], &[(1, 5), (2, 7)]),
+            Some(Agreement::Differs { first_uid: Some(2) })
+        );
+        assert_eq!(first_difference(&[(1, 5)], &[(1, 5), (3, 1)]), Some(Agreement::Differs { first_uid: Some(3) }));
+        assert_eq!(first_difference(&[(4, 5)], &[(2, 5)]), Some(Agreement::Differs { first_uid: Some(2) }));
+    }
+}
