@@ -236,19 +236,30 @@ impl Core {
                 Err(_) => Verdict::Ignored,
             },
             Gossiped::Evaluations(batch) => {
+                let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
+                let tip = self.state.tip.epoch;
+                let mut useful = false;
                 for signed in batch {
                     let evaluation = signed.message;
-                    let (committed, gone) = match self.state.submissions.get(&evaluation.submission) {
-                        Some(c) => (c.evaluations.contains_key(&evaluation.validator), false),
-                        // Of a block before the last committed weights, and not in the state:
-                        // retired (or never ordered), so no block may order it.
-                        None => (false, self.state.registry.weights_epoch.is_some_and(|w| evaluation.epoch < w)),
+                    let waits = match self.state.submissions.get(&evaluation.submission) {
+                        Some(c) => !c.evaluations.contains_key(&evaluation.validator),
+                        // Not committed here: it still can be in a block of this epoch or the
+                        // next that this validator has not applied yet. An evaluation names the
+                        // epoch of the block that ordered its submission, so one naming an
+                        // earlier epoch can never be ordered (retired, or never committed).
+                        None => evaluation.epoch >= tip && evaluation.epoch.get() <= tip.get() + 1,
                     };
-                    if !committed && !gone {
-                        self.mempool.add_evaluation(evaluation.submission, evaluation.validator, signed.envelope);
-                    }
+                    useful |= waits
+                        && self.mempool.add_evaluation(
+                            evaluation.submission,
+                            evaluation.validator,
+                            evaluation.epoch,
+                            signed.envelope,
+                            share,
+                        );
                 }
-                Verdict::Valid
+                // Nothing kept (stale, or its signer's share is full): not forwarded either.
+                if useful { Verdict::Valid } else { Verdict::Ignored }
             }
             // The machine's own judgement: a refused message is not forwarded, and counts
             // toward its sender's ban.

@@ -285,12 +285,11 @@ impl Core {
 
     /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block.
     pub(crate) fn on_evaluated(&mut self, id: SubmissionId, envelope: platform_types::Envelope) {
-        if !self.state.submissions.contains_key(&id) {
-            return;
-        }
+        let Some(epoch) = self.state.submissions.get(&id).map(|c| c.epoch) else { return };
         self.metrics.evaluations.inc();
         self.verified.remember(&envelope, self.cfg.netuid);
-        self.mempool.add_evaluation(id, self.me(), envelope.clone());
+        let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
+        self.mempool.add_evaluation(id, self.me(), epoch, envelope.clone(), share);
         let now = self.clock.now;
         let full = self.evaluation_outbox.push(envelope.to_bytes(), now);
         self.send(full);

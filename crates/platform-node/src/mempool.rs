@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use platform_types::{Envelope, PublicKey, Submission, SubmissionId};
+use platform_types::{Envelope, Epoch, PublicKey, Submission, SubmissionId};
 
 use platform_app::SubmissionInfo;
 
@@ -43,8 +43,12 @@ pub struct Mempool {
     /// proposals of other leaders) but not proposed by this validator until released.
     held: HashSet<SubmissionId>,
     sudo: Vec<Envelope>,
-    evaluations: HashMap<(SubmissionId, PublicKey), Envelope>,
+    /// Evaluations with the epoch they name, and how many each validator has here: one
+    /// validator may hold at most its share of the room ([`Mempool::evaluation_share`]), so a
+    /// flood of evaluations signed by one key never crowds out the others'.
+    evaluations: HashMap<(SubmissionId, PublicKey), (Epoch, Envelope)>,
     evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
+    evaluations_by: HashMap<PublicKey, usize>,
     rates: HashMap<PublicKey, Rate>,
     /// Bytes the unordered submissions hold ([`footprint`]), in all and per miner, and the cap.
     bytes: u64,
@@ -97,6 +101,7 @@ impl Mempool {
             sudo: Vec::new(),
             evaluations: HashMap::new(),
             evaluation_order: VecDeque::new(),
+            evaluations_by: HashMap::new(),
             rates: HashMap::new(),
             bytes: 0,
             bytes_by_miner: HashMap::new(),
@@ -210,14 +215,43 @@ impl Mempool {
         }
     }
 
-    /// Queues an evaluation envelope (one per submission and validator).
-    pub fn add_evaluation(&mut self, id: SubmissionId, validator: PublicKey, envelope: Envelope) {
-        if self.evaluations.len() >= self.capacity * 4 {
-            return;
+    /// Evaluations waiting, at most (four per submission the pool holds).
+    pub fn evaluation_room(&self) -> usize {
+        self.capacity.saturating_mul(4)
+    }
+
+    /// What one of `validators` validators may hold of [`Mempool::evaluation_room`].
+    pub fn evaluation_share(&self, validators: usize) -> usize {
+        (self.evaluation_room() / validators.max(1)).max(1)
+    }
+
+    /// Queues the evaluation envelope of `id` by `validator`, naming `epoch` (the first one per
+    /// submission and validator), unless the pool is full or the validator already holds `share`
+    /// of it; returns whether it was queued.
+    pub fn add_evaluation(
+        &mut self,
+        id: SubmissionId,
+        validator: PublicKey,
+        epoch: Epoch,
+        envelope: Envelope,
+        share: usize,
+    ) -> bool {
+        let held = self.evaluations_by.get(&validator).copied().unwrap_or(0);
+        if held >= share || self.evaluations.len() >= self.evaluation_room() {
+            return false;
         }
-        if self.evaluations.insert((id, validator), envelope).is_none() {
-            self.evaluation_order.push_back((id, validator));
+        if self.evaluations.contains_key(&(id, validator)) {
+            return false;
         }
+        self.evaluations.insert((id, validator), (epoch, envelope));
+        self.evaluation_order.push_back((id, validator));
+        *self.evaluations_by.entry(validator).or_default() += 1;
+        true
+    }
+
+    /// Evaluations `validator`'s key signed that wait here.
+    pub fn evaluations_by(&self, validator: &PublicKey) -> usize {
+        self.evaluations_by.get(validator).copied().unwrap_or(0)
     }
 
     /// Pending sudo envelopes, oldest first.
@@ -227,7 +261,7 @@ impl Mempool {
 
     /// Pending evaluation envelopes, oldest first.
     pub fn evaluations(&self) -> impl Iterator<Item = (&(SubmissionId, PublicKey), &Envelope)> {
-        self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key))
+        self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key).map(|(k, (_, e))| (k, e)))
     }
 
     /// Pending submission ids that are not held, oldest first.
@@ -261,17 +295,40 @@ impl Mempool {
     /// Forgets a committed evaluation.
     pub fn remove_evaluation(&mut self, id: &SubmissionId, validator: &PublicKey) {
         if self.evaluations.remove(&(*id, *validator)).is_some() {
+            self.uncount(validator);
             while self.evaluation_order.front().is_some_and(|front| !self.evaluations.contains_key(front)) {
                 self.evaluation_order.pop_front();
             }
         }
     }
 
-    /// Forgets the evaluations of submissions that left the application state (retired): no
-    /// block may order them any more.
-    pub fn drop_evaluations_of(&mut self, retired: &std::collections::HashSet<SubmissionId>) {
-        self.evaluations.retain(|(id, _), _| !retired.contains(id));
-        self.evaluation_order.retain(|key| self.evaluations.contains_key(key));
+    /// Keeps only the evaluations `keep` holds on to (by submission and the epoch they name):
+    /// those of submissions that left the application state (retired), and those naming an
+    /// epoch in which their submission can no longer be committed, can never be ordered.
+    pub fn retain_evaluations(&mut self, keep: impl Fn(&SubmissionId, Epoch) -> bool) {
+        let mut dropped = Vec::new();
+        self.evaluations.retain(|(id, validator), (epoch, _)| {
+            let kept = keep(id, *epoch);
+            if !kept {
+                dropped.push(*validator);
+            }
+            kept
+        });
+        if !dropped.is_empty() {
+            for validator in &dropped {
+                self.uncount(validator);
+            }
+            self.evaluation_order.retain(|key| self.evaluations.contains_key(key));
+        }
+    }
+
+    fn uncount(&mut self, validator: &PublicKey) {
+        if let Some(held) = self.evaluations_by.get_mut(validator) {
+            *held -= 1;
+            if *held == 0 {
+                self.evaluations_by.remove(validator);
+            }
+        }
     }
 
     /// Forgets a committed or skipped sudo action.
@@ -370,10 +427,10 @@ mod tests {
         assert_eq!(pool.submission_ids().copied().collect::<Vec<_>>(), vec![id(1), id(2)]);
     }
 
-    /// Evaluations of retired submissions can never be ordered: they are dropped, not kept
-    /// until the pool's cap refuses new ones.
+    /// Evaluations that can never be ordered (of retired submissions, or naming an epoch that
+    /// passed) are dropped, not kept until the pool's cap refuses new ones.
     #[test]
-    fn evaluations_of_retired_submissions_are_dropped() {
+    fn evaluations_no_block_can_order_are_dropped() {
         let validator = Keypair::from_suri("//v").expect("key");
         let mut pool = Mempool::new(8, 8);
         let envelope = |n: u8| {
@@ -383,11 +440,44 @@ mod tests {
                 &submission(&validator, n.into()),
             )
         };
-        for n in 1..=3 {
-            pool.add_evaluation(id(n), validator.public(), envelope(n));
+        for n in 1..=4 {
+            assert!(pool.add_evaluation(id(n), validator.public(), Epoch::new(u64::from(n)), envelope(n), 8));
         }
-        pool.drop_evaluations_of(&[id(1), id(3)].into_iter().collect());
+        let retired = [id(1), id(3)];
+        pool.retain_evaluations(|s, epoch| !retired.contains(s) && epoch >= Epoch::new(2));
         let left: Vec<SubmissionId> = pool.evaluations().map(|((s, _), _)| *s).collect();
-        assert_eq!(left, vec![id(2)]);
+        assert_eq!(left, vec![id(2), id(4)]);
+        assert_eq!(pool.evaluations_by(&validator.public()), 2);
+    }
+
+    /// Hole: the pool's evaluations were bounded in all but not per signer, so one validator
+    /// flooding signed evaluations of made-up submissions filled it, and the other validators'
+    /// evaluations were refused: their submissions never became final. Each signer now has a
+    /// share of the room.
+    #[test]
+    fn one_signer_cannot_crowd_out_the_others_evaluations() {
+        let flooder = Keypair::from_suri("//flooder").expect("key");
+        let honest = Keypair::from_suri("//honest").expect("key");
+        let mut pool = Mempool::new(8, 8);
+        let share = pool.evaluation_share(4);
+        assert_eq!((pool.evaluation_room(), share), (32, 8));
+        let envelope = |key: &Keypair, n: u64| {
+            platform_types::Envelope::seal(key, platform_types::NetUid::new(1), &submission(key, n))
+        };
+        let made_up = |n: u64| SubmissionId(platform_types::blake2b_256(&n.to_le_bytes()));
+        let kept = (0..1_000)
+            .filter(|&n| pool.add_evaluation(made_up(n), flooder.public(), Epoch::new(1), envelope(&flooder, n), share))
+            .count();
+        assert_eq!(kept, share, "the flooder keeps its share and no more");
+        for n in 0..share as u64 {
+            assert!(pool.add_evaluation(
+                made_up(10_000 + n),
+                honest.public(),
+                Epoch::new(1),
+                envelope(&honest, n),
+                share
+            ));
+        }
+        assert_eq!(pool.evaluations_by(&honest.public()), share);
     }
 }

@@ -246,14 +246,19 @@ impl Core {
             self.machine = None;
             return None;
         }
+        let epoch_before = self.state.tip.epoch;
         let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
         // Before the snapshot that no longer holds them can be written; a crash before this
         // replays the block, and writes them again.
         if let Err(e) = self.records.put_retired(&effects.retired) {
             warn!(%e, "cannot keep the retired submissions; their status reads unknown");
         }
-        if !effects.retired.is_empty() {
-            self.mempool.drop_evaluations_of(&effects.retired.iter().map(|(id, _)| *id).collect());
+        // Evaluations no block can order any more leave the pool: of submissions retired from
+        // the state, and of submissions not committed whose epoch has passed.
+        let epoch_moved = block.header.epoch > epoch_before;
+        if !effects.retired.is_empty() || epoch_moved {
+            let (state, tip) = (&self.state, block.header.epoch);
+            self.mempool.retain_evaluations(|id, epoch| state.submissions.contains_key(id) || epoch >= tip);
         }
         if let Some(snapshot) = effects.snapshot.take() {
             let plan = crate::pruning::Plan {

@@ -20,16 +20,18 @@
 //! body nobody has), `forged_sudo.rs` (a leader's blocks carry sudo actions the owner did not
 //! sign, or replay the owner's), `lying_sync.rs` (sync answers with a rewritten history, given
 //! first to a validator catching up), `replayed_submissions.rs` (a leader's blocks order again a
-//! submission already committed, retired from the state or not). Validity is checked by applying every committed block again
+//! submission already committed, retired from the state or not), `gossip_flood.rs` (validly
+//! signed junk with every message: evaluations of made-up submissions, votes far ahead). Validity is checked by applying every committed block again
 //! from genesis: no committed action may fail the rules.
 //!
 //! The network is cut twice, the cut moving ([`Scenario::partitions`]).
-//! Not simulated yet (issue 20): module loading and the sandbox, validator-set changes, and the
-//! other Byzantine behaviours (forged genesis, floods, Byzantine clients).
+//! Not simulated yet (issue 20): module loading and the sandbox, validator-set changes, a forged
+//! genesis served to joiners, and Byzantine clients.
 
 mod epoch_jump;
 mod equivocation;
 mod forged_sudo;
+mod gossip_flood;
 mod lying_sync;
 pub(crate) mod net;
 mod replayed_submissions;
@@ -65,6 +67,9 @@ pub enum Behaviour {
     LyingSync,
     /// Leads with blocks ordering again a submission already committed (retired or not).
     ReplayedSubmissions,
+    /// Sends validly signed junk with everything it publishes (evaluations of made-up
+    /// submissions, votes for heights far ahead), and leads without the others' evaluations.
+    GossipFlood,
 }
 
 /// What a Byzantine validator sends one receiver of a message its core published.
@@ -79,7 +84,7 @@ enum Outgoing {
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 9] = [
+    pub const ALL: [Behaviour; 10] = [
         Behaviour::Silent,
         Behaviour::EpochJump,
         Behaviour::WrongWeights,
@@ -89,6 +94,7 @@ impl Behaviour {
         Behaviour::ForgedSudo,
         Behaviour::LyingSync,
         Behaviour::ReplayedSubmissions,
+        Behaviour::GossipFlood,
     ];
 
     /// The name the runner takes (`--behaviour`).
@@ -103,6 +109,7 @@ impl Behaviour {
             Behaviour::ForgedSudo => "forged-sudo",
             Behaviour::LyingSync => "lying-sync",
             Behaviour::ReplayedSubmissions => "replayed-submissions",
+            Behaviour::GossipFlood => "gossip-flood",
         }
     }
 
@@ -124,6 +131,7 @@ impl Behaviour {
             (Behaviour::WithheldEvaluations, topic) if withheld::withholds(topic) => return Outgoing::Withheld,
             (Behaviour::UnpublishedBodies, Topic::Consensus) => unpublished::rewrite(keypair, bytes),
             (Behaviour::ForgedSudo, Topic::Consensus) => forged_sudo::rewrite(keypair, records, bytes),
+            (Behaviour::GossipFlood, Topic::Consensus) => gossip_flood::censor(keypair, bytes),
             (Behaviour::ReplayedSubmissions, Topic::Consensus) => {
                 replayed_submissions::rewrite(keypair, records, bytes)
             }
@@ -234,6 +242,9 @@ pub enum Violation {
     /// (or it stored no snapshot though it passed a snapshot height).
     #[error("restore: validator {0} restarted from its snapshots holds another state: {1}")]
     Restore(usize, String),
+    /// An honest validator holds more than a bounded queue allows (which, how much).
+    #[error("bounds: validator {0} holds {1}")]
+    Unbounded(usize, String),
 }
 
 /// Heights and virtual time when a run gave up.
@@ -312,6 +323,17 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
                 && let Some(first) = ordered.insert(*id, at)
             {
                 return Err(Violation::OrderedTwice(id.to_string(), first, at));
+            }
+        }
+    }
+    // Bounded queues: no signer holds more than its share of the evaluations waiting.
+    for &i in &honest {
+        let node = &net.nodes[i];
+        let share = node.mempool.evaluation_share(node.state.registry.validators.validators.len());
+        for other in &net.nodes {
+            let held = node.mempool.evaluations_by(&other.keypair.public());
+            if held > share {
+                return Err(Violation::Unbounded(i, format!("{held} evaluations by one signer (share {share})")));
             }
         }
     }

@@ -70,6 +70,9 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
         data_dir: Some(std::path::PathBuf::from("simulated")),
         block_interval_ms: Some(10),
         view_timeout_ms: Some(200),
+        // Room for what the scenarios need (a few submissions, their evaluations), so that a
+        // flood reaches the pool's bounds within a run.
+        mempool_capacity: Some(64),
         ..Settings::default()
     })
     .expect("config");
@@ -258,6 +261,18 @@ impl Net {
                 for effect in node.take_effects() {
                     match effect {
                         Effect::Publish { topic, bytes } => {
+                            let junk = match self.behaviour[i] {
+                                Some(Behaviour::GossipFlood) => {
+                                    // Naming the epoch the next block will have: not stale to anyone.
+                                    let epoch = node.current_link().map_or(node.state.tip.epoch, |(_, e)| e);
+                                    let height = node.state.tip.height;
+                                    super::gossip_flood::junk(&node.keypair, topic, height, epoch, self.sent)
+                                }
+                                _ => Vec::new(),
+                            };
+                            if !junk.is_empty() {
+                                self.rewritten += 1;
+                            }
                             for to in (0..self.down.len()).filter(|&to| to != i && !self.down[to]) {
                                 self.sent += 1;
                                 if separated(&self.cuts, self.elapsed, i, to) {
@@ -288,6 +303,17 @@ impl Net {
                                     to,
                                     Input::Gossip { id, from, message },
                                 ));
+                                for (topic, bytes) in &junk {
+                                    self.sent += 1;
+                                    let message = received(*topic, bytes.clone(), &node.verified);
+                                    let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
+                                    self.in_flight.push((
+                                        clock.now + latency,
+                                        self.sent,
+                                        to,
+                                        Input::Gossip { id, from, message },
+                                    ));
+                                }
                             }
                         }
                         Effect::Timer { height, view, after } => self.timers[i].set(clock.now + after, height, view),

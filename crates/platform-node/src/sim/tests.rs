@@ -467,3 +467,45 @@ fn a_snapshot_offer_is_believed_only_with_a_certificate_the_chain_backs() {
     moved.validators.push(newcomer);
     assert!(matches!(check_offer(&checkpoint, &manifest, netuid, &moved), Err(Refusal::Unproven(_))));
 }
+
+/// Hole: the evaluations waiting to be ordered were bounded in all but not per signer, so one
+/// validator flooding validly signed evaluations of made-up submissions filled every pool, and
+/// the honest validators' own evaluations were refused: their submissions never became final.
+/// Now the flooder keeps to its share, and every submission is evaluated by every honest one.
+#[test]
+fn a_gossip_flood_keeps_to_its_share_and_every_honest_evaluation_is_ordered() {
+    let mut net = Net::new(4, 5);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[3] = Some(Behaviour::GossipFlood);
+    // The flood first, so that the pools are full of it when the submissions come.
+    net.run_to(8, Duration::from_secs(30)).expect("commits");
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_until(Duration::from_secs(60), |net| (0..3).all(|i| net.weights[i].len() >= 2)).expect("weights");
+    assert!(net.rewritten > 0, "the flood was sent");
+    let flooder = net.nodes[3].keypair.public();
+    for node in &net.nodes[..3] {
+        let share = node.mempool.evaluation_share(4);
+        assert!(node.mempool.evaluations_by(&flooder) <= share, "the flooder keeps to its share");
+    }
+    let height = net.nodes[0].state.tip.height.get() as usize;
+    let mut evaluators: std::collections::HashMap<_, std::collections::HashSet<_>> = Default::default();
+    let mut submissions = Vec::new();
+    for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
+        for action in &block.actions {
+            match action {
+                platform_types::Action::Submission(id) => submissions.push(*id),
+                platform_types::Action::Evaluation(envelope) => {
+                    let evaluation = envelope.open::<platform_types::Evaluation>(platform_types::NetUid::new(3));
+                    let evaluation = evaluation.expect("signed").message;
+                    evaluators.entry(evaluation.submission).or_default().insert(envelope.signer);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(submissions.len(), 6);
+    for id in &submissions {
+        let by = evaluators.get(id).cloned().unwrap_or_default();
+        assert!((0..3).all(|i| by.contains(&net.nodes[i].keypair.public())), "{id}: evaluated by {by:?}");
+    }
+}

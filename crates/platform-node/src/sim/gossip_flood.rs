@@ -1,0 +1,76 @@
+//! Byzantine behaviour: a validator that floods its peers with messages that are validly signed
+//! but useless: batches of evaluations of submissions nobody made, naming its current epoch (as
+//! if a block its peers have not applied yet had ordered them) — with every batch of real ones,
+//! and with every consensus message while the run is young (before the submissions are
+//! evaluated, so that the pools are full when the honest evaluations arrive) — and, with every
+//! consensus message, votes for heights far ahead. Nothing
+//! but the receivers' own bounds stops them: one signer's share of the evaluations waiting to be
+//! ordered, and its share of the buffered future votes. And when it leads it orders none of the
+//! others' evaluations (it wants their pools to be the only way they reach a block). The honest
+//! validators' evaluations must still be ordered, so every submission becomes final.
+
+use platform_p2p::Topic;
+use platform_types::{
+    Action, ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Height, Keypair, NetUid, SubmissionId,
+    View, Vote, VoteKind, blake2b_256,
+};
+
+use super::net::NETUID;
+
+/// Made-up evaluations sent with each batch of real ones, and with each consensus message
+/// below [`EARLY_HEIGHTS`].
+const EVALUATIONS_PER_BATCH: u64 = 64;
+
+/// Heights during which consensus messages carry made-up evaluations too.
+const EARLY_HEIGHTS: u64 = 12;
+
+/// Votes for heights far ahead sent with each consensus message.
+const VOTES_PER_MESSAGE: u64 = 2;
+
+/// The junk the flooder sends every peer along with a message it published on `topic`, its
+/// tip at `height` in `epoch`; `seq` makes every message's junk its own.
+pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch, seq: u64) -> Vec<(Topic, Vec<u8>)> {
+    let netuid = NetUid::new(NETUID);
+    let mut junk = Vec::new();
+    if topic == Topic::Evaluations || (topic == Topic::Consensus && height.get() < EARLY_HEIGHTS) {
+        let batch: Vec<Vec<u8>> = (0..EVALUATIONS_PER_BATCH)
+            .map(|n| {
+                let made_up = SubmissionId(blake2b_256(&[seq.to_le_bytes(), n.to_le_bytes()].concat()));
+                let evaluation = Evaluation {
+                    submission: made_up,
+                    challenge: ChallengeId::new("sim").expect("id"),
+                    validator: keypair.public(),
+                    status: EvaluationStatus::Scored,
+                    score_ppb: 1_000_000_000,
+                    fuel_used: 1,
+                    output_hash: Hash::ZERO,
+                    epoch,
+                };
+                Envelope::seal(keypair, netuid, &evaluation).to_bytes()
+            })
+            .collect();
+        junk.push((Topic::Evaluations, Envelope::join_batch(&batch)));
+    }
+    if topic == Topic::Consensus {
+        for n in 0..VOTES_PER_MESSAGE {
+            let ahead = Height::new(height.get() + 2 + (seq.wrapping_mul(7) + n) % 50);
+            let vote = Vote {
+                kind: VoteKind::Prepare,
+                height: ahead,
+                view: View::new(0),
+                block_hash: blake2b_256(&[seq, n].map(u64::to_le_bytes).concat()),
+            };
+            junk.push((Topic::Consensus, Envelope::seal(keypair, netuid, &vote).to_bytes()));
+        }
+    }
+    junk
+}
+
+/// Its proposal without the evaluations other validators signed, signed again; `None` for any
+/// other message.
+pub(crate) fn censor(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
+    super::reproposed(keypair, bytes, |_, actions| {
+        actions.retain(|a| !matches!(a, Action::Evaluation(e) if e.signer != keypair.public()));
+        Some(())
+    })
+}
