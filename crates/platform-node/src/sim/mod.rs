@@ -26,8 +26,9 @@
 //!
 //! The network is cut twice, the cut moving ([`Scenario::partitions`]).
 //! Not simulated yet (issue 20): module loading and the sandbox, validator-set changes, a forged
-//! genesis served to joiners, and Byzantine clients.
+//! genesis served to joiners. Byzantine clients (`clients.rs`) play in every run.
 
+mod clients;
 mod epoch_jump;
 mod equivocation;
 mod forged_sudo;
@@ -242,6 +243,10 @@ pub enum Violation {
     /// (or it stored no snapshot though it passed a snapshot height).
     #[error("restore: validator {0} restarted from its snapshots holds another state: {1}")]
     Restore(usize, String),
+    /// A submission a hostile client sent, which every validator must refuse, was ordered (its
+    /// id, what it was, the height).
+    #[error("validity: the hostile client's submission {0} ({1}) was ordered at height {2}")]
+    ClientAdmitted(String, &'static str, u64),
     /// An honest validator holds more than a bounded queue allows (which, how much).
     #[error("bounds: validator {0} holds {1}")]
     Unbounded(usize, String),
@@ -276,7 +281,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     let Some(&via) = honest.first() else {
         return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO }));
     };
-    net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
+    let miner = net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
+    let forbidden = clients::send(&mut net, via, &miner);
     if scenario.restart
         && let Some(&crashed) = honest.last()
     {
@@ -325,6 +331,21 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
                 return Err(Violation::OrderedTwice(id.to_string(), first, at));
             }
         }
+    }
+    // Byzantine clients: nothing refused is ordered, and the miner no more than its rate.
+    for (id, what) in &forbidden {
+        if let Some(at) = ordered.get(id) {
+            return Err(Violation::ClientAdmitted(id.to_string(), what, *at));
+        }
+    }
+    let rate = net.nodes[via].cfg.miner_rate_per_minute as usize;
+    let by_miner = ordered.keys().filter(|id| records.submission_info(id).is_some_and(|i| i.miner == miner.public()));
+    let count = by_miner.count();
+    if count > rate {
+        return Err(Violation::Unbounded(
+            via,
+            format!("{count} submissions of one miner ordered, its rate is {rate} a minute"),
+        ));
     }
     // Bounded queues: no signer holds more than its share of the evaluations waiting.
     for &i in &honest {

@@ -73,6 +73,8 @@ pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core 
         // Room for what the scenarios need (a few submissions, their evaluations), so that a
         // flood reaches the pool's bounds within a run.
         mempool_capacity: Some(64),
+        // The miner's six submissions and a few of its flood (the Byzantine clients) a minute.
+        miner_rate_per_minute: Some(8),
         ..Settings::default()
     })
     .expect("config");

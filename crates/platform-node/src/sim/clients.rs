@@ -1,0 +1,73 @@
+//! Byzantine clients: what anyone can send a validator's API, handed in every run to the
+//! honest validator the miner uses — a submission from a hotkey not registered on the subnet,
+//! one for a challenge that does not exist, one declaring a payload over the challenge's limit,
+//! one signed two hours ago, and a flood of submissions from the registered miner far beyond its
+//! rate. None of the refused ones may ever be ordered, and the miner's no more than its rate
+//! allows. (A submission sent again byte for byte is the replayed-submissions behaviour's and
+//! the no-submission-twice check's.)
+
+use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SubmissionId, blake2b_256};
+
+use super::net::{NETUID, Net};
+use crate::inputs::Input;
+
+/// Submissions the flooding miner sends beyond its first ones.
+pub(crate) const FLOOD: u64 = 40;
+
+/// What the hostile clients sent: the ids that must never be ordered, each with what it was.
+pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> Vec<(SubmissionId, &'static str)> {
+    let netuid = NetUid::new(NETUID);
+    let now_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
+    let sim = ChallengeId::new("sim").expect("id");
+    let submission =
+        |miner: &Keypair, challenge: &ChallengeId, payload: Payload, size: u64, nonce: u64, at: u64| Submission {
+            challenge: challenge.clone(),
+            miner: miner.public(),
+            payload_size: size,
+            payload,
+            metadata: vec![],
+            nonce,
+            timestamp_ms: at,
+        };
+    let inline = |text: &str| (Payload::Inline(text.as_bytes().to_vec()), text.len() as u64);
+    let stranger = Keypair::from_suri("//Stranger").expect("key");
+    let (p, n) = inline("unregistered");
+    let mut refused = vec![
+        (submission(&stranger, &sim, p, n, 1, now_ms), &stranger, "a hotkey not registered on the subnet"),
+        {
+            let (p, n) = inline("nowhere");
+            let nope = ChallengeId::new("nope").expect("id");
+            (submission(miner, &nope, p, n, 1_001, now_ms), miner, "a challenge that does not exist")
+        },
+        {
+            let too_big = u64::from(platform_types::RuntimePolicy::default().max_input_bytes) + 1;
+            let blob = Payload::Blob(blake2b_256(b"a payload nobody will fetch"));
+            (submission(miner, &sim, blob, too_big, 1_002, now_ms), miner, "a payload over the challenge's limit")
+        },
+        {
+            let (p, n) = inline("stale");
+            let two_hours_ago = now_ms.saturating_sub(2 * 3_600_000);
+            (submission(miner, &sim, p, n, 1_003, two_hours_ago), miner, "signed two hours ago")
+        },
+    ]
+    .into_iter()
+    .map(|(s, key, what)| (Envelope::seal(key, netuid, &s), what))
+    .collect::<Vec<_>>();
+    let mut forbidden = Vec::new();
+    for (envelope, what) in refused.drain(..) {
+        forbidden.push((SubmissionId(envelope.payload_hash()), what));
+        deliver(net, via, envelope);
+    }
+    for nonce in 0..FLOOD {
+        let (p, n) = inline(&format!("flood {nonce}"));
+        deliver(net, via, Envelope::seal(miner, netuid, &submission(miner, &sim, p, n, 2_000 + nonce, now_ms)));
+    }
+    forbidden
+}
+
+fn deliver(net: &mut Net, via: usize, envelope: Envelope) {
+    let netuid = NetUid::new(NETUID);
+    let bytes = envelope.to_bytes();
+    let signed = envelope.open(netuid).expect("signed");
+    net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
+}
