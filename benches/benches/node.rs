@@ -9,7 +9,10 @@
 //! 4. consensus commit latency of four validators (p50, p99), idle and while one of them admits
 //!    submissions at full load (part `commit`);
 //! 5. submissions per second accepted over HTTP with the load from a separate process, `wrk`
-//!    (part `wrk`; `apt-get install wrk`; skipped without it).
+//!    (part `wrk`; `apt-get install wrk`; skipped without it);
+//! 6. `validator-node devnet` with 4 and with 16 validators: time to first weights (part `devnet`);
+//! 7. the public audit's replay: blocks per second, and evaluations run again per second against
+//!    the sandbox's own rate on the same payloads (part `audit`).
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench node
@@ -18,6 +21,8 @@
 //! Needs the chain spec (`PLATFORM_CHAIN_DIR`, default `../shared/chain`), Node.js for
 //! chopsticks, and `challenges/dist/regression.wasm` (`bash challenges/build.sh`).
 
+#[path = "node/audit.rs"]
+mod audit;
 #[path = "node/http_load.rs"]
 mod http_load;
 #[path = "../../crates/platform-node/tests/support/mod.rs"]
@@ -587,6 +592,10 @@ fn main() {
         }
         if filter.is_empty() || "devnet".contains(&filter) {
             tokio::task::block_in_place(|| devnet_command(&mut rows));
+            print(&mut rows);
+        }
+        if filter.is_empty() || "audit".contains(&filter) {
+            audit::audit(&mut rows).await;
             print(&mut rows);
         }
     });
