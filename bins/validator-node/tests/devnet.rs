@@ -49,13 +49,14 @@ fn sixteen_validators_all_set_identical_weights_on_chain() {
     let out = &run.output;
     assert!(out.contains("chain: registering hotkey 21/21"), "{out}");
     assert!(out.contains("Local network running: 16 validators"), "{out}");
-    // Every validator's weights are on chain (none is left at "none yet"), and all agree.
+    // Every validator's weights are on chain (none is left at "none yet"), and all agree: the
+    // table's line of each validator is its last line before the verdict (stdout's lines keep
+    // their order; the progress lines on stderr may land anywhere between them).
     let last = out.rfind("identical across validators: yes").expect(out);
-    let table = &out[..last];
-    let table = &table[table.rfind("weights on chain at block").expect("a weights table")..];
+    let before = &out[..last];
     for i in 0..16 {
-        let line = table.lines().find(|l| l.trim_start().starts_with(&format!("validator {i}:"))).expect(table);
-        assert!(line.contains("(uid, weight of 65535)"), "validator {i} set no weights: {table}");
+        let line = before.lines().rev().find(|l| l.trim_start().starts_with(&format!("validator {i}:"))).expect(out);
+        assert!(line.contains("(uid, weight of 65535)"), "validator {i} set no weights: {line}\n{out}");
     }
     assert!(run.clean_exit, "Ctrl-C stops it with status 0:\n{out}");
     eprintln!("16 validators: first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
