@@ -33,7 +33,7 @@ pub use client::{ConnectOptions, SubxtChain};
 pub use commit::{commit_hash, netuid_index};
 pub use error::{ChainError, RevealRefusal};
 pub use failover::{FailoverChain, FailoverOptions, parse_endpoints};
-pub use local::{ALICE, LocalChain, LocalChainConfig, install_chopsticks};
+pub use local::{ALICE, LocalChain, LocalChainConfig, MAX_REGISTRATIONS, install_chopsticks};
 pub use path::{
     DEFAULT_BLOCK_TIME_SECS, PathChoice, WeightsContext, WeightsPath, choose_path, path_at, timelocked_call,
 };
