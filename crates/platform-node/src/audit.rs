@@ -538,7 +538,7 @@ pub async fn compare_with_chain(chain: &impl Chain, netuid: NetUid, report: &mut
 mod tests {
     use std::time::Duration;
 
-    use platform_types::{Action, BlockHeaderFields, Keypair};
+    use platform_types::{Action, Keypair};
 
     use super::*;
     use crate::sim::net::{Net, challenge_and_submissions};
@@ -596,17 +596,7 @@ mod tests {
                 proposal.mechanisms[0].weights[0] ^= 1;
             }
         }
-        let h = block.header;
-        let fields = BlockHeaderFields {
-            height: h.height,
-            epoch: h.epoch,
-            chain: h.chain,
-            parent_hash: h.parent_hash,
-            parent_state_root: h.parent_state_root,
-            proposer: h.proposer,
-            validators_hash: h.validators_hash,
-        };
-        let block = Block::new(fields, block.actions);
+        let block = Block::new(block.header.fields(), block.actions);
         records.put_block(&block, &certificate).expect("stored");
         let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
         let report = replay(records, &options(&net), Some(&runtime)).expect("replays");

@@ -155,22 +155,13 @@ fn reproposed(
     bytes: &[u8],
     edit: impl FnOnce(&platform_types::BlockHeader, &mut Vec<Action>) -> Option<()>,
 ) -> Option<Vec<u8>> {
-    use platform_types::{Block, BlockHeaderFields, Envelope, MessageKind, NetUid, Proposal};
+    use platform_types::{Block, Envelope, MessageKind, NetUid, Proposal};
     let envelope = Envelope::from_bytes(bytes, 1 << 20).ok().filter(|e| e.kind == MessageKind::Proposal)?;
     let mut proposal = Proposal::from_bytes(&envelope.payload).ok()?;
     let mut actions = proposal.block.actions.clone();
     let h = proposal.block.header.clone();
     edit(&h, &mut actions)?;
-    let fields = BlockHeaderFields {
-        height: h.height,
-        epoch: h.epoch,
-        chain: h.chain,
-        parent_hash: h.parent_hash,
-        parent_state_root: h.parent_state_root,
-        proposer: h.proposer,
-        validators_hash: h.validators_hash,
-    };
-    proposal.block = Block::new(fields, actions);
+    proposal.block = Block::new(h.fields(), actions);
     Some(Envelope::seal(keypair, NetUid::new(net::NETUID), &proposal).to_bytes())
 }
 

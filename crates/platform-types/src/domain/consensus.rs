@@ -148,6 +148,20 @@ impl BlockHeader {
     pub fn hash(&self) -> Hash {
         hash_of(self)
     }
+
+    /// The fields a proposer chose (all but the actions root), to build a block with the same
+    /// header fields and other actions ([`Block::new`]).
+    pub fn fields(&self) -> BlockHeaderFields {
+        BlockHeaderFields {
+            height: self.height,
+            epoch: self.epoch,
+            chain: self.chain,
+            parent_hash: self.parent_hash,
+            parent_state_root: self.parent_state_root,
+            proposer: self.proposer,
+            validators_hash: self.validators_hash,
+        }
+    }
 }
 
 /// A block: a header and the actions it orders.
