@@ -22,15 +22,7 @@ pub(crate) fn answer(keypair: &Keypair, records: &Records, from: u64) -> Vec<(Bl
         .into_iter()
         .map(|(block, certificate)| {
             let h = &block.header;
-            let fields = BlockHeaderFields {
-                height: h.height,
-                epoch: h.epoch,
-                chain: h.chain,
-                parent_hash: parent.unwrap_or(h.parent_hash),
-                parent_state_root: h.parent_state_root,
-                proposer: h.proposer,
-                validators_hash: h.validators_hash,
-            };
+            let fields = BlockHeaderFields { parent_hash: parent.unwrap_or(h.parent_hash), ..h.fields() };
             let forged = Block::new(fields, Vec::new());
             parent = Some(forged.hash());
             let vote =

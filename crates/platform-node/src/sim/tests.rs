@@ -280,12 +280,9 @@ fn the_checker_catches_a_committed_action_that_fails_the_rules() {
     let h = &last.header;
     let fields = BlockHeaderFields {
         height: tip.height.next(),
-        epoch: h.epoch,
-        chain: h.chain,
         parent_hash: tip.hash,
         parent_state_root: tip.state_root,
-        proposer: h.proposer,
-        validators_hash: h.validators_hash,
+        ..h.fields()
     };
     let block = Block::new(fields, vec![Action::Submission(SubmissionId(platform_types::Hash::ZERO))]);
     let certificate = QuorumCertificate {
