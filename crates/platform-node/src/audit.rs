@@ -26,6 +26,7 @@ use anyhow::Context as _;
 
 use platform_app::{AppState, Committed, Context};
 use platform_chain::Chain;
+use platform_consensus::Committee;
 use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
 use platform_storage::RocksStore;
 use platform_types::{
@@ -295,6 +296,7 @@ pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtim
     // Re-run verdicts waiting for the submission's evaluations to be complete (it retires, or
     // the replay ends).
     let mut reruns: HashMap<SubmissionId, (EvaluationStatus, u32, Hash)> = HashMap::new();
+    let mut committee = None;
     let owners = match &options.sudo[..] {
         [] => owners_in(records, &state),
         keys => keys.to_vec(),
@@ -319,7 +321,7 @@ pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtim
         }
         for (block, certificate) in blocks {
             let height = block.header.height.get();
-            if !certified(&state, &block, &certificate, options.netuid) {
+            if !certified(&mut committee, &state, &block, &certificate, options.netuid) {
                 report.broken.push(Broken {
                     height,
                     action: None,
@@ -438,11 +440,23 @@ fn owners_in(records: &Records, start: &AppState) -> Vec<PublicKey> {
 }
 
 /// Whether `certificate` commits `block` with votes of more than 2/3 of the stake of the
-/// validator set in force at `state`, and the block follows the tip.
-fn certified(state: &AppState, block: &Block, certificate: &QuorumCertificate, netuid: NetUid) -> bool {
-    let pair = vec![(block.clone(), certificate.clone())];
-    !crate::sync_client::usable(block.header.height.get(), state.tip.hash, &state.registry.validators, netuid, pair)
-        .is_empty()
+/// validator set in force at `state`, and the block follows the tip. The committee is built
+/// again only when the validator set changes.
+fn certified(
+    committee: &mut Option<(Hash, Committee)>,
+    state: &AppState,
+    block: &Block,
+    certificate: &QuorumCertificate,
+    netuid: NetUid,
+) -> bool {
+    let set = &state.registry.validators;
+    let hash = set.hash();
+    if committee.as_ref().is_none_or(|(h, _)| *h != hash) {
+        *committee = Committee::new(set.clone()).ok().map(|c| (hash, c));
+    }
+    let Some((_, committee)) = committee.as_ref() else { return false };
+    let expected = (state.tip.height.get() + 1, state.tip.hash);
+    crate::sync_client::certifies(block, certificate, expected, committee, netuid)
 }
 
 /// Runs a committed submission again, as a validator evaluated it.

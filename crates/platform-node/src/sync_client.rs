@@ -64,20 +64,30 @@ pub(crate) fn usable(
     let mut expected = (from.max(1), parent);
     let mut out = Vec::new();
     for (block, certificate) in blocks {
-        let hash = block.hash();
-        let holds = block.header.height.get() == expected.0
-            && block.header.parent_hash == expected.1
-            && certificate.kind == VoteKind::Commit
-            && certificate.height == block.header.height
-            && certificate.block_hash == hash
-            && verify_certificate(&certificate, &committee, netuid).is_ok();
-        if !holds {
+        if !certifies(&block, &certificate, expected, &committee, netuid) {
             break;
         }
-        expected = (expected.0 + 1, hash);
+        expected = (expected.0 + 1, block.hash());
         out.push((block, certificate));
     }
     out
+}
+
+/// Whether `block` is at height `expected.0` on parent `expected.1` and `certificate` is a
+/// commit certificate for exactly it with votes of more than two thirds of `committee`'s stake.
+pub(crate) fn certifies(
+    block: &Block,
+    certificate: &QuorumCertificate,
+    expected: (u64, Hash),
+    committee: &Committee,
+    netuid: NetUid,
+) -> bool {
+    block.header.height.get() == expected.0
+        && block.header.parent_hash == expected.1
+        && certificate.kind == VoteKind::Commit
+        && certificate.height == block.header.height
+        && certificate.block_hash == block.hash()
+        && verify_certificate(certificate, committee, netuid).is_ok()
 }
 
 /// One peer's answer to a block sync from `from`: the blocks usable ([`usable`]), and whether
