@@ -12,7 +12,7 @@ use crate::sim::net::{metagraph, validator};
 
 /// A core of a lone validator (all the stake).
 fn lone_validator() -> Core {
-    validator("//Alice", metagraph(&["//Alice"]), Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 })
+    validator("Alice", metagraph(&["Alice"]), Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 })
 }
 
 /// Runs without a tokio runtime and without a clock: a core that spawned a task or called the

@@ -30,7 +30,7 @@ pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> Vec<(Submissio
             timestamp_ms: at,
         };
     let inline = |text: &str| (Payload::Inline(text.as_bytes().to_vec()), text.len() as u64);
-    let stranger = Keypair::from_suri("//Stranger").expect("key");
+    let stranger = super::net::key("Stranger");
     let (p, n) = inline("unregistered");
     let mut refused = vec![
         (submission(&stranger, &sim, p, n, 1, now_ms), &stranger, "a hotkey not registered on the subnet"),

@@ -1,7 +1,7 @@
 //! Byzantine behaviour: a validator that floods its peers with messages that are validly signed
 //! but useless: batches of evaluations of submissions nobody made, naming its current epoch (as
 //! if a block its peers have not applied yet had ordered them) — with every batch of real ones,
-//! and with every consensus message while the run is young (before the submissions are
+//! and with every other consensus message while the run is young (before the submissions are
 //! evaluated, so that the pools are full when the honest evaluations arrive) — and, with every
 //! consensus message, votes for heights far ahead. Nothing
 //! but the receivers' own bounds stops them: one signer's share of the evaluations waiting to be
@@ -17,9 +17,17 @@ use platform_types::{
 
 use super::net::NETUID;
 
-/// Made-up evaluations sent with each batch of real ones, and with each consensus message
-/// below [`EARLY_HEIGHTS`].
-const EVALUATIONS_PER_BATCH: u64 = 64;
+/// Made-up evaluations sent with each batch of real ones, and with one in
+/// [`EARLY_EVERY`] consensus messages below [`EARLY_HEIGHTS`]: more than one signer's share of
+/// an honest pool at n = 7 (36), three quarters of it at n = 4 (64), so that a few batches fill
+/// it.
+const EVALUATIONS_PER_BATCH: u64 = 48;
+
+/// One in this many consensus messages below [`EARLY_HEIGHTS`] carries a batch. (With every
+/// one, the batches, each signed once and checked by every receiver, were a third of a sweep's
+/// time; with one in two the flood still fills a pool bounded only in total, which is what the
+/// flood test must catch.)
+const EARLY_EVERY: u64 = 2;
 
 /// Heights during which consensus messages carry made-up evaluations too.
 const EARLY_HEIGHTS: u64 = 12;
@@ -32,7 +40,8 @@ const VOTES_PER_MESSAGE: u64 = 2;
 pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch, seq: u64) -> Vec<(Topic, Vec<u8>)> {
     let netuid = NetUid::new(NETUID);
     let mut junk = Vec::new();
-    if topic == Topic::Evaluations || (topic == Topic::Consensus && height.get() < EARLY_HEIGHTS) {
+    let early = topic == Topic::Consensus && height.get() < EARLY_HEIGHTS && seq % EARLY_EVERY == 0;
+    if topic == Topic::Evaluations || early {
         let batch: Vec<Vec<u8>> = (0..EVALUATIONS_PER_BATCH)
             .map(|n| {
                 let made_up = SubmissionId(blake2b_256(&[seq.to_le_bytes(), n.to_le_bytes()].concat()));

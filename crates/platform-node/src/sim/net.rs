@@ -28,13 +28,25 @@ use crate::sync_client;
 pub(crate) const NETUID: u16 = 3;
 
 /// The miner registered beside the validators (uid = number of validators).
-pub(crate) const MINER: &str = "//Miner";
+pub(crate) const MINER: &str = "Miner";
 
-/// The subnet's metagraph at chain block 1 with these validators (equal stake each, the first
-/// one the owner) and [`MINER`].
+/// The secret URI of the simulated participant `name`: a raw seed hashed from the name. Reading
+/// it costs one key expansion, where a `//Name` phrase costs 2 048 PBKDF2-SHA512 rounds (which
+/// were most of a run's time when every simulated key was derived so).
+pub(crate) fn suri(name: &str) -> String {
+    format!("0x{}", hex::encode(platform_types::blake2b_256(name.as_bytes()).as_bytes()))
+}
+
+/// The key of the simulated participant `name` (see [`suri`]).
+pub(crate) fn key(name: &str) -> Keypair {
+    Keypair::from_suri(&suri(name)).expect("a 32-byte seed")
+}
+
+/// The subnet's metagraph at chain block 1 with the validators named (equal stake each, the
+/// first one the owner) and [`MINER`].
 pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
-    let keys: Vec<Keypair> = validators.iter().map(|s| Keypair::from_suri(s).expect("key")).collect();
-    let miner = Keypair::from_suri(MINER).expect("key");
+    let keys: Vec<Keypair> = validators.iter().map(|name| key(name)).collect();
+    let miner = key(MINER);
     Metagraph {
         netuid: NetUid::new(NETUID),
         block: chain_block(1),
@@ -60,11 +72,11 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
     }
 }
 
-/// The core of validator `suri` of `metagraph`'s subnet over an in-memory store, starting at
-/// `clock`.
-pub(crate) fn validator(suri: &str, metagraph: Metagraph, clock: Clock) -> Core {
+/// The core of validator `name` (see [`suri`]) of `metagraph`'s subnet over an in-memory store,
+/// starting at `clock`.
+pub(crate) fn validator(name: &str, metagraph: Metagraph, clock: Clock) -> Core {
     let cfg = NodeConfig::from_settings(Settings {
-        secret_key: Some(suri.into()),
+        secret_key: Some(suri(name)),
         netuid: Some(NETUID),
         // Never opened: the core keeps everything in the memory store below.
         data_dir: Some(std::path::PathBuf::from("simulated")),
@@ -157,16 +169,17 @@ pub(crate) struct Cut {
 impl Net {
     pub fn new(count: usize, seed: u64) -> Net {
         use rand::SeedableRng;
-        let names: Vec<String> = (0..count).map(|i| format!("//V{i}")).collect();
+        let names: Vec<String> = (0..count).map(|i| format!("V{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         // Only time since this origin matters to the cores: the same seed gives the same run.
         let start = Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 };
-        let mut nodes: Vec<Core> = names.iter().map(|n| validator(n, metagraph(&refs), start)).collect();
+        let metagraph = metagraph(&refs);
+        let mut nodes: Vec<Core> = names.iter().map(|n| validator(n, metagraph.clone(), start)).collect();
         for node in &mut nodes {
             node.start();
         }
         Net {
-            metagraph: metagraph(&refs),
+            metagraph,
             chain: 1,
             chain_every: None,
             next_chain: Duration::ZERO,
@@ -568,7 +581,7 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
         ChallengeId, ChallengeSpec, Envelope, MechanismId, Payload, Submission, SudoAction, SudoCommand,
     };
     let netuid = NetUid::new(NETUID);
-    let owner = Keypair::from_suri("//V0").expect("owner");
+    let owner = key("V0");
     let spec = ChallengeSpec {
         id: ChallengeId::new("sim").expect("id"),
         name: "sim".into(),
@@ -587,7 +600,7 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
         net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.challenge(&id).is_some())
     })?;
 
-    let miner = Keypair::from_suri(MINER).expect("miner");
+    let miner = key(MINER);
     for nonce in 0..6u64 {
         let payload = format!("answer {nonce}").into_bytes();
         let submission = Submission {

@@ -268,8 +268,7 @@ fn withheld_evaluations_do_not_stop_final_scores() {
 #[test]
 fn the_checker_catches_a_committed_action_that_fails_the_rules() {
     use platform_types::{
-        Action, Block, BlockHeaderFields, Envelope, Keypair, NetUid, QuorumCertificate, SubmissionId, View, Vote,
-        VoteKind,
+        Action, Block, BlockHeaderFields, Envelope, NetUid, QuorumCertificate, SubmissionId, View, Vote, VoteKind,
     };
     let mut net = Net::new(2, 2);
     net.run_to(2, Duration::from_secs(30)).expect("commits");
@@ -298,9 +297,9 @@ fn the_checker_catches_a_committed_action_that_fails_the_rules() {
     assert!(refused.2.contains("certificate"), "{refused:?}");
 
     let vote = Vote { kind: VoteKind::Commit, height: tip.height.next(), view: View::new(0), block_hash: block.hash() };
-    let votes = ["//V0", "//V1"]
+    let votes = ["V0", "V1"]
         .iter()
-        .map(|suri| Envelope::seal(&Keypair::from_suri(suri).expect("key"), NetUid::new(super::net::NETUID), &vote))
+        .map(|name| Envelope::seal(&super::net::key(name), NetUid::new(super::net::NETUID), &vote))
         .collect();
     node.records.put_block(&block, &QuorumCertificate { votes, ..certificate }).expect("stored");
     let refused = net.refused_action(0).expect("caught");
