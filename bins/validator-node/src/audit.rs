@@ -1,6 +1,7 @@
 //! `validator-node audit`: a validator's committed history checked again from its data
-//! directory (see `platform_node::audit`), and each epoch's weights compared with what every
-//! validator set on chain.
+//! directory, or fetched from any validator's HTTP API first (`--from`, see
+//! `platform_node::history`), see `platform_node::audit`; and each epoch's weights compared with
+//! what every validator set on chain.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,9 +18,14 @@ pub const DIFFERS: u8 = 2;
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
     /// The validator's data directory (its DATA_DIR). Stop the validator first, or audit a
-    /// copy: a running validator locks its store.
+    /// copy: a running validator locks its store. With --from: where the history fetched is
+    /// kept (a new or empty directory, or an earlier fetch from the same URL, which is continued).
     #[arg(long, env = "DATA_DIR", value_name = "DIR")]
     data_dir: PathBuf,
+    /// Fetch the history from this validator's HTTP API first (any validator, running; what it
+    /// serves is checked, not trusted: certificates, hashes, rules), then audit it.
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
     /// The subnet.
     #[arg(long, env = "NETUID")]
     netuid: u16,
@@ -77,6 +83,24 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         args.min_stake.checked_mul(platform_node::config::RAO_PER_TAO).context("--min-stake is too large")?;
     let snapshot_interval = platform_node::audit::SNAPSHOT_INTERVAL;
     let options = AuditOptions { netuid, sudo, min_stake_rao, snapshot_interval, sample: args.sample };
+    if let Some(url) = &args.from {
+        let (source, dir) = (platform_node::history::Source::new(url), args.data_dir.clone());
+        let fetched = tokio::task::spawn_blocking(move || platform_node::history::fetch_dir(&source, &dir, netuid))
+            .await?
+            .with_context(|| format!("cannot fetch the history from {url}"))?;
+        eprintln!(
+            "Fetched from {url} into {}: {} blocks (to height {}, from {}), {} submission bodies ({} not served), \
+             {} blobs ({} not served).",
+            args.data_dir.display(),
+            fetched.blocks,
+            fetched.last_height,
+            fetched.started_from,
+            fetched.bodies,
+            fetched.bodies_missing,
+            fetched.blobs,
+            fetched.blobs_missing
+        );
+    }
     let dir = args.data_dir.clone();
     let mut report = tokio::task::spawn_blocking(move || replay_dir(&dir, &options)).await??;
     if let Some(chain) = &chain {

@@ -287,14 +287,40 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitione
     let text = std::fs::read_to_string(work.path().join(format!("validator-{LIAR}.log"))).expect("log");
     assert!(text.contains("fault injection is on"), "the liar's log says it is one");
 
+    // The public audit of the history fetched over the network from an honest validator, still
+    // running, into a fresh directory; then of an honest validator's own data directory, its
+    // process stopped. Each: every block certified and within the rules, every epoch's weights
+    // recomputed and, on chain, what every validator set; the liar's verdicts differ from the
+    // re-run and it is named.
+    let fetched_into = tempfile::tempdir().expect("tempdir");
+    let fetched = audit_json(&net, &["--from", &urls[1]], &fetched_into.path().join("history"));
     drop(procs);
+    let own = audit_json(&net, &[], &net.data_dir(0));
+    for report in [&fetched, &own] {
+        audit_agrees(&net, report, &liar);
+    }
+    // The same for people, with the liar named.
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_validator-node"))
+        .args(["audit", "--data-dir"])
+        .arg(net.data_dir(1))
+        .args(["--netuid", &NETUID.to_string(), "--endpoint", &net.local.url()])
+        .args(["--sudo-key", &net.owner.public().to_ss58()])
+        .output()
+        .expect("validator-node audit runs");
+    let shown = String::from_utf8_lossy(&text.stdout);
+    eprintln!("{shown}");
+    assert!(text.status.success(), "{shown} {}", String::from_utf8_lossy(&text.stderr));
+    assert!(shown.contains("Result: agreed") && shown.contains(&format!("{liar}: ")), "{shown}");
 
-    // The public audit of an honest validator's data directory, its process stopped: every
-    // block certified and within the rules, every epoch's weights recomputed and, on chain,
-    // what every validator set; the liar's verdicts differ from the re-run and it is named.
+    net.shutdown().await;
+}
+
+/// `validator-node audit` of `data_dir` with `extra` arguments, its JSON report; it must agree.
+fn audit_json(net: &Devnet, extra: &[&str], data_dir: &std::path::Path) -> Value {
     let audit = std::process::Command::new(env!("CARGO_BIN_EXE_validator-node"))
         .args(["audit", "--data-dir"])
-        .arg(net.data_dir(0))
+        .arg(data_dir)
+        .args(extra)
         .args(["--netuid", &NETUID.to_string(), "--endpoint", &net.local.url(), "--output", "json"])
         .args(["--sudo-key", &net.owner.public().to_ss58()])
         .output()
@@ -302,6 +328,13 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitione
     let stderr = String::from_utf8_lossy(&audit.stderr);
     let report: Value = serde_json::from_slice(&audit.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     assert!(audit.status.success(), "the audit agrees (status {:?}): {report:#} {stderr}", audit.status);
+    eprintln!("{stderr}");
+    report
+}
+
+/// What an audit of this run must find: the history from genesis, within the rules, every
+/// epoch agreed and on chain, and only the liar's verdicts differing.
+fn audit_agrees(net: &Devnet, report: &Value, liar: &str) {
     assert_eq!(report["started_from"], "genesis", "{report:#}");
     assert!(report["blocks"].as_u64().is_some_and(|n| n > 10), "{report:#}");
     assert_eq!(report["broken"].as_array().map(Vec::len), Some(0), "{report:#}");
@@ -321,20 +354,6 @@ async fn four_processes_refuse_bad_input_exclude_a_liar_and_survive_a_partitione
     let evaluations = &report["evaluations"];
     assert!(evaluations["rerun"].as_u64().is_some_and(|n| n >= 3), "{report:#}");
     let differing = evaluations["differing_by_validator"].as_object().expect("by validator");
-    assert!(differing.get(&liar).and_then(Value::as_u64).is_some_and(|n| n >= 3), "the liar is named: {report:#}");
+    assert!(differing.get(liar).and_then(Value::as_u64).is_some_and(|n| n >= 3), "the liar is named: {report:#}");
     assert_eq!(differing.len(), 1, "only the liar's verdicts differ: {report:#}");
-    // The same for people, with the liar named.
-    let text = std::process::Command::new(env!("CARGO_BIN_EXE_validator-node"))
-        .args(["audit", "--data-dir"])
-        .arg(net.data_dir(1))
-        .args(["--netuid", &NETUID.to_string(), "--endpoint", &net.local.url()])
-        .args(["--sudo-key", &net.owner.public().to_ss58()])
-        .output()
-        .expect("validator-node audit runs");
-    let shown = String::from_utf8_lossy(&text.stdout);
-    eprintln!("{shown}");
-    assert!(text.status.success(), "{shown} {}", String::from_utf8_lossy(&text.stderr));
-    assert!(shown.contains("Result: agreed") && shown.contains(&format!("{liar}: ")), "{shown}");
-
-    net.shutdown().await;
 }

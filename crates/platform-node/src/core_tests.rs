@@ -8,11 +8,11 @@ use platform_p2p::Topic;
 use super::*;
 use crate::effects::Effect;
 use crate::evaluations::Request as Evaluate;
-use crate::sim::net::{metagraph, validator};
+use crate::sim::net::{Timing, metagraph, validator};
 
 /// A core of a lone validator (all the stake).
 fn lone_validator() -> Core {
-    validator("Alice", metagraph(&["Alice"]), Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 })
+    validator("Alice", metagraph(&["Alice"]), Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 }, Timing::SIM)
 }
 
 /// Runs without a tokio runtime and without a clock: a core that spawned a task or called the

@@ -89,6 +89,8 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/sudo", post(sudo))
         .route("/sudo/{id}", get(sudo_status))
         .route("/metrics", get(metrics))
+        .route("/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_REQUEST_BYTES)))
+        .route("/blobs/{hash}", get(blob))
         .merge(crate::ui::routes())
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint (see docs/openapi.yaml)".into()) })
         .layer(DefaultBodyLimit::max(2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024)))
@@ -395,6 +397,34 @@ async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no sudo action {hash} on this validator")));
     }
     Ok(Json(answer))
+}
+
+/// The largest `POST /sync` request body (a request for [`platform_types::MAX_SYNC_SUBMISSIONS`]
+/// submission ids fits).
+const MAX_SYNC_REQUEST_BYTES: usize = 256 * 1024;
+
+/// `POST /sync`: the committed history, for anyone (an auditor): a protobuf `SyncRequest` in,
+/// the `SyncResponse` a validator's peers would get out — the genesis set, committed blocks with
+/// their certificates, snapshots and their chunks — but with the bodies of ordered submissions
+/// only (`Records::public_sync`). What is served is checked by whoever reads it (certificates,
+/// hashes); nothing here is trusted.
+async fn sync(State(api): State<Api>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    use platform_types::{Codec, SyncRequest};
+    let request = SyncRequest::from_bytes(&body).map_err(|e| bad(format!("not a sync request: {e}")))?;
+    let records = api.records.clone();
+    let answer = tokio::task::spawn_blocking(move || records.public_sync(&request)).await.map_err(|_| unavailable())?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], answer).into_response())
+}
+
+/// `GET /blobs/{hash}`: a challenge's module or an ordered submission's payload, by its
+/// blake2b-256 hash (`Records::public_blob`).
+async fn blob(State(api): State<Api>, Path(hash): Path<String>) -> Result<Response, ApiError> {
+    let hash = parse_hash(&hash)?;
+    let records = api.records.clone();
+    match tokio::task::spawn_blocking(move || records.public_blob(&hash)).await.map_err(|_| unavailable())? {
+        Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no public blob {hash} here"))),
+    }
 }
 
 async fn metrics(State(api): State<Api>) -> Response {

@@ -21,6 +21,7 @@ mod effects;
 mod evaluations;
 pub mod evaluator;
 mod event_loop;
+pub mod history;
 mod http;
 mod inputs;
 mod json;

@@ -327,6 +327,41 @@ impl Records {
     pub fn put_blob(&self, hash: &Hash, bytes: &[u8]) -> Result<(), StoreError> {
         self.store.put(Column::Blobs, hash.as_bytes(), bytes)
     }
+
+    /// Whether a block ordered this stored submission (it is no longer pending).
+    pub fn ordered(&self, id: &SubmissionId) -> bool {
+        self.has_submission(id) && matches!(self.store.get(Column::Metadata, &pending_key(id)), Ok(None))
+    }
+
+    /// A blob anyone may read (the public history, `GET /blobs/{hash}`): a challenge's module,
+    /// or the payload of a submission a block ordered — never the payload only submissions still
+    /// waiting to be ordered reference (a miner's answer is not shown to the other miners before
+    /// it is ordered).
+    pub fn public_blob(&self, hash: &Hash) -> Option<Vec<u8>> {
+        let prefix = blob_refs_prefix(hash);
+        let refs = self.store.scan(Column::Metadata, &prefix, None, 64).ok()?;
+        let ordered = |key: &[u8]| {
+            let id = key.get(prefix.len()..).and_then(|b| <[u8; 32]>::try_from(b).ok());
+            id.is_some_and(|id| self.ordered(&SubmissionId(Hash::from_bytes(id))))
+        };
+        if !refs.is_empty() && !refs.iter().any(|(key, _)| ordered(key)) {
+            return None;
+        }
+        self.blob(hash)
+    }
+
+    /// The answer to a sync request from anyone (the public history, `POST /sync`): as
+    /// [`Provider::sync`] answers a validator, but with the bodies of only the submissions a
+    /// block ordered.
+    pub fn public_sync(&self, request: &SyncRequest) -> Vec<u8> {
+        match request {
+            SyncRequest::Submissions(ids) => {
+                let ordered: Vec<SubmissionId> = ids.iter().filter(|id| self.ordered(id)).copied().collect();
+                Provider::sync(self, &SyncRequest::Submissions(ordered).to_bytes())
+            }
+            other => Provider::sync(self, &other.to_bytes()),
+        }
+    }
 }
 
 impl Provider for Records {
@@ -426,6 +461,64 @@ mod tests {
         records.put_block(&block, &certificate).expect("stored");
         assert_eq!(pending(&records), vec![ids[1]], "the two ordered are no longer pending");
         assert!(records.has_submission(&ids[0]), "their bodies stay");
+    }
+
+    /// Hole: the public history (`POST /sync`, `GET /blobs/{hash}`, open to anyone) must not show
+    /// a miner's answer before a block orders it, or another miner could copy it first. It serves
+    /// ordered submissions' bodies and payloads, and modules; not what is still pending.
+    #[test]
+    fn the_public_history_shows_no_submission_still_pending() {
+        use platform_types::{Action, BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        let envelope = |i: u8| Envelope {
+            kind: platform_types::MessageKind::Submission,
+            payload: vec![i],
+            signer: PublicKey::from_bytes([i; 32]),
+            signature: platform_types::Signature::from_bytes([0; 64]),
+        };
+        let (ordered, waiting) = (envelope(1), envelope(2));
+        let ids = [SubmissionId(ordered.payload_hash()), SubmissionId(waiting.payload_hash())];
+        let blobs =
+            [b"ordered payload".to_vec(), b"waiting payload".to_vec()].map(|b| (platform_types::blake2b_256(&b), b));
+        let bodies = [ordered.to_bytes(), waiting.to_bytes()];
+        records.put_admitted((0..2).map(|i| (&ids[i], bodies[i].as_slice(), Some(&blobs[i])))).expect("stored");
+        let module = b"module bytes";
+        records.put_blob(&platform_types::blake2b_256(module), module).expect("stored");
+        let fields = BlockHeaderFields {
+            height: Height::new(1),
+            epoch: Epoch::new(0),
+            chain: BlockRef::default(),
+            parent_hash: Hash::ZERO,
+            parent_state_root: Hash::ZERO,
+            proposer: PublicKey::from_bytes([1; 32]),
+            validators_hash: Hash::ZERO,
+        };
+        let block = Block::new(fields, vec![Action::Submission(ids[0])]);
+        let certificate = QuorumCertificate {
+            kind: VoteKind::Commit,
+            height: Height::new(1),
+            view: View::new(0),
+            block_hash: block.hash(),
+            votes: Vec::new(),
+        };
+        records.put_block(&block, &certificate).expect("stored");
+
+        assert_eq!(records.public_blob(&blobs[0].0), Some(blobs[0].1.clone()), "an ordered payload");
+        assert_eq!(records.public_blob(&blobs[1].0), None, "a payload still waiting");
+        assert!(records.blob(&blobs[1].0).is_some(), "(held, for the validators)");
+        assert_eq!(records.public_blob(&platform_types::blake2b_256(module)).as_deref(), Some(&module[..]), "a module");
+        let answer = records.public_sync(&SyncRequest::Submissions(ids.to_vec()));
+        assert_eq!(SyncResponse::from_bytes(&answer).expect("decodes"), SyncResponse::Submissions(vec![ordered]));
+        let to_peers = Provider::sync(&records, &SyncRequest::Submissions(ids.to_vec()).to_bytes());
+        let SyncResponse::Submissions(both) = SyncResponse::from_bytes(&to_peers).expect("decodes") else {
+            panic!("submissions")
+        };
+        assert_eq!(both.len(), 2, "validators still get both");
+        let blocks = records.public_sync(&SyncRequest::Blocks { from: Height::new(1) });
+        assert_eq!(
+            SyncResponse::from_bytes(&blocks).expect("decodes"),
+            SyncResponse::Blocks(vec![(block, certificate)])
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod gossip_flood;
 mod lying_sync;
 pub(crate) mod net;
 mod replayed_submissions;
+pub mod scale;
 mod unpublished;
 mod withheld;
 mod wrong_weights;

@@ -72,16 +72,42 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
     }
 }
 
+/// How fast simulated validators propose and give up on a leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// The least time between a commit and the next proposal.
+    pub block_interval_ms: u64,
+    /// How long a view waits for its leader.
+    pub view_timeout_ms: u64,
+}
+
+impl Timing {
+    /// The checking runs': blocks as fast as the links allow, so that epochs pass in few steps.
+    pub const SIM: Timing = Timing { block_interval_ms: 10, view_timeout_ms: 200 };
+    /// `validator-node`'s defaults.
+    pub const NODE: Timing = Timing { block_interval_ms: 250, view_timeout_ms: 2_000 };
+}
+
+/// The height `bytes` proposes a block for, when it is a proposal.
+fn proposal_height(topic: Topic, bytes: &[u8]) -> Option<u64> {
+    use platform_types::{Codec, Envelope, MessageKind, Proposal};
+    if topic != Topic::Consensus {
+        return None;
+    }
+    let envelope = Envelope::from_bytes(bytes, 1 << 20).ok().filter(|e| e.kind == MessageKind::Proposal)?;
+    Some(Proposal::from_bytes(&envelope.payload).ok()?.block.header.height.get())
+}
+
 /// The core of validator `name` (see [`suri`]) of `metagraph`'s subnet over an in-memory store,
 /// starting at `clock`.
-pub(crate) fn validator(name: &str, metagraph: Metagraph, clock: Clock) -> Core {
+pub(crate) fn validator(name: &str, metagraph: Metagraph, clock: Clock, timing: Timing) -> Core {
     let cfg = NodeConfig::from_settings(Settings {
         secret_key: Some(suri(name)),
         netuid: Some(NETUID),
         // Never opened: the core keeps everything in the memory store below.
         data_dir: Some(std::path::PathBuf::from("simulated")),
-        block_interval_ms: Some(10),
-        view_timeout_ms: Some(200),
+        block_interval_ms: Some(timing.block_interval_ms),
+        view_timeout_ms: Some(timing.view_timeout_ms),
         // Room for what the scenarios need (a few submissions, their evaluations), so that a
         // flood reaches the pool's bounds within a run.
         mempool_capacity: Some(64),
@@ -155,6 +181,23 @@ pub(crate) struct Net {
     pub cuts: Vec<Cut>,
     /// Messages lost to a cut.
     pub cut_off: u64,
+    /// The least and the most a message takes on a link, in milliseconds (drawn uniformly).
+    pub link_ms: (u64, u64),
+    /// What is measured of the run, when it is (`Net::measure`).
+    pub measured: Option<Measured>,
+}
+
+/// What a measured run records, from when it is switched on.
+#[derive(Debug, Default)]
+pub(crate) struct Measured {
+    /// When a proposal for each height was first published (virtual time).
+    pub proposed: std::collections::BTreeMap<u64, Duration>,
+    /// When each validator committed each height.
+    pub committed: Vec<std::collections::BTreeMap<u64, Duration>>,
+    /// Bytes each validator sent.
+    pub bytes: Vec<u64>,
+    /// Messages each validator sent (one per receiver).
+    pub messages: Vec<u64>,
 }
 
 /// A partition: from `from` until `until` (virtual time since the start), messages between a
@@ -168,13 +211,18 @@ pub(crate) struct Cut {
 
 impl Net {
     pub fn new(count: usize, seed: u64) -> Net {
+        Net::with_timing(count, seed, Timing::SIM)
+    }
+
+    /// `count` validators proposing and timing out as `timing` says.
+    pub fn with_timing(count: usize, seed: u64, timing: Timing) -> Net {
         use rand::SeedableRng;
         let names: Vec<String> = (0..count).map(|i| format!("V{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         // Only time since this origin matters to the cores: the same seed gives the same run.
         let start = Clock { now: Instant::now(), wall_ms: 1_764_000_000_000 };
         let metagraph = metagraph(&refs);
-        let mut nodes: Vec<Core> = names.iter().map(|n| validator(n, metagraph.clone(), start)).collect();
+        let mut nodes: Vec<Core> = names.iter().map(|n| validator(n, metagraph.clone(), start, timing)).collect();
         for node in &mut nodes {
             node.start();
         }
@@ -188,6 +236,8 @@ impl Net {
             rewritten: 0,
             cuts: Vec::new(),
             cut_off: 0,
+            link_ms: (1, 20),
+            measured: None,
             timers: nodes.iter().map(|_| Default::default()).collect(),
             down: vec![false; count],
             nodes,
@@ -197,6 +247,13 @@ impl Net {
             elapsed: Duration::ZERO,
             sent: 0,
         }
+    }
+
+    /// Records from now on what [`Measured`] holds.
+    pub fn measure(&mut self) {
+        let n = self.nodes.len();
+        let committed = vec![Default::default(); n];
+        self.measured = Some(Measured { committed, bytes: vec![0; n], messages: vec![0; n], ..Default::default() });
     }
 
     /// Runs in steps of 5 ms of virtual time until every running validator reached `height`.
@@ -273,9 +330,17 @@ impl Net {
                 node.settle_writes();
                 let mut own = Vec::new();
                 let mut syncs = Vec::new();
+                if let Some(m) = &mut self.measured {
+                    m.committed[i].entry(node.state.tip.height.get()).or_insert(self.elapsed);
+                }
                 for effect in node.take_effects() {
                     match effect {
                         Effect::Publish { topic, bytes } => {
+                            if let Some(m) = &mut self.measured
+                                && let Some(height) = proposal_height(topic, &bytes)
+                            {
+                                m.proposed.entry(height).or_insert(self.elapsed);
+                            }
                             let junk = match self.behaviour[i] {
                                 Some(Behaviour::GossipFlood) => {
                                     // Naming the epoch the next block will have: not stale to anyone.
@@ -308,10 +373,16 @@ impl Net {
                                         continue;
                                     }
                                 };
+                                if let Some(m) = &mut self.measured {
+                                    m.bytes[i] +=
+                                        (sent.len() + junk.iter().map(|(_, b)| b.len()).sum::<usize>()) as u64;
+                                    m.messages[i] += 1 + junk.len() as u64;
+                                }
                                 let message = received(topic, sent, &node.verified);
                                 let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
                                 let from = platform_consensus::PeerTag(i as u64);
-                                let latency = Duration::from_millis(self.rng.gen_range(1..=20));
+                                let latency =
+                                    Duration::from_millis(self.rng.gen_range(self.link_ms.0..=self.link_ms.1));
                                 self.in_flight.push((
                                     clock.now + latency,
                                     self.sent,

@@ -1,0 +1,82 @@
+//! The network at size, in the whole-node simulator (`platform_node::sim::scale`): n validators
+//! (4, 16, 64, 128 — the chain's default `MaxAllowedValidators`) with the node's default timing,
+//! 50 ms links (45–55 ms), a challenge, six submissions evaluated by everyone, an epoch a second.
+//! For each n: commit latency (first proposal to each validator's commit: p50, p99, most; virtual
+//! time, so the links' share), bytes and messages each validator sends per block, and the real
+//! time spent per validator per block (every core's whole work, one thread), with n = 4 as the
+//! baseline of the same run; then simulated seeds per second of the checking sweep (every
+//! behaviour, a restart, moving cuts) at n = 4 and n = 16.
+//!
+//! ```sh
+//! cargo bench -p platform-benches --bench scale            # every size
+//! cargo bench -p platform-benches --bench scale -- 4 16    # only these sizes
+//! ```
+
+use std::time::{Duration, Instant};
+
+use platform_node::sim::scale::{Scale, measure};
+use platform_node::sim::{Behaviour, Scenario, run};
+
+/// Heights measured at each size.
+const HEIGHTS: u64 = 20;
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![4, 16, 64, 128] } else { sizes };
+    let link = (Duration::from_millis(45), Duration::from_millis(55));
+    println!(
+        "| validators | commit p50 | commit p99 | commit max | block time | bytes / validator / block | messages / validator / block | CPU / validator / block | CPU ratio to n = {} | evaluations |",
+        sizes[0]
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut baseline = None;
+    for &n in &sizes {
+        let started = Instant::now();
+        let figures = match measure(&Scale { validators: n, link, heights: HEIGHTS, seed: 1 }) {
+            Ok(figures) => figures,
+            Err(stuck) => {
+                println!("| {n} | stuck: {stuck} |");
+                continue;
+            }
+        };
+        let cpu = figures.cpu_per_validator_per_block;
+        let base = *baseline.get_or_insert(cpu);
+        println!(
+            "| {n} | {} ms | {} ms | {} ms | {} ms | {} | {} | {:.2} ms | {:.1} | {} |",
+            figures.commit_p50.as_millis(),
+            figures.commit_p99.as_millis(),
+            figures.commit_max.as_millis(),
+            (figures.virtual_time / figures.heights as u32).as_millis(),
+            figures.bytes_per_validator_per_block,
+            figures.messages_per_validator_per_block,
+            cpu.as_secs_f64() * 1e3,
+            cpu.as_secs_f64() / base.as_secs_f64(),
+            figures.evaluations,
+        );
+        eprintln!("n = {n}: {:.1} s", started.elapsed().as_secs_f64());
+    }
+    println!();
+    println!("| sweep | seeds | runs | seconds | seeds / s |");
+    println!("|---|---|---|---|---|");
+    for (n, f, seeds) in [(4usize, 1usize, 20u64), (16, 5, 2)] {
+        let started = Instant::now();
+        let mut broke = 0;
+        for seed in 0..seeds {
+            for behaviour in Behaviour::ALL {
+                let scenario = Scenario {
+                    validators: n,
+                    byzantine: f,
+                    behaviour,
+                    seed,
+                    epochs: 2,
+                    restart: true,
+                    partitions: true,
+                };
+                broke += usize::from(run(&scenario).is_err());
+            }
+        }
+        let took = started.elapsed().as_secs_f64();
+        let runs = seeds as usize * Behaviour::ALL.len();
+        println!("| n = {n}, f = {f} ({broke} broke) | {seeds} | {runs} | {took:.1} | {:.2} |", seeds as f64 / took);
+    }
+}
