@@ -34,7 +34,8 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     epochs: usize,
     /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation, withheld-evaluations,
-    /// unpublished-bodies, forged-sudo, lying-sync.
+    /// unpublished-bodies, forged-sudo, lying-sync, replayed-submissions, gossip-flood,
+    /// forged-genesis.
     #[arg(long)]
     behaviour: Option<String>,
     /// No honest validator crashes and restarts from its store (by default one does).
@@ -44,6 +45,13 @@ struct Args {
     /// validator is back: see `Scenario::partitions`).
     #[arg(long)]
     no_partitions: bool,
+    /// The chain's validator set never changes (by default an honest validator loses its permit
+    /// and another's stake triples at chain block 5: see `Scenario::set_change`).
+    #[arg(long)]
+    no_set_change: bool,
+    /// Runs at once, on as many threads (runs are independent; the output is the same).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 fn main() -> ExitCode {
@@ -64,10 +72,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let started = Instant::now();
-    let (mut runs, mut failures) = (0u64, 0u64);
-    for seed in args.first_seed..args.first_seed + args.seeds {
-        for &behaviour in &behaviours {
-            let scenario = Scenario {
+    let scenarios: Vec<Scenario> = (args.first_seed..args.first_seed + args.seeds)
+        .flat_map(|seed| {
+            behaviours.iter().map(move |&behaviour| Scenario {
                 validators: args.validators,
                 byzantine: args.byzantine,
                 behaviour,
@@ -75,23 +82,42 @@ fn main() -> ExitCode {
                 epochs: args.epochs,
                 restart: !args.no_restart,
                 partitions: !args.no_partitions,
-            };
-            runs += 1;
-            if let Err(violation) = run(&scenario) {
-                failures += 1;
-                println!("seed {seed}, {}: {violation}", behaviour.name());
-                println!(
-                    "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
-                     --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}{}",
-                    args.validators,
-                    args.byzantine,
-                    behaviour.name(),
-                    args.epochs,
-                    if args.no_restart { " --no-restart" } else { "" },
-                    if args.no_partitions { " --no-partitions" } else { "" }
-                );
-            }
-        }
+                set_change: !args.no_set_change,
+            })
+        })
+        .collect();
+    // Each thread takes every `jobs`-th run; the failures are printed in run order.
+    let jobs = args.jobs.max(1);
+    let mut failed: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..jobs)
+            .map(|job| {
+                let scenarios = &scenarios;
+                scope.spawn(move || {
+                    (job..scenarios.len())
+                        .step_by(jobs)
+                        .filter_map(|k| run(&scenarios[k]).err().map(|v| (k, v.to_string())))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().expect("a simulation thread panicked")).collect()
+    });
+    failed.sort();
+    let (runs, failures) = (scenarios.len() as u64, failed.len() as u64);
+    for (k, violation) in &failed {
+        let Scenario { behaviour, seed, .. } = &scenarios[*k];
+        println!("seed {seed}, {}: {violation}", behaviour.name());
+        println!(
+            "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
+             --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}{}{}",
+            args.validators,
+            args.byzantine,
+            behaviour.name(),
+            args.epochs,
+            if args.no_restart { " --no-restart" } else { "" },
+            if args.no_partitions { " --no-partitions" } else { "" },
+            if args.no_set_change { " --no-set-change" } else { "" }
+        );
     }
     println!(
         "{runs} runs (n = {}, f = {}, {} seeds x {} behaviours) in {:.1} s: {failures} broke a promise",

@@ -31,6 +31,7 @@
 mod clients;
 mod epoch_jump;
 mod equivocation;
+mod forged_genesis;
 mod forged_sudo;
 mod gossip_flood;
 mod lying_sync;
@@ -72,6 +73,9 @@ pub enum Behaviour {
     /// Sends validly signed junk with everything it publishes (evaluations of made-up
     /// submissions, votes for heights far ahead), and leads without the others' evaluations.
     GossipFlood,
+    /// Answers a joiner's genesis request with a set of its own (itself with all the stake);
+    /// the restarting validator of these runs joins again from an empty store.
+    ForgedGenesis,
 }
 
 /// What a Byzantine validator sends one receiver of a message its core published.
@@ -86,7 +90,7 @@ enum Outgoing {
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 10] = [
+    pub const ALL: [Behaviour; 11] = [
         Behaviour::Silent,
         Behaviour::EpochJump,
         Behaviour::WrongWeights,
@@ -97,6 +101,7 @@ impl Behaviour {
         Behaviour::LyingSync,
         Behaviour::ReplayedSubmissions,
         Behaviour::GossipFlood,
+        Behaviour::ForgedGenesis,
     ];
 
     /// The name the runner takes (`--behaviour`).
@@ -112,6 +117,7 @@ impl Behaviour {
             Behaviour::LyingSync => "lying-sync",
             Behaviour::ReplayedSubmissions => "replayed-submissions",
             Behaviour::GossipFlood => "gossip-flood",
+            Behaviour::ForgedGenesis => "forged-genesis",
         }
     }
 
@@ -190,6 +196,29 @@ pub struct Scenario {
     /// again from its store once they reach height 6, catching up by sync (at once when the
     /// Byzantine ones are silent).
     pub restart: bool,
+    /// Whether the chain's validators change at chain block [`SET_CHANGE_BLOCK`] (in force from
+    /// the next epoch): an honest validator loses its permit and stake, and another's stake
+    /// triples. The one that left must still follow the blocks; the others set the weights.
+    pub set_change: bool,
+}
+
+/// The chain block at which [`Scenario::set_change`] changes the metagraph (the first epoch
+/// ends at chain block 10).
+pub const SET_CHANGE_BLOCK: u64 = 5;
+
+/// `base` after [`Scenario::set_change`]: `leaver` without permit or stake, `grower`'s stake
+/// tripled.
+fn set_changed(base: &platform_types::Metagraph, leaver: usize, grower: usize) -> platform_types::Metagraph {
+    let mut changed = base.clone();
+    for neuron in &mut changed.neurons {
+        if neuron.uid.get() as usize == leaver {
+            neuron.validator_permit = false;
+            neuron.stake = 0;
+        } else if neuron.uid.get() as usize == grower {
+            neuron.stake *= 3;
+        }
+    }
+    changed
 }
 
 /// What a run that kept every promise did.
@@ -242,6 +271,10 @@ pub enum Violation {
     /// An honest validator holds more than a bounded queue allows (which, how much).
     #[error("bounds: validator {0} holds {1}")]
     Unbounded(usize, String),
+    /// An honest validator joining from an empty store adopted no genesis validator set, or
+    /// one that is not the network's.
+    #[error("genesis: validator {0} joining: {1}")]
+    Genesis(usize, String),
 }
 
 /// Heights and virtual time when a run gave up.
@@ -273,6 +306,14 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     let Some(&via) = honest.first() else {
         return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO }));
     };
+    // The validator set changes (see `Scenario::set_change`): not the validator the miner uses,
+    // nor the one that restarts.
+    let leaver = (scenario.set_change && honest.len() >= 3).then(|| honest[1]);
+    if let Some(leaver) = leaver {
+        net.changes.push((SET_CHANGE_BLOCK, set_changed(&net.metagraph, leaver, via)));
+    }
+    // Those who set weights: the honest validators but one that left the set.
+    let voters: Vec<usize> = honest.iter().copied().filter(|&i| Some(i) != leaver).collect();
     let miner = net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
     let forbidden = clients::send(&mut net, via, &miner);
     if scenario.restart
@@ -287,7 +328,11 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
             net.run_to(6, LIMIT).map_err(Violation::Liveness)?;
             net.down[crashed] = false;
         }
-        net.restart(crashed);
+        if scenario.behaviour == Behaviour::ForgedGenesis {
+            net.rejoin(crashed).map_err(|why| Violation::Genesis(crashed, why))?;
+        } else {
+            net.restart(crashed);
+        }
     }
     // After the restart: a validator down beside a cut would take the faults past the bound.
     if scenario.partitions {
@@ -299,7 +344,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         net.cuts.push(net::Cut { side: second, from, until });
     }
     let epochs = scenario.epochs;
-    net.run_until(LIMIT, |net| honest.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
+    net.run_until(LIMIT, |net| voters.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
+    // The validator that left the set still follows the blocks.
+    if let Some(leaver) = leaver {
+        let target = voters.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
+        net.run_until(LIMIT, |net| net.nodes[leaver].state.tip.height.get() >= target).map_err(Violation::Liveness)?;
+    }
 
     let height = honest.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
     let first = net.blocks(honest[0], height as usize);
@@ -355,11 +405,16 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     }
     for &i in &honest {
         net.check_restore(i).map_err(|why| Violation::Restore(i, why))?;
+        let genesis = net.genesis(&net.nodes[i].cfg);
+        if net.nodes[i].records.genesis().ok().flatten().as_ref() != Some(&genesis) {
+            return Err(Violation::Genesis(i, "it holds another genesis validator set than the network's".into()));
+        }
     }
-    let weights: &[WeightsProposal] = &net.weights[honest[0]][..epochs];
-    for &i in &honest[1..] {
+    let weights: &[WeightsProposal] = &net.weights[voters[0]][..epochs];
+    // The one that left the set sets none after it, or the same.
+    for &i in honest.iter().filter(|&&i| i != voters[0]) {
         if let Some(at) = weights.iter().zip(&net.weights[i]).position(|(a, b)| a != b) {
-            return Err(Violation::Weights(honest[0], i, at));
+            return Err(Violation::Weights(voters[0], i, at));
         }
     }
     let mut digest = Vec::new();

@@ -72,6 +72,13 @@ pub(crate) fn metagraph(validators: &[&str]) -> Metagraph {
     }
 }
 
+/// The metagraph as read at chain block `number`: `base`, or the last of `changes` from a block
+/// at or before it.
+fn read_at(base: &Metagraph, changes: &[(u64, Metagraph)], number: u64) -> Arc<Metagraph> {
+    let changed = changes.iter().rev().find(|(from, _)| *from <= number).map(|(_, m)| m);
+    Arc::new(Metagraph { block: chain_block(number), ..changed.unwrap_or(base).clone() })
+}
+
 /// How fast simulated validators propose and give up on a leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Timing {
@@ -143,11 +150,6 @@ pub(crate) fn validator(name: &str, metagraph: Metagraph, clock: Clock, timing: 
     core
 }
 
-/// `base` as read at chain block `number` (the simulated chain's metagraph never changes).
-fn read_at(base: &Metagraph, number: u64) -> Arc<Metagraph> {
-    Arc::new(Metagraph { block: chain_block(number), ..base.clone() })
-}
-
 /// Validators whose only link is this harness: each one's `Publish` effects reach the others
 /// as the gossip pump would hand them over, after a delay drawn from a seeded generator (a
 /// Byzantine validator's may be altered on the way out, per receiver); timers fire in virtual
@@ -162,8 +164,11 @@ pub(crate) struct Net {
     pub start: Clock,
     pub elapsed: Duration,
     pub sent: u64,
-    /// The metagraph every validator reads (its block moves with the chain).
+    /// The metagraph every validator reads (its block moves with the chain) until the first of
+    /// `changes`.
     pub metagraph: Metagraph,
+    /// The metagraph from a chain block on (stakes moved, permits lost...), in block order.
+    pub changes: Vec<(u64, Metagraph)>,
     /// The chain's head, and about how often it moves (never when `None`): each interval is
     /// drawn between 80 % and 130 % of it, so that epochs do not begin at the same consensus
     /// heights in every run.
@@ -228,6 +233,7 @@ impl Net {
         }
         Net {
             metagraph,
+            changes: Vec::new(),
             chain: 1,
             chain_every: None,
             next_chain: Duration::ZERO,
@@ -265,7 +271,7 @@ impl Net {
 
     /// The metagraph as read at chain block `number`.
     pub fn metagraph_at(&self, number: u64) -> Arc<Metagraph> {
-        read_at(&self.metagraph, number)
+        read_at(&self.metagraph, &self.changes, number)
     }
 
     /// Whether a cut separates validators `a` and `b` now.
@@ -408,7 +414,7 @@ impl Net {
                             self.weights[i].push(weights)
                         }
                         Effect::Chain(crate::chain_client::Request::Metagraph(block)) => {
-                            let metagraph = read_at(&self.metagraph, block.number);
+                            let metagraph = read_at(&self.metagraph, &self.changes, block.number);
                             own.push(Input::MetagraphRead { block, metagraph: Ok(metagraph) })
                         }
                         Effect::Sync(request) => syncs.push(request),
@@ -481,21 +487,77 @@ impl Net {
     /// from the stored blocks, the consensus machine's safety record, the acknowledged
     /// submissions; timers and anything in memory are lost.
     pub fn restart(&mut self, i: usize) {
-        let old = &self.nodes[i];
-        let store = old.records.store().clone();
-        let cfg = old.cfg.clone();
-        let records = Records::new(store.clone());
-        let genesis = platform_app::weights::validator_set(&self.metagraph, cfg.min_stake_rao, Epoch::new(0))
-            .expect("the genesis set");
+        let records = Records::new(self.nodes[i].records.store().clone());
+        let cfg = self.nodes[i].cfg.clone();
+        let genesis = self.genesis(&cfg);
         let owner: Vec<_> = self.metagraph.owner_hotkey.into_iter().collect();
         let verified = Arc::new(VerifiedEnvelopes::new(4096));
         let state = crate::recovery::replay(&records, genesis, &cfg, &owner, &verified).expect("replays").0;
+        self.boot(i, records, state, verified);
+    }
+
+    /// Validator `i` loses its disk and starts again with an empty store, as a new validator
+    /// joins: it asks every other running validator it can reach for the genesis validator set
+    /// (each through its sync server, a Byzantine one first, the worst order), adopts the set
+    /// validators holding more than two thirds of the chain's stake vouch for
+    /// ([`platform_app::GenesisVotes`], as `validator-node` decides it), and catches up by sync.
+    /// `Err` when no set is decided (it then never guesses one).
+    pub fn rejoin(&mut self, i: usize) -> Result<(), String> {
+        use platform_p2p::Provider;
+        use platform_types::{Codec, SyncRequest, SyncResponse};
+        let cfg = self.nodes[i].cfg.clone();
+        let me = self.nodes[i].keypair.public();
+        let metagraph = self.metagraph_at(self.chain);
+        let candidate = platform_app::weights::validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0))
+            .ok_or("the chain gives no validator set")?;
+        let mut votes = platform_app::GenesisVotes::new(&candidate, me, candidate.clone());
+        let mut peers: Vec<usize> =
+            (0..self.nodes.len()).filter(|&j| j != i && !self.down[j] && !self.cut(i, j)).collect();
+        peers.sort_by_key(|&j| self.behaviour[j].is_none());
+        for j in peers {
+            let answer = match self.behaviour[j] {
+                Some(Behaviour::ForgedGenesis) => {
+                    self.rewritten += 1;
+                    Some(super::forged_genesis::answer(&self.nodes[j].keypair, &candidate))
+                }
+                _ => match SyncResponse::from_bytes(&self.nodes[j].records.sync(&SyncRequest::Genesis.to_bytes())) {
+                    Ok(SyncResponse::Genesis(set)) => set,
+                    _ => None,
+                },
+            };
+            if let Some(set) = answer {
+                votes.vote(self.nodes[j].keypair.public(), set);
+            }
+        }
+        let genesis = votes.decided().cloned().ok_or_else(|| {
+            format!(
+                "no genesis set is vouched for by more than two thirds of the stake ({} permille at most)",
+                votes.best_share_permille()
+            )
+        })?;
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let records = Records::new(store);
+        records.put_genesis(&genesis).map_err(|e| e.to_string())?;
+        let state = AppState { snapshot_interval: cfg.snapshot_interval, ..AppState::genesis(genesis) };
+        self.boot(i, records, state, Arc::new(VerifiedEnvelopes::new(4096)));
+        Ok(())
+    }
+
+    /// The genesis validator set of this network, as `cfg` derives it.
+    pub fn genesis(&self, cfg: &NodeConfig) -> platform_types::ValidatorSet {
+        platform_app::weights::validator_set(&self.metagraph, cfg.min_stake_rao, Epoch::new(0))
+            .expect("the genesis set")
+    }
+
+    /// Starts validator `i` again (same key and configuration) over `records` at `state`.
+    fn boot(&mut self, i: usize, records: Records, state: AppState, verified: Arc<VerifiedEnvelopes>) {
+        let store = records.store().clone();
         let (status, _) = watch::channel(Value::Null);
         let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
         let clock =
             Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 };
         let parts = CoreParts {
-            cfg,
+            cfg: self.nodes[i].cfg.clone(),
             records,
             state,
             metagraph: (*self.metagraph_at(self.chain)).clone(),
@@ -505,7 +567,7 @@ impl Net {
             read_view,
             clock,
         };
-        let mut core = Core::new(parts, store).expect("restarts");
+        let mut core = Core::new(parts, store).expect("starts");
         core.snapshots = crate::snapshots::SnapshotWriter::Inline(core.records.clone());
         core.start();
         self.nodes[i] = core;
@@ -550,8 +612,7 @@ impl Net {
     /// and the newest snapshot must be of its newest snapshot height.
     pub fn check_restore(&self, i: usize) -> Result<(), String> {
         let node = &self.nodes[i];
-        let genesis = platform_app::weights::validator_set(&self.metagraph, node.cfg.min_stake_rao, Epoch::new(0))
-            .ok_or("no genesis set")?;
+        let genesis = self.genesis(&node.cfg);
         let interval = node.cfg.snapshot_interval;
         let height = node.state.tip.height.get();
         let newest = node.records.snapshot_manifests().map_err(|e| e.to_string())?.first().map(|m| m.height.get());

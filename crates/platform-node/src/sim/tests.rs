@@ -124,8 +124,16 @@ fn an_epoch_jumping_leader_is_refused_and_weights_keep_being_set() {
 #[test]
 fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
     for behaviour in Behaviour::ALL {
-        let scenario =
-            Scenario { validators: 4, byzantine: 1, behaviour, seed: 5, epochs: 2, restart: true, partitions: true };
+        let scenario = Scenario {
+            validators: 4,
+            byzantine: 1,
+            behaviour,
+            seed: 5,
+            epochs: 2,
+            restart: true,
+            partitions: true,
+            set_change: true,
+        };
         let first = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?}: {v}"));
         assert_eq!(run(&scenario).expect("again"), first, "{behaviour:?}: the same run twice");
     }
@@ -133,8 +141,19 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
     // carries weights) and every promise holds there too.
     for behaviour in Behaviour::ALL.into_iter().filter(|b| *b != Behaviour::Silent) {
         let forged = (0..20).find_map(|seed| {
-            let scenario =
-                Scenario { validators: 4, byzantine: 1, behaviour, seed, epochs: 2, restart: false, partitions: false };
+            // Genesis and block syncs are asked for by a validator joining or catching up (the
+            // restarting one).
+            let restart = matches!(behaviour, Behaviour::ForgedGenesis | Behaviour::LyingSync);
+            let scenario = Scenario {
+                validators: 4,
+                byzantine: 1,
+                behaviour,
+                seed,
+                epochs: 2,
+                restart,
+                partitions: false,
+                set_change: false,
+            };
             let outcome = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?} seed {seed}: {v}"));
             (outcome.forged > 0).then_some(outcome.forged)
         });
@@ -154,6 +173,7 @@ fn the_checker_catches_a_run_beyond_the_fault_bound() {
         epochs: 1,
         restart: false,
         partitions: false,
+        set_change: false,
     };
     assert!(matches!(run(&scenario), Err(Violation::Liveness(_))), "{:?}", run(&scenario));
 }
@@ -368,6 +388,7 @@ fn a_moving_partition_heals_and_every_promise_holds() {
             epochs: 2,
             restart: false,
             partitions: true,
+            set_change: false,
         };
         run(&scenario).unwrap_or_else(|v| panic!("seed {seed}: {v}"));
     }
@@ -504,4 +525,56 @@ fn a_gossip_flood_keeps_to_its_share_and_every_honest_evaluation_is_ordered() {
         let by = evaluators.get(id).cloned().unwrap_or_default();
         assert!((0..3).all(|i| by.contains(&net.nodes[i].keypair.public())), "{id}: evaluated by {by:?}");
     }
+}
+
+/// A validator joining from an empty store asks the liar first for the genesis validator set: it
+/// adopts the set validators holding more than two thirds of the chain's stake vouch for, not the
+/// liar's (itself with all the stake), and catches up with the honest blocks. With two liars of
+/// four (past the fault bound) it adopts nothing rather than guess.
+#[test]
+fn a_joiner_served_a_forged_genesis_adopts_only_what_the_stake_vouches_for() {
+    let mut net = Net::new(4, 7);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[3] = Some(Behaviour::ForgedGenesis);
+    net.run_to(4, Duration::from_secs(30)).expect("commits");
+    net.rejoin(2).expect("a set is decided");
+    assert_eq!(net.rewritten, 1, "the liar answered");
+    let genesis = net.genesis(&net.nodes[0].cfg);
+    assert_eq!(net.nodes[2].records.genesis().expect("read"), Some(genesis));
+    let target = net.nodes[0].state.tip.height.get() + 3;
+    net.run_to(target, Duration::from_secs(30)).expect("the joiner catches up");
+    assert_eq!(net.blocks(2, target as usize), net.blocks(0, target as usize));
+
+    let mut net = Net::new(4, 7);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[2] = Some(Behaviour::ForgedGenesis);
+    net.behaviour[3] = Some(Behaviour::ForgedGenesis);
+    net.run_to(2, Duration::from_secs(30)).expect("commits");
+    let why = net.rejoin(1).expect_err("nothing decided");
+    assert!(why.contains("two thirds"), "{why}");
+}
+
+/// The chain's validator set changes mid-run (a validator loses its permit and stake, another's
+/// stake triples): from the next epoch the set in force is the new one at every validator, the
+/// weights go on, and the validator that left still follows the blocks.
+#[test]
+fn a_validator_set_change_on_chain_takes_effect_and_the_leaver_follows() {
+    let mut net = Net::new(4, 9);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.changes.push((SET_CHANGE_BLOCK, super::set_changed(&net.metagraph, 1, 0)));
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_until(Duration::from_secs(60), |net| [0, 2, 3].iter().all(|&i| net.weights[i].len() >= 2))
+        .expect("weights");
+    let leaver = net.nodes[1].keypair.public();
+    for node in &net.nodes {
+        let set = &node.state.registry.validators;
+        assert!(set.epoch.get() >= 1, "a set from the chain's change is in force");
+        assert_eq!(set.validators.len(), 3);
+        assert!(set.validators.iter().all(|v| v.hotkey != leaver), "the leaver is out");
+        let grown = set.validators.iter().find(|v| v.hotkey == net.nodes[0].keypair.public()).expect("in");
+        assert_eq!(grown.stake, 3 * 5_000_000_000_000);
+    }
+    let target = net.nodes[0].state.tip.height.get();
+    net.run_to(target, Duration::from_secs(60)).expect("the leaver follows");
+    assert_eq!(net.blocks(1, target as usize), net.blocks(0, target as usize));
 }
