@@ -71,6 +71,7 @@ fn main() {
                     epochs: 2,
                     restart: true,
                     partitions: true,
+                    set_change: true,
                 };
                 broke += usize::from(run(&scenario).is_err());
             }

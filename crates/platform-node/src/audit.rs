@@ -587,8 +587,11 @@ mod tests {
         assert!(report.broken.is_empty(), "{:?}", report.broken);
         assert!(!report.epochs.is_empty(), "the epoch's weights were committed");
         assert!(report.epochs.iter().all(|e| e.recomputed == Agreement::Agreed));
-        // The simulated challenge has no module to run (its evaluations are synthetic).
-        assert_eq!(report.evaluations.not_rerun.get("challenge module not stored"), Some(&6), "{report:?}");
+        // Every submission run again with the module the owner signed: every validator's verdict
+        // is the re-run's.
+        let e = &report.evaluations;
+        assert_eq!((e.rerun, e.agreed, e.differing.len()), (6, 24, 0), "{e:?}");
+        assert!(e.not_rerun.is_empty(), "{e:?}");
         assert!(!report.differs());
     }
 

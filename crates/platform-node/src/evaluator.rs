@@ -98,22 +98,8 @@ impl Worker {
         let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
-            while let Some((module, mut job, reply)) = tasks.blocking_recv() {
-                let mut attempt = 1;
-                let evaluated = loop {
-                    match run(&runtime, &module, &mut job) {
-                        Outcome::Verdict(result) => {
-                            let envelope = signer.seal(&job, &result);
-                            break Ok(Sealed { envelope, reason: result.reason });
-                        }
-                        Outcome::Abstain(reason) if attempt >= ATTEMPTS => break Err(Abstention { reason }),
-                        Outcome::Abstain(reason) => {
-                            debug!(id = %job.id, attempt, %reason, "evaluation failed locally; trying again");
-                            attempt += 1;
-                        }
-                    }
-                };
-                let _ = reply.send(evaluated);
+            while let Some((module, job, reply)) = tasks.blocking_recv() {
+                let _ = reply.send(evaluate(&runtime, &module, &signer, job));
             }
         })?;
         Ok(Worker { queue })
@@ -125,6 +111,26 @@ impl Worker {
         let (reply, result) = oneshot::channel();
         self.queue.send((module, job, reply)).await.ok()?;
         result.await.ok()
+    }
+}
+
+/// Runs `job` (blocking), trying again up to [`ATTEMPTS`] times after a local failure: the
+/// verdict sealed by `signer`, or the abstention. What the evaluation thread does with each job
+/// (and the simulator's validators, in step).
+pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mut job: Job) -> Evaluated {
+    let mut attempt = 1;
+    loop {
+        match run(runtime, module, &mut job) {
+            Outcome::Verdict(result) => {
+                let envelope = signer.seal(&job, &result);
+                return Ok(Sealed { envelope, reason: result.reason });
+            }
+            Outcome::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),
+            Outcome::Abstain(reason) => {
+                debug!(id = %job.id, attempt, %reason, "evaluation failed locally; trying again");
+                attempt += 1;
+            }
+        }
     }
 }
 

@@ -40,7 +40,7 @@ const VOTES_PER_MESSAGE: u64 = 2;
 pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch, seq: u64) -> Vec<(Topic, Vec<u8>)> {
     let netuid = NetUid::new(NETUID);
     let mut junk = Vec::new();
-    let early = topic == Topic::Consensus && height.get() < EARLY_HEIGHTS && seq % EARLY_EVERY == 0;
+    let early = topic == Topic::Consensus && height.get() < EARLY_HEIGHTS && seq.is_multiple_of(EARLY_EVERY);
     if topic == Topic::Evaluations || early {
         let batch: Vec<Vec<u8>> = (0..EVALUATIONS_PER_BATCH)
             .map(|n| {

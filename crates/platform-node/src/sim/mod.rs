@@ -1,15 +1,22 @@
 //! A deterministic simulation of validators: their real cores (the same code `validator-node`
 //! runs, not a model of it), linked only by the simulator, in virtual time, with seeded
-//! message delays, a chain whose head moves, and validators that misbehave. Same scenario and
-//! seed, same run: the same blocks, the same weights, the same digest.
+//! message delays, a chain whose head moves and whose metagraph changes, and validators that
+//! misbehave. Same scenario and seed, same run: the same blocks, the same weights, the same
+//! digest.
 //!
-//! [`run`] plays a [`Scenario`]: the subnet owner adds a challenge, a miner submits to an honest
-//! validator, an honest validator may crash and start again from its store (catching up
-//! through the others' sync servers), and the validators run until the honest ones have asked
-//! the chain to set weights
-//! for the epochs asked; then it checks what must hold with more than two thirds of the stake
-//! honest — agreement (the same block at every height), validity (no block with a jumped
-//! epoch, no submission committed twice), liveness (weights every epoch) and identical weights — and returns the first
+//! [`run`] plays a [`Scenario`]: the subnet owner adds a challenge (a real WASM module, which
+//! the others fetch by the hash the owner signed and run in the real sandbox: `sandbox.rs`), a
+//! miner submits to an honest validator and hostile clients send what must be refused
+//! (`clients.rs`), the chain's validator set changes (a permit lost, a stake tripled), an honest
+//! validator crashes and starts again from its store, or loses its disk and joins again from
+//! nothing (catching up through the others' sync servers), the network is cut twice, the cut
+//! moving, and the validators run until the honest ones have asked the chain to set weights for
+//! the epochs asked. It then checks what must hold with more than two thirds of the stake
+//! honest — agreement (the same block at every height), validity (every committed block passes
+//! the public audit: certificates, rules, weights recomputed; no submission committed twice;
+//! nothing a hostile client sent), liveness (weights every epoch; the validator that left the set
+//! still follows), identical weights, bounded queues, the genesis every honest validator holds,
+//! and that a restart from the stored snapshots gives the state held — and returns the first
 //! [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
 //! failing one.
 //!
@@ -21,12 +28,11 @@
 //! sign, or replay the owner's), `lying_sync.rs` (sync answers with a rewritten history, given
 //! first to a validator catching up), `replayed_submissions.rs` (a leader's blocks order again a
 //! submission already committed, retired from the state or not), `gossip_flood.rs` (validly
-//! signed junk with every message: evaluations of made-up submissions, votes far ahead). Validity is checked by applying every committed block again
-//! from genesis: no committed action may fail the rules.
+//! signed junk with its messages: evaluations of made-up submissions, votes far ahead),
+//! `forged_genesis.rs` (a genesis set of its own served to a joiner).
 //!
-//! The network is cut twice, the cut moving ([`Scenario::partitions`]).
-//! Not simulated yet (issue 20): module loading and the sandbox, validator-set changes, a forged
-//! genesis served to joiners. Byzantine clients (`clients.rs`) play in every run.
+//! `scale.rs` measures the network at size (commit latency, bytes and CPU per validator per
+//! block) for `benches/benches/scale.rs`.
 
 mod clients;
 mod epoch_jump;
@@ -37,6 +43,7 @@ mod gossip_flood;
 mod lying_sync;
 pub(crate) mod net;
 mod replayed_submissions;
+mod sandbox;
 pub mod scale;
 mod unpublished;
 mod withheld;

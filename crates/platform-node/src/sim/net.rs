@@ -190,6 +190,8 @@ pub(crate) struct Net {
     pub link_ms: (u64, u64),
     /// What is measured of the run, when it is (`Net::measure`).
     pub measured: Option<Measured>,
+    /// Each validator's evaluation actor.
+    pub sandboxes: Vec<super::sandbox::Sandbox>,
 }
 
 /// What a measured run records, from when it is switched on.
@@ -244,6 +246,7 @@ impl Net {
             cut_off: 0,
             link_ms: (1, 20),
             measured: None,
+            sandboxes: (0..count).map(|_| Default::default()).collect(),
             timers: nodes.iter().map(|_| Default::default()).collect(),
             down: vec![false; count],
             nodes,
@@ -336,6 +339,7 @@ impl Net {
                 node.settle_writes();
                 let mut own = Vec::new();
                 let mut syncs = Vec::new();
+                let mut evaluations = Vec::new();
                 if let Some(m) = &mut self.measured {
                     m.committed[i].entry(node.state.tip.height.get()).or_insert(self.elapsed);
                 }
@@ -409,7 +413,7 @@ impl Net {
                             }
                         }
                         Effect::Timer { height, view, after } => self.timers[i].set(clock.now + after, height, view),
-                        Effect::Evaluate(Evaluate::Evaluate(target)) => own.push(evaluated(&node.keypair, &target)),
+                        Effect::Evaluate(request) => evaluations.push(request),
                         Effect::Chain(crate::chain_client::Request::Weights { weights, .. }) => {
                             self.weights[i].push(weights)
                         }
@@ -418,10 +422,11 @@ impl Net {
                             own.push(Input::MetagraphRead { block, metagraph: Ok(metagraph) })
                         }
                         Effect::Sync(request) => syncs.push(request),
-                        // Modules and reveals are not simulated.
+                        // Reveals (commit-reveal weights) are not simulated.
                         _ => {}
                     }
                 }
+                own.extend(self.evaluate(i, evaluations));
                 for input in own {
                     self.deliver(i, input);
                 }
@@ -432,6 +437,30 @@ impl Net {
             }
         }
         Ok(())
+    }
+
+    /// Validator `i`'s evaluation actor carries out `requests` (and loads a module it still
+    /// lacks, from its store or a reachable peer's); what it answers its core.
+    fn evaluate(&mut self, i: usize, requests: Vec<Evaluate>) -> Vec<Input> {
+        if requests.is_empty() && self.sandboxes[i].idle() {
+            return Vec::new();
+        }
+        let peers: Vec<&Records> = (0..self.nodes.len())
+            .filter(|&j| j != i && !self.down[j] && !self.cut(i, j))
+            .map(|j| &self.nodes[j].records)
+            .collect();
+        let node = &self.nodes[i];
+        let signer = crate::evaluator::Signer {
+            keypair: node.keypair.clone(),
+            netuid: NetUid::new(NETUID),
+            invert_scores: false,
+        };
+        let sandbox = &mut self.sandboxes[i];
+        let mut inputs = sandbox.load(&node.records, &peers, &signer);
+        for request in requests {
+            inputs.extend(sandbox.handle(request, &node.records, &peers, &signer));
+        }
+        inputs
     }
 
     /// The answer validator `i`'s sync client gets, asking as it does: the other running
@@ -572,6 +601,7 @@ impl Net {
         core.start();
         self.nodes[i] = core;
         self.timers[i] = Default::default();
+        self.sandboxes[i] = Default::default();
     }
 
     /// How many submissions validator `i`'s stored blocks order (those still in its state and
@@ -685,23 +715,6 @@ pub(crate) fn received(topic: Topic, bytes: Vec<u8>, verified: &VerifiedEnvelope
     }
 }
 
-/// A validator's signed evaluation of `target`, as the evaluation actor would answer: a score
-/// every honest validator computes alike (here, from the submission id).
-pub(crate) fn evaluated(keypair: &Keypair, target: &crate::evaluations::Target) -> Input {
-    let id = target.id;
-    let evaluation = platform_types::Evaluation {
-        submission: id,
-        challenge: target.challenge.clone(),
-        validator: keypair.public(),
-        status: platform_types::EvaluationStatus::Scored,
-        score_ppb: u32::from_le_bytes(id.0.as_bytes()[..4].try_into().expect("4 bytes")) % 1_000_000_000,
-        fuel_used: 1_000,
-        output_hash: platform_types::blake2b_256(id.0.as_bytes()),
-        epoch: target.epoch,
-    };
-    Input::Evaluated { id, envelope: platform_types::Envelope::seal(keypair, NetUid::new(NETUID), &evaluation) }
-}
-
 pub(crate) fn heights(nodes: &[Core]) -> Vec<u64> {
     nodes.iter().map(|n| n.state.tip.height.get()).collect()
 }
@@ -717,8 +730,8 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
     let spec = ChallengeSpec {
         id: ChallengeId::new("sim").expect("id"),
         name: "sim".into(),
-        module_hash: platform_types::blake2b_256(b"module"),
-        module_size: 6,
+        module_hash: platform_types::blake2b_256(super::sandbox::module()),
+        module_size: super::sandbox::module().len() as u64,
         policy: Default::default(),
         scoring: Default::default(),
         mechanism: MechanismId::new(0),
@@ -726,6 +739,9 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
     };
     let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: net.start.wall_ms };
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
+    // As `POST /sudo` keeps the module the owner sent, for the others to fetch by its hash.
+    let module = super::sandbox::module();
+    net.nodes[via].records.put_blob(&platform_types::blake2b_256(module), module).expect("memory store");
     net.deliver(via, Input::Sudo { signed, local: true, reply: None });
     let id = ChallengeId::new("sim").expect("id");
     net.run_until(Duration::from_secs(30), |net| {

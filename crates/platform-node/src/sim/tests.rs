@@ -578,3 +578,38 @@ fn a_validator_set_change_on_chain_takes_effect_and_the_leaver_follows() {
     net.run_to(target, Duration::from_secs(60)).expect("the leaver follows");
     assert_eq!(net.blocks(1, target as usize), net.blocks(0, target as usize));
 }
+
+/// Every validator evaluates in the real sandbox with the module whose hash the owner signed:
+/// those without it fetch it from a peer by that hash; the committed scores are what the module
+/// computes (last payload byte x 1e6 ppb) and every validator used the same fuel for the same
+/// submission.
+#[test]
+fn evaluations_run_the_owners_module_in_the_sandbox_fetched_by_hash() {
+    use platform_types::{Action, Evaluation, NetUid, Payload};
+    let mut net = Net::new(4, 3);
+    net.chain_every = Some(Duration::from_millis(100));
+    challenge_and_submissions(&mut net, 1).expect("set up");
+    net.run_until(Duration::from_secs(60), |net| (0..4).all(|i| !net.weights[i].is_empty())).expect("weights");
+    let module = super::sandbox::module();
+    for node in &net.nodes {
+        assert_eq!(node.records.blob(&platform_types::blake2b_256(module)).as_deref(), Some(module), "fetched");
+    }
+    let height = net.nodes[0].state.tip.height.get() as usize;
+    let mut fuel: std::collections::HashMap<_, u64> = Default::default();
+    let mut evaluations = 0;
+    for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
+        for action in &block.actions {
+            let Action::Evaluation(envelope) = action else { continue };
+            let evaluation = envelope.open::<Evaluation>(NetUid::new(3)).expect("signed").message;
+            let submission = net.nodes[0].records.submission(&evaluation.submission).expect("body");
+            let Payload::Inline(payload) = submission.payload else { panic!("inline") };
+            let last = u32::from(*payload.last().expect("a byte"));
+            assert_eq!(evaluation.score_ppb, last * 1_000_000, "the module's score");
+            assert!(evaluation.fuel_used > 0);
+            let first = *fuel.entry(evaluation.submission).or_insert(evaluation.fuel_used);
+            assert_eq!(evaluation.fuel_used, first, "the same fuel at every validator");
+            evaluations += 1;
+        }
+    }
+    assert!(evaluations >= 6, "{evaluations} evaluations committed");
+}
