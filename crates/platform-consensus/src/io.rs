@@ -98,6 +98,13 @@ pub enum Output {
         view: View,
         /// The block.
         block: Block,
+        /// Whether it is re-proposed after a view change because a quorum prepared it in an
+        /// earlier view: more than a third of the honest stake checked it then, so what depended
+        /// on that moment (its chain link's freshness) is not checked again — only what any
+        /// validator can recompute. (Checked again, a block prepared before a stall longer than
+        /// the link's tolerance was refused in every later view, and nothing else could be
+        /// proposed: the network halted for good.)
+        prepared: bool,
     },
     /// The block is committed: apply it, store it with its certificate, then answer with
     /// [`Input::Applied`]. Blocks are committed in height order, each exactly once.

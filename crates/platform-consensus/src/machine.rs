@@ -369,7 +369,7 @@ impl Consensus {
         self.round.view_changing = false;
         self.round.blocks.insert(hash, proposal.block.clone());
         self.round.proposals.insert(view, (proposal.block.clone(), false));
-        out.push(Output::VerifyProposal { view, block: proposal.block });
+        out.push(Output::VerifyProposal { view, block: proposal.block, prepared: reproposal });
         self.commit_if_decided(out);
     }
 

@@ -85,7 +85,7 @@ pub(crate) struct Core {
     /// Challenges whose module the evaluation actor has loaded (shown in `/challenges`).
     pub modules_loaded: BTreeSet<String>,
     pub build: Option<(Height, View, Instant, Instant)>,
-    pub verifying: Vec<(View, Block, Instant)>,
+    pub verifying: Vec<(View, Block, bool, Instant)>,
     /// When this validator first held a proposal for each height not yet committed (the
     /// commit latency metric); heights at or below the tip are dropped at each commit.
     pub proposal_seen: std::collections::BTreeMap<Height, Instant>,

@@ -56,8 +56,8 @@ impl Core {
                 self.build = Some((height, view, earliest, latest.max(earliest)));
                 self.maybe_build();
             }
-            Output::VerifyProposal { view, block } => {
-                return self.verify(view, block, self.clock.now + MISSING_WAIT);
+            Output::VerifyProposal { view, block, prepared } => {
+                return self.verify(view, block, prepared, self.clock.now + MISSING_WAIT);
             }
             Output::Commit { block, certificate } => return self.commit(block, certificate),
             Output::Checkpoint(checkpoint) => {
@@ -170,11 +170,16 @@ impl Core {
         f(&mut self.state, &ctx)
     }
 
-    pub(crate) fn verify(&mut self, view: View, block: Block, deadline: Instant) -> Option<CInput> {
+    /// Checks a proposed block by the rules (a block a quorum `prepared` in an earlier view by
+    /// the rules any validator can recompute: see [`platform_consensus::Output::VerifyProposal`]).
+    pub(crate) fn verify(&mut self, view: View, block: Block, prepared: bool, deadline: Instant) -> Option<CInput> {
         if block.header.height > self.state.tip.height && self.proposal_seen.len() < 64 {
             self.proposal_seen.entry(block.header.height).or_insert(self.clock.now);
         }
-        let result = self.with_rules(|state, ctx| state.check_block(&block, ctx));
+        let result = self.with_rules(|state, ctx| match prepared {
+            false => state.check_block(&block, ctx),
+            true => state.audit_block(&block, ctx).into_iter().next().map_or(Ok(()), |(_, invalid)| Err(invalid)),
+        });
         let (height, block_hash) = (block.header.height, block.hash());
         let valid = match result {
             Ok(()) => true,
@@ -183,7 +188,7 @@ impl Core {
                 if let Invalid::MetagraphNotRead(at) = reason {
                     self.read_metagraph(at);
                 }
-                self.verifying.push((view, block, deadline));
+                self.verifying.push((view, block, prepared, deadline));
                 return None;
             }
             Err(reason) => {
@@ -198,8 +203,8 @@ impl Core {
         if self.verifying.is_empty() {
             return;
         }
-        for (view, block, deadline) in std::mem::take(&mut self.verifying) {
-            if let Some(answer) = self.verify(view, block, deadline) {
+        for (view, block, prepared, deadline) in std::mem::take(&mut self.verifying) {
+            if let Some(answer) = self.verify(view, block, prepared, deadline) {
                 self.feed(answer);
             }
         }

@@ -340,7 +340,7 @@ impl Sim {
                         actions,
                     })
                 }
-                Output::VerifyProposal { view, block } => Some(Input::ProposalVerified {
+                Output::VerifyProposal { view, block, .. } => Some(Input::ProposalVerified {
                     height: block.header.height,
                     view,
                     block_hash: block.hash(),

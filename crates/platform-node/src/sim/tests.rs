@@ -613,3 +613,24 @@ fn evaluations_run_the_owners_module_in_the_sandbox_fetched_by_hash() {
     }
     assert!(evaluations >= 6, "{evaluations} evaluations committed");
 }
+
+/// Hole found by the sweep (n = 7, two silent, seed 44): a block prepared by a quorum just
+/// before the network was cut had to be re-proposed in every later view (PBFT), but after the
+/// stall its chain link was more than `CHAIN_LAG` blocks behind the chain, so every validator
+/// refused it in every view and nothing else could be proposed: the network never committed
+/// again. A re-proposed prepared block is now checked by the rules any validator can
+/// recompute, its link's freshness having been checked by the quorum that prepared it.
+#[test]
+fn a_block_prepared_before_a_long_stall_is_committed_after_it() {
+    let scenario = Scenario {
+        validators: 7,
+        byzantine: 2,
+        behaviour: Behaviour::Silent,
+        seed: 44,
+        epochs: 2,
+        restart: true,
+        partitions: true,
+        set_change: false,
+    };
+    run(&scenario).unwrap_or_else(|v| panic!("{v}"));
+}
