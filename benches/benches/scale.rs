@@ -72,6 +72,7 @@ fn main() {
                     restart: true,
                     partitions: true,
                     set_change: true,
+                    loss_permille: 10,
                 };
                 broke += usize::from(run(&scenario).is_err());
             }

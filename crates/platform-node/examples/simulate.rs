@@ -35,7 +35,7 @@ struct Args {
     epochs: usize,
     /// Only this behaviour: silent, epoch-jump, wrong-weights, equivocation, withheld-evaluations,
     /// unpublished-bodies, forged-sudo, lying-sync, replayed-submissions, gossip-flood,
-    /// forged-genesis.
+    /// forged-genesis, wrong-scores.
     #[arg(long)]
     behaviour: Option<String>,
     /// No honest validator crashes and restarts from its store (by default one does).
@@ -49,6 +49,9 @@ struct Args {
     /// and another's stake triples at chain block 5: see `Scenario::set_change`).
     #[arg(long)]
     no_set_change: bool,
+    /// Of every thousand gossip messages, how many the links lose (each drawn per receiver).
+    #[arg(long, default_value_t = 10)]
+    loss_permille: u32,
     /// Runs at once, on as many threads (runs are independent; the output is the same).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
                 restart: !args.no_restart,
                 partitions: !args.no_partitions,
                 set_change: !args.no_set_change,
+                loss_permille: args.loss_permille,
             })
         })
         .collect();
@@ -109,11 +113,12 @@ fn main() -> ExitCode {
         println!("seed {seed}, {}: {violation}", behaviour.name());
         println!(
             "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
-             --behaviour {} --epochs {} --seeds 1 --first-seed {seed}{}{}{}",
+             --behaviour {} --epochs {} --seeds 1 --first-seed {seed} --loss-permille {}{}{}{}",
             args.validators,
             args.byzantine,
             behaviour.name(),
             args.epochs,
+            args.loss_permille,
             if args.no_restart { " --no-restart" } else { "" },
             if args.no_partitions { " --no-partitions" } else { "" },
             if args.no_set_change { " --no-set-change" } else { "" }

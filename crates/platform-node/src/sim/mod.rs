@@ -10,10 +10,11 @@
 //! (`clients.rs`), the chain's validator set changes (a permit lost, a stake tripled), an honest
 //! validator crashes and starts again from its store, or loses its disk and joins again from
 //! nothing (catching up through the others' sync servers), the network is cut twice, the cut
-//! moving, and the validators run until the honest ones have asked the chain to set weights for
+//! moving, links lose messages ([`Scenario::loss_permille`]), and the validators run until the honest ones have asked the chain to set weights for
 //! the epochs asked. It then checks what must hold with more than two thirds of the stake
 //! honest — agreement (the same block at every height), validity (every committed block passes
-//! the public audit: certificates, rules, weights recomputed; no submission committed twice;
+//! the public audit: certificates, rules, weights recomputed, and every evaluation run again,
+//! which must name no honest validator; no submission committed twice;
 //! nothing a hostile client sent), liveness (weights every epoch; the validator that left the set
 //! still follows), identical weights, bounded queues, the genesis every honest validator holds,
 //! and that a restart from the stored snapshots gives the state held — and returns the first
@@ -29,7 +30,8 @@
 //! first to a validator catching up), `replayed_submissions.rs` (a leader's blocks order again a
 //! submission already committed, retired from the state or not), `gossip_flood.rs` (validly
 //! signed junk with its messages: evaluations of made-up submissions, votes far ahead),
-//! `forged_genesis.rs` (a genesis set of its own served to a joiner).
+//! `forged_genesis.rs` (a genesis set of its own served to a joiner), `wrong_scores.rs` (every
+//! evaluation signed with a wrong score).
 //!
 //! `scale.rs` measures the network at size (commit latency, bytes and CPU per validator per
 //! block) for `benches/benches/scale.rs`.
@@ -47,6 +49,7 @@ mod sandbox;
 pub mod scale;
 mod unpublished;
 mod withheld;
+mod wrong_scores;
 mod wrong_weights;
 
 use std::time::Duration;
@@ -83,6 +86,8 @@ pub enum Behaviour {
     /// Answers a joiner's genesis request with a set of its own (itself with all the stake);
     /// the restarting validator of these runs joins again from an empty store.
     ForgedGenesis,
+    /// Signs every evaluation with a wrong score (one billion minus the sandbox's), to all.
+    WrongScores,
 }
 
 /// What a Byzantine validator sends one receiver of a message its core published.
@@ -97,7 +102,7 @@ enum Outgoing {
 
 impl Behaviour {
     /// Every behaviour, for sweeps.
-    pub const ALL: [Behaviour; 11] = [
+    pub const ALL: [Behaviour; 12] = [
         Behaviour::Silent,
         Behaviour::EpochJump,
         Behaviour::WrongWeights,
@@ -109,6 +114,7 @@ impl Behaviour {
         Behaviour::ReplayedSubmissions,
         Behaviour::GossipFlood,
         Behaviour::ForgedGenesis,
+        Behaviour::WrongScores,
     ];
 
     /// The name the runner takes (`--behaviour`).
@@ -125,6 +131,7 @@ impl Behaviour {
             Behaviour::ReplayedSubmissions => "replayed-submissions",
             Behaviour::GossipFlood => "gossip-flood",
             Behaviour::ForgedGenesis => "forged-genesis",
+            Behaviour::WrongScores => "wrong-scores",
         }
     }
 
@@ -143,6 +150,8 @@ impl Behaviour {
             (Behaviour::EpochJump, Topic::Consensus) => epoch_jump::rewrite(keypair, bytes),
             (Behaviour::WrongWeights, Topic::Consensus) => wrong_weights::rewrite(keypair, bytes),
             (Behaviour::Equivocation, Topic::Evaluations) => equivocation::rewrite(keypair, bytes, to),
+            (Behaviour::WrongScores, Topic::Evaluations) => wrong_scores::rewrite(keypair, bytes),
+            (Behaviour::WrongScores, Topic::Consensus) => wrong_scores::repropose(keypair, bytes),
             (Behaviour::WithheldEvaluations, topic) if withheld::withholds(topic) => return Outgoing::Withheld,
             (Behaviour::UnpublishedBodies, Topic::Consensus) => unpublished::rewrite(keypair, bytes),
             (Behaviour::ForgedSudo, Topic::Consensus) => forged_sudo::rewrite(keypair, records, bytes),
@@ -203,6 +212,8 @@ pub struct Scenario {
     /// again from its store once they reach height 6, catching up by sync (at once when the
     /// Byzantine ones are silent).
     pub restart: bool,
+    /// Of every thousand gossip messages, how many the links lose (each drawn per receiver).
+    pub loss_permille: u32,
     /// Whether the chain's validators change at chain block [`SET_CHANGE_BLOCK`] (in force from
     /// the next epoch): an honest validator loses its permit and stake, and another's stake
     /// triples. The one that left must still follow the blocks; the others set the weights.
@@ -278,6 +289,9 @@ pub enum Violation {
     /// An honest validator holds more than a bounded queue allows (which, how much).
     #[error("bounds: validator {0} holds {1}")]
     Unbounded(usize, String),
+    /// The public audit found an honest validator's verdicts differing from the sandbox's.
+    #[error("audit: honest validator {0} named for verdicts the sandbox does not give")]
+    Blamed(String),
     /// An honest validator joining from an empty store adopted no genesis validator set, or
     /// one that is not the network's.
     #[error("genesis: validator {0} joining: {1}")]
@@ -301,6 +315,7 @@ const LIMIT: Duration = Duration::from_secs(240);
 pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     let mut net = Net::new(scenario.validators, scenario.seed);
     net.chain_every = Some(Duration::from_millis(100));
+    net.loss_permille = scenario.loss_permille;
     let n = scenario.validators;
     let byzantine: Vec<usize> = (0..scenario.byzantine.min(n)).map(|k| (scenario.seed as usize + k) % n).collect();
     let honest: Vec<usize> = (0..n).filter(|i| !byzantine.contains(i)).collect();
@@ -407,8 +422,15 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
             }
         }
     }
-    if let Some((height, index, reason)) = net.refused_action(honest[0]) {
-        return Err(Violation::InvalidAction(height, index, reason));
+    let report = net.audit(honest[0]).map_err(|why| Violation::InvalidAction(0, usize::MAX, why))?;
+    if let Some(b) = report.broken.first() {
+        return Err(Violation::InvalidAction(b.height, b.action.unwrap_or(usize::MAX), b.reason.clone()));
+    }
+    // The audit names whoever signed verdicts the sandbox does not give, and no honest validator.
+    for name in report.evaluations.differing_by_validator.keys() {
+        if honest.iter().any(|&i| net.nodes[i].keypair.public().to_ss58() == *name) {
+            return Err(Violation::Blamed(name.clone()));
+        }
     }
     for &i in &honest {
         net.check_restore(i).map_err(|why| Violation::Restore(i, why))?;

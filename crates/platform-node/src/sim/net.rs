@@ -186,6 +186,10 @@ pub(crate) struct Net {
     pub cuts: Vec<Cut>,
     /// Messages lost to a cut.
     pub cut_off: u64,
+    /// Of every thousand gossip messages, how many a link loses (drawn per message and receiver).
+    pub loss_permille: u32,
+    /// Messages lost so.
+    pub lost: u64,
     /// The least and the most a message takes on a link, in milliseconds (drawn uniformly).
     pub link_ms: (u64, u64),
     /// What is measured of the run, when it is (`Net::measure`).
@@ -244,6 +248,8 @@ impl Net {
             rewritten: 0,
             cuts: Vec::new(),
             cut_off: 0,
+            loss_permille: 0,
+            lost: 0,
             link_ms: (1, 20),
             measured: None,
             sandboxes: (0..count).map(|_| Default::default()).collect(),
@@ -367,6 +373,10 @@ impl Net {
                                 self.sent += 1;
                                 if separated(&self.cuts, self.elapsed, i, to) {
                                     self.cut_off += 1;
+                                    continue;
+                                }
+                                if self.loss_permille > 0 && self.rng.gen_range(0..1_000) < self.loss_permille {
+                                    self.lost += 1;
                                     continue;
                                 }
                                 let out = self.behaviour[i].map_or(super::Outgoing::AsPublished, |b| {
@@ -617,23 +627,32 @@ impl Net {
             .count()
     }
 
-    /// The first action of validator `i`'s committed blocks that the public audit finds
-    /// breaking the rules (`crate::audit`: every block's certificate and parent, every action as
-    /// a voter checks it, weights and validator sets recomputed): its height, index and why.
-    pub fn refused_action(&self, i: usize) -> Option<(u64, usize, String)> {
+    /// The public audit of validator `i`'s committed blocks (`crate::audit`: every block's
+    /// certificate and parent, every action as a voter checks it, weights and validator sets
+    /// recomputed, every evaluation run again in the sandbox and each validator's verdict
+    /// compared with it).
+    pub fn audit(&self, i: usize) -> Result<crate::audit::Report, String> {
         let node = &self.nodes[i];
         let options = crate::audit::AuditOptions {
             netuid: node.cfg.netuid,
             sudo: self.metagraph.owner_hotkey.into_iter().collect(),
             min_stake_rao: node.cfg.min_stake_rao,
             snapshot_interval: node.cfg.snapshot_interval,
-            sample: 0,
+            sample: 1,
         };
-        match crate::audit::replay(&node.records, &options, None) {
+        crate::audit::replay(&node.records, &options, Some(super::sandbox::runtime()))
+            .map_err(|e| format!("the audit could not start: {e}"))
+    }
+
+    /// The first action of validator `i`'s committed blocks that [`Net::audit`] finds breaking
+    /// the rules: its height, index and why.
+    #[cfg(test)]
+    pub fn refused_action(&self, i: usize) -> Option<(u64, usize, String)> {
+        match self.audit(i) {
             Ok(report) => {
                 report.broken.into_iter().next().map(|b| (b.height, b.action.unwrap_or(usize::MAX), b.reason))
             }
-            Err(e) => Some((0, usize::MAX, format!("the audit could not start: {e}"))),
+            Err(e) => Some((0, usize::MAX, e)),
         }
     }
 

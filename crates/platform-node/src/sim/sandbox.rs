@@ -40,7 +40,7 @@ pub(crate) fn module() -> &'static [u8] {
 
 /// One runtime for every simulated validator of the process: modules compiled once (its cache
 /// is keyed by the module's bytes and policy), instances fresh per evaluation as always.
-fn runtime() -> &'static Runtime {
+pub(crate) fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| Runtime::new(RuntimeOptions::default()).expect("a runtime"))
 }

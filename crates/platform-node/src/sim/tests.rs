@@ -133,6 +133,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
             restart: true,
             partitions: true,
             set_change: true,
+            loss_permille: 10,
         };
         let first = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?}: {v}"));
         assert_eq!(run(&scenario).expect("again"), first, "{behaviour:?}: the same run twice");
@@ -153,6 +154,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
                 restart,
                 partitions: false,
                 set_change: false,
+                loss_permille: 0,
             };
             let outcome = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?} seed {seed}: {v}"));
             (outcome.forged > 0).then_some(outcome.forged)
@@ -174,6 +176,7 @@ fn the_checker_catches_a_run_beyond_the_fault_bound() {
         restart: false,
         partitions: false,
         set_change: false,
+        loss_permille: 0,
     };
     assert!(matches!(run(&scenario), Err(Violation::Liveness(_))), "{:?}", run(&scenario));
 }
@@ -389,6 +392,7 @@ fn a_moving_partition_heals_and_every_promise_holds() {
             restart: false,
             partitions: true,
             set_change: false,
+            loss_permille: 0,
         };
         run(&scenario).unwrap_or_else(|v| panic!("seed {seed}: {v}"));
     }
@@ -631,6 +635,26 @@ fn a_block_prepared_before_a_long_stall_is_committed_after_it() {
         restart: true,
         partitions: true,
         set_change: false,
+        loss_permille: 0,
     };
     run(&scenario).unwrap_or_else(|v| panic!("{v}"));
+}
+
+/// A validator signing wrong scores to everyone: its verdicts are committed, the weights stay the
+/// honest ones at every honest validator, and the public audit, running every evaluation again
+/// in the sandbox, names it — and only it.
+#[test]
+fn a_validator_signing_wrong_scores_is_named_by_the_audit_and_no_one_else() {
+    let mut net = Net::new(4, 13);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.behaviour[3] = Some(Behaviour::WrongScores);
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    net.run_until(Duration::from_secs(60), |net| (0..3).all(|i| net.weights[i].len() >= 2)).expect("weights");
+    assert!(net.rewritten > 0, "it lied");
+    assert!(net.weights[1][..2] == net.weights[0][..2] && net.weights[2][..2] == net.weights[0][..2]);
+    let report = net.audit(1).expect("audits");
+    let liar = net.nodes[3].keypair.public().to_ss58();
+    let named: Vec<&String> = report.evaluations.differing_by_validator.keys().collect();
+    assert_eq!(named, vec![&liar], "{:?}", report.evaluations);
+    assert!(report.evaluations.agreed >= 3 * 6, "the honest verdicts agree: {:?}", report.evaluations);
 }
