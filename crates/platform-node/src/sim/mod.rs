@@ -209,14 +209,16 @@ pub struct Scenario {
     /// the cut heals.
     pub partitions: bool,
     /// Whether an honest validator crashes once the running ones reach height 3 and starts
-    /// again from its store once they reach height 6, catching up by sync (at once when the
-    /// Byzantine ones are silent).
+    /// again from its store once they reach height 6 (or after two seconds), catching up by
+    /// sync (at once when the Byzantine ones are silent).
     pub restart: bool,
     /// Of every thousand gossip messages, how many the links lose (each drawn per receiver).
     pub loss_permille: u32,
     /// Whether the chain's validators change at chain block [`SET_CHANGE_BLOCK`] (in force from
-    /// the next epoch): an honest validator loses its permit and stake, and another's stake
-    /// triples. The one that left must still follow the blocks; the others set the weights.
+    /// the next epoch): an honest validator loses its permit and stake, another's stake triples,
+    /// and a newcomer — registered from the start without a permit, its validator following the
+    /// blocks — becomes a validator. The one that left must still follow the blocks; the
+    /// newcomer must vote and set the weights with the others.
     pub set_change: bool,
 }
 
@@ -224,16 +226,26 @@ pub struct Scenario {
 /// ends at chain block 10).
 pub const SET_CHANGE_BLOCK: u64 = 5;
 
-/// `base` after [`Scenario::set_change`]: `leaver` without permit or stake, `grower`'s stake
-/// tripled.
-fn set_changed(base: &platform_types::Metagraph, leaver: usize, grower: usize) -> platform_types::Metagraph {
+/// `base` after [`Scenario::set_change`]: the validator of uid `leaver` without permit or stake,
+/// `grower`'s stake tripled, and `newcomer` (a registered neuron) a validator with the stake
+/// the validators started with.
+fn set_changed(
+    base: &platform_types::Metagraph,
+    leaver: Option<usize>,
+    grower: usize,
+    newcomer: Option<platform_types::PublicKey>,
+) -> platform_types::Metagraph {
     let mut changed = base.clone();
+    let stake = changed.neurons[grower].stake;
     for neuron in &mut changed.neurons {
-        if neuron.uid.get() as usize == leaver {
+        if Some(neuron.uid.get() as usize) == leaver {
             neuron.validator_permit = false;
             neuron.stake = 0;
         } else if neuron.uid.get() as usize == grower {
             neuron.stake *= 3;
+        } else if Some(neuron.hotkey) == newcomer {
+            neuron.validator_permit = true;
+            neuron.stake = stake;
         }
     }
     changed
@@ -311,6 +323,9 @@ pub struct Stuck {
 /// Virtual time a run may take.
 const LIMIT: Duration = Duration::from_secs(240);
 
+/// The longest the restarting validator stays down.
+const DOWN_AT_MOST: Duration = Duration::from_secs(2);
+
 /// Plays `scenario` and checks it; see the module documentation.
 pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     let mut net = Net::new(scenario.validators, scenario.seed);
@@ -331,11 +346,16 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     // The validator set changes (see `Scenario::set_change`): not the validator the miner uses,
     // nor the one that restarts.
     let leaver = (scenario.set_change && honest.len() >= 3).then(|| honest[1]);
-    if let Some(leaver) = leaver {
-        net.changes.push((SET_CHANGE_BLOCK, set_changed(&net.metagraph, leaver, via)));
+    let newcomer = scenario.set_change.then(|| net.add_newcomer("Newcomer"));
+    if scenario.set_change {
+        let key = newcomer.map(|i| net.nodes[i].keypair.public());
+        net.changes.push((SET_CHANGE_BLOCK, set_changed(&net.metagraph, leaver, via, key)));
     }
-    // Those who set weights: the honest validators but one that left the set.
+    // Those who set weights: the honest validators but one that left the set (the newcomer's are
+    // checked from the epoch it joined).
     let voters: Vec<usize> = honest.iter().copied().filter(|&i| Some(i) != leaver).collect();
+    // Every honest validator, the newcomer too.
+    let everyone: Vec<usize> = honest.iter().copied().chain(newcomer).collect();
     let miner = net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
     let forbidden = clients::send(&mut net, via, &miner);
     if scenario.restart
@@ -346,8 +366,16 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         // the bound, so it starts again at once.
         net.run_to(3, LIMIT).map_err(Violation::Liveness)?;
         if scenario.behaviour != Behaviour::Silent {
+            // Down until the others pass height 6, or for two seconds at most: beside a
+            // Byzantine validator it takes the faults to the bound, and when lost messages leave
+            // the only copy of a commit with a liar, nothing need progress until it is back.
             net.down[crashed] = true;
-            net.run_to(6, LIMIT).map_err(Violation::Liveness)?;
+            let back = net.elapsed + DOWN_AT_MOST;
+            net.run_until(LIMIT, |net| {
+                net.elapsed >= back
+                    || net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.tip.height.get() >= 6)
+            })
+            .map_err(Violation::Liveness)?;
             net.down[crashed] = false;
         }
         if scenario.behaviour == Behaviour::ForgedGenesis {
@@ -366,16 +394,19 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         net.cuts.push(net::Cut { side: second, from, until });
     }
     let epochs = scenario.epochs;
-    net.run_until(LIMIT, |net| voters.iter().all(|&i| net.weights[i].len() >= epochs)).map_err(Violation::Liveness)?;
+    net.run_until(LIMIT, |net| {
+        voters.iter().all(|&i| net.weights[i].len() >= epochs) && newcomer.iter().all(|&i| !net.weights[i].is_empty())
+    })
+    .map_err(Violation::Liveness)?;
     // The validator that left the set still follows the blocks.
     if let Some(leaver) = leaver {
         let target = voters.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
         net.run_until(LIMIT, |net| net.nodes[leaver].state.tip.height.get() >= target).map_err(Violation::Liveness)?;
     }
 
-    let height = honest.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
+    let height = everyone.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
     let first = net.blocks(honest[0], height as usize);
-    for &i in &honest[1..] {
+    for &i in &everyone[1..] {
         let blocks = net.blocks(i, height as usize);
         if let Some(at) = first.iter().zip(&blocks).position(|(a, b)| a != b) {
             return Err(Violation::Agreement(honest[0], i, at as u64 + 1));
@@ -412,7 +443,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         ));
     }
     // Bounded queues: no signer holds more than its share of the evaluations waiting.
-    for &i in &honest {
+    for &i in &everyone {
         let node = &net.nodes[i];
         let share = node.mempool.evaluation_share(node.state.registry.validators.validators.len());
         for other in &net.nodes {
@@ -428,11 +459,11 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     }
     // The audit names whoever signed verdicts the sandbox does not give, and no honest validator.
     for name in report.evaluations.differing_by_validator.keys() {
-        if honest.iter().any(|&i| net.nodes[i].keypair.public().to_ss58() == *name) {
+        if everyone.iter().any(|&i| net.nodes[i].keypair.public().to_ss58() == *name) {
             return Err(Violation::Blamed(name.clone()));
         }
     }
-    for &i in &honest {
+    for &i in &everyone {
         net.check_restore(i).map_err(|why| Violation::Restore(i, why))?;
         let genesis = net.genesis(&net.nodes[i].cfg);
         if net.nodes[i].records.genesis().ok().flatten().as_ref() != Some(&genesis) {
@@ -440,10 +471,13 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         }
     }
     let weights: &[WeightsProposal] = &net.weights[voters[0]][..epochs];
-    // The one that left the set sets none after it, or the same.
-    for &i in honest.iter().filter(|&&i| i != voters[0]) {
-        if let Some(at) = weights.iter().zip(&net.weights[i]).position(|(a, b)| a != b) {
-            return Err(Violation::Weights(voters[0], i, at));
+    // Epoch by epoch: the one that left the set sets none after it, the newcomer none before it
+    // joined, and all the same.
+    for &i in everyone.iter().filter(|&&i| i != voters[0]) {
+        for (k, theirs) in net.weights[i].iter().enumerate() {
+            if net.weights[voters[0]].iter().find(|w| w.epoch == theirs.epoch).is_some_and(|ours| ours != theirs) {
+                return Err(Violation::Weights(voters[0], i, k));
+            }
         }
     }
     let mut digest = Vec::new();

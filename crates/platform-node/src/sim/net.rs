@@ -264,6 +264,29 @@ impl Net {
         }
     }
 
+    /// Registers `name` on the subnet without a validator permit (a neuron the chain knows, not a
+    /// validator) and starts its validator with the others' genesis: it follows the blocks, and
+    /// votes once the chain makes it a validator (see `changes`). Its index.
+    pub fn add_newcomer(&mut self, name: &str) -> usize {
+        let uid = Uid::new(self.metagraph.neurons.len() as u16);
+        let hotkey = key(name).public();
+        self.metagraph.neurons.push(Neuron { uid, hotkey, stake: 0, validator_permit: false });
+        let cfg = &self.nodes[0].cfg;
+        let timing =
+            Timing { block_interval_ms: cfg.block_interval.as_millis() as u64, view_timeout_ms: cfg.view_timeout_ms };
+        let clock =
+            Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 };
+        let mut core = validator(name, (*self.metagraph_at(self.chain)).clone(), clock, timing);
+        core.start();
+        self.nodes.push(core);
+        self.timers.push(Default::default());
+        self.down.push(false);
+        self.weights.push(Vec::new());
+        self.behaviour.push(None);
+        self.sandboxes.push(Default::default());
+        self.nodes.len() - 1
+    }
+
     /// Records from now on what [`Measured`] holds.
     pub fn measure(&mut self) {
         let n = self.nodes.len();

@@ -559,28 +559,37 @@ fn a_joiner_served_a_forged_genesis_adopts_only_what_the_stake_vouches_for() {
 }
 
 /// The chain's validator set changes mid-run (a validator loses its permit and stake, another's
-/// stake triples): from the next epoch the set in force is the new one at every validator, the
-/// weights go on, and the validator that left still follows the blocks.
+/// stake triples, a registered neuron becomes a validator): from the next epoch the set in force
+/// is the new one at every validator, the weights go on, the newcomer — its validator following
+/// the blocks since the start — votes and sets the same weights, and the validator that left
+/// still follows the blocks.
 #[test]
-fn a_validator_set_change_on_chain_takes_effect_and_the_leaver_follows() {
+fn a_validator_set_change_on_chain_takes_effect_the_newcomer_votes_and_the_leaver_follows() {
     let mut net = Net::new(4, 9);
     net.chain_every = Some(Duration::from_millis(100));
-    net.changes.push((SET_CHANGE_BLOCK, super::set_changed(&net.metagraph, 1, 0)));
+    let newcomer = net.add_newcomer("Newcomer");
+    let key = net.nodes[newcomer].keypair.public();
+    net.changes.push((SET_CHANGE_BLOCK, super::set_changed(&net.metagraph, Some(1), 0, Some(key))));
     challenge_and_submissions(&mut net, 0).expect("set up");
-    net.run_until(Duration::from_secs(60), |net| [0, 2, 3].iter().all(|&i| net.weights[i].len() >= 2))
-        .expect("weights");
+    let voters = [0, 2, 3, newcomer];
+    net.run_until(Duration::from_secs(60), |net| voters.iter().all(|&i| net.weights[i].len() >= 2)).expect("weights");
     let leaver = net.nodes[1].keypair.public();
     for node in &net.nodes {
         let set = &node.state.registry.validators;
         assert!(set.epoch.get() >= 1, "a set from the chain's change is in force");
-        assert_eq!(set.validators.len(), 3);
+        assert_eq!(set.validators.len(), 4);
         assert!(set.validators.iter().all(|v| v.hotkey != leaver), "the leaver is out");
+        assert!(set.validators.iter().any(|v| v.hotkey == key), "the newcomer is in");
         let grown = set.validators.iter().find(|v| v.hotkey == net.nodes[0].keypair.public()).expect("in");
         assert_eq!(grown.stake, 3 * 5_000_000_000_000);
+    }
+    for w in &net.weights[newcomer] {
+        assert_eq!(net.weights[0].iter().find(|ours| ours.epoch == w.epoch), Some(w), "the newcomer's weights");
     }
     let target = net.nodes[0].state.tip.height.get();
     net.run_to(target, Duration::from_secs(60)).expect("the leaver follows");
     assert_eq!(net.blocks(1, target as usize), net.blocks(0, target as usize));
+    assert_eq!(net.blocks(newcomer, target as usize), net.blocks(0, target as usize));
 }
 
 /// Every validator evaluates in the real sandbox with the module whose hash the owner signed:
