@@ -392,6 +392,8 @@ impl Core {
                     }
                 }
                 let _ = self.records.put_submissions(fetched.iter().map(|(id, bytes)| (id, &bytes[..])));
+                // A proposal may have waited for them.
+                self.recheck_verifying();
                 // The consensus machine waits for the block it committed to be applied.
                 if let Some((block, certificate)) = self.committing.take()
                     && let Some(applied) = self.commit(block, certificate)

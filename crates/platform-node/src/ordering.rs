@@ -57,6 +57,12 @@ impl Core {
                 self.maybe_build();
             }
             Output::VerifyProposal { view, block, prepared } => {
+                // Bodies this validator missed (their gossip lost) are asked of peers at once:
+                // waiting for them only, it could never vote for the block.
+                let missing = self.missing_bodies(&block);
+                if !missing.is_empty() {
+                    self.fetch_bodies(missing);
+                }
                 return self.verify(view, block, prepared, self.clock.now + MISSING_WAIT);
             }
             Output::Commit { block, certificate } => return self.commit(block, certificate),
@@ -230,16 +236,7 @@ impl Core {
             let rest = self.outbox.take(self.clock.now);
             self.send(rest);
         }
-        let missing: Vec<SubmissionId> = block
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Submission(id) if self.mempool.get(id).is_none() && !self.records.has_submission(id) => {
-                    Some(*id)
-                }
-                _ => None,
-            })
-            .collect();
+        let missing = self.missing_bodies(&block);
         if !missing.is_empty() {
             info!(height = block.header.height.get(), missing = missing.len(), "fetching submission bodies from peers");
             self.committing = Some((block, certificate));
@@ -361,6 +358,21 @@ impl Core {
 
     /// Asks peers for the bodies of submissions a committed block orders (answered by
     /// [`Input::Bodies`]; the block waits in `committing`).
+    /// The submissions `block` orders whose bodies this validator holds neither in its mempool
+    /// nor in its store.
+    fn missing_bodies(&self, block: &Block) -> Vec<SubmissionId> {
+        block
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Submission(id) if self.mempool.get(id).is_none() && !self.records.has_submission(id) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     pub(crate) fn fetch_bodies(&mut self, ids: Vec<SubmissionId>) {
         self.effects.push(Effect::Sync(crate::sync_client::Request::Bodies(ids)));
     }

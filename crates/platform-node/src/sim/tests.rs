@@ -667,3 +667,23 @@ fn a_validator_signing_wrong_scores_is_named_by_the_audit_and_no_one_else() {
     assert_eq!(named, vec![&liar], "{:?}", report.evaluations);
     assert!(report.evaluations.agreed >= 3 * 6, "the honest verdicts agree: {:?}", report.evaluations);
 }
+
+/// Hole found by the sweep (n = 16, five silent, 1 % loss, seed 1): a validator that missed a
+/// submission's gossip waited for the body when a proposal ordered it, then refused the
+/// proposal, in every view: with exactly a quorum running, nothing committed again. The bodies a
+/// proposal orders that a validator lacks are now asked of its peers at once.
+#[test]
+fn a_validator_that_missed_a_submission_fetches_it_to_vote() {
+    let scenario = Scenario {
+        validators: 16,
+        byzantine: 5,
+        behaviour: Behaviour::Silent,
+        seed: 1,
+        epochs: 2,
+        restart: true,
+        partitions: true,
+        set_change: true,
+        loss_permille: 10,
+    };
+    run(&scenario).unwrap_or_else(|v| panic!("{v}"));
+}
