@@ -21,8 +21,15 @@ use platform_node::sim::{Behaviour, Scenario, run};
 const HEIGHTS: u64 = 20;
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not: then only n = 4 runs,
+    // as a check that the measurement works, without the sweeps (the test command runs those).
+    let bench = std::env::args().any(|a| a == "--bench");
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![4, 16, 64, 128] } else { sizes };
+    let sizes = match (bench, sizes.is_empty()) {
+        (false, _) => vec![4],
+        (true, true) => vec![4, 16, 64, 128],
+        (true, false) => sizes,
+    };
     let link = (Duration::from_millis(45), Duration::from_millis(55));
     println!(
         "| validators | commit p50 | commit p99 | commit max | block time | bytes / validator / block | messages / validator / block | CPU / validator / block | CPU ratio to n = {} | evaluations |",
@@ -36,6 +43,7 @@ fn main() {
             Ok(figures) => figures,
             Err(stuck) => {
                 println!("| {n} | stuck: {stuck} |");
+                assert!(bench, "the network of {n} did not commit: {stuck}");
                 continue;
             }
         };
@@ -54,6 +62,9 @@ fn main() {
             figures.evaluations,
         );
         eprintln!("n = {n}: {:.1} s", started.elapsed().as_secs_f64());
+    }
+    if !bench {
+        return;
     }
     println!();
     println!("| sweep | seeds | runs | seconds | seeds / s |");

@@ -66,9 +66,26 @@ pub async fn devnet(work: &Path, validators: usize, external: usize, miners: usi
     Some(Devnet::start(config, &mut |step| eprintln!("{step}")).await.expect("devnet starts"))
 }
 
-/// A TCP port free on loopback right now.
+/// A TCP port free on loopback right now, below the ephemeral range ([`free_port_range`]).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    free_port_range(1)
+}
+
+/// The first of `count` consecutive ports free now, below Linux's ephemeral range (32768 and up),
+/// for a network whose validators listen on `base + i`: a port the kernel hands to a socket bound
+/// to port 0 elsewhere (another test's validators, its chain) can never be one of them. (With a
+/// base the kernel chose from that range, the 11th validator of sixteen once found its port taken.)
+pub fn free_port_range(count: u16) -> u16 {
+    let (low, high) = (20_000u32, 32_000u32);
+    let mut next = std::process::id() ^ std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.subsec_nanos());
+    for _ in 0..1_000 {
+        next = next.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let base = (low + next % (high - low - u32::from(count))) as u16;
+        if (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free ports between {low} and {high}");
 }
 
 /// Runs the `validator-node` binary at `bin` with `settings` given through its environment
@@ -140,7 +157,7 @@ pub fn run_devnet_command(bin: &str, work: &Path, args: &[&str], timeout: Durati
         .arg(work)
         .arg("--chain-dir")
         .arg(&chain_dir)
-        .args(["--http-port", &free_port().to_string()])
+        .args(["--http-port", &free_port_range(64).to_string()])
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
