@@ -16,11 +16,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use platform_app::Snapshot;
 use platform_types::{
-    Action, Codec, Hash, NetUid, Payload, Submission, SubmissionId, SudoAction, SudoCommand, SyncRequest, SyncResponse,
-    blake2b_256,
+    Action, Codec, Hash, NetUid, Payload, Submission, SubmissionId, SudoAction, SudoCommand, SyncResponse, blake2b_256,
 };
 use serde::Serialize;
 
+use crate::http::SyncQuery;
 use crate::records::Records;
 
 /// The most one answer may carry (64 blocks of up to a few MiB each, or a batch of bodies).
@@ -51,15 +51,10 @@ impl Source {
         &self.base
     }
 
-    /// The answer to `request` (`POST /sync`).
-    fn ask(&self, request: &SyncRequest) -> anyhow::Result<SyncResponse> {
+    /// The answer to `query` (`POST /sync`).
+    fn ask(&self, query: &SyncQuery) -> anyhow::Result<SyncResponse> {
         let url = format!("{}/sync", self.base);
-        let mut response = self
-            .agent
-            .post(&url)
-            .header("content-type", "application/octet-stream")
-            .send(&request.to_bytes()[..])
-            .with_context(|| format!("POST {url}"))?;
+        let mut response = self.agent.post(&url).send_json(query).with_context(|| format!("POST {url}"))?;
         if !response.status().is_success() {
             let text = response.body_mut().read_to_string().unwrap_or_default();
             bail!("POST {url}: {} {}", response.status(), text.trim());
@@ -112,7 +107,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     let stored = records.last_height().context("the store")?;
     let mut from = stored + 1;
     if records.genesis().map_err(anyhow::Error::msg)?.is_none() {
-        match source.ask(&SyncRequest::Genesis)? {
+        match source.ask(&SyncQuery::Genesis {})? {
             SyncResponse::Genesis(Some(set)) => records.put_genesis(&set)?,
             SyncResponse::Genesis(None) => bail!("{} vouches for no genesis validator set yet", source.base),
             _ => bail!("{} answered the genesis request with something else", source.base),
@@ -120,7 +115,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     }
     fetched.started_from = "genesis".into();
     if stored == 0 {
-        let first = match source.ask(&SyncRequest::Blocks { from: platform_types::Height::new(1) })? {
+        let first = match source.ask(&SyncQuery::Blocks { from: 1 })? {
             SyncResponse::Blocks(blocks) => blocks.first().map(|(b, _)| b.header.height.get()),
             _ => bail!("{} answered a block request with something else", source.base),
         };
@@ -138,7 +133,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     let mut bodies: BTreeSet<SubmissionId> = BTreeSet::new();
     let mut blobs: BTreeSet<Hash> = BTreeSet::new();
     loop {
-        let blocks = match source.ask(&SyncRequest::Blocks { from: platform_types::Height::new(from) })? {
+        let blocks = match source.ask(&SyncQuery::Blocks { from })? {
             SyncResponse::Blocks(blocks) => blocks,
             _ => bail!("{} answered a block request with something else", source.base),
         };
@@ -175,7 +170,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     fetched.last_height = fetched.last_height.max(stored);
     let wanted: Vec<SubmissionId> = bodies.into_iter().collect();
     for batch in wanted.chunks(BODIES_PER_REQUEST) {
-        let envelopes = match source.ask(&SyncRequest::Submissions(batch.to_vec()))? {
+        let envelopes = match source.ask(&SyncQuery::Submissions(batch.iter().map(|id| id.to_string()).collect()))? {
             SyncResponse::Submissions(envelopes) => envelopes,
             _ => bail!("{} answered a request for submissions with something else", source.base),
         };
@@ -212,15 +207,15 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
 /// The source's newest snapshot, stored whole (each chunk checked against its manifest); its
 /// height, or `None` when it offers none.
 fn fetch_snapshot(source: &Source, records: &Records) -> anyhow::Result<Option<u64>> {
-    let (_, manifest) = match source.ask(&SyncRequest::Snapshot)? {
+    let (_, manifest) = match source.ask(&SyncQuery::Snapshot {})? {
         SyncResponse::Snapshot(Some(offer)) => *offer,
         SyncResponse::Snapshot(None) => return Ok(None),
         _ => bail!("{} answered a snapshot request with something else", source.base),
     };
     let mut chunks = Vec::with_capacity(manifest.chunks.len());
     for index in 0..manifest.chunks.len() {
-        let request = SyncRequest::Chunk { height: manifest.height, index: index as u32 };
-        match source.ask(&request)? {
+        let query = SyncQuery::Chunk { height: manifest.height.get(), index: index as u32 };
+        match source.ask(&query)? {
             SyncResponse::Chunk(Some(chunk)) if manifest.check_chunk(index, &chunk).is_ok() => chunks.push(chunk),
             _ => bail!("{} did not serve chunk {index} of its snapshot at height {}", source.base, manifest.height),
         }

@@ -403,14 +403,59 @@ async fn sudo_status(State(api): State<Api>, Path(id): Path<String>) -> Reply {
 /// submission ids fits).
 const MAX_SYNC_REQUEST_BYTES: usize = 256 * 1024;
 
-/// `POST /sync`: the committed history, for anyone (an auditor): a protobuf `SyncRequest` in,
-/// the `SyncResponse` a validator's peers would get out — the genesis set, committed blocks with
-/// their certificates, snapshots and their chunks — but with the bodies of ordered submissions
-/// only (`Records::public_sync`). What is served is checked by whoever reads it (certificates,
-/// hashes); nothing here is trusted.
-async fn sync(State(api): State<Api>, body: axum::body::Bytes) -> Result<Response, ApiError> {
-    use platform_types::{Codec, SyncRequest};
-    let request = SyncRequest::from_bytes(&body).map_err(|e| bad(format!("not a sync request: {e}")))?;
+/// What `POST /sync` asks, as JSON (one key): the sync protocol's requests.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub(crate) enum SyncQuery {
+    /// The genesis validator set.
+    Genesis {},
+    /// Committed blocks with their certificates from height `from` (at most 64 an answer).
+    Blocks {
+        /// The first height wanted.
+        from: u64,
+    },
+    /// The envelopes of submissions, by id (hex); only those a block ordered are served.
+    Submissions(Vec<String>),
+    /// The newest snapshot's offer: the checkpoint certifying it and its manifest.
+    Snapshot {},
+    /// One chunk of the snapshot at `height`.
+    Chunk {
+        /// The snapshot's height.
+        height: u64,
+        /// The chunk's index in its manifest.
+        index: u32,
+    },
+}
+
+impl SyncQuery {
+    /// The sync protocol's request it names.
+    pub(crate) fn request(&self) -> Result<platform_types::SyncRequest, String> {
+        use platform_types::{Height, SyncRequest};
+        Ok(match self {
+            SyncQuery::Genesis {} => SyncRequest::Genesis,
+            SyncQuery::Blocks { from } => SyncRequest::Blocks { from: Height::new((*from).max(1)) },
+            SyncQuery::Submissions(ids) => {
+                if ids.len() > platform_types::MAX_SYNC_SUBMISSIONS {
+                    return Err(format!("at most {} ids a request", platform_types::MAX_SYNC_SUBMISSIONS));
+                }
+                let ids = ids.iter().map(|id| {
+                    Hash::from_hex(id).map(SubmissionId).map_err(|_| format!("{id:?} is not a 32-byte hex id"))
+                });
+                SyncRequest::Submissions(ids.collect::<Result<_, _>>()?)
+            }
+            SyncQuery::Snapshot {} => SyncRequest::Snapshot,
+            SyncQuery::Chunk { height, index } => SyncRequest::Chunk { height: Height::new(*height), index: *index },
+        })
+    }
+}
+
+/// `POST /sync`: the committed history, for anyone (an auditor): a [`SyncQuery`] (JSON) in, the
+/// protobuf `SyncResponse` a validator's peers would get out — the genesis set, committed blocks
+/// with their certificates, snapshots and their chunks — but with the bodies of ordered
+/// submissions only (`Records::public_sync`). What is served is checked by whoever reads it
+/// (certificates, hashes); nothing here is trusted.
+async fn sync(State(api): State<Api>, Json(query): Json<SyncQuery>) -> Result<Response, ApiError> {
+    let request = query.request().map_err(bad)?;
     let records = api.records.clone();
     let answer = tokio::task::spawn_blocking(move || records.public_sync(&request)).await.map_err(|_| unavailable())?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], answer).into_response())
