@@ -19,8 +19,8 @@ use platform_types::{
     Action, Codec, Hash, NetUid, Payload, Submission, SubmissionId, SudoAction, SudoCommand, SyncResponse, blake2b_256,
 };
 use serde::Serialize;
+use serde_json::json;
 
-use crate::http::SyncQuery;
 use crate::records::Records;
 
 /// The most one answer may carry (64 blocks of up to a few MiB each, or a batch of bodies).
@@ -51,8 +51,8 @@ impl Source {
         &self.base
     }
 
-    /// The answer to `query` (`POST /sync`).
-    fn ask(&self, query: &SyncQuery) -> anyhow::Result<SyncResponse> {
+    /// The answer to `query` (`POST /sync`, docs/openapi.yaml's `SyncQuery`).
+    fn ask(&self, query: &serde_json::Value) -> anyhow::Result<SyncResponse> {
         let url = format!("{}/sync", self.base);
         let mut response = self.agent.post(&url).send_json(query).with_context(|| format!("POST {url}"))?;
         if !response.status().is_success() {
@@ -107,7 +107,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     let stored = records.last_height().context("the store")?;
     let mut from = stored + 1;
     if records.genesis().map_err(anyhow::Error::msg)?.is_none() {
-        match source.ask(&SyncQuery::Genesis {})? {
+        match source.ask(&json!({ "genesis": {} }))? {
             SyncResponse::Genesis(Some(set)) => records.put_genesis(&set)?,
             SyncResponse::Genesis(None) => bail!("{} vouches for no genesis validator set yet", source.base),
             _ => bail!("{} answered the genesis request with something else", source.base),
@@ -115,7 +115,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     }
     fetched.started_from = "genesis".into();
     if stored == 0 {
-        let first = match source.ask(&SyncQuery::Blocks { from: 1 })? {
+        let first = match source.ask(&json!({ "blocks": { "from": 1 } }))? {
             SyncResponse::Blocks(blocks) => blocks.first().map(|(b, _)| b.header.height.get()),
             _ => bail!("{} answered a block request with something else", source.base),
         };
@@ -133,7 +133,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     let mut bodies: BTreeSet<SubmissionId> = BTreeSet::new();
     let mut blobs: BTreeSet<Hash> = BTreeSet::new();
     loop {
-        let blocks = match source.ask(&SyncQuery::Blocks { from })? {
+        let blocks = match source.ask(&json!({ "blocks": { "from": from } }))? {
             SyncResponse::Blocks(blocks) => blocks,
             _ => bail!("{} answered a block request with something else", source.base),
         };
@@ -170,10 +170,11 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     fetched.last_height = fetched.last_height.max(stored);
     let wanted: Vec<SubmissionId> = bodies.into_iter().collect();
     for batch in wanted.chunks(BODIES_PER_REQUEST) {
-        let envelopes = match source.ask(&SyncQuery::Submissions(batch.iter().map(|id| id.to_string()).collect()))? {
-            SyncResponse::Submissions(envelopes) => envelopes,
-            _ => bail!("{} answered a request for submissions with something else", source.base),
-        };
+        let envelopes =
+            match source.ask(&json!({ "submissions": batch.iter().map(|id| id.to_string()).collect::<Vec<_>>() }))? {
+                SyncResponse::Submissions(envelopes) => envelopes,
+                _ => bail!("{} answered a request for submissions with something else", source.base),
+            };
         let mut found = Vec::new();
         for envelope in envelopes {
             let id = SubmissionId(envelope.payload_hash());
@@ -207,14 +208,14 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
 /// The source's newest snapshot, stored whole (each chunk checked against its manifest); its
 /// height, or `None` when it offers none.
 fn fetch_snapshot(source: &Source, records: &Records) -> anyhow::Result<Option<u64>> {
-    let (_, manifest) = match source.ask(&SyncQuery::Snapshot {})? {
+    let (_, manifest) = match source.ask(&json!({ "snapshot": {} }))? {
         SyncResponse::Snapshot(Some(offer)) => *offer,
         SyncResponse::Snapshot(None) => return Ok(None),
         _ => bail!("{} answered a snapshot request with something else", source.base),
     };
     let mut chunks = Vec::with_capacity(manifest.chunks.len());
     for index in 0..manifest.chunks.len() {
-        let query = SyncQuery::Chunk { height: manifest.height.get(), index: index as u32 };
+        let query = json!({ "chunk": { "height": manifest.height.get(), "index": index } });
         match source.ask(&query)? {
             SyncResponse::Chunk(Some(chunk)) if manifest.check_chunk(index, &chunk).is_ok() => chunks.push(chunk),
             _ => bail!("{} did not serve chunk {index} of its snapshot at height {}", source.base, manifest.height),
