@@ -399,6 +399,29 @@ mod tests {
 
     use super::*;
 
+    /// Block 1 ordering `actions`, with a certificate (no votes: the store does not check them).
+    fn first_block(actions: Vec<platform_types::Action>) -> (Block, QuorumCertificate) {
+        use platform_types::{BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
+        let fields = BlockHeaderFields {
+            height: Height::new(1),
+            epoch: Epoch::new(0),
+            chain: BlockRef::default(),
+            parent_hash: Hash::ZERO,
+            parent_state_root: Hash::ZERO,
+            proposer: PublicKey::from_bytes([1; 32]),
+            validators_hash: Hash::ZERO,
+        };
+        let block = Block::new(fields, actions);
+        let certificate = QuorumCertificate {
+            kind: VoteKind::Commit,
+            height: Height::new(1),
+            view: View::new(0),
+            block_hash: block.hash(),
+            votes: Vec::new(),
+        };
+        (block, certificate)
+    }
+
     /// Hole: after 1 000 epochs `/weights/history` showed the oldest records, not the newest.
     #[test]
     fn weights_history_is_the_newest_records_newest_first() {
@@ -421,7 +444,7 @@ mod tests {
     /// found through their pending marks, not by reading every submission ever stored.
     #[test]
     fn pending_submissions_are_those_no_stored_block_orders() {
-        use platform_types::{Action, BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
+        use platform_types::{Action, PublicKey};
         let records = Records::new(Arc::new(MemoryStore::new()));
         let ids: Vec<SubmissionId> = (1..=3u8).map(|i| SubmissionId(Hash::from_bytes([i; 32]))).collect();
         let envelope = |i: u8| {
@@ -441,23 +464,7 @@ mod tests {
         let pending = |r: &Records| r.pending_submissions().into_iter().map(|(id, _)| id).collect::<Vec<_>>();
         assert_eq!(pending(&records), ids);
 
-        let fields = BlockHeaderFields {
-            height: Height::new(1),
-            epoch: Epoch::new(0),
-            chain: BlockRef::default(),
-            parent_hash: Hash::ZERO,
-            parent_state_root: Hash::ZERO,
-            proposer: PublicKey::from_bytes([1; 32]),
-            validators_hash: Hash::ZERO,
-        };
-        let block = Block::new(fields, vec![Action::Submission(ids[0]), Action::Submission(ids[2])]);
-        let certificate = QuorumCertificate {
-            kind: VoteKind::Commit,
-            height: Height::new(1),
-            view: View::new(0),
-            block_hash: block.hash(),
-            votes: Vec::new(),
-        };
+        let (block, certificate) = first_block(vec![Action::Submission(ids[0]), Action::Submission(ids[2])]);
         records.put_block(&block, &certificate).expect("stored");
         assert_eq!(pending(&records), vec![ids[1]], "the two ordered are no longer pending");
         assert!(records.has_submission(&ids[0]), "their bodies stay");
@@ -468,7 +475,7 @@ mod tests {
     /// ordered submissions' bodies and payloads, and modules; not what is still pending.
     #[test]
     fn the_public_history_shows_no_submission_still_pending() {
-        use platform_types::{Action, BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
+        use platform_types::{Action, Height, PublicKey};
         let records = Records::new(Arc::new(MemoryStore::new()));
         let envelope = |i: u8| Envelope {
             kind: platform_types::MessageKind::Submission,
@@ -484,23 +491,7 @@ mod tests {
         records.put_admitted((0..2).map(|i| (&ids[i], bodies[i].as_slice(), Some(&blobs[i])))).expect("stored");
         let module = b"module bytes";
         records.put_blob(&platform_types::blake2b_256(module), module).expect("stored");
-        let fields = BlockHeaderFields {
-            height: Height::new(1),
-            epoch: Epoch::new(0),
-            chain: BlockRef::default(),
-            parent_hash: Hash::ZERO,
-            parent_state_root: Hash::ZERO,
-            proposer: PublicKey::from_bytes([1; 32]),
-            validators_hash: Hash::ZERO,
-        };
-        let block = Block::new(fields, vec![Action::Submission(ids[0])]);
-        let certificate = QuorumCertificate {
-            kind: VoteKind::Commit,
-            height: Height::new(1),
-            view: View::new(0),
-            block_hash: block.hash(),
-            votes: Vec::new(),
-        };
+        let (block, certificate) = first_block(vec![Action::Submission(ids[0])]);
         records.put_block(&block, &certificate).expect("stored");
 
         assert_eq!(records.public_blob(&blobs[0].0), Some(blobs[0].1.clone()), "an ordered payload");
