@@ -114,11 +114,12 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
         }
     }
     fetched.started_from = "genesis".into();
+    // The answer to the first block request, when it is already in hand.
+    let mut answered = None;
     if stored == 0 {
-        let first = match source.ask(&json!({ "blocks": { "from": 1 } }))? {
-            SyncResponse::Blocks(blocks) => blocks.first().map(|(b, _)| b.header.height.get()),
-            _ => bail!("{} answered a block request with something else", source.base),
-        };
+        let blocks = blocks_from(source, 1)?;
+        let first = blocks.first().map(|(b, _)| b.header.height.get());
+        answered = Some(blocks);
         if let Some(first) = first.filter(|&h| h > 1) {
             // Block 1 is pruned there: start from its snapshot.
             let Some(height) = fetch_snapshot(source, records)? else {
@@ -126,6 +127,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
             };
             fetched.started_from = format!("snapshot at height {height}");
             from = height + 1;
+            answered = None;
         }
     } else if let Some(first) = records.first_height().filter(|&h| h > 1) {
         fetched.started_from = format!("snapshot below height {first}");
@@ -133,9 +135,9 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
     let mut bodies: BTreeSet<SubmissionId> = BTreeSet::new();
     let mut blobs: BTreeSet<Hash> = BTreeSet::new();
     loop {
-        let blocks = match source.ask(&json!({ "blocks": { "from": from } }))? {
-            SyncResponse::Blocks(blocks) => blocks,
-            _ => bail!("{} answered a block request with something else", source.base),
+        let blocks = match answered.take() {
+            Some(blocks) => blocks,
+            None => blocks_from(source, from)?,
         };
         if blocks.is_empty() {
             break;
@@ -203,6 +205,17 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
         }
     }
     Ok(fetched)
+}
+
+/// The committed blocks `source` serves from height `from` (at most 64).
+fn blocks_from(
+    source: &Source,
+    from: u64,
+) -> anyhow::Result<Vec<(platform_types::Block, platform_types::QuorumCertificate)>> {
+    match source.ask(&json!({ "blocks": { "from": from } }))? {
+        SyncResponse::Blocks(blocks) => Ok(blocks),
+        _ => bail!("{} answered a block request with something else", source.base),
+    }
 }
 
 /// The source's newest snapshot, stored whole (each chunk checked against its manifest); its

@@ -472,16 +472,26 @@ impl Net {
         Ok(())
     }
 
+    /// The other validators running that `i` can reach now, in index order.
+    fn reachable(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(move |&j| j != i && !self.down[j] && !self.cut(i, j))
+    }
+
+    /// [`Net::reachable`] in the order `i` asks them (sync, genesis): the misbehaving ones
+    /// first, the worst order.
+    fn asked_by(&self, i: usize) -> Vec<usize> {
+        let mut peers: Vec<usize> = self.reachable(i).collect();
+        peers.sort_by_key(|&j| self.behaviour[j].is_none());
+        peers
+    }
+
     /// Validator `i`'s evaluation actor carries out `requests` (and loads a module it still
     /// lacks, from its store or a reachable peer's); what it answers its core.
     fn evaluate(&mut self, i: usize, requests: Vec<Evaluate>) -> Vec<Input> {
         if requests.is_empty() && self.sandboxes[i].idle() {
             return Vec::new();
         }
-        let peers: Vec<&Records> = (0..self.nodes.len())
-            .filter(|&j| j != i && !self.down[j] && !self.cut(i, j))
-            .map(|j| &self.nodes[j].records)
-            .collect();
+        let peers: Vec<&Records> = self.reachable(i).map(|j| &self.nodes[j].records).collect();
         let node = &self.nodes[i];
         let signer = crate::evaluator::Signer {
             keypair: node.keypair.clone(),
@@ -503,9 +513,7 @@ impl Net {
     fn answer_sync(&mut self, i: usize, request: sync_client::Request) -> Input {
         use platform_p2p::Provider;
         use platform_types::{Codec, Height, SyncRequest, SyncResponse};
-        let mut peers: Vec<usize> =
-            (0..self.nodes.len()).filter(|&j| j != i && !self.down[j] && !self.cut(i, j)).collect();
-        peers.sort_by_key(|&j| self.behaviour[j].is_none());
+        let peers = self.asked_by(i);
         match request {
             sync_client::Request::Blocks { from, parent, validators } => {
                 let ask = SyncRequest::Blocks { from: Height::new(from.max(1)) }.to_bytes();
@@ -573,9 +581,7 @@ impl Net {
         let candidate = platform_app::weights::validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0))
             .ok_or("the chain gives no validator set")?;
         let mut votes = platform_app::GenesisVotes::new(&candidate, me, candidate.clone());
-        let mut peers: Vec<usize> =
-            (0..self.nodes.len()).filter(|&j| j != i && !self.down[j] && !self.cut(i, j)).collect();
-        peers.sort_by_key(|&j| self.behaviour[j].is_none());
+        let peers = self.asked_by(i);
         for j in peers {
             let answer = match self.behaviour[j] {
                 Some(Behaviour::ForgedGenesis) => {
