@@ -9,6 +9,12 @@
 //!   ([`TARGET_FUEL`]); `T / L99` is capped at 1, so beating the target earns nothing more;
 //! - `α = β = γ = 1` ([`ALPHA`], [`BETA`], [`GAMMA`]).
 //!
+//! Each epoch the challenge also scores the epoch's committed agents together, as a
+//! transaction-invariant subnet scores its miners against their consensus: every agent runs on
+//! the epoch's case set, a case's label is the answer at least 60 % of the agents that answered
+//! it agree on ([`LABEL_QUORUM_PPB`], [`consensus_label`]; no label when neither answer reaches
+//! it), and `A` becomes the share of labelled cases an agent matched ([`score_epoch_with`]).
+//!
 //! Agent ABI: export `platform_run` (see the SDK's `agent!`); input one [`Case`] encoded in
 //! [`CASE_BYTES`] bytes; output one byte, 1 if the transaction breaks an invariant, else 0.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -20,7 +26,7 @@ use alloc::vec::Vec;
 
 use platform_challenge_sdk::host::{NestedRun, NestedStatus, run_nested};
 use platform_challenge_sdk::rng::Rng;
-use platform_challenge_sdk::{Input, PPB, Verdict, challenge};
+use platform_challenge_sdk::{EpochInput, Input, PPB, Verdict, challenge, epoch_scorer};
 
 /// Cases per evaluation.
 pub const CASES: usize = 64;
@@ -34,6 +40,8 @@ pub const ALPHA: u32 = 1;
 pub const BETA: u32 = 1;
 /// Exponent of speed `T / L99`.
 pub const GAMMA: u32 = 1;
+/// Share of the answers to a case that must agree for the epoch's label to hold, in ppb (60 %).
+pub const LABEL_QUORUM_PPB: u64 = 600_000_000;
 /// Encoded size of a case.
 pub const CASE_BYTES: usize = 2 + 8 * 5;
 
@@ -158,8 +166,15 @@ pub fn cases(seed: &[u8; 32]) -> Vec<Case> {
         .collect()
 }
 
-/// `N^α · A^β · (T / L99)^γ` in ppb from per-case results `(answered, correct, fuel)`.
+/// `N^α · A^β · (T / L99)^γ` in ppb from per-case results `(answered, correct, fuel)`, with
+/// `A` the share of all cases answered correctly.
 pub fn score(results: &[(bool, bool, u64)]) -> (u32, u64) {
+    score_against(results, results.len())
+}
+
+/// [`score`] with `A` the share of `labelled` cases answered correctly (a case without a label
+/// is never correct, so `labelled` ≥ the correct answers).
+pub fn score_against(results: &[(bool, bool, u64)], labelled: usize) -> (u32, u64) {
     let total = results.len().max(1) as u64;
     let answered = results.iter().filter(|r| r.0).count() as u64;
     let correct = results.iter().filter(|r| r.0 && r.1).count() as u64;
@@ -172,29 +187,101 @@ pub fn score(results: &[(bool, bool, u64)]) -> (u32, u64) {
     let ratio = |num: u64, den: u64| (u128::from(num) * u128::from(PPB) / u128::from(den.max(1))) as u64;
     let speed = ratio(TARGET_FUEL, l99).min(u64::from(PPB));
     let pow = |base: u64, exp: u32| (0..exp).fold(u64::from(PPB), |acc, _| acc * base / u64::from(PPB));
-    let ppb = pow(ratio(answered, total), ALPHA) * pow(ratio(correct, total), BETA) / u64::from(PPB)
+    let ppb = pow(ratio(answered, total), ALPHA) * pow(ratio(correct, labelled as u64), BETA) / u64::from(PPB)
         * pow(speed, GAMMA)
         / u64::from(PPB);
     (ppb as u32, l99)
 }
 
-/// Runs `agent` on every case and scores it.
-pub fn evaluate_with(seed: &[u8; 32], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Verdict {
-    let mut results = Vec::with_capacity(CASES);
-    for case in cases(seed) {
+/// The label the answers to one case agree on: `Some(flag)` when at least
+/// [`LABEL_QUORUM_PPB`] of the answers given say `flag`, `None` when neither answer reaches it
+/// or nobody answered. Unanswered cases (`None`) do not vote.
+pub fn consensus_label(answers: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
+    let (mut yes, mut no) = (0u64, 0u64);
+    for answer in answers.into_iter().flatten() {
+        if answer {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    let total = yes + no;
+    let holds = |votes: u64| {
+        total > 0 && u128::from(votes) * u128::from(PPB) >= u128::from(LABEL_QUORUM_PPB) * u128::from(total)
+    };
+    if holds(yes) {
+        Some(true)
+    } else if holds(no) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Runs one agent on the cases: per case its answer (`None` unanswered) and fuel, or `None` when
+/// the module is not a usable agent.
+fn answers(cases: &[Case], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Option<Vec<(Option<bool>, u64)>> {
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
         let run = agent(&case.encode());
         if run.status == NestedStatus::InvalidModule || run.status == NestedStatus::Unavailable {
-            return Verdict::rejected("the payload is not a usable agent module (see the challenge README)");
+            return None;
         }
         let answer = match (run.status, run.output.as_slice()) {
             (NestedStatus::Ok, [flag @ (0 | 1)]) => Some(*flag == 1),
             _ => None,
         };
-        results.push((answer.is_some(), answer == Some(case.breaks_invariant()), run.fuel_used));
+        out.push((answer, run.fuel_used));
     }
+    Some(out)
+}
+
+const NOT_AN_AGENT: &str = "the payload is not a usable agent module (see the challenge README)";
+
+/// Runs `agent` on every case and scores it against the challenge's own labels.
+pub fn evaluate_with(seed: &[u8; 32], agent: impl FnMut(&[u8]) -> NestedRun) -> Verdict {
+    let cases = cases(seed);
+    let Some(answers) = answers(&cases, agent) else { return Verdict::rejected(NOT_AN_AGENT) };
+    let results: Vec<(bool, bool, u64)> = answers
+        .iter()
+        .zip(&cases)
+        .map(|(&(answer, fuel), case)| (answer.is_some(), answer == Some(case.breaks_invariant()), fuel))
+        .collect();
     let (score_ppb, l99) = score(&results);
     let correct = results.iter().filter(|r| r.1).count();
     Verdict::Scored { score_ppb, detail: format!("correct={correct}/{CASES} l99_fuel={l99}").into_bytes() }
+}
+
+/// Scores `agents` agents together on the epoch's cases: each runs every case (`run(agent,
+/// case)`), each case's label is their [`consensus_label`], and each agent is scored by
+/// [`score_against`] the labelled cases. One verdict per agent, in order; an agent that is not a
+/// usable module is rejected and does not vote.
+pub fn score_epoch_with(
+    seed: &[u8; 32],
+    agents: usize,
+    mut run: impl FnMut(usize, &[u8]) -> NestedRun,
+) -> Vec<Verdict> {
+    let cases = cases(seed);
+    let answered: Vec<Option<Vec<(Option<bool>, u64)>>> =
+        (0..agents).map(|agent| answers(&cases, |case| run(agent, case))).collect();
+    let labels: Vec<Option<bool>> =
+        (0..cases.len()).map(|c| consensus_label(answered.iter().flatten().map(|per_case| per_case[c].0))).collect();
+    let labelled = labels.iter().filter(|l| l.is_some()).count();
+    answered
+        .iter()
+        .map(|per_case| {
+            let Some(per_case) = per_case else { return Verdict::rejected(NOT_AN_AGENT) };
+            let results: Vec<(bool, bool, u64)> = per_case
+                .iter()
+                .zip(&labels)
+                .map(|(&(answer, fuel), label)| (answer.is_some(), label.is_some() && answer == *label, fuel))
+                .collect();
+            let (score_ppb, l99) = score_against(&results, labelled);
+            let agreed = results.iter().filter(|r| r.1).count();
+            let detail = format!("agreed={agreed}/{labelled} labelled of {CASES} l99_fuel={l99}");
+            Verdict::Scored { score_ppb, detail: detail.into_bytes() }
+        })
+        .collect()
 }
 
 /// The challenge: the payload is the agent's WASM module.
@@ -202,7 +289,15 @@ pub fn evaluate(input: &Input) -> Verdict {
     evaluate_with(&input.seed, |case| run_nested(input.payload, case, CASE_FUEL, 16))
 }
 
+/// The epoch scorer: every committed agent of the epoch, scored against their consensus.
+pub fn score_epoch(input: &EpochInput) -> Vec<Verdict> {
+    score_epoch_with(&input.seed, input.answers.len(), |agent, case| {
+        run_nested(input.answers[agent].payload, case, CASE_FUEL, 16)
+    })
+}
+
 challenge!(evaluate);
+epoch_scorer!(score_epoch);
 
 #[cfg(test)]
 mod tests {
@@ -237,6 +332,57 @@ mod tests {
         }
         assert_eq!(score(&half_unanswered).0, PPB / 4, "N and A both halve");
         assert_eq!(score(&[(false, false, 0); 4]).0, 0);
+    }
+
+    #[test]
+    fn a_label_holds_from_sixty_percent_of_the_answers_given() {
+        let votes = |yes: usize, no: usize, silent: usize| {
+            core::iter::repeat_n(Some(true), yes)
+                .chain(core::iter::repeat_n(Some(false), no))
+                .chain(core::iter::repeat_n(None, silent))
+        };
+        assert_eq!(consensus_label(votes(3, 2, 0)), Some(true), "exactly 60 %");
+        assert_eq!(consensus_label(votes(2, 3, 0)), Some(false));
+        assert_eq!(consensus_label(votes(59, 41, 0)), None, "59 % is short");
+        assert_eq!(consensus_label(votes(1, 1, 0)), None);
+        assert_eq!(consensus_label(votes(3, 2, 10)), Some(true), "the silent do not vote");
+        assert_eq!(consensus_label(votes(0, 0, 4)), None);
+        assert_eq!(consensus_label(votes(1, 0, 0)), Some(true));
+    }
+
+    /// An agent that answers every case right, one that always says "breaks", and one that is no
+    /// module: the first two vote, the label is the first's wherever 60 % agree.
+    #[test]
+    fn the_epoch_scores_each_agent_against_the_agents_consensus() {
+        let seed = [9; 32];
+        let truth = |bytes: &[u8]| Case::decode(bytes).is_some_and(|c| c.breaks_invariant());
+        let answer = |flag: bool| NestedRun {
+            status: NestedStatus::Ok,
+            fuel_used: TARGET_FUEL,
+            output: alloc::vec![u8::from(flag)],
+        };
+        // Three right, one always-yes, one invalid.
+        let verdicts = score_epoch_with(&seed, 5, |agent, case| match agent {
+            0..=2 => answer(truth(case)),
+            3 => answer(true),
+            _ => NestedRun { status: NestedStatus::InvalidModule, fuel_used: 0, output: alloc::vec![] },
+        });
+        assert_eq!(verdicts.len(), 5);
+        // 3 of 4 (75 %) agree with the truth on every case: every case is labelled by it.
+        for v in &verdicts[..3] {
+            assert_eq!(v.score_ppb(), PPB, "{v:?}");
+        }
+        let broken = cases(&seed).iter().filter(|c| c.breaks_invariant()).count() as u64;
+        assert_eq!(u64::from(verdicts[3].score_ppb()), broken * u64::from(PPB) / CASES as u64);
+        assert!(matches!(verdicts[4], Verdict::Rejected { .. }));
+
+        // Two right against two always-yes: only the cases that break an invariant reach 60 %
+        // (4 of 4 say yes); the others are 2 against 2 and carry no label. So the always-yes
+        // agents match every labelled case as well as the right ones.
+        let split = score_epoch_with(&seed, 4, |agent, case| answer(if agent < 2 { truth(case) } else { true }));
+        assert!(split.iter().all(|v| v.score_ppb() == PPB), "{split:?}");
+        // And with nobody's answers, nothing is labelled and nobody scores.
+        assert!(score_epoch_with(&seed, 0, |_, _| answer(true)).is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Safe wrappers over the host functions (ABI version 1).
+//! Safe wrappers over the host functions (ABI versions 1 and 2: version 2 added no host function).
 //!
 //! Off wasm32 (native tests, miner tools) the pure functions fall back to native code with the
 //! same results; functions that need the validator (`random_fill`, `sr25519_verify`,

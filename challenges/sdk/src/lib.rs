@@ -1,4 +1,4 @@
-//! Guest SDK for Platform challenges (ABI version 1, see `docs/runtime-abi.md`).
+//! Guest SDK for Platform challenges (ABI version 2, see `docs/runtime-abi.md`).
 //!
 //! A challenge is one function from an [`Input`] to a [`Verdict`]:
 //!
@@ -13,6 +13,8 @@
 //! ```
 //!
 //! [`challenge!`] exports the ABI's entry points, decodes the input and encodes the verdict.
+//! A challenge that scores each answer against the epoch's other answers adds an epoch scorer,
+//! `fn(&EpochInput) -> Vec<Verdict>` (one verdict per answer, in order), with [`epoch_scorer!`].
 //! Modules run in the nested sandbox use [`agent!`] instead. The crate is `no_std` and builds
 //! natively too: challenge logic is unit-tested on the host with the same code that runs in
 //! WASM ([`host`] falls back to native implementations off wasm32).
@@ -31,7 +33,9 @@ mod wire;
 #[doc(hidden)]
 pub mod runtime;
 
-pub use wire::{ABI_VERSION, Input, PPB, Verdict};
+pub use wire::{
+    ABI_VERSION, Answer, EPOCH_INPUT_VERSION, EVALUATE_INPUT_VERSION, EpochInput, Input, PPB, Verdict, encode_verdicts,
+};
 
 /// Exports `platform_alloc` and `platform_evaluate` for a challenge whose logic is
 /// `fn(&Input) -> Verdict`. Expands to nothing off wasm32, so the crate stays testable natively.
@@ -44,6 +48,20 @@ macro_rules! challenge {
         #[unsafe(no_mangle)]
         pub extern "C" fn platform_evaluate(ptr: i32, len: i32) -> i64 {
             $crate::runtime::evaluate(ptr, len, $evaluate)
+        }
+    };
+}
+
+/// Exports `platform_score_epoch` for a challenge that also scores each epoch's committed answers
+/// together, whose logic is `fn(&EpochInput) -> Vec<Verdict>` returning one verdict per answer,
+/// in the input's order. Used beside [`challenge!`], which exports the allocator.
+#[macro_export]
+macro_rules! epoch_scorer {
+    ($score:path) => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn platform_score_epoch(ptr: i32, len: i32) -> i64 {
+            $crate::runtime::score_epoch(ptr, len, $score)
         }
     };
 }

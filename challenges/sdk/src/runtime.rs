@@ -6,7 +6,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{Input, Verdict};
+use crate::{EpochInput, Input, Verdict, encode_verdicts};
 
 const PAGE: usize = 65_536;
 
@@ -115,9 +115,19 @@ fn hand_over(output: Vec<u8>) -> i64 {
 pub fn evaluate(ptr: i32, len: i32, evaluate: fn(&Input) -> Verdict) -> i64 {
     let verdict = match Input::decode(input(ptr, len)) {
         Some(input) => evaluate(&input),
-        None => Verdict::rejected("input does not follow ABI version 1"),
+        None => Verdict::rejected("input is not a per-submission input (layout 1, docs/runtime-abi.md)"),
     };
     hand_over(verdict.encode())
+}
+
+/// `platform_score_epoch`. An input that does not decode gets no verdicts, which the host
+/// refuses as a malformed output (it never sends such an input).
+pub fn score_epoch(ptr: i32, len: i32, score: fn(&EpochInput) -> Vec<Verdict>) -> i64 {
+    let verdicts = match EpochInput::decode(input(ptr, len)) {
+        Some(input) => score(&input),
+        None => Vec::new(),
+    };
+    hand_over(encode_verdicts(&verdicts))
 }
 
 /// `platform_run`.

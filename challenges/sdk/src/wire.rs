@@ -3,8 +3,16 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The ABI version this SDK speaks.
-pub const ABI_VERSION: u32 = 1;
+/// The ABI version this SDK speaks. Version 2 added the epoch scorer ([`EpochInput`]); the
+/// per-submission input kept its bytes, and the layout tag they start with
+/// ([`EVALUATE_INPUT_VERSION`]), so a module built for version 1 runs unchanged.
+pub const ABI_VERSION: u32 = 2;
+/// The tag a per-submission [`Input`] starts with (its layout, unchanged since version 1).
+pub const EVALUATE_INPUT_VERSION: u32 = 1;
+/// The tag an [`EpochInput`] starts with.
+pub const EPOCH_INPUT_VERSION: u32 = 2;
+/// The fixed part of one answer in an [`EpochInput`]: submission id, miner, payload length.
+const ANSWER_HEADER: usize = 32 + 32 + 4;
 /// Parts per billion: a score of 1.0.
 pub const PPB: u32 = 1_000_000_000;
 
@@ -25,7 +33,7 @@ impl<'a> Input<'a> {
     /// Decodes `abi_version u32 | seed [32] | epoch u64 | miner [32] | payload_len u32 | payload`.
     pub fn decode(bytes: &'a [u8]) -> Option<Input<'a>> {
         let (version, rest) = bytes.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*version) != ABI_VERSION {
+        if u32::from_le_bytes(*version) != EVALUATE_INPUT_VERSION {
             return None;
         }
         let (seed, rest) = rest.split_first_chunk::<32>()?;
@@ -41,7 +49,7 @@ impl<'a> Input<'a> {
     /// Encodes the input as the host does (for native tests and tools).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(80 + self.payload.len());
-        out.extend_from_slice(&ABI_VERSION.to_le_bytes());
+        out.extend_from_slice(&EVALUATE_INPUT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.seed);
         out.extend_from_slice(&self.epoch.to_le_bytes());
         out.extend_from_slice(&self.miner);
@@ -49,6 +57,94 @@ impl<'a> Input<'a> {
         out.extend_from_slice(self.payload);
         out
     }
+}
+
+/// One committed answer an epoch scorer sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer<'a> {
+    /// The submission's id (blake2b-256 of its signed envelope).
+    pub submission: [u8; 32],
+    /// The miner's hotkey.
+    pub miner: [u8; 32],
+    /// The miner's payload.
+    pub payload: &'a [u8],
+}
+
+/// What an epoch scorer sees: every committed answer of one epoch to the challenge, in the
+/// order consensus committed them, identical on every validator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochInput<'a> {
+    /// Seed derived from the epoch's committed answers; the only randomness there is.
+    pub seed: [u8; 32],
+    /// The epoch scored.
+    pub epoch: u64,
+    /// The answers, in commit order.
+    pub answers: Vec<Answer<'a>>,
+}
+
+impl<'a> EpochInput<'a> {
+    /// Decodes `version u32 (= 2) | seed [32] | epoch u64 | count u32 | count ×
+    /// (submission [32] | miner [32] | payload_len u32 | payload)`; `None` on any other bytes,
+    /// trailing bytes included.
+    pub fn decode(bytes: &'a [u8]) -> Option<EpochInput<'a>> {
+        let (version, rest) = bytes.split_first_chunk::<4>()?;
+        if u32::from_le_bytes(*version) != EPOCH_INPUT_VERSION {
+            return None;
+        }
+        let (seed, rest) = rest.split_first_chunk::<32>()?;
+        let (epoch, rest) = rest.split_first_chunk::<8>()?;
+        let (count, mut rest) = rest.split_first_chunk::<4>()?;
+        let count = u32::from_le_bytes(*count) as usize;
+        // A count the bytes cannot hold is refused before anything is reserved for it.
+        if count > rest.len() / ANSWER_HEADER {
+            return None;
+        }
+        let mut answers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (submission, tail) = rest.split_first_chunk::<32>()?;
+            let (miner, tail) = tail.split_first_chunk::<32>()?;
+            let (len, tail) = tail.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if len > tail.len() {
+                return None;
+            }
+            let (payload, tail) = tail.split_at(len);
+            answers.push(Answer { submission: *submission, miner: *miner, payload });
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(EpochInput { seed: *seed, epoch: u64::from_le_bytes(*epoch), answers })
+    }
+
+    /// Encodes the input as the host does.
+    pub fn encode(&self) -> Vec<u8> {
+        let payloads: usize = self.answers.iter().map(|a| ANSWER_HEADER + a.payload.len()).sum();
+        let mut out = Vec::with_capacity(48 + payloads);
+        out.extend_from_slice(&EPOCH_INPUT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.seed);
+        out.extend_from_slice(&self.epoch.to_le_bytes());
+        out.extend_from_slice(&(self.answers.len() as u32).to_le_bytes());
+        for answer in &self.answers {
+            out.extend_from_slice(&answer.submission);
+            out.extend_from_slice(&answer.miner);
+            out.extend_from_slice(&(answer.payload.len() as u32).to_le_bytes());
+            out.extend_from_slice(answer.payload);
+        }
+        out
+    }
+}
+
+/// Encodes an epoch scorer's output: `count u32 | count × verdict`, one verdict per answer in
+/// the input's order, each as [`Verdict::encode`] writes it.
+pub fn encode_verdicts(verdicts: &[Verdict]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(verdicts.len() as u32).to_le_bytes());
+    for verdict in verdicts {
+        out.extend_from_slice(&verdict.encode());
+    }
+    out
 }
 
 /// A challenge's answer.
@@ -104,5 +200,68 @@ impl Verdict {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn sample() -> (Vec<u8>, Vec<u8>) {
+        (vec![1, 2, 3], vec![])
+    }
+
+    #[test]
+    fn an_epoch_input_round_trips_in_commit_order() {
+        let (a, b) = sample();
+        let input = EpochInput {
+            seed: [7; 32],
+            epoch: 42,
+            answers: vec![
+                Answer { submission: [1; 32], miner: [2; 32], payload: &a },
+                Answer { submission: [3; 32], miner: [4; 32], payload: &b },
+            ],
+        };
+        let bytes = input.encode();
+        assert_eq!(&bytes[..4], &EPOCH_INPUT_VERSION.to_le_bytes());
+        assert_eq!(EpochInput::decode(&bytes), Some(input));
+        // A per-submission input is not an epoch input, nor the other way round.
+        assert_eq!(Input::decode(&bytes), None);
+        let single = Input { seed: [0; 32], epoch: 1, miner: [0; 32], payload: &a }.encode();
+        assert_eq!(EpochInput::decode(&single), None);
+    }
+
+    #[test]
+    fn a_hostile_epoch_input_is_refused_without_reserving_for_its_count() {
+        let (a, _) = sample();
+        let input = EpochInput {
+            seed: [0; 32],
+            epoch: 1,
+            answers: vec![Answer { submission: [1; 32], miner: [2; 32], payload: &a }],
+        };
+        let bytes = input.encode();
+        let count_at = 4 + 32 + 8;
+        let mut huge = bytes.clone();
+        huge[count_at..count_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(EpochInput::decode(&huge), None);
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert_eq!(EpochInput::decode(&trailing), None);
+        let mut long_payload = bytes.clone();
+        let len_at = count_at + 4 + 64;
+        long_payload[len_at..len_at + 4].copy_from_slice(&4u32.to_le_bytes());
+        assert_eq!(EpochInput::decode(&long_payload), None);
+        assert_eq!(EpochInput::decode(&bytes[..bytes.len() - 1]), None);
+    }
+
+    #[test]
+    fn verdicts_are_counted_then_concatenated() {
+        let verdicts = [Verdict::scored(5), Verdict::rejected("no")];
+        let bytes = encode_verdicts(&verdicts);
+        let mut want = 2u32.to_le_bytes().to_vec();
+        want.extend(verdicts[0].encode());
+        want.extend(verdicts[1].encode());
+        assert_eq!(bytes, want);
     }
 }

@@ -82,6 +82,8 @@ pub(crate) struct Core {
     pub chain: ChainView,
     pub metrics: Arc<Metrics>,
     pub status: watch::Sender<Value>,
+    /// What the status last published showed ([`crate::view::StatusKey`]).
+    pub status_key: Option<crate::view::StatusKey>,
     /// Challenges whose module the evaluation actor has loaded (shown in `/challenges`).
     pub modules_loaded: BTreeSet<String>,
     pub build: Option<(Height, View, Instant, Instant)>,
@@ -207,6 +209,7 @@ impl Core {
             metagraph: Some(Arc::new(metagraph)),
             metrics,
             status,
+            status_key: None,
             modules_loaded: Default::default(),
             build: None,
             verifying: Vec::new(),

@@ -184,24 +184,57 @@ pub(crate) fn aggregate_ppb(state: &AppState, c: &platform_app::Committed) -> Op
     platform_scoring::aggregate(&c.scores(&state.registry.validators), outlier_z).map(|a| a.mean_ppb)
 }
 
+/// What `/health` shows, as plain values: compared with the last published before the JSON is
+/// built, so a turn that changed none of it costs a comparison, not an encoding.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub(crate) struct StatusKey {
+    healthy: bool,
+    required_version: Option<platform_types::Version>,
+    outdated: Option<platform_types::Version>,
+    height: u64,
+    epoch: u64,
+    chain_block: Option<u64>,
+    mempool: usize,
+    abstained: u64,
+    last_abstention: Option<SubmissionId>,
+    weights_path: Option<Value>,
+}
+
 impl Core {
-    pub(crate) fn publish_status(&self) {
+    /// Publishes `/health`'s status when something it shows changed since the last one.
+    pub(crate) fn publish_status(&mut self) {
         let healthy = self.outdated.is_none() && self.voting();
         self.metrics.voting.set(i64::from(healthy));
+        let key = StatusKey {
+            healthy,
+            required_version: self.state.registry.required_version,
+            outdated: self.outdated,
+            height: self.state.tip.height.get(),
+            epoch: self.state.tip.epoch.get(),
+            chain_block: self.chain.head().map(|b| b.number),
+            mempool: self.mempool.len(),
+            abstained: self.metrics.evaluations_abstained.get(),
+            last_abstention: self.abstained.as_ref().map(|(id, _)| *id),
+            weights_path: self.weights_path.clone(),
+        };
+        if self.status_key.as_ref() == Some(&key) {
+            return;
+        }
         let status = json!({
             "status": if healthy { "ok" } else { "degraded" },
             "version": node_version().to_string(),
-            "required_version": self.state.registry.required_version.map(|v| v.to_string()),
-            "outdated": self.outdated.map(|v| format!("running {} but the network requires {v}: this validator does not vote", node_version())),
+            "required_version": key.required_version.map(|v| v.to_string()),
+            "outdated": key.outdated.map(|v| format!("running {} but the network requires {v}: this validator does not vote", node_version())),
             "voting": healthy,
-            "height": self.state.tip.height.get(),
-            "epoch": self.state.tip.epoch.get(),
-            "chain_block": self.chain.head().map(|b| b.number),
-            "mempool": self.mempool.len(),
-            "evaluations_abstained": self.metrics.evaluations_abstained.get(),
+            "height": key.height,
+            "epoch": key.epoch,
+            "chain_block": key.chain_block,
+            "mempool": key.mempool,
+            "evaluations_abstained": key.abstained,
             "last_abstention": self.abstained.as_ref().map(|(id, reason)| json!({ "submission": id.to_string(), "reason": reason })),
-            "weights_path": self.weights_path,
+            "weights_path": key.weights_path,
         });
+        self.status_key = Some(key);
         self.status.send_replace(status);
     }
 

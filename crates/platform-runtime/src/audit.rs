@@ -53,6 +53,12 @@ pub enum AuditResult {
         /// The error's message.
         message: String,
     },
+    /// The module's epoch scorer gave one verdict per answer (a variant added after the others,
+    /// so records written before it decode unchanged).
+    Epoch {
+        /// Answers scored.
+        answers: u32,
+    },
 }
 
 /// Appends audit records to a store.

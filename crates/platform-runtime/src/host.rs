@@ -1,4 +1,4 @@
-//! The host-function whitelist (ABI version 1), imported from the `platform` module.
+//! The host-function whitelist (ABI versions 1 and 2: version 2 added no host function), imported from the `platform` module.
 //!
 //! Every host function charges fuel before doing work, checks every guest pointer range, and
 //! reports a bad call as [`RuntimeError::HostCall`], which ends the evaluation with that error.
@@ -17,7 +17,7 @@ use crate::runtime::Shared;
 /// The import module name of every host function.
 pub const IMPORT_MODULE: &str = "platform";
 
-/// Names of the host functions of ABI version 1.
+/// Names of the host functions (the same in ABI versions 1 and 2).
 pub const HOST_FUNCTIONS: &[&str] =
     &["log", "blake2b_256", "sha256", "sr25519_verify", "random_fill", "merkle_verify", "run_nested"];
 

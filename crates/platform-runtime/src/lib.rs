@@ -29,7 +29,7 @@ mod runtime;
 mod sandbox;
 mod watchdog;
 
-pub use abi::{ABI_VERSION, EvalInput, Verdict, decode_verdict};
+pub use abi::{ABI_VERSION, EpochAnswer, EpochInput, EvalInput, Verdict, decode_epoch_verdicts, decode_verdict};
 pub use audit::{AuditLog, AuditRecord, AuditResult};
 pub use cache::CacheStats;
 pub use engine::{Compiler, EngineConfig, REWRITE_VERSION, WASMER_VERSION};
@@ -39,4 +39,4 @@ pub use inspect::{MAX_NESTED_BODY_BYTES, MAX_NESTED_FUNCTIONS};
 pub use metering::FUEL_EXPORT;
 pub use nested::Status as NestedStatus;
 pub use rewrite::{MAX_TABLE_ELEMENTS, rewrite};
-pub use runtime::{ChallengeModule, Outcome, Runtime, RuntimeOptions};
+pub use runtime::{ChallengeModule, EpochOutcome, Outcome, Runtime, RuntimeOptions};

@@ -8,7 +8,7 @@ use platform_storage::Store;
 use platform_types::{Hash, RuntimePolicy, blake2b_256};
 use wasmer::{ExternType, FunctionEnv, FunctionType, Type};
 
-use crate::abi::{self, EvalInput, Verdict, decode_verdict};
+use crate::abi::{self, EpochInput, EvalInput, Verdict, decode_epoch_verdicts, decode_verdict};
 use crate::audit::{AuditLog, AuditRecord, AuditResult};
 use crate::cache::{CacheStats, ModuleCache};
 use crate::engine::{Compiled, EngineConfig};
@@ -71,6 +71,8 @@ pub struct ChallengeModule {
     compiled: Compiled,
     /// The host functions it imports (only those are created for each evaluation).
     imported: Arc<[String]>,
+    /// It exports an epoch scorer ([`abi::EXPORT_SCORE_EPOCH`]).
+    scores_epochs: bool,
 }
 
 impl ChallengeModule {
@@ -83,6 +85,36 @@ impl ChallengeModule {
     pub fn policy(&self) -> &RuntimePolicy {
         &self.policy
     }
+
+    /// Whether it scores each epoch's answers together ([`Runtime::score_epoch`]) as well.
+    pub fn scores_epochs(&self) -> bool {
+        self.scores_epochs
+    }
+}
+
+/// A finished epoch scoring: one verdict per answer, in the input's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochOutcome {
+    /// Each answer's verdict, with blake2b-256 of the bytes the module encoded it as (what a
+    /// validator signs for that submission; equal on every honest validator).
+    pub verdicts: Vec<(Verdict, Hash)>,
+    /// blake2b-256 of the whole output.
+    pub output_hash: Hash,
+    /// Fuel used, nested runs included; equal on every honest validator.
+    pub fuel_used: u64,
+    /// Fuel used inside nested runs.
+    pub nested_fuel_used: u64,
+    /// Lines the module logged.
+    pub logs: Vec<String>,
+    /// Wall time (informational).
+    pub duration: Duration,
+}
+
+/// What one call of an entry point returned, before its output is decoded.
+struct Returned {
+    output: Vec<u8>,
+    fuel_used: u64,
+    logs: Vec<String>,
 }
 
 /// A finished evaluation.
@@ -123,7 +155,11 @@ impl Runtime {
             abi::EXPORT_EVALUATE,
         )?;
         let imported = compiled.module.imports().map(|i| i.name().to_owned()).collect();
-        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled, imported })
+        let scores_epochs = compiled.module.exports().any(|e| e.name() == abi::EXPORT_SCORE_EPOCH);
+        if scores_epochs {
+            check_export(&compiled, abi::EXPORT_SCORE_EPOCH, Some(entry_type()), "(i32, i32) -> i64")?;
+        }
+        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled, imported, scores_epochs })
     }
 
     /// Where compiled modules came from so far.
@@ -141,39 +177,93 @@ impl Runtime {
     pub fn evaluate(&self, module: &ChallengeModule, input: &EvalInput) -> Result<Outcome, RuntimeError> {
         let encoded = input.encode();
         let started = Instant::now();
-        let (result, stats) = self.run(module, input.seed, &encoded, started);
-        if let Some(audit) = &self.shared.audit {
-            let (output_hash, result_field) = match &result {
-                Ok(outcome) => (
-                    outcome.output_hash,
-                    match &outcome.verdict {
-                        Verdict::Scored { score_ppb, .. } => AuditResult::Scored { score_ppb: *score_ppb },
-                        Verdict::Rejected { reason } => AuditResult::Rejected { reason: reason.clone() },
-                    },
-                ),
-                Err(e) => (Hash::ZERO, AuditResult::Failed { kind: e.kind().into(), message: e.to_string() }),
-            };
-            audit.append(&AuditRecord {
-                module_hash: module.hash,
-                input_hash: blake2b_256(&encoded),
-                output_hash,
-                fuel_used: stats.fuel_used,
+        let (returned, stats) = self.run(module, abi::EXPORT_EVALUATE, input.seed, &encoded, started);
+        let result = returned.and_then(|r| {
+            Ok(Outcome {
+                verdict: decode_verdict(&r.output)?,
+                output_hash: blake2b_256(&r.output),
+                fuel_used: r.fuel_used,
                 nested_fuel_used: stats.nested_fuel_used,
-                duration_micros: started.elapsed().as_micros() as u64,
                 host_calls: stats.host_calls,
-                result: result_field,
-            })?;
-        }
+                logs: r.logs,
+                duration: started.elapsed(),
+            })
+        });
+        let recorded = result.as_ref().map(|o| {
+            let result = match &o.verdict {
+                Verdict::Scored { score_ppb, .. } => AuditResult::Scored { score_ppb: *score_ppb },
+                Verdict::Rejected { reason } => AuditResult::Rejected { reason: reason.clone() },
+            };
+            (o.output_hash, result)
+        });
+        self.audit(module, &encoded, started, &stats, recorded)?;
         result
     }
 
+    /// Runs a challenge's epoch scorer over an epoch's committed answers (the module must
+    /// export one: [`ChallengeModule::scores_epochs`]) under the same policy as its evaluations,
+    /// and writes its audit record. The output must hold exactly one verdict per answer.
+    pub fn score_epoch(&self, module: &ChallengeModule, input: &EpochInput) -> Result<EpochOutcome, RuntimeError> {
+        if !module.scores_epochs {
+            return Err(RuntimeError::BadExport { name: abi::EXPORT_SCORE_EPOCH, expected: "(i32, i32) -> i64" });
+        }
+        let encoded = input.encode();
+        let started = Instant::now();
+        let (returned, stats) = self.run(module, abi::EXPORT_SCORE_EPOCH, input.seed, &encoded, started);
+        let result = returned.and_then(|r| {
+            let verdicts = decode_epoch_verdicts(&r.output, input.answers.len())?
+                .into_iter()
+                .map(|(verdict, bytes)| (verdict, blake2b_256(bytes)))
+                .collect();
+            Ok(EpochOutcome {
+                verdicts,
+                output_hash: blake2b_256(&r.output),
+                fuel_used: r.fuel_used,
+                nested_fuel_used: stats.nested_fuel_used,
+                logs: r.logs,
+                duration: started.elapsed(),
+            })
+        });
+        let recorded =
+            result.as_ref().map(|o| (o.output_hash, AuditResult::Epoch { answers: o.verdicts.len() as u32 }));
+        self.audit(module, &encoded, started, &stats, recorded)?;
+        result
+    }
+
+    /// Appends one run's audit record (when an audit log is configured).
+    fn audit(
+        &self,
+        module: &ChallengeModule,
+        encoded: &[u8],
+        started: Instant,
+        stats: &RunStats,
+        recorded: Result<(Hash, AuditResult), &RuntimeError>,
+    ) -> Result<(), RuntimeError> {
+        let Some(audit) = &self.shared.audit else { return Ok(()) };
+        let (output_hash, result) = recorded
+            .unwrap_or_else(|e| (Hash::ZERO, AuditResult::Failed { kind: e.kind().into(), message: e.to_string() }));
+        audit.append(&AuditRecord {
+            module_hash: module.hash,
+            input_hash: blake2b_256(encoded),
+            output_hash,
+            fuel_used: stats.fuel_used,
+            nested_fuel_used: stats.nested_fuel_used,
+            duration_micros: started.elapsed().as_micros() as u64,
+            host_calls: stats.host_calls,
+            result,
+        })?;
+        Ok(())
+    }
+
+    /// Calls `entry` on a fresh instance of `module` with `encoded` as its input.
     fn run(
         &self,
         module: &ChallengeModule,
+        entry: &'static str,
         seed: [u8; 32],
         encoded: &[u8],
         started: Instant,
-    ) -> (Result<Outcome, RuntimeError>, RunStats) {
+    ) -> (Result<Returned, RuntimeError>, RunStats) {
         let policy = &module.policy;
         let mut stats = RunStats::default();
         if encoded.len() > policy.max_input_bytes as usize {
@@ -218,24 +308,13 @@ impl Runtime {
             data.memory = Some(memory);
             data.fuel = Some(fuel);
         }
-        let result = sandbox.call(abi::EXPORT_EVALUATE, encoded, &self.shared.watchdog);
+        let result = sandbox.call(entry, encoded, &self.shared.watchdog);
         stats.fuel_used = sandbox.fuel_used();
         let data = env.as_mut(&mut sandbox.store);
         stats.host_calls = data.host_calls;
         stats.nested_fuel_used = data.nested_fuel;
         let logs = std::mem::take(&mut data.logs);
-        let result = result.and_then(|out| {
-            let verdict = decode_verdict(&out.output)?;
-            Ok(Outcome {
-                verdict,
-                output_hash: blake2b_256(&out.output),
-                fuel_used: out.fuel_used,
-                nested_fuel_used: stats.nested_fuel_used,
-                host_calls: stats.host_calls,
-                logs,
-                duration: started.elapsed(),
-            })
-        });
+        let result = result.map(|out| Returned { output: out.output, fuel_used: out.fuel_used, logs });
         (result, stats)
     }
 }
@@ -247,24 +326,32 @@ struct RunStats {
     host_calls: u32,
 }
 
+/// The type of every entry point: `(ptr, len) -> ptr << 32 | len`.
+fn entry_type() -> FunctionType {
+    FunctionType::new([Type::I32, Type::I32], [Type::I64])
+}
+
 fn check_exports(compiled: &Compiled, entry: &'static str) -> Result<(), RuntimeError> {
-    let wants: [(&'static str, Option<FunctionType>, &'static str); 3] = [
-        (abi::EXPORT_MEMORY, None, "a memory"),
-        (abi::EXPORT_ALLOC, Some(FunctionType::new([Type::I32], [Type::I32])), "(i32) -> i32"),
-        (entry, Some(FunctionType::new([Type::I32, Type::I32], [Type::I64])), "(i32, i32) -> i64"),
-    ];
-    for (name, want, expected) in wants {
-        let found = compiled.module.exports().find(|e| e.name() == name).map(|e| e.ty().clone());
-        let ok = match (found, want) {
-            (Some(ExternType::Memory(_)), None) => true,
-            (Some(ExternType::Function(ty)), Some(want)) => ty == want,
-            _ => false,
-        };
-        if !ok {
-            return Err(RuntimeError::BadExport { name, expected });
-        }
-    }
-    Ok(())
+    check_export(compiled, abi::EXPORT_MEMORY, None, "a memory")?;
+    check_export(compiled, abi::EXPORT_ALLOC, Some(FunctionType::new([Type::I32], [Type::I32])), "(i32) -> i32")?;
+    check_export(compiled, entry, Some(entry_type()), "(i32, i32) -> i64")
+}
+
+/// Checks that `name` is exported as a function of type `want`, or as a memory when `want` is
+/// `None`.
+fn check_export(
+    compiled: &Compiled,
+    name: &'static str,
+    want: Option<FunctionType>,
+    expected: &'static str,
+) -> Result<(), RuntimeError> {
+    let found = compiled.module.exports().find(|e| e.name() == name).map(|e| e.ty().clone());
+    let ok = match (found, want) {
+        (Some(ExternType::Memory(_)), None) => true,
+        (Some(ExternType::Function(ty)), Some(want)) => ty == want,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(RuntimeError::BadExport { name, expected }) }
 }
 
 /// Compares each import's type with the host function of that name.

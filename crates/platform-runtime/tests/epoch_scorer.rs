@@ -1,0 +1,103 @@
+//! Epoch scorers (ABI version 2): a challenge scoring an epoch's committed answers together.
+
+mod common;
+
+use common::{challenge, runtime, wat};
+use platform_runtime::{EpochAnswer, EpochInput, RuntimeError, Verdict};
+use platform_types::RuntimePolicy;
+
+fn epoch(payloads: &[Vec<u8>]) -> EpochInput {
+    let answers = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, payload)| EpochAnswer {
+            submission: [i as u8; 32],
+            miner: [100 + i as u8; 32],
+            payload: payload.clone(),
+        })
+        .collect();
+    EpochInput { seed: [4; 32], epoch: 9, answers }
+}
+
+/// An agent answering "breaks" to everything.
+fn always_yes() -> Vec<u8> {
+    wat(r#"(module (memory (export "memory") 1)
+        (data (i32.const 64) "\01")
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_run") (param i32 i32) (result i64) i64.const 0x4000000001))"#)
+}
+
+#[test]
+fn invariant_agent_scores_the_epochs_agents_against_their_consensus() {
+    let rt = runtime();
+    let module = rt.load(&challenge("invariant-agent"), &RuntimePolicy::default()).expect("loads");
+    assert!(module.scores_epochs());
+    let baseline = challenge("invariant-baseline");
+    let input = epoch(&[baseline.clone(), baseline.clone(), baseline.clone(), always_yes(), b"not wasm".to_vec()]);
+    let outcome = rt.score_epoch(&module, &input).expect("scores");
+    assert_eq!(outcome.verdicts.len(), 5);
+    let scores: Vec<u32> = outcome.verdicts.iter().map(|(v, _)| v.score_ppb()).collect();
+    // The three correct agents (75 % of the four that answer) label every case; the always-yes
+    // agent matches only the broken ones (it is faster, which the speed term rewards).
+    let detail = |i: usize| match &outcome.verdicts[i].0 {
+        Verdict::Scored { detail, .. } => String::from_utf8_lossy(detail).into_owned(),
+        other => panic!("{other:?}"),
+    };
+    let broken = invariant_agent::cases(&input.seed).iter().filter(|c| c.breaks_invariant()).count();
+    for i in 0..3 {
+        assert!(detail(i).starts_with("agreed=64/64 labelled"), "{}", detail(i));
+    }
+    assert!(detail(3).starts_with(&format!("agreed={broken}/64 labelled")), "{}", detail(3));
+    assert!(scores[0] > 0 && scores[0] == scores[1] && scores[1] == scores[2], "{scores:?}");
+    assert!(scores[3] > 0, "{scores:?}");
+    assert!(matches!(outcome.verdicts[4].0, Verdict::Rejected { .. }));
+    // The same epoch again: the same output, fuel and verdicts.
+    let again = rt.score_epoch(&module, &input).expect("scores again");
+    assert_eq!(again.output_hash, outcome.output_hash);
+    assert_eq!(again.fuel_used, outcome.fuel_used);
+    assert_eq!(again.verdicts, outcome.verdicts);
+    // The hash of a verdict is of its bytes alone: identical verdicts hash alike.
+    assert_eq!(outcome.verdicts[0].1, outcome.verdicts[1].1);
+}
+
+#[test]
+fn a_challenge_without_an_epoch_scorer_is_refused_one() {
+    let rt = runtime();
+    let module = rt.load(&challenge("regression"), &RuntimePolicy::default()).expect("loads");
+    assert!(!module.scores_epochs());
+    let err = rt.score_epoch(&module, &epoch(&[b"1 2 3 4 5".to_vec()])).expect_err("no scorer");
+    assert!(matches!(err, RuntimeError::BadExport { .. }), "{err:?}");
+}
+
+/// A scorer exported with the wrong type is refused at load, like a wrong `platform_evaluate`.
+#[test]
+fn an_epoch_scorer_of_the_wrong_type_is_refused_at_load() {
+    let rt = runtime();
+    let module = wat(r#"(module (memory (export "memory") 1)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+        (func (export "platform_evaluate") (param i32 i32) (result i64) i64.const 0)
+        (func (export "platform_score_epoch") (param i32) (result i64) i64.const 0))"#);
+    let err = rt.load(&module, &RuntimePolicy::default()).err().expect("refused");
+    assert!(matches!(err, RuntimeError::BadExport { name: "platform_score_epoch", .. }), "{err:?}");
+}
+
+/// A scorer returning fewer verdicts than answers (here: none, "count 0") is a malformed output,
+/// on every validator alike; so is one running away, which fuel ends.
+#[test]
+fn a_scorer_that_miscounts_or_runs_away_fails_deterministically() {
+    let rt = runtime();
+    let module = |body: &str| {
+        wat(&format!(
+            r#"(module (memory (export "memory") 1)
+            (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+            (func (export "platform_evaluate") (param i32 i32) (result i64) i64.const 0)
+            (func (export "platform_score_epoch") (param i32 i32) (result i64) {body}))"#
+        ))
+    };
+    let miscount = rt.load(&module("i64.const 0x0000080000000004"), &common::policy()).expect("loads");
+    let err = rt.score_epoch(&miscount, &epoch(&[vec![1], vec![2]])).expect_err("miscounted");
+    assert!(matches!(err, RuntimeError::MalformedOutput(ref m) if m.contains("0 verdicts for 2 answers")), "{err:?}");
+    let spinner = rt.load(&module("(loop br 0) i64.const 0"), &common::policy()).expect("loads");
+    let err = rt.score_epoch(&spinner, &epoch(&[vec![1]])).expect_err("runs away");
+    assert!(matches!(err, RuntimeError::OutOfFuel { .. }), "{err:?}");
+}
