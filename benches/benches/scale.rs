@@ -83,6 +83,7 @@ fn main() {
                     restart: true,
                     partitions: true,
                     set_change: true,
+                    tempo_change: false,
                     loss_permille: 10,
                 };
                 broke += usize::from(run(&scenario).is_err());

@@ -49,6 +49,11 @@ struct Args {
     /// and another's stake triples at chain block 5: see `Scenario::set_change`).
     #[arg(long)]
     no_set_change: bool,
+    /// The chain never changes its tempo (by default odd seeds run with dynamic tempo, the chain
+    /// reporting epochs, and the tempo shortening from 9 to 4 blocks at chain block 15: see
+    /// `Scenario::tempo_change`).
+    #[arg(long)]
+    no_tempo_change: bool,
     /// Of every thousand gossip messages, how many the links lose (each drawn per receiver).
     #[arg(long, default_value_t = 10)]
     loss_permille: u32,
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
                 restart: !args.no_restart,
                 partitions: !args.no_partitions,
                 set_change: !args.no_set_change,
+                tempo_change: !args.no_tempo_change && seed % 2 == 1,
                 loss_permille: args.loss_permille,
             })
         })
@@ -113,7 +119,7 @@ fn main() -> ExitCode {
         println!("seed {seed}, {}: {violation}", behaviour.name());
         println!(
             "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
-             --behaviour {} --epochs {} --seeds 1 --first-seed {seed} --loss-permille {}{}{}{}",
+             --behaviour {} --epochs {} --seeds 1 --first-seed {seed} --loss-permille {}{}{}{}{}",
             args.validators,
             args.byzantine,
             behaviour.name(),
@@ -121,7 +127,8 @@ fn main() -> ExitCode {
             args.loss_permille,
             if args.no_restart { " --no-restart" } else { "" },
             if args.no_partitions { " --no-partitions" } else { "" },
-            if args.no_set_change { " --no-set-change" } else { "" }
+            if args.no_set_change { " --no-set-change" } else { "" },
+            if args.no_tempo_change { " --no-tempo-change" } else { "" }
         );
     }
     println!(

@@ -7,7 +7,8 @@
 //! [`run`] plays a [`Scenario`]: the subnet owner adds a challenge (a real WASM module, which
 //! the others fetch by the hash the owner signed and run in the real sandbox: `sandbox.rs`), a
 //! miner submits to an honest validator and hostile clients send what must be refused
-//! (`clients.rs`), the chain's validator set changes (a permit lost, a stake tripled), an honest
+//! (`clients.rs`), the chain's validator set changes (a permit lost, a stake tripled), the chain
+//! may keep the epochs itself and shorten the tempo mid-run ([`Scenario::tempo_change`]), an honest
 //! validator crashes and starts again from its store, or loses its disk and joins again from
 //! nothing (catching up through the others' sync servers), the network is cut twice, the cut
 //! moving, links lose messages ([`Scenario::loss_permille`]), and the validators run until the honest ones have asked the chain to set weights for
@@ -220,7 +221,19 @@ pub struct Scenario {
     /// blocks — becomes a validator. The one that left must still follow the blocks; the
     /// newcomer must vote and set the weights with the others.
     pub set_change: bool,
+    /// Whether the chain keeps the subnet's epoch index itself (dynamic tempo, as mainnet
+    /// subnets do: the validators read each block's epoch instead of computing it from the
+    /// tempo) and the tempo shortens from 9 to [`TEMPO_AFTER`] blocks at chain block
+    /// [`TEMPO_CHANGE_BLOCK`], so that epochs come faster mid-run. Weights must still be set
+    /// for every epoch asked.
+    pub tempo_change: bool,
 }
+
+/// The chain block at which [`Scenario::tempo_change`] shortens the tempo (in the second epoch).
+pub const TEMPO_CHANGE_BLOCK: u64 = 15;
+
+/// The tempo from [`TEMPO_CHANGE_BLOCK`] on, in chain blocks.
+pub const TEMPO_AFTER: u16 = 4;
 
 /// The chain block at which [`Scenario::set_change`] changes the metagraph (the first epoch
 /// ends at chain block 10).
@@ -350,6 +363,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     if scenario.set_change {
         let key = newcomer.map(|i| net.nodes[i].keypair.public());
         net.changes.push((SET_CHANGE_BLOCK, set_changed(&net.metagraph, leaver, via, key)));
+    }
+    if scenario.tempo_change {
+        net.shorten_tempo(TEMPO_CHANGE_BLOCK, TEMPO_AFTER);
     }
     // Those who set weights: the honest validators but one that left the set (the newcomer's are
     // checked from the epoch it joined).

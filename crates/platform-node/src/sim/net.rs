@@ -169,6 +169,10 @@ pub(crate) struct Net {
     pub metagraph: Metagraph,
     /// The metagraph from a chain block on (stakes moved, permits lost...), in block order.
     pub changes: Vec<(u64, Metagraph)>,
+    /// With dynamic tempo, the chain block from which the tempo is the one given: the chain then
+    /// reports each block's epoch itself ([`Net::chain_epoch`]). `None`: the legacy rule, each
+    /// validator computing epochs from the metagraph's tempo.
+    pub tempo_change: Option<(u64, u16)>,
     /// The chain's head, and about how often it moves (never when `None`): each interval is
     /// drawn between 80 % and 130 % of it, so that epochs do not begin at the same consensus
     /// heights in every run.
@@ -240,6 +244,7 @@ impl Net {
         Net {
             metagraph,
             changes: Vec::new(),
+            tempo_change: None,
             chain: 1,
             chain_every: None,
             next_chain: Duration::ZERO,
@@ -306,6 +311,27 @@ impl Net {
         read_at(&self.metagraph, &self.changes, number)
     }
 
+    /// Dynamic tempo from now on, the tempo becoming `tempo` at chain block `from` (which must
+    /// be after every metagraph change already made): the metagraph read from there shows it.
+    pub fn shorten_tempo(&mut self, from: u64, tempo: u16) {
+        let mut changed = (*self.metagraph_at(from)).clone();
+        changed.params.tempo = tempo;
+        self.changes.push((from, changed));
+        self.tempo_change = Some((from, tempo));
+    }
+
+    /// The subnet's epoch at chain block `number` as the chain reports it: `None` under the
+    /// legacy rule; with dynamic tempo, the legacy rule's index before the change, then one more
+    /// epoch from the change and one every `tempo + 1` blocks after it (never going back).
+    pub fn chain_epoch(&self, number: u64) -> Option<u64> {
+        let (from, tempo) = self.tempo_change?;
+        let before = self.metagraph.params.schedule(NetUid::new(NETUID));
+        if number < from {
+            return Some(before.epoch_index(number));
+        }
+        Some(before.epoch_index(from.saturating_sub(1)) + 1 + (number - from) / (u64::from(tempo) + 1))
+    }
+
     /// Whether a cut separates validators `a` and `b` now.
     pub fn cut(&self, a: usize, b: usize) -> bool {
         self.cuts
@@ -336,8 +362,9 @@ impl Net {
                     self.elapsed + Duration::from_millis(self.rng.gen_range(every * 8 / 10..=every * 13 / 10));
                 self.chain += 1;
                 let (block, metagraph) = (chain_block(self.chain), self.metagraph_at(self.chain));
+                let epoch = self.chain_epoch(self.chain);
                 for to in 0..self.nodes.len() {
-                    self.deliver(to, Input::Chain { block, epoch: None, metagraph: Some(metagraph.clone()) });
+                    self.deliver(to, Input::Chain { block, epoch, metagraph: Some(metagraph.clone()) });
                 }
             }
             let clock = Clock {

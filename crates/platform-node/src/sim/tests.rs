@@ -133,6 +133,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
             restart: true,
             partitions: true,
             set_change: true,
+            tempo_change: true,
             loss_permille: 10,
         };
         let first = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?}: {v}"));
@@ -154,6 +155,7 @@ fn runs_with_one_byzantine_of_four_keep_every_promise_and_replay_alike() {
                 restart,
                 partitions: false,
                 set_change: false,
+                tempo_change: false,
                 loss_permille: 0,
             };
             let outcome = run(&scenario).unwrap_or_else(|v| panic!("{behaviour:?} seed {seed}: {v}"));
@@ -176,9 +178,45 @@ fn the_checker_catches_a_run_beyond_the_fault_bound() {
         restart: false,
         partitions: false,
         set_change: false,
+        tempo_change: false,
         loss_permille: 0,
     };
     assert!(matches!(run(&scenario), Err(Violation::Liveness(_))), "{:?}", run(&scenario));
+}
+
+/// Dynamic tempo (the chain reports each block's epoch) and the tempo shortening mid-run: every
+/// block's epoch is the chain's at the block it links to, and weights come for each epoch the
+/// chain counts, before and after the change, one vector per epoch and the same from everyone.
+#[test]
+fn with_dynamic_tempo_shortening_mid_run_blocks_follow_the_chains_epochs() {
+    let mut net = Net::new(4, 3);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.shorten_tempo(super::TEMPO_CHANGE_BLOCK, super::TEMPO_AFTER);
+    // Before the change one epoch every 10 blocks, after it one every 5.
+    let first_after = net.chain_epoch(super::TEMPO_CHANGE_BLOCK).expect("dynamic");
+    assert_eq!(net.chain_epoch(super::TEMPO_CHANGE_BLOCK - 1), Some(first_after - 1));
+    assert_eq!(net.chain_epoch(super::TEMPO_CHANGE_BLOCK + 5), Some(first_after + 1));
+    challenge_and_submissions(&mut net, 0).expect("set up");
+    let wanted = first_after + 3;
+    net.run_until(Duration::from_secs(120), |net| {
+        net.weights.iter().all(|w| w.last().is_some_and(|w| w.epoch.get() >= wanted))
+    })
+    .expect("weights for the epochs after the change");
+    let height = net.nodes.iter().map(|n| n.state.tip.height.get()).min().expect("nodes") as usize;
+    for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
+        let chain = block.header.chain.number;
+        assert_eq!(Some(block.header.epoch.get()), net.chain_epoch(chain), "height {}", block.header.height.get());
+    }
+    let epochs: Vec<u64> = net.weights[0].iter().map(|w| w.epoch.get()).collect();
+    assert!(epochs.windows(2).all(|w| w[0] < w[1]), "one vector per epoch, in order: {epochs:?}");
+    assert!(epochs.contains(&(first_after - 1)) && epochs.iter().any(|&e| e > first_after), "{epochs:?}");
+    for other in &net.weights[1..] {
+        for w in other {
+            if let Some(ours) = net.weights[0].iter().find(|o| o.epoch == w.epoch) {
+                assert_eq!(ours, w, "epoch {}", w.epoch.get());
+            }
+        }
+    }
 }
 
 /// A validator crashes after a few blocks and starts again from its store (state replayed
@@ -392,6 +430,7 @@ fn a_moving_partition_heals_and_every_promise_holds() {
             restart: false,
             partitions: true,
             set_change: false,
+            tempo_change: false,
             loss_permille: 0,
         };
         run(&scenario).unwrap_or_else(|v| panic!("seed {seed}: {v}"));
@@ -644,6 +683,7 @@ fn a_block_prepared_before_a_long_stall_is_committed_after_it() {
         restart: true,
         partitions: true,
         set_change: false,
+        tempo_change: false,
         loss_permille: 0,
     };
     run(&scenario).unwrap_or_else(|v| panic!("{v}"));
@@ -683,6 +723,7 @@ fn a_validator_that_missed_a_submission_fetches_it_to_vote() {
         restart: true,
         partitions: true,
         set_change: true,
+        tempo_change: false,
         loss_permille: 10,
     };
     run(&scenario).unwrap_or_else(|v| panic!("{v}"));
