@@ -50,12 +50,10 @@ pub(crate) async fn gossip_pump(
         {
             let verified = verified.clone();
             checking.spawn(async move {
-                let opened = if topic == Topic::SubmissionBatches {
-                    open_batch(data, netuid, None).await.map(Gossiped::Submissions)
-                } else {
-                    let opened = open_batch(data, netuid, Some(verified)).await;
-                    opened.map(|batch| Gossiped::Evaluations(batch.into_iter().map(|(signed, _)| signed).collect()))
-                };
+                let opened = tokio::task::spawn_blocking(move || open_gossip(topic, data, netuid, &verified))
+                    .await
+                    .ok()
+                    .flatten();
                 (id, from, opened)
             });
         }
@@ -68,10 +66,7 @@ pub(crate) async fn gossip_pump(
                     waiting.push_back((id, from, topic, data));
                     continue;
                 }
-                let opened = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES)
-                    .ok()
-                    .and_then(|e| Gossiped::open(e, data, netuid, &verified));
-                (id, from, opened)
+                (id, from, open_gossip(topic, data, netuid, &verified))
             }
             Some(done) = checking.join_next(), if !checking.is_empty() => match done {
                 Ok(done) => done,
@@ -134,29 +129,40 @@ pub(crate) async fn genesis_by_vote(
     }
 }
 
-/// Opens a batch a validator gossiped (admitted submissions, or its evaluations), verifying the
-/// signatures together on a blocking thread; `remember` keeps them as verified for the rules.
-/// Each comes with its envelope's bytes as received. `None` when anything in it is malformed or
-/// forged: a validator gossips only what it verified or signed, so one bad envelope condemns
-/// the batch.
-async fn open_batch<M: WireMessage + Send + 'static>(
+/// Decodes and checks a gossiped message as received on `topic` — the pump's check, and the
+/// simulator's: a batch (admitted submissions, or a validator's evaluations) has every
+/// signature verified together, and evaluations are remembered as verified for the rules;
+/// anything else is one envelope, opened as its kind says. `None` when anything in it is
+/// malformed or forged: a validator gossips only what it verified or signed, so one bad
+/// envelope condemns the batch (and the pump reports the message invalid, which costs its
+/// sender).
+pub(crate) fn open_gossip(
+    topic: Topic,
     data: Vec<u8>,
     netuid: platform_types::NetUid,
-    remember: Option<Arc<VerifiedEnvelopes>>,
-) -> Option<Vec<(Signed<M>, Vec<u8>)>> {
-    let opened = tokio::task::spawn_blocking(move || {
-        let raw = Envelope::split_batch(&data, MAX_ENVELOPE_BYTES).ok()?;
-        let envelopes =
-            raw.iter().map(|b| Envelope::from_bytes(b, MAX_ENVELOPE_BYTES)).collect::<Result<Vec<_>, _>>().ok()?;
-        let opened = Envelope::open_batch::<M>(envelopes, netuid).into_iter().collect::<Result<Vec<_>, _>>().ok()?;
-        Some(opened.into_iter().zip(raw).collect::<Vec<_>>())
-    })
-    .await
-    .ok()??;
-    if let Some(verified) = remember {
-        for (signed, _) in &opened {
-            verified.remember(&signed.envelope, netuid);
+    verified: &VerifiedEnvelopes,
+) -> Option<Gossiped> {
+    match topic {
+        Topic::SubmissionBatches => open_batch(&data, netuid).map(Gossiped::Submissions),
+        Topic::Evaluations => {
+            let opened = open_batch::<platform_types::Evaluation>(&data, netuid)?;
+            for (signed, _) in &opened {
+                verified.remember(&signed.envelope, netuid);
+            }
+            Some(Gossiped::Evaluations(opened.into_iter().map(|(signed, _)| signed).collect()))
+        }
+        _ => {
+            let envelope = Envelope::from_bytes(&data, MAX_ENVELOPE_BYTES).ok()?;
+            Gossiped::open(envelope, data, netuid, verified)
         }
     }
-    Some(opened)
+}
+
+/// Opens a batch, each envelope with its bytes as received; `None` if any fails.
+fn open_batch<M: WireMessage>(data: &[u8], netuid: platform_types::NetUid) -> Option<Vec<(Signed<M>, Vec<u8>)>> {
+    let raw = Envelope::split_batch(data, MAX_ENVELOPE_BYTES).ok()?;
+    let envelopes =
+        raw.iter().map(|b| Envelope::from_bytes(b, MAX_ENVELOPE_BYTES)).collect::<Result<Vec<_>, _>>().ok()?;
+    let opened = Envelope::open_batch::<M>(envelopes, netuid).into_iter().collect::<Result<Vec<_>, _>>().ok()?;
+    Some(opened.into_iter().zip(raw).collect())
 }

@@ -3,7 +3,8 @@
 //! if a block its peers have not applied yet had ordered them) — with every batch of real ones,
 //! and with every other consensus message while the run is young (before the submissions are
 //! evaluated, so that the pools are full when the honest evaluations arrive) — and, with every
-//! consensus message, votes for heights far ahead. Nothing
+//! consensus message, votes for heights far ahead, bytes that decode as nothing, and a vote
+//! whose signature does not match (which the receivers' gossip pumps refuse). Nothing
 //! but the receivers' own bounds stops them: one signer's share of the evaluations waiting to be
 //! ordered, and its share of the buffered future votes. And when it leads it orders none of the
 //! others' evaluations (it wants their pools to be the only way they reach a block). The honest
@@ -71,6 +72,14 @@ pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch
             };
             junk.push((Topic::Consensus, Envelope::seal(keypair, netuid, &vote).to_bytes()));
         }
+        // Malformed: not an envelope at all, and a vote whose signature was tampered with.
+        junk.push((Topic::Consensus, [0xff, 0xff, 0xff].iter().copied().chain(seq.to_le_bytes()).collect()));
+        let vote = Vote { kind: VoteKind::Commit, height, view: View::new(0), block_hash: Hash::ZERO };
+        let mut forged = Envelope::seal(keypair, netuid, &vote);
+        let mut signature = *forged.signature.as_bytes();
+        signature[0] ^= 1;
+        forged.signature = platform_types::Signature::from_bytes(signature);
+        junk.push((Topic::Consensus, forged.to_bytes()));
     }
     junk
 }

@@ -190,6 +190,9 @@ pub(crate) struct Net {
     pub cuts: Vec<Cut>,
     /// Messages lost to a cut.
     pub cut_off: u64,
+    /// Gossip messages the receivers' pumps refused as malformed or forged (never handed to
+    /// their cores).
+    pub refused: u64,
     /// Of every thousand gossip messages, how many a link loses (drawn per message and receiver).
     pub loss_permille: u32,
     /// Messages lost so.
@@ -253,6 +256,7 @@ impl Net {
             rewritten: 0,
             cuts: Vec::new(),
             cut_off: 0,
+            refused: 0,
             loss_permille: 0,
             lost: 0,
             link_ms: (1, 20),
@@ -377,6 +381,8 @@ impl Net {
             for (_, _, to, input) in self.in_flight.drain(..due) {
                 arrived[to].push(input);
             }
+            // Each receiver's gossip pump checks with its own memory of verified envelopes.
+            let verifieds: Vec<Arc<VerifiedEnvelopes>> = self.nodes.iter().map(|n| n.verified.clone()).collect();
             for (i, inbox) in arrived.iter_mut().enumerate() {
                 if self.down[i] {
                     continue;
@@ -448,7 +454,10 @@ impl Net {
                                         (sent.len() + junk.iter().map(|(_, b)| b.len()).sum::<usize>()) as u64;
                                     m.messages[i] += 1 + junk.len() as u64;
                                 }
-                                let message = received(topic, sent, &node.verified);
+                                let Some(message) = received(topic, sent, &verifieds[to]) else {
+                                    self.refused += 1;
+                                    continue;
+                                };
                                 let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
                                 let from = platform_consensus::PeerTag(i as u64);
                                 let latency =
@@ -461,7 +470,10 @@ impl Net {
                                 ));
                                 for (topic, bytes) in &junk {
                                     self.sent += 1;
-                                    let message = received(*topic, bytes.clone(), &node.verified);
+                                    let Some(message) = received(*topic, bytes.clone(), &verifieds[to]) else {
+                                        self.refused += 1;
+                                        continue;
+                                    };
                                     let id = platform_p2p::MessageId::from_bytes(&self.sent.to_le_bytes());
                                     self.in_flight.push((
                                         clock.now + latency,
@@ -767,27 +779,11 @@ fn separated(cuts: &[Cut], now: Duration, a: usize, b: usize) -> bool {
 }
 
 /// What the gossip pump makes of a message published on `topic`.
-pub(crate) fn received(topic: Topic, bytes: Vec<u8>, verified: &VerifiedEnvelopes) -> Gossiped {
-    use platform_types::{Envelope, Evaluation, Submission};
-    let netuid = NetUid::new(NETUID);
-    match topic {
-        Topic::SubmissionBatches | Topic::Evaluations => {
-            let raw = Envelope::split_batch(&bytes, 1 << 20).expect("a batch");
-            let envelopes: Vec<Envelope> =
-                raw.iter().map(|b| Envelope::from_bytes(b, 1 << 20).expect("decodes")).collect();
-            if topic == Topic::Evaluations {
-                let opened = Envelope::open_batch::<Evaluation>(envelopes, netuid);
-                Gossiped::Evaluations(opened.into_iter().map(|e| e.expect("signed")).collect())
-            } else {
-                let opened = Envelope::open_batch::<Submission>(envelopes, netuid);
-                Gossiped::Submissions(opened.into_iter().map(|e| e.expect("signed")).zip(raw).collect())
-            }
-        }
-        _ => {
-            let envelope = Envelope::from_bytes(&bytes, 1 << 20).expect("decodes");
-            Gossiped::open(envelope, bytes, netuid, verified).expect("a signed message")
-        }
-    }
+/// What validator `to` makes of `bytes` gossiped on `topic`: its gossip pump's check
+/// ([`crate::tasks::open_gossip`], with its memory of verified envelopes); `None` when the pump
+/// refuses it (malformed or forged), so that it never reaches the core.
+pub(crate) fn received(topic: Topic, bytes: Vec<u8>, verified: &VerifiedEnvelopes) -> Option<Gossiped> {
+    crate::tasks::open_gossip(topic, bytes, NetUid::new(NETUID), verified)
 }
 
 pub(crate) fn heights(nodes: &[Core]) -> Vec<u64> {

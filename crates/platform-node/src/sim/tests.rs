@@ -542,6 +542,7 @@ fn a_gossip_flood_keeps_to_its_share_and_every_honest_evaluation_is_ordered() {
     challenge_and_submissions(&mut net, 0).expect("set up");
     net.run_until(Duration::from_secs(60), |net| (0..3).all(|i| net.weights[i].len() >= 2)).expect("weights");
     assert!(net.rewritten > 0, "the flood was sent");
+    assert!(net.refused > 0, "its malformed and forged messages were refused by the receivers' pumps");
     let flooder = net.nodes[3].keypair.public();
     for node in &net.nodes[..3] {
         let share = node.mempool.evaluation_share(4);
