@@ -1,7 +1,8 @@
 //! Byzantine clients: what anyone can send a validator's API, handed in every run to the
 //! honest validator the miner uses — a submission from a hotkey not registered on the subnet,
 //! one for a challenge that does not exist, one declaring a payload over the challenge's limit,
-//! one signed two hours ago, and a flood of submissions from the registered miner far beyond its
+//! one signed two hours ago, a malformed answer from the registered miner (an empty payload,
+//! which admission takes and the challenge rejects: every honest verdict must say so), and a flood of submissions from the registered miner far beyond its
 //! rate. None of the refused ones may ever be ordered, and the miner's no more than its rate
 //! allows. (A submission sent again byte for byte is the replayed-submissions behaviour's and
 //! the no-submission-twice check's.)
@@ -14,8 +15,9 @@ use crate::inputs::Input;
 /// Submissions the flooding miner sends beyond its first ones.
 pub(crate) const FLOOD: u64 = 40;
 
-/// What the hostile clients sent: the ids that must never be ordered, each with what it was.
-pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> Vec<(SubmissionId, &'static str)> {
+/// What the hostile clients sent: the ids that must never be ordered, each with what it was;
+/// and the malformed answer, which may be ordered but must be rejected.
+pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> (Vec<(SubmissionId, &'static str)>, SubmissionId) {
     let netuid = NetUid::new(NETUID);
     let now_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
     let sim = ChallengeId::new("sim").expect("id");
@@ -58,11 +60,14 @@ pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> Vec<(Submissio
         forbidden.push((SubmissionId(envelope.payload_hash()), what));
         deliver(net, via, envelope);
     }
+    let empty = Envelope::seal(miner, netuid, &submission(miner, &sim, Payload::Inline(Vec::new()), 0, 1_004, now_ms));
+    let malformed = SubmissionId(empty.payload_hash());
+    deliver(net, via, empty);
     for nonce in 0..FLOOD {
         let (p, n) = inline(&format!("flood {nonce}"));
         deliver(net, via, Envelope::seal(miner, netuid, &submission(miner, &sim, p, n, 2_000 + nonce, now_ms)));
     }
-    forbidden
+    (forbidden, malformed)
 }
 
 fn deliver(net: &mut Net, via: usize, envelope: Envelope) {

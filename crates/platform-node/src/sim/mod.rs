@@ -311,6 +311,9 @@ pub enum Violation {
     /// id, what it was, the height).
     #[error("validity: the hostile client's submission {0} ({1}) was ordered at height {2}")]
     ClientAdmitted(String, &'static str, u64),
+    /// An honest validator's committed verdict on the malformed answer is not a rejection.
+    #[error("validity: honest validator {0} scored the malformed answer (committed at height {1})")]
+    MalformedScored(String, u64),
     /// An honest validator holds more than a bounded queue allows (which, how much).
     #[error("bounds: validator {0} holds {1}")]
     Unbounded(usize, String),
@@ -373,7 +376,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     // Every honest validator, the newcomer too.
     let everyone: Vec<usize> = honest.iter().copied().chain(newcomer).collect();
     let miner = net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
-    let forbidden = clients::send(&mut net, via, &miner);
+    let (forbidden, malformed) = clients::send(&mut net, via, &miner);
     if scenario.restart
         && let Some(&crashed) = honest.last()
     {
@@ -440,6 +443,17 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
                 && let Some(first) = ordered.insert(*id, at)
             {
                 return Err(Violation::OrderedTwice(id.to_string(), first, at));
+            }
+            // The malformed answer: every honest verdict committed says rejected. (Committed
+            // envelopes passed the rules' signature check: decoding is enough here.)
+            if let Action::Evaluation(envelope) = action
+                && let Ok(evaluation) =
+                    <platform_types::Evaluation as platform_types::Codec>::from_bytes(&envelope.payload)
+                && evaluation.submission == malformed
+                && honest.iter().any(|&i| net.nodes[i].keypair.public() == evaluation.validator)
+                && evaluation.status != platform_types::EvaluationStatus::Rejected
+            {
+                return Err(Violation::MalformedScored(evaluation.validator.to_string(), at));
             }
         }
     }

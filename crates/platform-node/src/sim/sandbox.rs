@@ -19,11 +19,16 @@ use crate::evaluations::{Request, Target};
 use crate::evaluator::{Job, Signer, evaluate};
 use crate::records::Records;
 
-/// The simulated challenge: scores `last payload byte x 1e6` ppb, with no detail.
+/// The simulated challenge: rejects an empty payload ("empty"), and scores any other
+/// `last payload byte x 1e6` ppb, with no detail.
 pub(crate) const MODULE_WAT: &str = r#"(module
   (memory (export "memory") 1)
+  (data (i32.const 3072) "\01\05\00\00\00empty")
   (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
   (func (export "platform_evaluate") (param $ptr i32) (param $len i32) (result i64)
+    ;; payload_len sits after the layout tag, seed, epoch and miner: 4 + 32 + 8 + 32 bytes.
+    (if (i32.eqz (i32.load (i32.add (local.get $ptr) (i32.const 76))))
+      (then (return (i64.const 0xC000000000A))))
     (i32.store8 (i32.const 2048) (i32.const 0))
     (i32.store (i32.const 2049)
       (i32.mul

@@ -219,6 +219,25 @@ fn with_dynamic_tempo_shortening_mid_run_blocks_follow_the_chains_epochs() {
     }
 }
 
+/// A malformed answer from a registered miner (an empty payload) is admitted, ordered, and
+/// rejected by every validator's sandbox alike, as the run's check requires of honest verdicts.
+#[test]
+fn a_malformed_answer_is_ordered_and_rejected_by_every_validator() {
+    let mut net = Net::new(4, 11);
+    net.chain_every = Some(Duration::from_millis(100));
+    let miner = challenge_and_submissions(&mut net, 0).expect("set up");
+    let (_, malformed) = super::clients::send(&mut net, 0, &miner);
+    net.run_until(Duration::from_secs(60), |net| {
+        net.nodes.iter().all(|n| n.state.submissions.get(&malformed).is_some_and(|c| c.evaluations.iter().count() == 4))
+    })
+    .expect("the malformed answer ordered and evaluated by all four");
+    let committed = &net.nodes[0].state.submissions[&malformed];
+    for (validator, (status, score, _)) in committed.evaluations.iter() {
+        assert_eq!(*status, platform_types::EvaluationStatus::Rejected, "{validator}");
+        assert_eq!(*score, 0);
+    }
+}
+
 /// A validator crashes after a few blocks and starts again from its store (state replayed
 /// from the stored blocks, its consensus safety record kept): it catches up through the sync
 /// server of the others and ends with the same blocks and the same weights.
