@@ -89,3 +89,43 @@ fn mistakes_give_one_line_and_exit_1() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+/// A challenge with an epoch scorer: `--with` adds the epoch's other answers, and the scorer's
+/// verdict on the payload is reported beside the per-submission one. A challenge without one
+/// refuses `--with` with a clear error.
+#[test]
+fn with_other_answers_the_epoch_scorer_reports_the_payloads_epoch_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, b"not an agent").expect("write");
+    let (challenge, agent) = (dist("invariant-agent"), dist("invariant-baseline"));
+    let path = |p: &PathBuf| p.to_str().expect("utf-8").to_owned();
+    let out = evaluate(&[
+        "--challenge",
+        &path(&challenge),
+        "--payload",
+        &path(&agent),
+        "--with",
+        &path(&agent),
+        "--with",
+        &path(&garbage),
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["scores_epochs"], true);
+    assert_eq!(json["epoch"]["answers"], 3);
+    assert_eq!(json["epoch"]["verdict"], "scored");
+    // Two identical correct agents label every case: the epoch score is the score alone.
+    assert_eq!(json["epoch"]["score_ppb"], json["score_ppb"]);
+
+    let regression = dist("regression");
+    let out = evaluate(&["--challenge", &path(&regression), "--payload", &path(&garbage), "--with", &path(&garbage)]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no epoch scorer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use platform_runtime::{EvalInput, Outcome, Runtime, RuntimeOptions, Verdict};
+use platform_runtime::{EpochAnswer, EpochInput, EvalInput, Outcome, Runtime, RuntimeOptions, Verdict};
 use platform_types::{PublicKey, RuntimePolicy, blake2b_256};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,13 @@ pub struct EvaluateArgs {
     /// Runtime policy as a JSON file (fields of the challenge's policy; defaults otherwise).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Another answer of the same epoch (repeatable), for a challenge that also scores each
+    /// epoch's answers together (it exports `platform_score_epoch`, docs/runtime-abi.md): the
+    /// epoch scorer then runs over the payload first and these after it, in the order given,
+    /// and its verdict on the payload is reported under `epoch`. Each answer's submission id is
+    /// taken as blake2b-256 of its bytes, and the others' miner hotkeys as all zeros.
+    #[arg(long = "with", value_name = "FILE")]
+    with: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -97,6 +104,8 @@ pub(crate) fn read_input_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 #[derive(Debug, Serialize)]
 struct Report {
     module_hash: String,
+    /// The module exports an epoch scorer.
+    scores_epochs: bool,
     verdict: &'static str,
     score_ppb: u32,
     reason: Option<String>,
@@ -106,16 +115,36 @@ struct Report {
     host_calls: u32,
     duration_ms: f64,
     logs: Vec<String>,
+    /// The epoch scorer's verdict on the payload, when other answers were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epoch: Option<EpochReport>,
+}
+
+/// The epoch scorer's verdict on the payload among the epoch's answers.
+#[derive(Debug, Serialize)]
+struct EpochReport {
+    answers: usize,
+    verdict: &'static str,
+    score_ppb: u32,
+    reason: Option<String>,
+    fuel_used: u64,
+    output_hash: String,
+}
+
+/// A verdict's name and, for a rejection, its reason.
+fn verdict_name(verdict: &Verdict) -> (&'static str, Option<String>) {
+    match verdict {
+        Verdict::Scored { .. } => ("scored", None),
+        Verdict::Rejected { reason } => ("rejected", Some(reason.clone())),
+    }
 }
 
 impl Report {
-    fn new(module_hash: String, outcome: Outcome) -> Report {
-        let (verdict, reason) = match &outcome.verdict {
-            Verdict::Scored { .. } => ("scored", None),
-            Verdict::Rejected { reason } => ("rejected", Some(reason.clone())),
-        };
+    fn new(module_hash: String, scores_epochs: bool, outcome: Outcome) -> Report {
+        let (verdict, reason) = verdict_name(&outcome.verdict);
         Report {
             module_hash,
+            scores_epochs,
             verdict,
             score_ppb: outcome.verdict.score_ppb(),
             reason,
@@ -125,6 +154,7 @@ impl Report {
             host_calls: outcome.host_calls,
             duration_ms: outcome.duration.as_secs_f64() * 1e3,
             logs: outcome.logs,
+            epoch: None,
         }
     }
 
@@ -132,6 +162,7 @@ impl Report {
         let mut fields = heading;
         fields.extend([
             ("module_hash", self.module_hash.clone()),
+            ("scores_epochs", self.scores_epochs.to_string()),
             ("verdict", self.verdict.to_owned()),
             ("score_ppb", format!("{} ({:.4})", self.score_ppb, f64::from(self.score_ppb) / 1e9)),
         ]);
@@ -148,27 +179,74 @@ impl Report {
         for line in &self.logs {
             fields.push(("log", line.clone()));
         }
+        if let Some(epoch) = &self.epoch {
+            fields.extend([
+                ("epoch_answers", epoch.answers.to_string()),
+                ("epoch_verdict", epoch.verdict.to_owned()),
+                ("epoch_score_ppb", format!("{} ({:.4})", epoch.score_ppb, f64::from(epoch.score_ppb) / 1e9)),
+            ]);
+            if let Some(reason) = &epoch.reason {
+                fields.push(("epoch_reason", reason.clone()));
+            }
+            fields.extend([
+                ("epoch_fuel_used", epoch.fuel_used.to_string()),
+                ("epoch_output_hash", epoch.output_hash.clone()),
+            ]);
+        }
         output.print(self, &fields)
     }
 }
 
-/// Loads and runs the module, with a spinner on a terminal while it compiles and runs.
+/// Loads and runs the module, with a spinner on a terminal while it compiles and runs; with
+/// `others`, runs its epoch scorer too over the input's payload followed by them.
 fn evaluate(
     module_path: &Path,
     policy: &RuntimePolicy,
     input: &EvalInput,
+    others: &[Vec<u8>],
     output: OutputFormat,
 ) -> anyhow::Result<Report> {
     let wasm = std::fs::read(module_path).with_context(|| format!("cannot read {}", module_path.display()))?;
     let mut progress = Progress::start(output, &format!("compiling {} ({} bytes)", module_path.display(), wasm.len()));
     let runtime = Runtime::new(RuntimeOptions::default())?;
     let module = runtime.load(&wasm, policy).with_context(|| format!("module {} refused", module_path.display()));
-    let outcome = module.and_then(|module| {
+    let report = module.and_then(|module| {
         progress.stage(&format!("evaluating {} bytes of input", input.payload.len()));
-        runtime.evaluate(&module, input).context("evaluation failed")
+        let outcome = runtime.evaluate(&module, input).context("evaluation failed")?;
+        let mut report = Report::new(blake2b_256(&wasm).to_string(), module.scores_epochs(), outcome);
+        if !others.is_empty() {
+            if !module.scores_epochs() {
+                bail!(
+                    "{} has no epoch scorer (platform_score_epoch): --with applies only to one that has",
+                    module_path.display()
+                );
+            }
+            progress.stage(&format!("scoring the epoch's {} answers together", others.len() + 1));
+            let answer = |miner: [u8; 32], payload: &[u8]| EpochAnswer {
+                submission: *blake2b_256(payload).as_bytes(),
+                miner,
+                payload: payload.to_vec(),
+            };
+            let answers = std::iter::once(answer(input.miner, &input.payload))
+                .chain(others.iter().map(|p| answer([0; 32], p)))
+                .collect();
+            let epoch_input = EpochInput { seed: input.seed, epoch: input.epoch, answers };
+            let scored = runtime.score_epoch(&module, &epoch_input).context("epoch scoring failed")?;
+            let (verdict, _) = &scored.verdicts[0];
+            let (name, reason) = verdict_name(verdict);
+            report.epoch = Some(EpochReport {
+                answers: scored.verdicts.len(),
+                verdict: name,
+                score_ppb: verdict.score_ppb(),
+                reason,
+                fuel_used: scored.fuel_used,
+                output_hash: scored.output_hash.to_string(),
+            });
+        }
+        Ok(report)
     });
     progress.finish();
-    Ok(Report::new(blake2b_256(&wasm).to_string(), outcome?))
+    report
 }
 
 impl EvaluateArgs {
@@ -190,7 +268,8 @@ impl EvaluateArgs {
         };
         let policy = load_policy(self.policy.as_deref())?;
         let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)? };
-        let report = evaluate(&self.challenge, &policy, &input, self.output)?;
+        let others = self.with.iter().map(|path| read_input_file(path)).collect::<anyhow::Result<Vec<_>>>()?;
+        let report = evaluate(&self.challenge, &policy, &input, &others, self.output)?;
         report.print(self.output, vec![])
     }
 }
@@ -201,7 +280,7 @@ impl CheckArgs {
         let policy = load_policy(self.policy.as_deref())?;
         let payload = self.payload.as_deref().map(read_input_file).transpose()?.unwrap_or_default();
         let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload };
-        let report = evaluate(&self.module, &policy, &input, self.output).context("check failed")?;
+        let report = evaluate(&self.module, &policy, &input, &[], self.output).context("check failed")?;
         report.print(
             self.output,
             vec![
