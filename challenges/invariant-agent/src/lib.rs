@@ -218,9 +218,11 @@ pub fn consensus_label(answers: impl IntoIterator<Item = Option<bool>>) -> Optio
     }
 }
 
-/// Runs one agent on the cases: per case its answer (`None` unanswered) and fuel, or `None` when
-/// the module is not a usable agent.
-fn answers(cases: &[Case], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Option<Vec<(Option<bool>, u64)>> {
+/// One agent's run over the cases: per case its answer (`None` unanswered) and the fuel used.
+type Answers = Vec<(Option<bool>, u64)>;
+
+/// Runs one agent on the cases, or `None` when the module is not a usable agent.
+fn answers(cases: &[Case], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Option<Answers> {
     let mut out = Vec::with_capacity(cases.len());
     for case in cases {
         let run = agent(&case.encode());
@@ -262,8 +264,7 @@ pub fn score_epoch_with(
     mut run: impl FnMut(usize, &[u8]) -> NestedRun,
 ) -> Vec<Verdict> {
     let cases = cases(seed);
-    let answered: Vec<Option<Vec<(Option<bool>, u64)>>> =
-        (0..agents).map(|agent| answers(&cases, |case| run(agent, case))).collect();
+    let answered: Vec<Option<Answers>> = (0..agents).map(|agent| answers(&cases, |case| run(agent, case))).collect();
     let labels: Vec<Option<bool>> =
         (0..cases.len()).map(|c| consensus_label(answered.iter().flatten().map(|per_case| per_case[c].0))).collect();
     let labelled = labels.iter().filter(|l| l.is_some()).count();

@@ -32,31 +32,43 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// Decodes `abi_version u32 | seed [32] | epoch u64 | miner [32] | payload_len u32 | payload`.
     pub fn decode(bytes: &'a [u8]) -> Option<Input<'a>> {
-        let (version, rest) = bytes.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*version) != EVALUATE_INPUT_VERSION {
-            return None;
-        }
-        let (seed, rest) = rest.split_first_chunk::<32>()?;
-        let (epoch, rest) = rest.split_first_chunk::<8>()?;
+        let (seed, epoch, rest) = read_header(bytes, EVALUATE_INPUT_VERSION)?;
         let (miner, rest) = rest.split_first_chunk::<32>()?;
         let (len, payload) = rest.split_first_chunk::<4>()?;
         if u32::from_le_bytes(*len) as usize != payload.len() {
             return None;
         }
-        Some(Input { seed: *seed, epoch: u64::from_le_bytes(*epoch), miner: *miner, payload })
+        Some(Input { seed, epoch, miner: *miner, payload })
     }
 
     /// Encodes the input as the host does (for native tests and tools).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(80 + self.payload.len());
-        out.extend_from_slice(&EVALUATE_INPUT_VERSION.to_le_bytes());
-        out.extend_from_slice(&self.seed);
-        out.extend_from_slice(&self.epoch.to_le_bytes());
+        write_header(&mut out, EVALUATE_INPUT_VERSION, &self.seed, self.epoch);
         out.extend_from_slice(&self.miner);
         out.extend_from_slice(&(self.payload.len() as u32).to_le_bytes());
         out.extend_from_slice(self.payload);
         out
     }
+}
+
+/// Reads the start every input shares, `layout u32 | seed [32] | epoch u64`, when its layout
+/// tag is `layout`; returns the seed, the epoch and the bytes after them.
+fn read_header(bytes: &[u8], layout: u32) -> Option<([u8; 32], u64, &[u8])> {
+    let (tag, rest) = bytes.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*tag) != layout {
+        return None;
+    }
+    let (seed, rest) = rest.split_first_chunk::<32>()?;
+    let (epoch, rest) = rest.split_first_chunk::<8>()?;
+    Some((*seed, u64::from_le_bytes(*epoch), rest))
+}
+
+/// Writes what [`read_header`] reads.
+fn write_header(out: &mut Vec<u8>, layout: u32, seed: &[u8; 32], epoch: u64) {
+    out.extend_from_slice(&layout.to_le_bytes());
+    out.extend_from_slice(seed);
+    out.extend_from_slice(&epoch.to_le_bytes());
 }
 
 /// One committed answer an epoch scorer sees.
@@ -87,12 +99,7 @@ impl<'a> EpochInput<'a> {
     /// (submission [32] | miner [32] | payload_len u32 | payload)`; `None` on any other bytes,
     /// trailing bytes included.
     pub fn decode(bytes: &'a [u8]) -> Option<EpochInput<'a>> {
-        let (version, rest) = bytes.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*version) != EPOCH_INPUT_VERSION {
-            return None;
-        }
-        let (seed, rest) = rest.split_first_chunk::<32>()?;
-        let (epoch, rest) = rest.split_first_chunk::<8>()?;
+        let (seed, epoch, rest) = read_header(bytes, EPOCH_INPUT_VERSION)?;
         let (count, mut rest) = rest.split_first_chunk::<4>()?;
         let count = u32::from_le_bytes(*count) as usize;
         // A count the bytes cannot hold is refused before anything is reserved for it.
@@ -115,16 +122,14 @@ impl<'a> EpochInput<'a> {
         if !rest.is_empty() {
             return None;
         }
-        Some(EpochInput { seed: *seed, epoch: u64::from_le_bytes(*epoch), answers })
+        Some(EpochInput { seed, epoch, answers })
     }
 
     /// Encodes the input as the host does.
     pub fn encode(&self) -> Vec<u8> {
         let payloads: usize = self.answers.iter().map(|a| ANSWER_HEADER + a.payload.len()).sum();
         let mut out = Vec::with_capacity(48 + payloads);
-        out.extend_from_slice(&EPOCH_INPUT_VERSION.to_le_bytes());
-        out.extend_from_slice(&self.seed);
-        out.extend_from_slice(&self.epoch.to_le_bytes());
+        write_header(&mut out, EPOCH_INPUT_VERSION, &self.seed, self.epoch);
         out.extend_from_slice(&(self.answers.len() as u32).to_le_bytes());
         for answer in &self.answers {
             out.extend_from_slice(&answer.submission);

@@ -139,6 +139,11 @@ fn verdict_name(verdict: &Verdict) -> (&'static str, Option<String>) {
     }
 }
 
+/// A score in ppb as printed: `500000000 (0.5000)`.
+fn score_text(score_ppb: u32) -> String {
+    format!("{score_ppb} ({:.4})", f64::from(score_ppb) / 1e9)
+}
+
 impl Report {
     fn new(module_hash: String, scores_epochs: bool, outcome: Outcome) -> Report {
         let (verdict, reason) = verdict_name(&outcome.verdict);
@@ -164,7 +169,7 @@ impl Report {
             ("module_hash", self.module_hash.clone()),
             ("scores_epochs", self.scores_epochs.to_string()),
             ("verdict", self.verdict.to_owned()),
-            ("score_ppb", format!("{} ({:.4})", self.score_ppb, f64::from(self.score_ppb) / 1e9)),
+            ("score_ppb", score_text(self.score_ppb)),
         ]);
         if let Some(reason) = &self.reason {
             fields.push(("reason", reason.clone()));
@@ -183,7 +188,7 @@ impl Report {
             fields.extend([
                 ("epoch_answers", epoch.answers.to_string()),
                 ("epoch_verdict", epoch.verdict.to_owned()),
-                ("epoch_score_ppb", format!("{} ({:.4})", epoch.score_ppb, f64::from(epoch.score_ppb) / 1e9)),
+                ("epoch_score_ppb", score_text(epoch.score_ppb)),
             ]);
             if let Some(reason) = &epoch.reason {
                 fields.push(("epoch_reason", reason.clone()));
