@@ -12,6 +12,12 @@
 //! earlier view is the only one that can commit later. Validators also join a view change
 //! backed by more than a third of the stake, so one honest timeout is not needed per node.
 //!
+//! Messages can be lost (a dropped link, a partition that heals after gossip forgot them), and
+//! with only a bare quorum online every honest message is needed. So a view's timer ticks every
+//! base timeout, and at each tick before the view's timeout a validator sends its own messages
+//! of the round again (signed again, since gossip drops bytes it has already seen): a lost
+//! message costs a tick, not a view.
+//!
 //! Quorums are by stake: strictly more than two thirds of the total (see [`Committee`]).
 
 use std::collections::BTreeMap;
@@ -19,8 +25,8 @@ use std::sync::Arc;
 
 use platform_storage::Store;
 use platform_types::{
-    Block, BlockHeaderFields, BlockRef, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, NetUid, NewView,
-    PreparedProof, Proposal, PublicKey, QuorumCertificate, Tip, View, ViewChange, Vote, VoteKind,
+    Block, BlockHeaderFields, BlockRef, Checkpoint, Envelope, Epoch, Hash, Height, Keypair, Message, MessageKind,
+    NetUid, NewView, PreparedProof, Proposal, PublicKey, QuorumCertificate, Tip, View, ViewChange, Vote, VoteKind,
 };
 
 use crate::certificates::{highest_prepared, verify_certificate, verify_new_view, verify_prepared};
@@ -75,6 +81,11 @@ struct Round {
     view: View,
     /// We signed a view change to `view` and wait for its new view.
     view_changing: bool,
+    /// Base timeouts passed in `view` (its timeout is a whole number of them).
+    ticks: u64,
+    /// Our own latest message of each kind at this height, with its view: what each tick sends
+    /// again.
+    sent: BTreeMap<MessageKind, (View, Envelope)>,
     /// The accepted proposal of each view, and whether the application verified it.
     proposals: BTreeMap<View, (Block, bool)>,
     /// Blocks known at this height by hash (from proposals and prepared proofs).
@@ -100,6 +111,8 @@ impl Round {
         Round {
             view,
             view_changing: false,
+            ticks: 0,
+            sent: BTreeMap::new(),
             proposals: BTreeMap::new(),
             blocks: BTreeMap::new(),
             prepares: VoteBook::new(VoteKind::Prepare, height),
@@ -241,9 +254,35 @@ impl Consensus {
         (self.config.base_timeout_ms << shift).min(self.config.max_timeout_ms)
     }
 
+    /// The tick: how often a view's timer fires (see the module documentation).
+    fn tick_ms(&self) -> u64 {
+        self.config.base_timeout_ms.min(self.config.max_timeout_ms).max(1)
+    }
+
+    /// Starts the timer of the current view, from its first tick.
+    fn arm(&mut self, out: &mut Vec<Output>) {
+        self.round.ticks = 0;
+        out.push(Output::SetTimer { height: self.height, view: self.round.view, after_ms: self.tick_ms() });
+    }
+
+    /// Remembers a message we signed, to send again at the next ticks.
+    fn remember(&mut self, view: View, envelope: &Envelope) {
+        self.round.sent.insert(envelope.kind, (view, envelope.clone()));
+    }
+
+    /// Sends again our messages that still count: those of the current view, and a commit of
+    /// any view (a commit quorum from any view decides the height).
+    fn send_again(&self, out: &mut Vec<Output>) {
+        for (kind, (view, envelope)) in &self.round.sent {
+            if *view == self.round.view || *kind == MessageKind::Commit {
+                out.push(Output::Broadcast(self.safety.sign_again(envelope)));
+            }
+        }
+    }
+
     fn enter_view(&mut self, out: &mut Vec<Output>) {
         let (height, view) = (self.height, self.round.view);
-        out.push(Output::SetTimer { height, view, after_ms: self.timeout_for(view) });
+        self.arm(out);
         if view.get() == 0 && self.voting && self.committee.leader(height, view) == self.me {
             out.push(Output::BuildProposal { height, view });
         }
@@ -364,7 +403,7 @@ impl Consensus {
         }
         if view > self.round.view {
             self.round.view = view;
-            out.push(Output::SetTimer { height, view, after_ms: self.timeout_for(view) });
+            self.arm(out);
         }
         self.round.view_changing = false;
         self.round.blocks.insert(hash, proposal.block.clone());
@@ -450,6 +489,7 @@ impl Consensus {
         }
         let signed = self.safety.sign_vote(&vote);
         if let Some(envelope) = self.release(signed, out) {
+            self.remember(vote.view, &envelope);
             self.on_vote(OWN, envelope, vote, true, out);
         }
     }
@@ -585,6 +625,12 @@ impl Consensus {
         if !self.round.ahead.is_empty() {
             out.push(Output::NeedSync { height: self.height }); // the last answer may have been lost
         }
+        self.round.ticks += 1;
+        if self.round.ticks.saturating_mul(self.tick_ms()) < self.timeout_for(view) {
+            self.send_again(out);
+            out.push(Output::SetTimer { height, view, after_ms: self.tick_ms() });
+            return;
+        }
         self.start_view_change(view.next(), out);
     }
 
@@ -592,9 +638,7 @@ impl Consensus {
         if !self.voting {
             // A follower that does not vote catches up by sync, and asks again each timeout.
             out.push(Output::NeedSync { height: self.height });
-            let view = self.round.view;
-            out.push(Output::SetTimer { height: self.height, view, after_ms: self.timeout_for(view) });
-            return;
+            return self.arm(out);
         }
         let (envelope, change) = match self.safety.sign_view_change(self.height, target) {
             Ok(signed) => signed,
@@ -604,7 +648,8 @@ impl Consensus {
         self.round.view = target;
         self.round.view_changing = true;
         out.push(Output::Broadcast(envelope.clone()));
-        out.push(Output::SetTimer { height: self.height, view: target, after_ms: self.timeout_for(target) });
+        self.remember(target, &envelope);
+        self.arm(out);
         self.record_view_change(envelope, change, out);
     }
 
@@ -714,6 +759,7 @@ impl Consensus {
         let proposal = Proposal { height: self.height, view: self.round.view, block, justification };
         let signed = self.safety.sign_proposal(&proposal);
         if let Some(envelope) = self.release(signed, out) {
+            self.remember(proposal.view, &envelope);
             self.on_proposal(OWN, envelope, proposal, true, out);
         }
     }

@@ -177,6 +177,17 @@ impl SafetyRules {
         Ok(())
     }
 
+    /// Signs again a message this validator signed before (the same kind and payload: a
+    /// statement the record already allowed and persisted), so that it can be sent again
+    /// through gossip, which drops bytes it has already seen. A message signed by another key
+    /// is returned as it is.
+    pub fn sign_again(&self, envelope: &Envelope) -> Envelope {
+        if envelope.signer != self.keypair.public() {
+            return envelope.clone();
+        }
+        Envelope::sign(&self.keypair, self.netuid, envelope.kind, envelope.payload.clone())
+    }
+
     /// Signs a view change to `view`, after which nothing is signed in lower views. It carries
     /// the highest prepared certificate held.
     pub fn sign_view_change(&mut self, height: Height, view: View) -> Result<(Envelope, ViewChange), SafetyError> {

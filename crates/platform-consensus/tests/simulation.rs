@@ -133,3 +133,19 @@ fn checkpoints_verify_on_their_own_and_tampering_is_caught() {
 
     assert!(platform_consensus::verify_checkpoint(&good, platform_types::NetUid::new(2)).is_err(), "other subnet");
 }
+
+/// With exactly a quorum online (16 validators, 5 silent), every honest message is needed: a
+/// lost vote or view change used to cost a whole view, and each view waits twice as long as the
+/// last, so 1 % loss stalled the network for minutes. Each validator now sends its messages of
+/// the round again at every base timeout while the view lasts.
+#[test]
+fn with_exactly_a_quorum_online_lost_messages_are_sent_again_within_the_view() {
+    for seed in 0..4 {
+        let mut scenario = Scenario::new(16, seed);
+        scenario.behaviours = vec![Behaviour::Silent; 5];
+        scenario.link = LinkConfig { latency_ms: 10, jitter_ms: 10, loss_ppm: 10_000 };
+        scenario.target_height = 20;
+        scenario.max_time_ms = 60_000;
+        assert_clean(&scenario);
+    }
+}

@@ -367,13 +367,72 @@ fn a_timeout_starts_a_view_change_and_a_third_of_the_stake_pulls_others_along() 
                 expect: &[],
             },
             Step {
-                name: "timeout in view 1",
+                name: "view 1 lasts two ticks: the first sends our view change again",
+                input: Input::Timeout { height: Height::new(1), view: View::new(1) },
+                expect: &["send:ViewChange", "timer:1"],
+            },
+            Step {
+                name: "the second times out",
                 input: Input::Timeout { height: Height::new(1), view: View::new(1) },
                 expect: &["send:ViewChange", "timer:2"],
             },
         ],
     );
     assert_eq!(machine.view(), View::new(2));
+}
+
+/// A lost message must not cost a view: at each tick before the view's timeout the machine
+/// sends its messages of the round again, signed again (gossip drops bytes it has seen), and
+/// only those that still count.
+#[test]
+fn each_tick_before_the_timeout_sends_our_messages_of_the_round_again() {
+    let net = Net::new();
+    let (mut machine, me) = net.started_follower();
+    let others = net.others(me);
+    let timeout = |view: u64| Input::Timeout { height: Height::new(1), view: View::new(view) };
+    // View 0 times out at its first tick: a view change to 1; a third of the stake joins, and a
+    // proposal for view 1 arrives with their new view.
+    let sent = machine.handle(timeout(0));
+    let Some(Output::Broadcast(first_change)) = sent.first().cloned() else { panic!("{sent:?}") };
+    let block = net.block(1, 1, 3);
+    let changes: Vec<Envelope> = others
+        .iter()
+        .map(|k| Envelope::seal(k, NETUID, &ViewChange { height: Height::new(1), view: View::new(1), prepared: None }))
+        .chain([first_change.clone()])
+        .collect();
+    let leader = net.leader(1, 1);
+    let justification = NewView { height: Height::new(1), view: View::new(1), view_changes: changes };
+    let proposal = Proposal {
+        height: Height::new(1),
+        view: View::new(1),
+        block: block.clone(),
+        justification: Some(justification),
+    };
+    let outputs =
+        machine.handle(Input::Message { from: PeerTag(1), envelope: Envelope::seal(leader, NETUID, &proposal) });
+    assert_eq!(outputs.iter().map(describe).collect::<Vec<_>>(), ["verify"]);
+    let outputs = machine.handle(Input::ProposalVerified {
+        height: Height::new(1),
+        view: View::new(1),
+        block_hash: block.hash(),
+        valid: true,
+    });
+    let Some(Output::Broadcast(prepare)) = outputs.first().cloned() else { panic!("{outputs:?}") };
+    // The first tick of view 1: our view change to 1 and our prepare again, newly signed.
+    let again: Vec<Envelope> = machine
+        .handle(timeout(1))
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Broadcast(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again.len(), 2, "{again:?}");
+    for (original, resent) in [(&first_change, &again[1]), (&prepare, &again[0])] {
+        assert_eq!((resent.kind, &resent.payload), (original.kind, &original.payload));
+        assert_ne!(resent.to_bytes(), original.to_bytes(), "signed again");
+        assert!(resent.verify(NETUID).is_ok());
+    }
 }
 
 #[test]

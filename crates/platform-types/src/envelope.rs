@@ -22,7 +22,7 @@ use crate::wire::{self, Message, WireMessage};
 pub const DOMAIN_PREFIX: &[u8; 12] = b"platform/v1\0";
 
 /// What an envelope carries. Part of the signed header.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Encode, Decode)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode)]
 #[repr(u8)]
 pub enum MessageKind {
     /// A miner's [`crate::Submission`].

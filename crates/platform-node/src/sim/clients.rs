@@ -2,12 +2,16 @@
 //! honest validator the miner uses — a submission from a hotkey not registered on the subnet,
 //! one for a challenge that does not exist, one declaring a payload over the challenge's limit,
 //! one signed two hours ago, a malformed answer from the registered miner (an empty payload,
-//! which admission takes and the challenge rejects: every honest verdict must say so), and a flood of submissions from the registered miner far beyond its
-//! rate. None of the refused ones may ever be ordered, and the miner's no more than its rate
-//! allows. (A submission sent again byte for byte is the replayed-submissions behaviour's and
-//! the no-submission-twice check's.)
+//! which admission takes and the challenge rejects: every honest verdict must say so), and a
+//! flood of submissions from the registered miner far beyond its rate. None of the refused ones
+//! may ever be ordered, and the miner's no more than its rate allows. (A submission sent again
+//! byte for byte is the replayed-submissions behaviour's and the no-submission-twice check's.)
+//! And the miner's submission a validator acknowledges just before it crashes
+//! ([`acknowledge_then_crash`]), which must not be lost.
 
-use platform_types::{ChallengeId, Envelope, Keypair, NetUid, Payload, Submission, SubmissionId, blake2b_256};
+use platform_types::{
+    ChallengeId, Envelope, Keypair, NetUid, Payload, PublicKey, Submission, SubmissionId, blake2b_256,
+};
 
 use super::net::{NETUID, Net};
 use crate::inputs::Input;
@@ -75,4 +79,53 @@ fn deliver(net: &mut Net, via: usize, envelope: Envelope) {
     let bytes = envelope.to_bytes();
     let signed = envelope.open(netuid).expect("signed");
     net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
+}
+
+/// Hands validator `to` a submission of `miner` and lets it acknowledge it (admitted, written
+/// to its store) with nothing sent on: the effects of that turn are dropped, as when the
+/// validator crashes right after acknowledging. Returns its id and signed timestamp (the run
+/// then checks that it is ordered once the validator is back), or why it was not acknowledged.
+pub(crate) fn acknowledge_then_crash(net: &mut Net, to: usize, miner: &Keypair) -> Result<Acknowledged, String> {
+    let netuid = NetUid::new(NETUID);
+    let now_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
+    let payload = b"acknowledged just before a crash".to_vec();
+    let submission = Submission {
+        challenge: ChallengeId::new("sim").expect("id"),
+        miner: miner.public(),
+        payload_size: payload.len() as u64,
+        payload: Payload::Inline(payload),
+        metadata: vec![],
+        nonce: 5_000,
+        timestamp_ms: now_ms,
+    };
+    let envelope = Envelope::seal(miner, netuid, &submission);
+    let id = SubmissionId(envelope.payload_hash());
+    let bytes = envelope.to_bytes();
+    let signed = envelope.open(netuid).expect("signed");
+    let node = &mut net.nodes[to];
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    node.handle(Input::Submit { signed, bytes, local: true, blob: None, reply: Some(reply) });
+    node.end_turn();
+    node.settle_writes();
+    drop(node.take_effects());
+    match answer.try_recv() {
+        Ok(Ok(_)) => Ok(Acknowledged { miner: miner.public(), id, timestamp_ms: now_ms }),
+        Ok(Err(refused)) => Err(format!("refused: {refused:?}")),
+        Err(_) => Err("not answered once written".into()),
+    }
+}
+
+/// A submission a validator acknowledged ([`acknowledge_then_crash`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Acknowledged {
+    pub miner: PublicKey,
+    pub id: SubmissionId,
+    pub timestamp_ms: u64,
+}
+
+impl Acknowledged {
+    /// Validator `i` has committed it (its replay window holds it).
+    pub(crate) fn ordered_by(&self, net: &Net, i: usize) -> bool {
+        net.nodes[i].state.replays.get(&self.miner).is_some_and(|w| w.ids.contains(&(self.timestamp_ms, self.id)))
+    }
 }

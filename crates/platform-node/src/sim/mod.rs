@@ -8,18 +8,20 @@
 //! the others fetch by the hash the owner signed and run in the real sandbox: `sandbox.rs`), a
 //! miner submits to an honest validator and hostile clients send what must be refused
 //! (`clients.rs`), the chain's validator set changes (a permit lost, a stake tripled), the chain
-//! may keep the epochs itself and shorten the tempo mid-run ([`Scenario::tempo_change`]), an honest
-//! validator crashes and starts again from its store, or loses its disk and joins again from
-//! nothing (catching up through the others' sync servers), the network is cut twice, the cut
-//! moving, links lose messages ([`Scenario::loss_permille`]), and the validators run until the honest ones have asked the chain to set weights for
-//! the epochs asked. It then checks what must hold with more than two thirds of the stake
-//! honest — agreement (the same block at every height), validity (every committed block passes
-//! the public audit: certificates, rules, weights recomputed, and every evaluation run again,
-//! which must name no honest validator; no submission committed twice;
-//! nothing a hostile client sent), liveness (weights every epoch; the validator that left the set
-//! still follows), identical weights, bounded queues, the genesis every honest validator holds,
-//! and that a restart from the stored snapshots gives the state held — and returns the first
-//! [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
+//! may keep the epochs itself and shorten the tempo mid-run ([`Scenario::tempo_change`]), an
+//! honest validator acknowledges a submission nobody else has and crashes at once, starting
+//! again from its store, or loses its disk and joins again from nothing (catching up through
+//! the others' sync servers), the network is cut twice, the cut moving, links lose messages
+//! ([`Scenario::loss_permille`]), and the validators run until the honest ones have asked the
+//! chain to set weights for the epochs asked. It then checks what must hold with more than two
+//! thirds of the stake honest — agreement (the same block at every height), validity (every
+//! committed block passes the public audit: certificates, rules, weights recomputed, and every
+//! evaluation run again, which must name no honest validator; no submission committed twice;
+//! nothing a hostile client sent), liveness (weights every epoch; the validator that left the
+//! set still follows), durability (the submission acknowledged before the crash is ordered by
+//! every honest validator), identical weights, bounded queues, the genesis every honest
+//! validator holds, and that a restart from the stored snapshots gives the state held — and
+//! returns the first [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
 //! failing one.
 //!
 //! Byzantine behaviours, one file each: silent (crashed), `epoch_jump.rs` (a leader's blocks
@@ -311,6 +313,10 @@ pub enum Violation {
     /// id, what it was, the height).
     #[error("validity: the hostile client's submission {0} ({1}) was ordered at height {2}")]
     ClientAdmitted(String, &'static str, u64),
+    /// A submission an honest validator was to acknowledge just before it crashed was not
+    /// acknowledged, or was never ordered (id, validator, what happened).
+    #[error("durability: submission {0} given to validator {1} just before its crash: {2}")]
+    Lost(String, usize, String),
     /// An honest validator's committed verdict on the malformed answer is not a rejection.
     #[error("validity: honest validator {0} scored the malformed answer (committed at height {1})")]
     MalformedScored(String, u64),
@@ -376,7 +382,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     // Every honest validator, the newcomer too.
     let everyone: Vec<usize> = honest.iter().copied().chain(newcomer).collect();
     let miner = net::challenge_and_submissions(&mut net, via).map_err(Violation::Liveness)?;
-    let (forbidden, malformed) = clients::send(&mut net, via, &miner);
+    // A submission the crashing validator acknowledged: (validator, (id, signed timestamp)).
+    let mut late = None;
     if scenario.restart
         && let Some(&crashed) = honest.last()
     {
@@ -384,6 +391,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         // the Byzantine validators are silent: down beside them it would take the faults past
         // the bound, so it starts again at once.
         net.run_to(3, LIMIT).map_err(Violation::Liveness)?;
+        // It acknowledges a submission just before it crashes (unless it loses its disk).
+        if scenario.behaviour != Behaviour::ForgedGenesis {
+            let acknowledged = clients::acknowledge_then_crash(&mut net, crashed, &miner)
+                .map_err(|why| Violation::Lost(String::new(), crashed, why))?;
+            late = Some((crashed, acknowledged));
+        }
         if scenario.behaviour != Behaviour::Silent {
             // Down until the others pass height 6, or for two seconds at most: beside a
             // Byzantine validator it takes the faults to the bound, and when lost messages leave
@@ -403,6 +416,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
             net.restart(crashed);
         }
     }
+    // The hostile clients after the restart: the one that crashes acknowledges a submission of
+    // the miner first, which the flood (relayed to it) would otherwise find over its rate.
+    let (forbidden, malformed) = clients::send(&mut net, via, &miner);
     // After the restart: a validator down beside a cut would take the faults past the bound.
     if scenario.partitions {
         let first = (scenario.seed as usize / n + 1) % n;
@@ -417,6 +433,16 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         voters.iter().all(|&i| net.weights[i].len() >= epochs) && newcomer.iter().all(|&i| !net.weights[i].is_empty())
     })
     .map_err(Violation::Liveness)?;
+    // Nothing acknowledged is lost across a restart: the submission acknowledged just before
+    // the crash is ordered once the validator is back (it relays it again from its store).
+    if let Some((crashed, late)) = late
+        && net.run_until(LIMIT, |net| everyone.iter().all(|&i| late.ordered_by(net, i))).is_err()
+    {
+        let lacking: Vec<usize> = everyone.iter().copied().filter(|&i| !late.ordered_by(&net, i)).collect();
+        let heights = net::heights(&net.nodes);
+        let what = format!("not ordered by validators {lacking:?} (heights {heights:?})");
+        return Err(Violation::Lost(late.id.to_string(), crashed, what));
+    }
     // The validator that left the set still follows the blocks.
     if let Some(leaver) = leaver {
         let target = voters.iter().map(|&i| net.nodes[i].state.tip.height.get()).min().unwrap_or(0);
@@ -463,7 +489,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
             return Err(Violation::ClientAdmitted(id.to_string(), what, *at));
         }
     }
-    let rate = net.nodes[via].cfg.miner_rate_per_minute as usize;
+    // Each validator the miner submitted to admits at most its rate (the miner's clients went
+    // to `via`, and one submission to the validator that crashed).
+    let rate = net.nodes[via].cfg.miner_rate_per_minute as usize * (1 + usize::from(late.is_some()));
     let by_miner = ordered.keys().filter(|id| records.submission_info(id).is_some_and(|i| i.miner == miner.public()));
     let count = by_miner.count();
     if count > rate {
