@@ -281,6 +281,8 @@ pub struct Outcome {
     /// Messages the Byzantine validators sent other than as their cores published them (0:
     /// their behaviour never came into play, e.g. a bad leader never led a height with weights).
     pub forged: u64,
+    /// Inputs handed to the validators' cores (messages, timers, chain heads, answers).
+    pub messages: u64,
 }
 
 /// A promise a run broke.
@@ -332,14 +334,16 @@ pub enum Violation {
     Genesis(usize, String),
 }
 
-/// Heights and virtual time when a run gave up.
+/// Heights, virtual time and inputs when a run gave up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("stuck at heights {heights:?} after {elapsed:?} of virtual time")]
+#[error("stuck at heights {heights:?} after {elapsed:?} of virtual time and {inputs} inputs")]
 pub struct Stuck {
     /// Committed height of each validator.
     pub heights: Vec<u64>,
     /// Virtual time run.
     pub elapsed: Duration,
+    /// Inputs handed to the validators' cores by then.
+    pub inputs: u64,
 }
 
 /// Virtual time a run may take.
@@ -363,7 +367,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         }
     }
     let Some(&via) = honest.first() else {
-        return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO }));
+        return Err(Violation::Liveness(Stuck { heights: Vec::new(), elapsed: Duration::ZERO, inputs: 0 }));
     };
     // The validator set changes (see `Scenario::set_change`): not the validator the miner uses,
     // nor the one that restarts.
@@ -563,6 +567,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         digest: blake2b_256(&digest),
         elapsed: net.elapsed,
         forged: net.rewritten,
+        messages: net.sent,
     })
 }
 

@@ -163,7 +163,12 @@ pub(crate) struct Net {
     pub rng: rand::rngs::StdRng,
     pub start: Clock,
     pub elapsed: Duration,
+    /// Inputs handed to the cores so far (messages, timers, chain heads, answers).
     pub sent: u64,
+    /// Past this many inputs a run is stuck ([`Net::run_until`]): a storm that would otherwise
+    /// spin for hours ends, deterministically. Runs hand out about 2 000 inputs at 4
+    /// validators, 5 600 at 7 and 29 000 at 16; the default is 2 000 × n².
+    pub max_inputs: u64,
     /// The metagraph every validator reads (its block moves with the chain) until the first of
     /// `changes`.
     pub metagraph: Metagraph,
@@ -270,6 +275,7 @@ impl Net {
             start,
             elapsed: Duration::ZERO,
             sent: 0,
+            max_inputs: 2_000 * (count as u64).pow(2),
         }
     }
 
@@ -353,8 +359,8 @@ impl Net {
     pub fn run_until(&mut self, limit: Duration, done: impl Fn(&Net) -> bool) -> Result<(), Stuck> {
         use rand::Rng;
         while !done(self) {
-            if self.elapsed >= limit {
-                return Err(Stuck { heights: heights(&self.nodes), elapsed: self.elapsed });
+            if self.elapsed >= limit || self.sent > self.max_inputs {
+                return Err(Stuck { heights: heights(&self.nodes), elapsed: self.elapsed, inputs: self.sent });
             }
             self.elapsed += Duration::from_millis(5);
             // The chain moves: every validator sees the new head, and reads the metagraph at it.

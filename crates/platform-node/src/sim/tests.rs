@@ -784,3 +784,15 @@ fn with_exactly_a_quorum_running_and_lost_messages_a_late_submission_is_still_or
     };
     run(&scenario).unwrap_or_else(|v| panic!("{v}"));
 }
+
+/// A run that goes on handing its validators input after input (a storm of messages, a
+/// stalled network re-sending) ends as stuck once it passes its bound, and does not spin.
+#[test]
+fn a_run_past_its_bound_on_inputs_is_stuck() {
+    let mut net = Net::new(4, 2);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.max_inputs = 200;
+    let stuck = net.run_until(LIMIT, |net| net.nodes[0].state.tip.height.get() >= 1_000).expect_err("bounded");
+    assert!(stuck.inputs > 200 && stuck.inputs < 400, "{stuck}");
+    assert!(stuck.elapsed < LIMIT, "{stuck}");
+}
