@@ -1,6 +1,9 @@
 //! The evaluation actor: it loads the active challenges' modules (fetched by hash from peers
 //! when missing) and evaluates each committed submission on the evaluation worker, at most
-//! [`EVALUATIONS_IN_FLIGHT`] at a time, so that few payloads are held in memory at once.
+//! [`EVALUATIONS_IN_FLIGHT`] at a time, so that few payloads are held in memory at once. A
+//! challenge whose module scores epochs is evaluated per epoch instead: the core hands over
+//! each closed epoch's answers ([`Request::ScoreEpoch`]), and the actor skips the submissions'
+//! own requests.
 //!
 //! Ingress: the event loop sends [`Request`]s through a [`Mailbox`] of [`MAILBOX`] messages
 //! that it never waits on (overflow waits in order in the mailbox's backlog, offered again at
@@ -14,7 +17,7 @@ use std::time::Duration;
 
 use platform_p2p::Client;
 use platform_runtime::{ChallengeModule, Runtime};
-use platform_types::{ChallengeId, Epoch, Hash, Height, PublicKey, RuntimePolicy, SubmissionId, blake2b_256};
+use platform_types::{Action, ChallengeId, Epoch, Hash, Height, PublicKey, RuntimePolicy, SubmissionId, blake2b_256};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
@@ -37,8 +40,26 @@ pub(crate) enum Request {
     /// The active challenges `(id, module hash, policy)`: load the modules missing, drop the
     /// others.
     Challenges(Vec<(String, Hash, RuntimePolicy)>),
-    /// Evaluate a committed submission (once: a repeat is ignored).
+    /// Evaluate a committed submission (once: a repeat is ignored); nothing for a challenge
+    /// whose module scores epochs.
     Evaluate(Target),
+    /// Score a closed epoch's answers to a challenge, if its module scores epochs (once per
+    /// challenge and epoch); nothing otherwise.
+    ScoreEpoch(EpochTargets),
+}
+
+/// A closed epoch's committed answers to one challenge, for its epoch scorer.
+#[derive(Debug)]
+pub(crate) struct EpochTargets {
+    pub challenge: ChallengeId,
+    pub epoch: Epoch,
+    /// [`evaluator::epoch_seed`].
+    pub seed: [u8; 32],
+    /// Every answer of the epoch, in commit order (height, then id).
+    pub answers: Vec<(SubmissionId, PublicKey)>,
+    /// Answers this validator's evaluation of is already committed: scored with the others, but
+    /// not signed again.
+    pub skip: HashSet<SubmissionId>,
 }
 
 /// A committed submission to evaluate: what the evaluation needs besides the payload.
@@ -49,6 +70,22 @@ pub(crate) struct Target {
     pub block_hash: Hash,
     pub epoch: Epoch,
     pub miner: PublicKey,
+}
+
+/// Work for the evaluation worker, with the module to run.
+enum Work {
+    One(Target, ChallengeModule),
+    Epoch(EpochTargets, ChallengeModule),
+}
+
+/// An answer of a closed epoch, as the core finds it in the state.
+pub(crate) struct EpochAnswer {
+    id: SubmissionId,
+    miner: PublicKey,
+    height: Height,
+    block_hash: Hash,
+    /// This validator's evaluation of it is committed.
+    evaluated: bool,
 }
 
 /// What the actor's own tasks report back to it.
@@ -68,8 +105,12 @@ pub(crate) struct Evaluations {
     loading: HashSet<String>,
     /// Submissions whose challenge's module is not loaded yet.
     waiting: Vec<Target>,
+    /// Epochs whose challenge's module is not loaded yet.
+    epochs_waiting: Vec<EpochTargets>,
     evaluated: HashSet<SubmissionId>,
-    queue: VecDeque<(Target, ChallengeModule)>,
+    /// The epochs handed to the worker, by challenge.
+    scored: HashSet<(ChallengeId, Epoch)>,
+    queue: VecDeque<Work>,
     in_flight: usize,
 }
 
@@ -92,7 +133,9 @@ impl Evaluations {
             modules: HashMap::new(),
             loading: HashSet::new(),
             waiting: Vec::new(),
+            epochs_waiting: Vec::new(),
             evaluated: HashSet::new(),
+            scored: HashSet::new(),
             queue: VecDeque::new(),
             in_flight: 0,
         };
@@ -108,6 +151,7 @@ impl Evaluations {
                 request = requests.recv() => match request {
                     Some(Request::Challenges(challenges)) => self.load(challenges, &done_tx).await,
                     Some(Request::Evaluate(target)) => self.enqueue(target),
+                    Some(Request::ScoreEpoch(epoch)) => self.enqueue_epoch(epoch),
                     None => return,
                 },
                 Some(finished) = done.recv() => match finished {
@@ -174,6 +218,9 @@ impl Evaluations {
                 for target in std::mem::take(&mut self.waiting) {
                     self.enqueue(target);
                 }
+                for epoch in std::mem::take(&mut self.epochs_waiting) {
+                    self.enqueue_epoch(epoch);
+                }
             }
             Err(reason) => error!(%challenge, %hash, %reason, "challenge module unavailable"),
         }
@@ -191,56 +238,117 @@ impl Evaluations {
         match self.modules.get(target.challenge.as_str()) {
             Some((_, module)) => {
                 self.evaluated.insert(target.id);
-                let module = module.clone();
-                self.queue.push_back((target, module));
+                if !module.scores_epochs() {
+                    self.queue.push_back(Work::One(target, module.clone()));
+                }
             }
             None => self.waiting.push(target),
+        }
+    }
+
+    fn enqueue_epoch(&mut self, epoch: EpochTargets) {
+        if self.scored.contains(&(epoch.challenge.clone(), epoch.epoch)) {
+            return;
+        }
+        match self.modules.get(epoch.challenge.as_str()) {
+            Some((_, module)) => {
+                self.scored.insert((epoch.challenge.clone(), epoch.epoch));
+                if module.scores_epochs() {
+                    self.queue.push_back(Work::Epoch(epoch, module.clone()));
+                }
+            }
+            None => self.epochs_waiting.push(epoch),
         }
     }
 
     /// Starts queued evaluations while fewer than [`EVALUATIONS_IN_FLIGHT`] are under way.
     fn dispatch(&mut self, done: &mpsc::Sender<Done>) {
         while self.in_flight < EVALUATIONS_IN_FLIGHT {
-            let Some((target, module)) = self.queue.pop_front() else { return };
+            let Some(work) = self.queue.pop_front() else { return };
             self.in_flight += 1;
             let (worker, inputs, records, p2p, done) =
                 (self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone(), done.clone());
             tokio::spawn(async move {
-                let answer = evaluate(&worker, &records, &p2p, target, module).await;
-                let _ = inputs.send(answer).await;
+                let answers = match work {
+                    Work::One(target, module) => vec![evaluate(&worker, &records, &p2p, target, module).await],
+                    Work::Epoch(epoch, module) => score_epoch(&worker, &records, &p2p, epoch, module).await,
+                };
+                for answer in answers {
+                    let _ = inputs.send(answer).await;
+                }
                 let _ = done.send(Done::Evaluation).await;
             });
         }
     }
 }
 
-/// Reads the payload (from the store, or from peers for a blob this node lacks) and evaluates
-/// it on the worker: exactly one [`Input::Evaluated`] or [`Input::Abstained`].
-async fn evaluate(worker: &Worker, records: &Records, p2p: &Client, target: Target, module: ChallengeModule) -> Input {
-    let Target { id, challenge, block_hash, epoch, miner } = target;
-    let Some(submission) = records.submission(&id) else {
-        return Input::Abstained { id, reason: "the committed submission has no stored body".to_owned() };
+/// A committed submission's payload: from the store, or from peers for a blob this node
+/// lacks; `Err` when the body itself is missing, `Ok(None)` when no peer had the blob.
+async fn payload(records: &Records, p2p: &Client, id: &SubmissionId) -> Result<Option<Vec<u8>>, String> {
+    let Some(submission) = records.submission(id) else {
+        return Err("the committed submission has no stored body".to_owned());
     };
-    let payload = match submission.payload {
+    Ok(match submission.payload {
         platform_types::Payload::Inline(bytes) => Some(bytes),
         platform_types::Payload::Blob(hash) => match records.blob(&hash) {
             Some(bytes) => Some(bytes),
             None => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
         },
+    })
+}
+
+/// What the core hears of this validator's signed verdict on `id`; a rejection's reason is
+/// kept for `GET /submissions/{id}` (written here rather than on the event loop).
+pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::Sealed) -> Input {
+    if let Some(reason) = sealed.reason
+        && let Err(e) = records.put_reason(&id, &reason)
+    {
+        warn!(%id, %e, "cannot keep the rejection reason");
+    }
+    Input::Evaluated { id, envelope: sealed.envelope }
+}
+
+/// Reads the payload and evaluates it on the worker: exactly one [`Input::Evaluated`] or
+/// [`Input::Abstained`].
+async fn evaluate(worker: &Worker, records: &Records, p2p: &Client, target: Target, module: ChallengeModule) -> Input {
+    let Target { id, challenge, block_hash, epoch, miner, .. } = target;
+    let payload = match payload(records, p2p, &id).await {
+        Ok(payload) => payload,
+        Err(reason) => return Input::Abstained { id, reason },
     };
     let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload };
     match worker.evaluate(module, job).await {
-        Some(Ok(evaluator::Sealed { envelope, reason })) => {
-            // Kept for `GET /submissions/{id}`, written here rather than on the event loop.
-            if let Some(reason) = reason
-                && let Err(e) = records.put_reason(&id, &reason)
-            {
-                warn!(%id, %e, "cannot keep the rejection reason");
-            }
-            Input::Evaluated { id, envelope }
-        }
+        Some(Ok(sealed)) => evaluated(records, id, sealed),
         Some(Err(abstention)) => Input::Abstained { id, reason: abstention.reason },
         None => Input::Abstained { id, reason: "the evaluation thread stopped".to_owned() },
+    }
+}
+
+/// Reads every answer's payload and scores the epoch on the worker: for each answer not in
+/// `skip`, one [`Input::Evaluated`] or [`Input::Abstained`].
+async fn score_epoch(
+    worker: &Worker,
+    records: &Records,
+    p2p: &Client,
+    epoch: EpochTargets,
+    module: ChallengeModule,
+) -> Vec<Input> {
+    let EpochTargets { challenge, epoch, seed, answers, skip } = epoch;
+    let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
+    let abstain = |reason: String| ids.iter().map(|&id| Input::Abstained { id, reason: reason.clone() }).collect();
+    let mut job = evaluator::EpochJob { challenge, epoch, seed, answers: Vec::with_capacity(answers.len()) };
+    for (id, miner) in answers {
+        match payload(records, p2p, &id).await {
+            Ok(payload) => job.answers.push(evaluator::Answer { id, miner, payload }),
+            Err(reason) => return abstain(format!("{reason} ({id}, needed to score epoch {})", epoch.get())),
+        }
+    }
+    match worker.evaluate_epoch(module, job).await {
+        Some(Ok(sealed)) => {
+            sealed.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)).collect()
+        }
+        Some(Err(abstention)) => abstain(abstention.reason),
+        None => abstain("the evaluation thread stopped".to_owned()),
     }
 }
 
@@ -258,7 +366,8 @@ impl Core {
     }
 
     /// After a restart: evaluate committed submissions this validator has not evaluated yet,
-    /// oldest first.
+    /// oldest first, and score again the closed epochs holding some of them (for challenges
+    /// that score epochs: the actor decides).
     pub(crate) fn resume_evaluations(&mut self) {
         self.ensure_modules();
         let me = self.me();
@@ -273,6 +382,129 @@ impl Core {
         for (_, id) in ids {
             self.start_evaluation(id);
         }
+        let tip = self.state.tip.epoch;
+        for (challenge, epoch, mut answers) in self.epoch_answers(|epoch| epoch < tip) {
+            if answers.iter().all(|a| a.evaluated) {
+                continue;
+            }
+            // Answers of the epoch may have retired from the state since it closed (final, with
+            // the others' evaluations): found again in the stored blocks, so that the scorer
+            // sees the same answers it saw on every other validator.
+            match self.retired_answers(&challenge, epoch, &answers) {
+                Ok(retired) => answers.extend(retired),
+                Err(reason) => {
+                    warn!(%challenge, epoch = epoch.get(), %reason, "cannot score a closed epoch again after the restart; abstaining");
+                    for answer in answers.iter().filter(|a| !a.evaluated) {
+                        self.metrics.evaluations_abstained.inc();
+                        self.abstained = Some((answer.id, reason.clone()));
+                    }
+                    continue;
+                }
+            }
+            self.request_epoch_scoring(challenge, epoch, answers);
+        }
+    }
+
+    /// After a block moved the epoch from `from` to `to`: each challenge's answers of the
+    /// epochs that closed (`from` up to `to`, not included) go to the evaluation actor, which
+    /// scores them if the challenge's module scores epochs.
+    pub(crate) fn score_closed_epochs(&mut self, from: Epoch, to: Epoch) {
+        for (challenge, epoch, answers) in self.epoch_answers(|epoch| epoch >= from && epoch < to) {
+            self.request_epoch_scoring(challenge, epoch, answers);
+        }
+    }
+
+    fn request_epoch_scoring(&mut self, challenge: ChallengeId, epoch: Epoch, mut answers: Vec<EpochAnswer>) {
+        answers.sort_by_key(|a| (a.height, a.id));
+        let Some(last) = answers.last() else { return };
+        let seed = evaluator::epoch_seed(&challenge, epoch, &last.block_hash);
+        let skip = answers.iter().filter(|a| a.evaluated).map(|a| a.id).collect();
+        let answers = answers.into_iter().map(|a| (a.id, a.miner)).collect();
+        self.effects.push(Effect::Evaluate(Request::ScoreEpoch(EpochTargets {
+            challenge,
+            epoch,
+            seed,
+            answers,
+            skip,
+        })));
+    }
+
+    /// The committed answers in the state of the epochs `closed` accepts, per active challenge
+    /// (of its current version) and epoch.
+    fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
+        let me = self.me();
+        let mut out: std::collections::BTreeMap<(String, Epoch), Vec<EpochAnswer>> = Default::default();
+        for (challenge, entry) in &self.state.registry.challenges {
+            for id in self.state.by_challenge.get(challenge).into_iter().flatten() {
+                let Some(c) = self.state.submissions.get(id) else { continue };
+                if c.height < entry.since || !closed(c.epoch) {
+                    continue;
+                }
+                out.entry((challenge.clone(), c.epoch)).or_default().push(EpochAnswer {
+                    id: *id,
+                    miner: c.miner,
+                    height: c.height,
+                    block_hash: c.block_hash,
+                    evaluated: c.evaluations.contains_key(&me),
+                });
+            }
+        }
+        out.into_iter()
+            .filter_map(|((challenge, epoch), answers)| Some((ChallengeId::new(&challenge).ok()?, epoch, answers)))
+            .collect()
+    }
+
+    /// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those
+    /// still in it), from the epoch's stored blocks; `Err` when a block or a retired record is
+    /// missing (pruned), as the answers are then not all known.
+    fn retired_answers(
+        &self,
+        challenge: &ChallengeId,
+        epoch: Epoch,
+        held: &[EpochAnswer],
+    ) -> Result<Vec<EpochAnswer>, String> {
+        let since = self.state.registry.challenges.get(challenge.as_str()).map_or(Height::new(0), |e| e.since);
+        let known: HashSet<SubmissionId> = held.iter().map(|a| a.id).collect();
+        let Some(low) = held.iter().map(|a| a.height).min() else { return Ok(Vec::new()) };
+        let block_at = |height: u64| -> Result<Option<platform_types::Block>, String> {
+            match self.records.blocks_from(height, 1)?.into_iter().next() {
+                Some((block, _)) if block.header.height.get() == height => Ok(Some(block)),
+                _ if height > self.state.tip.height.get() || height == 0 => Ok(None),
+                _ => Err(format!("block {height} is no longer stored")),
+            }
+        };
+        // The epoch's blocks: a run of heights around those of the answers held.
+        let mut blocks = Vec::new();
+        let mut height = low.get();
+        while let Some(block) = block_at(height.saturating_sub(1))?.filter(|b| b.header.epoch == epoch) {
+            height -= 1;
+            blocks.push(block);
+        }
+        let mut height = low.get();
+        while let Some(block) = block_at(height)?.filter(|b| b.header.epoch == epoch) {
+            height += 1;
+            blocks.push(block);
+        }
+        let mut out = Vec::new();
+        for block in blocks {
+            for action in &block.actions {
+                let Action::Submission(id) = action else { continue };
+                if known.contains(id) || self.state.submissions.contains_key(id) {
+                    continue;
+                }
+                let c = self.records.retired(id).ok_or_else(|| format!("the retired record of {id} is missing"))?;
+                if &c.challenge == challenge && c.height >= since && c.epoch == epoch {
+                    out.push(EpochAnswer {
+                        id: *id,
+                        miner: c.miner,
+                        height: c.height,
+                        block_hash: c.block_hash,
+                        evaluated: false,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Hands a committed submission to the evaluation actor.
@@ -283,9 +515,14 @@ impl Core {
         self.effects.push(Effect::Evaluate(Request::Evaluate(target)));
     }
 
-    /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block.
+    /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block
+    /// (unless one of its is already committed).
     pub(crate) fn on_evaluated(&mut self, id: SubmissionId, envelope: platform_types::Envelope) {
-        let Some(epoch) = self.state.submissions.get(&id).map(|c| c.epoch) else { return };
+        let me = self.me();
+        let Some(epoch) = self.state.submissions.get(&id).filter(|c| !c.evaluations.contains_key(&me)).map(|c| c.epoch)
+        else {
+            return;
+        };
         self.metrics.evaluations.inc();
         self.verified.remember(&envelope, self.cfg.netuid);
         let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());

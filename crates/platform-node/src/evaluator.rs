@@ -6,12 +6,19 @@
 //! then this validator abstains, visibly (log, metric, `/health`), and the other validators'
 //! evaluations decide the submission.
 //!
+//! A challenge whose module exports an epoch scorer (`platform_score_epoch`, docs/runtime-abi.md)
+//! is not evaluated submission by submission: once its epoch has closed, the epoch's committed
+//! answers run together ([`evaluate_epoch`]), in commit order with a seed from the last one's
+//! block, and the scorer's verdict on each answer is signed as that submission's evaluation,
+//! exactly like one of its own. The same rules hold: a deterministic failure rejects every
+//! answer, a local one is tried again and then abstained from.
+//!
 //! Evaluations run one at a time on the node's [`Worker`] thread, at a lowered scheduling
 //! priority, and the worker signs each result there too: admitting submissions (verifying,
 //! storing, acknowledging) and consensus come first, and evaluation takes the CPU they leave.
 //! The results do not depend on when they run.
 
-use platform_runtime::{ChallengeModule, EvalInput, Runtime, RuntimeError, Verdict};
+use platform_runtime::{ChallengeModule, EpochAnswer, EpochInput, EvalInput, Runtime, RuntimeError, Verdict};
 use platform_types::{
     ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Keypair, NetUid, PublicKey, SubmissionId,
     blake2b_256, blake2b_256_parts,
@@ -29,7 +36,15 @@ const QUEUE: usize = 64;
 /// Runs of one evaluation that failed locally before this validator abstains.
 pub const ATTEMPTS: u32 = 3;
 
-type Task = (ChallengeModule, Job, oneshot::Sender<Evaluated>);
+/// What the worker thread is handed.
+enum Task {
+    One(ChallengeModule, Job, oneshot::Sender<Evaluated>),
+    Epoch(ChallengeModule, EpochJob, oneshot::Sender<EpochEvaluated>),
+}
+
+/// What the worker hands back for an epoch: each answer's signed [`Evaluation`], in the order
+/// of the answers, or why this validator abstains from all of them.
+pub type EpochEvaluated = std::result::Result<Vec<(SubmissionId, Sealed)>, Abstention>;
 
 /// What the worker hands back: this validator's signed [`Evaluation`], or why it abstains.
 pub type Evaluated = std::result::Result<Sealed, Abstention>;
@@ -66,21 +81,21 @@ pub struct Signer {
 }
 
 impl Signer {
-    fn seal(&self, job: &Job, result: &Result) -> Envelope {
+    fn seal(&self, submission: SubmissionId, challenge: &ChallengeId, epoch: Epoch, result: &Result) -> Envelope {
         let mut score_ppb = result.score_ppb;
         if self.invert_scores && result.status == EvaluationStatus::Scored {
             let ppb = platform_types::limits::PPB;
             score_ppb = ppb - score_ppb.min(ppb);
         }
         let evaluation = Evaluation {
-            submission: job.id,
-            challenge: job.challenge.clone(),
+            submission,
+            challenge: challenge.clone(),
             validator: self.keypair.public(),
             status: result.status,
             score_ppb,
             fuel_used: result.fuel_used,
             output_hash: result.output_hash,
-            epoch: job.epoch,
+            epoch,
         };
         Envelope::seal(&self.keypair, self.netuid, &evaluation)
     }
@@ -98,8 +113,15 @@ impl Worker {
         let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
-            while let Some((module, job, reply)) = tasks.blocking_recv() {
-                let _ = reply.send(evaluate(&runtime, &module, &signer, job));
+            while let Some(task) = tasks.blocking_recv() {
+                match task {
+                    Task::One(module, job, reply) => {
+                        let _ = reply.send(evaluate(&runtime, &module, &signer, job));
+                    }
+                    Task::Epoch(module, job, reply) => {
+                        let _ = reply.send(evaluate_epoch(&runtime, &module, &signer, job));
+                    }
+                }
             }
         })?;
         Ok(Worker { queue })
@@ -109,7 +131,15 @@ impl Worker {
     /// [`Evaluation`] this validator signed or its abstention; `None` when the worker has stopped.
     pub async fn evaluate(&self, module: ChallengeModule, job: Job) -> Option<Evaluated> {
         let (reply, result) = oneshot::channel();
-        self.queue.send((module, job, reply)).await.ok()?;
+        self.queue.send(Task::One(module, job, reply)).await.ok()?;
+        result.await.ok()
+    }
+
+    /// Scores an epoch's answers with `module`'s epoch scorer, in turn with the other
+    /// evaluations ([`evaluate_epoch`]); `None` when the worker has stopped.
+    pub async fn evaluate_epoch(&self, module: ChallengeModule, job: EpochJob) -> Option<EpochEvaluated> {
+        let (reply, result) = oneshot::channel();
+        self.queue.send(Task::Epoch(module, job, reply)).await.ok()?;
         result.await.ok()
     }
 }
@@ -122,7 +152,7 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mu
     loop {
         match run(runtime, module, &mut job) {
             Outcome::Verdict(result) => {
-                let envelope = signer.seal(&job, &result);
+                let envelope = signer.seal(job.id, &job.challenge, job.epoch, &result);
                 return Ok(Sealed { envelope, reason: result.reason });
             }
             Outcome::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),
@@ -132,6 +162,56 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mu
             }
         }
     }
+}
+
+/// Runs `job` through `module`'s epoch scorer (blocking), trying again up to [`ATTEMPTS`] times
+/// after a local failure: each answer's verdict sealed by `signer` as its submission's
+/// evaluation, or the abstention (for all of them: the scores depend on every answer, so
+/// without one payload none can be computed).
+pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, job: EpochJob) -> EpochEvaluated {
+    let EpochJob { challenge, epoch, seed, answers } = job;
+    let mut input = EpochInput { seed, epoch: epoch.get(), answers: Vec::with_capacity(answers.len()) };
+    let mut ids = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let Some(payload) = answer.payload else {
+            return Err(Abstention { reason: format!("payload of {} unavailable", answer.id) });
+        };
+        ids.push(answer.id);
+        input.answers.push(EpochAnswer {
+            submission: *answer.id.0.as_bytes(),
+            miner: *answer.miner.as_bytes(),
+            payload,
+        });
+    }
+    let mut attempt = 1;
+    let results: Vec<Result> = loop {
+        match runtime.score_epoch(module, &input) {
+            Ok(outcome) => {
+                break outcome
+                    .verdicts
+                    .into_iter()
+                    .map(|(verdict, output_hash)| {
+                        let (status, score_ppb, reason) = judged(verdict);
+                        Result { status, score_ppb, fuel_used: outcome.fuel_used, output_hash, reason }
+                    })
+                    .collect();
+            }
+            Err(error) if error.is_deterministic() => break ids.iter().map(|_| failure(&error)).collect(),
+            Err(error) if attempt >= ATTEMPTS => return Err(Abstention { reason: error.to_string() }),
+            Err(error) => {
+                debug!(%challenge, epoch = epoch.get(), attempt, %error, "epoch scoring failed locally; trying again");
+                attempt += 1;
+            }
+        }
+    };
+    Ok(ids
+        .into_iter()
+        .zip(results)
+        .map(|(id, result)| {
+            let envelope = signer.seal(id, &challenge, epoch, &result);
+            (id, Sealed { envelope, reason: result.reason })
+        })
+        .collect())
 }
 
 #[cfg(target_os = "linux")]
@@ -157,6 +237,28 @@ pub struct Job {
     pub block_hash: Hash,
     /// That block's epoch.
     pub epoch: Epoch,
+    /// The miner.
+    pub miner: PublicKey,
+    /// The payload bytes; `None` when no peer could provide them (this validator abstains).
+    pub payload: Option<Vec<u8>>,
+}
+
+/// One epoch's committed answers to a challenge that scores epochs ([`evaluate_epoch`]).
+pub struct EpochJob {
+    /// The challenge.
+    pub challenge: ChallengeId,
+    /// The epoch (every answer was ordered in one of its blocks).
+    pub epoch: Epoch,
+    /// [`epoch_seed`].
+    pub seed: [u8; 32],
+    /// Every answer ordered in the epoch, in commit order (height, then submission id).
+    pub answers: Vec<Answer>,
+}
+
+/// One answer of an [`EpochJob`].
+pub struct Answer {
+    /// The submission.
+    pub id: SubmissionId,
     /// The miner.
     pub miner: PublicKey,
     /// The payload bytes; `None` when no peer could provide them (this validator abstains).
@@ -197,6 +299,26 @@ pub fn seed(block_hash: &Hash, id: &SubmissionId) -> [u8; 32] {
     *blake2b_256_parts(&[b"platform/seed/v1", block_hash.as_bytes(), id.0.as_bytes()]).as_bytes()
 }
 
+/// The seed of an epoch's scoring: bound to the block that ordered its last answer, which no
+/// miner knew when it submitted.
+pub fn epoch_seed(challenge: &ChallengeId, epoch: Epoch, last_block_hash: &Hash) -> [u8; 32] {
+    *blake2b_256_parts(&[
+        b"platform/epoch-seed/v1",
+        challenge.as_str().as_bytes(),
+        &epoch.get().to_le_bytes(),
+        last_block_hash.as_bytes(),
+    ])
+    .as_bytes()
+}
+
+/// A verdict as an evaluation states it: status, score, and the reason of a rejection.
+fn judged(verdict: Verdict) -> (EvaluationStatus, u32, Option<String>) {
+    match verdict {
+        Verdict::Scored { score_ppb, .. } => (EvaluationStatus::Scored, score_ppb, None),
+        Verdict::Rejected { reason } => (EvaluationStatus::Rejected, 0, Some(bounded(reason))),
+    }
+}
+
 /// What one run of an evaluation came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -221,10 +343,7 @@ pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Outcom
     };
     match runtime.evaluate(module, &input) {
         Ok(outcome) => {
-            let (status, score_ppb, reason) = match outcome.verdict {
-                Verdict::Scored { score_ppb, .. } => (EvaluationStatus::Scored, score_ppb, None),
-                Verdict::Rejected { reason } => (EvaluationStatus::Rejected, 0, Some(bounded(reason))),
-            };
+            let (status, score_ppb, reason) = judged(outcome.verdict);
             Outcome::Verdict(Result {
                 status,
                 score_ppb,

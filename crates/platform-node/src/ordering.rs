@@ -305,6 +305,9 @@ impl Core {
         for id in effects.submissions {
             self.start_evaluation(id);
         }
+        if epoch_moved {
+            self.score_closed_epochs(epoch_before, block.header.epoch);
+        }
         if let Some(weights) = effects.weights {
             info!(epoch = weights.epoch.get(), height = height.get(), "weights agreed");
             self.submit_weights(weights);

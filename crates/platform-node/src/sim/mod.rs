@@ -378,7 +378,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         net.changes.push((SET_CHANGE_BLOCK, set_changed(&net.metagraph, leaver, via, key)));
     }
     if scenario.tempo_change {
-        net.shorten_tempo(TEMPO_CHANGE_BLOCK, TEMPO_AFTER);
+        net.change_tempo(TEMPO_CHANGE_BLOCK, TEMPO_AFTER);
     }
     // Those who set weights: the honest validators but one that left the set (the newcomer's are
     // checked from the epoch it joined).

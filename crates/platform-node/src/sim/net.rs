@@ -323,7 +323,7 @@ impl Net {
 
     /// Dynamic tempo from now on, the tempo becoming `tempo` at chain block `from` (which must
     /// be after every metagraph change already made): the metagraph read from there shows it.
-    pub fn shorten_tempo(&mut self, from: u64, tempo: u16) {
+    pub fn change_tempo(&mut self, from: u64, tempo: u16) {
         let mut changed = (*self.metagraph_at(from)).clone();
         changed.params.tempo = tempo;
         self.changes.push((from, changed));
@@ -799,50 +799,73 @@ pub(crate) fn heights(nodes: &[Core]) -> Vec<u64> {
 /// The owner (validator 0's key) adds challenge `sim` through validator `via` and, once every
 /// running validator has it, the miner submits six payloads to `via`; returns the miner's key.
 pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Keypair, Stuck> {
-    use platform_types::{
-        ChallengeId, ChallengeSpec, Envelope, MechanismId, Payload, Submission, SudoAction, SudoCommand,
-    };
+    add_challenge(net, via, "sim", super::sandbox::module())?;
+    let miner = key(MINER);
+    let payloads: Vec<Vec<u8>> = (0..6u64).map(|nonce| format!("answer {nonce}").into_bytes()).collect();
+    submit(net, via, &miner, "sim", 0, &payloads);
+    Ok(miner)
+}
+
+/// The owner (validator `V0`) adds challenge `id` running `module` through validator `via`
+/// (which keeps the module, as `POST /sudo` does, for the others to fetch by its hash); runs
+/// until every running validator has it.
+pub(crate) fn add_challenge(net: &mut Net, via: usize, id: &str, module: &[u8]) -> Result<(), Stuck> {
+    use platform_types::{ChallengeId, ChallengeSpec, Envelope, MechanismId, SudoAction, SudoCommand};
     let netuid = NetUid::new(NETUID);
     let owner = key("V0");
+    let hash = platform_types::blake2b_256(module);
     let spec = ChallengeSpec {
-        id: ChallengeId::new("sim").expect("id"),
-        name: "sim".into(),
-        module_hash: platform_types::blake2b_256(super::sandbox::module()),
-        module_size: super::sandbox::module().len() as u64,
+        id: ChallengeId::new(id).expect("id"),
+        name: id.into(),
+        module_hash: hash,
+        module_size: module.len() as u64,
         policy: Default::default(),
         scoring: Default::default(),
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
     };
-    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: net.start.wall_ms };
+    // The owner's nonces increase: one more than the challenges added so far.
+    let nonce = net.nodes[via].state.registry.challenges.len() as u64 + 1;
+    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce, timestamp_ms: net.start.wall_ms };
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
-    // As `POST /sudo` keeps the module the owner sent, for the others to fetch by its hash.
-    let module = super::sandbox::module();
-    net.nodes[via].records.put_blob(&platform_types::blake2b_256(module), module).expect("memory store");
+    net.nodes[via].records.put_blob(&hash, module).expect("memory store");
     net.deliver(via, Input::Sudo { signed, local: true, reply: None });
-    let id = ChallengeId::new("sim").expect("id");
+    let id = ChallengeId::new(id).expect("id");
     net.run_until(Duration::from_secs(30), |net| {
         net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.challenge(&id).is_some())
-    })?;
+    })
+}
 
-    let miner = key(MINER);
-    for nonce in 0..6u64 {
-        let payload = format!("answer {nonce}").into_bytes();
+/// `miner` submits `payloads` to `challenge` through validator `via`, with nonces from
+/// `first_nonce` on, signed now; their ids.
+pub(crate) fn submit(
+    net: &mut Net,
+    via: usize,
+    miner: &Keypair,
+    challenge: &str,
+    first_nonce: u64,
+    payloads: &[Vec<u8>],
+) -> Vec<platform_types::SubmissionId> {
+    use platform_types::{ChallengeId, Envelope, Payload, Submission, SubmissionId};
+    let netuid = NetUid::new(NETUID);
+    let mut ids = Vec::new();
+    for (nonce, payload) in (first_nonce..).zip(payloads) {
         let submission = Submission {
-            challenge: ChallengeId::new("sim").expect("id"),
+            challenge: ChallengeId::new(challenge).expect("id"),
             miner: miner.public(),
             payload_size: payload.len() as u64,
-            payload: Payload::Inline(payload),
+            payload: Payload::Inline(payload.clone()),
             metadata: vec![],
             nonce,
             timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
         };
-        let envelope = Envelope::seal(&miner, netuid, &submission);
+        let envelope = Envelope::seal(miner, netuid, &submission);
+        ids.push(SubmissionId(envelope.payload_hash()));
         let bytes = envelope.to_bytes();
         let signed = envelope.open(netuid).expect("signed");
         net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
     }
-    Ok(miner)
+    ids
 }
 
 /// The simulated chain's block `number` (its hash is a function of the number: the simulated

@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
-use platform_types::{Hash, Payload, RuntimePolicy, SubmissionId, blake2b_256};
+use platform_types::{ChallengeId, Epoch, Hash, Payload, RuntimePolicy, SubmissionId, blake2b_256};
 
 use crate::core::Input;
-use crate::evaluations::{Request, Target};
-use crate::evaluator::{Job, Signer, evaluate};
+use crate::evaluations::{EpochTargets, Request, Target, evaluated};
+use crate::evaluator::{Answer, EpochJob, Job, Signer, evaluate, evaluate_epoch};
 use crate::records::Records;
 
 /// The simulated challenge: rejects an empty payload ("empty"), and scores any other
@@ -36,6 +36,52 @@ pub(crate) const MODULE_WAT: &str = r#"(module
         (i32.const 1000000)))
     (i32.store (i32.const 2053) (i32.const 0))
     (i64.const 0x80000000009)))"#;
+
+/// A simulated challenge that scores epochs: each answer scores 1e9 when its payload's last
+/// byte equals that of the epoch's first answer (in commit order), else 0, so that a verdict
+/// depends on the other answers and on their order; one by one it rejects everything.
+#[cfg(test)]
+pub(crate) const EPOCH_MODULE_WAT: &str = r#"(module
+  (memory (export "memory") 2)
+  (data (i32.const 3072) "\01\09\00\00\00per epoch")
+  (func (export "platform_alloc") (param i32) (result i32) i32.const 16384)
+  (func (export "platform_evaluate") (param i32 i32) (result i64) (i64.const 0xC000000000E))
+  (func (export "platform_score_epoch") (param $ptr i32) (param $len i32) (result i64)
+    (local $count i32) (local $i i32) (local $at i32) (local $out i32) (local $size i32)
+    (local $last i32) (local $first i32)
+    ;; count sits after the layout tag, seed and epoch (4 + 32 + 8 bytes); each answer is
+    ;; submission [32] | miner [32] | payload_len u32 | payload.
+    (local.set $count (i32.load (i32.add (local.get $ptr) (i32.const 44))))
+    (local.set $at (i32.add (local.get $ptr) (i32.const 48)))
+    (i32.store (i32.const 8192) (local.get $count))
+    (local.set $out (i32.const 8196))
+    (local.set $first (i32.const -1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $size (i32.load (i32.add (local.get $at) (i32.const 64))))
+        (local.set $last (i32.const 0))
+        (if (local.get $size)
+          (then (local.set $last
+            (i32.load8_u (i32.add (i32.add (local.get $at) (i32.const 67)) (local.get $size))))))
+        (if (i32.eq (local.get $first) (i32.const -1)) (then (local.set $first (local.get $last))))
+        (i32.store8 (local.get $out) (i32.const 0))
+        (i32.store (i32.add (local.get $out) (i32.const 1))
+          (select (i32.const 1000000000) (i32.const 0) (i32.eq (local.get $last) (local.get $first))))
+        (i32.store (i32.add (local.get $out) (i32.const 5)) (i32.const 0))
+        (local.set $out (i32.add (local.get $out) (i32.const 9)))
+        (local.set $at (i32.add (i32.add (local.get $at) (i32.const 68)) (local.get $size)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i64.or (i64.shl (i64.const 8192) (i64.const 32))
+      (i64.extend_i32_u (i32.sub (local.get $out) (i32.const 8192))))))"#;
+
+/// The epoch-scoring simulated challenge's module bytes.
+#[cfg(test)]
+pub(crate) fn epoch_module() -> &'static [u8] {
+    static MODULE: OnceLock<Vec<u8>> = OnceLock::new();
+    MODULE.get_or_init(|| wat::parse_str(EPOCH_MODULE_WAT).expect("the simulated epoch module is valid WAT"))
+}
 
 /// The simulated challenge's module bytes.
 pub(crate) fn module() -> &'static [u8] {
@@ -61,6 +107,10 @@ pub(crate) struct Sandbox {
     waiting: Vec<Target>,
     /// Submissions handed over (each is evaluated once).
     taken: HashSet<SubmissionId>,
+    /// Closed epochs waiting for their challenge's module.
+    epochs_waiting: Vec<EpochTargets>,
+    /// Epochs handed over, by challenge (each is scored once).
+    scored: HashSet<(ChallengeId, Epoch)>,
 }
 
 impl Sandbox {
@@ -91,6 +141,12 @@ impl Sandbox {
             Request::Evaluate(target) => {
                 if self.taken.insert(target.id) {
                     self.waiting.push(target);
+                }
+                inputs.extend(self.run_waiting(records, peers, signer));
+            }
+            Request::ScoreEpoch(epoch) => {
+                if self.scored.insert((epoch.challenge.clone(), epoch.epoch)) {
+                    self.epochs_waiting.push(epoch);
                 }
                 inputs.extend(self.run_waiting(records, peers, signer));
             }
@@ -135,7 +191,8 @@ impl Sandbox {
         Input::ModulesLoaded(self.modules.keys().cloned().collect::<BTreeSet<_>>())
     }
 
-    /// Evaluates the waiting submissions whose module is loaded.
+    /// Evaluates the waiting submissions and scores the waiting epochs whose module is loaded
+    /// (each as its module asks: one by one, or by epoch).
     fn run_waiting(&mut self, records: &Records, peers: &[&Records], signer: &Signer) -> Vec<Input> {
         let mut inputs = Vec::new();
         for target in std::mem::take(&mut self.waiting) {
@@ -143,28 +200,64 @@ impl Sandbox {
                 self.waiting.push(target);
                 continue;
             };
-            let Target { id, challenge, block_hash, epoch, miner } = target;
-            let Some(submission) = records.submission(&id) else {
-                inputs.push(Input::Abstained { id, reason: "the committed submission has no stored body".into() });
+            if module.scores_epochs() {
                 continue;
-            };
-            let payload = match submission.payload {
-                Payload::Inline(bytes) => Some(bytes),
-                Payload::Blob(hash) => records
-                    .blob(&hash)
-                    .or_else(|| peers.iter().find_map(|p| p.blob(&hash).filter(|b| blake2b_256(b) == hash))),
+            }
+            let Target { id, challenge, block_hash, epoch, miner } = target;
+            let payload = match payload(records, peers, &id) {
+                Ok(payload) => payload,
+                Err(reason) => {
+                    inputs.push(Input::Abstained { id, reason });
+                    continue;
+                }
             };
             let job = Job { id, challenge, block_hash, epoch, miner, payload };
             inputs.push(match evaluate(runtime(), module, signer, job) {
-                Ok(sealed) => {
-                    if let Some(reason) = sealed.reason {
-                        let _ = records.put_reason(&id, &reason);
-                    }
-                    Input::Evaluated { id, envelope: sealed.envelope }
-                }
+                Ok(sealed) => evaluated(records, id, sealed),
                 Err(abstention) => Input::Abstained { id, reason: abstention.reason },
             });
         }
+        for targets in std::mem::take(&mut self.epochs_waiting) {
+            let Some((_, module)) = self.modules.get(targets.challenge.as_str()) else {
+                self.epochs_waiting.push(targets);
+                continue;
+            };
+            if !module.scores_epochs() {
+                continue;
+            }
+            let EpochTargets { challenge, epoch, seed, answers, skip } = targets;
+            let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
+            let mut job = EpochJob { challenge, epoch, seed, answers: Vec::new() };
+            let mut missing = None;
+            for (id, miner) in answers {
+                match payload(records, peers, &id) {
+                    Ok(payload) => job.answers.push(Answer { id, miner, payload }),
+                    Err(reason) => missing = Some(reason),
+                }
+            }
+            let scored = match missing {
+                Some(reason) => Err(reason),
+                None => evaluate_epoch(runtime(), module, signer, job).map_err(|a| a.reason),
+            };
+            match scored {
+                Ok(sealed) => inputs.extend(
+                    sealed.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)),
+                ),
+                Err(reason) => inputs.extend(ids.into_iter().map(|id| Input::Abstained { id, reason: reason.clone() })),
+            }
+        }
         inputs
     }
+}
+
+/// A committed submission's payload, from `records` or a reachable peer's (as
+/// `crate::evaluations` reads it); `Err` when the body is missing.
+fn payload(records: &Records, peers: &[&Records], id: &SubmissionId) -> Result<Option<Vec<u8>>, String> {
+    let submission = records.submission(id).ok_or("the committed submission has no stored body")?;
+    Ok(match submission.payload {
+        Payload::Inline(bytes) => Some(bytes),
+        Payload::Blob(hash) => {
+            records.blob(&hash).or_else(|| peers.iter().find_map(|p| p.blob(&hash).filter(|b| blake2b_256(b) == hash)))
+        }
+    })
 }

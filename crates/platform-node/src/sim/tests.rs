@@ -191,7 +191,7 @@ fn the_checker_catches_a_run_beyond_the_fault_bound() {
 fn with_dynamic_tempo_shortening_mid_run_blocks_follow_the_chains_epochs() {
     let mut net = Net::new(4, 3);
     net.chain_every = Some(Duration::from_millis(100));
-    net.shorten_tempo(super::TEMPO_CHANGE_BLOCK, super::TEMPO_AFTER);
+    net.change_tempo(super::TEMPO_CHANGE_BLOCK, super::TEMPO_AFTER);
     // Before the change one epoch every 10 blocks, after it one every 5.
     let first_after = net.chain_epoch(super::TEMPO_CHANGE_BLOCK).expect("dynamic");
     assert_eq!(net.chain_epoch(super::TEMPO_CHANGE_BLOCK - 1), Some(first_after - 1));
@@ -795,4 +795,61 @@ fn a_run_past_its_bound_on_inputs_is_stuck() {
     let stuck = net.run_until(LIMIT, |net| net.nodes[0].state.tip.height.get() >= 1_000).expect_err("bounded");
     assert!(stuck.inputs > 200 && stuck.inputs < 400, "{stuck}");
     assert!(stuck.elapsed < LIMIT, "{stuck}");
+}
+
+/// A challenge that scores epochs (issue 23): once the epoch of its answers closes, every
+/// validator scores them together, in commit order, and signs the scorer's verdict on each as
+/// that submission's evaluation, which is committed like any other. A validator that restarts
+/// before its evaluations were committed scores the closed epoch again from its store, to the
+/// same verdicts. (Two of the four withhold their evaluations, so that the submissions wait for
+/// the restarted one's; the per-submission entry point, which rejects everything, never runs.)
+#[test]
+fn an_epoch_scorer_gives_every_validator_the_same_verdicts_and_again_after_a_restart() {
+    use super::net::{MINER, add_challenge, key, submit};
+    let mut net = Net::new(4, 17);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.change_tempo(2, 29); // epochs of about three seconds
+    net.behaviour[2] = Some(Behaviour::WithheldEvaluations);
+    net.behaviour[3] = Some(Behaviour::WithheldEvaluations);
+    add_challenge(&mut net, 0, "epochal", super::sandbox::epoch_module()).expect("added");
+    let miner = key(MINER);
+    let payloads = [b"answer x1".to_vec(), b"answer y1".to_vec(), b"answer z2".to_vec()];
+    let ids = submit(&mut net, 0, &miner, "epochal", 100, &payloads);
+    let evaluated_by = |net: &Net, validators: &[usize]| {
+        let state = &net.nodes[0].state;
+        ids.iter().all(|id| {
+            state
+                .submissions
+                .get(id)
+                .is_some_and(|c| validators.iter().all(|&v| c.evaluations.contains_key(&net.nodes[v].keypair.public())))
+        })
+    };
+    net.run_until(Duration::from_secs(30), |net| evaluated_by(net, &[0, 1])).expect("scored once the epoch closed");
+    net.behaviour[3] = None;
+    net.restart(3);
+    net.run_until(Duration::from_secs(30), |net| evaluated_by(net, &[0, 1, 3]))
+        .expect("scored again after the restart");
+    // What the scorer must say: per epoch, in commit order, 1e9 for the answers ending as the
+    // first one does.
+    let state = &net.nodes[0].state;
+    let mut answers: Vec<_> =
+        ids.iter().map(|id| (state.submissions[id].epoch, state.submissions[id].height, *id)).collect();
+    answers.sort();
+    let last_byte = |id: &platform_types::SubmissionId| {
+        *payloads[ids.iter().position(|i| i == id).expect("ours")].last().expect("byte")
+    };
+    let mut scored = 0;
+    for (epoch, _, id) in &answers {
+        let first = answers.iter().find(|(e, ..)| e == epoch).map(|(.., first)| last_byte(first)).expect("first");
+        let expected = if last_byte(id) == first { 1_000_000_000 } else { 0 };
+        scored += usize::from(expected > 0);
+        let verdicts: Vec<_> = [0, 1, 3]
+            .iter()
+            .map(|&v| *state.submissions[id].evaluations.get(&net.nodes[v].keypair.public()).expect("evaluated"))
+            .collect();
+        assert!(verdicts.iter().all(|v| *v == verdicts[0]), "{id}: {verdicts:?}");
+        assert_eq!(verdicts[0].0, platform_types::EvaluationStatus::Scored, "{id}");
+        assert_eq!(verdicts[0].1, expected, "{id} in epoch {epoch}");
+    }
+    assert!(scored >= 1 && answers.len() == 3);
 }
