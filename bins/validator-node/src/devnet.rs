@@ -123,8 +123,11 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     }
     println!("  logs:        {} (RUST_LOG filters it)", work_dir.join("validators.log").display());
     println!("  miners registered on subnet {} (the devnet submits for the first ones):", net.config.netuid);
+    let graph = net.chain.metagraph(NetUid::new(net.config.netuid), None).await.ok();
     for (i, miner) in net.miners.iter().enumerate() {
-        println!("    {}  secret URI {}", miner.public().to_ss58(), miner_suri(i));
+        let uid = graph.as_ref().and_then(|g| g.uid_of(&miner.public())).map_or("?".to_owned(), |u| u.to_string());
+        let (ss58, suri) = (miner.public().to_ss58(), miner_suri(i));
+        println!("    {ss58}  uid {uid}  secret URI {suri}  (submits to {})", challenge_of(i));
     }
     for key in &net.config.miner_keys {
         println!("    {}  (--miner-key: you sign)", key.to_ss58());
@@ -158,10 +161,10 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
             _ = submit_tick.tick() => {
                 for (m, miner) in net.miners.iter().enumerate() {
                     nonce += 1;
-                    let (challenge, payload) = if m % 2 == 0 {
-                        ("regression", format!("{} -2 0.25 5 -0.5", 1.0 + (nonce % 10) as f64 / 10.0).into_bytes())
-                    } else {
-                        ("invariant-agent", agent.clone())
+                    let challenge = challenge_of(m);
+                    let payload = match challenge {
+                        "regression" => format!("{} -2 0.25 5 -0.5", 1.0 + (nonce % 10) as f64 / 10.0).into_bytes(),
+                        _ => agent.clone(),
                     };
                     let submission = Submission {
                         challenge: ChallengeId::new(challenge)?,
@@ -187,6 +190,12 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     say("stopping");
     net.shutdown().await;
     Ok(())
+}
+
+/// The challenge the devnet's miner `m` submits to: even ones to `regression` (scored one by
+/// one), odd ones to `invariant-agent` (scored per epoch, against the epoch's other agents).
+fn challenge_of(m: usize) -> &'static str {
+    if m % 2 == 0 { "regression" } else { "invariant-agent" }
 }
 
 /// Each validator's weights for mechanism 0 as stored on chain (empty when unset or unreadable).

@@ -14,8 +14,22 @@ fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c()
     }
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("devnet");
-    let run = support::run_devnet_command(env!("CARGO_BIN_EXE_validator-node"), &dir, &[], Duration::from_secs(300));
+    // Until the identical weights give the invariant-agent miner its share: that challenge
+    // scores each epoch's agents together (issue 23), so its miner is weighted only once an
+    // epoch closed and every validator's epoch verdicts were committed.
+    let agent_weighted = |out: &str| {
+        let Some(uid) = agent_miner_uid(out) else { return false };
+        let Some(last) = out.rfind("identical across validators: yes") else { return false };
+        out[..last]
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with("validator 0:"))
+            .is_some_and(|l| l.contains(&format!("({uid}, ")))
+    };
+    let bin = env!("CARGO_BIN_EXE_validator-node");
+    let run = support::run_devnet_command_until(bin, &dir, &[], Duration::from_secs(300), &agent_weighted);
     let out = &run.output;
+    assert!(agent_weighted(out), "the invariant-agent miner never weighted:\n{out}");
     // Progress while starting, then where to look.
     assert!(out.contains("chain: starting the subtensor runtime"), "{out}");
     assert!(out.contains("validators: starting 4/4"), "{out}");
@@ -60,4 +74,10 @@ fn sixteen_validators_all_set_identical_weights_on_chain() {
     }
     assert!(run.clean_exit, "Ctrl-C stops it with status 0:\n{out}");
     eprintln!("16 validators: first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
+}
+
+/// The uid of the miner the devnet has submit to `invariant-agent`, from its list of miners.
+fn agent_miner_uid(out: &str) -> Option<u16> {
+    let line = out.lines().find(|l| l.contains("(submits to invariant-agent)"))?;
+    line.split("  uid ").nth(1)?.split_whitespace().next()?.parse().ok()
 }

@@ -145,6 +145,18 @@ pub struct DevnetRun {
 /// chopsticks as the tests use them) until it prints the weights every validator has on
 /// chain, identical across validators, then stops it with SIGINT as Ctrl-C would.
 pub fn run_devnet_command(bin: &str, work: &Path, args: &[&str], timeout: Duration) -> DevnetRun {
+    run_devnet_command_until(bin, work, args, timeout, &|_| true)
+}
+
+/// [`run_devnet_command`], stopping only at identical weights once `done` holds of everything
+/// printed so far.
+pub fn run_devnet_command_until(
+    bin: &str,
+    work: &Path,
+    args: &[&str],
+    timeout: Duration,
+    done: &dyn Fn(&str) -> bool,
+) -> DevnetRun {
     use std::io::{BufRead, BufReader};
     let spec = chain_common::spec_path().expect("the chain spec");
     let chain_dir = spec.parent().expect("folder").to_path_buf();
@@ -192,7 +204,7 @@ pub fn run_devnet_command(bin: &str, work: &Path, args: &[&str], timeout: Durati
         if line.contains("first weights on chain") && first_weights.is_none() {
             first_weights = Some(start.elapsed());
         }
-        if first_weights.is_some() && line.contains("identical across validators: yes") {
+        if first_weights.is_some() && line.contains("identical across validators: yes") && done(&output) {
             break;
         }
     }
