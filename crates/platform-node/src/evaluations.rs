@@ -80,12 +80,12 @@ enum Work {
 
 /// An answer of a closed epoch, as the core finds it in the state.
 pub(crate) struct EpochAnswer {
-    id: SubmissionId,
-    miner: PublicKey,
-    height: Height,
-    block_hash: Hash,
+    pub id: SubmissionId,
+    pub miner: PublicKey,
+    pub height: Height,
+    pub block_hash: Hash,
     /// This validator's evaluation of it is committed.
-    evaluated: bool,
+    pub evaluated: bool,
 }
 
 /// What the actor's own tasks report back to it.
@@ -457,7 +457,7 @@ impl Core {
     /// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those
     /// still in it), from the epoch's stored blocks; `Err` when a block or a retired record is
     /// missing (pruned), as the answers are then not all known.
-    fn retired_answers(
+    pub(crate) fn retired_answers(
         &self,
         challenge: &ChallengeId,
         epoch: Epoch,

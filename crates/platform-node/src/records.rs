@@ -45,7 +45,7 @@ pub struct Records {
     store: Arc<dyn Store>,
 }
 
-fn height_key(height: u64) -> [u8; 8] {
+pub(crate) fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
 }
 

@@ -853,3 +853,41 @@ fn an_epoch_scorer_gives_every_validator_the_same_verdicts_and_again_after_a_res
     }
     assert!(scored >= 1 && answers.len() == 3);
 }
+
+/// A validator scoring a closed epoch again after a restart must see every answer of it, also
+/// those that have left its state since (final on the others' evaluations, then retired): they
+/// are found again in its stored blocks.
+#[test]
+fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blocks() {
+    use super::net::{MINER, add_challenge, key, submit};
+    let mut net = Net::new(4, 19);
+    net.chain_every = Some(Duration::from_millis(100));
+    add_challenge(&mut net, 0, "epochal", super::sandbox::epoch_module()).expect("added");
+    let payloads = [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()];
+    let ids = submit(&mut net, 0, &key(MINER), "epochal", 100, &payloads);
+    let retired = |net: &Net| ids.iter().all(|id| net.nodes[0].records.retired(id).is_some());
+    net.run_until(Duration::from_secs(60), retired).expect("scored, final and retired");
+    let node = &net.nodes[0];
+    let challenge = platform_types::ChallengeId::new("epochal").expect("id");
+    let record = |id| node.records.retired(id).expect("retired");
+    // Say only the first answer were still held: the others are found.
+    let first = record(&ids[0]);
+    let held = [crate::evaluations::EpochAnswer {
+        id: ids[0],
+        miner: first.miner,
+        height: first.height,
+        block_hash: first.block_hash,
+        evaluated: false,
+    }];
+    let found = node.retired_answers(&challenge, first.epoch, &held).expect("all found");
+    let mut expected: Vec<_> = ids[1..].iter().filter(|id| record(id).epoch == first.epoch).copied().collect();
+    let mut got: Vec<_> = found.iter().map(|a| a.id).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(found.iter().all(|a| a.height == record(&a.id).height && a.block_hash == record(&a.id).block_hash));
+    // Without the epoch's blocks (pruned) the answers are not all known: no scoring from a guess.
+    let height = first.height.get();
+    node.records.store().delete(platform_storage::Column::Blocks, &crate::records::height_key(height)).expect("delete");
+    assert!(node.retired_answers(&challenge, first.epoch, &held).is_err());
+}
