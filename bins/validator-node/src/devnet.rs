@@ -195,7 +195,7 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
 /// The challenge the devnet's miner `m` submits to: even ones to `regression` (scored one by
 /// one), odd ones to `invariant-agent` (scored per epoch, against the epoch's other agents).
 fn challenge_of(m: usize) -> &'static str {
-    if m % 2 == 0 { "regression" } else { "invariant-agent" }
+    if m.is_multiple_of(2) { "regression" } else { "invariant-agent" }
 }
 
 /// Each validator's weights for mechanism 0 as stored on chain (empty when unset or unreadable).
