@@ -129,3 +129,32 @@ fn with_other_answers_the_epoch_scorer_reports_the_payloads_epoch_verdict() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--params` runs the challenge with the parameters it is registered with (invariant-agent:
+/// its exponents α β γ), as validators run it; bad hex is one line and exit 1.
+#[test]
+fn params_are_the_registered_challenge_parameters() {
+    let (challenge, agent) = (dist("invariant-agent"), dist("invariant-baseline"));
+    let run = |params: &str| {
+        let out = evaluate(&[
+            "--challenge",
+            challenge.to_str().expect("utf-8"),
+            "--payload",
+            agent.to_str().expect("utf-8"),
+            "--params",
+            params,
+            "--output",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    assert_eq!(run("000000")["score_ppb"], 1_000_000_000, "every factor left out");
+    let refused = run("0x090101");
+    assert_eq!(refused["verdict"], "rejected");
+    assert!(refused["reason"].as_str().expect("reason").contains("above 8"), "{refused}");
+    let out = evaluate(&["--challenge", challenge.to_str().expect("utf-8"), "--payload", "-", "--params", "zz"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: --params is not hex") && stderr.lines().count() == 1, "{stderr}");
+}

@@ -7,7 +7,8 @@
 //! - `A`: share of cases answered correctly;
 //! - `L99`: 99th percentile of the fuel the agent used per answered case, `T` a target fuel
 //!   ([`TARGET_FUEL`]); `T / L99` is capped at 1, so beating the target earns nothing more;
-//! - `α = β = γ = 1` ([`ALPHA`], [`BETA`], [`GAMMA`]).
+//! - `α`, `β`, `γ`: the challenge's parameters, three bytes the owner registers with it
+//!   ([`Exponents::from_params`]; none for `α = β = γ = 1`).
 //!
 //! Each epoch the challenge also scores the epoch's committed agents together, as a
 //! transaction-invariant subnet scores its miners against their consensus: every agent runs on
@@ -24,7 +25,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::vec::Vec;
 
-use platform_challenge_sdk::host::{NestedRun, NestedStatus, run_nested};
+use platform_challenge_sdk::host::{NestedRun, NestedStatus, params, run_nested};
 use platform_challenge_sdk::rng::Rng;
 use platform_challenge_sdk::{EpochInput, Input, PPB, Verdict, challenge, epoch_scorer};
 
@@ -34,16 +35,41 @@ pub const CASES: usize = 64;
 pub const CASE_FUEL: u64 = 1_000_000;
 /// Target fuel per case (`T`).
 pub const TARGET_FUEL: u64 = 2_000;
-/// Exponent of coverage `N`.
-pub const ALPHA: u32 = 1;
-/// Exponent of accuracy `A`.
-pub const BETA: u32 = 1;
-/// Exponent of speed `T / L99`.
-pub const GAMMA: u32 = 1;
+/// The largest exponent the parameters may set.
+pub const MAX_EXPONENT: u8 = 8;
 /// Share of the answers to a case that must agree for the epoch's label to hold, in ppb (60 %).
 pub const LABEL_QUORUM_PPB: u64 = 600_000_000;
 /// Encoded size of a case.
 pub const CASE_BYTES: usize = 2 + 8 * 5;
+
+/// The scoring exponents: `α` of coverage `N`, `β` of accuracy `A`, `γ` of speed `T / L99`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exponents {
+    /// `α`.
+    pub alpha: u32,
+    /// `β`.
+    pub beta: u32,
+    /// `γ`.
+    pub gamma: u32,
+}
+
+impl Exponents {
+    /// `α = β = γ = 1`: the challenge registered without parameters.
+    pub const DEFAULT: Exponents = Exponents { alpha: 1, beta: 1, gamma: 1 };
+
+    /// From the challenge's parameters: none for [`Exponents::DEFAULT`], else exactly three
+    /// bytes `α β γ`, each at most [`MAX_EXPONENT`] (0 leaves that factor out).
+    pub fn from_params(params: &[u8]) -> Result<Exponents, &'static str> {
+        match *params {
+            [] => Ok(Exponents::DEFAULT),
+            [alpha, beta, gamma] if alpha.max(beta).max(gamma) <= MAX_EXPONENT => {
+                Ok(Exponents { alpha: alpha.into(), beta: beta.into(), gamma: gamma.into() })
+            }
+            [_, _, _] => Err("the challenge's parameters set an exponent above 8"),
+            _ => Err("the challenge's parameters must be empty or three bytes (alpha, beta, gamma)"),
+        }
+    }
+}
 
 /// What a transaction does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,13 +194,13 @@ pub fn cases(seed: &[u8; 32]) -> Vec<Case> {
 
 /// `N^α · A^β · (T / L99)^γ` in ppb from per-case results `(answered, correct, fuel)`, with
 /// `A` the share of all cases answered correctly.
-pub fn score(results: &[(bool, bool, u64)]) -> (u32, u64) {
-    score_against(results, results.len())
+pub fn score(results: &[(bool, bool, u64)], exponents: Exponents) -> (u32, u64) {
+    score_against(results, results.len(), exponents)
 }
 
 /// [`score`] with `A` the share of `labelled` cases answered correctly (a case without a label
 /// is never correct, so `labelled` ≥ the correct answers).
-pub fn score_against(results: &[(bool, bool, u64)], labelled: usize) -> (u32, u64) {
+pub fn score_against(results: &[(bool, bool, u64)], labelled: usize, exponents: Exponents) -> (u32, u64) {
     let total = results.len().max(1) as u64;
     let answered = results.iter().filter(|r| r.0).count() as u64;
     let correct = results.iter().filter(|r| r.0 && r.1).count() as u64;
@@ -187,8 +213,9 @@ pub fn score_against(results: &[(bool, bool, u64)], labelled: usize) -> (u32, u6
     let ratio = |num: u64, den: u64| (u128::from(num) * u128::from(PPB) / u128::from(den.max(1))) as u64;
     let speed = ratio(TARGET_FUEL, l99).min(u64::from(PPB));
     let pow = |base: u64, exp: u32| (0..exp).fold(u64::from(PPB), |acc, _| acc * base / u64::from(PPB));
-    let ppb = pow(ratio(answered, total), ALPHA) * pow(ratio(correct, labelled as u64), BETA) / u64::from(PPB)
-        * pow(speed, GAMMA)
+    let Exponents { alpha, beta, gamma } = exponents;
+    let ppb = pow(ratio(answered, total), alpha) * pow(ratio(correct, labelled as u64), beta) / u64::from(PPB)
+        * pow(speed, gamma)
         / u64::from(PPB);
     (ppb as u32, l99)
 }
@@ -241,7 +268,7 @@ fn answers(cases: &[Case], mut agent: impl FnMut(&[u8]) -> NestedRun) -> Option<
 const NOT_AN_AGENT: &str = "the payload is not a usable agent module (see the challenge README)";
 
 /// Runs `agent` on every case and scores it against the challenge's own labels.
-pub fn evaluate_with(seed: &[u8; 32], agent: impl FnMut(&[u8]) -> NestedRun) -> Verdict {
+pub fn evaluate_with(seed: &[u8; 32], exponents: Exponents, agent: impl FnMut(&[u8]) -> NestedRun) -> Verdict {
     let cases = cases(seed);
     let Some(answers) = answers(&cases, agent) else { return Verdict::rejected(NOT_AN_AGENT) };
     let results: Vec<(bool, bool, u64)> = answers
@@ -249,7 +276,7 @@ pub fn evaluate_with(seed: &[u8; 32], agent: impl FnMut(&[u8]) -> NestedRun) -> 
         .zip(&cases)
         .map(|(&(answer, fuel), case)| (answer.is_some(), answer == Some(case.breaks_invariant()), fuel))
         .collect();
-    let (score_ppb, l99) = score(&results);
+    let (score_ppb, l99) = score(&results, exponents);
     let correct = results.iter().filter(|r| r.1).count();
     Verdict::Scored { score_ppb, detail: format!("correct={correct}/{CASES} l99_fuel={l99}").into_bytes() }
 }
@@ -260,6 +287,7 @@ pub fn evaluate_with(seed: &[u8; 32], agent: impl FnMut(&[u8]) -> NestedRun) -> 
 /// usable module is rejected and does not vote.
 pub fn score_epoch_with(
     seed: &[u8; 32],
+    exponents: Exponents,
     agents: usize,
     mut run: impl FnMut(usize, &[u8]) -> NestedRun,
 ) -> Vec<Verdict> {
@@ -277,7 +305,7 @@ pub fn score_epoch_with(
                 .zip(&labels)
                 .map(|(&(answer, fuel), label)| (answer.is_some(), label.is_some() && answer == *label, fuel))
                 .collect();
-            let (score_ppb, l99) = score_against(&results, labelled);
+            let (score_ppb, l99) = score_against(&results, labelled, exponents);
             let agreed = results.iter().filter(|r| r.1).count();
             let detail = format!("agreed={agreed}/{labelled} labelled of {CASES} l99_fuel={l99}");
             Verdict::Scored { score_ppb, detail: detail.into_bytes() }
@@ -285,16 +313,23 @@ pub fn score_epoch_with(
         .collect()
 }
 
-/// The challenge: the payload is the agent's WASM module.
+/// The challenge: the payload is the agent's WASM module; the exponents come from the
+/// challenge's parameters (bad ones reject every payload, saying why).
 pub fn evaluate(input: &Input) -> Verdict {
-    evaluate_with(&input.seed, |case| run_nested(input.payload, case, CASE_FUEL, 16))
+    match Exponents::from_params(&params()) {
+        Ok(exponents) => evaluate_with(&input.seed, exponents, |case| run_nested(input.payload, case, CASE_FUEL, 16)),
+        Err(reason) => Verdict::rejected(reason),
+    }
 }
 
 /// The epoch scorer: every committed agent of the epoch, scored against their consensus.
 pub fn score_epoch(input: &EpochInput) -> Vec<Verdict> {
-    score_epoch_with(&input.seed, input.answers.len(), |agent, case| {
-        run_nested(input.answers[agent].payload, case, CASE_FUEL, 16)
-    })
+    match Exponents::from_params(&params()) {
+        Ok(exponents) => score_epoch_with(&input.seed, exponents, input.answers.len(), |agent, case| {
+            run_nested(input.answers[agent].payload, case, CASE_FUEL, 16)
+        }),
+        Err(reason) => input.answers.iter().map(|_| Verdict::rejected(reason)).collect(),
+    }
 }
 
 challenge!(evaluate);
@@ -303,6 +338,31 @@ epoch_scorer!(score_epoch);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const D: Exponents = Exponents::DEFAULT;
+
+    /// α, β, γ from the owner's parameters (BitDefense's formula with its exponents chosen):
+    /// each raises its factor; none are 1, 1, 1; anything else is refused, saying why.
+    #[test]
+    fn the_exponents_come_from_the_parameters() {
+        assert_eq!(Exponents::from_params(&[]), Ok(D));
+        assert_eq!(Exponents::from_params(&[2, 1, 0]), Ok(Exponents { alpha: 2, beta: 1, gamma: 0 }));
+        assert_eq!(Exponents::from_params(&[8, 8, 8]).map(|e| e.gamma), Ok(8));
+        assert!(Exponents::from_params(&[9, 1, 1]).is_err(), "above the largest exponent");
+        assert!(Exponents::from_params(&[1, 1]).is_err() && Exponents::from_params(&[1; 4]).is_err());
+        // Half the cases answered (all right) at twice the target fuel: N = 1/2, A = 1/2 of all
+        // cases, speed 1/2.
+        let mut results = [(true, true, TARGET_FUEL * 2); 10];
+        for r in results.iter_mut().take(5) {
+            *r = (false, false, 0);
+        }
+        let with = |alpha, beta, gamma| score(&results, Exponents { alpha, beta, gamma }).0;
+        assert_eq!(with(1, 1, 1), PPB / 8);
+        assert_eq!(with(2, 1, 1), PPB / 16, "α squares coverage");
+        assert_eq!(with(1, 0, 1), PPB / 4, "β = 0 leaves accuracy out");
+        assert_eq!(with(0, 0, 3), PPB / 8, "γ cubes speed");
+        assert_eq!(with(0, 0, 0), PPB);
+    }
 
     #[test]
     fn cases_are_seeded_and_mixed() {
@@ -319,20 +379,20 @@ mod tests {
     #[test]
     fn the_score_follows_the_formula() {
         let all = |fuel| [(true, true, fuel); 10];
-        assert_eq!(score(&all(TARGET_FUEL)).0, PPB);
-        assert_eq!(score(&all(TARGET_FUEL / 2)).0, PPB, "faster than the target earns no more");
-        assert_eq!(score(&all(TARGET_FUEL * 2)).0, PPB / 2);
+        assert_eq!(score(&all(TARGET_FUEL), D).0, PPB);
+        assert_eq!(score(&all(TARGET_FUEL / 2), D).0, PPB, "faster than the target earns no more");
+        assert_eq!(score(&all(TARGET_FUEL * 2), D).0, PPB / 2);
         let mut half_wrong = all(TARGET_FUEL);
         for r in half_wrong.iter_mut().take(5) {
             r.1 = false;
         }
-        assert_eq!(score(&half_wrong).0, PPB / 2);
+        assert_eq!(score(&half_wrong, D).0, PPB / 2);
         let mut half_unanswered = all(TARGET_FUEL);
         for r in half_unanswered.iter_mut().take(5) {
             *r = (false, false, CASE_FUEL);
         }
-        assert_eq!(score(&half_unanswered).0, PPB / 4, "N and A both halve");
-        assert_eq!(score(&[(false, false, 0); 4]).0, 0);
+        assert_eq!(score(&half_unanswered, D).0, PPB / 4, "N and A both halve");
+        assert_eq!(score(&[(false, false, 0); 4], D).0, 0);
     }
 
     #[test]
@@ -363,7 +423,7 @@ mod tests {
             output: alloc::vec![u8::from(flag)],
         };
         // Three right, one always-yes, one invalid.
-        let verdicts = score_epoch_with(&seed, 5, |agent, case| match agent {
+        let verdicts = score_epoch_with(&seed, D, 5, |agent, case| match agent {
             0..=2 => answer(truth(case)),
             3 => answer(true),
             _ => NestedRun { status: NestedStatus::InvalidModule, fuel_used: 0, output: alloc::vec![] },
@@ -380,15 +440,15 @@ mod tests {
         // Two right against two always-yes: only the cases that break an invariant reach 60 %
         // (4 of 4 say yes); the others are 2 against 2 and carry no label. So the always-yes
         // agents match every labelled case as well as the right ones.
-        let split = score_epoch_with(&seed, 4, |agent, case| answer(if agent < 2 { truth(case) } else { true }));
+        let split = score_epoch_with(&seed, D, 4, |agent, case| answer(if agent < 2 { truth(case) } else { true }));
         assert!(split.iter().all(|v| v.score_ppb() == PPB), "{split:?}");
         // And with nobody's answers, nothing is labelled and nobody scores.
-        assert!(score_epoch_with(&seed, 0, |_, _| answer(true)).is_empty());
+        assert!(score_epoch_with(&seed, D, 0, |_, _| answer(true)).is_empty());
     }
 
     #[test]
     fn a_perfect_native_agent_scores_by_speed_and_a_missing_runtime_is_a_rejection() {
-        let perfect = evaluate_with(&[5; 32], |bytes| NestedRun {
+        let perfect = evaluate_with(&[5; 32], D, |bytes| NestedRun {
             status: NestedStatus::Ok,
             fuel_used: TARGET_FUEL * 4,
             output: alloc::vec![u8::from(Case::decode(bytes).is_some_and(|c| c.breaks_invariant()))],

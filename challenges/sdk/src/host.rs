@@ -1,4 +1,5 @@
-//! Safe wrappers over the host functions (ABI versions 1 and 2: version 2 added no host function).
+//! Safe wrappers over the host functions (version 2 of the ABI added none; version 3 added
+//! `params`).
 //!
 //! Off wasm32 (native tests, miner tools) the pure functions fall back to native code with the
 //! same results; functions that need the validator (`random_fill`, `sr25519_verify`,
@@ -33,7 +34,25 @@ mod imports {
             out_cap: usize,
             result: *mut u8,
         ) -> i32;
+        pub fn params(out: *mut u8, cap: usize) -> usize;
     }
+}
+
+/// The challenge's parameters as the owner registered them with it (`ChallengeSpec::params`,
+/// at most 4 KiB; empty when none were given): settings the challenge defines, such as its
+/// scoring exponents. Natively (tests, miner tools) there are none.
+pub fn params() -> Vec<u8> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: with a capacity of 0 the host writes nothing; it returns the whole length.
+        let len = unsafe { imports::params(core::ptr::null_mut(), 0) };
+        let mut out = alloc::vec![0u8; len];
+        // SAFETY: the host writes at most `len` bytes to `out`, which holds `len`.
+        unsafe { imports::params(out.as_mut_ptr(), len) };
+        out
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    Vec::new()
 }
 
 /// Writes a line to the evaluation's log (kept in the validator's audit summary). No-op natively.

@@ -5,8 +5,9 @@ use alloc::vec::Vec;
 
 /// The ABI version this SDK speaks. Version 2 added the epoch scorer ([`EpochInput`]); the
 /// per-submission input kept its bytes, and the layout tag they start with
-/// ([`EVALUATE_INPUT_VERSION`]), so a module built for version 1 runs unchanged.
-pub const ABI_VERSION: u32 = 2;
+/// ([`EVALUATE_INPUT_VERSION`]), so a module built for version 1 runs unchanged. Version 3 added
+/// the `params` host function ([`crate::host::params`]) and changed no bytes.
+pub const ABI_VERSION: u32 = 3;
 /// The tag a per-submission [`Input`] starts with (its layout, unchanged since version 1).
 pub const EVALUATE_INPUT_VERSION: u32 = 1;
 /// The tag an [`EpochInput`] starts with.

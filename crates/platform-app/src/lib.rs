@@ -38,6 +38,7 @@ pub use retire::REPLAY_WINDOW_MS;
 pub use rules::{Checker, Context, Invalid};
 pub use snapshot::{Manifest, Snapshot, SnapshotError};
 pub use state::{
-    AppState, ChallengeEntry, Committed, Effects, Evaluations, Registry, SNAPSHOT_INTERVAL, SubmissionInfo, Verdict,
+    AppState, ChallengeEntry, Committed, Effects, EpochAnswers, Evaluations, Registry, SNAPSHOT_INTERVAL,
+    SubmissionInfo, Verdict,
 };
 pub use weights::{Champions, EpochOutcome};

@@ -49,6 +49,17 @@ pub struct Committed {
 /// What a committed evaluation says: status, score (ppb), output hash.
 pub type Verdict = (EvaluationStatus, u32, Hash);
 
+/// The answers ordered in one closed epoch to one challenge ([`AppState::epoch_answers`]).
+#[derive(Clone, Debug)]
+pub struct EpochAnswers<'a> {
+    /// The challenge.
+    pub challenge: ChallengeId,
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Each answer's id and what the state holds of it, in commit order (height, then id).
+    pub answers: Vec<(SubmissionId, &'a Committed)>,
+}
+
 /// One submission's committed evaluations by validator, in key order. A sorted vector: a
 /// submission has a handful, and a `BTreeMap`'s first node alone holds room for eleven, which
 /// across every committed submission was most of a validator's memory. Encodes exactly as a
@@ -278,6 +289,27 @@ impl AppState {
     /// The active challenge with this id.
     pub fn challenge(&self, id: &ChallengeId) -> Option<&ChallengeEntry> {
         self.registry.challenges.get(id.as_str())
+    }
+
+    /// The answers ordered in the epochs `closed` accepts that are still in the state, per
+    /// active challenge (of its current version) and epoch, each list in commit order (height,
+    /// then id): what a challenge that scores epochs scores once an epoch has closed. Challenges
+    /// and epochs in id and epoch order.
+    pub fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<EpochAnswers<'_>> {
+        let mut out = Vec::new();
+        for (challenge, entry) in &self.registry.challenges {
+            let mut by_epoch: BTreeMap<Epoch, Vec<(SubmissionId, &Committed)>> = BTreeMap::new();
+            for id in self.by_challenge.get(challenge).into_iter().flatten() {
+                if let Some(c) = self.submissions.get(id).filter(|c| c.height >= entry.since && closed(c.epoch)) {
+                    by_epoch.entry(c.epoch).or_default().push((*id, c));
+                }
+            }
+            for (epoch, mut answers) in by_epoch {
+                answers.sort_by_key(|(id, c)| (c.height, *id));
+                out.push(EpochAnswers { challenge: entry.spec.id.clone(), epoch, answers });
+            }
+        }
+        out
     }
 
     /// Whether the state after the block at `height` is a snapshot (its root covers it all).

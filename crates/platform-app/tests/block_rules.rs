@@ -144,6 +144,7 @@ impl Net {
             scoring,
             mechanism: MechanismId::new(0),
             emission_share_ppb: 1_000_000_000,
+            params: Vec::new(),
         };
         let owner = self.owner.clone();
         self.sudo(&owner, SudoCommand::AddChallenge(spec))

@@ -32,6 +32,10 @@ pub struct EvaluateArgs {
     /// Runtime policy as a JSON file (fields of the challenge's policy; defaults otherwise).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// The challenge's parameters as registered (`sudo-cli challenge list` shows them), hex
+    /// [default: none].
+    #[arg(long, value_name = "HEX")]
+    params: Option<String>,
     /// Another answer of the same epoch (repeatable), for a challenge that also scores each
     /// epoch's answers together (it exports `platform_score_epoch`, docs/runtime-abi.md): the
     /// epoch scorer then runs over the payload first and these after it, in the order given,
@@ -56,6 +60,9 @@ pub struct CheckArgs {
     /// Payload for the smoke evaluation (default: empty, which a challenge should reject cleanly).
     #[arg(long, value_name = "FILE")]
     payload: Option<PathBuf>,
+    /// The parameters it is to be registered with, hex [default: none].
+    #[arg(long, value_name = "HEX")]
+    params: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -207,6 +214,7 @@ impl Report {
 fn evaluate(
     module_path: &Path,
     policy: &RuntimePolicy,
+    params: &[u8],
     input: &EvalInput,
     others: &[Vec<u8>],
     output: OutputFormat,
@@ -214,7 +222,10 @@ fn evaluate(
     let wasm = std::fs::read(module_path).with_context(|| format!("cannot read {}", module_path.display()))?;
     let mut progress = Progress::start(output, &format!("compiling {} ({} bytes)", module_path.display(), wasm.len()));
     let runtime = Runtime::new(RuntimeOptions::default())?;
-    let module = runtime.load(&wasm, policy).with_context(|| format!("module {} refused", module_path.display()));
+    let module = runtime
+        .load(&wasm, policy)
+        .map(|module| module.with_params(params))
+        .with_context(|| format!("module {} refused", module_path.display()));
     let report = module.and_then(|module| {
         progress.stage(&format!("evaluating {} bytes of input", input.payload.len()));
         let outcome = runtime.evaluate(&module, input).context("evaluation failed")?;
@@ -274,7 +285,8 @@ impl EvaluateArgs {
         let policy = load_policy(self.policy.as_deref())?;
         let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)? };
         let others = self.with.iter().map(|path| read_input_file(path)).collect::<anyhow::Result<Vec<_>>>()?;
-        let report = evaluate(&self.challenge, &policy, &input, &others, self.output)?;
+        let params = crate::params_arg(self.params.as_deref())?;
+        let report = evaluate(&self.challenge, &policy, &params, &input, &others, self.output)?;
         report.print(self.output, vec![])
     }
 }
@@ -285,7 +297,8 @@ impl CheckArgs {
         let policy = load_policy(self.policy.as_deref())?;
         let payload = self.payload.as_deref().map(read_input_file).transpose()?.unwrap_or_default();
         let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload };
-        let report = evaluate(&self.module, &policy, &input, &[], self.output).context("check failed")?;
+        let params = crate::params_arg(self.params.as_deref())?;
+        let report = evaluate(&self.module, &policy, &params, &input, &[], self.output).context("check failed")?;
         report.print(
             self.output,
             vec![

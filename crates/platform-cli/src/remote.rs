@@ -296,6 +296,11 @@ pub struct ChallengeArgs {
     /// Share of the mechanism's emission, in parts per billion.
     #[arg(long, default_value_t = 1_000_000_000)]
     emission_share_ppb: u32,
+    /// The challenge's own parameters, as hex (at most 4 KiB), signed with the rest: its module
+    /// reads them through the `params` host function and defines their form (invariant-agent:
+    /// three bytes α β γ, e.g. 020101) [default: none].
+    #[arg(long, value_name = "HEX")]
+    params: Option<String>,
 }
 
 /// `sudo-cli challenge add|update|remove`, `sudo-cli set-required-version`.
@@ -341,6 +346,7 @@ impl SudoArgs {
                     scoring: crate::scoring::load_scoring(args.scoring.as_deref(), args.unearned)?,
                     mechanism: MechanismId::new(args.mechanism),
                     emission_share_ppb: args.emission_share_ppb,
+                    params: crate::params_arg(args.params.as_deref())?,
                 };
                 spec.validate().map_err(|e| anyhow!("challenge refused: {e}"))?;
                 module = Some(hex::encode(&wasm));
@@ -415,11 +421,12 @@ impl ListArgs {
         print_json_or(self.node.output, &list, || {
             for c in list.as_array().into_iter().flatten() {
                 println!(
-                    "{}  module {}  mechanism {}  share {} ppb  since height {}  loaded {}",
+                    "{}  module {}  mechanism {}  share {} ppb  params {}  since height {}  loaded {}",
                     c["id"].as_str().unwrap_or("?"),
                     c["module_hash"].as_str().unwrap_or("?"),
                     c["mechanism_id"],
                     c["emission_share_ppb"],
+                    c["params"].as_str().filter(|p| !p.is_empty()).unwrap_or("none"),
                     c["since_height"],
                     c["module_loaded"]
                 );

@@ -118,6 +118,7 @@ pub fn challenge_spec(id: &str, wasm: &[u8], emission_share_ppb: u32) -> anyhow:
         scoring: ScoringConfig::default(),
         mechanism: MechanismId::new(0),
         emission_share_ppb,
+        params: Vec::new(),
     })
 }
 

@@ -9,8 +9,9 @@
 //! ([`AppState::audit_block`]): signatures, sudo keys, and every epoch's weight vector and
 //! validator set recomputed from the committed evaluations and metagraph snapshot. Submissions
 //! are evaluated again in the sandbox with the challenge module whose hash the owner signed
-//! (all of them, or one in `sample`), and each validator's committed verdict is compared with
-//! the re-run. [`compare_with_chain`] then reads what each validator's hotkey set on chain for
+//! (all of them, or one in `sample`; a challenge that scores epochs has each closed epoch's
+//! answers scored together again, as validators score them, whenever any is sampled), and each
+//! validator's committed verdict is compared with the re-run. [`compare_with_chain`] then reads what each validator's hotkey set on chain for
 //! every epoch and compares it with the recomputed vector.
 //!
 //! What the audit trusts: the data directory's genesis validator set (or, when the early
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use platform_app::{AppState, Committed, Context};
+use platform_app::{AppState, Committed, Context, Verdict};
 use platform_chain::Chain;
 use platform_consensus::Committee;
 use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
@@ -37,7 +38,7 @@ use serde::Serialize;
 
 pub use platform_app::SNAPSHOT_INTERVAL;
 
-use crate::evaluator::{Job, Outcome};
+use crate::evaluator::{Answer, EpochJob, EpochRun, Job, Outcome, run_epoch};
 use crate::records::Records;
 
 /// What the audit checks besides the blocks themselves.
@@ -53,7 +54,8 @@ pub struct AuditOptions {
     /// Blocks between snapshots: the protocol's [`platform_app::SNAPSHOT_INTERVAL`] (state
     /// roots differ at snapshot heights, so the replay must take the network's).
     pub snapshot_interval: u64,
-    /// Evaluate one committed submission in `sample` again (1: all; 0: none).
+    /// Evaluate one committed submission in `sample` again (1: all; 0: none). An epoch of a
+    /// challenge that scores epochs is scored again whole when any of its answers is sampled.
     pub sample: u64,
 }
 
@@ -249,12 +251,13 @@ fn starting_point(
 /// Loaded challenge modules by module hash, and why a module could not be loaded.
 struct Modules<'r> {
     runtime: &'r Runtime,
-    loaded: HashMap<(Hash, Hash), Result<ChallengeModule, String>>,
+    /// By module hash, policy hash and parameters hash.
+    loaded: HashMap<(Hash, Hash, Hash), Result<ChallengeModule, String>>,
 }
 
 impl Modules<'_> {
     fn get(&mut self, records: &Records, spec: &ChallengeSpec) -> Result<&ChallengeModule, String> {
-        let key = (spec.module_hash, platform_types::hash_of(&spec.policy));
+        let key = (spec.module_hash, platform_types::hash_of(&spec.policy), blake2b_256(&spec.params));
         self.loaded
             .entry(key)
             .or_insert_with(|| {
@@ -262,7 +265,8 @@ impl Modules<'_> {
                 if blake2b_256(&wasm) != spec.module_hash {
                     return Err("the stored module is not the one the owner signed".to_owned());
                 }
-                self.runtime.load(&wasm, &spec.policy).map_err(|e| format!("challenge module does not load: {e}"))
+                let module = self.runtime.load(&wasm, &spec.policy);
+                module.map(|m| m.with_params(&spec.params)).map_err(|e| format!("challenge module does not load: {e}"))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -295,7 +299,7 @@ pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtim
     let mut modules = runtime.map(|runtime| Modules { runtime, loaded: HashMap::new() });
     // Re-run verdicts waiting for the submission's evaluations to be complete (it retires, or
     // the replay ends).
-    let mut reruns: HashMap<SubmissionId, (EvaluationStatus, u32, Hash)> = HashMap::new();
+    let mut reruns: HashMap<SubmissionId, Verdict> = HashMap::new();
     let mut committee = None;
     let owners = match &options.sudo[..] {
         [] => owners_in(records, &state),
@@ -355,6 +359,7 @@ pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtim
                 Action::Weights(p) => Some(p.clone()),
                 _ => None,
             });
+            let epoch_before = state.tip.epoch;
             let effects = state.apply_block(&block, &ctx);
             report.blocks += 1;
             report.last_height = height;
@@ -380,18 +385,33 @@ pub fn replay(records: &Records, options: &AuditOptions, runtime: Option<&Runtim
                 });
             }
             if let Some(modules) = modules.as_mut().filter(|_| options.sample > 0) {
-                for id in &effects.submissions {
-                    let sampled =
-                        u64::from_le_bytes(id.0.as_bytes()[..8].try_into().expect("8 bytes")) % options.sample == 0;
-                    if !sampled {
-                        continue;
-                    }
+                let sampled = |id: &SubmissionId| {
+                    u64::from_le_bytes(id.0.as_bytes()[..8].try_into().expect("8 bytes")) % options.sample == 0
+                };
+                for id in effects.submissions.iter().filter(|id| sampled(id)) {
                     match rerun(records, &state, modules, id, &block) {
-                        Ok(verdict) => {
+                        Ok(Some(verdict)) => {
                             report.evaluations.rerun += 1;
                             reruns.insert(*id, verdict);
                         }
+                        Ok(None) => {} // scored with its epoch's other answers once the epoch closes
                         Err(why) => *report.evaluations.not_rerun.entry(why).or_default() += 1,
+                    }
+                }
+                if block.header.epoch > epoch_before {
+                    let closed = |epoch| epoch >= epoch_before && epoch < block.header.epoch;
+                    for platform_app::EpochAnswers { challenge, epoch, answers } in state.epoch_answers(closed) {
+                        if !answers.iter().any(|(id, _)| sampled(id)) {
+                            continue;
+                        }
+                        match rescore_epoch(records, &state, modules, &challenge, epoch, &answers) {
+                            Ok(Some(verdicts)) => {
+                                report.evaluations.rerun += verdicts.len() as u64;
+                                reruns.extend(verdicts);
+                            }
+                            Ok(None) => {} // its module scores submissions one by one
+                            Err(why) => *report.evaluations.not_rerun.entry(why).or_default() += answers.len() as u64,
+                        }
                     }
                 }
             }
@@ -459,25 +479,34 @@ fn certified(
     crate::sync_client::certifies(block, certificate, expected, committee, netuid)
 }
 
-/// Runs a committed submission again, as a validator evaluated it.
+/// A committed submission's payload as stored.
+fn stored_payload(records: &Records, id: &SubmissionId) -> Result<Vec<u8>, String> {
+    let submission = records.submission(id).ok_or("submission body not stored")?;
+    Ok(match submission.payload {
+        platform_types::Payload::Inline(bytes) => bytes,
+        platform_types::Payload::Blob(hash) => {
+            records.blob(&hash).filter(|b| blake2b_256(b) == hash).ok_or("payload blob not stored")?
+        }
+    })
+}
+
+/// Runs a committed submission again, as a validator evaluated it; `None` when its challenge
+/// scores epochs (its verdict comes from [`rescore_epoch`]).
 fn rerun(
     records: &Records,
     state: &AppState,
     modules: &mut Modules<'_>,
     id: &SubmissionId,
     block: &Block,
-) -> Result<(EvaluationStatus, u32, Hash), String> {
+) -> Result<Option<Verdict>, String> {
     let committed = state.submissions.get(id).ok_or("not in the state")?;
     let entry = state.challenge(&committed.challenge).ok_or("challenge no longer active")?;
     let runtime = modules.runtime;
     let module = modules.get(records, &entry.spec)?;
-    let submission = records.submission(id).ok_or("submission body not stored")?;
-    let payload = match submission.payload {
-        platform_types::Payload::Inline(bytes) => bytes,
-        platform_types::Payload::Blob(hash) => {
-            records.blob(&hash).filter(|b| blake2b_256(b) == hash).ok_or("payload blob not stored")?
-        }
-    };
+    if module.scores_epochs() {
+        return Ok(None);
+    }
+    let payload = stored_payload(records, id)?;
     let mut job = Job {
         id: *id,
         challenge: committed.challenge.clone(),
@@ -487,17 +516,45 @@ fn rerun(
         payload: Some(payload),
     };
     match crate::evaluator::run(runtime, module, &mut job) {
-        Outcome::Verdict(r) => Ok((r.status, r.score_ppb, r.output_hash)),
+        Outcome::Verdict(r) => Ok(Some((r.status, r.score_ppb, r.output_hash))),
         Outcome::Abstain(reason) => Err(format!("local failure: {reason}")),
     }
 }
 
-fn compare(
-    audit: &mut EvaluationAudit,
-    id: &SubmissionId,
-    committed: &Committed,
-    rerun: (EvaluationStatus, u32, Hash),
-) {
+/// Scores a closed epoch's `answers` to `challenge` again, as validators score them when the
+/// epoch closes (same answers, order and seed: `crate::evaluations`); `None` when the
+/// challenge's module scores submissions one by one.
+fn rescore_epoch(
+    records: &Records,
+    state: &AppState,
+    modules: &mut Modules<'_>,
+    challenge: &platform_types::ChallengeId,
+    epoch: platform_types::Epoch,
+    answers: &[(SubmissionId, &Committed)],
+) -> Result<Option<Vec<(SubmissionId, Verdict)>>, String> {
+    let entry = state.challenge(challenge).ok_or("challenge no longer active")?;
+    let runtime = modules.runtime;
+    let module = modules.get(records, &entry.spec)?;
+    let Some((_, last)) = answers.last().filter(|_| module.scores_epochs()) else { return Ok(None) };
+    let mut job = EpochJob {
+        challenge: challenge.clone(),
+        epoch,
+        seed: crate::evaluator::epoch_seed(challenge, epoch, &last.block_hash),
+        answers: Vec::with_capacity(answers.len()),
+    };
+    for (id, committed) in answers {
+        job.answers.push(Answer { id: *id, miner: committed.miner, payload: Some(stored_payload(records, id)?) });
+    }
+    let (ids, input) = job.into_input().map_err(|a| a.reason)?;
+    match run_epoch(runtime, module, &input, ids.len()) {
+        EpochRun::Verdicts(results) => {
+            Ok(Some(ids.into_iter().zip(results).map(|(id, r)| (id, (r.status, r.score_ppb, r.output_hash))).collect()))
+        }
+        EpochRun::Abstain(reason) => Err(format!("local failure: {reason}")),
+    }
+}
+
+fn compare(audit: &mut EvaluationAudit, id: &SubmissionId, committed: &Committed, rerun: Verdict) {
     for (validator, verdict) in committed.evaluations.iter() {
         if *verdict == rerun {
             audit.agreed += 1;

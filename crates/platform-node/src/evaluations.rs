@@ -37,15 +37,32 @@ pub(crate) const EVALUATIONS_IN_FLIGHT: usize = 2;
 /// What the event loop asks of the evaluation actor.
 #[derive(Debug)]
 pub(crate) enum Request {
-    /// The active challenges `(id, module hash, policy)`: load the modules missing, drop the
-    /// others.
-    Challenges(Vec<(String, Hash, RuntimePolicy)>),
+    /// The active challenges: load the modules missing, drop the others (a challenge whose
+    /// policy or parameters changed is loaded again).
+    Challenges(Vec<Active>),
     /// Evaluate a committed submission (once: a repeat is ignored); nothing for a challenge
     /// whose module scores epochs.
     Evaluate(Target),
     /// Score a closed epoch's answers to a challenge, if its module scores epochs (once per
     /// challenge and epoch); nothing otherwise.
     ScoreEpoch(EpochTargets),
+}
+
+/// An active challenge as the evaluation actor runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Active {
+    pub id: String,
+    pub module_hash: Hash,
+    pub policy: RuntimePolicy,
+    /// The challenge's parameters (`ChallengeSpec::params`), served to its module.
+    pub params: Vec<u8>,
+}
+
+impl Active {
+    /// Whether `module` is this challenge's, loaded as it now says (policy, parameters).
+    pub fn runs(&self, module: &ChallengeModule) -> bool {
+        module.hash() == self.module_hash && *module.policy() == self.policy && module.params() == self.params
+    }
 }
 
 /// A closed epoch's committed answers to one challenge, for its epoch scorer.
@@ -164,13 +181,13 @@ impl Evaluations {
     }
 
     /// Keeps the modules of `challenges` and starts loading the missing ones.
-    async fn load(&mut self, challenges: Vec<(String, Hash, RuntimePolicy)>, done: &mpsc::Sender<Done>) {
+    async fn load(&mut self, challenges: Vec<Active>, done: &mpsc::Sender<Done>) {
         let before = self.modules.len();
-        self.modules.retain(|id, (hash, _)| challenges.iter().any(|(w, h, _)| w == id && h == hash));
+        self.modules.retain(|id, (_, module)| challenges.iter().any(|c| &c.id == id && c.runs(module)));
         if self.modules.len() != before {
             self.report_loaded().await;
         }
-        for (id, hash, policy) in challenges {
+        for Active { id, module_hash: hash, policy, params } in challenges {
             if self.modules.contains_key(&id) || !self.loading.insert(id.clone()) {
                 continue;
             }
@@ -200,7 +217,7 @@ impl Evaluations {
                     Some(wasm) => tokio::task::spawn_blocking(move || runtime.load(&wasm, &policy))
                         .await
                         .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string())),
+                        .and_then(|r| r.map(|m| m.with_params(&params)).map_err(|e| e.to_string())),
                     None => Err(format!("module {hash} not found on any peer")),
                 };
                 let _ = done.send(Done::Module { challenge: id, hash, module: Box::new(module) }).await;
@@ -360,7 +377,12 @@ impl Core {
             .registry
             .challenges
             .iter()
-            .map(|(id, entry)| (id.clone(), entry.spec.module_hash, entry.spec.policy))
+            .map(|(id, entry)| Active {
+                id: id.clone(),
+                module_hash: entry.spec.module_hash,
+                policy: entry.spec.policy,
+                params: entry.spec.params.clone(),
+            })
             .collect();
         self.effects.push(Effect::Evaluate(Request::Challenges(challenges)));
     }
@@ -430,27 +452,26 @@ impl Core {
     }
 
     /// The committed answers in the state of the epochs `closed` accepts, per active challenge
-    /// (of its current version) and epoch.
+    /// and epoch ([`platform_app::AppState::epoch_answers`]), with whether this validator's evaluation of each
+    /// is committed.
     fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
         let me = self.me();
-        let mut out: std::collections::BTreeMap<(String, Epoch), Vec<EpochAnswer>> = Default::default();
-        for (challenge, entry) in &self.state.registry.challenges {
-            for id in self.state.by_challenge.get(challenge).into_iter().flatten() {
-                let Some(c) = self.state.submissions.get(id) else { continue };
-                if c.height < entry.since || !closed(c.epoch) {
-                    continue;
-                }
-                out.entry((challenge.clone(), c.epoch)).or_default().push(EpochAnswer {
-                    id: *id,
-                    miner: c.miner,
-                    height: c.height,
-                    block_hash: c.block_hash,
-                    evaluated: c.evaluations.contains_key(&me),
-                });
-            }
-        }
-        out.into_iter()
-            .filter_map(|((challenge, epoch), answers)| Some((ChallengeId::new(&challenge).ok()?, epoch, answers)))
+        self.state
+            .epoch_answers(closed)
+            .into_iter()
+            .map(|platform_app::EpochAnswers { challenge, epoch, answers }| {
+                let answers = answers
+                    .into_iter()
+                    .map(|(id, c)| EpochAnswer {
+                        id,
+                        miner: c.miner,
+                        height: c.height,
+                        block_hash: c.block_hash,
+                        evaluated: c.evaluations.contains_key(&me),
+                    })
+                    .collect();
+                (challenge, epoch, answers)
+            })
             .collect()
     }
 

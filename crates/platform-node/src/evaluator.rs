@@ -169,37 +169,15 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mu
 /// evaluation, or the abstention (for all of them: the scores depend on every answer, so
 /// without one payload none can be computed).
 pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, job: EpochJob) -> EpochEvaluated {
-    let EpochJob { challenge, epoch, seed, answers } = job;
-    let mut input = EpochInput { seed, epoch: epoch.get(), answers: Vec::with_capacity(answers.len()) };
-    let mut ids = Vec::with_capacity(answers.len());
-    for answer in answers {
-        let Some(payload) = answer.payload else {
-            return Err(Abstention { reason: format!("payload of {} unavailable", answer.id) });
-        };
-        ids.push(answer.id);
-        input.answers.push(EpochAnswer {
-            submission: *answer.id.0.as_bytes(),
-            miner: *answer.miner.as_bytes(),
-            payload,
-        });
-    }
+    let (challenge, epoch) = (job.challenge.clone(), job.epoch);
+    let (ids, input) = job.into_input()?;
     let mut attempt = 1;
-    let results: Vec<Result> = loop {
-        match runtime.score_epoch(module, &input) {
-            Ok(outcome) => {
-                break outcome
-                    .verdicts
-                    .into_iter()
-                    .map(|(verdict, output_hash)| {
-                        let (status, score_ppb, reason) = judged(verdict);
-                        Result { status, score_ppb, fuel_used: outcome.fuel_used, output_hash, reason }
-                    })
-                    .collect();
-            }
-            Err(error) if error.is_deterministic() => break ids.iter().map(|_| failure(&error)).collect(),
-            Err(error) if attempt >= ATTEMPTS => return Err(Abstention { reason: error.to_string() }),
-            Err(error) => {
-                debug!(%challenge, epoch = epoch.get(), attempt, %error, "epoch scoring failed locally; trying again");
+    let results = loop {
+        match run_epoch(runtime, module, &input, ids.len()) {
+            EpochRun::Verdicts(results) => break results,
+            EpochRun::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),
+            EpochRun::Abstain(reason) => {
+                debug!(%challenge, epoch = epoch.get(), attempt, %reason, "epoch scoring failed locally; trying again");
                 attempt += 1;
             }
         }
@@ -212,6 +190,34 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Sign
             (id, Sealed { envelope, reason: result.reason })
         })
         .collect())
+}
+
+/// What one run of an epoch scorer came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EpochRun {
+    /// Each answer's verdict, in the input's order: what every honest validator computes.
+    Verdicts(Vec<Result>),
+    /// A failure of this machine ([`Outcome::Abstain`]).
+    Abstain(String),
+}
+
+/// Runs `module`'s epoch scorer once over `input` of `answers` answers (blocking): a
+/// deterministic failure rejects every answer alike.
+pub fn run_epoch(runtime: &Runtime, module: &ChallengeModule, input: &EpochInput, answers: usize) -> EpochRun {
+    match runtime.score_epoch(module, input) {
+        Ok(outcome) => EpochRun::Verdicts(
+            outcome
+                .verdicts
+                .into_iter()
+                .map(|(verdict, output_hash)| {
+                    let (status, score_ppb, reason) = judged(verdict);
+                    Result { status, score_ppb, fuel_used: outcome.fuel_used, output_hash, reason }
+                })
+                .collect(),
+        ),
+        Err(error) if error.is_deterministic() => EpochRun::Verdicts((0..answers).map(|_| failure(&error)).collect()),
+        Err(error) => EpochRun::Abstain(error.to_string()),
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -253,6 +259,27 @@ pub struct EpochJob {
     pub seed: [u8; 32],
     /// Every answer ordered in the epoch, in commit order (height, then submission id).
     pub answers: Vec<Answer>,
+}
+
+impl EpochJob {
+    /// The answers' ids and the scorer's input, in the answers' order; the abstention when a
+    /// payload is missing (every verdict depends on every answer).
+    pub fn into_input(self) -> std::result::Result<(Vec<SubmissionId>, EpochInput), Abstention> {
+        let mut input = EpochInput { seed: self.seed, epoch: self.epoch.get(), answers: Vec::new() };
+        let mut ids = Vec::with_capacity(self.answers.len());
+        for answer in self.answers {
+            let Some(payload) = answer.payload else {
+                return Err(Abstention { reason: format!("payload of {} unavailable", answer.id) });
+            };
+            ids.push(answer.id);
+            input.answers.push(EpochAnswer {
+                submission: *answer.id.0.as_bytes(),
+                miner: *answer.miner.as_bytes(),
+                payload,
+            });
+        }
+        Ok((ids, input))
+    }
 }
 
 /// One answer of an [`EpochJob`].

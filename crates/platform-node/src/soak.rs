@@ -149,6 +149,7 @@ pub fn run(
         scoring: ScoringConfig::default(),
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
+        params: Vec::new(),
     };
     let add = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: 0 };
     let mut pending: Vec<Action> = vec![Action::Sudo(Envelope::seal(&owner, netuid, &add))];

@@ -17,7 +17,7 @@ use crate::error::RuntimeError;
 pub struct AuditRecord {
     /// blake2b-256 of the challenge module as registered.
     pub module_hash: Hash,
-    /// blake2b-256 of the encoded input.
+    /// blake2b-256 of the encoded input (followed by the challenge's parameters, when it has any).
     pub input_hash: Hash,
     /// blake2b-256 of the module's output ([`Hash::ZERO`] when there was none).
     pub output_hash: Hash,

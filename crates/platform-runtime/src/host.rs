@@ -1,4 +1,5 @@
-//! The host-function whitelist (ABI versions 1 and 2: version 2 added no host function), imported from the `platform` module.
+//! The host-function whitelist, imported from the `platform` module (version 2 of the ABI added
+//! none; version 3 added `params`).
 //!
 //! Every host function charges fuel before doing work, checks every guest pointer range, and
 //! reports a bad call as [`RuntimeError::HostCall`], which ends the evaluation with that error.
@@ -17,9 +18,9 @@ use crate::runtime::Shared;
 /// The import module name of every host function.
 pub const IMPORT_MODULE: &str = "platform";
 
-/// Names of the host functions (the same in ABI versions 1 and 2).
+/// Names of the host functions (`params` since ABI version 3).
 pub const HOST_FUNCTIONS: &[&str] =
-    &["log", "blake2b_256", "sha256", "sr25519_verify", "random_fill", "merkle_verify", "run_nested"];
+    &["log", "blake2b_256", "sha256", "sr25519_verify", "random_fill", "merkle_verify", "run_nested", "params"];
 
 /// At most this many log lines are kept per evaluation; later ones are counted, not stored.
 pub const MAX_LOG_LINES: usize = 32;
@@ -35,6 +36,7 @@ mod cost {
     pub const SR25519_VERIFY: u64 = 100_000;
     pub const MERKLE_LEVEL: u64 = 500;
     pub const NESTED_CALL: u64 = 10_000;
+    pub const PER_BYTE_COPIED: u64 = 1;
 }
 
 /// Per-evaluation state the host functions work on.
@@ -51,6 +53,8 @@ pub(crate) struct HostEnv {
     pub nested_fuel: u64,
     /// `None` only for the throwaway environment used to check import signatures.
     pub nested: Option<(Arc<Shared>, NestedLimits)>,
+    /// The challenge's parameters (`params`).
+    pub params: Arc<[u8]>,
 }
 
 impl HostEnv {
@@ -66,6 +70,7 @@ impl HostEnv {
             host_calls: 0,
             nested_fuel: 0,
             nested,
+            params: Arc::from(&[][..]),
         }
     }
 }
@@ -88,6 +93,7 @@ pub(crate) fn imports<'a>(
             "random_fill" => Function::new_typed_with_env(store, env, random_fill),
             "merkle_verify" => Function::new_typed_with_env(store, env, merkle_verify),
             "run_nested" => Function::new_typed_with_env(store, env, run_nested),
+            "params" => Function::new_typed_with_env(store, env, params),
             _ => continue,
         };
         imports.define(IMPORT_MODULE, name, function);
@@ -240,6 +246,20 @@ fn sr25519_verify(
     let signature = Signature::from_bytes(call.read_array(sig)?);
     let message = call.read(msg, call.len(msg_len)?)?;
     Ok(i32::from(public.verify_raw(&message, &signature).is_ok()))
+}
+
+/// Copies the challenge's parameters (its `ChallengeSpec::params`, as the owner signed them) to
+/// `out`, at most `cap` bytes, and returns their whole length: called with `cap` 0 first, it
+/// tells the guest how much room to make. Charged per byte copied.
+fn params(mut ctx: FunctionEnvMut<HostEnv>, out: i32, cap: i32) -> Result<i32, RuntimeError> {
+    let mut call = Call::begin(&mut ctx, "params", cost::CALL)?;
+    let cap = call.len(cap)?;
+    let params = Arc::clone(&call.env.params);
+    let copied = params.len().min(cap);
+    call.charge(cost::PER_BYTE_COPIED * copied as u64)?;
+    call.write(out, &params[..copied])?;
+    // At most `MAX_PARAMS_BYTES` (4 KiB): fits an i32.
+    Ok(params.len() as i32)
 }
 
 /// Fills `len` bytes at `out` from the evaluation's seeded stream:

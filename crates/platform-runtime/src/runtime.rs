@@ -73,6 +73,8 @@ pub struct ChallengeModule {
     imported: Arc<[String]>,
     /// It exports an epoch scorer ([`abi::EXPORT_SCORE_EPOCH`]).
     scores_epochs: bool,
+    /// The challenge's parameters, served by the `params` host function.
+    params: Arc<[u8]>,
 }
 
 impl ChallengeModule {
@@ -89,6 +91,19 @@ impl ChallengeModule {
     /// Whether it scores each epoch's answers together ([`Runtime::score_epoch`]) as well.
     pub fn scores_epochs(&self) -> bool {
         self.scores_epochs
+    }
+
+    /// The module with the challenge's parameters (`ChallengeSpec::params`, as the owner
+    /// signed them), which its runs read through the `params` host function (ABI version 3).
+    /// None by default.
+    pub fn with_params(mut self, params: &[u8]) -> Self {
+        self.params = Arc::from(params);
+        self
+    }
+
+    /// The challenge's parameters its runs see.
+    pub fn params(&self) -> &[u8] {
+        &self.params
     }
 }
 
@@ -159,7 +174,8 @@ impl Runtime {
         if scores_epochs {
             check_export(&compiled, abi::EXPORT_SCORE_EPOCH, Some(entry_type()), "(i32, i32) -> i64")?;
         }
-        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled, imported, scores_epochs })
+        let params = Arc::from(&[][..]);
+        Ok(ChallengeModule { hash: blake2b_256(wasm), policy: *policy, compiled, imported, scores_epochs, params })
     }
 
     /// Where compiled modules came from so far.
@@ -244,7 +260,10 @@ impl Runtime {
             .unwrap_or_else(|e| (Hash::ZERO, AuditResult::Failed { kind: e.kind().into(), message: e.to_string() }));
         audit.append(&AuditRecord {
             module_hash: module.hash,
-            input_hash: blake2b_256(encoded),
+            input_hash: match module.params() {
+                [] => blake2b_256(encoded),
+                params => platform_types::blake2b_256_parts(&[encoded, params]),
+            },
             output_hash,
             fuel_used: stats.fuel_used,
             nested_fuel_used: stats.nested_fuel_used,
@@ -288,10 +307,8 @@ impl Runtime {
         };
         let mut env_handle = None;
         let sandbox = Sandbox::new(&module.compiled, limits, |store| {
-            let env = FunctionEnv::new(
-                store,
-                HostEnv::new(seed, policy.fuel_limit, Some((Arc::clone(&self.shared), nested))),
-            );
+            let host = HostEnv::new(seed, policy.fuel_limit, Some((Arc::clone(&self.shared), nested)));
+            let env = FunctionEnv::new(store, HostEnv { params: Arc::clone(&module.params), ..host });
             let imports = host::imports(store, &env, module.imported.iter().map(String::as_str));
             env_handle = Some(env);
             imports

@@ -15,6 +15,8 @@ pub const MAX_METADATA_KEY_BYTES: usize = 64;
 pub const MAX_METADATA_VALUE_BYTES: usize = 1024;
 /// Length of a challenge's display name.
 pub const MAX_NAME_BYTES: usize = 128;
+/// Longest challenge parameters ([`crate::ChallengeSpec::params`]).
+pub const MAX_PARAMS_BYTES: usize = 4096;
 /// Validators in one set (and so votes in one certificate).
 pub const MAX_VALIDATORS: usize = 256;
 /// Neurons in one metagraph snapshot (a subnet has at most this many uids today).

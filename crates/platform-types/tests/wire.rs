@@ -32,6 +32,7 @@ fn spec() -> ChallengeSpec {
         },
         mechanism: MechanismId::new(0),
         emission_share_ppb: 500_000_000,
+        params: Vec::new(),
     }
 }
 
@@ -563,4 +564,27 @@ fn a_metagraph_snapshot_round_trips_and_refuses_unordered_uids() {
     m.neurons.reverse();
     let bytes = block.to_bytes();
     assert!(matches!(Block::from_bytes(&bytes), Err(DecodeError::Invalid { field: "neurons", .. })));
+}
+
+/// A challenge's parameters travel in the owner's signed action and come back as they went;
+/// more than `MAX_PARAMS_BYTES` are refused when decoding, and none encode as before (the
+/// golden vectors above have none).
+#[test]
+fn a_challenges_parameters_round_trip_and_are_bounded() {
+    let with = |params: Vec<u8>| SudoAction {
+        command: SudoCommand::UpdateChallenge(ChallengeSpec { params, ..spec() }),
+        nonce: 5,
+        timestamp_ms: 6,
+    };
+    let action = with(vec![1, 2, 1]);
+    assert_eq!(SudoAction::from_bytes(&action.to_bytes()), Ok(action));
+    let most = with(vec![9; limits::MAX_PARAMS_BYTES]);
+    assert_eq!(SudoAction::from_bytes(&most.to_bytes()), Ok(most));
+    let over = with(vec![9; limits::MAX_PARAMS_BYTES + 1]);
+    assert!(
+        matches!(SudoAction::from_bytes(&over.to_bytes()), Err(DecodeError::TooLarge { field: "params", .. })),
+        "{:?}",
+        SudoAction::from_bytes(&over.to_bytes())
+    );
+    assert!(ChallengeSpec { params: vec![0; limits::MAX_PARAMS_BYTES + 1], ..spec() }.validate().is_err());
 }

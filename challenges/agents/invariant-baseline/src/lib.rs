@@ -45,10 +45,8 @@ mod tests {
                 assert_eq!(judge(&case.encode()), vec![u8::from(case.breaks_invariant())]);
             }
         }
-        let verdict = invariant_agent::evaluate_with(&[9; 32], |bytes| NestedRun {
-            status: NestedStatus::Ok,
-            fuel_used: 1_000,
-            output: judge(bytes),
+        let verdict = invariant_agent::evaluate_with(&[9; 32], invariant_agent::Exponents::DEFAULT, |bytes| {
+            NestedRun { status: NestedStatus::Ok, fuel_used: 1_000, output: judge(bytes) }
         });
         assert_eq!(verdict.score_ppb(), platform_challenge_sdk::PPB);
     }

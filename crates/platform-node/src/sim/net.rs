@@ -810,6 +810,19 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
 /// (which keeps the module, as `POST /sudo` does, for the others to fetch by its hash); runs
 /// until every running validator has it.
 pub(crate) fn add_challenge(net: &mut Net, via: usize, id: &str, module: &[u8]) -> Result<(), Stuck> {
+    register_challenge(net, via, id, module, &[], false)
+}
+
+/// [`add_challenge`] with the challenge's `params`, or an update of challenge `id` to them
+/// (`update`): runs until every running validator holds the challenge with these parameters.
+pub(crate) fn register_challenge(
+    net: &mut Net,
+    via: usize,
+    id: &str,
+    module: &[u8],
+    params: &[u8],
+    update: bool,
+) -> Result<(), Stuck> {
     use platform_types::{ChallengeId, ChallengeSpec, Envelope, MechanismId, SudoAction, SudoCommand};
     let netuid = NetUid::new(NETUID);
     let owner = key("V0");
@@ -823,16 +836,22 @@ pub(crate) fn add_challenge(net: &mut Net, via: usize, id: &str, module: &[u8]) 
         scoring: Default::default(),
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
+        params: params.to_vec(),
     };
-    // The owner's nonces increase: one more than the challenges added so far.
-    let nonce = net.nodes[via].state.registry.challenges.len() as u64 + 1;
-    let action = SudoAction { command: SudoCommand::AddChallenge(spec), nonce, timestamp_ms: net.start.wall_ms };
+    // The owner's nonces increase: one more than the challenges added so far (an update comes
+    // after them all).
+    let nonce = net.nodes[via].state.registry.challenges.len() as u64 + 1 + 100 * u64::from(update);
+    let command = if update { SudoCommand::UpdateChallenge(spec) } else { SudoCommand::AddChallenge(spec) };
+    let action = SudoAction { command, nonce, timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64 };
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
     net.nodes[via].records.put_blob(&hash, module).expect("memory store");
     net.deliver(via, Input::Sudo { signed, local: true, reply: None });
     let id = ChallengeId::new(id).expect("id");
     net.run_until(Duration::from_secs(30), |net| {
-        net.nodes.iter().zip(&net.down).all(|(n, down)| *down || n.state.challenge(&id).is_some())
+        net.nodes
+            .iter()
+            .zip(&net.down)
+            .all(|(n, down)| *down || n.state.challenge(&id).is_some_and(|c| c.spec.params == params))
     })
 }
 

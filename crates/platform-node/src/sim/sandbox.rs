@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
-use platform_types::{ChallengeId, Epoch, Hash, Payload, RuntimePolicy, SubmissionId, blake2b_256};
+use platform_types::{ChallengeId, Epoch, Hash, Payload, SubmissionId, blake2b_256};
 
 use crate::core::Input;
-use crate::evaluations::{EpochTargets, Request, Target, evaluated};
+use crate::evaluations::{Active, EpochTargets, Request, Target, evaluated};
 use crate::evaluator::{Answer, EpochJob, Job, Signer, evaluate, evaluate_epoch};
 use crate::records::Records;
 
@@ -83,6 +83,20 @@ pub(crate) fn epoch_module() -> &'static [u8] {
     MODULE.get_or_init(|| wat::parse_str(EPOCH_MODULE_WAT).expect("the simulated epoch module is valid WAT"))
 }
 
+/// A simulated challenge that scores every payload `first parameter byte × 1e6` ppb (0 without
+/// parameters): what a validator's module sees of the challenge's parameters.
+#[cfg(test)]
+pub(crate) const PARAMS_MODULE_WAT: &str = r#"(module
+  (import "platform" "params" (func $params (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "platform_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "platform_evaluate") (param i32 i32) (result i64)
+    (drop (call $params (i32.const 3000) (i32.const 1)))
+    (i32.store8 (i32.const 2048) (i32.const 0))
+    (i32.store (i32.const 2049) (i32.mul (i32.load8_u (i32.const 3000)) (i32.const 1000000)))
+    (i32.store (i32.const 2053) (i32.const 0))
+    (i64.const 0x80000000009)))"#;
+
 /// The simulated challenge's module bytes.
 pub(crate) fn module() -> &'static [u8] {
     static MODULE: OnceLock<Vec<u8>> = OnceLock::new();
@@ -102,7 +116,7 @@ pub(crate) struct Sandbox {
     /// Loaded modules by challenge: its module hash and the module.
     modules: BTreeMap<String, (Hash, ChallengeModule)>,
     /// Challenges whose module is not loaded yet.
-    wanted: BTreeMap<String, (Hash, RuntimePolicy)>,
+    wanted: BTreeMap<String, Active>,
     /// Submissions waiting for their challenge's module.
     waiting: Vec<Target>,
     /// Submissions handed over (each is evaluated once).
@@ -127,11 +141,11 @@ impl Sandbox {
         match request {
             Request::Challenges(challenges) => {
                 let before = self.modules.len();
-                self.modules.retain(|id, (hash, _)| challenges.iter().any(|(c, h, _)| c == id && h == hash));
+                self.modules.retain(|id, (_, module)| challenges.iter().any(|c| &c.id == id && c.runs(module)));
                 self.wanted = challenges
                     .into_iter()
-                    .filter(|(id, _, _)| !self.modules.contains_key(id))
-                    .map(|(id, hash, policy)| (id, (hash, policy)))
+                    .filter(|c| !self.modules.contains_key(&c.id))
+                    .map(|c| (c.id.clone(), c))
                     .collect();
                 if self.modules.len() != before {
                     inputs.push(self.loaded());
@@ -160,22 +174,23 @@ impl Sandbox {
             return Vec::new();
         }
         let mut changed = false;
-        for (id, (hash, policy)) in std::mem::take(&mut self.wanted) {
+        for (id, active) in std::mem::take(&mut self.wanted) {
+            let hash = active.module_hash;
             let found = records.blob(&hash).or_else(|| {
                 let fetched = peers.iter().find_map(|p| p.blob(&hash).filter(|b| blake2b_256(b) == hash))?;
                 records.put_blob(&hash, &fetched).ok()?;
                 Some(fetched)
             });
-            match found.map(|wasm| runtime().load(&wasm, &policy)) {
+            match found.map(|wasm| runtime().load(&wasm, &active.policy)) {
                 Some(Ok(module)) => {
-                    self.modules.insert(id, (hash, module));
+                    self.modules.insert(id, (hash, module.with_params(&active.params)));
                     changed = true;
                 }
                 // A module that does not load stays unloaded (the node logs it); one not found
                 // anywhere is asked for again.
                 Some(Err(_)) => {}
                 None => {
-                    self.wanted.insert(id, (hash, policy));
+                    self.wanted.insert(id, active);
                 }
             }
         }

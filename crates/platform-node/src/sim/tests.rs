@@ -852,6 +852,10 @@ fn an_epoch_scorer_gives_every_validator_the_same_verdicts_and_again_after_a_res
         assert_eq!(verdicts[0].1, expected, "{id} in epoch {epoch}");
     }
     assert!(scored >= 1 && answers.len() == 3);
+    // The public audit scores the closed epochs again as the validators did, and agrees.
+    let report = net.audit(0).expect("audits");
+    assert!(report.evaluations.differing.is_empty(), "{:?}", report.evaluations);
+    assert!(report.evaluations.agreed >= 3 * 3, "{:?}", report.evaluations);
 }
 
 /// A validator scoring a closed epoch again after a restart must see every answer of it, also
@@ -890,4 +894,38 @@ fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blo
     let height = first.height.get();
     node.records.store().delete(platform_storage::Column::Blocks, &crate::records::height_key(height)).expect("delete");
     assert!(node.retired_answers(&challenge, first.epoch, &held).is_err());
+}
+
+/// A challenge's parameters (owner-signed, in its spec) reach its module on every validator,
+/// and an update of the parameters alone (the same module) is what later evaluations see.
+#[test]
+fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect() {
+    use super::net::{MINER, key, register_challenge, submit};
+    let mut net = Net::new(4, 23);
+    net.chain_every = Some(Duration::from_millis(100));
+    let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
+    register_challenge(&mut net, 0, "tuned", &module, &[42], false).expect("added");
+    let miner = key(MINER);
+    let verdicts = |net: &Net, ids: &[platform_types::SubmissionId]| -> Option<Vec<u32>> {
+        let state = &net.nodes[0].state;
+        let mut scores = Vec::new();
+        for id in ids {
+            let c = state.submissions.get(id)?;
+            if c.evaluations.len() < 4 {
+                return None;
+            }
+            scores.extend(c.evaluations.iter().map(|(_, v)| v.1));
+        }
+        Some(scores)
+    };
+    let before = submit(&mut net, 0, &miner, "tuned", 100, &[b"a".to_vec(), b"b".to_vec()]);
+    net.run_until(Duration::from_secs(30), |net| verdicts(net, &before).is_some()).expect("evaluated");
+    assert!(verdicts(&net, &before).expect("all").iter().all(|&s| s == 42_000_000));
+    register_challenge(&mut net, 0, "tuned", &module, &[7], true).expect("updated");
+    let after = submit(&mut net, 0, &miner, "tuned", 200, &[b"c".to_vec()]);
+    net.run_until(Duration::from_secs(30), |net| verdicts(net, &after).is_some()).expect("evaluated");
+    assert!(verdicts(&net, &after).expect("all").iter().all(|&s| s == 7_000_000), "{:?}", verdicts(&net, &after));
+    // The audit loads the module with each version's parameters too.
+    let report = net.audit(1).expect("audits");
+    assert!(report.evaluations.differing.is_empty(), "{:?}", report.evaluations);
 }

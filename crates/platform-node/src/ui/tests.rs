@@ -32,6 +32,7 @@ fn spec(id: &str, mechanism: u8) -> ChallengeSpec {
         scoring: ScoringConfig::default(),
         mechanism: MechanismId::new(mechanism),
         emission_share_ppb: 1_000_000_000,
+        params: Vec::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use parity_scale_codec::{Decode, Encode};
 use crate::error::DecodeError;
 use crate::hash::Hash;
 use crate::ids::{ChallengeId, MechanismId};
-use crate::limits::{MAX_MODULE_BYTES, MAX_NAME_BYTES, PPB};
+use crate::limits::{MAX_MODULE_BYTES, MAX_NAME_BYTES, MAX_PARAMS_BYTES, PPB};
 
 /// The limits every evaluation of a challenge runs under.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -177,6 +177,10 @@ pub struct ChallengeSpec {
     pub mechanism: MechanismId,
     /// Share of the mechanism's emission, ppb.
     pub emission_share_ppb: u32,
+    /// The challenge's own parameters (at most [`MAX_PARAMS_BYTES`]), signed with the rest:
+    /// what its module reads through the `params` host function, e.g. its scoring exponents.
+    /// Opaque here; the module defines and checks their form.
+    pub params: Vec<u8>,
 }
 
 impl ChallengeSpec {
@@ -187,6 +191,9 @@ impl ChallengeSpec {
         }
         if self.module_size == 0 || self.module_size > MAX_MODULE_BYTES {
             return Err(DecodeError::Invalid { field: "module_size", reason: "must be 1..=32 MiB" });
+        }
+        if self.params.len() > MAX_PARAMS_BYTES {
+            return Err(DecodeError::TooLarge { field: "params", size: self.params.len(), max: MAX_PARAMS_BYTES });
         }
         self.policy.validate()?;
         self.scoring.validate()?;

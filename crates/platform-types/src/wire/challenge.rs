@@ -103,6 +103,7 @@ impl From<&ChallengeSpec> for pb::ChallengeSpec {
             scoring: Some((&c.scoring).into()),
             mechanism_id: u32::from(c.mechanism.get()),
             emission_share_ppb: c.emission_share_ppb,
+            params: c.params.clone(),
         }
     }
 }
@@ -125,6 +126,7 @@ impl TryFrom<pb::ChallengeSpec> for ChallengeSpec {
             scoring: required("scoring", c.scoring)?.try_into()?,
             mechanism: MechanismId::new(mechanism),
             emission_share_ppb: c.emission_share_ppb,
+            params: c.params,
         };
         spec.validate()?;
         Ok(spec)
