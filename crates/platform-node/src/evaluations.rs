@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use platform_p2p::Client;
 use platform_runtime::{ChallengeModule, Runtime};
-use platform_types::{Action, ChallengeId, Epoch, Hash, Height, PublicKey, RuntimePolicy, SubmissionId, blake2b_256};
+use platform_types::{
+    Action, ChallengeId, Epoch, Hash, Height, PublicKey, Recent, RuntimePolicy, SubmissionId, blake2b_256,
+};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
@@ -29,6 +31,10 @@ use crate::records::Records;
 
 /// Requests the actor's channel holds; more wait in the loop's [`Mailbox`] backlog.
 pub(crate) const MAILBOX: usize = 4096;
+
+/// How many evaluated submissions (and scored epochs) the actor remembers, so that its memory
+/// does not grow with the history of a validator that runs for months.
+pub(crate) const REMEMBERED: usize = 1 << 16;
 
 /// Evaluations under way at once (reading the payload, queued on the worker, running): one
 /// running and one ready, so the worker never waits for a read and few payloads are held.
@@ -124,9 +130,12 @@ pub(crate) struct Evaluations {
     waiting: Vec<Target>,
     /// Epochs whose challenge's module is not loaded yet.
     epochs_waiting: Vec<EpochTargets>,
-    evaluated: HashSet<SubmissionId>,
+    /// Submissions handed to the worker, the latest [`REMEMBERED`]: a repeat of one is ignored
+    /// (one older than that is evaluated again, which costs a run and changes nothing: the core
+    /// keeps only a verdict of its own not yet committed).
+    evaluated: Recent<SubmissionId>,
     /// The epochs handed to the worker, by challenge.
-    scored: HashSet<(ChallengeId, Epoch)>,
+    scored: Recent<(ChallengeId, Epoch)>,
     queue: VecDeque<Work>,
     in_flight: usize,
 }
@@ -151,8 +160,8 @@ impl Evaluations {
             loading: HashSet::new(),
             waiting: Vec::new(),
             epochs_waiting: Vec::new(),
-            evaluated: HashSet::new(),
-            scored: HashSet::new(),
+            evaluated: Recent::new(REMEMBERED),
+            scored: Recent::new(REMEMBERED),
             queue: VecDeque::new(),
             in_flight: 0,
         };

@@ -6,32 +6,25 @@
 //! The key covers everything the signature check reads (kind, subnet, payload, signer and
 //! signature), so a remembered answer is exactly the answer the check would give again.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use crate::envelope::{DOMAIN_PREFIX, Envelope, EnvelopeError, Signed};
 use crate::error::SignatureError;
 use crate::hash::{Hash, blake2b_256_parts};
 use crate::ids::NetUid;
+use crate::recent::Recent;
 use crate::wire::WireMessage;
 
 /// Envelopes known to carry a valid signature, the oldest forgotten first beyond a capacity.
 /// Shared between threads (the gossip pump remembers, the rules consult).
 pub struct VerifiedEnvelopes {
-    capacity: usize,
-    inner: Mutex<Remembered>,
-}
-
-#[derive(Default)]
-struct Remembered {
-    keys: HashSet<Hash>,
-    order: VecDeque<Hash>,
+    inner: Mutex<Recent<Hash>>,
 }
 
 impl VerifiedEnvelopes {
     /// Remembers at most `capacity` envelopes.
     pub fn new(capacity: usize) -> Self {
-        VerifiedEnvelopes { capacity: capacity.max(1), inner: Mutex::new(Remembered::default()) }
+        VerifiedEnvelopes { inner: Mutex::new(Recent::new(capacity)) }
     }
 
     fn key(envelope: &Envelope, netuid: NetUid) -> Hash {
@@ -46,19 +39,11 @@ impl VerifiedEnvelopes {
     }
 
     fn contains(&self, key: &Hash) -> bool {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).keys.contains(key)
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(key)
     }
 
     fn insert(&self, key: Hash) {
-        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if inner.keys.insert(key) {
-            inner.order.push_back(key);
-            while inner.order.len() > self.capacity {
-                if let Some(old) = inner.order.pop_front() {
-                    inner.keys.remove(&old);
-                }
-            }
-        }
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key);
     }
 
     /// [`Envelope::verify`], answered from memory when this envelope verified before.
@@ -87,7 +72,7 @@ impl VerifiedEnvelopes {
 
     /// Envelopes remembered.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).order.len()
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
     }
 
     /// Whether nothing is remembered.
