@@ -69,6 +69,12 @@ impl Active {
     pub fn runs(&self, module: &ChallengeModule) -> bool {
         module.hash() == self.module_hash && *module.policy() == self.policy && module.params() == self.params
     }
+
+    /// What names this version of the challenge's module: its hash, policy and parameters.
+    pub fn version(&self) -> Hash {
+        let policy = platform_types::hash_of(&self.policy);
+        platform_types::blake2b_256_parts(&[self.module_hash.as_bytes(), policy.as_bytes(), &self.params])
+    }
 }
 
 /// A closed epoch's committed answers to one challenge, for its epoch scorer.
@@ -113,7 +119,7 @@ pub(crate) struct EpochAnswer {
 
 /// What the actor's own tasks report back to it.
 enum Done {
-    Module { challenge: String, hash: Hash, module: Box<Result<ChallengeModule, String>> },
+    Module { challenge: String, version: Hash, hash: Hash, module: Box<Result<ChallengeModule, String>> },
     Evaluation,
 }
 
@@ -125,7 +131,11 @@ pub(crate) struct Evaluations {
     worker: Worker,
     inputs: mpsc::Sender<Input>,
     modules: HashMap<String, (Hash, ChallengeModule)>,
-    loading: HashSet<String>,
+    /// The active challenges as the core last listed them.
+    active: HashMap<String, Active>,
+    /// Loads under way, by challenge and version ([`Active::version`]): a newer version starts
+    /// loading at once, beside an older one still being fetched.
+    loading: HashSet<(String, Hash)>,
     /// Submissions whose challenge's module is not loaded yet.
     waiting: Vec<Target>,
     /// Epochs whose challenge's module is not loaded yet.
@@ -157,6 +167,7 @@ impl Evaluations {
             worker,
             inputs,
             modules: HashMap::new(),
+            active: HashMap::new(),
             loading: HashSet::new(),
             waiting: Vec::new(),
             epochs_waiting: Vec::new(),
@@ -181,7 +192,9 @@ impl Evaluations {
                     None => return,
                 },
                 Some(finished) = done.recv() => match finished {
-                    Done::Module { challenge, hash, module } => self.on_module(challenge, hash, *module).await,
+                    Done::Module { challenge, version, hash, module } => {
+                        self.on_module(challenge, version, hash, *module).await
+                    }
                     Done::Evaluation => self.in_flight = self.in_flight.saturating_sub(1),
                 },
             }
@@ -191,52 +204,73 @@ impl Evaluations {
 
     /// Keeps the modules of `challenges` and starts loading the missing ones.
     async fn load(&mut self, challenges: Vec<Active>, done: &mpsc::Sender<Done>) {
+        self.active = challenges.iter().map(|c| (c.id.clone(), c.clone())).collect();
         let before = self.modules.len();
         self.modules.retain(|id, (_, module)| challenges.iter().any(|c| &c.id == id && c.runs(module)));
         if self.modules.len() != before {
             self.report_loaded().await;
         }
-        for Active { id, module_hash: hash, policy, params } in challenges {
-            if self.modules.contains_key(&id) || !self.loading.insert(id.clone()) {
-                continue;
-            }
-            let (records, p2p, runtime, done) =
-                (self.records.clone(), self.p2p.clone(), self.runtime.clone(), done.clone());
-            tokio::spawn(async move {
-                // Asked for until a peer provides it (pauses growing to 30 s), for as long as
-                // the node runs: a committed challenge's module is needed to evaluate.
-                let mut wasm = records.blob(&hash);
-                let mut pause = Duration::from_secs(1);
-                while wasm.is_none() {
-                    match p2p.fetch_blob(hash).await {
-                        Ok(bytes) if blake2b_256(&bytes) == hash => {
-                            let _ = records.put_blob(&hash, &bytes);
-                            let _ = p2p.provide(hash).await;
-                            wasm = Some(bytes);
-                        }
-                        _ if done.is_closed() => return,
-                        _ => {
-                            debug!(%hash, ?pause, "challenge module not found on any peer yet; asking again");
-                            tokio::time::sleep(pause).await;
-                            pause = (pause * 2).min(Duration::from_secs(30));
-                        }
-                    }
-                }
-                let module = match wasm {
-                    Some(wasm) => tokio::task::spawn_blocking(move || runtime.load(&wasm, &policy))
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map(|m| m.with_params(&params)).map_err(|e| e.to_string())),
-                    None => Err(format!("module {hash} not found on any peer")),
-                };
-                let _ = done.send(Done::Module { challenge: id, hash, module: Box::new(module) }).await;
-            });
+        for challenge in challenges {
+            self.start_loading(challenge, done);
         }
     }
 
-    async fn on_module(&mut self, challenge: String, hash: Hash, module: Result<ChallengeModule, String>) {
-        self.loading.remove(&challenge);
+    /// Starts loading `challenge`'s module, unless it is loaded as it says or this version's
+    /// load is under way.
+    fn start_loading(&mut self, challenge: Active, done: &mpsc::Sender<Done>) {
+        let version = challenge.version();
+        if self.modules.get(&challenge.id).is_some_and(|(_, m)| challenge.runs(m))
+            || !self.loading.insert((challenge.id.clone(), version))
+        {
+            return;
+        }
+        let Active { id, module_hash: hash, policy, params } = challenge;
+        let (records, p2p, runtime, done) =
+            (self.records.clone(), self.p2p.clone(), self.runtime.clone(), done.clone());
+        tokio::spawn(async move {
+            // Asked for until a peer provides it (pauses growing to 30 s), for as long as
+            // the node runs: a committed challenge's module is needed to evaluate.
+            let mut wasm = records.blob(&hash);
+            let mut pause = Duration::from_secs(1);
+            while wasm.is_none() {
+                match p2p.fetch_blob(hash).await {
+                    Ok(bytes) if blake2b_256(&bytes) == hash => {
+                        let _ = records.put_blob(&hash, &bytes);
+                        let _ = p2p.provide(hash).await;
+                        wasm = Some(bytes);
+                    }
+                    _ if done.is_closed() => return,
+                    _ => {
+                        debug!(%hash, ?pause, "challenge module not found on any peer yet; asking again");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+            let module = match wasm {
+                Some(wasm) => tokio::task::spawn_blocking(move || runtime.load(&wasm, &policy))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map(|m| m.with_params(&params)).map_err(|e| e.to_string())),
+                None => Err(format!("module {hash} not found on any peer")),
+            };
+            let _ = done.send(Done::Module { challenge: id, version, hash, module: Box::new(module) }).await;
+        });
+    }
+
+    async fn on_module(
+        &mut self,
+        challenge: String,
+        version: Hash,
+        hash: Hash,
+        module: Result<ChallengeModule, String>,
+    ) {
+        self.loading.remove(&(challenge.clone(), version));
         match module {
+            // Removed, or updated, while it loaded (the version now active loads beside it).
+            _ if self.active.get(&challenge).is_none_or(|a| a.version() != version) => {
+                debug!(%challenge, %hash, "a module loaded for a version no longer active: dropped");
+            }
             Ok(module) => {
                 info!(%challenge, %hash, "challenge module ready");
                 self.modules.insert(challenge, (hash, module));
@@ -537,9 +571,15 @@ impl Core {
         Ok(out)
     }
 
-    /// Hands a committed submission to the evaluation actor.
+    /// Hands a committed submission to the evaluation actor, unless its challenge was removed
+    /// or updated since it was ordered: a verdict under a later version could differ from what
+    /// every other validator and the audit computed under the version in force then (and such
+    /// a submission no longer counts for the weights).
     pub(crate) fn start_evaluation(&mut self, id: SubmissionId) {
         let Some(c) = self.state.submissions.get(&id) else { return };
+        if self.state.challenge(&c.challenge).is_none_or(|entry| c.height < entry.since) {
+            return;
+        }
         let target =
             Target { id, challenge: c.challenge.clone(), block_hash: c.block_hash, epoch: c.epoch, miner: c.miner };
         self.effects.push(Effect::Evaluate(Request::Evaluate(target)));
@@ -562,5 +602,85 @@ impl Core {
         self.send(full);
         let due = self.evaluation_outbox.due(now);
         self.send(due);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use platform_runtime::RuntimeOptions;
+    use platform_storage::MemoryStore;
+    use platform_types::{Codec, Envelope, Evaluation, Keypair, NetUid, Payload, Submission};
+
+    use super::*;
+    use crate::evaluator::Signer;
+
+    /// An owner's update that arrives while the previous version's module is still being
+    /// fetched loads at once, beside it (a later version used to wait for the earlier load,
+    /// which may never end, and then the earlier version stayed); an earlier version that
+    /// arrives after is dropped.
+    #[tokio::test]
+    async fn an_update_while_the_earlier_version_loads_is_what_evaluates() {
+        let netuid = NetUid::new(1);
+        let records = Records::new(Arc::new(MemoryStore::new()));
+        let wasm = wat::parse_str(crate::sim::sandbox::PARAMS_MODULE_WAT).expect("wat");
+        let hash = blake2b_256(&wasm);
+        records.put_blob(&hash, &wasm).expect("store");
+        // Nobody stores the first version's module and no peer ever answers (the network is
+        // not running): it is asked for without end.
+        let mut config = platform_p2p::P2pConfig::new(netuid);
+        config.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+        let (p2p, _events, _network) =
+            platform_p2p::new(config, [1; 32], None, Arc::new(platform_p2p::NoProvider)).expect("p2p");
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let signer = Signer { keypair: Keypair::from_suri("//V").expect("key"), netuid, invert_scores: false };
+        let worker = Worker::start(runtime.clone(), signer).expect("worker");
+        let (inputs, mut answers) = mpsc::channel(64);
+        let mut mailbox = Evaluations::spawn(runtime, records.clone(), p2p, worker, inputs);
+        let active = |module_hash, params: &[u8]| Active {
+            id: "tuned".into(),
+            module_hash,
+            policy: RuntimePolicy::default(),
+            params: params.to_vec(),
+        };
+        mailbox.send(Request::Challenges(vec![active(Hash::from_bytes([9; 32]), &[42])]));
+        mailbox.send(Request::Challenges(vec![active(hash, &[7])]));
+        // A committed submission to it.
+        let miner = Keypair::from_suri("//Miner").expect("key");
+        let submission = Submission {
+            challenge: ChallengeId::new("tuned").expect("id"),
+            miner: miner.public(),
+            payload_size: 1,
+            payload: Payload::Inline(vec![1]),
+            metadata: vec![],
+            nonce: 1,
+            timestamp_ms: 1,
+        };
+        let envelope = Envelope::seal(&miner, netuid, &submission);
+        let id = SubmissionId(envelope.payload_hash());
+        records.put_submissions([(&id, envelope.to_bytes().as_slice())]).expect("store");
+        let challenge = submission.challenge.clone();
+        let target = Target {
+            id,
+            challenge,
+            block_hash: Hash::from_bytes([3; 32]),
+            epoch: Epoch::new(1),
+            miner: miner.public(),
+        };
+        mailbox.send(Request::Evaluate(target));
+        let sealed = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                match answers.recv().await.expect("the actor runs") {
+                    Input::Evaluated { envelope, .. } => break envelope,
+                    Input::Abstained { reason, .. } => panic!("abstained: {reason}"),
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("evaluated under the update, not stuck behind the earlier version");
+        let evaluation = Evaluation::from_bytes(&sealed.payload).expect("an evaluation");
+        assert_eq!(evaluation.score_ppb, 7_000_000, "the update's parameters");
     }
 }

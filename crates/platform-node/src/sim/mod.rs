@@ -48,7 +48,7 @@ mod gossip_flood;
 mod lying_sync;
 pub(crate) mod net;
 mod replayed_submissions;
-mod sandbox;
+pub(crate) mod sandbox;
 pub mod scale;
 mod unpublished;
 mod withheld;

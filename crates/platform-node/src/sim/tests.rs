@@ -929,3 +929,34 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
     let report = net.audit(1).expect("audits");
     assert!(report.evaluations.differing.is_empty(), "{:?}", report.evaluations);
 }
+
+/// A submission ordered under one version of a challenge is never evaluated under a later one
+/// (a validator resuming after the owner updated the challenge, here only its parameters, hands
+/// such a submission to no evaluation): its verdict could differ from what the others computed
+/// and what the audit computes with the version in force at ordering.
+#[test]
+fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
+    use super::net::{MINER, key, register_challenge, submit};
+    let mut net = Net::new(4, 29);
+    net.chain_every = Some(Duration::from_millis(100));
+    net.change_tempo(2, 49); // epochs of about five seconds: nothing retires meanwhile
+    let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
+    register_challenge(&mut net, 0, "tuned", &module, &[42], false).expect("added");
+    let old = submit(&mut net, 0, &key(MINER), "tuned", 100, &[b"a".to_vec()])[0];
+    net.run_until(Duration::from_secs(30), |net| net.nodes[1].state.submissions.contains_key(&old)).expect("ordered");
+    let asked = |net: &mut Net, id| {
+        let node = &mut net.nodes[1];
+        node.effects.clear();
+        node.start_evaluation(id);
+        node.effects.iter().any(
+            |e| matches!(e, crate::effects::Effect::Evaluate(crate::evaluations::Request::Evaluate(t)) if t.id == id),
+        )
+    };
+    assert!(asked(&mut net, old), "under the version it was ordered under, it is evaluated");
+    register_challenge(&mut net, 0, "tuned", &module, &[7], true).expect("updated");
+    assert!(net.nodes[1].state.submissions.contains_key(&old), "still in the state");
+    assert!(!asked(&mut net, old), "not under the later version");
+    let new = submit(&mut net, 0, &key(MINER), "tuned", 200, &[b"b".to_vec()])[0];
+    net.run_until(Duration::from_secs(30), |net| net.nodes[1].state.submissions.contains_key(&new)).expect("ordered");
+    assert!(asked(&mut net, new), "one ordered under the later version is");
+}
