@@ -193,7 +193,7 @@ impl Runtime {
     pub fn evaluate(&self, module: &ChallengeModule, input: &EvalInput) -> Result<Outcome, RuntimeError> {
         let encoded = input.encode();
         let started = Instant::now();
-        let (returned, stats) = self.run(module, abi::EXPORT_EVALUATE, input.seed, &encoded, started);
+        let (returned, stats) = self.run(module, abi::EXPORT_EVALUATE, input.seed, &encoded, started, 1);
         let result = returned.and_then(|r| {
             Ok(Outcome {
                 verdict: decode_verdict(&r.output)?,
@@ -225,7 +225,8 @@ impl Runtime {
         }
         let encoded = input.encode();
         let started = Instant::now();
-        let (returned, stats) = self.run(module, abi::EXPORT_SCORE_EPOCH, input.seed, &encoded, started);
+        let answers = u32::try_from(input.answers.len()).unwrap_or(u32::MAX);
+        let (returned, stats) = self.run(module, abi::EXPORT_SCORE_EPOCH, input.seed, &encoded, started, answers);
         let result = returned.and_then(|r| {
             let verdicts = decode_epoch_verdicts(&r.output, input.answers.len())?
                 .into_iter()
@@ -274,7 +275,9 @@ impl Runtime {
         Ok(())
     }
 
-    /// Calls `entry` on a fresh instance of `module` with `encoded` as its input.
+    /// Calls `entry` on a fresh instance of `module` with `encoded` as its input, with the
+    /// policy's fuel and deadline times `runs` (an epoch scorer's answers: it does an
+    /// evaluation's work for each; at least 1). The input and memory caps stay the policy's.
     fn run(
         &self,
         module: &ChallengeModule,
@@ -282,8 +285,14 @@ impl Runtime {
         seed: [u8; 32],
         encoded: &[u8],
         started: Instant,
+        runs: u32,
     ) -> (Result<Returned, RuntimeError>, RunStats) {
-        let policy = &module.policy;
+        let runs = runs.max(1);
+        let policy = &RuntimePolicy {
+            fuel_limit: module.policy.fuel_limit.saturating_mul(u64::from(runs)),
+            deadline_ms: module.policy.deadline_ms.saturating_mul(runs),
+            ..module.policy
+        };
         let mut stats = RunStats::default();
         if encoded.len() > policy.max_input_bytes as usize {
             let error =

@@ -101,3 +101,37 @@ fn a_scorer_that_miscounts_or_runs_away_fails_deterministically() {
     let err = rt.score_epoch(&spinner, &epoch(&[vec![1]])).expect_err("runs away");
     assert!(matches!(err, RuntimeError::OutOfFuel { .. }), "{err:?}");
 }
+
+/// An epoch scorer does an evaluation's work for each answer: its fuel and deadline are the
+/// policy's times the answers, so that a busy epoch is not rejected whole where each answer
+/// alone would fit (its input and memory caps stay the policy's).
+#[test]
+fn the_scorers_fuel_grows_with_the_answers() {
+    let rt = runtime();
+    // 20 000 loop turns per answer, then `count` verdicts "scored 0" (zeroed memory).
+    let scorer = wat(r#"(module (memory (export "memory") 1)
+        (func (export "platform_alloc") (param i32) (result i32) i32.const 16384)
+        (func (export "platform_evaluate") (param i32 i32) (result i64) i64.const 0)
+        (func (export "platform_score_epoch") (param $ptr i32) (param $len i32) (result i64)
+          (local $count i32) (local $turns i32)
+          (local.set $count (i32.load (i32.add (local.get $ptr) (i32.const 44))))
+          (local.set $turns (i32.mul (local.get $count) (i32.const 20000)))
+          (block $done (loop $spin
+            (br_if $done (i32.eqz (local.get $turns)))
+            (local.set $turns (i32.sub (local.get $turns) (i32.const 1)))
+            (br $spin)))
+          (i32.store (i32.const 2048) (local.get $count))
+          (i64.or (i64.shl (i64.const 2048) (i64.const 32))
+            (i64.extend_i32_u (i32.add (i32.const 4) (i32.mul (local.get $count) (i32.const 9)))))))"#);
+    let generous = rt.load(&scorer, &RuntimePolicy::default()).expect("loads");
+    let one = rt.score_epoch(&generous, &epoch(&[vec![1]])).expect("scores").fuel_used;
+    let three = rt.score_epoch(&generous, &epoch(&[vec![1], vec![2], vec![3]])).expect("scores").fuel_used;
+    assert!(three > 2 * one, "the work grows with the answers: {one} then {three}");
+    // A budget one answer's run fits in, half again: three answers' run needs more than that,
+    // and gets three times it.
+    let policy = RuntimePolicy { fuel_limit: one * 3 / 2, ..RuntimePolicy::default() };
+    let tight = rt.load(&scorer, &policy).expect("loads");
+    let outcome = rt.score_epoch(&tight, &epoch(&[vec![1], vec![2], vec![3]])).expect("fits three budgets");
+    assert_eq!((outcome.fuel_used, outcome.verdicts.len()), (three, 3));
+    assert!(three > policy.fuel_limit, "one evaluation's budget would not have held it");
+}
