@@ -541,6 +541,7 @@ fn rescore_epoch(
         epoch,
         seed: crate::evaluator::epoch_seed(challenge, epoch, &last.block_hash),
         answers: Vec::with_capacity(answers.len()),
+        too_large: None,
     };
     for (id, committed) in answers {
         job.answers.push(Answer { id: *id, miner: committed.miner, payload: Some(stored_payload(records, id)?) });

@@ -396,11 +396,30 @@ async fn score_epoch(
     let EpochTargets { challenge, epoch, seed, answers, skip } = epoch;
     let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
     let abstain = |reason: String| ids.iter().map(|&id| Input::Abstained { id, reason: reason.clone() }).collect();
-    let mut job = evaluator::EpochJob { challenge, epoch, seed, answers: Vec::with_capacity(answers.len()) };
+    let mut job =
+        evaluator::EpochJob { challenge, epoch, seed, answers: Vec::with_capacity(answers.len()), too_large: None };
+    // Read in turn, and no further than the scorer's input cap: past it the sandbox would
+    // refuse the input, and holding every payload of a busy epoch could exhaust memory.
+    let limit = u64::from(module.policy().max_input_bytes);
+    let mut size = evaluator::epoch_input_bytes([]);
     for (id, miner) in answers {
+        if job.too_large.is_some() {
+            job.answers.push(evaluator::Answer { id, miner, payload: None });
+            continue;
+        }
         match payload(records, p2p, &id).await {
-            Ok(payload) => job.answers.push(evaluator::Answer { id, miner, payload }),
+            Ok(payload) => {
+                let len = payload.as_ref().map_or(0, |p| p.len() as u64);
+                size = size.saturating_add(evaluator::epoch_answer_bytes(len));
+                job.answers.push(evaluator::Answer { id, miner, payload });
+            }
             Err(reason) => return abstain(format!("{reason} ({id}, needed to score epoch {})", epoch.get())),
+        }
+        if size > limit {
+            job.too_large = Some(size);
+            for answer in &mut job.answers {
+                answer.payload = None;
+            }
         }
     }
     match worker.evaluate_epoch(module, job).await {

@@ -170,6 +170,14 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mu
 /// without one payload none can be computed).
 pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, job: EpochJob) -> EpochEvaluated {
     let (challenge, epoch) = (job.challenge.clone(), job.epoch);
+    if let Some(size) = job.too_large {
+        let error = RuntimeError::InputTooLarge { size, limit: u64::from(module.policy().max_input_bytes) };
+        let sealed = job.answers.iter().map(|a| {
+            let result = failure(&error);
+            (a.id, Sealed { envelope: signer.seal(a.id, &challenge, epoch, &result), reason: result.reason })
+        });
+        return Ok(sealed.collect());
+    }
     let (ids, input) = job.into_input()?;
     let mut attempt = 1;
     let results = loop {
@@ -259,6 +267,24 @@ pub struct EpochJob {
     pub seed: [u8; 32],
     /// Every answer ordered in the epoch, in commit order (height, then submission id).
     pub answers: Vec<Answer>,
+    /// The scorer's input passed the policy's `max_input_bytes` (at this size) while the
+    /// payloads were read, so they were not all read: every answer is rejected as the sandbox
+    /// rejects such an input, without holding them ([`epoch_input_bytes`]).
+    pub too_large: Option<u64>,
+}
+
+/// The size of an epoch scorer's encoded input (`platform_runtime::EpochInput::encode`) with
+/// answers of `payload_lens` bytes: what a validator counts while it reads the payloads, to stop
+/// at the policy's input cap instead of holding every one.
+pub fn epoch_input_bytes(payload_lens: impl IntoIterator<Item = u64>) -> u64 {
+    const HEADER: u64 = 4 + 32 + 8 + 4; // layout tag, seed, epoch, count
+    payload_lens.into_iter().fold(HEADER, |size, len| size.saturating_add(epoch_answer_bytes(len)))
+}
+
+/// What one answer of `payload_len` bytes adds to [`epoch_input_bytes`].
+pub fn epoch_answer_bytes(payload_len: u64) -> u64 {
+    const ANSWER: u64 = 32 + 32 + 4; // submission id, miner, payload length
+    ANSWER.saturating_add(payload_len)
 }
 
 impl EpochJob {
@@ -455,6 +481,58 @@ mod tests {
             Outcome::Verdict(result) => assert_eq!(result.status, EvaluationStatus::Rejected),
             Outcome::Abstain(reason) => panic!("fuel exhaustion is deterministic, not local: {reason}"),
         }
+    }
+
+    /// The size a validator counts while reading an epoch's payloads is the encoded input's.
+    #[test]
+    fn the_counted_epoch_input_size_is_the_encoded_one() {
+        for lens in [vec![], vec![0], vec![1, 300, 0, 70_000]] {
+            let answers = lens
+                .iter()
+                .map(|&len| EpochAnswer { submission: [1; 32], miner: [2; 32], payload: vec![7; len as usize] })
+                .collect();
+            let input = EpochInput { seed: [3; 32], epoch: 4, answers };
+            assert_eq!(epoch_input_bytes(lens.iter().copied()), input.encode().len() as u64, "{lens:?}");
+        }
+    }
+
+    /// An epoch whose payloads pass the input cap is rejected the same whether the validator
+    /// read them all and the sandbox refused the input, or stopped reading at the cap.
+    #[test]
+    fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let policy = RuntimePolicy { max_input_bytes: 1024, ..RuntimePolicy::default() };
+        let wasm = wat::parse_str(crate::sim::sandbox::EPOCH_MODULE_WAT).expect("wat");
+        let module = runtime.load(&wasm, &policy).expect("loads");
+        let keypair = Keypair::from_suri("//V").expect("key");
+        let signer = Signer { keypair, netuid: NetUid::new(1), invert_scores: false };
+        let miner = Keypair::from_suri("//Miner").expect("key").public();
+        let job = |payload: Option<Vec<u8>>, too_large| EpochJob {
+            challenge: ChallengeId::new("c").expect("id"),
+            epoch: Epoch::new(2),
+            seed: [5; 32],
+            answers: (0..3u8)
+                .map(|i| Answer { id: SubmissionId(Hash::from_bytes([i; 32])), miner, payload: payload.clone() })
+                .collect(),
+            too_large,
+        };
+        let verdicts = |sealed: Vec<(SubmissionId, Sealed)>| -> Vec<(SubmissionId, EvaluationStatus, u32, Hash)> {
+            sealed
+                .into_iter()
+                .map(|(id, s)| {
+                    let e = s.envelope.open::<Evaluation>(NetUid::new(1)).expect("signed").message;
+                    (id, e.status, e.score_ppb, e.output_hash)
+                })
+                .collect()
+        };
+        let read = evaluate_epoch(&runtime, &module, &signer, job(Some(vec![9; 400]), None)).expect("verdicts");
+        let stopped = evaluate_epoch(&runtime, &module, &signer, job(None, Some(1100))).expect("verdicts");
+        let (read, stopped) = (verdicts(read), verdicts(stopped));
+        assert_eq!(read, stopped);
+        assert!(read.iter().all(|v| v.1 == EvaluationStatus::Rejected), "{read:?}");
+        // Under the cap the same answers are scored.
+        let small = evaluate_epoch(&runtime, &module, &signer, job(Some(vec![9; 100]), None)).expect("verdicts");
+        assert!(verdicts(small).iter().all(|v| v.1 == EvaluationStatus::Scored));
     }
 
     #[tokio::test]

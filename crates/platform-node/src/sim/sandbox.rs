@@ -242,7 +242,7 @@ impl Sandbox {
             }
             let EpochTargets { challenge, epoch, seed, answers, skip } = targets;
             let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
-            let mut job = EpochJob { challenge, epoch, seed, answers: Vec::new() };
+            let mut job = EpochJob { challenge, epoch, seed, answers: Vec::new(), too_large: None };
             let mut missing = None;
             for (id, miner) in answers {
                 match payload(records, peers, &id) {
