@@ -86,30 +86,17 @@ fn deliver(net: &mut Net, via: usize, envelope: Envelope) {
 /// validator crashes right after acknowledging. Returns its id and signed timestamp (the run
 /// then checks that it is ordered once the validator is back), or why it was not acknowledged.
 pub(crate) fn acknowledge_then_crash(net: &mut Net, to: usize, miner: &Keypair) -> Result<Acknowledged, String> {
-    let netuid = NetUid::new(NETUID);
-    let now_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
-    let payload = b"acknowledged just before a crash".to_vec();
-    let submission = Submission {
-        challenge: ChallengeId::new("sim").expect("id"),
-        miner: miner.public(),
-        payload_size: payload.len() as u64,
-        payload: Payload::Inline(payload),
-        metadata: vec![],
-        nonce: 5_000,
-        timestamp_ms: now_ms,
-    };
-    let envelope = Envelope::seal(miner, netuid, &submission);
-    let id = SubmissionId(envelope.payload_hash());
-    let bytes = envelope.to_bytes();
-    let signed = envelope.open(netuid).expect("signed");
-    let node = &mut net.nodes[to];
+    let timestamp_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
     let (reply, mut answer) = tokio::sync::oneshot::channel();
-    node.handle(Input::Submit { signed, bytes, local: true, blob: None, reply: Some(reply) });
+    let payload = b"acknowledged just before a crash".to_vec();
+    let (id, input) = super::net::submission_input(net, miner, "sim", 5_000, payload, Some(reply));
+    let node = &mut net.nodes[to];
+    node.handle(input);
     node.end_turn();
     node.settle_writes();
     drop(node.take_effects());
     match answer.try_recv() {
-        Ok(Ok(_)) => Ok(Acknowledged { miner: miner.public(), id, timestamp_ms: now_ms }),
+        Ok(Ok(_)) => Ok(Acknowledged { miner: miner.public(), id, timestamp_ms }),
         Ok(Err(refused)) => Err(format!("refused: {refused:?}")),
         Err(_) => Err("not answered once written".into()),
     }

@@ -865,26 +865,41 @@ pub(crate) fn submit(
     first_nonce: u64,
     payloads: &[Vec<u8>],
 ) -> Vec<platform_types::SubmissionId> {
-    use platform_types::{ChallengeId, Envelope, Payload, Submission, SubmissionId};
-    let netuid = NetUid::new(NETUID);
     let mut ids = Vec::new();
     for (nonce, payload) in (first_nonce..).zip(payloads) {
-        let submission = Submission {
-            challenge: ChallengeId::new(challenge).expect("id"),
-            miner: miner.public(),
-            payload_size: payload.len() as u64,
-            payload: Payload::Inline(payload.clone()),
-            metadata: vec![],
-            nonce,
-            timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
-        };
-        let envelope = Envelope::seal(miner, netuid, &submission);
-        ids.push(SubmissionId(envelope.payload_hash()));
-        let bytes = envelope.to_bytes();
-        let signed = envelope.open(netuid).expect("signed");
-        net.deliver(via, Input::Submit { signed, bytes, local: true, blob: None, reply: None });
+        let (id, input) = submission_input(net, miner, challenge, nonce, payload.clone(), None);
+        ids.push(id);
+        net.deliver(via, input);
     }
     ids
+}
+
+/// `miner`'s submission of `payload` (inline) to `challenge` with `nonce`, signed now, as the
+/// API hands it to a validator's core (answering on `reply`, if given); and its id.
+pub(crate) fn submission_input(
+    net: &Net,
+    miner: &Keypair,
+    challenge: &str,
+    nonce: u64,
+    payload: Vec<u8>,
+    reply: Option<tokio::sync::oneshot::Sender<Result<platform_types::SubmissionId, crate::core::Rejection>>>,
+) -> (platform_types::SubmissionId, Input) {
+    use platform_types::{ChallengeId, Envelope, Payload, Submission, SubmissionId};
+    let netuid = NetUid::new(NETUID);
+    let submission = Submission {
+        challenge: ChallengeId::new(challenge).expect("id"),
+        miner: miner.public(),
+        payload_size: payload.len() as u64,
+        payload: Payload::Inline(payload),
+        metadata: vec![],
+        nonce,
+        timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
+    };
+    let envelope = Envelope::seal(miner, netuid, &submission);
+    let id = SubmissionId(envelope.payload_hash());
+    let bytes = envelope.to_bytes();
+    let signed = envelope.open(netuid).expect("signed");
+    (id, Input::Submit { signed, bytes, local: true, blob: None, reply })
 }
 
 /// The simulated chain's block `number` (its hash is a function of the number: the simulated
