@@ -39,7 +39,7 @@ use serde::Serialize;
 pub use platform_app::SNAPSHOT_INTERVAL;
 
 use crate::evaluator::{Answer, EpochJob, EpochRun, Job, Outcome, run_epoch};
-use crate::records::Records;
+use crate::records::{Records, StoredPayload};
 
 /// What the audit checks besides the blocks themselves.
 #[derive(Clone, Debug)]
@@ -481,13 +481,10 @@ fn certified(
 
 /// A committed submission's payload as stored.
 fn stored_payload(records: &Records, id: &SubmissionId) -> Result<Vec<u8>, String> {
-    let submission = records.submission(id).ok_or("submission body not stored")?;
-    Ok(match submission.payload {
-        platform_types::Payload::Inline(bytes) => bytes,
-        platform_types::Payload::Blob(hash) => {
-            records.blob(&hash).filter(|b| blake2b_256(b) == hash).ok_or("payload blob not stored")?
-        }
-    })
+    match records.payload(id).map_err(|_| "submission body not stored")? {
+        StoredPayload::Bytes(bytes) => Ok(bytes),
+        StoredPayload::MissingBlob(_) => Err("payload blob not stored".to_owned()),
+    }
 }
 
 /// Runs a committed submission again, as a validator evaluated it; `None` when its challenge

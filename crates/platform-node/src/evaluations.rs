@@ -27,7 +27,7 @@ use crate::core::*;
 use crate::effects::Effect;
 use crate::evaluator::{self, Worker};
 use crate::mailbox::Mailbox;
-use crate::records::Records;
+use crate::records::{Records, StoredPayload};
 
 /// Requests the actor's channel holds; more wait in the loop's [`Mailbox`] backlog.
 pub(crate) const MAILBOX: usize = 4096;
@@ -345,15 +345,9 @@ impl Evaluations {
 /// A committed submission's payload: from the store, or from peers for a blob this node
 /// lacks; `Err` when the body itself is missing, `Ok(None)` when no peer had the blob.
 async fn payload(records: &Records, p2p: &Client, id: &SubmissionId) -> Result<Option<Vec<u8>>, String> {
-    let Some(submission) = records.submission(id) else {
-        return Err("the committed submission has no stored body".to_owned());
-    };
-    Ok(match submission.payload {
-        platform_types::Payload::Inline(bytes) => Some(bytes),
-        platform_types::Payload::Blob(hash) => match records.blob(&hash) {
-            Some(bytes) => Some(bytes),
-            None => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
-        },
+    Ok(match records.payload(id)? {
+        StoredPayload::Bytes(bytes) => Some(bytes),
+        StoredPayload::MissingBlob(hash) => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
     })
 }
 

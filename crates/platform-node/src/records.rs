@@ -13,6 +13,15 @@ use platform_types::{
     SubmissionId, SyncRequest, SyncResponse, ValidatorSet,
 };
 
+/// A stored submission's payload ([`Records::payload`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoredPayload {
+    /// The bytes.
+    Bytes(Vec<u8>),
+    /// A blob payload not stored here, by hash.
+    MissingBlob(Hash),
+}
+
 const GENESIS_KEY: &[u8] = b"genesis/validators";
 /// The validator set this node derived from the metagraph while it has no genesis: what it
 /// vouches for when asked, until a genesis is adopted (`platform_app::GenesisVotes`).
@@ -196,6 +205,22 @@ impl Records {
         let bytes = self.store.get(Column::Submissions, id.0.as_bytes()).ok().flatten()?;
         let envelope = Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).ok()?;
         Submission::from_bytes(&envelope.payload).ok()
+    }
+
+    /// A stored submission's payload: its bytes (inline, or a stored blob matching its hash), or
+    /// the hash of a blob payload this store lacks, to fetch elsewhere; `Err` when the
+    /// submission's body is not stored.
+    pub fn payload(&self, id: &SubmissionId) -> Result<StoredPayload, String> {
+        let submission = self.submission(id).ok_or("the submission's body is not stored")?;
+        Ok(match submission.payload {
+            platform_types::Payload::Inline(bytes) => StoredPayload::Bytes(bytes),
+            platform_types::Payload::Blob(hash) => {
+                match self.blob(&hash).filter(|b| platform_types::blake2b_256(b) == hash) {
+                    Some(bytes) => StoredPayload::Bytes(bytes),
+                    None => StoredPayload::MissingBlob(hash),
+                }
+            }
+        })
     }
 
     /// Whether a submission's body is stored (read, not decoded: the block rules decode it).

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
-use platform_types::{ChallengeId, Epoch, Hash, Payload, SubmissionId, blake2b_256};
+use platform_types::{ChallengeId, Epoch, Hash, SubmissionId, blake2b_256};
 
 use crate::core::Input;
 use crate::evaluations::{Active, EpochTargets, Request, Target, evaluated};
 use crate::evaluator::{Answer, EpochJob, Job, Signer, evaluate, evaluate_epoch};
-use crate::records::Records;
+use crate::records::{Records, StoredPayload};
 
 /// The simulated challenge: rejects an empty payload ("empty"), and scores any other
 /// `last payload byte x 1e6` ppb, with no detail.
@@ -268,11 +268,8 @@ impl Sandbox {
 /// A committed submission's payload, from `records` or a reachable peer's (as
 /// `crate::evaluations` reads it); `Err` when the body is missing.
 fn payload(records: &Records, peers: &[&Records], id: &SubmissionId) -> Result<Option<Vec<u8>>, String> {
-    let submission = records.submission(id).ok_or("the committed submission has no stored body")?;
-    Ok(match submission.payload {
-        Payload::Inline(bytes) => Some(bytes),
-        Payload::Blob(hash) => {
-            records.blob(&hash).or_else(|| peers.iter().find_map(|p| p.blob(&hash).filter(|b| blake2b_256(b) == hash)))
-        }
+    Ok(match records.payload(id)? {
+        StoredPayload::Bytes(bytes) => Some(bytes),
+        StoredPayload::MissingBlob(hash) => peers.iter().find_map(|p| p.blob(&hash).filter(|b| blake2b_256(b) == hash)),
     })
 }
