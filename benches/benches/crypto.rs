@@ -19,6 +19,7 @@ fn submission(keypair: &Keypair, size: usize) -> Submission {
         metadata: vec![("model".into(), "v1".into())],
         nonce: 1,
         timestamp_ms: 1_764_000_000_000,
+        phase: Default::default(),
     }
 }
 

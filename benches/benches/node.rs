@@ -73,6 +73,7 @@ fn sign_submissions(miners: &[Keypair], count: usize, first_nonce: u64) -> Vec<E
                 metadata: vec![],
                 nonce: first_nonce + i as u64,
                 timestamp_ms: now_ms(),
+                phase: Default::default(),
             };
             Envelope::seal(miner, NetUid::new(NETUID), &submission)
         })

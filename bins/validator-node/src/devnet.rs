@@ -174,6 +174,7 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                         metadata: vec![],
                         nonce,
                         timestamp_ms: now_ms(),
+                        phase: Default::default(),
                     };
                     let via = m % net.validators.len();
                     let envelope = Envelope::seal(miner, netuid, &submission);

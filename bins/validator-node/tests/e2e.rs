@@ -68,6 +68,7 @@ fn submission(miner: &Keypair, payload: &[u8], nonce: u64) -> Submission {
         metadata: vec![],
         nonce,
         timestamp_ms: now_ms(),
+        phase: Default::default(),
     }
 }
 

@@ -38,6 +38,7 @@ fn submission(miner: &Keypair, payload: Vec<u8>, nonce: u64) -> (Envelope, Optio
         metadata: vec![],
         nonce,
         timestamp_ms: now_ms(),
+        phase: Default::default(),
     };
     (Envelope::seal(miner, NetUid::new(1), &submission), blob)
 }

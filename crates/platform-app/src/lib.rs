@@ -19,6 +19,8 @@
 //!   its state root covers, to restart or join from.
 //! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
+//! - [`phases`]: two-phase challenges — a commitment to an epoch's task, then its reveal within
+//!   a window, sampled by a seed fixed after the commitment.
 //! - [`retire`] keeps the state bounded: submissions that can no longer change leave it, what
 //!   they still count for stays, and each miner's recent submissions guard against replays.
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
@@ -26,6 +28,7 @@
 
 pub mod genesis;
 pub mod link;
+pub mod phases;
 pub mod retire;
 pub mod rules;
 pub mod snapshot;
@@ -34,6 +37,7 @@ pub mod weights;
 
 pub use genesis::GenesisVotes;
 pub use link::{CHAIN_LAG, CHAIN_LEAD, ChainView};
+pub use phases::{Commitment, Revealed};
 pub use retire::REPLAY_WINDOW_MS;
 pub use rules::{Checker, Context, Invalid};
 pub use snapshot::{Manifest, Snapshot, SnapshotError};

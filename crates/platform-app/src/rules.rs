@@ -12,6 +12,7 @@ use platform_types::{
 };
 
 use crate::link::ChainView;
+use crate::phases::{Entry, PhaseOverlay, Revealed};
 use crate::state::{AppState, ChallengeEntry, Registry, SubmissionInfo};
 
 /// Why a block or action breaks the rules.
@@ -83,11 +84,13 @@ pub(crate) enum Mode {
 pub(crate) struct Overlay {
     submissions: HashMap<SubmissionId, (SubmissionInfo, Epoch)>,
     evaluations: HashSet<(SubmissionId, PublicKey)>,
+    phases: PhaseOverlay,
 }
 
 /// What one valid action does.
 pub(crate) enum Change {
-    Submission(SubmissionId, SubmissionInfo),
+    Submission(SubmissionId, SubmissionInfo, Option<Revealed>),
+    Commitment(SubmissionId, SubmissionInfo, Epoch, Hash),
     Evaluation(SubmissionId, Evaluation),
     Sudo(Hash, SudoAction),
     Weights(WeightsProposal),
@@ -156,10 +159,11 @@ impl AppState {
                 if let Some(window) = self.replays.get(&info.miner) {
                     window.admits(info.timestamp_ms, id).map_err(rule)?;
                 }
-                if !registry.challenges.contains_key(info.challenge.as_str()) {
-                    return Err(rule(format!("submission {id} is for inactive challenge {}", info.challenge)));
-                }
-                Ok(Change::Submission(*id, info))
+                let at = self.tip.height.next();
+                Ok(match self.check_phase(registry, &overlay.phases, id, &info, at, epoch)? {
+                    Entry::Evaluated(revealed) => Change::Submission(*id, info, revealed),
+                    Entry::Commitment(task_epoch, seed) => Change::Commitment(*id, info, task_epoch, seed),
+                })
             }
             Action::Evaluation(envelope) => self.check_evaluation(registry, overlay, envelope, ctx),
             Action::Sudo(envelope) => {
@@ -262,8 +266,16 @@ impl Checker<'_> {
     pub fn push(&mut self, action: &Action, ctx: &Context<'_>) -> Result<(), Invalid> {
         let change = self.state.check_action(&self.registry, &self.overlay, self.epoch, action, ctx, self.mode)?;
         match &change {
-            Change::Submission(id, info) => {
+            Change::Submission(id, info, revealed) => {
+                if let Some(revealed) = revealed {
+                    self.overlay.phases.revealed.insert(revealed.commitment);
+                }
                 self.overlay.submissions.insert(*id, (info.clone(), self.epoch));
+            }
+            Change::Commitment(id, info, task_epoch, _) => {
+                let phases = &mut self.overlay.phases;
+                phases.committed.insert((info.challenge.as_str().to_owned(), info.miner, *task_epoch));
+                phases.committed_ids.insert(*id);
             }
             Change::Evaluation(id, evaluation) => {
                 self.overlay.evaluations.insert((*id, evaluation.validator));
@@ -353,6 +365,6 @@ pub(crate) fn apply_to_registry(registry: &mut Registry, change: &Change, height
         Change::Weights(proposal) => registry.weights_epoch = Some(proposal.epoch),
         Change::Validators(set) => registry.validators = set.clone(),
         Change::Metagraph(epoch, metagraph) => registry.metagraph = Some((*epoch, metagraph.clone())),
-        Change::Submission(..) | Change::Evaluation(..) => {}
+        Change::Submission(..) | Change::Commitment(..) | Change::Evaluation(..) => {}
     }
 }

@@ -16,6 +16,7 @@ use parity_scale_codec::{Decode, Encode};
 use platform_types::{BlockRef, Epoch, Hash, Height, SubmissionId, Tip, blake2b_256, hash_of};
 pub use platform_types::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError};
 
+use crate::phases::{Commitments, TaskSeeds};
 use crate::retire::{Replays, Retired};
 use crate::state::{AppState, Committed, Registry};
 use crate::weights::{Champions, Smoothed};
@@ -58,6 +59,8 @@ struct Body {
     replays: Replays,
     smoothed: Smoothed,
     champions: Champions,
+    commitments: Commitments,
+    task_seeds: TaskSeeds,
 }
 
 impl AppState {
@@ -78,6 +81,8 @@ impl AppState {
             replays: self.replays.clone(),
             smoothed: self.smoothed.clone(),
             champions: self.champions.clone(),
+            commitments: self.commitments.clone(),
+            task_seeds: self.task_seeds.clone(),
         };
         Snapshot::new(self.tip.height, self.tip.hash, prev_root, hash_of(&self.registry), &body.encode())
     }
@@ -109,6 +114,8 @@ impl AppState {
             replays: body.replays,
             smoothed: body.smoothed,
             champions: body.champions,
+            commitments: body.commitments,
+            task_seeds: body.task_seeds,
             snapshot_interval,
         })
     }

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use parity_scale_codec::{Decode, Encode};
 use platform_scoring::Score;
 use platform_types::{
-    Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, Metagraph, PublicKey,
-    SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
+    Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, Metagraph, Phase,
+    PublicKey, Submission, SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
 };
 
+use crate::phases::{Commitment, Commitments, Revealed, TaskSeeds};
 use crate::rules::{Change, Context, Overlay, apply_to_registry};
 
 /// What the rules need of a submission body (held by the mempool or the store).
@@ -27,6 +28,20 @@ pub struct SubmissionInfo {
     /// When the miner signed it (ms since the Unix epoch): replay protection
     /// ([`crate::retire::ReplayWindow`]).
     pub timestamp_ms: u64,
+    /// What it is in its challenge's phases ([`crate::phases`]).
+    pub phase: Phase,
+}
+
+impl SubmissionInfo {
+    /// What the rules need of `submission`.
+    pub fn of(submission: &Submission) -> SubmissionInfo {
+        SubmissionInfo {
+            challenge: submission.challenge.clone(),
+            miner: submission.miner,
+            timestamp_ms: submission.timestamp_ms,
+            phase: submission.phase,
+        }
+    }
 }
 
 /// One committed submission and the evaluations committed for it.
@@ -44,6 +59,8 @@ pub struct Committed {
     pub epoch: Epoch,
     /// Committed evaluations by validator: status, score, output hash.
     pub evaluations: Evaluations,
+    /// For the reveal of a two-phase challenge's commitment, what it is evaluated with.
+    pub revealed: Option<Revealed>,
 }
 
 /// What a committed evaluation says: status, score (ppb), output hash.
@@ -207,6 +224,8 @@ pub struct Registry {
 pub struct Effects {
     /// Submissions ordered by the block, to evaluate.
     pub submissions: Vec<SubmissionId>,
+    /// Commitments to two-phase challenges ordered by the block (not evaluated).
+    pub commitments: Vec<SubmissionId>,
     /// Submissions that left the state as the block's weights committed, as they were then
     /// ([`crate::retire`]): for the node to keep in its store.
     pub retired: Vec<(SubmissionId, Committed)>,
@@ -249,6 +268,11 @@ pub struct AppState {
     pub smoothed: crate::weights::Smoothed,
     /// Who holds each champion-takes-all challenge since the last committed weights.
     pub champions: crate::weights::Champions,
+    /// Two-phase challenges' commitments that can still be revealed or that stand in the way of
+    /// another commitment to the same task ([`crate::phases`]).
+    pub commitments: Commitments,
+    /// The task seeds of the newest two epochs.
+    pub task_seeds: TaskSeeds,
     /// Blocks between snapshot heights (a protocol constant, [`SNAPSHOT_INTERVAL`], settable
     /// for tests; not part of the state): at a height divisible by it the state root covers
     /// the whole state ([`crate::snapshot`]) and applying the block yields the snapshot.
@@ -282,6 +306,8 @@ impl AppState {
             replays: BTreeMap::new(),
             smoothed: BTreeMap::new(),
             champions: BTreeMap::new(),
+            commitments: BTreeMap::new(),
+            task_seeds: BTreeMap::new(),
             snapshot_interval: SNAPSHOT_INTERVAL,
         }
     }
@@ -350,8 +376,20 @@ impl AppState {
                 };
             apply_to_registry(&mut self.registry, &change, header.height);
             match change {
-                Change::Submission(id, info) => {
+                Change::Commitment(id, info, task_epoch, task_seed) => {
                     ordered.push((info.miner, info.timestamp_ms, id));
+                    let commitment =
+                        Commitment { id, height: header.height, block_hash: block.hash(), task_seed, revealed: false };
+                    self.commitments.insert((info.challenge.as_str().to_owned(), info.miner, task_epoch), commitment);
+                    effects.commitments.push(id);
+                }
+                Change::Submission(id, info, revealed) => {
+                    ordered.push((info.miner, info.timestamp_ms, id));
+                    if let Some(revealed) = &revealed
+                        && let Some(c) = self.commitments.values_mut().find(|c| c.id == revealed.commitment)
+                    {
+                        c.revealed = true;
+                    }
                     self.by_challenge.entry(info.challenge.as_str().to_owned()).or_default().push_back(id);
                     self.submissions.insert(
                         id,
@@ -362,6 +400,7 @@ impl AppState {
                             block_hash: block.hash(),
                             epoch: header.epoch,
                             evaluations: Evaluations::default(),
+                            revealed,
                         },
                     );
                     effects.submissions.push(id);
@@ -403,6 +442,7 @@ impl AppState {
         if let Some(weights) = &effects.weights {
             effects.retired = self.retire(weights.epoch);
         }
+        self.move_phases(header.epoch, &block.hash(), header.height);
         let prev_root = self.tip.state_root;
         let registry_hash = hash_of(&self.registry);
         self.chain = Some(header.chain);

@@ -161,6 +161,7 @@ impl SubmitArgs {
             metadata: Vec::new(),
             nonce: now_ms(),
             timestamp_ms: now_ms(),
+            phase: Default::default(),
         };
         submission.validate().map_err(|e| anyhow!("payload refused: {e}"))?;
         let envelope = Envelope::seal(&keypair, NetUid::new(self.node.netuid), &submission);
@@ -347,6 +348,7 @@ impl SudoArgs {
                     mechanism: MechanismId::new(args.mechanism),
                     emission_share_ppb: args.emission_share_ppb,
                     params: crate::params_arg(args.params.as_deref())?,
+                    phases: Default::default(),
                 };
                 spec.validate().map_err(|e| anyhow!("challenge refused: {e}"))?;
                 module = Some(hex::encode(&wasm));

@@ -119,6 +119,7 @@ pub fn challenge_spec(id: &str, wasm: &[u8], emission_share_ppb: u32) -> anyhow:
         mechanism: MechanismId::new(0),
         emission_share_ppb,
         params: Vec::new(),
+        phases: Default::default(),
     })
 }
 

@@ -705,6 +705,7 @@ mod tests {
             block_hash: Hash::ZERO,
             epoch: platform_types::Epoch::new(1),
             evaluations: Default::default(),
+            revealed: None,
         };
         let truth = (EvaluationStatus::Scored, 7, Hash::from_bytes([7; 32]));
         committed.evaluations.insert(key("//A"), truth);

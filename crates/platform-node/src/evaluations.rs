@@ -669,6 +669,7 @@ mod tests {
             metadata: vec![],
             nonce: 1,
             timestamp_ms: 1,
+            phase: Default::default(),
         };
         let envelope = Envelope::seal(&miner, netuid, &submission);
         let id = SubmissionId(envelope.payload_hash());

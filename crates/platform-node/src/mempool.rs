@@ -191,11 +191,7 @@ impl Mempool {
 
     /// What the rules need of a pending submission.
     pub fn info(&self, id: &SubmissionId) -> Option<SubmissionInfo> {
-        self.get(id).map(|s| SubmissionInfo {
-            challenge: s.challenge.clone(),
-            miner: s.miner,
-            timestamp_ms: s.timestamp_ms,
-        })
+        self.get(id).map(|s| SubmissionInfo::of(s))
     }
 
     /// Submissions waiting.
@@ -351,6 +347,7 @@ mod tests {
             metadata: vec![],
             nonce,
             timestamp_ms: 0,
+            phase: Default::default(),
         }
     }
 

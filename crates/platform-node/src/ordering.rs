@@ -283,7 +283,7 @@ impl Core {
         }
         self.last_commit = self.clock.now;
         self.metrics.height.set(height.get() as i64);
-        for id in &effects.submissions {
+        for id in effects.submissions.iter().chain(&effects.commitments) {
             self.mempool.remove_submission(id);
         }
         for (id, validator) in &effects.evaluations {

@@ -266,6 +266,7 @@ mod tests {
                 metadata: Vec::new(),
                 nonce: u64::from(tag),
                 timestamp_ms,
+                phase: Default::default(),
             };
             let envelope = Envelope::seal(&self.miner, NetUid::new(1), &submission);
             let id = SubmissionId(envelope.payload_hash());

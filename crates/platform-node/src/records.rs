@@ -230,11 +230,7 @@ impl Records {
 
     /// What the block rules need to know about a stored submission.
     pub fn submission_info(&self, id: &SubmissionId) -> Option<platform_app::SubmissionInfo> {
-        self.submission(id).map(|s| platform_app::SubmissionInfo {
-            challenge: s.challenge,
-            miner: s.miner,
-            timestamp_ms: s.timestamp_ms,
-        })
+        self.submission(id).map(|s| platform_app::SubmissionInfo::of(&s))
     }
 
     /// The envelopes of the acknowledged submissions no stored block orders, in id order (for

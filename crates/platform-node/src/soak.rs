@@ -150,6 +150,7 @@ pub fn run(
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
         params: Vec::new(),
+        phases: Default::default(),
     };
     let add = SudoAction { command: SudoCommand::AddChallenge(spec), nonce: 1, timestamp_ms: 0 };
     let mut pending: Vec<Action> = vec![Action::Sudo(Envelope::seal(&owner, netuid, &add))];
@@ -198,6 +199,7 @@ pub fn run(
                     metadata: Vec::new(),
                     nonce: index,
                     timestamp_ms: started_ms + height * 1_000,
+                    phase: Default::default(),
                 };
                 let envelope = Envelope::seal(miner, netuid, &submission);
                 let id = SubmissionId(envelope.payload_hash());

@@ -79,6 +79,7 @@ mod tests {
             metadata: vec![],
             nonce,
             timestamp_ms: 0,
+            phase: Default::default(),
         };
         Envelope::seal(miner, NetUid::new(1), &submission)
     }

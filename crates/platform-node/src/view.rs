@@ -309,6 +309,7 @@ mod tests {
                 block_hash: Hash::ZERO,
                 epoch: Epoch::new(1),
                 evaluations,
+                revealed: None,
             },
         );
         records.put_reason(&committed_id, "not a number").expect("reason");
@@ -325,6 +326,7 @@ mod tests {
             metadata: vec![],
             nonce: 1,
             timestamp_ms: 1,
+            phase: Default::default(),
         };
         let envelope = Envelope::seal(&miner, NetUid::new(1), &submission);
         let pending_id = SubmissionId(envelope.payload_hash());

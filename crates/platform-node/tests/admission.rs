@@ -34,6 +34,7 @@ fn blob_submission(miner: &Keypair, blob: &[u8]) -> Envelope {
         metadata: vec![],
         nonce: 1,
         timestamp_ms: now_ms(),
+        phase: Default::default(),
     };
     Envelope::seal(miner, NetUid::new(NETUID), &submission)
 }
@@ -104,6 +105,7 @@ fn submission_with(miner: &Keypair, payload: &[u8], payload_size: u64, timestamp
         metadata: vec![],
         nonce: timestamp_ms,
         timestamp_ms,
+        phase: Default::default(),
     };
     Envelope::seal(miner, NetUid::new(NETUID), &submission)
 }

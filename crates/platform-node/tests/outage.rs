@@ -38,6 +38,7 @@ async fn ordering_and_evaluation_go_on_while_the_chain_is_down_and_weights_land_
         metadata: vec![],
         nonce: 1,
         timestamp_ms: now_ms(),
+        phase: Default::default(),
     };
     let sid = node.submit(Envelope::seal(&miner, NetUid::new(NETUID), &submission), None).await.expect("admitted");
     until(&node, Query::Submission(sid), "a final score during the outage", |s| s["final"] == true).await;

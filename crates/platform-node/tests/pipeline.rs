@@ -43,6 +43,7 @@ fn submission(miner: &Keypair, payload: &[u8], nonce: u64) -> Envelope {
         metadata: vec![],
         nonce,
         timestamp_ms: now_ms(),
+        phase: Default::default(),
     };
     Envelope::seal(miner, net(), &submission)
 }

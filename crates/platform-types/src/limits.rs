@@ -17,6 +17,9 @@ pub const MAX_METADATA_VALUE_BYTES: usize = 1024;
 pub const MAX_NAME_BYTES: usize = 128;
 /// Longest challenge parameters ([`crate::ChallengeSpec::params`]).
 pub const MAX_PARAMS_BYTES: usize = 4096;
+/// Longest reveal window of a two-phase challenge, in blocks: well inside the shortest block
+/// retention a validator may keep, so a commitment's body is still stored when its reveal runs.
+pub const MAX_REVEAL_BLOCKS: u32 = 500;
 /// Validators in one set (and so votes in one certificate).
 pub const MAX_VALIDATORS: usize = 256;
 /// Neurons in one metagraph snapshot (a subnet has at most this many uids today).

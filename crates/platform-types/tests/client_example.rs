@@ -33,6 +33,7 @@ fn example() -> (Keypair, Submission) {
         metadata: vec![],
         nonce: 7,
         timestamp_ms: 1_764_000_000_000,
+        phase: Default::default(),
     };
     (key, submission)
 }

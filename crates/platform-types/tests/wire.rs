@@ -33,6 +33,7 @@ fn spec() -> ChallengeSpec {
         mechanism: MechanismId::new(0),
         emission_share_ppb: 500_000_000,
         params: Vec::new(),
+        phases: Default::default(),
     }
 }
 
@@ -45,6 +46,7 @@ fn submission() -> Submission {
         metadata: vec![("model".into(), "linear-v1".into())],
         nonce: 7,
         timestamp_ms: 1_764_000_000_000,
+        phase: Default::default(),
     }
 }
 

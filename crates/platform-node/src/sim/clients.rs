@@ -34,6 +34,7 @@ pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> (Vec<(Submissi
             metadata: vec![],
             nonce,
             timestamp_ms: at,
+            phase: Default::default(),
         };
     let inline = |text: &str| (Payload::Inline(text.as_bytes().to_vec()), text.len() as u64);
     let stranger = super::net::key("Stranger");

@@ -28,6 +28,7 @@ pub(crate) fn rewrite(keypair: &Keypair, records: &Records, bytes: &[u8]) -> Opt
                 mechanism: MechanismId::new(0),
                 emission_share_ppb: 1_000_000_000,
                 params: Vec::new(),
+                phases: Default::default(),
             };
             let action = SudoAction {
                 command: SudoCommand::AddChallenge(spec),

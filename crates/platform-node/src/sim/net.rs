@@ -837,6 +837,7 @@ pub(crate) fn register_challenge(
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
         params: params.to_vec(),
+        phases: Default::default(),
     };
     // The owner's nonces increase: one more than the challenges added so far (an update comes
     // after them all).
@@ -894,6 +895,7 @@ pub(crate) fn submission_input(
         metadata: vec![],
         nonce,
         timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
+        phase: Default::default(),
     };
     let envelope = Envelope::seal(miner, netuid, &submission);
     let id = SubmissionId(envelope.payload_hash());

@@ -33,6 +33,7 @@ fn spec(id: &str, mechanism: u8) -> ChallengeSpec {
         mechanism: MechanismId::new(mechanism),
         emission_share_ppb: 1_000_000_000,
         params: Vec::new(),
+        phases: Default::default(),
     }
 }
 
@@ -68,6 +69,7 @@ fn view(miners: &[(&Keypair, [u32; 4])]) -> (ReadView, Vec<PublicKey>, Vec<Submi
             block_hash: Hash::ZERO,
             epoch: Epoch::new(2),
             evaluations,
+            revealed: None,
         };
         view.state.submissions.insert(id, committed);
         view.state.by_challenge.entry("alpha".into()).or_default().push_back(id);

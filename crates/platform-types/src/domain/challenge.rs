@@ -8,7 +8,7 @@ use parity_scale_codec::{Decode, Encode};
 use crate::error::DecodeError;
 use crate::hash::Hash;
 use crate::ids::{ChallengeId, MechanismId};
-use crate::limits::{MAX_MODULE_BYTES, MAX_NAME_BYTES, MAX_PARAMS_BYTES, PPB};
+use crate::limits::{MAX_MODULE_BYTES, MAX_NAME_BYTES, MAX_PARAMS_BYTES, MAX_REVEAL_BLOCKS, PPB};
 
 /// The limits every evaluation of a challenge runs under.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -181,6 +181,36 @@ pub struct ChallengeSpec {
     /// what its module reads through the `params` host function, e.g. its scoring exponents.
     /// Opaque here; the module defines and checks their form.
     pub params: Vec<u8>,
+    /// Whether a miner answers in one submission or commits, then reveals.
+    pub phases: Phases,
+}
+
+/// How miners answer a challenge.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode)]
+pub enum Phases {
+    /// One submission is the answer, evaluated on its own (or with its epoch's others).
+    #[default]
+    One,
+    /// Two submissions: a *commitment* to the task of an epoch (drawn from that epoch's public
+    /// task seed), which is not evaluated, then its *reveal*, accepted within `reveal_blocks`
+    /// blocks after the block that ordered the commitment and evaluated with it and a sampling
+    /// seed from that block, which the miner could not know when it committed
+    /// (docs/runtime-abi.md, "Two-phase challenges").
+    CommitReveal {
+        /// Blocks after the commitment's block within which its reveal may be ordered,
+        /// 1..=[`MAX_REVEAL_BLOCKS`].
+        reveal_blocks: u32,
+    },
+}
+
+impl Phases {
+    /// The reveal window, for a two-phase challenge.
+    pub fn reveal_blocks(self) -> Option<u32> {
+        match self {
+            Phases::One => None,
+            Phases::CommitReveal { reveal_blocks } => Some(reveal_blocks),
+        }
+    }
 }
 
 impl ChallengeSpec {
@@ -194,6 +224,11 @@ impl ChallengeSpec {
         }
         if self.params.len() > MAX_PARAMS_BYTES {
             return Err(DecodeError::TooLarge { field: "params", size: self.params.len(), max: MAX_PARAMS_BYTES });
+        }
+        if let Phases::CommitReveal { reveal_blocks } = self.phases
+            && !(1..=MAX_REVEAL_BLOCKS).contains(&reveal_blocks)
+        {
+            return Err(DecodeError::Invalid { field: "reveal_blocks", reason: "must be 1..=500" });
         }
         self.policy.validate()?;
         self.scoring.validate()?;

@@ -15,7 +15,7 @@ mod work;
 
 pub use chain::{BlockRef, Metagraph, Neuron, SubnetParams, inherited_stake, stake_weight};
 pub use challenge::{
-    ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
+    ChallengeSpec, EmptyPolicy, Normalisation, Phases, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
 };
 pub use consensus::{
     Action, Block, BlockHeader, BlockHeaderFields, CHECKPOINT_INTERVAL, Checkpoint, NewView, PreparedProof, Proposal,
@@ -25,4 +25,6 @@ pub use epoch_state::{EpochState, INCLUSION_DELAY_BLOCKS, MAX_TEMPO, ScheduleErr
 pub use schedule::Schedule;
 pub use snapshot::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError, snapshot_root};
 pub use sync::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
-pub use work::{Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal};
+pub use work::{
+    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission, WeightsProposal,
+};

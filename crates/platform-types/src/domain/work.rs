@@ -34,6 +34,28 @@ pub struct Submission {
     pub nonce: u64,
     /// Replay protection: when the miner signed, ms since the Unix epoch.
     pub timestamp_ms: u64,
+    /// What it is in its challenge's phases.
+    pub phase: Phase,
+}
+
+/// What a submission is in its challenge's [`crate::Phases`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode)]
+pub enum Phase {
+    /// The answer to a one-phase challenge.
+    #[default]
+    Answer,
+    /// A two-phase challenge's commitment to the task of `task_epoch` (whose task seed the
+    /// miner read from a validator's API): ordered, not evaluated.
+    Commit {
+        /// The epoch whose task seed the commitment answers: the block ordering it must be of
+        /// that epoch or the next.
+        task_epoch: Epoch,
+    },
+    /// The reveal of the miner's commitment `commitment`, evaluated with it.
+    Reveal {
+        /// The commitment it opens.
+        commitment: SubmissionId,
+    },
 }
 
 impl Submission {

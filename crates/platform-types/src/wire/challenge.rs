@@ -2,7 +2,7 @@
 
 use super::{challenge_id, codec, hash, pb, required, single_kind};
 use crate::domain::{
-    ChallengeSpec, EmptyPolicy, Normalisation, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
+    ChallengeSpec, EmptyPolicy, Normalisation, Phases, RuntimePolicy, ScoringConfig, SudoAction, SudoCommand, Version,
 };
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
@@ -104,6 +104,7 @@ impl From<&ChallengeSpec> for pb::ChallengeSpec {
             mechanism_id: u32::from(c.mechanism.get()),
             emission_share_ppb: c.emission_share_ppb,
             params: c.params.clone(),
+            reveal_blocks: c.phases.reveal_blocks().unwrap_or(0),
         }
     }
 }
@@ -127,6 +128,10 @@ impl TryFrom<pb::ChallengeSpec> for ChallengeSpec {
             mechanism: MechanismId::new(mechanism),
             emission_share_ppb: c.emission_share_ppb,
             params: c.params,
+            phases: match c.reveal_blocks {
+                0 => Phases::One,
+                reveal_blocks => Phases::CommitReveal { reveal_blocks },
+            },
         };
         spec.validate()?;
         Ok(spec)

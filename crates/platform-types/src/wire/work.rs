@@ -2,7 +2,7 @@
 
 use super::{bounded, challenge_id, codec, hash, pb, public_key, required, single_kind, uid};
 use crate::domain::{
-    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Submission, WeightsProposal,
+    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission, WeightsProposal,
 };
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
@@ -28,6 +28,11 @@ impl From<&Submission> for pb::Submission {
                 .collect(),
             nonce: s.nonce,
             timestamp_ms: s.timestamp_ms,
+            phase: match s.phase {
+                Phase::Answer => None,
+                Phase::Commit { task_epoch } => Some(pb::submission::Phase::CommitTaskEpoch(task_epoch.get())),
+                Phase::Reveal { commitment } => Some(pb::submission::Phase::Reveals(commitment.0.as_bytes().to_vec())),
+            },
         }
     }
 }
@@ -52,6 +57,13 @@ impl TryFrom<pb::Submission> for Submission {
                 .collect(),
             nonce: s.nonce,
             timestamp_ms: s.timestamp_ms,
+            phase: match s.phase {
+                None => Phase::Answer,
+                Some(pb::submission::Phase::CommitTaskEpoch(epoch)) => Phase::Commit { task_epoch: Epoch::new(epoch) },
+                Some(pb::submission::Phase::Reveals(id)) => {
+                    Phase::Reveal { commitment: SubmissionId(hash("reveals", &id)?) }
+                }
+            },
         };
         submission.validate()?;
         Ok(submission)
