@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use platform_benches::input;
+use platform_benches::{input, matmul_reveal};
 use platform_runtime::{Compiler, EngineConfig, Runtime, RuntimeOptions};
 use platform_types::RuntimePolicy;
 
@@ -54,7 +54,7 @@ fn examples(c: &mut Criterion) {
     let policy = RuntimePolicy::default();
     let cases = [
         ("regression", input(b"1.4 -2.1 0.3 4.9 -0.4")),
-        ("matmul-proof", input(&matmul_proof::solve(&[7; 32]))),
+        ("matmul-proof", matmul_reveal()),
         ("invariant-agent", input(&dist("invariant-baseline"))),
     ];
     let mut group = c.benchmark_group("example_evaluation");
@@ -128,7 +128,7 @@ fn compile(c: &mut Criterion) {
         }
     }
     group.finish();
-    let matmul_input = input(&matmul_proof::solve(&[7; 32]));
+    let matmul_input = matmul_reveal();
     let mut group = c.benchmark_group("compiled_code");
     group.sample_size(20);
     for (compiler, engine) in compilers() {

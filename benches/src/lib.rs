@@ -24,7 +24,15 @@ pub fn run_with_stub_hosts(engine: &wasmer::Engine, module: &wasmer::Module, inp
 /// An evaluation input carrying `payload`, with the seed, epoch and miner every runtime
 /// benchmark uses.
 pub fn input(payload: &[u8]) -> platform_runtime::EvalInput {
-    platform_runtime::EvalInput { seed: [7; 32], epoch: 1, miner: [1; 32], payload: payload.to_vec() }
+    platform_runtime::EvalInput { seed: [7; 32], epoch: 1, miner: [1; 32], commitment: None, payload: payload.to_vec() }
+}
+
+/// An honest matmul-proof reveal (with its commitment), as the runtime benchmarks evaluate it.
+pub fn matmul_reveal() -> platform_runtime::EvalInput {
+    let base = input(b"");
+    let (root, openings) = matmul_proof::solve(&[7; 32], &base.miner, &base.seed);
+    let commitment = platform_runtime::EvalCommitment { task_seed: [7; 32], payload: root.to_vec() };
+    platform_runtime::EvalInput { commitment: Some(commitment), payload: openings, ..base }
 }
 
 /// The input that asks the benchmark kernel `kernel` (`challenges/kernels`) for `repetitions`

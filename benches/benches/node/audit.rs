@@ -86,6 +86,7 @@ pub async fn audit(rows: &mut Vec<String>) {
             epoch: Epoch::new(1),
             miner: submission.miner,
             payload: Some(payload.clone()),
+            opens: None,
         };
         assert!(matches!(run(&runtime, &module, &mut job), Outcome::Verdict(_)));
     }

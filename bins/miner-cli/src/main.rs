@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use platform_cli::{EvaluateArgs, KeyCommand, ScoresArgs, StatusArgs, SubmitArgs};
+use platform_cli::{EvaluateArgs, KeyCommand, ScoresArgs, StatusArgs, SubmitArgs, TaskArgs};
 
 /// The miner's tool for a Platform validator network.
 ///
@@ -32,6 +32,9 @@ enum Command {
     Status(StatusArgs),
     /// Show a challenge's leaderboard.
     Scores(ScoresArgs),
+    /// Show the task seeds a two-phase challenge's commitment may answer now (the newest two
+    /// epochs'): draw your task from one, then `submit --commit EPOCH`.
+    Task(TaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +45,6 @@ fn main() -> ExitCode {
         Command::Submit(args) => args.run(),
         Command::Status(args) => args.run(),
         Command::Scores(args) => args.run(),
+        Command::Task(args) => args.run(),
     })
 }

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use platform_chain::{Chain, Head};
 use platform_devnet::{Devnet, DevnetConfig, miner_suri, now_ms};
-use platform_types::{ChallengeId, Envelope, Hash, MechanismId, NetUid, Payload, PublicKey, Submission};
+use platform_types::{
+    ChallengeId, ChallengeSpec, Envelope, Hash, MechanismId, NetUid, Payload, Phase, Phases, PublicKey, Submission,
+};
+
+use crate::devnet_matmul;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -20,7 +24,8 @@ pub struct DevnetArgs {
     /// Validators to seat and run.
     #[arg(long, default_value_t = 4)]
     validators: usize,
-    /// Miners to register; each submits to the regression challenge every few seconds.
+    /// Miners to register; each submits every few seconds, in turn to regression,
+    /// invariant-agent and matmul-proof (committing, then revealing).
     #[arg(long, default_value_t = 3)]
     miners: usize,
     /// Also register this miner hotkey (SS58 or 0x + 64 hex), whose secret key stays with you:
@@ -99,17 +104,23 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     })
     .await?;
 
-    let challenges =
-        [("regression", "regression.wasm", 600_000_000), ("invariant-agent", "invariant-agent.wasm", 400_000_000)];
+    let challenges = [
+        ("regression", 500_000_000, Phases::One),
+        ("invariant-agent", 300_000_000, Phases::One),
+        (devnet_matmul::CHALLENGE, 200_000_000, Phases::CommitReveal { reveal_blocks: devnet_matmul::REVEAL_BLOCKS }),
+    ];
     let dist = &args.challenges_dir;
-    for (id, file, share) in challenges {
-        let path = dist.join(file);
+    for (id, share, phases) in challenges {
+        let path = dist.join(format!("{id}.wasm"));
         let wasm = std::fs::read(&path).with_context(|| {
             format!("cannot read {}; build the examples with bash challenges/build.sh", path.display())
         })?;
         say(format!("owner: adding challenge {id} ({} bytes), waiting until every validator loads it", wasm.len()));
-        net.add_challenge(id, wasm, share, Duration::from_secs(120)).await?;
+        let spec = ChallengeSpec { phases, ..platform_devnet::challenge_spec(id, &wasm, share)? };
+        net.add_challenge_spec(spec, wasm, Duration::from_secs(120)).await?;
     }
+    let mut matmul_miners: Vec<devnet_matmul::MatmulMiner> =
+        (0..net.miners.len()).map(|_| devnet_matmul::MatmulMiner::default()).collect();
     let agent = std::fs::read(dist.join("invariant-baseline.wasm")).context("the baseline agent")?;
 
     println!();
@@ -162,6 +173,14 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                 for (m, miner) in net.miners.iter().enumerate() {
                     nonce += 1;
                     let challenge = challenge_of(m);
+                    let via = m % net.validators.len();
+                    if challenge == devnet_matmul::CHALLENGE {
+                        let Some(node) = net.node(via) else { continue };
+                        if let Some(done) = matmul_miners[m].step(node, miner, netuid, nonce).await {
+                            say(format!("miner {m}: {done} ({challenge}, via validator {via})"));
+                        }
+                        continue;
+                    }
                     let payload = match challenge {
                         "regression" => format!("{} -2 0.25 5 -0.5", 1.0 + (nonce % 10) as f64 / 10.0).into_bytes(),
                         _ => agent.clone(),
@@ -174,9 +193,8 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                         metadata: vec![],
                         nonce,
                         timestamp_ms: now_ms(),
-                        phase: Default::default(),
+                        phase: Phase::Answer,
                     };
-                    let via = m % net.validators.len();
                     let envelope = Envelope::seal(miner, netuid, &submission);
                     if let Some(node) = net.node(via) {
                         match node.submit(envelope, None).await {
@@ -193,10 +211,11 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The challenge the devnet's miner `m` submits to: even ones to `regression` (scored one by
-/// one), odd ones to `invariant-agent` (scored per epoch, against the epoch's other agents).
+/// The challenge the devnet's miner `m` submits to, in turn: `regression` (scored one by one),
+/// `invariant-agent` (scored per epoch, against the epoch's other agents), `matmul-proof` (a
+/// commitment, then its reveal).
 fn challenge_of(m: usize) -> &'static str {
-    if m.is_multiple_of(2) { "regression" } else { "invariant-agent" }
+    ["regression", "invariant-agent", devnet_matmul::CHALLENGE][m % 3]
 }
 
 /// Each validator's weights for mechanism 0 as stored on chain (empty when unset or unreadable).

@@ -2,6 +2,7 @@
 
 mod audit;
 mod devnet;
+mod devnet_matmul;
 mod weights;
 
 use std::path::PathBuf;

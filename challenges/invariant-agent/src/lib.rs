@@ -455,7 +455,7 @@ mod tests {
         });
         assert_eq!(perfect.score_ppb(), PPB / 4);
         assert!(matches!(
-            evaluate(&Input { seed: [0; 32], epoch: 0, miner: [0; 32], payload: b"" }),
+            evaluate(&Input { seed: [0; 32], epoch: 0, miner: [0; 32], commitment: None, payload: b"" }),
             Verdict::Rejected { .. }
         ));
     }

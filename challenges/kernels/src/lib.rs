@@ -33,7 +33,7 @@ pub fn run(kernel: u8, repetitions: u32, seed: &[u8; 32]) -> Option<u64> {
 
 fn matmul(repetitions: u32, seed: &[u8; 32]) -> u64 {
     use matmul_proof::{N, matrices, product_row};
-    let (a, b) = matrices(seed);
+    let (a, b) = matrices(seed, &[0; 32]);
     let mut acc = 0u64;
     for r in 0..repetitions as usize {
         for i in 0..N {
@@ -83,7 +83,7 @@ mod tests {
             assert_ne!(once, run(kernel, 2, &[1; 32]).expect("known"), "{}", kernel as char);
         }
         assert_eq!(run(b'x', 1, &[1; 32]), None);
-        let input = Input { seed: [1; 32], epoch: 0, miner: [0; 32], payload: b"i" };
+        let input = Input { seed: [1; 32], epoch: 0, miner: [0; 32], commitment: None, payload: b"i" };
         assert!(matches!(evaluate(&input), Verdict::Rejected { .. }));
     }
 }

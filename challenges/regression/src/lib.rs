@@ -137,7 +137,7 @@ mod tests {
     use super::*;
 
     fn input(payload: &[u8]) -> Input<'_> {
-        Input { seed: [3; 32], epoch: 1, miner: [0; 32], payload }
+        Input { seed: [3; 32], epoch: 1, miner: [0; 32], commitment: None, payload }
     }
 
     #[test]

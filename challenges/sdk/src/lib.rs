@@ -1,4 +1,4 @@
-//! Guest SDK for Platform challenges (ABI version 2, see `docs/runtime-abi.md`).
+//! Guest SDK for Platform challenges (ABI version 4, see `docs/runtime-abi.md`).
 //!
 //! A challenge is one function from an [`Input`] to a [`Verdict`]:
 //!
@@ -15,6 +15,8 @@
 //! [`challenge!`] exports the ABI's entry points, decodes the input and encodes the verdict.
 //! A challenge that scores each answer against the epoch's other answers adds an epoch scorer,
 //! `fn(&EpochInput) -> Vec<Verdict>` (one verdict per answer, in order), with [`epoch_scorer!`].
+//! A two-phase challenge (a commitment, then its reveal) reads the commitment a reveal opens
+//! in [`Input::commitment`], and the sampling seed drawn after it in [`Input::seed`].
 //! Modules run in the nested sandbox use [`agent!`] instead. The crate is `no_std` and builds
 //! natively too: challenge logic is unit-tested on the host with the same code that runs in
 //! WASM ([`host`] falls back to native implementations off wasm32).
@@ -34,7 +36,8 @@ mod wire;
 pub mod runtime;
 
 pub use wire::{
-    ABI_VERSION, Answer, EPOCH_INPUT_VERSION, EVALUATE_INPUT_VERSION, EpochInput, Input, PPB, Verdict, encode_verdicts,
+    ABI_VERSION, Answer, Commitment, EPOCH_INPUT_VERSION, EVALUATE_INPUT_VERSION, EpochInput, Input, PPB,
+    REVEAL_INPUT_VERSION, Verdict, encode_verdicts,
 };
 
 /// Exports `platform_alloc` and `platform_evaluate` for a challenge whose logic is

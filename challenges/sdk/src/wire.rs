@@ -6,10 +6,15 @@ use alloc::vec::Vec;
 /// The ABI version this SDK speaks. Version 2 added the epoch scorer ([`EpochInput`]); the
 /// per-submission input kept its bytes, and the layout tag they start with
 /// ([`EVALUATE_INPUT_VERSION`]), so a module built for version 1 runs unchanged. Version 3 added
-/// the `params` host function ([`crate::host::params`]) and changed no bytes.
-pub const ABI_VERSION: u32 = 3;
+/// the `params` host function ([`crate::host::params`]) and changed no bytes. Version 4 added
+/// two-phase challenges: a reveal's input carries its commitment ([`REVEAL_INPUT_VERSION`]);
+/// other inputs keep their bytes.
+pub const ABI_VERSION: u32 = 4;
 /// The tag a per-submission [`Input`] starts with (its layout, unchanged since version 1).
 pub const EVALUATE_INPUT_VERSION: u32 = 1;
+/// The tag a reveal's [`Input`] starts with: the per-submission layout with the commitment
+/// between the miner and the payload.
+pub const REVEAL_INPUT_VERSION: u32 = 3;
 /// The tag an [`EpochInput`] starts with.
 pub const EPOCH_INPUT_VERSION: u32 = 2;
 /// The fixed part of one answer in an [`EpochInput`]: submission id, miner, payload length.
@@ -20,33 +25,69 @@ pub const PPB: u32 = 1_000_000_000;
 /// One evaluation's input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input<'a> {
-    /// Seed derived from consensus for the epoch; the only randomness there is.
+    /// Seed derived from consensus; the only randomness there is. For a reveal, its
+    /// commitment's *sampling seed*, drawn after the commitment was ordered.
     pub seed: [u8; 32],
     /// The epoch the score counts for.
     pub epoch: u64,
     /// The miner's hotkey (sr25519 public key).
     pub miner: [u8; 32],
-    /// The miner's payload.
+    /// For the reveal of a two-phase challenge, the commitment it opens; `None` for an answer.
+    pub commitment: Option<Commitment<'a>>,
+    /// The miner's payload (a reveal's: the openings).
+    pub payload: &'a [u8],
+}
+
+/// What a reveal's [`Input`] carries of its commitment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commitment<'a> {
+    /// The task seed of the epoch the commitment answered (public when the miner committed).
+    pub task_seed: [u8; 32],
+    /// The commitment's payload, as the miner submitted it.
     pub payload: &'a [u8],
 }
 
 impl<'a> Input<'a> {
-    /// Decodes `abi_version u32 | seed [32] | epoch u64 | miner [32] | payload_len u32 | payload`.
+    /// Decodes `layout u32 (= 1) | seed [32] | epoch u64 | miner [32] | payload_len u32 |
+    /// payload`, or a reveal's `layout u32 (= 3) | seed [32] | epoch u64 | miner [32] | task_seed
+    /// [32] | commitment_len u32 | commitment | payload_len u32 | payload`.
     pub fn decode(bytes: &'a [u8]) -> Option<Input<'a>> {
-        let (seed, epoch, rest) = read_header(bytes, EVALUATE_INPUT_VERSION)?;
-        let (miner, rest) = rest.split_first_chunk::<32>()?;
+        let (layout, seed, epoch, rest) = read_any_header(bytes)?;
+        let (miner, mut rest) = rest.split_first_chunk::<32>()?;
+        let commitment = match layout {
+            EVALUATE_INPUT_VERSION => None,
+            REVEAL_INPUT_VERSION => {
+                let (task_seed, tail) = rest.split_first_chunk::<32>()?;
+                let (len, tail) = tail.split_first_chunk::<4>()?;
+                let len = u32::from_le_bytes(*len) as usize;
+                if len > tail.len() {
+                    return None;
+                }
+                let (payload, tail) = tail.split_at(len);
+                rest = tail;
+                Some(Commitment { task_seed: *task_seed, payload })
+            }
+            _ => return None,
+        };
         let (len, payload) = rest.split_first_chunk::<4>()?;
         if u32::from_le_bytes(*len) as usize != payload.len() {
             return None;
         }
-        Some(Input { seed, epoch, miner: *miner, payload })
+        Some(Input { seed, epoch, miner: *miner, commitment, payload })
     }
 
     /// Encodes the input as the host does (for native tests and tools).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(80 + self.payload.len());
-        write_header(&mut out, EVALUATE_INPUT_VERSION, &self.seed, self.epoch);
+        let committed = self.commitment.map_or(0, |c| 36 + c.payload.len());
+        let mut out = Vec::with_capacity(80 + committed + self.payload.len());
+        let layout = if self.commitment.is_some() { REVEAL_INPUT_VERSION } else { EVALUATE_INPUT_VERSION };
+        write_header(&mut out, layout, &self.seed, self.epoch);
         out.extend_from_slice(&self.miner);
+        if let Some(commitment) = &self.commitment {
+            out.extend_from_slice(&commitment.task_seed);
+            out.extend_from_slice(&(commitment.payload.len() as u32).to_le_bytes());
+            out.extend_from_slice(commitment.payload);
+        }
         out.extend_from_slice(&(self.payload.len() as u32).to_le_bytes());
         out.extend_from_slice(self.payload);
         out
@@ -56,13 +97,16 @@ impl<'a> Input<'a> {
 /// Reads the start every input shares, `layout u32 | seed [32] | epoch u64`, when its layout
 /// tag is `layout`; returns the seed, the epoch and the bytes after them.
 fn read_header(bytes: &[u8], layout: u32) -> Option<([u8; 32], u64, &[u8])> {
+    let (tag, seed, epoch, rest) = read_any_header(bytes)?;
+    (tag == layout).then_some((seed, epoch, rest))
+}
+
+/// Reads `layout u32 | seed [32] | epoch u64`; returns them and the bytes after them.
+fn read_any_header(bytes: &[u8]) -> Option<(u32, [u8; 32], u64, &[u8])> {
     let (tag, rest) = bytes.split_first_chunk::<4>()?;
-    if u32::from_le_bytes(*tag) != layout {
-        return None;
-    }
     let (seed, rest) = rest.split_first_chunk::<32>()?;
     let (epoch, rest) = rest.split_first_chunk::<8>()?;
-    Some((*seed, u64::from_le_bytes(*epoch), rest))
+    Some((u32::from_le_bytes(*tag), *seed, u64::from_le_bytes(*epoch), rest))
 }
 
 /// Writes what [`read_header`] reads.
@@ -234,8 +278,33 @@ mod tests {
         assert_eq!(EpochInput::decode(&bytes), Some(input));
         // A per-submission input is not an epoch input, nor the other way round.
         assert_eq!(Input::decode(&bytes), None);
-        let single = Input { seed: [0; 32], epoch: 1, miner: [0; 32], payload: &a }.encode();
+        let single = Input { seed: [0; 32], epoch: 1, miner: [0; 32], commitment: None, payload: &a }.encode();
         assert_eq!(EpochInput::decode(&single), None);
+    }
+
+    #[test]
+    fn a_reveal_input_carries_its_commitment_and_an_answer_keeps_its_bytes() {
+        let (commitment, openings) = (vec![9u8; 32], vec![1u8, 2, 3]);
+        let answer = Input { seed: [1; 32], epoch: 2, miner: [3; 32], commitment: None, payload: &openings };
+        let bytes = answer.encode();
+        assert_eq!(&bytes[..4], &EVALUATE_INPUT_VERSION.to_le_bytes());
+        assert_eq!(bytes.len(), 4 + 32 + 8 + 32 + 4 + 3, "the version-1 layout, unchanged");
+        assert_eq!(Input::decode(&bytes), Some(answer.clone()));
+        let reveal =
+            Input { commitment: Some(Commitment { task_seed: [4; 32], payload: &commitment }), ..answer.clone() };
+        let bytes = reveal.encode();
+        assert_eq!(&bytes[..4], &REVEAL_INPUT_VERSION.to_le_bytes());
+        assert_eq!(Input::decode(&bytes), Some(reveal));
+        for cut in [bytes.len() - 1, 4 + 32 + 8 + 32 + 10, 4 + 32 + 8 + 32 + 32 + 2] {
+            assert_eq!(Input::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        let len_at = 4 + 32 + 8 + 32 + 32;
+        long[len_at..len_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Input::decode(&long), None, "a commitment longer than the input");
+        let mut unknown = bytes.clone();
+        unknown[..4].copy_from_slice(&7u32.to_le_bytes());
+        assert_eq!(Input::decode(&unknown), None);
     }
 
     #[test]

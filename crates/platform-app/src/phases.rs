@@ -97,6 +97,19 @@ pub(crate) enum Entry {
 }
 
 impl AppState {
+    /// Whether the next block could order `info`'s submission as far as its phase goes: the
+    /// rules of a block of the tip's epoch at the next height (admission's check, before
+    /// anything is stored).
+    pub fn admits_phase(&self, id: &SubmissionId, info: &SubmissionInfo) -> Result<(), Invalid> {
+        let (at, epoch) = (self.tip.height.next(), self.tip.epoch);
+        self.check_phase(&self.registry, &PhaseOverlay::default(), id, info, at, epoch).map(|_| ())
+    }
+
+    /// The commitment `id` the state holds: the epoch of the task it answers, and it.
+    pub fn commitment(&self, id: &SubmissionId) -> Option<(Epoch, &Commitment)> {
+        self.commitments.iter().find(|(_, c)| c.id == *id).map(|((_, _, task_epoch), c)| (*task_epoch, c))
+    }
+
     /// Checks a submission's phase against its challenge's: `at` is the height and `epoch`
     /// the epoch of the block ordering it.
     pub(crate) fn check_phase(

@@ -12,7 +12,8 @@ use parity_scale_codec::{Decode, Encode};
 use platform_scoring::Score;
 use platform_types::{
     Action, Block, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height, Metagraph, Phase,
-    PublicKey, Submission, SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts, hash_of,
+    Phases, PublicKey, Submission, SubmissionId, Tip, ValidatorSet, Version, WeightsProposal, blake2b_256_parts,
+    hash_of,
 };
 
 use crate::phases::{Commitment, Commitments, Revealed, TaskSeeds};
@@ -323,7 +324,8 @@ impl AppState {
     /// and epochs in id and epoch order.
     pub fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<EpochAnswers<'_>> {
         let mut out = Vec::new();
-        for (challenge, entry) in &self.registry.challenges {
+        // A two-phase challenge's reveals are evaluated one by one, with their commitments.
+        for (challenge, entry) in self.registry.challenges.iter().filter(|(_, e)| e.spec.phases == Phases::One) {
             let mut by_epoch: BTreeMap<Epoch, Vec<(SubmissionId, &Committed)>> = BTreeMap::new();
             for id in self.by_challenge.get(challenge).into_iter().flatten() {
                 if let Some(c) = self.submissions.get(id).filter(|c| c.height >= entry.since && closed(c.epoch)) {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use platform_runtime::{EpochAnswer, EpochInput, EvalInput, Outcome, Runtime, RuntimeOptions, Verdict};
+use platform_runtime::{EpochAnswer, EpochInput, EvalCommitment, EvalInput, Outcome, Runtime, RuntimeOptions, Verdict};
 use platform_types::{PublicKey, RuntimePolicy, blake2b_256};
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +20,18 @@ pub struct EvaluateArgs {
     /// The payload file to evaluate (`-` reads standard input).
     #[arg(long, value_name = "FILE")]
     payload: PathBuf,
-    /// Epoch seed as 32 bytes of hex (validators derive it from consensus; default all zeros).
+    /// Evaluation seed as 32 bytes of hex (validators derive it from consensus; default all
+    /// zeros). For a reveal, its commitment's sampling seed (`miner-cli status COMMITMENT`).
     #[arg(long, value_name = "HEX")]
     seed: Option<String>,
+    /// For a two-phase challenge: evaluate the payload as the reveal of this commitment's
+    /// payload (file), as validators do once the reveal is ordered; pass the commitment's
+    /// `--task-seed` and its sampling seed as `--seed`.
+    #[arg(long, value_name = "FILE", requires = "task_seed")]
+    commitment: Option<PathBuf>,
+    /// The task seed the commitment answered (`miner-cli task`), 32 bytes of hex.
+    #[arg(long, value_name = "HEX", requires = "commitment")]
+    task_seed: Option<String>,
     /// Epoch number handed to the challenge.
     #[arg(long, default_value_t = 0)]
     epoch: u64,
@@ -268,22 +277,19 @@ fn evaluate(
 impl EvaluateArgs {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
-        let seed = match &self.seed {
-            None => [0; 32],
-            Some(text) => {
-                let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).context("--seed is not hex")?;
-                let Ok(seed) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-                    bail!("--seed must be 32 bytes (64 hex digits), got {}", bytes.len())
-                };
-                seed
+        let seed = self.seed.as_deref().map(|text| seed_arg("--seed", text)).transpose()?.unwrap_or([0; 32]);
+        let commitment = match (&self.commitment, &self.task_seed) {
+            (Some(path), Some(task_seed)) => {
+                Some(EvalCommitment { task_seed: seed_arg("--task-seed", task_seed)?, payload: read_input_file(path)? })
             }
+            _ => None,
         };
         let miner = match &self.hotkey {
             None => [0; 32],
             Some(ss58) => *PublicKey::from_ss58(ss58).context("--hotkey is not an SS58 address")?.as_bytes(),
         };
         let policy = load_policy(self.policy.as_deref())?;
-        let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)? };
+        let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)?, commitment };
         let others = self.with.iter().map(|path| read_input_file(path)).collect::<anyhow::Result<Vec<_>>>()?;
         let params = crate::params_arg(self.params.as_deref())?;
         let report = evaluate(&self.challenge, &policy, &params, &input, &others, self.output)?;
@@ -296,7 +302,7 @@ impl CheckArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let policy = load_policy(self.policy.as_deref())?;
         let payload = self.payload.as_deref().map(read_input_file).transpose()?.unwrap_or_default();
-        let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload };
+        let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload, commitment: None };
         let params = crate::params_arg(self.params.as_deref())?;
         let report = evaluate(&self.module, &policy, &params, &input, &[], self.output).context("check failed")?;
         report.print(
@@ -307,4 +313,11 @@ impl CheckArgs {
             ],
         )
     }
+}
+
+/// A 32-byte seed given as hex (with or without `0x`) for the option `name`.
+pub(crate) fn seed_arg(name: &str, text: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{name} is not hex"))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| anyhow::anyhow!("{name} must be 32 bytes (64 hex digits), got {}", bytes.len()))
 }

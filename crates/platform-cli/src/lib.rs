@@ -15,7 +15,7 @@ pub use evaluate::{CheckArgs, EvaluateArgs};
 pub use key::KeyCommand;
 pub use output::OutputFormat;
 pub use remote::{
-    ChallengeArgs, ListArgs, NodeArgs, ScoresArgs, SignerArgs, StatusArgs, SubmitArgs, SudoArgs, SudoRequest,
+    ChallengeArgs, ListArgs, NodeArgs, ScoresArgs, SignerArgs, StatusArgs, SubmitArgs, SudoArgs, SudoRequest, TaskArgs,
 };
 
 /// A challenge's parameters given as hex (`0x`-prefixed or bare) on the command line: the bytes,

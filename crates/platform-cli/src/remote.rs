@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use platform_types::limits::MAX_INLINE_PAYLOAD_BYTES;
 use platform_types::{
-    ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, Payload, Submission, SudoAction, SudoCommand,
-    Version, blake2b_256, wallet_hotkey_path,
+    ChallengeId, ChallengeSpec, Envelope, Epoch, Hash, Keypair, MechanismId, NetUid, Payload, Phase, Submission,
+    SubmissionId, SudoAction, SudoCommand, Version, blake2b_256, wallet_hotkey_path,
 };
 use serde_json::{Value, json};
 
@@ -132,13 +132,64 @@ pub struct SubmitArgs {
     /// The payload file (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     payload: PathBuf,
-    /// Follow the submission until its final score.
+    /// For a two-phase challenge: send the payload as a commitment to the task of this epoch
+    /// (`latest`: the newest `miner-cli task` lists). A block of that epoch or the next must
+    /// order it; one commitment per task.
+    #[arg(long, value_name = "EPOCH|latest", conflicts_with = "reveals")]
+    commit: Option<String>,
+    /// For a two-phase challenge: send the payload as the reveal of this commitment (its id),
+    /// once a block has ordered it and before its window closes (`miner-cli status ID` shows
+    /// the sampling seed and the last height).
+    #[arg(long, value_name = "COMMITMENT_ID")]
+    reveals: Option<String>,
+    /// Follow the submission until its final score (a commitment: until it is ordered, then
+    /// print what its reveal needs).
     #[arg(long)]
     wait: bool,
     #[command(flatten)]
     signer: SignerArgs,
     #[command(flatten)]
     node: NodeArgs,
+}
+
+/// `miner-cli task`.
+#[derive(Debug, clap::Args)]
+pub struct TaskArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+impl TaskArgs {
+    /// Prints the task seeds a two-phase challenge's commitment may answer now.
+    pub fn run(self) -> anyhow::Result<()> {
+        let node = Node::new(&self.node);
+        let task = node.get("/task")?;
+        print_json_or(self.node.output, &task, || {
+            println!("epoch {} at height {}", task["epoch"], task["height"]);
+            for seed in task["task_seeds"].as_array().into_iter().flatten() {
+                println!("task of epoch {}: seed {}", seed["epoch"], seed["seed"].as_str().unwrap_or("?"));
+            }
+        })
+    }
+}
+
+/// The phase a submission is sent in, from `--commit` and `--reveals`.
+fn phase_of(node: &Node, commit: Option<&str>, reveals: Option<&str>) -> anyhow::Result<Phase> {
+    if let Some(id) = reveals {
+        let hash = Hash::from_hex(id).map_err(|e| anyhow!("--reveals: {e}"))?;
+        return Ok(Phase::Reveal { commitment: SubmissionId(hash) });
+    }
+    let Some(epoch) = commit else { return Ok(Phase::Answer) };
+    let task_epoch = if epoch == "latest" {
+        let task = node.get("/task")?;
+        task["task_seeds"]
+            .as_array()
+            .and_then(|seeds| seeds.iter().filter_map(|s| s["epoch"].as_u64()).max())
+            .ok_or_else(|| anyhow!("the validator has drawn no task yet"))?
+    } else {
+        epoch.parse().map_err(|_| anyhow!("--commit takes an epoch number or `latest`"))?
+    };
+    Ok(Phase::Commit { task_epoch: Epoch::new(task_epoch) })
 }
 
 impl SubmitArgs {
@@ -153,6 +204,8 @@ impl SubmitArgs {
         } else {
             (Payload::Blob(blake2b_256(&bytes)), Some(hex::encode(&bytes)))
         };
+        let node = Node::new(&self.node);
+        let phase = phase_of(&node, self.commit.as_deref(), self.reveals.as_deref())?;
         let submission = Submission {
             challenge,
             miner: keypair.public(),
@@ -161,11 +214,10 @@ impl SubmitArgs {
             metadata: Vec::new(),
             nonce: now_ms(),
             timestamp_ms: now_ms(),
-            phase: Default::default(),
+            phase,
         };
         submission.validate().map_err(|e| anyhow!("payload refused: {e}"))?;
         let envelope = Envelope::seal(&keypair, NetUid::new(self.node.netuid), &submission);
-        let node = Node::new(&self.node);
         let answer =
             node.post("/submissions", json!({ "envelope": hex::encode(envelope.to_bytes()), "blob": blob }))?;
         let id = answer["id"].as_str().unwrap_or_default().to_owned();
@@ -201,6 +253,19 @@ impl StatusArgs {
 }
 
 fn describe(status: &Value) {
+    let reveal = &status["reveal"];
+    if status["status"] == "committed" && reveal.is_object() {
+        println!(
+            "{} committed at height {}: reveal it (--reveals) by height {}, task seed {}, sampling seed {}{}",
+            status["id"].as_str().unwrap_or("?"),
+            status["height"],
+            reveal["last_height"],
+            reveal["task_seed"].as_str().unwrap_or("?"),
+            reveal["sampling_seed"].as_str().unwrap_or("?"),
+            if reveal["revealed"] == true { " (revealed)" } else { "" }
+        );
+        return;
+    }
     let score = status["score_ppb"].as_u64().map(|s| format!(" score {:.4} ({s} ppb)", s as f64 / 1e9));
     let reason = status["reason"].as_str().map(|r| format!(": {r}"));
     println!(
@@ -218,7 +283,7 @@ fn follow(node: &Node, id: &str, output: OutputFormat) -> anyhow::Result<()> {
     let mut progress = Progress::logged(output, &format!("submission {id}: asking the validator"));
     loop {
         let status = node.get(&format!("/submissions/{id}"))?;
-        if status["final"] == true {
+        if status["final"] == true || status["status"] == "committed" {
             progress.finish();
             return print_json_or(output, &status, || describe(&status));
         }
@@ -302,6 +367,11 @@ pub struct ChallengeArgs {
     /// three bytes α β γ, e.g. 020101) [default: none].
     #[arg(long, value_name = "HEX")]
     params: Option<String>,
+    /// Make it a two-phase challenge: miners commit to an epoch's task, then reveal within this
+    /// many blocks (1..=500) after the block that ordered the commitment (matmul-proof) [default:
+    /// one phase].
+    #[arg(long, value_name = "BLOCKS", value_parser = clap::value_parser!(u32).range(1..=500))]
+    reveal_blocks: Option<u32>,
 }
 
 /// `sudo-cli challenge add|update|remove`, `sudo-cli set-required-version`.
@@ -348,7 +418,10 @@ impl SudoArgs {
                     mechanism: MechanismId::new(args.mechanism),
                     emission_share_ppb: args.emission_share_ppb,
                     params: crate::params_arg(args.params.as_deref())?,
-                    phases: Default::default(),
+                    phases: match args.reveal_blocks {
+                        None => platform_types::Phases::One,
+                        Some(reveal_blocks) => platform_types::Phases::CommitReveal { reveal_blocks },
+                    },
                 };
                 spec.validate().map_err(|e| anyhow!("challenge refused: {e}"))?;
                 module = Some(hex::encode(&wasm));

@@ -294,7 +294,19 @@ impl Devnet {
         emission_share_ppb: u32,
         timeout: Duration,
     ) -> anyhow::Result<()> {
-        let spec = challenge_spec(id, &wasm, emission_share_ppb)?;
+        self.add_challenge_spec(challenge_spec(id, &wasm, emission_share_ppb)?, wasm, timeout).await
+    }
+
+    /// Registers `spec` with its module `wasm` (signed by the owner, sent to validator 0) and
+    /// waits until every running validator has loaded it.
+    pub async fn add_challenge_spec(
+        &self,
+        spec: ChallengeSpec,
+        wasm: Vec<u8>,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let id = spec.id.as_str().to_owned();
+        let id = id.as_str();
         self.sudo(0, SudoCommand::AddChallenge(spec), Some(wasm))
             .await
             .map_err(|r| anyhow::anyhow!("adding {id}: {}", r.reason))?;

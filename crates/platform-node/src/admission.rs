@@ -145,7 +145,9 @@ impl Core {
     }
 
     /// The checks of a signed submission that change nothing: not seen before, an active
-    /// challenge, within its size limit, a miner registered on the subnet.
+    /// challenge, within its size limit, in a phase the challenge takes now (a commitment to a
+    /// task whose seed is drawn, a reveal of an open commitment of the miner's), a miner
+    /// registered on the subnet.
     pub(crate) fn submission_checks(&self, id: &SubmissionId, submission: &Submission) -> Result<(), Rejection> {
         let id = *id;
         if self.state.submissions.contains_key(&id) || self.mempool.get(&id).is_some() {
@@ -166,6 +168,9 @@ impl Core {
                 ),
             ));
         }
+        self.state
+            .admits_phase(&id, &platform_app::SubmissionInfo::of(submission))
+            .map_err(|e| Rejection::new(400, e.to_string()))?;
         let Some(metagraph) = &self.metagraph else {
             return Err(Rejection::new(503, "the validator has not read the metagraph yet; retry shortly"));
         };

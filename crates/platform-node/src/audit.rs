@@ -38,7 +38,7 @@ use serde::Serialize;
 
 pub use platform_app::SNAPSHOT_INTERVAL;
 
-use crate::evaluator::{Answer, EpochJob, EpochRun, Job, Outcome, run_epoch};
+use crate::evaluator::{Answer, EpochJob, EpochRun, Job, Opens, Outcome, run_epoch};
 use crate::records::{Records, StoredPayload};
 
 /// What the audit checks besides the blocks themselves.
@@ -500,10 +500,14 @@ fn rerun(
     let entry = state.challenge(&committed.challenge).ok_or("challenge no longer active")?;
     let runtime = modules.runtime;
     let module = modules.get(records, &entry.spec)?;
-    if module.scores_epochs() {
+    if module.scores_epochs() && committed.revealed.is_none() {
         return Ok(None);
     }
     let payload = stored_payload(records, id)?;
+    let opens = match &committed.revealed {
+        Some(r) => Some(Opens::new(r, Some(stored_payload(records, &r.commitment)?))),
+        None => None,
+    };
     let mut job = Job {
         id: *id,
         challenge: committed.challenge.clone(),
@@ -511,6 +515,7 @@ fn rerun(
         epoch: committed.epoch,
         miner: committed.miner,
         payload: Some(payload),
+        opens,
     };
     match crate::evaluator::run(runtime, module, &mut job) {
         Outcome::Verdict(r) => Ok(Some((r.status, r.score_ppb, r.output_hash))),

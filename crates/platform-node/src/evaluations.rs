@@ -99,6 +99,16 @@ pub(crate) struct Target {
     pub block_hash: Hash,
     pub epoch: Epoch,
     pub miner: PublicKey,
+    /// For a reveal, what it opens.
+    pub revealed: Option<platform_app::Revealed>,
+}
+
+impl Target {
+    /// Whether `module` scores this submission with its epoch's others rather than alone (a
+    /// reveal is always evaluated alone, with its commitment).
+    pub fn by_epoch(&self, module: &ChallengeModule) -> bool {
+        module.scores_epochs() && self.revealed.is_none()
+    }
 }
 
 /// Work for the evaluation worker, with the module to run.
@@ -298,7 +308,7 @@ impl Evaluations {
         match self.modules.get(target.challenge.as_str()) {
             Some((_, module)) => {
                 self.evaluated.insert(target.id);
-                if !module.scores_epochs() {
+                if !target.by_epoch(module) {
                     self.queue.push_back(Work::One(target, module.clone()));
                 }
             }
@@ -365,12 +375,16 @@ pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::
 /// Reads the payload and evaluates it on the worker: exactly one [`Input::Evaluated`] or
 /// [`Input::Abstained`].
 async fn evaluate(worker: &Worker, records: &Records, p2p: &Client, target: Target, module: ChallengeModule) -> Input {
-    let Target { id, challenge, block_hash, epoch, miner, .. } = target;
+    let Target { id, challenge, block_hash, epoch, miner, revealed } = target;
+    let opens = match &revealed {
+        Some(r) => Some(evaluator::Opens::new(r, payload(records, p2p, &r.commitment).await.ok().flatten())),
+        None => None,
+    };
     let payload = match payload(records, p2p, &id).await {
         Ok(payload) => payload,
         Err(reason) => return Input::Abstained { id, reason },
     };
-    let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload };
+    let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload, opens };
     match worker.evaluate(module, job).await {
         Some(Ok(sealed)) => evaluated(records, id, sealed),
         Some(Err(abstention)) => Input::Abstained { id, reason: abstention.reason },
@@ -593,8 +607,14 @@ impl Core {
         if self.state.challenge(&c.challenge).is_none_or(|entry| c.height < entry.since) {
             return;
         }
-        let target =
-            Target { id, challenge: c.challenge.clone(), block_hash: c.block_hash, epoch: c.epoch, miner: c.miner };
+        let target = Target {
+            id,
+            challenge: c.challenge.clone(),
+            block_hash: c.block_hash,
+            epoch: c.epoch,
+            miner: c.miner,
+            revealed: c.revealed.clone(),
+        };
         self.effects.push(Effect::Evaluate(Request::Evaluate(target)));
     }
 
@@ -681,6 +701,7 @@ mod tests {
             block_hash: Hash::from_bytes([3; 32]),
             epoch: Epoch::new(1),
             miner: miner.public(),
+            revealed: None,
         };
         mailbox.send(Request::Evaluate(target));
         let sealed = tokio::time::timeout(Duration::from_secs(30), async {

@@ -18,7 +18,9 @@
 //! storing, acknowledging) and consensus come first, and evaluation takes the CPU they leave.
 //! The results do not depend on when they run.
 
-use platform_runtime::{ChallengeModule, EpochAnswer, EpochInput, EvalInput, Runtime, RuntimeError, Verdict};
+use platform_runtime::{
+    ChallengeModule, EpochAnswer, EpochInput, EvalCommitment, EvalInput, Runtime, RuntimeError, Verdict,
+};
 use platform_types::{
     ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Keypair, NetUid, PublicKey, SubmissionId,
     blake2b_256, blake2b_256_parts,
@@ -255,6 +257,26 @@ pub struct Job {
     pub miner: PublicKey,
     /// The payload bytes; `None` when no peer could provide them (this validator abstains).
     pub payload: Option<Vec<u8>>,
+    /// For the reveal of a two-phase challenge, the commitment it opens.
+    pub opens: Option<Opens>,
+}
+
+/// What a reveal is evaluated with besides its payload (`platform_app::Revealed`, with the
+/// commitment's payload read).
+pub struct Opens {
+    /// The task seed the commitment answered.
+    pub task_seed: Hash,
+    /// The commitment's sampling seed: the reveal's evaluation seed.
+    pub sampling_seed: Hash,
+    /// The commitment's payload; `None` when it could not be read (this validator abstains).
+    pub commitment: Option<Vec<u8>>,
+}
+
+impl Opens {
+    /// `revealed` with the commitment's payload as `read` gives it.
+    pub fn new(revealed: &platform_app::Revealed, commitment: Option<Vec<u8>>) -> Opens {
+        Opens { task_seed: revealed.task_seed, sampling_seed: revealed.sampling_seed, commitment }
+    }
 }
 
 /// One epoch's committed answers to a challenge that scores epochs ([`evaluate_epoch`]).
@@ -388,12 +410,18 @@ pub enum Outcome {
 pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Outcome {
     // No peer could provide the payload: a failure of the network as this node sees it.
     let Some(payload) = job.payload.take() else { return Outcome::Abstain("payload unavailable".into()) };
-    let input = EvalInput {
-        seed: seed(&job.block_hash, &job.id),
-        epoch: job.epoch.get(),
-        miner: *job.miner.as_bytes(),
-        payload,
+    let (seed, commitment) = match &mut job.opens {
+        None => (seed(&job.block_hash, &job.id), None),
+        Some(opens) => {
+            let Some(commitment) = opens.commitment.take() else {
+                job.payload = Some(payload);
+                return Outcome::Abstain("the payload of the commitment it reveals is unavailable".into());
+            };
+            let commitment = EvalCommitment { task_seed: *opens.task_seed.as_bytes(), payload: commitment };
+            (*opens.sampling_seed.as_bytes(), Some(commitment))
+        }
     };
+    let input = EvalInput { seed, epoch: job.epoch.get(), miner: *job.miner.as_bytes(), commitment, payload };
     match runtime.evaluate(module, &input) {
         Ok(outcome) => {
             let (status, score_ppb, reason) = judged(outcome.verdict);
@@ -408,6 +436,9 @@ pub fn run(runtime: &Runtime, module: &ChallengeModule, job: &mut Job) -> Outcom
         Err(error) if error.is_deterministic() => Outcome::Verdict(failure(&error)),
         Err(error) => {
             job.payload = Some(input.payload);
+            if let (Some(opens), Some(commitment)) = (&mut job.opens, input.commitment) {
+                opens.commitment = Some(commitment.payload);
+            }
             Outcome::Abstain(error.to_string())
         }
     }
@@ -454,6 +485,7 @@ mod tests {
             epoch: Epoch::new(1),
             miner: Keypair::from_suri("//Miner").expect("key").public(),
             payload: Some(vec![1, 2, 3]),
+            opens: None,
         }
     }
 

@@ -81,6 +81,7 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/challenges", get(|s: State<Api>| ask(s, Query::Challenges)))
         .route("/submissions", post(submit))
         .route("/submissions/{id}", get(submission))
+        .route("/task", get(|s: State<Api>| ask(s, Query::Task)))
         .route("/scores", get(scores))
         .route("/weights", get(|s: State<Api>| ask(s, Query::Weights)))
         .route("/weights/history", get(weights_history))

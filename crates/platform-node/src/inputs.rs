@@ -46,6 +46,8 @@ pub enum Query {
     Consensus,
     /// A sudo action's status.
     Sudo(Hash),
+    /// The task seeds two-phase challenges' commitments may answer now.
+    Task,
 }
 
 /// Everything the loop reacts to.

@@ -47,6 +47,7 @@ pub(crate) fn challenge(spec: &ChallengeSpec, since_height: u64, module_loaded: 
         "mechanism_id": spec.mechanism.get(),
         "emission_share_ppb": spec.emission_share_ppb,
         "params": if spec.params.is_empty() { String::new() } else { format!("0x{}", hex::encode(&spec.params)) },
+        "reveal_blocks": spec.phases.reveal_blocks().unwrap_or(0),
         "since_height": since_height,
         "module_loaded": module_loaded,
     })

@@ -191,7 +191,7 @@ impl Mempool {
 
     /// What the rules need of a pending submission.
     pub fn info(&self, id: &SubmissionId) -> Option<SubmissionInfo> {
-        self.get(id).map(|s| SubmissionInfo::of(s))
+        self.get(id).map(SubmissionInfo::of)
     }
 
     /// Submissions waiting.

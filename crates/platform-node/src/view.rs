@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use platform_app::AppState;
 use platform_chain::Metagraph;
-use platform_types::{EvaluationStatus, Hash, Height, PublicKey, SubmissionId, ValidatorSet};
+use platform_types::{
+    ChallengeId, Epoch, EvaluationStatus, Hash, Height, Phase, PublicKey, SubmissionId, ValidatorSet,
+};
 use serde_json::{Value, json};
 
 use crate::core::*;
@@ -72,6 +74,7 @@ impl ReadView {
                     .collect(),
             ),
             Query::Submission(id) => self.submission_status(&id, records),
+            Query::Task => self.task(),
             Query::Scores(challenge) => self.scores(challenge.as_deref()),
             Query::Weights => match records.latest_weights_record() {
                 Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -106,12 +109,18 @@ impl ReadView {
         let retired = records.retired(id).filter(|_| !self.state.submissions.contains_key(id));
         let Some(c) = self.state.submissions.get(id).or(retired.as_ref()) else {
             return match records.submission_info(id) {
-                Some(s) => json!({
-                    "id": id.to_string(), "status": "pending", "final": false, "retired": false,
-                    "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58(),
-                    "height": null, "epoch": null, "score_ppb": null, "evaluated_stake_ppb": 0, "evaluations": [],
-                    "reason": null,
-                }),
+                Some(s) => {
+                    let held = self.state.commitment(id);
+                    let status = if held.is_some() { "committed" } else { "pending" };
+                    json!({
+                        "id": id.to_string(), "status": status, "final": false, "retired": false,
+                        "challenge": s.challenge.as_str(), "miner": s.miner.to_ss58(),
+                        "height": held.map(|(_, c)| c.height.get()), "epoch": null, "score_ppb": null,
+                        "evaluated_stake_ppb": 0, "evaluations": [], "reason": null,
+                        "phase": phase_name(&s.phase), "reveal": held.map(|held| self.reveal_json(&s.challenge, held)),
+                        "reveals": reveals(&s.phase),
+                    })
+                }
                 None => json!({ "id": id.to_string(), "status": "unknown" }),
             };
         };
@@ -152,6 +161,33 @@ impl ReadView {
                 "score_ppb": score,
                 "output_hash": output.to_string() })).collect::<Vec<_>>(),
             "reason": records.reason(id),
+            "phase": if c.revealed.is_some() { "reveal" } else { "answer" },
+            "reveal": null,
+            "reveals": c.revealed.as_ref().map(|r| r.commitment.to_string()),
+        })
+    }
+
+    /// What a miner needs to reveal a commitment the state holds: the seeds, the last height
+    /// a block may order its reveal at, whether it is revealed.
+    fn reveal_json(&self, challenge: &ChallengeId, (task_epoch, c): (Epoch, &platform_app::Commitment)) -> Value {
+        let window = self.state.challenge(challenge).and_then(|e| e.spec.phases.reveal_blocks()).unwrap_or(0);
+        json!({
+            "task_epoch": task_epoch.get(),
+            "task_seed": c.task_seed.to_string(),
+            "sampling_seed": c.sampling_seed().to_string(),
+            "last_height": c.height.get() + u64::from(window),
+            "revealed": c.revealed,
+        })
+    }
+
+    /// `GET /task`: the tip's epoch and the task seeds a commitment may answer now.
+    pub fn task(&self) -> Value {
+        json!({
+            "epoch": self.state.tip.epoch.get(),
+            "height": self.state.tip.height.get(),
+            "task_seeds": self.state.task_seeds.iter()
+                .map(|(epoch, seed)| json!({ "epoch": epoch.get(), "seed": seed.to_string() }))
+                .collect::<Vec<_>>(),
         })
     }
 
@@ -267,6 +303,23 @@ impl Core {
         };
         self.view.send_replace(Arc::new(view));
         true
+    }
+}
+
+/// A submission's phase as the API names it.
+fn phase_name(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Answer => "answer",
+        Phase::Commit { .. } => "commitment",
+        Phase::Reveal { .. } => "reveal",
+    }
+}
+
+/// The commitment a reveal opens, in hex.
+fn reveals(phase: &Phase) -> Option<String> {
+    match phase {
+        Phase::Reveal { commitment } => Some(commitment.to_string()),
+        _ => None,
     }
 }
 

@@ -1,6 +1,9 @@
 //! Four validators on loopback against the real subtensor runtime (chopsticks): the owner adds
 //! a challenge, a miner submits, every validator reports the same final score, an epoch passes
 //! and every validator's weights land on chain, identical. Bad input is refused with a reason.
+//! Then a two-phase challenge (matmul-proof): a miner commits to its epoch's task, reveals the
+//! rows drawn after its commitment and is scored alike everywhere; reveals that come late, for
+//! another miner's commitment or twice, and a second commitment to the task, are refused.
 
 mod support;
 
@@ -9,7 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use platform_chain::{Chain, SubxtChain};
 use platform_node::{NodeConfig, RunningNode, Settings};
 use platform_types::{
-    ChallengeId, Envelope, Keypair, MechanismId, NetUid, Payload, Submission, SudoAction, SudoCommand,
+    ChallengeId, Envelope, Epoch, Hash, Keypair, MechanismId, NetUid, Payload, Phase, Phases, Submission, SubmissionId,
+    SudoAction, SudoCommand,
 };
 use serde_json::json;
 use support::chain_common::{NETUID, TEMPO, hotkey, start};
@@ -35,17 +39,36 @@ fn sudo(owner: &Keypair, command: SudoCommand, nonce: u64) -> Envelope {
 }
 
 fn submission(miner: &Keypair, payload: &[u8], nonce: u64) -> Envelope {
+    submission_to("regression", miner, payload, nonce, Phase::Answer)
+}
+
+fn submission_to(challenge: &str, miner: &Keypair, payload: &[u8], nonce: u64, phase: Phase) -> Envelope {
     let submission = Submission {
-        challenge: ChallengeId::new("regression").expect("id"),
+        challenge: ChallengeId::new(challenge).expect("id"),
         miner: miner.public(),
         payload: Payload::Inline(payload.to_vec()),
         payload_size: payload.len() as u64,
         metadata: vec![],
         nonce,
         timestamp_ms: now_ms(),
-        phase: Default::default(),
+        phase,
     };
     Envelope::seal(miner, net(), &submission)
+}
+
+/// Posts a submission envelope; its status and body.
+fn send(url: &str, envelope: &Envelope) -> (u16, serde_json::Value) {
+    post(&format!("{url}/submissions"), json!({ "envelope": hex::encode(envelope.to_bytes()) }))
+}
+
+/// Asserts a refusal with status 400 whose reason says `why`.
+fn refused((status, body): (u16, serde_json::Value), why: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains(why)), "expected {why:?}: {body}");
+}
+
+fn seed_of(value: &serde_json::Value) -> [u8; 32] {
+    *Hash::from_hex(value.as_str().expect("a seed")).expect("hex").as_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,7 +79,7 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
 
     // Seat four validators (registered, staked, with permits) and one miner.
     let mut seated = Vec::new();
-    for name in names.iter().chain(["miner"].iter()) {
+    for name in names.iter().chain(["miner", "rival"].iter()) {
         let key = hotkey(name);
         fx.chain.burned_register(&fx.alice, net(), &key.public()).await.expect("registers");
         seated.push(key);
@@ -189,6 +212,8 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     assert!(value("platform_connected_stake_permille") > 666.0, "connected to the other validators");
     assert!(value("platform_submissions_accepted_total") >= 1.0);
 
+    two_phase(&urls, &owner, miner, &seated[5]).await;
+
     // A validator stopped and started again recovers its state from data/ and keeps up.
     let (_, before) = get(&format!("{}/consensus/info", urls[3]));
     let stopped = nodes.pop().expect("fourth node");
@@ -212,6 +237,106 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     for node in nodes {
         node.shutdown().await;
     }
+}
+
+/// matmul-proof as a two-phase challenge with a reveal window of 20 blocks (an idle network
+/// here makes a block every 0.75 s).
+async fn two_phase(urls: &[String], owner: &Keypair, miner: &Keypair, rival: &Keypair) {
+    let path = support::root().join("challenges/dist/matmul-proof.wasm");
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run challenges/build.sh", path.display()));
+    let mut spec = platform_devnet::challenge_spec("matmul-proof", &wasm, 1_000_000_000).expect("spec");
+    spec.phases = Phases::CommitReveal { reveal_blocks: 20 };
+    let add = sudo(owner, SudoCommand::AddChallenge(spec), 2);
+    let (status, body) = post(
+        &format!("{}/sudo", urls[0]),
+        json!({ "envelope": hex::encode(add.to_bytes()), "module": hex::encode(&wasm) }),
+    );
+    assert_eq!(status, 202, "{body}");
+    for url in urls {
+        eventually("matmul-proof on every validator", Duration::from_secs(60), || {
+            let (_, list) = get(&format!("{url}/challenges"));
+            let entry = list.as_array()?.iter().find(|c| c["id"] == "matmul-proof")?.clone();
+            (entry["module_loaded"] == true && entry["reveal_blocks"] == 20).then_some(())
+        })
+        .await;
+    }
+    let matmul = |who: &Keypair, payload: &[u8], nonce: u64, phase: Phase| {
+        submission_to("matmul-proof", who, payload, nonce, phase)
+    };
+
+    // The task: the newest epoch's seed, the matrices drawn from it for this miner.
+    let (_, task) = get(&format!("{}/task", urls[1]));
+    let latest = task["task_seeds"].as_array().and_then(|s| s.last()).expect("a task seed").clone();
+    let task_epoch = Epoch::new(latest["epoch"].as_u64().expect("epoch"));
+    let work = matmul_proof::Work::compute(&seed_of(&latest["seed"]), miner.public().as_bytes());
+    let commit = Phase::Commit { task_epoch };
+    refused(send(&urls[1], &matmul(miner, b"openings", 10, Phase::Answer)), "takes a commitment, then its reveal");
+    let commitment = matmul(miner, &work.root(), 11, commit);
+    let commitment_id = SubmissionId(commitment.payload_hash());
+    refused(
+        send(&urls[1], &matmul(miner, b"too early", 12, Phase::Reveal { commitment: commitment_id })),
+        "that can still be revealed",
+    );
+    let (status, body) = send(&urls[1], &commitment);
+    assert_eq!(status, 202, "{body}");
+    let id = commitment_id.to_string();
+    let mut sampling = Vec::new();
+    for url in urls {
+        let status = eventually("the commitment ordered", Duration::from_secs(60), || {
+            let (_, s) = get(&format!("{url}/submissions/{id}"));
+            (s["status"] == "committed").then_some(s)
+        })
+        .await;
+        assert_eq!(status["phase"], "commitment", "{status}");
+        sampling.push(status["reveal"]["sampling_seed"].clone());
+    }
+    assert!(sampling.iter().all(|s| *s == sampling[0]), "one sampling seed everywhere: {sampling:?}");
+    let sampling_seed = seed_of(&sampling[0]);
+
+    // Grinding, someone else's commitment, and a plain answer are refused.
+    refused(send(&urls[2], &matmul(miner, &[7; 32], 13, commit)), "already committed to the task");
+    let by_rival = matmul(rival, &work.reveal(&sampling_seed), 14, Phase::Reveal { commitment: commitment_id });
+    refused(send(&urls[2], &by_rival), "is not a commitment of miner");
+
+    // The honest reveal scores 1.0 on every validator.
+    let reveal = matmul(miner, &work.reveal(&sampling_seed), 15, Phase::Reveal { commitment: commitment_id });
+    let (status, body) = send(&urls[2], &reveal);
+    assert_eq!(status, 202, "{body}");
+    let reveal_id = body["id"].as_str().expect("id").to_owned();
+    for url in urls {
+        let status = eventually("the reveal's final score", Duration::from_secs(60), || {
+            let (_, s) = get(&format!("{url}/submissions/{reveal_id}"));
+            (s["final"] == true).then_some(s)
+        })
+        .await;
+        assert_eq!(status["score_ppb"], 1_000_000_000, "{status}");
+        assert_eq!((&status["phase"], &status["reveals"]), (&json!("reveal"), &json!(id)), "{status}");
+    }
+    let again = matmul(miner, &work.reveal(&sampling_seed), 16, Phase::Reveal { commitment: commitment_id });
+    refused(send(&urls[0], &again), "revealed already");
+
+    // A reveal after the window is refused.
+    let rival_work = matmul_proof::Work::compute(&seed_of(&latest["seed"]), rival.public().as_bytes());
+    let late_commitment = matmul(rival, &rival_work.root(), 17, commit);
+    let late_id = SubmissionId(late_commitment.payload_hash());
+    let (status, body) = send(&urls[3], &late_commitment);
+    assert_eq!(status, 202, "{body}");
+    let ordered = eventually("the rival's commitment ordered", Duration::from_secs(60), || {
+        let (_, s) = get(&format!("{}/submissions/{late_id}", urls[3]));
+        (s["status"] == "committed").then_some(s)
+    })
+    .await;
+    let last = ordered["reveal"]["last_height"].as_u64().expect("last height");
+    eventually("the reveal window to close", Duration::from_secs(60), || {
+        (support::height(&urls[3]) > last).then_some(())
+    })
+    .await;
+    let late_seed = seed_of(&ordered["reveal"]["sampling_seed"]);
+    let late = matmul(rival, &rival_work.reveal(&late_seed), 18, Phase::Reveal { commitment: late_id });
+    let (status, body) = send(&urls[3], &late);
+    assert_eq!(status, 400, "{body}");
+    let reason = body["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("comes late") || reason.contains("can still be revealed"), "{body}");
 }
 
 fn node_config(

@@ -1,4 +1,4 @@
-//! The guest ABI, version 2: what a challenge module exports, and the bytes that cross the
+//! The guest ABI, version 4: what a challenge module exports, and the bytes that cross the
 //! boundary. `docs/runtime-abi.md` is the prose form of this file; the guest SDK mirrors it.
 
 use platform_types::limits::PPB;
@@ -9,8 +9,9 @@ use crate::error::RuntimeError;
 pub use platform_challenge_sdk::ABI_VERSION;
 /// A challenge's answer for one submission: the guest SDK's type, decoded by [`decode_verdict`].
 pub use platform_challenge_sdk::Verdict;
-/// The layout tags inputs start with: per-submission (unchanged since version 1) and epoch.
-pub use platform_challenge_sdk::{EPOCH_INPUT_VERSION, EVALUATE_INPUT_VERSION};
+/// The layout tags inputs start with: per-submission (unchanged since version 1), epoch, and a
+/// two-phase challenge's reveal.
+pub use platform_challenge_sdk::{EPOCH_INPUT_VERSION, EVALUATE_INPUT_VERSION, REVEAL_INPUT_VERSION};
 /// Export: `(len: i32) -> i32`, returns a guest pointer to `len` writable bytes (0 on failure).
 pub const EXPORT_ALLOC: &str = "platform_alloc";
 /// Export of a challenge: `(ptr: i32, len: i32) -> i64`, returns `ptr << 32 | len` of its output.
@@ -26,22 +27,46 @@ pub const EXPORT_MEMORY: &str = "memory";
 /// Everything a challenge sees of one evaluation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvalInput {
-    /// Seed derived from consensus for this epoch; the only source of randomness.
+    /// Seed derived from consensus data; the only source of randomness. For a reveal, its
+    /// commitment's sampling seed.
     pub seed: [u8; 32],
     /// The epoch the evaluation counts for.
     pub epoch: u64,
     /// The miner's hotkey (sr25519 public key).
     pub miner: [u8; 32],
+    /// For the reveal of a two-phase challenge, the commitment it opens.
+    pub commitment: Option<EvalCommitment>,
     /// The miner's payload, as submitted.
     pub payload: Vec<u8>,
 }
 
+/// What a reveal's input carries of its commitment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalCommitment {
+    /// The task seed of the epoch the commitment answered.
+    pub task_seed: [u8; 32],
+    /// The commitment's payload.
+    pub payload: Vec<u8>,
+}
+
 impl EvalInput {
-    /// Encodes as `abi_version u32 | seed [32] | epoch u64 | miner [32] | payload_len u32 | payload`,
-    /// integers little-endian.
+    /// Encodes as `layout u32 (= 1) | seed [32] | epoch u64 | miner [32] | payload_len u32 |
+    /// payload`, or for a reveal `layout u32 (= 3) | seed [32] | epoch u64 | miner [32] |
+    /// task_seed [32] | commitment_len u32 | commitment | payload_len u32 | payload`, integers
+    /// little-endian.
     pub fn encode(&self) -> Vec<u8> {
-        platform_challenge_sdk::Input { seed: self.seed, epoch: self.epoch, miner: self.miner, payload: &self.payload }
-            .encode()
+        let commitment = self
+            .commitment
+            .as_ref()
+            .map(|c| platform_challenge_sdk::Commitment { task_seed: c.task_seed, payload: &c.payload });
+        platform_challenge_sdk::Input {
+            seed: self.seed,
+            epoch: self.epoch,
+            miner: self.miner,
+            commitment,
+            payload: &self.payload,
+        }
+        .encode()
     }
 }
 
@@ -193,7 +218,7 @@ mod tests {
         let mut over = Verdict::Scored { score_ppb: PPB, detail: vec![] }.encode();
         over[1..5].copy_from_slice(&(PPB + 1).to_le_bytes());
         assert!(decode_verdict(&over).is_err());
-        let input = EvalInput { seed: [1; 32], epoch: 2, miner: [3; 32], payload: vec![4, 5] };
+        let input = EvalInput { seed: [1; 32], epoch: 2, miner: [3; 32], commitment: None, payload: vec![4, 5] };
         let encoded = input.encode();
         assert_eq!(&encoded[..4], &EVALUATE_INPUT_VERSION.to_le_bytes());
         assert_eq!(encoded.len(), 4 + 32 + 8 + 32 + 4 + 2);

@@ -29,7 +29,9 @@ mod runtime;
 mod sandbox;
 mod watchdog;
 
-pub use abi::{ABI_VERSION, EpochAnswer, EpochInput, EvalInput, Verdict, decode_epoch_verdicts, decode_verdict};
+pub use abi::{
+    ABI_VERSION, EpochAnswer, EpochInput, EvalCommitment, EvalInput, Verdict, decode_epoch_verdicts, decode_verdict,
+};
 pub use audit::{AuditLog, AuditRecord, AuditResult};
 pub use cache::CacheStats;
 pub use engine::{Compiler, EngineConfig, REWRITE_VERSION, WASMER_VERSION};

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{challenge, input, runtime};
-use platform_runtime::{EvalInput, Runtime, Verdict, decode_verdict};
+use platform_runtime::{EvalCommitment, EvalInput, Runtime, Verdict, decode_verdict};
 use platform_types::RuntimePolicy;
 
 fn evaluate(rt: &Runtime, name: &str, payload: &[u8]) -> platform_runtime::Outcome {
@@ -14,7 +14,27 @@ fn evaluate(rt: &Runtime, name: &str, payload: &[u8]) -> platform_runtime::Outco
 }
 
 fn sdk_input(input: &EvalInput) -> platform_challenge_sdk::Input<'_> {
-    platform_challenge_sdk::Input { seed: input.seed, epoch: input.epoch, miner: input.miner, payload: &input.payload }
+    platform_challenge_sdk::Input {
+        seed: input.seed,
+        epoch: input.epoch,
+        miner: input.miner,
+        commitment: None,
+        payload: &input.payload,
+    }
+}
+
+/// An honest matmul-proof miner's reveal as a validator hands it to the module: the sampling
+/// seed, the commitment (the root) with its task seed, the openings.
+fn matmul_reveal() -> EvalInput {
+    let (task_seed, sampling_seed) = ([5; 32], [6; 32]);
+    let base = input(b"");
+    let (root, openings) = matmul_proof::solve(&task_seed, &base.miner, &sampling_seed);
+    EvalInput {
+        seed: sampling_seed,
+        commitment: Some(EvalCommitment { task_seed, payload: root.to_vec() }),
+        payload: openings,
+        ..base
+    }
 }
 
 #[test]
@@ -29,14 +49,22 @@ fn regression_in_wasm_equals_the_same_code_natively() {
 }
 
 #[test]
-fn matmul_proof_accepts_an_honest_proof_and_rejects_a_forged_one() {
+fn matmul_proof_accepts_an_honest_reveal_and_rejects_a_forged_one() {
     let rt = runtime();
-    let proof = matmul_proof::solve(&input(b"").seed);
-    assert_eq!(evaluate(&rt, "matmul-proof", &proof).verdict.score_ppb(), 1_000_000_000);
-    let mut forged = proof.clone();
-    let last = forged.len() - 1;
-    forged[last] ^= 1;
-    assert!(matches!(evaluate(&rt, "matmul-proof", &forged).verdict, Verdict::Rejected { .. }));
+    let module = rt.load(&challenge("matmul-proof"), &RuntimePolicy::default()).expect("load");
+    let honest = matmul_reveal();
+    assert_eq!(rt.evaluate(&module, &honest).expect("runs").verdict.score_ppb(), 1_000_000_000);
+    let mut forged = honest.clone();
+    let last = forged.payload.len() - 1;
+    forged.payload[last] ^= 1;
+    assert!(matches!(rt.evaluate(&module, &forged).expect("runs").verdict, Verdict::Rejected { .. }));
+    let resampled = EvalInput { seed: [9; 32], ..honest.clone() };
+    assert!(matches!(rt.evaluate(&module, &resampled).expect("runs").verdict, Verdict::Rejected { .. }));
+    let plain = EvalInput { commitment: None, ..honest };
+    let Verdict::Rejected { reason } = rt.evaluate(&module, &plain).expect("runs").verdict else {
+        panic!("an answer without its commitment is refused");
+    };
+    assert!(reason.contains("takes a commitment"), "{reason}");
 }
 
 #[test]
@@ -94,17 +122,16 @@ fn a_nested_module_too_costly_to_compile_is_refused_before_compiling() {
 #[test]
 fn every_example_is_deterministic_over_100_runs() {
     let rt = runtime();
-    let seed = input(b"").seed;
-    let cases: [(&str, Vec<u8>); 3] = [
-        ("regression", b"1.4 -2.1 0.3 4.9 -0.4".to_vec()),
-        ("matmul-proof", matmul_proof::solve(&seed)),
-        ("invariant-agent", challenge("invariant-baseline")),
+    let cases: [(&str, EvalInput); 3] = [
+        ("regression", input(b"1.4 -2.1 0.3 4.9 -0.4")),
+        ("matmul-proof", matmul_reveal()),
+        ("invariant-agent", input(&challenge("invariant-baseline"))),
     ];
-    for (name, payload) in cases {
+    for (name, case) in cases {
         let module = rt.load(&challenge(name), &RuntimePolicy::default()).expect("load");
         let results: BTreeSet<_> = (0..100)
             .map(|_| {
-                let o = rt.evaluate(&module, &input(&payload)).expect("evaluate");
+                let o = rt.evaluate(&module, &case).expect("evaluate");
                 (o.output_hash, o.fuel_used, o.verdict.score_ppb())
             })
             .collect();

@@ -16,7 +16,7 @@ use platform_types::{ChallengeId, Epoch, Hash, SubmissionId, blake2b_256};
 
 use crate::core::Input;
 use crate::evaluations::{Active, EpochTargets, Request, Target, evaluated};
-use crate::evaluator::{Answer, EpochJob, Job, Signer, evaluate, evaluate_epoch};
+use crate::evaluator::{Answer, EpochJob, Job, Opens, Signer, evaluate, evaluate_epoch};
 use crate::records::{Records, StoredPayload};
 
 /// The simulated challenge: rejects an empty payload ("empty"), and scores any other
@@ -215,10 +215,11 @@ impl Sandbox {
                 self.waiting.push(target);
                 continue;
             };
-            if module.scores_epochs() {
+            if target.by_epoch(module) {
                 continue;
             }
-            let Target { id, challenge, block_hash, epoch, miner } = target;
+            let Target { id, challenge, block_hash, epoch, miner, revealed } = target;
+            let opens = revealed.map(|r| Opens::new(&r, payload(records, peers, &r.commitment).ok().flatten()));
             let payload = match payload(records, peers, &id) {
                 Ok(payload) => payload,
                 Err(reason) => {
@@ -226,7 +227,7 @@ impl Sandbox {
                     continue;
                 }
             };
-            let job = Job { id, challenge, block_hash, epoch, miner, payload };
+            let job = Job { id, challenge, block_hash, epoch, miner, payload, opens };
             inputs.push(match evaluate(runtime(), module, signer, job) {
                 Ok(sealed) => evaluated(records, id, sealed),
                 Err(abstention) => Input::Abstained { id, reason: abstention.reason },

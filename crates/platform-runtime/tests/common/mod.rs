@@ -47,7 +47,7 @@ pub fn policy() -> RuntimePolicy {
 
 /// An input with a fixed seed.
 pub fn input(payload: &[u8]) -> EvalInput {
-    EvalInput { seed: [7; 32], epoch: 3, miner: [1; 32], payload: payload.to_vec() }
+    EvalInput { seed: [7; 32], epoch: 3, miner: [1; 32], commitment: None, payload: payload.to_vec() }
 }
 
 /// A complete challenge module in WAT whose `platform_evaluate` runs `body` first, then returns
