@@ -158,3 +158,55 @@ fn params_are_the_registered_challenge_parameters() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: --params is not hex") && stderr.lines().count() == 1, "{stderr}");
 }
+
+/// A two-phase challenge's reveal scored as validators score it: with the commitment's payload,
+/// its task seed and the sampling seed (`--seed`) a validator's status of the commitment shows.
+#[test]
+fn a_reveal_is_evaluated_with_its_commitment_as_validators_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (task_seed, sampling_seed) = ([3u8; 32], [9u8; 32]);
+    let miner = platform_types::Keypair::from_suri("//Miner").expect("key").public();
+    let (root, openings) = matmul_proof::solve(&task_seed, miner.as_bytes(), &sampling_seed);
+    let (commitment, reveal) = (dir.path().join("root.bin"), dir.path().join("reveal.bin"));
+    std::fs::write(&commitment, root).expect("write");
+    std::fs::write(&reveal, &openings).expect("write");
+    let challenge = dist("matmul-proof");
+    let (task_hex, sampling_hex, hotkey) = (hex(&task_seed), hex(&sampling_seed), miner.to_ss58());
+    let mut args = vec![
+        "--challenge",
+        challenge.to_str().expect("utf-8"),
+        "--payload",
+        reveal.to_str().expect("utf-8"),
+        "--hotkey",
+        &hotkey,
+        "--seed",
+        &sampling_hex,
+        "--output",
+        "json",
+    ];
+    let scored = |args: &[&str]| -> serde_json::Value {
+        let out = evaluate(args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let without = scored(&args);
+    assert_eq!(without["verdict"], "rejected", "{without}");
+    assert!(without["reason"].as_str().is_some_and(|r| r.contains("takes a commitment")), "{without}");
+    args.extend(["--commitment", commitment.to_str().expect("utf-8"), "--task-seed", &task_hex]);
+    let with = scored(&args);
+    assert_eq!(
+        (&with["verdict"], &with["score_ppb"]),
+        (&serde_json::json!("scored"), &serde_json::json!(1_000_000_000))
+    );
+    let other_seed = hex(&[1; 32]);
+    let seed_at = args.iter().position(|a| *a == "--seed").expect("seed") + 1;
+    args[seed_at] = &other_seed;
+    assert_eq!(scored(&args)["verdict"], "rejected", "another sampling seed draws other rows");
+    let lone =
+        evaluate(&["--challenge", challenge.to_str().expect("utf-8"), "--payload", "-", "--task-seed", &task_hex]);
+    assert!(!lone.status.success(), "--task-seed without --commitment is refused");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

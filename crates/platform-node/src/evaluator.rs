@@ -489,6 +489,27 @@ mod tests {
         }
     }
 
+    /// A reveal whose commitment's payload this validator cannot read is abstained from (the
+    /// network failed it, not the miner), and the job keeps its payload for another try.
+    #[test]
+    fn a_reveal_without_its_commitments_payload_is_abstained_from() {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let module = module(&runtime, "", &RuntimePolicy::default());
+        let revealed = platform_app::Revealed {
+            commitment: SubmissionId(Hash::from_bytes([3; 32])),
+            task_seed: Hash::from_bytes([4; 32]),
+            sampling_seed: Hash::from_bytes([5; 32]),
+        };
+        let mut job = Job { opens: Some(Opens::new(&revealed, None)), ..job() };
+        match run(&runtime, &module, &mut job) {
+            Outcome::Abstain(reason) => assert!(reason.contains("commitment"), "{reason}"),
+            Outcome::Verdict(result) => panic!("signed without the commitment: {result:?}"),
+        }
+        assert_eq!(job.payload, Some(vec![1, 2, 3]));
+        job.opens = Some(Opens::new(&revealed, Some(vec![9; 32])));
+        assert!(matches!(run(&runtime, &module, &mut job), Outcome::Verdict(_)), "with it, a verdict");
+    }
+
     /// Hole: a wall-clock deadline (this machine's speed) was signed as a rejection scoring 0,
     /// so honest validators disagreed and one could be excluded as an outlier.
     #[test]

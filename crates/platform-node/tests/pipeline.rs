@@ -212,7 +212,7 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     assert!(value("platform_connected_stake_permille") > 666.0, "connected to the other validators");
     assert!(value("platform_submissions_accepted_total") >= 1.0);
 
-    two_phase(&urls, &owner, miner, &seated[5]).await;
+    let reveal_id = two_phase(&urls, &owner, miner, &seated[5]).await;
 
     // A validator stopped and started again recovers its state from data/ and keeps up.
     let (_, before) = get(&format!("{}/consensus/info", urls[3]));
@@ -226,6 +226,8 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
     let (_, status) = get(&format!("{url}/submissions/{id}"));
     assert_eq!(status["final"], true, "{status}");
     assert_eq!(status["score_ppb"].as_u64(), Some(scores[0]));
+    let (_, revealed) = get(&format!("{url}/submissions/{reveal_id}"));
+    assert_eq!((&revealed["final"], &revealed["score_ppb"]), (&json!(true), &json!(1_000_000_000)), "{revealed}");
     let height_before = before["tip"]["height"].as_u64().expect("height");
     eventually("the restarted validator to follow new blocks", Duration::from_secs(60), || {
         let (_, info) = get(&format!("{url}/consensus/info"));
@@ -241,7 +243,8 @@ async fn four_validators_score_a_submission_and_set_identical_weights() {
 
 /// matmul-proof as a two-phase challenge with a reveal window of 20 blocks (an idle network
 /// here makes a block every 0.75 s).
-async fn two_phase(urls: &[String], owner: &Keypair, miner: &Keypair, rival: &Keypair) {
+/// Returns the scored reveal's id.
+async fn two_phase(urls: &[String], owner: &Keypair, miner: &Keypair, rival: &Keypair) -> String {
     let path = support::root().join("challenges/dist/matmul-proof.wasm");
     let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run challenges/build.sh", path.display()));
     let mut spec = platform_devnet::challenge_spec("matmul-proof", &wasm, 1_000_000_000).expect("spec");
@@ -337,6 +340,7 @@ async fn two_phase(urls: &[String], owner: &Keypair, miner: &Keypair, rival: &Ke
     assert_eq!(status, 400, "{body}");
     let reason = body["error"].as_str().unwrap_or_default();
     assert!(reason.contains("comes late") || reason.contains("can still be revealed"), "{body}");
+    reveal_id
 }
 
 fn node_config(

@@ -590,3 +590,22 @@ fn a_challenges_parameters_round_trip_and_are_bounded() {
     );
     assert!(ChallengeSpec { params: vec![0; limits::MAX_PARAMS_BYTES + 1], ..spec() }.validate().is_err());
 }
+
+/// A two-phase challenge's spec and a commitment and a reveal round-trip (an answer and a
+/// one-phase spec keep the bytes they had before phases existed: the golden vectors above).
+#[test]
+fn phases_round_trip_and_a_reveal_window_past_its_bound_is_refused() {
+    let two_phase = ChallengeSpec { phases: Phases::CommitReveal { reveal_blocks: 500 }, ..spec() };
+    assert_eq!(ChallengeSpec::from_bytes(&two_phase.to_bytes()), Ok(two_phase));
+    let too_long = ChallengeSpec { phases: Phases::CommitReveal { reveal_blocks: 501 }, ..spec() };
+    assert!(matches!(
+        ChallengeSpec::from_bytes(&too_long.to_bytes()),
+        Err(DecodeError::Invalid { field: "reveal_blocks", .. })
+    ));
+    for phase in
+        [Phase::Commit { task_epoch: Epoch::new(9) }, Phase::Reveal { commitment: SubmissionId(h(4)) }, Phase::Answer]
+    {
+        let sent = Submission { phase, ..submission() };
+        assert_eq!(Submission::from_bytes(&sent.to_bytes()).map(|s| s.phase), Ok(phase));
+    }
+}
