@@ -32,7 +32,7 @@ mkdir -p dist
 RUSTFLAGS="-C target-feature=+simd128 -C llvm-args=-force-vector-interleave=2" /usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc -p kernels --lib
 cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/kernels.wasm" dist/kernels.wasm
 /usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown -Zbuild-std=core,alloc --workspace --exclude kernels --lib
-for name in regression invariant_agent matmul_proof invariant_baseline; do
+for name in regression invariant_agent matmul_proof compute_lease invariant_baseline; do
     cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$name.wasm" "dist/${name//_/-}.wasm"
 done
 ls -l dist/*.wasm | awk '{print "challenges: built " $NF " (" $5 " bytes)"}' >&2

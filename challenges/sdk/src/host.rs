@@ -35,6 +35,7 @@ mod imports {
             result: *mut u8,
         ) -> i32;
         pub fn params(out: *mut u8, cap: usize) -> usize;
+        pub fn participation(miner: *const u8) -> i64;
     }
 }
 
@@ -53,6 +54,24 @@ pub fn params() -> Vec<u8> {
     }
     #[cfg(not(target_arch = "wasm32"))]
     Vec::new()
+}
+
+/// In an epoch scorer's run, in which of the 32 epochs ending at the one scored `miner` had an
+/// answer to this challenge ordered: bit k set for epoch `E - k` (bit 0 is always set for a
+/// miner that answers in E). `None` for a hotkey with no answer in the run, in a
+/// per-submission evaluation, and natively (tests and tools pass their own).
+pub fn participation(miner: &[u8; 32]) -> Option<u32> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: the host reads 32 bytes at the pointer, which `miner` holds.
+        let bits = unsafe { imports::participation(miner.as_ptr()) };
+        u32::try_from(bits).ok()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = miner;
+        None
+    }
 }
 
 /// Writes a line to the evaluation's log (kept in the validator's audit summary). No-op natively.

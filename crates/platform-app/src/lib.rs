@@ -21,6 +21,8 @@
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
 //! - [`phases`]: two-phase challenges — a commitment to an epoch's task, then its reveal within
 //!   a window, sampled by a seed fixed after the commitment.
+//! - [`participation`]: who answered each challenge in which epoch, for scorers that weigh
+//!   availability over a window of epochs.
 //! - [`retire`] keeps the state bounded: submissions that can no longer change leave it, what
 //!   they still count for stays, and each miner's recent submissions guard against replays.
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
@@ -28,6 +30,7 @@
 
 pub mod genesis;
 pub mod link;
+pub mod participation;
 pub mod phases;
 pub mod retire;
 pub mod rules;

@@ -16,6 +16,7 @@ use parity_scale_codec::{Decode, Encode};
 use platform_types::{BlockRef, Epoch, Hash, Height, SubmissionId, Tip, blake2b_256, hash_of};
 pub use platform_types::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError};
 
+use crate::participation::Participations;
 use crate::phases::{Commitments, TaskSeeds};
 use crate::retire::{Replays, Retired};
 use crate::state::{AppState, Committed, Registry};
@@ -61,6 +62,7 @@ struct Body {
     champions: Champions,
     commitments: Commitments,
     task_seeds: TaskSeeds,
+    participation: Participations,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             champions: self.champions.clone(),
             commitments: self.commitments.clone(),
             task_seeds: self.task_seeds.clone(),
+            participation: self.participation.clone(),
         };
         Snapshot::new(self.tip.height, self.tip.hash, prev_root, hash_of(&self.registry), &body.encode())
     }
@@ -116,6 +119,7 @@ impl AppState {
             champions: body.champions,
             commitments: body.commitments,
             task_seeds: body.task_seeds,
+            participation: body.participation,
             snapshot_interval,
         })
     }

@@ -274,6 +274,8 @@ pub struct AppState {
     pub commitments: Commitments,
     /// The task seeds of the newest two epochs.
     pub task_seeds: TaskSeeds,
+    /// Who answered each challenge in which of the last 64 epochs ([`crate::participation`]).
+    pub participation: crate::participation::Participations,
     /// Blocks between snapshot heights (a protocol constant, [`SNAPSHOT_INTERVAL`], settable
     /// for tests; not part of the state): at a height divisible by it the state root covers
     /// the whole state ([`crate::snapshot`]) and applying the block yields the snapshot.
@@ -309,6 +311,7 @@ impl AppState {
             champions: BTreeMap::new(),
             commitments: BTreeMap::new(),
             task_seeds: BTreeMap::new(),
+            participation: BTreeMap::new(),
             snapshot_interval: SNAPSHOT_INTERVAL,
         }
     }
@@ -387,6 +390,7 @@ impl AppState {
                 }
                 Change::Submission(id, info, revealed) => {
                     ordered.push((info.miner, info.timestamp_ms, id));
+                    self.record_participation(info.challenge.as_str(), info.miner, header.epoch);
                     if let Some(revealed) = &revealed
                         && let Some(c) = self.commitments.values_mut().find(|c| c.id == revealed.commitment)
                     {
@@ -443,6 +447,9 @@ impl AppState {
         // weights: the rules checked those against the state before the block.
         if let Some(weights) = &effects.weights {
             effects.retired = self.retire(weights.epoch);
+        }
+        if header.epoch > self.tip.epoch {
+            self.prune_participation(header.epoch);
         }
         self.move_phases(header.epoch, &block.hash(), header.height);
         let prev_root = self.tip.state_root;

@@ -52,6 +52,12 @@ pub struct EvaluateArgs {
     /// taken as blake2b-256 of its bytes, and the others' miner hotkeys as all zeros.
     #[arg(long = "with", value_name = "FILE")]
     with: Vec<PathBuf>,
+    /// With `--with`: the participation the epoch scorer is served for every answering miner
+    /// (its `participation` host function), a 32-bit mask whose bit k says the miner answered in
+    /// epoch E - k, in hex or decimal (`miner-cli` cannot read it from a validator yet)
+    /// [default: answered in this epoch only, 1].
+    #[arg(long, value_name = "BITS", value_parser = parse_bits, requires = "with")]
+    participation: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -226,6 +232,7 @@ fn evaluate(
     params: &[u8],
     input: &EvalInput,
     others: &[Vec<u8>],
+    participation: u32,
     output: OutputFormat,
 ) -> anyhow::Result<Report> {
     let wasm = std::fs::read(module_path).with_context(|| format!("cannot read {}", module_path.display()))?;
@@ -252,10 +259,11 @@ fn evaluate(
                 miner,
                 payload: payload.to_vec(),
             };
-            let answers = std::iter::once(answer(input.miner, &input.payload))
+            let answers: Vec<EpochAnswer> = std::iter::once(answer(input.miner, &input.payload))
                 .chain(others.iter().map(|p| answer([0; 32], p)))
                 .collect();
-            let epoch_input = EpochInput { seed: input.seed, epoch: input.epoch, answers };
+            let participation = answers.iter().map(|a| (a.miner, participation)).collect();
+            let epoch_input = EpochInput { seed: input.seed, epoch: input.epoch, answers, participation };
             let scored = runtime.score_epoch(&module, &epoch_input).context("epoch scoring failed")?;
             let (verdict, _) = &scored.verdicts[0];
             let (name, reason) = verdict_name(verdict);
@@ -292,7 +300,8 @@ impl EvaluateArgs {
         let input = EvalInput { seed, epoch: self.epoch, miner, payload: read_input_file(&self.payload)?, commitment };
         let others = self.with.iter().map(|path| read_input_file(path)).collect::<anyhow::Result<Vec<_>>>()?;
         let params = crate::params_arg(self.params.as_deref())?;
-        let report = evaluate(&self.challenge, &policy, &params, &input, &others, self.output)?;
+        let participation = self.participation.unwrap_or(1);
+        let report = evaluate(&self.challenge, &policy, &params, &input, &others, participation, self.output)?;
         report.print(self.output, vec![])
     }
 }
@@ -304,7 +313,7 @@ impl CheckArgs {
         let payload = self.payload.as_deref().map(read_input_file).transpose()?.unwrap_or_default();
         let input = EvalInput { seed: [0; 32], epoch: 0, miner: [0; 32], payload, commitment: None };
         let params = crate::params_arg(self.params.as_deref())?;
-        let report = evaluate(&self.module, &policy, &params, &input, &[], self.output).context("check failed")?;
+        let report = evaluate(&self.module, &policy, &params, &input, &[], 1, self.output).context("check failed")?;
         report.print(
             self.output,
             vec![
@@ -320,4 +329,13 @@ pub(crate) fn seed_arg(name: &str, text: &str) -> anyhow::Result<[u8; 32]> {
     let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{name} is not hex"))?;
     <[u8; 32]>::try_from(bytes.as_slice())
         .map_err(|_| anyhow::anyhow!("{name} must be 32 bytes (64 hex digits), got {}", bytes.len()))
+}
+
+/// A 32-bit mask given in hex (`0x…`) or decimal.
+fn parse_bits(text: &str) -> Result<u32, String> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|_| format!("{text:?} is not a 32-bit mask (hex with 0x, or decimal)"))
 }

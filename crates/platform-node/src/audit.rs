@@ -538,12 +538,17 @@ fn rescore_epoch(
     let runtime = modules.runtime;
     let module = modules.get(records, &entry.spec)?;
     let Some((_, last)) = answers.last().filter(|_| module.scores_epochs()) else { return Ok(None) };
+    let miners = answers.iter().map(|(_, c)| &c.miner);
+    let participation = state
+        .epoch_participation(challenge.as_str(), epoch, miners)
+        .ok_or("the participation history of the epoch is no longer held")?;
     let mut job = EpochJob {
         challenge: challenge.clone(),
         epoch,
         seed: crate::evaluator::epoch_seed(challenge, epoch, &last.block_hash),
         answers: Vec::with_capacity(answers.len()),
         too_large: None,
+        participation,
     };
     for (id, committed) in answers {
         job.answers.push(Answer { id: *id, miner: committed.miner, payload: Some(stored_payload(records, id)?) });

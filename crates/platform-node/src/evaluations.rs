@@ -89,6 +89,9 @@ pub(crate) struct EpochTargets {
     /// Answers this validator's evaluation of is already committed: scored with the others, but
     /// not signed again.
     pub skip: HashSet<SubmissionId>,
+    /// The answering miners' participation, served to the scorer
+    /// ([`platform_app::AppState::epoch_participation`]).
+    pub participation: platform_runtime::Participation,
 }
 
 /// A committed submission to evaluate: what the evaluation needs besides the payload.
@@ -401,11 +404,11 @@ async fn score_epoch(
     epoch: EpochTargets,
     module: ChallengeModule,
 ) -> Vec<Input> {
-    let EpochTargets { challenge, epoch, seed, answers, skip } = epoch;
+    let EpochTargets { challenge, epoch, seed, answers, skip, participation } = epoch;
     let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
     let abstain = |reason: String| ids.iter().map(|&id| Input::Abstained { id, reason: reason.clone() }).collect();
-    let mut job =
-        evaluator::EpochJob { challenge, epoch, seed, answers: Vec::with_capacity(answers.len()), too_large: None };
+    let answers_held = Vec::with_capacity(answers.len());
+    let mut job = evaluator::EpochJob { challenge, epoch, seed, answers: answers_held, too_large: None, participation };
     // Read in turn, and no further than the scorer's input cap: past it the sandbox would
     // refuse the input, and holding every payload of a busy epoch could exhaust memory.
     let limit = u64::from(module.policy().max_input_bytes);
@@ -510,6 +513,16 @@ impl Core {
         answers.sort_by_key(|a| (a.height, a.id));
         let Some(last) = answers.last() else { return };
         let seed = evaluator::epoch_seed(&challenge, epoch, &last.block_hash);
+        let miners = answers.iter().map(|a| &a.miner);
+        let Some(participation) = self.state.epoch_participation(challenge.as_str(), epoch, miners) else {
+            let reason = format!("the participation history of epoch {epoch} is no longer held");
+            warn!(%challenge, epoch = epoch.get(), %reason, "cannot score a closed epoch; abstaining");
+            for answer in answers.iter().filter(|a| !a.evaluated) {
+                self.metrics.evaluations_abstained.inc();
+                self.abstained = Some((answer.id, reason.clone()));
+            }
+            return;
+        };
         let skip = answers.iter().filter(|a| a.evaluated).map(|a| a.id).collect();
         let answers = answers.into_iter().map(|a| (a.id, a.miner)).collect();
         self.effects.push(Effect::Evaluate(Request::ScoreEpoch(EpochTargets {
@@ -518,6 +531,7 @@ impl Core {
             seed,
             answers,
             skip,
+            participation,
         })));
     }
 

@@ -293,6 +293,8 @@ pub struct EpochJob {
     /// payloads were read, so they were not all read: every answer is rejected as the sandbox
     /// rejects such an input, without holding them ([`epoch_input_bytes`]).
     pub too_large: Option<u64>,
+    /// The answering miners' participation, served to the scorer.
+    pub participation: platform_runtime::Participation,
 }
 
 /// The size of an epoch scorer's encoded input (`platform_runtime::EpochInput::encode`) with
@@ -313,7 +315,12 @@ impl EpochJob {
     /// The answers' ids and the scorer's input, in the answers' order; the abstention when a
     /// payload is missing (every verdict depends on every answer).
     pub fn into_input(self) -> std::result::Result<(Vec<SubmissionId>, EpochInput), Abstention> {
-        let mut input = EpochInput { seed: self.seed, epoch: self.epoch.get(), answers: Vec::new() };
+        let mut input = EpochInput {
+            seed: self.seed,
+            epoch: self.epoch.get(),
+            answers: Vec::new(),
+            participation: self.participation,
+        };
         let mut ids = Vec::with_capacity(self.answers.len());
         for answer in self.answers {
             let Some(payload) = answer.payload else {
@@ -544,7 +551,7 @@ mod tests {
                 .iter()
                 .map(|&len| EpochAnswer { submission: [1; 32], miner: [2; 32], payload: vec![7; len as usize] })
                 .collect();
-            let input = EpochInput { seed: [3; 32], epoch: 4, answers };
+            let input = EpochInput { seed: [3; 32], epoch: 4, answers, participation: Default::default() };
             assert_eq!(epoch_input_bytes(lens.iter().copied()), input.encode().len() as u64, "{lens:?}");
         }
     }
@@ -568,6 +575,7 @@ mod tests {
                 .map(|i| Answer { id: SubmissionId(Hash::from_bytes([i; 32])), miner, payload: payload.clone() })
                 .collect(),
             too_large,
+            participation: Default::default(),
         };
         let verdicts = |sealed: Vec<(SubmissionId, Sealed)>| -> Vec<(SubmissionId, EvaluationStatus, u32, Hash)> {
             sealed

@@ -91,6 +91,10 @@ pub struct EpochInput {
     pub epoch: u64,
     /// The answers, in commit order.
     pub answers: Vec<EpochAnswer>,
+    /// Each answering miner's participation in the 32 epochs ending at this one (bit k: an
+    /// answer ordered in epoch `epoch - k`), served by the `participation` host function (not
+    /// part of the encoded input; the audit record's input hash covers it).
+    pub participation: crate::host::Participation,
 }
 
 impl EpochInput {

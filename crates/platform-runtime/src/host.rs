@@ -1,5 +1,5 @@
 //! The host-function whitelist, imported from the `platform` module (version 2 of the ABI added
-//! none; version 3 added `params`).
+//! none; version 3 added `params`; version 4 added `participation`).
 //!
 //! Every host function charges fuel before doing work, checks every guest pointer range, and
 //! reports a bad call as [`RuntimeError::HostCall`], which ends the evaluation with that error.
@@ -18,9 +18,18 @@ use crate::runtime::Shared;
 /// The import module name of every host function.
 pub const IMPORT_MODULE: &str = "platform";
 
-/// Names of the host functions (`params` since ABI version 3).
-pub const HOST_FUNCTIONS: &[&str] =
-    &["log", "blake2b_256", "sha256", "sr25519_verify", "random_fill", "merkle_verify", "run_nested", "params"];
+/// Names of the host functions (`params` since ABI version 3, `participation` since 4).
+pub const HOST_FUNCTIONS: &[&str] = &[
+    "log",
+    "blake2b_256",
+    "sha256",
+    "sr25519_verify",
+    "random_fill",
+    "merkle_verify",
+    "run_nested",
+    "params",
+    "participation",
+];
 
 /// At most this many log lines are kept per evaluation; later ones are counted, not stored.
 pub const MAX_LOG_LINES: usize = 32;
@@ -55,7 +64,13 @@ pub(crate) struct HostEnv {
     pub nested: Option<(Arc<Shared>, NestedLimits)>,
     /// The challenge's parameters (`params`).
     pub params: Arc<[u8]>,
+    /// For an epoch scorer's run, each answering miner's participation (`participation`).
+    pub participation: Arc<Participation>,
 }
+
+/// Per miner hotkey, in which of the 32 epochs ending at the one scored it answered the
+/// challenge: bit k set = it had an answer ordered in epoch `E - k`.
+pub type Participation = std::collections::BTreeMap<[u8; 32], u32>;
 
 impl HostEnv {
     pub(crate) fn new(seed: [u8; 32], fuel_limit: u64, nested: Option<(Arc<Shared>, NestedLimits)>) -> HostEnv {
@@ -71,6 +86,7 @@ impl HostEnv {
             nested_fuel: 0,
             nested,
             params: Arc::from(&[][..]),
+            participation: Arc::default(),
         }
     }
 }
@@ -94,6 +110,7 @@ pub(crate) fn imports<'a>(
             "merkle_verify" => Function::new_typed_with_env(store, env, merkle_verify),
             "run_nested" => Function::new_typed_with_env(store, env, run_nested),
             "params" => Function::new_typed_with_env(store, env, params),
+            "participation" => Function::new_typed_with_env(store, env, participation),
             _ => continue,
         };
         imports.define(IMPORT_MODULE, name, function);
@@ -260,6 +277,15 @@ fn params(mut ctx: FunctionEnvMut<HostEnv>, out: i32, cap: i32) -> Result<i32, R
     call.write(out, &params[..copied])?;
     // At most `MAX_PARAMS_BYTES` (4 KiB): fits an i32.
     Ok(params.len() as i32)
+}
+
+/// In an epoch scorer's run, the participation of the miner whose 32-byte hotkey is at `miner`
+/// in the 32 epochs ending at the one scored (bit k: it had an answer ordered in epoch E - k);
+/// -1 for a hotkey with no answer in the run, and in every other run.
+fn participation(mut ctx: FunctionEnvMut<HostEnv>, miner: i32) -> Result<i64, RuntimeError> {
+    let call = Call::begin(&mut ctx, "participation", cost::CALL)?;
+    let miner: [u8; 32] = call.read_array(miner)?;
+    Ok(call.env.participation.get(&miner).map_or(-1, |bits| i64::from(*bits)))
 }
 
 /// Fills `len` bytes at `out` from the evaluation's seeded stream:

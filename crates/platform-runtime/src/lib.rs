@@ -36,7 +36,7 @@ pub use audit::{AuditLog, AuditRecord, AuditResult};
 pub use cache::CacheStats;
 pub use engine::{Compiler, EngineConfig, REWRITE_VERSION, WASMER_VERSION};
 pub use error::RuntimeError;
-pub use host::{HOST_FUNCTIONS, IMPORT_MODULE, MAX_LOG_LINES};
+pub use host::{HOST_FUNCTIONS, IMPORT_MODULE, MAX_LOG_LINES, Participation};
 pub use inspect::{MAX_NESTED_BODY_BYTES, MAX_NESTED_FUNCTIONS};
 pub use metering::FUEL_EXPORT;
 pub use nested::Status as NestedStatus;

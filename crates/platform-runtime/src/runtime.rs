@@ -13,7 +13,7 @@ use crate::audit::{AuditLog, AuditRecord, AuditResult};
 use crate::cache::{CacheStats, ModuleCache};
 use crate::engine::{Compiled, EngineConfig};
 use crate::error::RuntimeError;
-use crate::host::{self, HostEnv};
+use crate::host::{self, HostEnv, Participation};
 use crate::inspect::{self, ImportRule};
 use crate::nested::NestedLimits;
 use crate::sandbox::{Limits, Sandbox};
@@ -125,6 +125,15 @@ pub struct EpochOutcome {
     pub duration: Duration,
 }
 
+/// What one call of a module's entry point is: the export, its seed, how many evaluations'
+/// worth of fuel and time it gets, and what the `participation` host function serves.
+struct Run {
+    entry: &'static str,
+    seed: [u8; 32],
+    runs: u32,
+    participation: Arc<Participation>,
+}
+
 /// What one call of an entry point returned, before its output is decoded.
 struct Returned {
     output: Vec<u8>,
@@ -193,7 +202,8 @@ impl Runtime {
     pub fn evaluate(&self, module: &ChallengeModule, input: &EvalInput) -> Result<Outcome, RuntimeError> {
         let encoded = input.encode();
         let started = Instant::now();
-        let (returned, stats) = self.run(module, abi::EXPORT_EVALUATE, input.seed, &encoded, started, 1);
+        let run = Run { entry: abi::EXPORT_EVALUATE, seed: input.seed, runs: 1, participation: Arc::default() };
+        let (returned, stats) = self.run(module, &run, &encoded, started);
         let result = returned.and_then(|r| {
             Ok(Outcome {
                 verdict: decode_verdict(&r.output)?,
@@ -212,7 +222,7 @@ impl Runtime {
             };
             (o.output_hash, result)
         });
-        self.audit(module, &encoded, started, &stats, recorded)?;
+        self.audit(module, &[&encoded], started, &stats, recorded)?;
         result
     }
 
@@ -226,7 +236,9 @@ impl Runtime {
         let encoded = input.encode();
         let started = Instant::now();
         let answers = u32::try_from(input.answers.len()).unwrap_or(u32::MAX);
-        let (returned, stats) = self.run(module, abi::EXPORT_SCORE_EPOCH, input.seed, &encoded, started, answers);
+        let participation = Arc::new(input.participation.clone());
+        let run = Run { entry: abi::EXPORT_SCORE_EPOCH, seed: input.seed, runs: answers, participation };
+        let (returned, stats) = self.run(module, &run, &encoded, started);
         let result = returned.and_then(|r| {
             let verdicts = decode_epoch_verdicts(&r.output, input.answers.len())?
                 .into_iter()
@@ -243,15 +255,19 @@ impl Runtime {
         });
         let recorded =
             result.as_ref().map(|o| (o.output_hash, AuditResult::Epoch { answers: o.verdicts.len() as u32 }));
-        self.audit(module, &encoded, started, &stats, recorded)?;
+        // What the scorer could read besides its input: the participation it was served.
+        let served = platform_types::hash_of(&input.participation);
+        let parts: &[&[u8]] = if input.participation.is_empty() { &[&encoded] } else { &[&encoded, served.as_bytes()] };
+        self.audit(module, parts, started, &stats, recorded)?;
         result
     }
 
-    /// Appends one run's audit record (when an audit log is configured).
+    /// Appends one run's audit record (when an audit log is configured); `input` is what the
+    /// run read: its encoded input, then anything a host function served it.
     fn audit(
         &self,
         module: &ChallengeModule,
-        encoded: &[u8],
+        input: &[&[u8]],
         started: Instant,
         stats: &RunStats,
         recorded: Result<(Hash, AuditResult), &RuntimeError>,
@@ -262,8 +278,8 @@ impl Runtime {
         audit.append(&AuditRecord {
             module_hash: module.hash,
             input_hash: match module.params() {
-                [] => blake2b_256(encoded),
-                params => platform_types::blake2b_256_parts(&[encoded, params]),
+                [] => platform_types::blake2b_256_parts(input),
+                params => platform_types::blake2b_256_parts(&[input, &[params]].concat()),
             },
             output_hash,
             fuel_used: stats.fuel_used,
@@ -275,19 +291,18 @@ impl Runtime {
         Ok(())
     }
 
-    /// Calls `entry` on a fresh instance of `module` with `encoded` as its input, with the
-    /// policy's fuel and deadline times `runs` (an epoch scorer's answers: it does an
+    /// Calls `run.entry` on a fresh instance of `module` with `encoded` as its input, with the
+    /// policy's fuel and deadline times `run.runs` (an epoch scorer's answers: it does an
     /// evaluation's work for each; at least 1). The input and memory caps stay the policy's.
     fn run(
         &self,
         module: &ChallengeModule,
-        entry: &'static str,
-        seed: [u8; 32],
+        run: &Run,
         encoded: &[u8],
         started: Instant,
-        runs: u32,
     ) -> (Result<Returned, RuntimeError>, RunStats) {
-        let runs = runs.max(1);
+        let Run { entry, seed, runs, participation } = run;
+        let (entry, seed, runs) = (*entry, *seed, (*runs).max(1));
         let policy = &RuntimePolicy {
             fuel_limit: module.policy.fuel_limit.saturating_mul(u64::from(runs)),
             deadline_ms: module.policy.deadline_ms.saturating_mul(runs),
@@ -317,7 +332,10 @@ impl Runtime {
         let mut env_handle = None;
         let sandbox = Sandbox::new(&module.compiled, limits, |store| {
             let host = HostEnv::new(seed, policy.fuel_limit, Some((Arc::clone(&self.shared), nested)));
-            let env = FunctionEnv::new(store, HostEnv { params: Arc::clone(&module.params), ..host });
+            let env = FunctionEnv::new(
+                store,
+                HostEnv { params: Arc::clone(&module.params), participation: Arc::clone(participation), ..host },
+            );
             let imports = host::imports(store, &env, module.imported.iter().map(String::as_str));
             env_handle = Some(env);
             imports

@@ -16,7 +16,7 @@ fn epoch(payloads: &[Vec<u8>]) -> EpochInput {
             payload: payload.clone(),
         })
         .collect();
-    EpochInput { seed: [4; 32], epoch: 9, answers }
+    EpochInput { seed: [4; 32], epoch: 9, answers, participation: Default::default() }
 }
 
 /// An agent answering "breaks" to everything.
@@ -134,4 +134,31 @@ fn the_scorers_fuel_grows_with_the_answers() {
     let outcome = rt.score_epoch(&tight, &epoch(&[vec![1], vec![2], vec![3]])).expect("fits three budgets");
     assert_eq!((outcome.fuel_used, outcome.verdicts.len()), (three, 3));
     assert!(three > policy.fuel_limit, "one evaluation's budget would not have held it");
+}
+
+/// compute-lease reads each miner's participation through the host (ABI version 4): its score is
+/// scaled by the share of the window's epochs the miner answered in, as the validator served it;
+/// a miner the host has no history for is refused.
+#[test]
+fn compute_lease_scales_by_the_participation_the_host_serves() {
+    let rt = runtime();
+    let module = rt.load(&challenge("compute-lease"), &RuntimePolicy::default()).expect("loads");
+    assert!(module.scores_epochs());
+    let p = compute_lease::Params::default();
+    let mut input = epoch(&[Vec::new(), Vec::new()]);
+    for (i, answer) in input.answers.iter_mut().enumerate() {
+        let workers: Vec<_> = (0..3u8)
+            .map(|w| compute_lease::solve(9, &answer.miner, [w + 10 * i as u8; 32], true, p.difficulty))
+            .collect();
+        answer.payload = compute_lease::encode(&workers);
+    }
+    let full = input.answers[0].miner;
+    input.participation.insert(full, u32::MAX);
+    input.participation.insert(input.answers[1].miner, 0b1111);
+    let outcome = rt.score_epoch(&module, &input).expect("scores");
+    let scores: Vec<u32> = outcome.verdicts.iter().map(|(v, _)| v.score_ppb()).collect();
+    assert_eq!(scores, vec![1_000_000_000, 500_000_000], "available in 8 and in 4 of 8 epochs");
+    input.participation.remove(&full);
+    let outcome = rt.score_epoch(&module, &input).expect("scores");
+    assert!(matches!(&outcome.verdicts[0].0, Verdict::Rejected { reason } if reason.contains("participation")));
 }

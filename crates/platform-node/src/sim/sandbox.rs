@@ -241,9 +241,9 @@ impl Sandbox {
             if !module.scores_epochs() {
                 continue;
             }
-            let EpochTargets { challenge, epoch, seed, answers, skip } = targets;
+            let EpochTargets { challenge, epoch, seed, answers, skip, participation } = targets;
             let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
-            let mut job = EpochJob { challenge, epoch, seed, answers: Vec::new(), too_large: None };
+            let mut job = EpochJob { challenge, epoch, seed, answers: Vec::new(), too_large: None, participation };
             let mut missing = None;
             for (id, miner) in answers {
                 match payload(records, peers, &id) {
