@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use platform_chain::{Chain, Head};
 use platform_devnet::{Devnet, DevnetConfig, miner_suri, now_ms};
+use platform_node::Query;
 use platform_types::{
     ChallengeId, ChallengeSpec, Envelope, Hash, MechanismId, NetUid, Payload, Phase, Phases, PublicKey, Submission,
 };
@@ -25,8 +26,8 @@ pub struct DevnetArgs {
     #[arg(long, default_value_t = 4)]
     validators: usize,
     /// Miners to register; each submits every few seconds, in turn to regression,
-    /// invariant-agent and matmul-proof (committing, then revealing).
-    #[arg(long, default_value_t = 3)]
+    /// invariant-agent, matmul-proof (committing, then revealing) and compute-lease.
+    #[arg(long, default_value_t = 4)]
     miners: usize,
     /// Also register this miner hotkey (SS58 or 0x + 64 hex), whose secret key stays with you:
     /// sign your own submissions with it. Repeat for several.
@@ -105,9 +106,10 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     .await?;
 
     let challenges = [
-        ("regression", 500_000_000, Phases::One),
+        ("regression", 400_000_000, Phases::One),
         ("invariant-agent", 300_000_000, Phases::One),
-        (devnet_matmul::CHALLENGE, 200_000_000, Phases::CommitReveal { reveal_blocks: devnet_matmul::REVEAL_BLOCKS }),
+        (devnet_matmul::CHALLENGE, 150_000_000, Phases::CommitReveal { reveal_blocks: devnet_matmul::REVEAL_BLOCKS }),
+        ("compute-lease", 150_000_000, Phases::One),
     ];
     let dist = &args.challenges_dir;
     for (id, share, phases) in challenges {
@@ -183,6 +185,13 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                     }
                     let payload = match challenge {
                         "regression" => format!("{} -2 0.25 5 -0.5", 1.0 + (nonce % 10) as f64 / 10.0).into_bytes(),
+                        "compute-lease" => {
+                            let Some(node) = net.node(via) else { continue };
+                            let Some(epoch) = node.query(Query::Task).await.ok().and_then(|t| t["epoch"].as_u64()) else {
+                                continue;
+                            };
+                            lease_workers(m, epoch, miner)
+                        }
                         _ => agent.clone(),
                     };
                     let submission = Submission {
@@ -213,9 +222,19 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
 
 /// The challenge the devnet's miner `m` submits to, in turn: `regression` (scored one by one),
 /// `invariant-agent` (scored per epoch, against the epoch's other agents), `matmul-proof` (a
-/// commitment, then its reveal).
+/// commitment, then its reveal), `compute-lease` (scored per epoch, by availability too).
 fn challenge_of(m: usize) -> &'static str {
-    ["regression", "invariant-agent", devnet_matmul::CHALLENGE][m % 3]
+    ["regression", "invariant-agent", devnet_matmul::CHALLENGE, "compute-lease"][m % 4]
+}
+
+/// A compute-lease answer for `epoch` (the validator's current one): four workers, three leased,
+/// each with a nonce passing the default compute check.
+fn lease_workers(m: usize, epoch: u64, miner: &platform_types::Keypair) -> Vec<u8> {
+    let difficulty = compute_lease::Params::default().difficulty;
+    let workers: Vec<_> = (0..4u8)
+        .map(|w| compute_lease::solve(epoch, miner.public().as_bytes(), [m as u8 * 16 + w; 32], w < 3, difficulty))
+        .collect();
+    compute_lease::encode(&workers)
 }
 
 /// Each validator's weights for mechanism 0 as stored on chain (empty when unset or unreadable).

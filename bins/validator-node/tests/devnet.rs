@@ -14,23 +14,24 @@ fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c()
     }
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("devnet");
-    // Until the identical weights give the invariant-agent and matmul-proof miners their
-    // shares: the first scores each epoch's agents together, so its miner is weighted only
-    // once an epoch closed and every validator's epoch verdicts were committed; the second is
-    // two-phase, so its miner is weighted once it committed to a task, then revealed.
+    // Until the identical weights give the invariant-agent, matmul-proof and compute-lease
+    // miners their shares: the first and last score each epoch's answers together, so their
+    // miners are weighted only once an epoch closed and every validator's epoch verdicts were
+    // committed; matmul-proof is two-phase, so its miner is weighted once it committed to a
+    // task, then revealed.
     let agent_weighted = |out: &str| {
         let Some(last) = out.rfind("identical across validators: yes") else { return false };
         let Some(line) = out[..last].lines().rev().find(|l| l.trim_start().starts_with("validator 0:")) else {
             return false;
         };
-        ["invariant-agent", "matmul-proof"]
+        ["invariant-agent", "matmul-proof", "compute-lease"]
             .iter()
             .all(|challenge| miner_uid(out, challenge).is_some_and(|uid| line.contains(&format!("({uid}, "))))
     };
     let bin = env!("CARGO_BIN_EXE_validator-node");
     let run = support::run_devnet_command_until(bin, &dir, &[], Duration::from_secs(300), &agent_weighted);
     let out = &run.output;
-    assert!(agent_weighted(out), "the invariant-agent or matmul-proof miner never weighted:\n{out}");
+    assert!(agent_weighted(out), "the invariant-agent, matmul-proof or compute-lease miner never weighted:\n{out}");
     assert!(out.contains("miner 2: committed") && out.contains("miner 2: revealed"), "{out}");
     // Progress while starting, then where to look.
     assert!(out.contains("chain: starting the subtensor runtime"), "{out}");
@@ -78,7 +79,6 @@ fn sixteen_validators_all_set_identical_weights_on_chain() {
     eprintln!("16 validators: first weights on chain after {:.1} s (debug build)", run.first_weights.as_secs_f64());
 }
 
-/// The uid of the miner the devnet has submit to `invariant-agent`, from its list of miners.
 /// The uid of the devnet's miner submitting to `challenge`, from the list it prints.
 fn miner_uid(out: &str, challenge: &str) -> Option<u16> {
     let line = out.lines().find(|l| l.contains(&format!("(submits to {challenge})")))?;
