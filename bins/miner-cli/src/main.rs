@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use platform_cli::{EvaluateArgs, KeyCommand, ScoresArgs, StatusArgs, SubmitArgs, TaskArgs};
+use platform_cli::{EpochArgs, EvaluateArgs, KeyCommand, ScoresArgs, StatusArgs, SubmitArgs, TaskArgs};
 
 /// The miner's tool for a Platform validator network.
 ///
@@ -32,6 +32,10 @@ enum Command {
     Status(StatusArgs),
     /// Show a challenge's leaderboard.
     Scores(ScoresArgs),
+    /// Score a closed epoch of a challenge that scores epochs again, exactly as validators did
+    /// (its answers, seed and participation fetched from a validator), and compare each
+    /// verdict with the signed evaluations.
+    Epoch(EpochArgs),
     /// Show the task seeds a two-phase challenge's commitment may answer now (the newest two
     /// epochs'): draw your task from one, then `submit --commit EPOCH`.
     Task(TaskArgs),
@@ -46,5 +50,6 @@ fn main() -> ExitCode {
         Command::Status(args) => args.run(),
         Command::Scores(args) => args.run(),
         Command::Task(args) => args.run(),
+        Command::Epoch(args) => args.run(),
     })
 }

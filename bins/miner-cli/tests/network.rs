@@ -1,5 +1,6 @@
 //! `miner-cli submit`, `status` and `scores` against a running validator on the real runtime,
-//! and a one-line reason with a non-zero exit for every failure a miner can cause.
+//! and a one-line reason with a non-zero exit for every failure a miner can cause; `miner-cli
+//! epoch` scoring a closed epoch again exactly as the validator did.
 
 #[path = "../../../crates/platform-node/tests/support/mod.rs"]
 mod support;
@@ -97,5 +98,90 @@ async fn a_miner_submits_follows_and_reads_the_leaderboard() {
     let output = miner_cli(&[&["status", "00"][..], &common].concat());
     one_line_failure(&output, "not a 32-byte hex id");
 
+    net.shutdown().await;
+}
+
+/// A challenge that scores epochs (compute-lease, which also reads each miner's participation):
+/// once the epoch has closed and the validator signed its verdicts, `miner-cli epoch` fetches
+/// the epoch's answers, seed and participation and reaches the same verdict for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_epoch_is_scored_again_to_the_verdicts_the_validator_signed() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let Some(net) = one_validator(work.path()).await else { return };
+    let module = support::root().join("challenges/dist/compute-lease.wasm");
+    let wasm = std::fs::read(&module).expect("run challenges/build.sh");
+    net.add_challenge("compute-lease", wasm, 1_000_000_000, Duration::from_secs(60)).await.expect("challenge");
+    let url = net.url(0).expect("url");
+    let (_, task) = support::get(&format!("{url}/task"));
+    let epoch = task["epoch"].as_u64().expect("epoch");
+    let miner = &net.miners[0];
+    let difficulty = compute_lease::Params::default().difficulty;
+    let workers: Vec<_> =
+        (0..3u8).map(|w| compute_lease::solve(epoch, miner.public().as_bytes(), [w; 32], w < 2, difficulty)).collect();
+    let payload = work.path().join("workers.bin");
+    std::fs::write(&payload, compute_lease::encode(&workers)).expect("payload");
+    let common = ["--node", url.as_str(), "--netuid", "1"];
+    let output = miner_cli(
+        &[
+            &["submit", "--challenge", "compute-lease", "--payload", payload.to_str().expect("utf-8")][..],
+            &["--key", "//Platform//miner0", "--output", "json"][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", show(&output));
+    let id = serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ordered = support::eventually("the answer ordered", Duration::from_secs(60), || {
+        let (_, s) = support::get(&format!("{url}/submissions/{id}"));
+        s["epoch"].as_u64()
+    })
+    .await;
+    let early = miner_cli(
+        &[
+            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string()][..],
+            &["--module", module.to_str().expect("utf-8")][..],
+            &common,
+        ]
+        .concat(),
+    );
+    one_line_failure(&early, "has not closed");
+    // The epoch closes on chain; the validator scores it and its verdict becomes final.
+    net.local.new_blocks(u32::from(net.config.tempo) + 2).await.expect("blocks");
+    let status = support::eventually("the epoch's verdict", Duration::from_secs(120), || {
+        let (_, s) = support::get(&format!("{url}/submissions/{id}"));
+        (s["final"] == true).then_some(s)
+    })
+    .await;
+    let output = miner_cli(
+        &[
+            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string(), "--output", "json"][..],
+            &["--module", module.to_str().expect("utf-8")][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", show(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let row = &report["answers"][0];
+    assert_eq!(row["id"], id.as_str(), "{report}");
+    assert_eq!(row["score_ppb"], status["score_ppb"], "{report} {status}");
+    assert_eq!(
+        (&row["validators_agreeing"], &row["validators_signed"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{report}"
+    );
+    let regression = support::regression_wasm();
+    let wrong = miner_cli(
+        &[
+            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string()][..],
+            &["--module", regression.to_str().expect("utf-8")][..],
+            &common,
+        ]
+        .concat(),
+    );
+    one_line_failure(&wrong, "not challenge compute-lease's registered module");
     net.shutdown().await;
 }

@@ -96,11 +96,21 @@ struct PolicyFile {
 }
 
 pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> {
-    let d = RuntimePolicy::default();
-    let Some(path) = path else { return Ok(d) };
+    let Some(path) = path else { return Ok(RuntimePolicy::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
     let file: PolicyFile =
         serde_json::from_str(&text).with_context(|| format!("policy {} is not a valid policy file", path.display()))?;
+    policy_of(file).with_context(|| format!("policy {}", path.display()))
+}
+
+/// A policy as JSON gives it (a policy file, or a challenge's `policy` in `GET /challenges`):
+/// the fields given, the defaults for the others.
+pub(crate) fn policy_from_json(value: &serde_json::Value) -> anyhow::Result<RuntimePolicy> {
+    policy_of(serde_json::from_value(value.clone()).context("not a runtime policy")?)
+}
+
+fn policy_of(file: PolicyFile) -> anyhow::Result<RuntimePolicy> {
+    let d = RuntimePolicy::default();
     let policy = RuntimePolicy {
         fuel_limit: file.fuel_limit.unwrap_or(d.fuel_limit),
         memory_pages_max: file.memory_pages_max.unwrap_or(d.memory_pages_max),
@@ -109,7 +119,7 @@ pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<RuntimePolicy> 
         max_output_bytes: file.max_output_bytes.unwrap_or(d.max_output_bytes),
         nested_fuel_limit: file.nested_fuel_limit.unwrap_or(d.nested_fuel_limit),
     };
-    policy.validate().with_context(|| format!("policy {}", path.display()))?;
+    policy.validate()?;
     Ok(policy)
 }
 

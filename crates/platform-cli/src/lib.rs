@@ -2,6 +2,7 @@
 //! evaluation (`evaluate`, `challenge check`), output formats, and turning an error into one
 //! line on stderr with a non-zero exit.
 
+mod epoch;
 mod evaluate;
 mod key;
 mod output;
@@ -11,6 +12,7 @@ mod scoring;
 
 use std::process::ExitCode;
 
+pub use epoch::EpochArgs;
 pub use evaluate::{CheckArgs, EvaluateArgs};
 pub use key::KeyCommand;
 pub use output::OutputFormat;

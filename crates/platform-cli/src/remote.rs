@@ -22,13 +22,13 @@ use crate::progress::{Progress, submission_stage};
 pub struct NodeArgs {
     /// The validator's HTTP API: a URL, or a multiaddr such as /ip4/127.0.0.1/tcp/8080.
     #[arg(long, env = "PLATFORM_NODE", default_value = "http://127.0.0.1:8080", value_name = "URL")]
-    node: String,
+    pub(crate) node: String,
     /// The subnet (part of every signature).
     #[arg(long, env = "NETUID", default_value_t = 100)]
-    netuid: u16,
+    pub(crate) netuid: u16,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    output: OutputFormat,
+    pub(crate) output: OutputFormat,
 }
 
 /// The signing key.
@@ -76,13 +76,13 @@ fn http_base(node: &str) -> String {
     node.trim_end_matches('/').to_owned()
 }
 
-struct Node {
+pub(crate) struct Node {
     base: String,
     agent: ureq::Agent,
 }
 
 impl Node {
-    fn new(args: &NodeArgs) -> Node {
+    pub(crate) fn new(args: &NodeArgs) -> Node {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -102,7 +102,7 @@ impl Node {
         Ok(body)
     }
 
-    fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub(crate) fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.answer(self.agent.get(&format!("{}{path}", self.base)).call())
     }
 
@@ -115,7 +115,7 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-fn print_json_or(output: OutputFormat, value: &Value, text: impl FnOnce()) -> anyhow::Result<()> {
+pub(crate) fn print_json_or(output: OutputFormat, value: &Value, text: impl FnOnce()) -> anyhow::Result<()> {
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string(value)?),
         OutputFormat::Text => text(),

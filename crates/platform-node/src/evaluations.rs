@@ -121,6 +121,7 @@ enum Work {
 }
 
 /// An answer of a closed epoch, as the core finds it in the state.
+#[derive(Clone)]
 pub(crate) struct EpochAnswer {
     pub id: SubmissionId,
     pub miner: PublicKey,
@@ -559,57 +560,14 @@ impl Core {
             .collect()
     }
 
-    /// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those
-    /// still in it), from the epoch's stored blocks; `Err` when a block or a retired record is
-    /// missing (pruned), as the answers are then not all known.
+    /// [`retired_answers`] of this validator's state and store.
     pub(crate) fn retired_answers(
         &self,
         challenge: &ChallengeId,
         epoch: Epoch,
         held: &[EpochAnswer],
     ) -> Result<Vec<EpochAnswer>, String> {
-        let since = self.state.registry.challenges.get(challenge.as_str()).map_or(Height::new(0), |e| e.since);
-        let known: HashSet<SubmissionId> = held.iter().map(|a| a.id).collect();
-        let Some(low) = held.iter().map(|a| a.height).min() else { return Ok(Vec::new()) };
-        let block_at = |height: u64| -> Result<Option<platform_types::Block>, String> {
-            match self.records.blocks_from(height, 1)?.into_iter().next() {
-                Some((block, _)) if block.header.height.get() == height => Ok(Some(block)),
-                _ if height > self.state.tip.height.get() || height == 0 => Ok(None),
-                _ => Err(format!("block {height} is no longer stored")),
-            }
-        };
-        // The epoch's blocks: a run of heights around those of the answers held.
-        let mut blocks = Vec::new();
-        let mut height = low.get();
-        while let Some(block) = block_at(height.saturating_sub(1))?.filter(|b| b.header.epoch == epoch) {
-            height -= 1;
-            blocks.push(block);
-        }
-        let mut height = low.get();
-        while let Some(block) = block_at(height)?.filter(|b| b.header.epoch == epoch) {
-            height += 1;
-            blocks.push(block);
-        }
-        let mut out = Vec::new();
-        for block in blocks {
-            for action in &block.actions {
-                let Action::Submission(id) = action else { continue };
-                if known.contains(id) || self.state.submissions.contains_key(id) {
-                    continue;
-                }
-                let c = self.records.retired(id).ok_or_else(|| format!("the retired record of {id} is missing"))?;
-                if &c.challenge == challenge && c.height >= since && c.epoch == epoch {
-                    out.push(EpochAnswer {
-                        id: *id,
-                        miner: c.miner,
-                        height: c.height,
-                        block_hash: c.block_hash,
-                        evaluated: false,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        retired_answers(&self.state, &self.records, challenge, epoch, held)
     }
 
     /// Hands a committed submission to the evaluation actor, unless its challenge was removed
@@ -650,6 +608,60 @@ impl Core {
         let due = self.evaluation_outbox.due(now);
         self.send(due);
     }
+}
+
+/// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those
+/// still in it), from the epoch's stored blocks; `Err` when a block or a retired record is
+/// missing (pruned), as the answers are then not all known.
+pub(crate) fn retired_answers(
+    state: &platform_app::AppState,
+    records: &Records,
+    challenge: &ChallengeId,
+    epoch: Epoch,
+    held: &[EpochAnswer],
+) -> Result<Vec<EpochAnswer>, String> {
+    let since = state.registry.challenges.get(challenge.as_str()).map_or(Height::new(0), |e| e.since);
+    let known: HashSet<SubmissionId> = held.iter().map(|a| a.id).collect();
+    let Some(low) = held.iter().map(|a| a.height).min() else { return Ok(Vec::new()) };
+    let block_at = |height: u64| -> Result<Option<platform_types::Block>, String> {
+        match records.blocks_from(height, 1)?.into_iter().next() {
+            Some((block, _)) if block.header.height.get() == height => Ok(Some(block)),
+            _ if height > state.tip.height.get() || height == 0 => Ok(None),
+            _ => Err(format!("block {height} is no longer stored")),
+        }
+    };
+    // The epoch's blocks: a run of heights around those of the answers held.
+    let mut blocks = Vec::new();
+    let mut height = low.get();
+    while let Some(block) = block_at(height.saturating_sub(1))?.filter(|b| b.header.epoch == epoch) {
+        height -= 1;
+        blocks.push(block);
+    }
+    let mut height = low.get();
+    while let Some(block) = block_at(height)?.filter(|b| b.header.epoch == epoch) {
+        height += 1;
+        blocks.push(block);
+    }
+    let mut out = Vec::new();
+    for block in blocks {
+        for action in &block.actions {
+            let Action::Submission(id) = action else { continue };
+            if known.contains(id) || state.submissions.contains_key(id) {
+                continue;
+            }
+            let c = records.retired(id).ok_or_else(|| format!("the retired record of {id} is missing"))?;
+            if &c.challenge == challenge && c.height >= since && c.epoch == epoch {
+                out.push(EpochAnswer {
+                    id: *id,
+                    miner: c.miner,
+                    height: c.height,
+                    block_hash: c.block_hash,
+                    evaluated: false,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

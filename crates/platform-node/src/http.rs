@@ -82,6 +82,7 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/submissions", post(submit))
         .route("/submissions/{id}", get(submission))
         .route("/task", get(|s: State<Api>| ask(s, Query::Task)))
+        .route("/challenges/{id}/epochs/{epoch}", get(epoch_answers))
         .route("/scores", get(scores))
         .route("/weights", get(|s: State<Api>| ask(s, Query::Weights)))
         .route("/weights/history", get(weights_history))
@@ -355,6 +356,20 @@ async fn submission(State(api): State<Api>, Path(id): Path<String>) -> Reply {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no submission {id} on this validator")));
     }
     Ok(Json(answer))
+}
+
+/// `GET /challenges/{id}/epochs/{epoch}` ([`crate::view::ReadView::epoch`]).
+async fn epoch_answers(State(api): State<Api>, Path((challenge, epoch)): Path<(String, String)>) -> Reply {
+    api.ready()?;
+    let epoch = epoch.parse::<u64>().map_err(|_| bad(format!("{epoch:?} is not an epoch number")))?;
+    let (view, records) = (api.view.borrow().clone(), api.records.clone());
+    let answer =
+        tokio::task::spawn_blocking(move || view.epoch(&challenge, platform_types::Epoch::new(epoch), &records))
+            .await
+            .map_err(|_| unavailable())?;
+    answer.map(Json).map_err(|(code, reason)| {
+        ApiError(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), reason)
+    })
 }
 
 #[derive(Deserialize)]

@@ -118,7 +118,7 @@ impl ReadView {
                         "height": held.map(|(_, c)| c.height.get()), "epoch": null, "score_ppb": null,
                         "evaluated_stake_ppb": 0, "evaluations": [], "reason": null,
                         "phase": phase_name(&s.phase), "reveal": held.map(|held| self.reveal_json(&s.challenge, held)),
-                        "reveals": reveals(&s.phase),
+                        "reveals": reveals(&s.phase), "seed": null,
                     })
                 }
                 None => json!({ "id": id.to_string(), "status": "unknown" }),
@@ -164,6 +164,10 @@ impl ReadView {
             "phase": if c.revealed.is_some() { "reveal" } else { "answer" },
             "reveal": null,
             "reveals": c.revealed.as_ref().map(|r| r.commitment.to_string()),
+            "seed": Hash::from_bytes(match &c.revealed {
+                Some(r) => *r.sampling_seed.as_bytes(),
+                None => crate::evaluator::seed(&c.block_hash, id),
+            }).to_string(),
         })
     }
 
@@ -178,6 +182,84 @@ impl ReadView {
             "last_height": c.height.get() + u64::from(window),
             "revealed": c.revealed,
         })
+    }
+
+    /// `GET /challenges/{id}/epochs/{epoch}`: what this validator's epoch scorer ran on for a
+    /// closed epoch of a challenge — the seed, every answer in order with its payload, each
+    /// answering miner's participation — so that anyone can run the scorer again and compare
+    /// its verdicts with the signed ones. Errors: 404 (no such challenge), 400 (the epoch has
+    /// not closed), 410 (its answers are no longer all held), 413 (their payloads exceed the
+    /// challenge's input cap, which rejects every answer).
+    pub fn epoch(&self, challenge: &str, epoch: Epoch, records: &Records) -> Result<Value, (u16, String)> {
+        let entry =
+            self.state.registry.challenges.get(challenge).ok_or((404, format!("unknown challenge {challenge:?}")))?;
+        if epoch >= self.state.tip.epoch {
+            return Err((
+                400,
+                format!("epoch {epoch} has not closed (this validator is in epoch {})", self.state.tip.epoch),
+            ));
+        }
+        let id = &entry.spec.id;
+        let held: Vec<crate::evaluations::EpochAnswer> = self
+            .state
+            .epoch_answers(|e| e == epoch)
+            .into_iter()
+            .filter(|a| &a.challenge == id)
+            .flat_map(|a| a.answers)
+            .map(|(id, c)| crate::evaluations::EpochAnswer {
+                id,
+                miner: c.miner,
+                height: c.height,
+                block_hash: c.block_hash,
+                evaluated: false,
+            })
+            .collect();
+        let gone = |e: String| (410, format!("the answers of epoch {epoch} are no longer all held here: {e}"));
+        let mut answers = held.clone();
+        answers.extend(crate::evaluations::retired_answers(&self.state, records, id, epoch, &held).map_err(gone)?);
+        answers.sort_by_key(|a| (a.height, a.id));
+        let seed = answers.last().map(|last| crate::evaluator::epoch_seed(id, epoch, &last.block_hash));
+        let participation = self
+            .state
+            .epoch_participation(challenge, epoch, answers.iter().map(|a| &a.miner))
+            .ok_or_else(|| gone("the participation history is pruned".into()))?;
+        let limit = u64::from(entry.spec.policy.max_input_bytes);
+        let mut size = crate::evaluator::epoch_input_bytes([]);
+        let mut out = Vec::with_capacity(answers.len());
+        for a in &answers {
+            let payload = match records.payload(&a.id).map_err(|e| gone(e.to_string()))? {
+                crate::records::StoredPayload::Bytes(bytes) => bytes,
+                crate::records::StoredPayload::MissingBlob(hash) => {
+                    return Err(gone(format!("blob {hash} is not stored")));
+                }
+            };
+            size = size.saturating_add(crate::evaluator::epoch_answer_bytes(payload.len() as u64));
+            if size > limit {
+                return Err((
+                    413,
+                    format!(
+                        "the epoch's answers pass challenge {challenge}'s input cap of {limit} bytes: every answer was rejected"
+                    ),
+                ));
+            }
+            out.push(json!({
+                "id": a.id.to_string(),
+                "miner": a.miner.to_ss58(),
+                "miner_key": Hash::from_bytes(*a.miner.as_bytes()).to_string(),
+                "height": a.height.get(),
+                "payload": format!("0x{}", hex::encode(&payload)),
+            }));
+        }
+        Ok(json!({
+            "challenge": challenge,
+            "epoch": epoch.get(),
+            "seed": seed.map(|s| Hash::from_bytes(s).to_string()),
+            "answers": out,
+            "participation": answers.iter().map(|a| {
+                let bits = participation.get(a.miner.as_bytes()).copied().unwrap_or(0);
+                (a.miner.to_ss58(), json!(bits))
+            }).collect::<serde_json::Map<String, Value>>(),
+        }))
     }
 
     /// `GET /task`: the tip's epoch and the task seeds a commitment may answer now.
