@@ -141,6 +141,18 @@ impl AppState {
             .collect()
     }
 
+    /// The reason the state alone — with no block around it — refuses to order the submission
+    /// `id` for good, or `None` when a block could still order it (it passes, or waits for
+    /// something that may arrive). A node drops such submissions from its mempool: no block
+    /// will ever order them.
+    pub fn refuses_for_good(&self, id: &SubmissionId, ctx: &Context<'_>) -> Option<Invalid> {
+        let action = Action::Submission(*id);
+        match self.check_action(&self.registry, &Overlay::default(), self.tip.epoch, &action, ctx, Mode::Vote) {
+            Err(e) if !e.is_pending() => Some(e),
+            _ => None,
+        }
+    }
+
     pub(crate) fn check_action(
         &self,
         registry: &Registry,

@@ -133,13 +133,14 @@ impl Core {
         let mut candidates: Vec<Action> = self.mempool.sudo().iter().cloned().map(Action::Sudo).collect();
         candidates.extend(self.mempool.evaluations().map(|(_, e)| Action::Evaluation(e.clone())));
         candidates.extend(self.mempool.submission_ids().map(|id| Action::Submission(*id)));
-        self.with_rules(|state, ctx| {
+        let refused = self.with_rules(|state, ctx| {
             let mut checker = state.checker(epoch);
             for action in &actions {
                 // Weights and validator sets were computed just now from the same state.
                 let _ = checker.push(action, ctx);
             }
             let mut bytes = 0usize;
+            let mut refused = Vec::new();
             for action in candidates {
                 let size = action.encoded_size();
                 if bytes + size > BLOCK_BYTES_BUDGET || actions.len() >= platform_types::limits::MAX_BLOCK_ACTIONS {
@@ -147,12 +148,29 @@ impl Core {
                 }
                 // Keep only actions valid where they stand (an evaluation whose submission is not
                 // committed yet waits for a later block).
-                if checker.push(&action, ctx).is_ok() {
-                    bytes += size;
-                    actions.push(action);
+                match checker.push(&action, ctx) {
+                    Ok(()) => {
+                        bytes += size;
+                        actions.push(action);
+                    }
+                    // A submission the state itself refuses for good (a second commitment to a
+                    // task, a reveal past its window, a challenge removed since) would stay in
+                    // the mempool, taking room and keeping this leader from idling, forever.
+                    Err(_) => {
+                        if let Action::Submission(id) = &action
+                            && let Some(reason) = state.refuses_for_good(id, ctx)
+                        {
+                            refused.push((*id, reason));
+                        }
+                    }
                 }
             }
+            refused
         });
+        for (id, reason) in refused {
+            info!(%id, %reason, "dropping a submission no block can order");
+            self.mempool.remove_submission(&id);
+        }
         actions
     }
 

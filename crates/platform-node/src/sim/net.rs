@@ -813,6 +813,18 @@ pub(crate) fn add_challenge(net: &mut Net, via: usize, id: &str, module: &[u8]) 
     register_challenge(net, via, id, module, &[], false)
 }
 
+/// [`add_challenge`] of a challenge answered in `phases`.
+#[cfg(test)]
+pub(crate) fn add_challenge_in_phases(
+    net: &mut Net,
+    via: usize,
+    id: &str,
+    module: &[u8],
+    phases: platform_types::Phases,
+) -> Result<(), Stuck> {
+    register(net, via, id, module, &[], false, phases)
+}
+
 /// [`add_challenge`] with the challenge's `params`, or an update of challenge `id` to them
 /// (`update`): runs until every running validator holds the challenge with these parameters.
 pub(crate) fn register_challenge(
@@ -822,6 +834,18 @@ pub(crate) fn register_challenge(
     module: &[u8],
     params: &[u8],
     update: bool,
+) -> Result<(), Stuck> {
+    register(net, via, id, module, params, update, platform_types::Phases::One)
+}
+
+fn register(
+    net: &mut Net,
+    via: usize,
+    id: &str,
+    module: &[u8],
+    params: &[u8],
+    update: bool,
+    phases: platform_types::Phases,
 ) -> Result<(), Stuck> {
     use platform_types::{ChallengeId, ChallengeSpec, Envelope, MechanismId, SudoAction, SudoCommand};
     let netuid = NetUid::new(NETUID);
@@ -837,7 +861,7 @@ pub(crate) fn register_challenge(
         mechanism: MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
         params: params.to_vec(),
-        phases: Default::default(),
+        phases,
     };
     // The owner's nonces increase: one more than the challenges added so far (an update comes
     // after them all).
@@ -885,6 +909,19 @@ pub(crate) fn submission_input(
     payload: Vec<u8>,
     reply: Option<tokio::sync::oneshot::Sender<Result<platform_types::SubmissionId, crate::core::Rejection>>>,
 ) -> (platform_types::SubmissionId, Input) {
+    phased_input(net, miner, challenge, nonce, payload, reply, platform_types::Phase::Answer)
+}
+
+/// [`submission_input`] of a submission in `phase`.
+pub(crate) fn phased_input(
+    net: &Net,
+    miner: &Keypair,
+    challenge: &str,
+    nonce: u64,
+    payload: Vec<u8>,
+    reply: Option<tokio::sync::oneshot::Sender<Result<platform_types::SubmissionId, crate::core::Rejection>>>,
+    phase: platform_types::Phase,
+) -> (platform_types::SubmissionId, Input) {
     use platform_types::{ChallengeId, Envelope, Payload, Submission, SubmissionId};
     let netuid = NetUid::new(NETUID);
     let submission = Submission {
@@ -895,7 +932,7 @@ pub(crate) fn submission_input(
         metadata: vec![],
         nonce,
         timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
-        phase: Default::default(),
+        phase,
     };
     let envelope = Envelope::seal(miner, netuid, &submission);
     let id = SubmissionId(envelope.payload_hash());

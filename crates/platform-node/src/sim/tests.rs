@@ -960,3 +960,30 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
     net.run_until(Duration::from_secs(30), |net| net.nodes[1].state.submissions.contains_key(&new)).expect("ordered");
     assert!(asked(&mut net, new), "one ordered under the later version is");
 }
+
+/// A miner's two commitments to one task, sent at once to two validators (each admits its own,
+/// knowing nothing of the other): one is ordered; the other, which the rules now refuse for
+/// good, leaves the mempools instead of waiting there forever (it used to, and kept every
+/// leader building blocks at once instead of idling).
+#[test]
+fn a_second_commitment_to_a_task_is_never_ordered_and_leaves_the_mempools() {
+    use platform_types::{Phase, Phases};
+
+    use super::net::{MINER, add_challenge_in_phases, key, phased_input};
+    let mut net = Net::new(4, 5);
+    let module = super::sandbox::module().to_vec();
+    add_challenge_in_phases(&mut net, 0, "tp", &module, Phases::CommitReveal { reveal_blocks: 50 }).expect("added");
+    let task_epoch = net.nodes[0].state.tip.epoch;
+    let miner = key(MINER);
+    let commit = Phase::Commit { task_epoch };
+    let (first, a) = phased_input(&net, &miner, "tp", 1, vec![1; 32], None, commit);
+    let (second, b) = phased_input(&net, &miner, "tp", 2, vec![2; 32], None, commit);
+    net.deliver(0, a);
+    net.deliver(1, b);
+    let held = |n: &crate::core::Core| [first, second].iter().filter(|id| n.state.commitment(id).is_some()).count();
+    net.run_until(Duration::from_secs(30), |net| net.nodes.iter().all(|n| held(n) == 1)).expect("one is ordered");
+    net.run_until(Duration::from_secs(30), |net| net.nodes.iter().all(|n| n.mempool.submission_ids().next().is_none()))
+        .expect("the other leaves every mempool");
+    let ordered = |n: &crate::core::Core| n.state.commitment(&first).is_some();
+    assert!(net.nodes.iter().all(|n| ordered(n) == ordered(&net.nodes[0])), "the same one everywhere");
+}
