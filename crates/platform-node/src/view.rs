@@ -187,17 +187,15 @@ impl ReadView {
     /// `GET /challenges/{id}/epochs/{epoch}`: what this validator's epoch scorer ran on for a
     /// closed epoch of a challenge — the seed, every answer in order with its payload, each
     /// answering miner's participation — so that anyone can run the scorer again and compare
-    /// its verdicts with the signed ones. Errors: 404 (no such challenge), 400 (the epoch has
-    /// not closed), 410 (its answers are no longer all held), 413 (their payloads exceed the
+    /// its verdicts with the signed ones. Errors: 404 (no such challenge, or the epoch has not
+    /// closed), 410 (its answers are no longer all held), 413 (their payloads exceed the
     /// challenge's input cap, which rejects every answer).
     pub fn epoch(&self, challenge: &str, epoch: Epoch, records: &Records) -> Result<Value, (u16, String)> {
         let entry =
             self.state.registry.challenges.get(challenge).ok_or((404, format!("unknown challenge {challenge:?}")))?;
         if epoch >= self.state.tip.epoch {
-            return Err((
-                400,
-                format!("epoch {epoch} has not closed (this validator is in epoch {})", self.state.tip.epoch),
-            ));
+            let now = self.state.tip.epoch;
+            return Err((404, format!("epoch {epoch} has not closed (this validator is in epoch {now})")));
         }
         let id = &entry.spec.id;
         let held: Vec<crate::evaluations::EpochAnswer> = self
