@@ -72,6 +72,19 @@ fn unavailable() -> ApiError {
 
 type Reply = Result<Json<Value>, ApiError>;
 
+/// Reads that may each hold a large share of memory (a blob of up to 64 MiB, an epoch's
+/// answers up to a challenge's input cap) served at once, over all clients: a client that asks
+/// for more while these run is told to retry (429) instead of growing the node's memory.
+const HEAVY_READS: usize = 4;
+static HEAVY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HEAVY_READS);
+
+/// A permit for one heavy read, or 429.
+fn heavy_read() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    HEAVY.try_acquire().map_err(|_| {
+        ApiError(StatusCode::TOO_MANY_REQUESTS, format!("{HEAVY_READS} large reads are under way; retry shortly"))
+    })
+}
+
 /// The router.
 pub(crate) fn router(api: Api) -> Router {
     Router::new()
@@ -362,6 +375,7 @@ async fn submission(State(api): State<Api>, Path(id): Path<String>) -> Reply {
 async fn epoch_answers(State(api): State<Api>, Path((challenge, epoch)): Path<(String, String)>) -> Reply {
     api.ready()?;
     let epoch = epoch.parse::<u64>().map_err(|_| bad(format!("{epoch:?} is not an epoch number")))?;
+    let _permit = heavy_read()?;
     let (view, records) = (api.view.borrow().clone(), api.records.clone());
     let answer =
         tokio::task::spawn_blocking(move || view.epoch(&challenge, platform_types::Epoch::new(epoch), &records))
@@ -485,6 +499,7 @@ async fn sync(State(api): State<Api>, Json(query): Json<Value>) -> Result<Respon
 async fn blob(State(api): State<Api>, Path(hash): Path<String>) -> Result<Response, ApiError> {
     let hash = parse_hash(&hash)?;
     let records = api.records.clone();
+    let _permit = heavy_read()?;
     match tokio::task::spawn_blocking(move || records.public_blob(&hash)).await.map_err(|_| unavailable())? {
         Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()),
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("no public blob {hash} here"))),
@@ -504,6 +519,21 @@ async fn metrics(State(api): State<Api>) -> Response {
         api.metrics.guard.set(&counters);
     }
     ([("content-type", "text/plain; version=0.0.4")], api.metrics.render()).into_response()
+}
+
+#[cfg(test)]
+mod heavy_read_tests {
+    use super::*;
+
+    /// At most [`HEAVY_READS`] large reads at once: the next is refused with 429 until one ends.
+    #[test]
+    fn large_reads_beyond_the_bound_are_told_to_retry() {
+        let held: Vec<_> = (0..HEAVY_READS).map(|_| heavy_read().ok().expect("within the bound")).collect();
+        let refused = heavy_read().err().map(|e| e.0);
+        assert_eq!(refused, Some(StatusCode::TOO_MANY_REQUESTS), "one too many");
+        drop(held);
+        assert!(heavy_read().is_ok(), "free again once they end");
+    }
 }
 
 #[cfg(test)]
