@@ -194,17 +194,7 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                         }
                         _ => agent.clone(),
                     };
-                    let submission = Submission {
-                        challenge: ChallengeId::new(challenge)?,
-                        miner: miner.public(),
-                        payload_size: payload.len() as u64,
-                        payload: Payload::Inline(payload),
-                        metadata: vec![],
-                        nonce,
-                        timestamp_ms: now_ms(),
-                        phase: Phase::Answer,
-                    };
-                    let envelope = Envelope::seal(miner, netuid, &submission);
+                    let envelope = sealed_submission(miner, netuid, &ChallengeId::new(challenge)?, payload, nonce, Phase::Answer);
                     if let Some(node) = net.node(via) {
                         match node.submit(envelope, None).await {
                             Ok(id) => say(format!("miner {m}: submitted {id} to {challenge} via validator {via}")),
@@ -218,6 +208,29 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     say("stopping");
     net.shutdown().await;
     Ok(())
+}
+
+/// `miner`'s submission of `payload` (inline) to `challenge` in `phase`, signed now, as a
+/// miner sends it.
+pub(crate) fn sealed_submission(
+    miner: &platform_types::Keypair,
+    netuid: NetUid,
+    challenge: &ChallengeId,
+    payload: Vec<u8>,
+    nonce: u64,
+    phase: Phase,
+) -> Envelope {
+    let submission = Submission {
+        challenge: challenge.clone(),
+        miner: miner.public(),
+        payload_size: payload.len() as u64,
+        payload: Payload::Inline(payload),
+        metadata: vec![],
+        nonce,
+        timestamp_ms: now_ms(),
+        phase,
+    };
+    Envelope::seal(miner, netuid, &submission)
 }
 
 /// The challenge the devnet's miner `m` submits to, in turn: `regression` (scored one by one),

@@ -3,9 +3,8 @@
 //! commits to the product's merkle root, waits until a block has ordered the commitment (its
 //! status says `committed` and gives the sampling seed), then reveals the rows drawn.
 
-use platform_devnet::now_ms;
 use platform_node::{Query, RunningNode};
-use platform_types::{ChallengeId, Envelope, Epoch, Hash, Keypair, NetUid, Payload, Phase, Submission, SubmissionId};
+use platform_types::{ChallengeId, Envelope, Epoch, Hash, Keypair, NetUid, Phase, SubmissionId};
 use serde_json::Value;
 
 /// The challenge's id in the devnet.
@@ -92,15 +91,6 @@ fn seed_in(value: &Value) -> Option<[u8; 32]> {
 }
 
 fn seal(miner: &Keypair, netuid: NetUid, payload: Vec<u8>, nonce: u64, phase: Phase) -> Envelope {
-    let submission = Submission {
-        challenge: ChallengeId::new(CHALLENGE).expect("a valid id"),
-        miner: miner.public(),
-        payload_size: payload.len() as u64,
-        payload: Payload::Inline(payload),
-        metadata: vec![],
-        nonce,
-        timestamp_ms: now_ms(),
-        phase,
-    };
-    Envelope::seal(miner, netuid, &submission)
+    let challenge = ChallengeId::new(CHALLENGE).expect("a valid id");
+    crate::devnet::sealed_submission(miner, netuid, &challenge, payload, nonce, phase)
 }
