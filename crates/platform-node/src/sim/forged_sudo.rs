@@ -5,11 +5,9 @@
 //! one, refuse the block and change views; nothing unsigned by the owner, and nothing twice, is
 //! ever applied.
 
-use platform_types::{
-    Action, ChallengeId, ChallengeSpec, Envelope, Keypair, MechanismId, NetUid, SudoAction, SudoCommand, blake2b_256,
-};
+use platform_types::{Action, ChallengeSpec, Envelope, Keypair, NetUid, SudoAction, SudoCommand};
 
-use super::net::NETUID;
+use super::net::{NETUID, challenge_spec};
 use crate::records::Records;
 
 /// The proposal with one more sudo action — self-signed at even heights, the owner's first
@@ -18,18 +16,7 @@ use crate::records::Records;
 pub(crate) fn rewrite(keypair: &Keypair, records: &Records, bytes: &[u8]) -> Option<Vec<u8>> {
     super::reproposed(keypair, bytes, |header, actions| {
         let forged = if header.height.get().is_multiple_of(2) {
-            let spec = ChallengeSpec {
-                id: ChallengeId::new("forged").ok()?,
-                name: "not the owner's".into(),
-                module_hash: blake2b_256(b"forged module"),
-                module_size: 13,
-                policy: Default::default(),
-                scoring: Default::default(),
-                mechanism: MechanismId::new(0),
-                emission_share_ppb: 1_000_000_000,
-                params: Vec::new(),
-                phases: Default::default(),
-            };
+            let spec = ChallengeSpec { name: "not the owner's".into(), ..challenge_spec("forged", b"forged module") };
             let action = SudoAction {
                 command: SudoCommand::AddChallenge(spec),
                 nonce: 1_000_000,

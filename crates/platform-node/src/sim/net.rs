@@ -810,59 +810,39 @@ pub(crate) fn challenge_and_submissions(net: &mut Net, via: usize) -> Result<Key
 /// (which keeps the module, as `POST /sudo` does, for the others to fetch by its hash); runs
 /// until every running validator has it.
 pub(crate) fn add_challenge(net: &mut Net, via: usize, id: &str, module: &[u8]) -> Result<(), Stuck> {
-    register_challenge(net, via, id, module, &[], false)
+    register_challenge(net, via, challenge_spec(id, module), module, false)
 }
 
-/// [`add_challenge`] of a challenge answered in `phases`.
-#[cfg(test)]
-pub(crate) fn add_challenge_in_phases(
-    net: &mut Net,
-    via: usize,
-    id: &str,
-    module: &[u8],
-    phases: platform_types::Phases,
-) -> Result<(), Stuck> {
-    register(net, via, id, module, &[], false, phases)
-}
-
-/// [`add_challenge`] with the challenge's `params`, or an update of challenge `id` to them
-/// (`update`): runs until every running validator holds the challenge with these parameters.
-pub(crate) fn register_challenge(
-    net: &mut Net,
-    via: usize,
-    id: &str,
-    module: &[u8],
-    params: &[u8],
-    update: bool,
-) -> Result<(), Stuck> {
-    register(net, via, id, module, params, update, platform_types::Phases::One)
-}
-
-fn register(
-    net: &mut Net,
-    via: usize,
-    id: &str,
-    module: &[u8],
-    params: &[u8],
-    update: bool,
-    phases: platform_types::Phases,
-) -> Result<(), Stuck> {
-    use platform_types::{ChallengeId, ChallengeSpec, Envelope, MechanismId, SudoAction, SudoCommand};
-    let netuid = NetUid::new(NETUID);
-    let owner = key("V0");
-    let hash = platform_types::blake2b_256(module);
-    let spec = ChallengeSpec {
-        id: ChallengeId::new(id).expect("id"),
+/// Challenge `id` running `module` with the default policy and scoring, its whole mechanism's
+/// emission, no parameters, one phase: what [`register_challenge`] takes, to vary.
+pub(crate) fn challenge_spec(id: &str, module: &[u8]) -> platform_types::ChallengeSpec {
+    platform_types::ChallengeSpec {
+        id: platform_types::ChallengeId::new(id).expect("id"),
         name: id.into(),
-        module_hash: hash,
+        module_hash: platform_types::blake2b_256(module),
         module_size: module.len() as u64,
         policy: Default::default(),
         scoring: Default::default(),
-        mechanism: MechanismId::new(0),
+        mechanism: platform_types::MechanismId::new(0),
         emission_share_ppb: 1_000_000_000,
-        params: params.to_vec(),
-        phases,
-    };
+        params: Vec::new(),
+        phases: Default::default(),
+    }
+}
+
+/// [`add_challenge`] of `spec` (running `module`), or an update to it (`update`): runs until
+/// every running validator holds the challenge with `spec`'s parameters.
+pub(crate) fn register_challenge(
+    net: &mut Net,
+    via: usize,
+    spec: platform_types::ChallengeSpec,
+    module: &[u8],
+    update: bool,
+) -> Result<(), Stuck> {
+    use platform_types::{Envelope, SudoAction, SudoCommand};
+    let netuid = NetUid::new(NETUID);
+    let owner = key("V0");
+    let (id, params, hash) = (spec.id.clone(), spec.params.clone(), spec.module_hash);
     // The owner's nonces increase: one more than the challenges added so far (an update comes
     // after them all).
     let nonce = net.nodes[via].state.registry.challenges.len() as u64 + 1 + 100 * u64::from(update);
@@ -871,7 +851,6 @@ fn register(
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
     net.nodes[via].records.put_blob(&hash, module).expect("memory store");
     net.deliver(via, Input::Sudo { signed, local: true, reply: None });
-    let id = ChallengeId::new(id).expect("id");
     net.run_until(Duration::from_secs(30), |net| {
         net.nodes
             .iter()

@@ -900,11 +900,20 @@ fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blo
 /// and an update of the parameters alone (the same module) is what later evaluations see.
 #[test]
 fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect() {
-    use super::net::{MINER, key, register_challenge, submit};
+    use platform_types::ChallengeSpec;
+
+    use super::net::{MINER, challenge_spec, key, register_challenge, submit};
     let mut net = Net::new(4, 23);
     net.chain_every = Some(Duration::from_millis(100));
     let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
-    register_challenge(&mut net, 0, "tuned", &module, &[42], false).expect("added");
+    register_challenge(
+        &mut net,
+        0,
+        ChallengeSpec { params: vec![42], ..challenge_spec("tuned", &module) },
+        &module,
+        false,
+    )
+    .expect("added");
     let miner = key(MINER);
     let verdicts = |net: &Net, ids: &[platform_types::SubmissionId]| -> Option<Vec<u32>> {
         let state = &net.nodes[0].state;
@@ -921,7 +930,14 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
     let before = submit(&mut net, 0, &miner, "tuned", 100, &[b"a".to_vec(), b"b".to_vec()]);
     net.run_until(Duration::from_secs(30), |net| verdicts(net, &before).is_some()).expect("evaluated");
     assert!(verdicts(&net, &before).expect("all").iter().all(|&s| s == 42_000_000));
-    register_challenge(&mut net, 0, "tuned", &module, &[7], true).expect("updated");
+    register_challenge(
+        &mut net,
+        0,
+        ChallengeSpec { params: vec![7], ..challenge_spec("tuned", &module) },
+        &module,
+        true,
+    )
+    .expect("updated");
     let after = submit(&mut net, 0, &miner, "tuned", 200, &[b"c".to_vec()]);
     net.run_until(Duration::from_secs(30), |net| verdicts(net, &after).is_some()).expect("evaluated");
     assert!(verdicts(&net, &after).expect("all").iter().all(|&s| s == 7_000_000), "{:?}", verdicts(&net, &after));
@@ -936,12 +952,21 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
 /// and what the audit computes with the version in force at ordering.
 #[test]
 fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
-    use super::net::{MINER, key, register_challenge, submit};
+    use platform_types::ChallengeSpec;
+
+    use super::net::{MINER, challenge_spec, key, register_challenge, submit};
     let mut net = Net::new(4, 29);
     net.chain_every = Some(Duration::from_millis(100));
     net.change_tempo(2, 49); // epochs of about five seconds: nothing retires meanwhile
     let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
-    register_challenge(&mut net, 0, "tuned", &module, &[42], false).expect("added");
+    register_challenge(
+        &mut net,
+        0,
+        ChallengeSpec { params: vec![42], ..challenge_spec("tuned", &module) },
+        &module,
+        false,
+    )
+    .expect("added");
     let old = submit(&mut net, 0, &key(MINER), "tuned", 100, &[b"a".to_vec()])[0];
     net.run_until(Duration::from_secs(30), |net| net.nodes[1].state.submissions.contains_key(&old)).expect("ordered");
     let asked = |net: &mut Net, id| {
@@ -953,7 +978,14 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
         )
     };
     assert!(asked(&mut net, old), "under the version it was ordered under, it is evaluated");
-    register_challenge(&mut net, 0, "tuned", &module, &[7], true).expect("updated");
+    register_challenge(
+        &mut net,
+        0,
+        ChallengeSpec { params: vec![7], ..challenge_spec("tuned", &module) },
+        &module,
+        true,
+    )
+    .expect("updated");
     assert!(net.nodes[1].state.submissions.contains_key(&old), "still in the state");
     assert!(!asked(&mut net, old), "not under the later version");
     let new = submit(&mut net, 0, &key(MINER), "tuned", 200, &[b"b".to_vec()])[0];
@@ -967,12 +999,13 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
 /// leader building blocks at once instead of idling).
 #[test]
 fn a_second_commitment_to_a_task_is_never_ordered_and_leaves_the_mempools() {
-    use platform_types::{Phase, Phases};
+    use platform_types::{ChallengeSpec, Phase, Phases};
 
-    use super::net::{MINER, add_challenge_in_phases, key, phased_input};
+    use super::net::{MINER, challenge_spec, key, phased_input, register_challenge};
     let mut net = Net::new(4, 5);
     let module = super::sandbox::module().to_vec();
-    add_challenge_in_phases(&mut net, 0, "tp", &module, Phases::CommitReveal { reveal_blocks: 50 }).expect("added");
+    let spec = ChallengeSpec { phases: Phases::CommitReveal { reveal_blocks: 50 }, ..challenge_spec("tp", &module) };
+    register_challenge(&mut net, 0, spec, &module, false).expect("added");
     let task_epoch = net.nodes[0].state.tip.epoch;
     let miner = key(MINER);
     let commit = Phase::Commit { task_epoch };
