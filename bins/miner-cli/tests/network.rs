@@ -139,15 +139,14 @@ async fn a_closed_epoch_is_scored_again_to_the_verdicts_the_validator_signed() {
         s["epoch"].as_u64()
     })
     .await;
-    let early = miner_cli(
-        &[
-            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string()][..],
-            &["--module", module.to_str().expect("utf-8")][..],
-            &common,
-        ]
-        .concat(),
-    );
-    one_line_failure(&early, "has not closed");
+    let epoch = ordered.to_string();
+    // `miner-cli epoch` on the answer's epoch with the module at `path`, and `extra` options.
+    let score_again = |path: &std::path::Path, extra: &[&str]| {
+        let module = path.to_str().expect("utf-8");
+        let args = ["epoch", "--challenge", "compute-lease", "--epoch", epoch.as_str(), "--module", module];
+        miner_cli(&[&args[..], extra, &common].concat())
+    };
+    one_line_failure(&score_again(&module, &[]), "has not closed");
     // The epoch closes on chain; the validator scores it and its verdict becomes final.
     net.local.new_blocks(u32::from(net.config.tempo) + 2).await.expect("blocks");
     let status = support::eventually("the epoch's verdict", Duration::from_secs(120), || {
@@ -155,14 +154,7 @@ async fn a_closed_epoch_is_scored_again_to_the_verdicts_the_validator_signed() {
         (s["final"] == true).then_some(s)
     })
     .await;
-    let output = miner_cli(
-        &[
-            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string(), "--output", "json"][..],
-            &["--module", module.to_str().expect("utf-8")][..],
-            &common,
-        ]
-        .concat(),
-    );
+    let output = score_again(&module, &["--output", "json"]);
     assert!(output.status.success(), "{}", show(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
     let row = &report["answers"][0];
@@ -173,15 +165,6 @@ async fn a_closed_epoch_is_scored_again_to_the_verdicts_the_validator_signed() {
         (&serde_json::json!(1), &serde_json::json!(1)),
         "{report}"
     );
-    let regression = support::regression_wasm();
-    let wrong = miner_cli(
-        &[
-            &["epoch", "--challenge", "compute-lease", "--epoch", &ordered.to_string()][..],
-            &["--module", regression.to_str().expect("utf-8")][..],
-            &common,
-        ]
-        .concat(),
-    );
-    one_line_failure(&wrong, "not challenge compute-lease's registered module");
+    one_line_failure(&score_again(&support::regression_wasm(), &[]), "not challenge compute-lease's registered module");
     net.shutdown().await;
 }
