@@ -511,9 +511,7 @@ impl Core {
     }
 
     fn request_epoch_scoring(&mut self, challenge: ChallengeId, epoch: Epoch, mut answers: Vec<EpochAnswer>) {
-        answers.sort_by_key(|a| (a.height, a.id));
-        let Some(last) = answers.last() else { return };
-        let seed = evaluator::epoch_seed(&challenge, epoch, &last.block_hash);
+        let Some(seed) = in_commit_order(&challenge, epoch, &mut answers) else { return };
         let miners = answers.iter().map(|a| &a.miner);
         let Some(participation) = self.state.epoch_participation(challenge.as_str(), epoch, miners) else {
             let reason = format!("the participation history of epoch {epoch} is no longer held");
@@ -536,28 +534,10 @@ impl Core {
         })));
     }
 
-    /// The committed answers in the state of the epochs `closed` accepts, per active challenge
-    /// and epoch ([`platform_app::AppState::epoch_answers`]), with whether this validator's evaluation of each
-    /// is committed.
+    /// [`held_answers`] of this validator's state, with whether its own evaluation of each is
+    /// committed.
     fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
-        let me = self.me();
-        self.state
-            .epoch_answers(closed)
-            .into_iter()
-            .map(|platform_app::EpochAnswers { challenge, epoch, answers }| {
-                let answers = answers
-                    .into_iter()
-                    .map(|(id, c)| EpochAnswer {
-                        id,
-                        miner: c.miner,
-                        height: c.height,
-                        block_hash: c.block_hash,
-                        evaluated: c.evaluations.contains_key(&me),
-                    })
-                    .collect();
-                (challenge, epoch, answers)
-            })
-            .collect()
+        held_answers(&self.state, closed, Some(&self.me()))
     }
 
     /// [`retired_answers`] of this validator's state and store.
@@ -608,6 +588,40 @@ impl Core {
         let due = self.evaluation_outbox.due(now);
         self.send(due);
     }
+}
+
+/// The committed answers in `state` of the epochs `closed` accepts, per active challenge and
+/// epoch ([`platform_app::AppState::epoch_answers`]), each marked evaluated when `me`'s
+/// evaluation of it is committed.
+pub(crate) fn held_answers(
+    state: &platform_app::AppState,
+    closed: impl Fn(Epoch) -> bool,
+    me: Option<&PublicKey>,
+) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
+    state
+        .epoch_answers(closed)
+        .into_iter()
+        .map(|platform_app::EpochAnswers { challenge, epoch, answers }| {
+            let answers = answers
+                .into_iter()
+                .map(|(id, c)| EpochAnswer {
+                    id,
+                    miner: c.miner,
+                    height: c.height,
+                    block_hash: c.block_hash,
+                    evaluated: me.is_some_and(|me| c.evaluations.contains_key(me)),
+                })
+                .collect();
+            (challenge, epoch, answers)
+        })
+        .collect()
+}
+
+/// Puts an epoch's `answers` in the order its scorer takes them (height, then id) and gives the
+/// scorer's seed, from the block ordering the last one; `None` when there are none.
+pub(crate) fn in_commit_order(challenge: &ChallengeId, epoch: Epoch, answers: &mut [EpochAnswer]) -> Option<[u8; 32]> {
+    answers.sort_by_key(|a| (a.height, a.id));
+    answers.last().map(|last| evaluator::epoch_seed(challenge, epoch, &last.block_hash))
 }
 
 /// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those

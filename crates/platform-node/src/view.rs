@@ -198,25 +198,16 @@ impl ReadView {
             return Err((404, format!("epoch {epoch} has not closed (this validator is in epoch {now})")));
         }
         let id = &entry.spec.id;
-        let held: Vec<crate::evaluations::EpochAnswer> = self
-            .state
-            .epoch_answers(|e| e == epoch)
-            .into_iter()
-            .filter(|a| &a.challenge == id)
-            .flat_map(|a| a.answers)
-            .map(|(id, c)| crate::evaluations::EpochAnswer {
-                id,
-                miner: c.miner,
-                height: c.height,
-                block_hash: c.block_hash,
-                evaluated: false,
-            })
-            .collect();
+        let held: Vec<crate::evaluations::EpochAnswer> =
+            crate::evaluations::held_answers(&self.state, |e| e == epoch, None)
+                .into_iter()
+                .filter(|(c, _, _)| c == id)
+                .flat_map(|(_, _, answers)| answers)
+                .collect();
         let gone = |e: String| (410, format!("the answers of epoch {epoch} are no longer all held here: {e}"));
         let mut answers = held.clone();
         answers.extend(crate::evaluations::retired_answers(&self.state, records, id, epoch, &held).map_err(gone)?);
-        answers.sort_by_key(|a| (a.height, a.id));
-        let seed = answers.last().map(|last| crate::evaluator::epoch_seed(id, epoch, &last.block_hash));
+        let seed = crate::evaluations::in_commit_order(id, epoch, &mut answers);
         let participation = self
             .state
             .epoch_participation(challenge, epoch, answers.iter().map(|a| &a.miner))
