@@ -11,6 +11,7 @@
 //! in that window, not by history.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use parity_scale_codec::{Decode, Encode};
 use platform_scoring::{Score, best_scores};
@@ -128,7 +129,7 @@ impl AppState {
                         }
                     }
                 }
-                out.push((*id, committed));
+                out.push((*id, Arc::unwrap_or_clone(committed)));
             }
             *ids = kept;
         }

@@ -12,6 +12,8 @@
 //! 2. each chunk against its hash in the manifest ([`Manifest::check_chunk`]), as it arrives,
 //! 3. the decoded state against the manifest ([`AppState::from_snapshot`]).
 
+use std::sync::Arc;
+
 use parity_scale_codec::{Decode, Encode};
 use platform_types::{BlockRef, Epoch, Hash, Height, SubmissionId, Tip, blake2b_256, hash_of};
 pub use platform_types::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError};
@@ -70,7 +72,7 @@ impl AppState {
     /// the root before it. Encoding is deterministic: submissions by id, maps in key order.
     pub fn snapshot(&self, prev_root: Hash) -> Snapshot {
         let mut submissions: Vec<(SubmissionId, Committed)> =
-            self.submissions.iter().map(|(id, c)| (*id, c.clone())).collect();
+            self.submissions.iter().map(|(id, c)| (*id, Committed::clone(c))).collect();
         submissions.sort_unstable_by_key(|(id, _)| *id);
         let body = Body {
             height: self.tip.height,
@@ -111,7 +113,7 @@ impl AppState {
             tip: Tip { height: body.height, hash: manifest.block_hash, state_root: manifest.root(), epoch: body.epoch },
             chain: body.chain,
             registry: body.registry,
-            submissions: body.submissions.into_iter().collect(),
+            submissions: body.submissions.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
             by_challenge: body.by_challenge.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
             retired: body.retired,
             replays: body.replays,

@@ -542,7 +542,7 @@ fn the_root_at_a_snapshot_height_covers_every_submission() {
     let (snapshot, at) = snapshots.last().expect("a snapshot");
     let mut other = at.clone();
     let id = *other.submissions.iter().find(|(_, c)| !c.evaluations.is_empty()).expect("an evaluated submission").0;
-    other.submissions.get_mut(&id).expect("held").evaluations.clear();
+    std::sync::Arc::make_mut(other.submissions.get_mut(&id).expect("held")).evaluations.clear();
     let prev_root = snapshot.manifest.prev_root;
     assert_ne!(other.snapshot(prev_root).manifest.root(), snapshot.manifest.root());
     assert_eq!(at.snapshot(prev_root), *snapshot, "the encoding is deterministic");

@@ -24,9 +24,26 @@ use crate::metrics::Metrics;
 use crate::records::Records;
 use crate::verifier::Verifier;
 
-/// What the handlers share.
+/// What the handlers share: one reference, cloned for every request (axum hands each handler
+/// its own copy of the state), so a request costs one reference count, not one per field.
 #[derive(Clone)]
-pub(crate) struct Api {
+pub(crate) struct Api(Arc<ApiParts>);
+
+impl Api {
+    pub(crate) fn new(parts: ApiParts) -> Api {
+        Api(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Api {
+    type Target = ApiParts;
+    fn deref(&self) -> &ApiParts {
+        &self.0
+    }
+}
+
+/// The handles and settings behind [`Api`].
+pub(crate) struct ApiParts {
     pub inputs: mpsc::Sender<Input>,
     pub status: watch::Receiver<Value>,
     /// What the loop last published: queries are answered from it, never by the loop.

@@ -22,7 +22,7 @@ use crate::chain_client::follow_chain;
 use crate::config::NodeConfig;
 use crate::core::{Core, CoreParts, Input, Query, Rejection};
 use crate::effects::Dispatcher;
-use crate::http::{Api, router};
+use crate::http::{Api, ApiParts, router};
 use crate::metrics::Metrics;
 use crate::records::Records;
 use crate::rejoin::Rejoiner;
@@ -225,7 +225,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", cfg.http_addr))?;
     let http_addr = listener.local_addr()?;
-    let api = Api {
+    let api = Api::new(ApiParts {
         inputs: inputs.clone(),
         status: status_rx,
         view: view_rx,
@@ -237,7 +237,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         metrics: metrics.clone(),
         verifier: Verifier::start(cfg.netuid, std::thread::available_parallelism().map_or(2, |n| n.get())),
         data_dir: cfg.data_dir.clone(),
-    };
+    });
     let mut http_shutdown = shutdown_rx.clone();
     let http_api = api.clone();
     tasks.spawn(async move {

@@ -107,7 +107,7 @@ impl ReadView {
     /// pending; `reason` is this validator's rejection reason, kept in the store.
     pub fn submission_status(&self, id: &SubmissionId, records: &Records) -> Value {
         let retired = records.retired(id).filter(|_| !self.state.submissions.contains_key(id));
-        let Some(c) = self.state.submissions.get(id).or(retired.as_ref()) else {
+        let Some(c) = self.state.submissions.get(id).map(|c| &**c).or(retired.as_ref()) else {
             return match records.submission_info(id) {
                 Some(s) => {
                     let held = self.state.commitment(id);
@@ -426,7 +426,7 @@ mod tests {
         evaluations.insert(v.public(), (EvaluationStatus::Rejected, 0, Hash::ZERO));
         view.state.submissions.insert(
             committed_id,
-            Committed {
+            Arc::new(Committed {
                 challenge: challenge.clone(),
                 miner: miner.public(),
                 height: Height::new(3),
@@ -434,7 +434,7 @@ mod tests {
                 epoch: Epoch::new(1),
                 evaluations,
                 revealed: None,
-            },
+            }),
         );
         records.put_reason(&committed_id, "not a number").expect("reason");
         let rejected = view.answer(Query::Submission(committed_id), &records);

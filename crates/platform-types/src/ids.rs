@@ -2,6 +2,7 @@
 //! expected. None converts silently: build them with `new` and read them with `get`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use parity_scale_codec::{Decode, Encode};
 
@@ -89,9 +90,27 @@ impl fmt::Display for SubmissionId {
     }
 }
 
-/// Id of a challenge: a short slug chosen by the owner, `[a-z0-9][a-z0-9_-]{0,63}`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode)]
-pub struct ChallengeId(String);
+/// Id of a challenge: a short slug chosen by the owner, `[a-z0-9][a-z0-9_-]{0,63}`. Shared,
+/// not copied, when cloned (every committed submission holds its challenge's id). Encodes as a
+/// string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ChallengeId(Arc<str>);
+
+impl Encode for ChallengeId {
+    fn size_hint(&self) -> usize {
+        self.0.size_hint()
+    }
+
+    fn encode_to<T: parity_scale_codec::Output + ?Sized>(&self, dest: &mut T) {
+        self.0.as_ref().encode_to(dest);
+    }
+}
+
+impl Decode for ChallengeId {
+    fn decode<I: parity_scale_codec::Input>(input: &mut I) -> Result<Self, parity_scale_codec::Error> {
+        Ok(ChallengeId(String::decode(input)?.into()))
+    }
+}
 
 impl ChallengeId {
     /// The longest id accepted.
@@ -111,7 +130,7 @@ impl ChallengeId {
         if !id.bytes().all(allowed) {
             return Err(invalid("only lowercase letters, digits, '-' and '_' are allowed"));
         }
-        Ok(ChallengeId(id.to_owned()))
+        Ok(ChallengeId(id.into()))
     }
 
     /// The slug.

@@ -489,7 +489,7 @@ impl ReadView {
         let uid = miner.as_ref().and_then(|m| self.uid(m));
         // Still in the state, or retired from it and kept in the store.
         let retired = records.retired(id).filter(|_| !self.state.submissions.contains_key(id));
-        let committed = self.state.submissions.get(id).or(retired.as_ref());
+        let committed = self.state.submissions.get(id).map(|c| &**c).or(retired.as_ref());
         let (mut evaluations, mut confidence, mut mechanism) = (Vec::new(), None, None);
         if let Some(c) = committed {
             let entry = self.state.challenge(&c.challenge);

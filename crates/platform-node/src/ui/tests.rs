@@ -71,7 +71,7 @@ fn view(miners: &[(&Keypair, [u32; 4])]) -> (ReadView, Vec<PublicKey>, Vec<Submi
             evaluations,
             revealed: None,
         };
-        view.state.submissions.insert(id, committed);
+        view.state.submissions.insert(id, Arc::new(committed));
         view.state.by_challenge.entry("alpha".into()).or_default().push_back(id);
         ids.push(id);
     }
@@ -195,7 +195,7 @@ fn retired_submissions_are_still_searched_and_shown() {
     let (mut view, _, ids) = view(&[(&a, [1; 4]), (&b, [2; 4]), (&a, [3; 4])]);
     let records = Records::new(Arc::new(MemoryStore::new()));
     let retired = view.state.submissions.remove(&ids[0]).expect("held");
-    records.put_retired(&[(ids[0], retired)]).expect("kept");
+    records.put_retired(&[(ids[0], Arc::unwrap_or_clone(retired))]).expect("kept");
     let found = view.search(&a.public().to_ss58(), &records);
     let listed: Vec<_> = found.submissions.iter().map(|s| s.id.clone()).collect();
     assert_eq!(listed, vec![ids[2].to_string(), ids[0].to_string()]);
