@@ -896,24 +896,23 @@ fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blo
     assert!(node.retired_answers(&challenge, first.epoch, &held).is_err());
 }
 
+/// Adds (or updates) challenge "tuned", whose module scores what its one parameter byte says,
+/// with `param` as that byte, through validator 0.
+fn register_tuned(net: &mut Net, module: &[u8], param: u8, update: bool) {
+    use super::net::{challenge_spec, register_challenge};
+    let spec = platform_types::ChallengeSpec { params: vec![param], ..challenge_spec("tuned", module) };
+    register_challenge(net, 0, spec, module, update).expect("registered");
+}
+
 /// A challenge's parameters (owner-signed, in its spec) reach its module on every validator,
 /// and an update of the parameters alone (the same module) is what later evaluations see.
 #[test]
 fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect() {
-    use platform_types::ChallengeSpec;
-
-    use super::net::{MINER, challenge_spec, key, register_challenge, submit};
+    use super::net::{MINER, key, submit};
     let mut net = Net::new(4, 23);
     net.chain_every = Some(Duration::from_millis(100));
     let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
-    register_challenge(
-        &mut net,
-        0,
-        ChallengeSpec { params: vec![42], ..challenge_spec("tuned", &module) },
-        &module,
-        false,
-    )
-    .expect("added");
+    register_tuned(&mut net, &module, 42, false);
     let miner = key(MINER);
     let verdicts = |net: &Net, ids: &[platform_types::SubmissionId]| -> Option<Vec<u32>> {
         let state = &net.nodes[0].state;
@@ -930,14 +929,7 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
     let before = submit(&mut net, 0, &miner, "tuned", 100, &[b"a".to_vec(), b"b".to_vec()]);
     net.run_until(Duration::from_secs(30), |net| verdicts(net, &before).is_some()).expect("evaluated");
     assert!(verdicts(&net, &before).expect("all").iter().all(|&s| s == 42_000_000));
-    register_challenge(
-        &mut net,
-        0,
-        ChallengeSpec { params: vec![7], ..challenge_spec("tuned", &module) },
-        &module,
-        true,
-    )
-    .expect("updated");
+    register_tuned(&mut net, &module, 7, true);
     let after = submit(&mut net, 0, &miner, "tuned", 200, &[b"c".to_vec()]);
     net.run_until(Duration::from_secs(30), |net| verdicts(net, &after).is_some()).expect("evaluated");
     assert!(verdicts(&net, &after).expect("all").iter().all(|&s| s == 7_000_000), "{:?}", verdicts(&net, &after));
@@ -952,21 +944,12 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
 /// and what the audit computes with the version in force at ordering.
 #[test]
 fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
-    use platform_types::ChallengeSpec;
-
-    use super::net::{MINER, challenge_spec, key, register_challenge, submit};
+    use super::net::{MINER, key, submit};
     let mut net = Net::new(4, 29);
     net.chain_every = Some(Duration::from_millis(100));
     net.change_tempo(2, 49); // epochs of about five seconds: nothing retires meanwhile
     let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
-    register_challenge(
-        &mut net,
-        0,
-        ChallengeSpec { params: vec![42], ..challenge_spec("tuned", &module) },
-        &module,
-        false,
-    )
-    .expect("added");
+    register_tuned(&mut net, &module, 42, false);
     let old = submit(&mut net, 0, &key(MINER), "tuned", 100, &[b"a".to_vec()])[0];
     net.run_until(Duration::from_secs(30), |net| net.nodes[1].state.submissions.contains_key(&old)).expect("ordered");
     let asked = |net: &mut Net, id| {
@@ -978,14 +961,7 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
         )
     };
     assert!(asked(&mut net, old), "under the version it was ordered under, it is evaluated");
-    register_challenge(
-        &mut net,
-        0,
-        ChallengeSpec { params: vec![7], ..challenge_spec("tuned", &module) },
-        &module,
-        true,
-    )
-    .expect("updated");
+    register_tuned(&mut net, &module, 7, true);
     assert!(net.nodes[1].state.submissions.contains_key(&old), "still in the state");
     assert!(!asked(&mut net, old), "not under the later version");
     let new = submit(&mut net, 0, &key(MINER), "tuned", 200, &[b"b".to_vec()])[0];
