@@ -56,7 +56,8 @@ struct Body {
     epoch: Epoch,
     chain: Option<BlockRef>,
     registry: Registry,
-    submissions: Vec<(SubmissionId, Committed)>,
+    /// Shared with the state (an `Arc` encodes as what it holds).
+    submissions: Vec<(SubmissionId, Arc<Committed>)>,
     by_challenge: Vec<(String, Vec<SubmissionId>)>,
     retired: Retired,
     replays: Replays,
@@ -71,8 +72,8 @@ impl AppState {
     /// The snapshot of this state, which must be the state after `self.tip` with `prev_root`
     /// the root before it. Encoding is deterministic: submissions by id, maps in key order.
     pub fn snapshot(&self, prev_root: Hash) -> Snapshot {
-        let mut submissions: Vec<(SubmissionId, Committed)> =
-            self.submissions.iter().map(|(id, c)| (*id, Committed::clone(c))).collect();
+        let mut submissions: Vec<(SubmissionId, Arc<Committed>)> =
+            self.submissions.iter().map(|(id, c)| (*id, c.clone())).collect();
         submissions.sort_unstable_by_key(|(id, _)| *id);
         let body = Body {
             height: self.tip.height,
@@ -113,7 +114,7 @@ impl AppState {
             tip: Tip { height: body.height, hash: manifest.block_hash, state_root: manifest.root(), epoch: body.epoch },
             chain: body.chain,
             registry: body.registry,
-            submissions: body.submissions.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
+            submissions: body.submissions.into_iter().collect(),
             by_challenge: body.by_challenge.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
             retired: body.retired,
             replays: body.replays,
