@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parity_scale_codec::{Decode, Encode};
-use platform_storage::{Column, Store};
+use platform_storage::{Column, Store, WriteBatch};
 use platform_types::Hash;
 
 use crate::error::RuntimeError;
@@ -82,11 +82,19 @@ impl AuditLog {
     }
 
     /// Persists `record`; returns its sequence number.
+    ///
+    /// The write is buffered ([`Store::write_buffered`]): it survives the validator's process
+    /// being killed, and a crash of the machine loses at most the records written since the
+    /// store's last synced write. An evaluation waits on no disk sync for its record (one per
+    /// evaluation would queue behind, and delay, admission's synced writes). What such a loss
+    /// costs: the record, which is informational — the verdict itself is signed, gossiped and
+    /// committed in a block, and an evaluation whose verdict is not committed is run again after
+    /// a restart, writing its record again.
     pub fn append(&self, record: &AuditRecord) -> Result<u64, RuntimeError> {
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
-        self.store
-            .put(Column::Audit, &seq.to_be_bytes(), &record.encode())
-            .map_err(|e| RuntimeError::Audit(e.to_string()))?;
+        let mut batch = WriteBatch::new();
+        batch.put(Column::Audit, seq.to_be_bytes(), record.encode());
+        self.store.write_buffered(batch).map_err(|e| RuntimeError::Audit(e.to_string()))?;
         Ok(seq)
     }
 

@@ -3,10 +3,11 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{good_module, input, module_with, policy};
 use platform_runtime::{AuditLog, AuditResult, Runtime, RuntimeOptions};
-use platform_storage::{MemoryStore, Store};
+use platform_storage::{Column, Entry, MemoryStore, Store, StoreError, WriteBatch};
 use platform_types::blake2b_256;
 
 fn with_cache(dir: &std::path::Path) -> Runtime {
@@ -91,4 +92,54 @@ fn every_evaluation_is_audited_and_the_log_survives_reopening() {
     rt2.evaluate(&rt2.load(&good, &policy()).expect("load"), &input(b"")).expect("ok");
     let records = log.read(3, 10).expect("read");
     assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![3]);
+}
+
+/// A test double: a [`MemoryStore`] that counts its synced and its buffered writes.
+#[derive(Default)]
+struct CountingStoreDouble {
+    inner: MemoryStore,
+    synced: AtomicUsize,
+    buffered: AtomicUsize,
+}
+
+impl Store for CountingStoreDouble {
+    fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(column, key)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.synced.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(batch)
+    }
+    fn write_buffered(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.buffered.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(batch)
+    }
+    fn scan(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan(column, prefix, after, limit)
+    }
+    fn last(&self, column: Column, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        self.inner.last(column, prefix)
+    }
+}
+
+/// An evaluation's audit record waits for no disk sync: on a validator under load one synced
+/// write per evaluation queued behind, and delayed, admission's synced writes.
+#[test]
+fn an_evaluations_audit_record_waits_for_no_disk_sync() {
+    let store = Arc::new(CountingStoreDouble::default());
+    let shared: Arc<dyn Store> = store.clone();
+    let rt = Runtime::new(RuntimeOptions { audit: Some(shared.clone()), ..RuntimeOptions::default() }).expect("rt");
+    let module = rt.load(&good_module(), &policy()).expect("load");
+    for payload in [&b"a"[..], b"b", b"c"] {
+        rt.evaluate(&module, &input(payload)).expect("ok");
+    }
+    assert_eq!(store.synced.load(Ordering::SeqCst), 0, "no synced write per evaluation");
+    assert_eq!(store.buffered.load(Ordering::SeqCst), 3, "one buffered write per evaluation");
+    assert_eq!(AuditLog::open(shared).expect("open").read(0, 10).expect("read").len(), 3, "all recorded");
 }

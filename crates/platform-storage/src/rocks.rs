@@ -111,6 +111,20 @@ impl RocksStore {
         &self.path
     }
 
+    /// Writes `batch` atomically; `sync`: returns only after the write-ahead log is fsynced.
+    fn apply(&self, batch: WriteBatch, sync: bool) -> Result<(), StoreError> {
+        let mut rocks_batch = rocksdb::WriteBatch::default();
+        for op in batch.ops() {
+            match op {
+                BatchOp::Put { column, key, value } => rocks_batch.put_cf(self.family(*column)?, key, value),
+                BatchOp::Delete { column, key } => rocks_batch.delete_cf(self.family(*column)?, key),
+            }
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(sync);
+        self.db.write_opt(rocks_batch, &options).map_err(backend)
+    }
+
     fn family(&self, column: Column) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db
             .cf_handle(column.name())
@@ -136,16 +150,11 @@ impl Store for RocksStore {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut rocks_batch = rocksdb::WriteBatch::default();
-        for op in batch.ops() {
-            match op {
-                BatchOp::Put { column, key, value } => rocks_batch.put_cf(self.family(*column)?, key, value),
-                BatchOp::Delete { column, key } => rocks_batch.delete_cf(self.family(*column)?, key),
-            }
-        }
-        let mut options = WriteOptions::default();
-        options.set_sync(self.durability == Durability::Sync);
-        self.db.write_opt(rocks_batch, &options).map_err(backend)
+        self.apply(batch, self.durability == Durability::Sync)
+    }
+
+    fn write_buffered(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.apply(batch, false)
     }
 
     fn scan(

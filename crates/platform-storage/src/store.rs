@@ -12,6 +12,10 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 /// Contract, identical for every backend (one test suite checks them all):
 /// - [`Store::write`] applies a batch atomically: readers and a restart after a crash see all
 ///   of it or none of it. When it returns `Ok`, the batch is durable.
+/// - [`Store::write_buffered`] applies a batch atomically too, and when it returns `Ok` the
+///   batch survives a crash of the process (SIGKILL included); a crash of the machine may lose
+///   it until the next [`Store::write`] returns (a later durable write makes every earlier one
+///   durable). For records that are cheap to lose and written often.
 /// - Reads see every batch whose `write` has returned.
 /// - Scans return keys in ascending bytewise order.
 /// - Methods are safe to call from several threads at once.
@@ -21,6 +25,12 @@ pub trait Store: Send + Sync {
 
     /// Applies `batch` atomically and durably.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Applies `batch` atomically, durable against a crash of the process but not necessarily
+    /// of the machine (see the trait's contract). Backends that do not buffer write durably.
+    fn write_buffered(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.write(batch)
+    }
 
     /// Up to `limit` entries whose key starts with `prefix` and sorts after `start_after`
     /// (from the first such key if `None`), in ascending key order. Page through a prefix by

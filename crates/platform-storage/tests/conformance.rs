@@ -11,6 +11,12 @@ fn batch_round_trip(store: &dyn Store) {
     assert_eq!(store.get(Column::Blocks, b"k1").expect("get"), Some(b"v1".to_vec()));
     assert_eq!(store.get(Column::Evaluations, b"k1").expect("get"), Some(b"other".to_vec()), "columns are separate");
     assert_eq!(store.get(Column::Audit, b"k1").expect("get"), None);
+    // A buffered write is read back like any other.
+    let mut batch = WriteBatch::new();
+    batch.put(Column::Audit, b"k1", b"buffered").delete(Column::Blocks, b"k2");
+    store.write_buffered(batch).expect("buffered write");
+    assert_eq!(store.get(Column::Audit, b"k1").expect("get"), Some(b"buffered".to_vec()));
+    assert_eq!(store.get(Column::Blocks, b"k2").expect("get"), None);
 }
 
 fn later_ops_win_within_a_batch(store: &dyn Store) {

@@ -68,8 +68,9 @@ fn child_writer() {
     let Some(dir) = std::env::var_os("CRASH_CHILD_DIR") else {
         return; // Only does something when run as the child of `sigkill_never_loses_or_tears_a_batch`.
     };
-    let durability = match std::env::var("CRASH_CHILD_DURABILITY").as_deref() {
-        Ok("buffered") => Durability::Buffered,
+    let mode = std::env::var("CRASH_CHILD_DURABILITY").unwrap_or_default();
+    let durability = match mode.as_str() {
+        "buffered" => Durability::Buffered,
         _ => Durability::Sync,
     };
     let store = RocksStore::open_with(Path::new(&dir), durability).expect("child opens store");
@@ -79,7 +80,10 @@ fn child_writer() {
         for part in 0..KEYS_PER_BATCH {
             batch.put(COLUMNS[part as usize % COLUMNS.len()], key(batch_no, part), value(batch_no, part));
         }
-        store.write(batch).expect("write");
+        match mode.as_str() {
+            "buffered-writes" => store.write_buffered(batch).expect("write"),
+            _ => store.write(batch).expect("write"),
+        }
         println!("ack {batch_no}");
     }
 }
@@ -143,4 +147,10 @@ fn sigkill_never_loses_or_tears_a_batch() {
 #[test]
 fn sigkill_never_loses_or_tears_a_buffered_batch() {
     crash_rounds("buffered", 0xb0ff);
+}
+
+/// `Store::write_buffered` on a store that syncs its other writes: as safe against SIGKILL.
+#[test]
+fn sigkill_never_loses_or_tears_a_buffered_write_on_a_synced_store() {
+    crash_rounds("buffered-writes", 0xb0f5);
 }
