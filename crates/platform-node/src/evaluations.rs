@@ -17,17 +17,16 @@ use std::time::Duration;
 
 use platform_p2p::Client;
 use platform_runtime::{ChallengeModule, Runtime};
-use platform_types::{
-    Action, ChallengeId, Epoch, Hash, Height, PublicKey, Recent, RuntimePolicy, SubmissionId, blake2b_256,
-};
+use platform_types::{ChallengeId, Epoch, Hash, Height, PublicKey, Recent, RuntimePolicy, SubmissionId, blake2b_256};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::core::*;
 use crate::effects::Effect;
-use crate::evaluator::{self, Worker};
+use crate::evaluation_run::{evaluate, score_epoch};
+use crate::evaluator::Worker;
 use crate::mailbox::Mailbox;
-use crate::records::{Records, StoredPayload};
+use crate::records::Records;
 
 /// Requests the actor's channel holds; more wait in the loop's [`Mailbox`] backlog.
 pub(crate) const MAILBOX: usize = 4096;
@@ -118,17 +117,6 @@ impl Target {
 enum Work {
     One(Target, ChallengeModule),
     Epoch(EpochTargets, ChallengeModule),
-}
-
-/// An answer of a closed epoch, as the core finds it in the state.
-#[derive(Clone)]
-pub(crate) struct EpochAnswer {
-    pub id: SubmissionId,
-    pub miner: PublicKey,
-    pub height: Height,
-    pub block_hash: Hash,
-    /// This validator's evaluation of it is committed.
-    pub evaluated: bool,
 }
 
 /// What the actor's own tasks report back to it.
@@ -356,93 +344,6 @@ impl Evaluations {
     }
 }
 
-/// A committed submission's payload: from the store, or from peers for a blob this node
-/// lacks; `Err` when the body itself is missing, `Ok(None)` when no peer had the blob.
-async fn payload(records: &Records, p2p: &Client, id: &SubmissionId) -> Result<Option<Vec<u8>>, String> {
-    Ok(match records.payload(id)? {
-        StoredPayload::Bytes(bytes) => Some(bytes),
-        StoredPayload::MissingBlob(hash) => p2p.fetch_blob(hash).await.ok().filter(|b| blake2b_256(b) == hash),
-    })
-}
-
-/// What the core hears of this validator's signed verdict on `id`; a rejection's reason is
-/// kept for `GET /submissions/{id}` (written here rather than on the event loop).
-pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::Sealed) -> Input {
-    if let Some(reason) = sealed.reason
-        && let Err(e) = records.put_reason(&id, &reason)
-    {
-        warn!(%id, %e, "cannot keep the rejection reason");
-    }
-    Input::Evaluated { id, envelope: sealed.envelope }
-}
-
-/// Reads the payload and evaluates it on the worker: exactly one [`Input::Evaluated`] or
-/// [`Input::Abstained`].
-async fn evaluate(worker: &Worker, records: &Records, p2p: &Client, target: Target, module: ChallengeModule) -> Input {
-    let Target { id, challenge, block_hash, epoch, miner, revealed } = target;
-    let opens = match &revealed {
-        Some(r) => Some(evaluator::Opens::new(r, payload(records, p2p, &r.commitment).await.ok().flatten())),
-        None => None,
-    };
-    let payload = match payload(records, p2p, &id).await {
-        Ok(payload) => payload,
-        Err(reason) => return Input::Abstained { id, reason },
-    };
-    let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload, opens };
-    match worker.evaluate(module, job).await {
-        Some(Ok(sealed)) => evaluated(records, id, sealed),
-        Some(Err(abstention)) => Input::Abstained { id, reason: abstention.reason },
-        None => Input::Abstained { id, reason: "the evaluation thread stopped".to_owned() },
-    }
-}
-
-/// Reads every answer's payload and scores the epoch on the worker: for each answer not in
-/// `skip`, one [`Input::Evaluated`] or [`Input::Abstained`].
-async fn score_epoch(
-    worker: &Worker,
-    records: &Records,
-    p2p: &Client,
-    epoch: EpochTargets,
-    module: ChallengeModule,
-) -> Vec<Input> {
-    let EpochTargets { challenge, epoch, seed, answers, skip, participation } = epoch;
-    let ids: Vec<SubmissionId> = answers.iter().map(|(id, _)| *id).filter(|id| !skip.contains(id)).collect();
-    let abstain = |reason: String| ids.iter().map(|&id| Input::Abstained { id, reason: reason.clone() }).collect();
-    let answers_held = Vec::with_capacity(answers.len());
-    let mut job = evaluator::EpochJob { challenge, epoch, seed, answers: answers_held, too_large: None, participation };
-    // Read in turn, and no further than the scorer's input cap: past it the sandbox would
-    // refuse the input, and holding every payload of a busy epoch could exhaust memory.
-    let limit = u64::from(module.policy().max_input_bytes);
-    let mut size = evaluator::epoch_input_bytes([]);
-    for (id, miner) in answers {
-        if job.too_large.is_some() {
-            job.answers.push(evaluator::Answer { id, miner, payload: None });
-            continue;
-        }
-        match payload(records, p2p, &id).await {
-            Ok(payload) => {
-                let len = payload.as_ref().map_or(0, |p| p.len() as u64);
-                size = size.saturating_add(evaluator::epoch_answer_bytes(len));
-                job.answers.push(evaluator::Answer { id, miner, payload });
-            }
-            Err(reason) => return abstain(format!("{reason} ({id}, needed to score epoch {})", epoch.get())),
-        }
-        if size > limit {
-            job.too_large = Some(size);
-            for answer in &mut job.answers {
-                answer.payload = None;
-            }
-        }
-    }
-    match worker.evaluate_epoch(module, job).await {
-        Some(Ok(sealed)) => {
-            sealed.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)).collect()
-        }
-        Some(Err(abstention)) => abstain(abstention.reason),
-        None => abstain("the evaluation thread stopped".to_owned()),
-    }
-}
-
 impl Core {
     /// Tells the evaluation actor which challenges are active (after a commit changed them).
     pub(crate) fn ensure_modules(&mut self) {
@@ -501,55 +402,6 @@ impl Core {
         }
     }
 
-    /// After a block moved the epoch from `from` to `to`: each challenge's answers of the
-    /// epochs that closed (`from` up to `to`, not included) go to the evaluation actor, which
-    /// scores them if the challenge's module scores epochs.
-    pub(crate) fn score_closed_epochs(&mut self, from: Epoch, to: Epoch) {
-        for (challenge, epoch, answers) in self.epoch_answers(|epoch| epoch >= from && epoch < to) {
-            self.request_epoch_scoring(challenge, epoch, answers);
-        }
-    }
-
-    fn request_epoch_scoring(&mut self, challenge: ChallengeId, epoch: Epoch, mut answers: Vec<EpochAnswer>) {
-        let Some(seed) = in_commit_order(&challenge, epoch, &mut answers) else { return };
-        let miners = answers.iter().map(|a| &a.miner);
-        let Some(participation) = self.state.epoch_participation(challenge.as_str(), epoch, miners) else {
-            let reason = format!("the participation history of epoch {epoch} is no longer held");
-            warn!(%challenge, epoch = epoch.get(), %reason, "cannot score a closed epoch; abstaining");
-            for answer in answers.iter().filter(|a| !a.evaluated) {
-                self.metrics.evaluations_abstained.inc();
-                self.abstained = Some((answer.id, reason.clone()));
-            }
-            return;
-        };
-        let skip = answers.iter().filter(|a| a.evaluated).map(|a| a.id).collect();
-        let answers = answers.into_iter().map(|a| (a.id, a.miner)).collect();
-        self.effects.push(Effect::Evaluate(Request::ScoreEpoch(EpochTargets {
-            challenge,
-            epoch,
-            seed,
-            answers,
-            skip,
-            participation,
-        })));
-    }
-
-    /// [`held_answers`] of this validator's state, with whether its own evaluation of each is
-    /// committed.
-    fn epoch_answers(&self, closed: impl Fn(Epoch) -> bool) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
-        held_answers(&self.state, closed, Some(&self.me()))
-    }
-
-    /// [`retired_answers`] of this validator's state and store.
-    pub(crate) fn retired_answers(
-        &self,
-        challenge: &ChallengeId,
-        epoch: Epoch,
-        held: &[EpochAnswer],
-    ) -> Result<Vec<EpochAnswer>, String> {
-        retired_answers(&self.state, &self.records, challenge, epoch, held)
-    }
-
     /// Hands a committed submission to the evaluation actor, unless its challenge was removed
     /// or updated since it was ordered: a verdict under a later version could differ from what
     /// every other validator and the audit computed under the version in force then (and such
@@ -588,94 +440,6 @@ impl Core {
         let due = self.evaluation_outbox.due(now);
         self.send(due);
     }
-}
-
-/// The committed answers in `state` of the epochs `closed` accepts, per active challenge and
-/// epoch ([`platform_app::AppState::epoch_answers`]), each marked evaluated when `me`'s
-/// evaluation of it is committed.
-pub(crate) fn held_answers(
-    state: &platform_app::AppState,
-    closed: impl Fn(Epoch) -> bool,
-    me: Option<&PublicKey>,
-) -> Vec<(ChallengeId, Epoch, Vec<EpochAnswer>)> {
-    state
-        .epoch_answers(closed)
-        .into_iter()
-        .map(|platform_app::EpochAnswers { challenge, epoch, answers }| {
-            let answers = answers
-                .into_iter()
-                .map(|(id, c)| EpochAnswer {
-                    id,
-                    miner: c.miner,
-                    height: c.height,
-                    block_hash: c.block_hash,
-                    evaluated: me.is_some_and(|me| c.evaluations.contains_key(me)),
-                })
-                .collect();
-            (challenge, epoch, answers)
-        })
-        .collect()
-}
-
-/// Puts an epoch's `answers` in the order its scorer takes them (height, then id) and gives the
-/// scorer's seed, from the block ordering the last one; `None` when there are none.
-pub(crate) fn in_commit_order(challenge: &ChallengeId, epoch: Epoch, answers: &mut [EpochAnswer]) -> Option<[u8; 32]> {
-    answers.sort_by_key(|a| (a.height, a.id));
-    answers.last().map(|last| evaluator::epoch_seed(challenge, epoch, &last.block_hash))
-}
-
-/// The answers to `challenge` ordered in `epoch` that have left the state (`held` are those
-/// still in it), from the epoch's stored blocks; `Err` when a block or a retired record is
-/// missing (pruned), as the answers are then not all known.
-pub(crate) fn retired_answers(
-    state: &platform_app::AppState,
-    records: &Records,
-    challenge: &ChallengeId,
-    epoch: Epoch,
-    held: &[EpochAnswer],
-) -> Result<Vec<EpochAnswer>, String> {
-    let since = state.registry.challenges.get(challenge.as_str()).map_or(Height::new(0), |e| e.since);
-    let known: HashSet<SubmissionId> = held.iter().map(|a| a.id).collect();
-    let Some(low) = held.iter().map(|a| a.height).min() else { return Ok(Vec::new()) };
-    let block_at = |height: u64| -> Result<Option<platform_types::Block>, String> {
-        match records.blocks_from(height, 1)?.into_iter().next() {
-            Some((block, _)) if block.header.height.get() == height => Ok(Some(block)),
-            _ if height > state.tip.height.get() || height == 0 => Ok(None),
-            _ => Err(format!("block {height} is no longer stored")),
-        }
-    };
-    // The epoch's blocks: a run of heights around those of the answers held.
-    let mut blocks = Vec::new();
-    let mut height = low.get();
-    while let Some(block) = block_at(height.saturating_sub(1))?.filter(|b| b.header.epoch == epoch) {
-        height -= 1;
-        blocks.push(block);
-    }
-    let mut height = low.get();
-    while let Some(block) = block_at(height)?.filter(|b| b.header.epoch == epoch) {
-        height += 1;
-        blocks.push(block);
-    }
-    let mut out = Vec::new();
-    for block in blocks {
-        for action in &block.actions {
-            let Action::Submission(id) = action else { continue };
-            if known.contains(id) || state.submissions.contains_key(id) {
-                continue;
-            }
-            let c = records.retired(id).ok_or_else(|| format!("the retired record of {id} is missing"))?;
-            if &c.challenge == challenge && c.height >= since && c.epoch == epoch {
-                out.push(EpochAnswer {
-                    id: *id,
-                    miner: c.miner,
-                    height: c.height,
-                    block_hash: c.block_hash,
-                    evaluated: false,
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -198,16 +198,16 @@ impl ReadView {
             return Err((404, format!("epoch {epoch} has not closed (this validator is in epoch {now})")));
         }
         let id = &entry.spec.id;
-        let held: Vec<crate::evaluations::EpochAnswer> =
-            crate::evaluations::held_answers(&self.state, |e| e == epoch, None)
+        let held: Vec<crate::epoch_answers::EpochAnswer> =
+            crate::epoch_answers::held_answers(&self.state, |e| e == epoch, None)
                 .into_iter()
                 .filter(|(c, _, _)| c == id)
                 .flat_map(|(_, _, answers)| answers)
                 .collect();
         let gone = |e: String| (410, format!("the answers of epoch {epoch} are no longer all held here: {e}"));
         let mut answers = held.clone();
-        answers.extend(crate::evaluations::retired_answers(&self.state, records, id, epoch, &held).map_err(gone)?);
-        let seed = crate::evaluations::in_commit_order(id, epoch, &mut answers);
+        answers.extend(crate::epoch_answers::retired_answers(&self.state, records, id, epoch, &held).map_err(gone)?);
+        let seed = crate::epoch_answers::in_commit_order(id, epoch, &mut answers);
         let participation = self
             .state
             .epoch_participation(challenge, epoch, answers.iter().map(|a| &a.miner))

@@ -15,7 +15,8 @@ use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
 use platform_types::{ChallengeId, Epoch, Hash, SubmissionId, blake2b_256};
 
 use crate::core::Input;
-use crate::evaluations::{Active, EpochTargets, Request, Target, evaluated};
+use crate::evaluation_run::evaluated;
+use crate::evaluations::{Active, EpochTargets, Request, Target};
 use crate::evaluator::{Answer, EpochJob, Job, Opens, Signer, evaluate, evaluate_epoch};
 use crate::records::{Records, StoredPayload};
 

@@ -876,7 +876,7 @@ fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blo
     let record = |id| node.records.retired(id).expect("retired");
     // Say only the first answer were still held: the others are found.
     let first = record(&ids[0]);
-    let held = [crate::evaluations::EpochAnswer {
+    let held = [crate::epoch_answers::EpochAnswer {
         id: ids[0],
         miner: first.miner,
         height: first.height,

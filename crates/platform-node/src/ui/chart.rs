@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use super::model::Weights;
+use super::weights::Weights;
 
 /// Uids drawn: the largest in the newest vector.
 pub(crate) const TOP_UIDS: usize = 8;

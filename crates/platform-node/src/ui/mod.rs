@@ -6,7 +6,9 @@
 //! `/dashboard/...` serialising the very value the page renders (`docs/openapi.yaml`).
 
 mod chart;
+pub(crate) mod journey;
 pub(crate) mod model;
+pub(crate) mod weights;
 
 use askama::Template;
 use axum::Router;
@@ -18,7 +20,9 @@ use platform_types::{Hash, SubmissionId};
 use serde::Deserialize;
 
 use crate::http::{Api, ApiError};
-use model::{Challenges, EpochWeights, Journey, Leaderboard, MechanismWeights, Network, PeerRow, Search, Weights};
+use journey::{Journey, Search};
+use model::{Challenges, Leaderboard, Network, PeerRow};
+use weights::{EpochWeights, MechanismWeights, Weights};
 
 const STYLE: &str = include_str!("../../assets/style.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
@@ -91,7 +95,7 @@ async fn network(api: &Api) -> Result<Network, ApiError> {
     let status = api.status.borrow().clone();
     let me = api.hotkey;
     with_view(api, move |view, records| {
-        let history = model::weights(records, model::WEIGHT_EPOCHS);
+        let history = weights::weights(records, weights::WEIGHT_EPOCHS);
         view.network(&status, &me, peers, records, &history)
     })
     .await
@@ -102,7 +106,7 @@ async fn challenges(api: &Api) -> Result<Challenges, ApiError> {
 }
 
 fn latest(records: &crate::records::Records) -> Option<EpochWeights> {
-    model::weights(records, 1).epochs.into_iter().next()
+    weights::weights(records, 1).epochs.into_iter().next()
 }
 
 async fn leaderboard(api: &Api, id: String) -> Result<Leaderboard, ApiError> {
@@ -143,7 +147,7 @@ async fn search(api: &Api, q: String) -> Result<Search, ApiError> {
 }
 
 async fn weights(api: &Api) -> Result<Weights, ApiError> {
-    with_view(api, |_, records| model::weights(records, model::WEIGHT_EPOCHS)).await
+    with_view(api, |_, records| weights::weights(records, weights::WEIGHT_EPOCHS)).await
 }
 
 /// Formatting shared by the templates.

@@ -14,7 +14,7 @@ use platform_types::{
 use serde_json::json;
 
 use super::chart;
-use super::model::{self, EpochWeights};
+use super::weights::{self, EpochWeights};
 use crate::records::Records;
 use crate::view::ReadView;
 
@@ -232,7 +232,7 @@ fn the_weights_history_reads_back_newest_first_and_charts_the_top_uids() {
         });
         records.put_weights_record(epoch, record.to_string().as_bytes()).expect("stored");
     }
-    let history = model::weights(&records, 10);
+    let history = weights::weights(&records, 10);
     assert_eq!(history.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), vec![3, 2, 1]);
     let newest = &history.epochs[0].mechanisms[0];
     assert_eq!((newest.landed, newest.block, newest.path.as_deref()), (true, Some(7), Some("set")));
@@ -242,14 +242,16 @@ fn the_weights_history_reads_back_newest_first_and_charts_the_top_uids() {
     let svg = chart::weights_svg(&history, 0, 600, 300).expect("drawn");
     assert!(svg.starts_with("<svg") && svg.contains("uid 3") && svg.contains("uid 4"), "{svg}");
     // No history: an empty chart, not an error.
-    assert!(chart::weights_svg(&model::weights(&Records::new(Arc::new(MemoryStore::new())), 10), 0, 600, 300).is_ok());
+    assert!(
+        chart::weights_svg(&weights::weights(&Records::new(Arc::new(MemoryStore::new())), 10), 0, 600, 300).is_ok()
+    );
 }
 
 #[test]
 fn weights_on_chain_are_matched_to_the_agreed_vectors_validator_by_validator() {
-    assert!(model::same_weights(&[(1, 100), (2, 0), (3, 50)], &[(3, 32_768), (1, 65_535)]));
-    assert!(!model::same_weights(&[(1, 100), (3, 50)], &[(1, 100), (3, 51)]));
-    assert!(!model::same_weights(&[(1, 100)], &[(1, 100), (2, 1)]));
+    assert!(weights::same_weights(&[(1, 100), (2, 0), (3, 50)], &[(3, 32_768), (1, 65_535)]));
+    assert!(!weights::same_weights(&[(1, 100), (3, 50)], &[(1, 100), (3, 51)]));
+    assert!(!weights::same_weights(&[(1, 100)], &[(1, 100), (2, 1)]));
 
     let records = Records::new(Arc::new(MemoryStore::new()));
     let agreed = |epoch: u64, uids: [u16; 2], values: [u16; 2], on_chain: serde_json::Value| {
@@ -275,7 +277,7 @@ fn weights_on_chain_are_matched_to_the_agreed_vectors_validator_by_validator() {
         (&names[3], &[]),
     ]);
     records.put_weights_record(3, agreed(3, [3, 4], [100, 65_535], third).to_string().as_bytes()).expect("3");
-    let history = model::weights(&records, 10);
+    let history = weights::weights(&records, 10);
     let status: Vec<_> = names.iter().map(|n| history.on_chain_status(n)).collect();
     assert_eq!(
         status,

@@ -19,187 +19,33 @@
 //! block; metagraph snapshots are compared with the chain only where the chain still serves
 //! their block's state (`metagraph_at`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use platform_app::{AppState, Committed, Context, Verdict};
+use platform_app::{AppState, Context, Verdict};
 use platform_chain::Chain;
 use platform_consensus::Committee;
-use platform_runtime::{ChallengeModule, Runtime, RuntimeOptions};
+use platform_runtime::{Runtime, RuntimeOptions};
 use platform_storage::RocksStore;
 use platform_types::{
-    Action, Block, BlockRef, ChallengeSpec, EvaluationStatus, Hash, MechanismId, Metagraph, NetUid, PublicKey,
-    QuorumCertificate, SubmissionId, ValidatorSet, VerifiedEnvelopes, WeightsProposal, blake2b_256,
+    Action, Block, BlockRef, Hash, MechanismId, Metagraph, NetUid, PublicKey, QuorumCertificate, SubmissionId,
+    ValidatorSet, VerifiedEnvelopes, WeightsProposal,
 };
-use serde::Serialize;
 
 pub use platform_app::SNAPSHOT_INTERVAL;
 
-use crate::evaluator::{Answer, EpochJob, EpochRun, Job, Opens, Outcome, run_epoch};
-use crate::records::{Records, StoredPayload};
+mod report;
+mod rerun;
 
-/// What the audit checks besides the blocks themselves.
-#[derive(Clone, Debug)]
-pub struct AuditOptions {
-    /// The subnet (signatures and certificates name it).
-    pub netuid: NetUid,
-    /// Keys allowed to sign sudo actions; empty: the owner's hotkeys and coldkeys in the
-    /// metagraph snapshots the replayed blocks commit (validators read the owner from the chain).
-    pub sudo: Vec<PublicKey>,
-    /// Minimum stake weight, in rao, of a validator (as the validators were configured).
-    pub min_stake_rao: u64,
-    /// Blocks between snapshots: the protocol's [`platform_app::SNAPSHOT_INTERVAL`] (state
-    /// roots differ at snapshot heights, so the replay must take the network's).
-    pub snapshot_interval: u64,
-    /// Evaluate one committed submission in `sample` again (1: all; 0: none). An epoch of a
-    /// challenge that scores epochs is scored again whole when any of its answers is sampled.
-    pub sample: u64,
-}
+pub use report::{
+    Agreement, AuditOptions, Broken, Differing, EpochAudit, EvaluationAudit, OnChain, Report, first_difference,
+};
+use rerun::{Modules, compare, rerun, rescore_epoch};
 
-/// How a recomputed weight vector compares with another.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
-pub enum Agreement {
-    /// Identical.
-    Agreed,
-    /// Different; the first uid whose weight differs (or that only one of them has).
-    Differs {
-        /// That uid, when there is one (else the vectors differ in length only).
-        first_uid: Option<u16>,
-    },
-    /// Nothing to compare with: not (yet) set, or the chain no longer serves that block.
-    NotOnChain {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// What one validator's hotkey had on chain for an epoch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OnChain {
-    /// The validator's hotkey (SS58).
-    pub validator: String,
-    /// Its uid in the epoch's metagraph.
-    pub uid: Option<u16>,
-    /// The chain block read.
-    pub read_at: Option<u64>,
-    /// Its weights against the recomputed vector.
-    #[serde(flatten)]
-    pub agreement: Agreement,
-}
-
-/// One epoch's weights.
-#[derive(Clone, Debug, Serialize)]
-pub struct EpochAudit {
-    /// The epoch.
-    pub epoch: u64,
-    /// The block that committed its weights.
-    pub height: u64,
-    /// The committed vector against the one recomputed from the committed evaluations.
-    pub recomputed: Agreement,
-    /// Per validator of the epoch, its weights on chain (filled by [`compare_with_chain`]).
-    pub on_chain: Vec<OnChain>,
-    /// Mechanism 0's vector as `(uid, weight)` pairs, what a validator sets on chain.
-    #[serde(skip)]
-    pub weights: Vec<(u16, u16)>,
-    /// The metagraph the weights were computed from (uids of the validators).
-    #[serde(skip)]
-    metagraph: Option<Metagraph>,
-    /// The chain block the committing block links to, and whether the subnet reveals weights
-    /// an epoch (or more) after they are committed.
-    #[serde(skip)]
-    link: BlockRef,
-    #[serde(skip)]
-    reveal_delay: u64,
-    /// The validator set in force after the committing block: whose weights are compared.
-    #[serde(skip)]
-    validators: Vec<PublicKey>,
-}
-
-/// A committed verdict that differs from the audit's re-run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Differing {
-    /// The submission.
-    pub submission: String,
-    /// The validator whose signed verdict it is.
-    pub validator: String,
-    /// Its verdict, e.g. "scored 123456789".
-    pub committed: String,
-    /// The re-run's.
-    pub rerun: String,
-}
-
-/// The evaluations run again.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct EvaluationAudit {
-    /// Submissions evaluated again.
-    pub rerun: u64,
-    /// Committed verdicts equal to the re-run's.
-    pub agreed: u64,
-    /// Committed verdicts that differ from it.
-    pub differing: Vec<Differing>,
-    /// Per validator, how many of its verdicts differ.
-    pub differing_by_validator: BTreeMap<String, u64>,
-    /// Submissions that could not be run again, with why (module or payload not stored).
-    pub not_rerun: BTreeMap<String, u64>,
-}
-
-/// A block that breaks the rules or is not certified.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Broken {
-    /// Its height.
-    pub height: u64,
-    /// The action, when one action breaks the rules.
-    pub action: Option<usize>,
-    /// Why.
-    pub reason: String,
-}
-
-/// The audit's findings.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Report {
-    /// "genesis" or "snapshot at height H".
-    pub started_from: String,
-    /// First and last block replayed.
-    pub first_height: u64,
-    /// Last block replayed.
-    pub last_height: u64,
-    /// Blocks replayed, each with its certificate checked.
-    pub blocks: u64,
-    /// Blocks that break the rules; the replay stops at the first uncertified block.
-    pub broken: Vec<Broken>,
-    /// Every epoch whose weights were committed.
-    pub epochs: Vec<EpochAudit>,
-    /// The evaluations run again.
-    pub evaluations: EvaluationAudit,
-}
-
-impl Report {
-    /// Whether anything differs: a broken or uncertified block, a committed weight vector that
-    /// is not the recomputed one, or a validator whose weights on chain differ from it.
-    pub fn differs(&self) -> bool {
-        !self.broken.is_empty()
-            || self.epochs.iter().any(|e| {
-                e.recomputed != Agreement::Agreed
-                    || e.on_chain.iter().any(|c| matches!(c.agreement, Agreement::Differs { .. }))
-            })
-    }
-}
-
-/// The first uid at which two `(uid, weight)` vectors differ.
-pub fn first_difference(a: &[(u16, u16)], b: &[(u16, u16)]) -> Option<Agreement> {
-    if a == b {
-        return None;
-    }
-    let first_uid = a.iter().zip(b).find(|(x, y)| x != y).map(|(x, y)| x.0.min(y.0)).or_else(|| {
-        let n = a.len().min(b.len());
-        a.get(n).or(b.get(n)).map(|x| x.0)
-    });
-    Some(Agreement::Differs { first_uid })
-}
+use crate::records::Records;
 
 fn mechanism_zero(proposal: &WeightsProposal) -> Vec<(u16, u16)> {
     proposal
@@ -208,13 +54,6 @@ fn mechanism_zero(proposal: &WeightsProposal) -> Vec<(u16, u16)> {
         .find(|m| m.mechanism == MechanismId::new(0))
         .map(|m| m.uids.iter().map(|u| u.get()).zip(m.weights.iter().copied()).collect())
         .unwrap_or_default()
-}
-
-fn verdict_text(status: EvaluationStatus, score_ppb: u32, output_hash: &Hash) -> String {
-    match status {
-        EvaluationStatus::Scored => format!("scored {score_ppb} (output {output_hash})"),
-        _ => format!("rejected (output {output_hash})"),
-    }
 }
 
 /// Where the replay starts: the genesis state when block 1 is stored, else the oldest stored
@@ -246,31 +85,6 @@ fn starting_point(
         }
     }
     anyhow::bail!("the early blocks are pruned and no stored snapshot is vouched for by the block after it")
-}
-
-/// Loaded challenge modules by module hash, and why a module could not be loaded.
-struct Modules<'r> {
-    runtime: &'r Runtime,
-    /// By module hash, policy hash and parameters hash.
-    loaded: HashMap<(Hash, Hash, Hash), Result<ChallengeModule, String>>,
-}
-
-impl Modules<'_> {
-    fn get(&mut self, records: &Records, spec: &ChallengeSpec) -> Result<&ChallengeModule, String> {
-        let key = (spec.module_hash, platform_types::hash_of(&spec.policy), blake2b_256(&spec.params));
-        self.loaded
-            .entry(key)
-            .or_insert_with(|| {
-                let wasm = records.blob(&spec.module_hash).ok_or("challenge module not stored")?;
-                if blake2b_256(&wasm) != spec.module_hash {
-                    return Err("the stored module is not the one the owner signed".to_owned());
-                }
-                let module = self.runtime.load(&wasm, &spec.policy);
-                module.map(|m| m.with_params(&spec.params)).map_err(|e| format!("challenge module does not load: {e}"))
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
 }
 
 /// Opens a validator's data directory (`DATA_DIR`; the validator stopped, or a copy of it: its
@@ -479,106 +293,6 @@ fn certified(
     crate::sync_client::certifies(block, certificate, expected, committee, netuid)
 }
 
-/// A committed submission's payload as stored.
-fn stored_payload(records: &Records, id: &SubmissionId) -> Result<Vec<u8>, String> {
-    match records.payload(id).map_err(|_| "submission body not stored")? {
-        StoredPayload::Bytes(bytes) => Ok(bytes),
-        StoredPayload::MissingBlob(_) => Err("payload blob not stored".to_owned()),
-    }
-}
-
-/// Runs a committed submission again, as a validator evaluated it; `None` when its challenge
-/// scores epochs (its verdict comes from [`rescore_epoch`]).
-fn rerun(
-    records: &Records,
-    state: &AppState,
-    modules: &mut Modules<'_>,
-    id: &SubmissionId,
-    block: &Block,
-) -> Result<Option<Verdict>, String> {
-    let committed = state.submissions.get(id).ok_or("not in the state")?;
-    let entry = state.challenge(&committed.challenge).ok_or("challenge no longer active")?;
-    let runtime = modules.runtime;
-    let module = modules.get(records, &entry.spec)?;
-    if module.scores_epochs() && committed.revealed.is_none() {
-        return Ok(None);
-    }
-    let payload = stored_payload(records, id)?;
-    let opens = match &committed.revealed {
-        Some(r) => Some(Opens::new(r, Some(stored_payload(records, &r.commitment)?))),
-        None => None,
-    };
-    let mut job = Job {
-        id: *id,
-        challenge: committed.challenge.clone(),
-        block_hash: block.hash(),
-        epoch: committed.epoch,
-        miner: committed.miner,
-        payload: Some(payload),
-        opens,
-    };
-    match crate::evaluator::run(runtime, module, &mut job) {
-        Outcome::Verdict(r) => Ok(Some((r.status, r.score_ppb, r.output_hash))),
-        Outcome::Abstain(reason) => Err(format!("local failure: {reason}")),
-    }
-}
-
-/// Scores a closed epoch's `answers` to `challenge` again, as validators score them when the
-/// epoch closes (same answers, order and seed: `crate::evaluations`); `None` when the
-/// challenge's module scores submissions one by one.
-fn rescore_epoch(
-    records: &Records,
-    state: &AppState,
-    modules: &mut Modules<'_>,
-    challenge: &platform_types::ChallengeId,
-    epoch: platform_types::Epoch,
-    answers: &[(SubmissionId, &Committed)],
-) -> Result<Option<Vec<(SubmissionId, Verdict)>>, String> {
-    let entry = state.challenge(challenge).ok_or("challenge no longer active")?;
-    let runtime = modules.runtime;
-    let module = modules.get(records, &entry.spec)?;
-    let Some((_, last)) = answers.last().filter(|_| module.scores_epochs()) else { return Ok(None) };
-    let miners = answers.iter().map(|(_, c)| &c.miner);
-    let participation = state
-        .epoch_participation(challenge.as_str(), epoch, miners)
-        .ok_or("the participation history of the epoch is no longer held")?;
-    let mut job = EpochJob {
-        challenge: challenge.clone(),
-        epoch,
-        seed: crate::evaluator::epoch_seed(challenge, epoch, &last.block_hash),
-        answers: Vec::with_capacity(answers.len()),
-        too_large: None,
-        participation,
-    };
-    for (id, committed) in answers {
-        job.answers.push(Answer { id: *id, miner: committed.miner, payload: Some(stored_payload(records, id)?) });
-    }
-    let (ids, input) = job.into_input().map_err(|a| a.reason)?;
-    match run_epoch(runtime, module, &input, ids.len()) {
-        EpochRun::Verdicts(results) => {
-            Ok(Some(ids.into_iter().zip(results).map(|(id, r)| (id, (r.status, r.score_ppb, r.output_hash))).collect()))
-        }
-        EpochRun::Abstain(reason) => Err(format!("local failure: {reason}")),
-    }
-}
-
-fn compare(audit: &mut EvaluationAudit, id: &SubmissionId, committed: &Committed, rerun: Verdict) {
-    for (validator, verdict) in committed.evaluations.iter() {
-        if *verdict == rerun {
-            audit.agreed += 1;
-            continue;
-        }
-        let validator = validator.to_ss58();
-        *audit.differing_by_validator.entry(validator.clone()).or_default() += 1;
-        audit.differing.push(Differing {
-            submission: id.to_string(),
-            validator,
-            committed: verdict_text(verdict.0, verdict.1, &verdict.2),
-            rerun: verdict_text(rerun.0, rerun.1, &rerun.2),
-        });
-    }
-}
-
 /// Fills each epoch's [`EpochAudit::on_chain`]: every validator of the epoch's metagraph, its
 /// weights on chain read where they should be that epoch's. An epoch's weights are sent right
 /// after the block committing them and revealed `reveal_delay` epochs later under commit-reveal,
@@ -617,7 +331,8 @@ pub async fn compare_with_chain(chain: &impl Chain, netuid: NetUid, report: &mut
 mod tests {
     use std::time::Duration;
 
-    use platform_types::{Action, Keypair};
+    use platform_app::Committed;
+    use platform_types::{Action, EvaluationStatus, Keypair};
 
     use super::*;
     use crate::sim::net::{Net, challenge_and_submissions};
