@@ -376,7 +376,11 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
     let peak = PeakRss::start();
     let gossiped_before = metric(&url1, "platform_submissions_accepted_total").await;
     let cpu_before = cpu_by_thread();
+    let unix = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let direct_from = unix();
     let (direct_ok, direct_time) = submit_direct(&net, direct, tasks).await;
+    // Wall-clock bounds of the direct phase, to slice a profile (`perf record -k realtime`).
+    eprintln!("throughput: direct phase from {direct_from:.3} to {:.3} (Unix seconds)", unix());
     let direct_cores = cores_used(&cpu_before, &cpu_by_thread(), direct_time);
     let url = url0.clone();
     let (http_ok, http_time) =

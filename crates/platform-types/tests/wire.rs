@@ -524,6 +524,40 @@ fn batch_verification_accepts_good_batches_and_rejects_one_bad_signature() {
 }
 
 #[test]
+fn batch_verification_with_signers_repeating_in_any_order_checks_every_signature() {
+    // Signers interleaved (A B A C B A ...): the batch groups them, each key one term.
+    let keys: Vec<Keypair> = ["//A", "//B", "//C"].iter().map(|s| Keypair::from_suri(s).expect("key")).collect();
+    let order = [0usize, 1, 0, 2, 1, 0, 0, 2, 1, 1, 0];
+    let mut envelopes: Vec<Envelope> = order
+        .iter()
+        .enumerate()
+        .map(|(nonce, &k)| {
+            let key = &keys[k];
+            Envelope::seal(key, NETUID, &Submission { miner: key.public(), nonce: nonce as u64, ..submission() })
+        })
+        .collect();
+    let refs = |e: &[Envelope]| e.iter().collect::<Vec<_>>();
+    assert_eq!(Envelope::verify_batch(&refs(&envelopes), NETUID), Ok(()));
+    assert!(Envelope::open_batch::<Submission>(envelopes.clone(), NETUID).iter().all(Result::is_ok));
+
+    // Two signatures of the same signer swapped: each is genuine, but not for its message.
+    let mut swapped = envelopes.clone();
+    let (first, second) = (swapped[0].signature, swapped[2].signature);
+    swapped[0].signature = second;
+    swapped[2].signature = first;
+    assert!(Envelope::verify_batch(&refs(&swapped), NETUID).is_err());
+    let opened = Envelope::open_batch::<Submission>(swapped, NETUID);
+    assert!(opened[0].is_err() && opened[2].is_err() && opened[1].is_ok() && opened[5].is_ok());
+
+    // One envelope claiming another signer of the batch: refused, the rest still open.
+    envelopes[4].signer = keys[0].public();
+    assert!(Envelope::verify_batch(&refs(&envelopes), NETUID).is_err());
+    let opened = Envelope::open_batch::<Submission>(envelopes, NETUID);
+    assert_eq!(opened.iter().filter(|o| o.is_err()).count(), 1);
+    assert!(opened[4].is_err());
+}
+
+#[test]
 fn an_envelope_batch_round_trips_and_opens_each_envelope_on_its_own_merits() {
     let keys: Vec<Keypair> = ["//A", "//B", "//C", "//D"].iter().map(|s| Keypair::from_suri(s).expect("key")).collect();
     let mut envelopes: Vec<Envelope> = keys
