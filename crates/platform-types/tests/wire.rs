@@ -536,7 +536,9 @@ fn batch_verification_with_signers_repeating_in_any_order_checks_every_signature
             Envelope::seal(key, NETUID, &Submission { miner: key.public(), nonce: nonce as u64, ..submission() })
         })
         .collect();
-    let refs = |e: &[Envelope]| e.iter().collect::<Vec<_>>();
+    fn refs(envelopes: &[Envelope]) -> Vec<&Envelope> {
+        envelopes.iter().collect()
+    }
     assert_eq!(Envelope::verify_batch(&refs(&envelopes), NETUID), Ok(()));
     assert!(Envelope::open_batch::<Submission>(envelopes.clone(), NETUID).iter().all(Result::is_ok));
 
