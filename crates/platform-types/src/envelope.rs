@@ -204,19 +204,18 @@ impl Envelope {
         let mut messages = Vec::with_capacity(grouped.len());
         let mut signatures = Vec::with_capacity(grouped.len());
         let mut keys: Vec<schnorrkel::PublicKey> = Vec::with_capacity(grouped.len());
-        let mut previous: Option<&PublicKey> = None;
-        for envelope in &grouped {
+        for (i, envelope) in grouped.iter().enumerate() {
             messages.push(signing_bytes(envelope.kind, netuid, &envelope.payload));
             signatures.push(
                 schnorrkel::Signature::from_bytes(envelope.signature.as_bytes())
                     .map_err(|_| SignatureError::Malformed)?,
             );
-            let key = match (previous, keys.last()) {
-                (Some(signer), Some(key)) if *signer == envelope.signer => *key,
+            // The previous envelope's signer again: its key, already looked up.
+            let key = match keys.last() {
+                Some(key) if grouped[i - 1].signer == envelope.signer => *key,
                 _ => envelope.signer.point()?,
             };
             keys.push(key);
-            previous = Some(&envelope.signer);
         }
         let transcripts = messages.iter().map(|m| context.bytes(m));
         // `true`: consecutive equal keys are merged into one term (hence the grouping above).
