@@ -375,6 +375,12 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
 
     let peak = PeakRss::start();
     let gossiped_before = metric(&url1, "platform_submissions_accepted_total").await;
+    let stages = ["check_seconds", "check_batch", "store_seconds", "write_seconds", "write_batch"]
+        .map(|stage| format!("platform_admission_{stage}"));
+    let mut stages_before = Vec::new();
+    for name in &stages {
+        stages_before.push(histogram(&url0, name).await);
+    }
     let cpu_before = cpu_by_thread();
     let unix = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let direct_from = unix();
@@ -382,6 +388,12 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
     // Wall-clock bounds of the direct phase, to slice a profile (`perf record -k realtime`).
     eprintln!("throughput: direct phase from {direct_from:.3} to {:.3} (Unix seconds)", unix());
     let direct_cores = cores_used(&cpu_before, &cpu_by_thread(), direct_time);
+    let mut stage_quantiles = Vec::new();
+    for (name, before) in stages.iter().zip(&stages_before) {
+        let after = histogram(&url0, name).await;
+        let (p50, total) = quantile(before, &after, 0.5);
+        stage_quantiles.push((p50, quantile(before, &after, 0.99).0, total));
+    }
     let url = url0.clone();
     let (http_ok, http_time) =
         tokio::task::spawn_blocking(move || submit_http(&url, http, 32)).await.expect("http load");
@@ -396,6 +408,23 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
         "| accepted, handed in directly ({tasks} tasks; the process used {direct_cores} meanwhile) | {direct_ok} in {:.2} s: **{direct_rate:.0}/s** | verification only, 2 threads: {baseline:.0}/s | {:.2} |",
         direct_time.as_secs_f64(),
         direct_rate / baseline
+    ));
+    let ms = |(p50, p99, _): (f64, f64, u64)| format!("p50 {:.2} ms, p99 {:.2} ms", p50 * 1e3, p99 * 1e3);
+    // Batch sizes: the mean is what a submission sees (the median batch is often of one).
+    let n = |(p50, p99, batches): (f64, f64, u64)| {
+        format!(
+            "{:.1} on average (p50 {p50:.0}, p99 {p99:.0}, {batches} batches)",
+            direct_ok as f64 / batches.max(1) as f64
+        )
+    };
+    let [check, check_batch, store, write, write_batch] = stage_quantiles[..] else { unreachable!("five stages") };
+    rows.push(format!(
+        "| a direct submission's round trip at validator 0 (same phase) | signature check (queue and batch): {}, batches of {}; hand-off to answer (loop, checks, group write): {}; one group write: {}, of {} | | |",
+        ms(check),
+        n(check_batch),
+        ms(store),
+        ms(write),
+        n(write_batch)
     ));
     rows.push(format!(
         "| accepted over HTTP (32 keep-alive clients in the same process) | {http_ok} in {:.2} s: **{http_rate:.0}/s** | verification only, 2 threads: {baseline:.0}/s | {:.2} |",

@@ -330,11 +330,14 @@ impl Devnet {
         Ok(())
     }
 
-    /// Stops every validator, then the chain.
+    /// Stops every validator, all at once (each waits for its own tasks and store, so one by
+    /// one a large network took the sum of their waits), then the chain.
     pub async fn shutdown(mut self) {
-        for i in 0..self.nodes.len() {
-            self.stop_node(i).await;
+        let mut stopping = tokio::task::JoinSet::new();
+        for node in self.nodes.iter_mut().filter_map(Option::take) {
+            stopping.spawn(node.shutdown());
         }
+        while stopping.join_next().await.is_some() {}
         self.local.stop().await;
     }
 }

@@ -4,11 +4,13 @@
 use platform_consensus::{Input as CInput, PeerTag};
 use platform_p2p::{MessageId, Topic, Verdict};
 use platform_types::{Hash, PublicKey, ReplayError, Signed, Submission, SubmissionId, SudoAction};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::core::*;
 use crate::effects::Effect;
 use crate::mempool::Refusal;
+use crate::metrics::Metrics;
 use crate::records::Records;
 use crate::writer::{Writer, Written};
 
@@ -24,10 +26,25 @@ pub(crate) struct Unwritten {
     pub(crate) reply: Option<oneshot::Sender<Result<SubmissionId, Rejection>>>,
 }
 
-/// The writer of admitted submissions: each batch in one synced write to `records`.
-pub(crate) fn submission_writer(records: Records) -> std::io::Result<Writer<Unwritten>> {
-    Writer::start(move |batch: &[Unwritten]| {
-        records.put_admitted(batch.iter().map(|u| (&u.id, &u.bytes[..], u.blob.as_ref()))).map_err(|e| e.to_string())
+/// The writer of admitted submissions: each batch in one synced write to `records`, then
+/// acknowledged from the writer's thread at once (a failed batch is refused by the loop).
+/// Each write's duration and size go to `metrics`.
+pub(crate) fn submission_writer(records: Records, metrics: Arc<Metrics>) -> std::io::Result<Writer<Unwritten>> {
+    Writer::start(move |batch: &mut [Unwritten]| {
+        let start = std::time::Instant::now();
+        let written = records
+            .put_admitted(batch.iter().map(|u| (&u.id, &u.bytes[..], u.blob.as_ref())))
+            .map_err(|e| e.to_string());
+        metrics.admission_write.observe(start.elapsed().as_secs_f64());
+        metrics.admission_write_batch.observe(batch.len() as f64);
+        if written.is_ok() {
+            for unwritten in batch.iter_mut() {
+                if let Some(reply) = unwritten.reply.take() {
+                    let _ = reply.send(Ok(unwritten.id));
+                }
+            }
+        }
+        written
     })
 }
 
@@ -58,29 +75,30 @@ impl Core {
         }
     }
 
-    /// Hands the admitted submissions to the writer as one batch, unless a write is in flight
-    /// (they wait for the next).
+    /// Hands the submissions admitted this turn to the writer: written with its next write.
     pub(crate) fn write_admitted(&mut self) {
-        if !self.writer.busy() && !self.unwritten.is_empty() {
-            self.writer.begin(std::mem::take(&mut self.unwritten));
+        self.writer.push(std::mem::take(&mut self.unwritten));
+    }
+
+    /// The writes that have finished, taken in turn.
+    pub(crate) fn take_written(&mut self) {
+        while let Some(done) = self.writer.try_finish() {
+            self.on_written(done);
         }
     }
 
-    /// Writes everything admitted before returning: the write in flight is waited for and the
-    /// rest written here. A block ordering a held submission is committed only after this, so
-    /// that the bodies it orders are on disk before it is.
+    /// Writes everything admitted before returning, waiting for the writer. A block ordering a
+    /// held submission is committed only after this, so that the bodies it orders are on disk
+    /// before it is.
     pub(crate) fn settle_writes(&mut self) {
-        if let Some(done) = self.writer.finish() {
-            self.on_written(done);
-        }
-        if !self.unwritten.is_empty() {
-            let done = self.writer.write_now(std::mem::take(&mut self.unwritten));
+        self.write_admitted();
+        while let Some(done) = self.writer.finish() {
             self.on_written(done);
         }
     }
 
-    /// A batch is on disk (or could not be written): acknowledges, releases for proposals and
-    /// relays its submissions, or refuses them.
+    /// A batch is on disk (or could not be written): releases for proposals and relays its
+    /// submissions, or refuses them; answers whoever the writer's thread has not.
     pub(crate) fn on_written(&mut self, Written { batch, result }: Written<Unwritten>) {
         let now = self.clock.now;
         for unwritten in batch {

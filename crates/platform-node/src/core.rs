@@ -184,8 +184,8 @@ impl Core {
                 reloaded.push(envelope);
             }
         }
-        let writer =
-            crate::admission::submission_writer(records.clone()).context("cannot start the storage writer thread")?;
+        let writer = crate::admission::submission_writer(records.clone(), metrics.clone())
+            .context("cannot start the storage writer thread")?;
         let snapshots = crate::snapshots::SnapshotWriter::start(records.clone())
             .context("cannot start the snapshot writer thread")?;
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
@@ -317,9 +317,11 @@ impl Core {
         std::mem::take(&mut self.effects)
     }
 
-    /// After a turn of inputs: the admitted submissions go to the writer, and the status out
-    /// with a new view, or alone.
+    /// After a turn of inputs: finished writes are taken (their submissions released and
+    /// relayed even while inputs keep the loop from its waker), the admitted submissions go to
+    /// the writer, and the status out with a new view, or alone.
     pub(crate) fn end_turn(&mut self) {
+        self.take_written();
         self.write_admitted();
         self.metrics.unordered_bytes.set(i64::try_from(self.mempool.bytes()).unwrap_or(i64::MAX));
         if !self.publish_view() {
@@ -329,9 +331,7 @@ impl Core {
 
     /// A write of admitted submissions finished (the writer's waker fired).
     pub(crate) fn on_write_done(&mut self) {
-        if let Some(done) = self.writer.try_finish() {
-            self.on_written(done);
-        }
+        self.take_written();
         self.write_admitted();
     }
 

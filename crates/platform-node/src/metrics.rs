@@ -58,6 +58,18 @@ pub struct Metrics {
     /// Seconds from this validator first holding a height's proposal (built or received) to
     /// committing that height.
     pub commit_latency: Histogram,
+    /// Seconds a submission handed to this validator (HTTP or directly) waited for its
+    /// signature check: the verifier's queue and its batch.
+    pub admission_check: Histogram,
+    /// Submissions checked together in one batch by the verifier.
+    pub admission_check_batch: Histogram,
+    /// Seconds from a checked submission's hand-off to the event loop to its answer: the wait
+    /// for the loop, admission's checks, the wait for the write in flight and its own write.
+    pub admission_store: Histogram,
+    /// Seconds one group write of admitted submissions took (synced).
+    pub admission_write: Histogram,
+    /// Submissions written together in one group write.
+    pub admission_write_batch: Histogram,
     /// The peer guard's counters, cumulative since start, read when `/metrics` is read.
     pub guard: GuardGauges,
     /// Height of the snapshot this validator started from (0: from genesis).
@@ -132,6 +144,11 @@ impl Default for Metrics {
             data_bytes: Gauge::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
+            admission_check: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
+            admission_check_batch: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            admission_store: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
+            admission_write: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
+            admission_write_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             p2p_commands_dropped: Counter::default(),
             evaluation_backlog: Gauge::default(),
             guard: GuardGauges::default(),
@@ -223,6 +240,27 @@ impl Default for Metrics {
                 "commit_latency_seconds",
                 "Seconds from holding a height's proposal to committing it",
                 &metrics.commit_latency,
+            ),
+            (
+                "admission_check_seconds",
+                "Seconds a submission handed to this validator waited for its signature check (queue and batch)",
+                &metrics.admission_check,
+            ),
+            ("admission_check_batch", "Submissions checked together in one batch", &metrics.admission_check_batch),
+            (
+                "admission_store_seconds",
+                "Seconds from a checked submission's hand-off to the event loop to its answer (loop, checks, group write)",
+                &metrics.admission_store,
+            ),
+            (
+                "admission_write_seconds",
+                "Seconds one synced group write of admitted submissions took",
+                &metrics.admission_write,
+            ),
+            (
+                "admission_write_batch",
+                "Submissions written together in one group write",
+                &metrics.admission_write_batch,
             ),
         ] {
             registry.register(name, help, histogram.clone());

@@ -122,7 +122,11 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         netuid: cfg.netuid,
         hotkey: me,
         metrics: metrics.clone(),
-        verifier: Verifier::start(cfg.netuid, std::thread::available_parallelism().map_or(2, |n| n.get())),
+        verifier: Verifier::start(
+            cfg.netuid,
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+            metrics.admission_check_batch.clone(),
+        ),
         data_dir: cfg.data_dir.clone(),
     });
     let mut http_shutdown = shutdown_rx.clone();

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use platform_types::{Envelope, EnvelopeError, NetUid, Signed, Submission};
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Submissions checked together, at most.
@@ -28,8 +29,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// Starts the task (inside a tokio runtime), checking on at most `threads` threads at once.
-    pub fn start(netuid: NetUid, threads: usize) -> Verifier {
+    /// Starts the task (inside a tokio runtime), checking on at most `threads` threads at once;
+    /// each batch's size goes to `batches`.
+    pub fn start(netuid: NetUid, threads: usize, batches: Histogram) -> Verifier {
         let (queue, mut requests) = mpsc::channel::<(Envelope, Reply)>(QUEUE);
         tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(threads.max(1)));
@@ -43,6 +45,7 @@ impl Verifier {
                         Err(_) => break,
                     }
                 }
+                batches.observe(batch.len() as f64);
                 tokio::task::spawn_blocking(move || {
                     let _permit = permit;
                     let (envelopes, replies): (Vec<Envelope>, Vec<Reply>) = batch.into_iter().unzip();
@@ -86,7 +89,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_submitter_gets_its_own_answer_from_a_shared_batch() {
-        let verifier = Verifier::start(NetUid::new(1), 2);
+        let batches = Histogram::new([1.0, 10.0, 100.0, 1000.0].into_iter());
+        let verifier = Verifier::start(NetUid::new(1), 2, batches.clone());
         let miner = Keypair::from_suri("//m").expect("key");
         let mut checks = tokio::task::JoinSet::new();
         for nonce in 0..300u64 {
@@ -119,5 +123,12 @@ mod tests {
             &Submission::from_bytes(&submission(&miner, 1).payload).expect("decodes"),
         );
         assert!(verifier.open(other).await.expect("running").is_err());
+
+        // Every submission was in exactly one observed batch.
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("batch", "", batches);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encodes");
+        assert!(text.contains("batch_sum 301.0"), "{text}");
     }
 }

@@ -1,17 +1,17 @@
 //! Group commit on a thread of its own. The event loop hands admitted submissions to the
-//! [`Writer`] in batches; one synced write is in flight at a time, and whatever the loop admits
-//! meanwhile becomes the next batch. The loop keeps verifying and admitting during the write
-//! instead of waiting for the disk, so each fsync serves every submission that arrived during
-//! the previous one.
+//! [`Writer`] after each turn; the thread writes whatever has arrived as one synced write, and
+//! everything handed in meanwhile becomes its next write, which it starts as soon as the
+//! previous one ends — without waiting for the loop to notice. The loop keeps verifying and
+//! admitting during a write instead of waiting for the disk, so each fsync serves every
+//! submission that arrived during the previous one.
 //!
-//! The loop learns that a write finished through [`Writer::waker`], and only then acknowledges
-//! the batch: nothing is acknowledged before it is on disk.
+//! The write function runs on the thread and may answer for a batch there, the moment it is
+//! on disk (admission's does); the batch then comes back to the loop through [`Writer::waker`]
+//! for the rest of its work. Nothing is answered before it is on disk.
 
 use std::sync::{Arc, mpsc};
 
 use tokio::sync::Notify;
-
-type WriteFn<T> = Arc<dyn Fn(&[T]) -> Result<(), String> + Send + Sync>;
 
 /// A batch back from the writer with the result of its write.
 pub(crate) struct Written<T> {
@@ -21,28 +21,32 @@ pub(crate) struct Written<T> {
 
 /// The writer thread's handle, owned by the event loop. The thread ends with it.
 pub(crate) struct Writer<T> {
-    write: WriteFn<T>,
     jobs: mpsc::Sender<Vec<T>>,
     done: mpsc::Receiver<Written<T>>,
     wake: Arc<Notify>,
-    in_flight: bool,
-    /// A batch the thread could not take (it stopped): returned as failed.
-    refused: Option<Written<T>>,
+    /// Items handed to the thread whose batch has not come back yet.
+    pending: usize,
+    /// Batches the thread could not take (it stopped): returned as failed.
+    refused: Vec<Written<T>>,
 }
 
 impl<T: Send + 'static> Writer<T> {
-    /// Starts the thread; `write` persists one batch (synced) or says why it could not.
-    pub fn start(write: impl Fn(&[T]) -> Result<(), String> + Send + Sync + 'static) -> std::io::Result<Self> {
-        let write: WriteFn<T> = Arc::new(write);
+    /// Starts the thread; `write` persists one batch (synced) or says why it could not, and
+    /// may take from the items what answers them.
+    pub fn start(write: impl Fn(&mut [T]) -> Result<(), String> + Send + 'static) -> std::io::Result<Self> {
         let (jobs, batches) = mpsc::channel::<Vec<T>>();
         let (finished, done) = mpsc::channel();
         let wake = Arc::new(Notify::new());
-        let (thread_write, thread_wake) = (write.clone(), wake.clone());
+        let thread_wake = wake.clone();
         std::thread::Builder::new().name("platform-writer".into()).spawn(move || {
-            while let Ok(batch) = batches.recv() {
+            while let Ok(mut batch) = batches.recv() {
+                // Whatever was handed in during the previous write goes in this one.
+                while let Ok(more) = batches.try_recv() {
+                    batch.extend(more);
+                }
                 // A write that panics fails its batch instead of ending the thread: the batch
                 // comes back, so every submission in it still gets its answer.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread_write(&batch)))
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&mut batch)))
                     .unwrap_or_else(|_| Err("the storage write panicked".into()));
                 if finished.send(Written { batch, result }).is_err() {
                     break;
@@ -50,63 +54,55 @@ impl<T: Send + 'static> Writer<T> {
                 thread_wake.notify_one();
             }
         })?;
-        Ok(Writer { write, jobs, done, wake, in_flight: false, refused: None })
+        Ok(Writer { jobs, done, wake, pending: 0, refused: Vec::new() })
     }
 
-    /// Notified after each write finishes (a permit is kept when nobody waits).
+    /// Notified after each write finishes (a permit is kept when nobody waits; several writes
+    /// may finish before the loop looks, so it takes them with [`try_finish`](Self::try_finish)
+    /// until there are none).
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
     }
 
-    /// Whether a batch is being written.
+    /// Whether anything handed in has not come back.
+    #[cfg(test)]
     pub fn busy(&self) -> bool {
-        self.in_flight
+        self.pending > 0
     }
 
-    /// Hands `batch` to the thread. Call only when not [`busy`](Self::busy).
-    pub fn begin(&mut self, batch: Vec<T>) {
-        debug_assert!(!self.in_flight, "one write in flight at a time");
-        if batch.is_empty() {
+    /// Hands `items` to the thread: written with the next write.
+    pub fn push(&mut self, items: Vec<T>) {
+        if items.is_empty() {
             return;
         }
-        self.in_flight = true;
-        if let Err(mpsc::SendError(batch)) = self.jobs.send(batch) {
-            self.refused = Some(Written { batch, result: Err("the storage writer thread stopped".into()) });
+        self.pending += items.len();
+        if let Err(mpsc::SendError(batch)) = self.jobs.send(items) {
+            self.refused.push(Written { batch, result: Err("the storage writer thread stopped".into()) });
             self.wake.notify_one();
         }
     }
 
-    /// The batch in flight, if its write has finished.
+    /// A batch whose write has finished, if there is one.
     pub fn try_finish(&mut self) -> Option<Written<T>> {
-        if !self.in_flight {
-            return None;
-        }
-        let written = self.refused.take().or_else(|| self.done.try_recv().ok())?;
-        self.in_flight = false;
+        let written = self.refused.pop().or_else(|| self.done.try_recv().ok())?;
+        self.pending = self.pending.saturating_sub(written.batch.len());
         Some(written)
     }
 
-    /// The batch in flight, waiting for its write (blocks the calling thread for at most one
-    /// write); `None` when nothing is in flight.
+    /// A batch whose write has finished, waiting for one (blocks the calling thread for at
+    /// most one write); `None` once everything handed in has come back.
     pub fn finish(&mut self) -> Option<Written<T>> {
-        if !self.in_flight {
+        if self.pending == 0 {
             return None;
         }
-        self.in_flight = false;
-        Some(self.refused.take().unwrap_or_else(|| {
-            self.done.recv().unwrap_or_else(|_| Written {
-                batch: Vec::new(),
-                result: Err("the storage writer thread stopped".into()),
-            })
-        }))
-    }
-
-    /// Writes `batch` on the calling thread, after the write in flight (which the caller must
-    /// have finished).
-    pub fn write_now(&self, batch: Vec<T>) -> Written<T> {
-        debug_assert!(!self.in_flight, "finish the write in flight first");
-        let result = if batch.is_empty() { Ok(()) } else { (self.write)(&batch) };
-        Written { batch, result }
+        let written = self.refused.pop().or_else(|| self.done.recv().ok());
+        let Some(written) = written else {
+            // The thread is gone with what it held: nothing more will come back.
+            self.pending = 0;
+            return None;
+        };
+        self.pending = self.pending.saturating_sub(written.batch.len());
+        Some(written)
     }
 }
 
@@ -122,10 +118,16 @@ mod tests {
     /// Held by a test to keep the write function waiting.
     type Gate = Arc<Mutex<()>>;
 
-    /// A write function that records batches into `log` and waits at `gate`.
-    fn recording(log: &Log, gate: &Gate) -> impl Fn(&[u32]) -> Result<(), String> + use<> {
+    /// A write function that says on `entered` that it has a batch, records batches into
+    /// `log` and waits at `gate`.
+    fn recording(
+        log: &Log,
+        gate: &Gate,
+        entered: std::sync::mpsc::Sender<()>,
+    ) -> impl Fn(&mut [u32]) -> Result<(), String> + use<> {
         let (l, g) = (log.clone(), gate.clone());
-        move |batch: &[u32]| {
+        move |batch: &mut [u32]| {
+            let _ = entered.send(());
             let _held = g.lock().expect("gate");
             if batch.contains(&13) {
                 return Err("unlucky".to_string());
@@ -136,47 +138,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_write_in_flight_reported_through_the_waker() {
+    async fn what_arrives_during_a_write_is_the_next_write_reported_through_the_waker() {
         let (log, gate): (Log, Gate) = Default::default();
-        let write = recording(&log, &gate);
-        let mut writer = Writer::start(write).expect("thread");
+        let (entered, writing) = std::sync::mpsc::channel();
+        let mut writer = Writer::start(recording(&log, &gate, entered)).expect("thread");
         let wake = writer.waker();
-        assert!(writer.try_finish().is_none(), "nothing in flight");
+        assert!(writer.try_finish().is_none(), "nothing handed in");
+        assert!(!writer.busy());
 
         let held = gate.lock().expect("gate");
-        writer.begin(vec![1, 2, 3]);
+        writer.push(vec![1, 2, 3]);
         assert!(writer.busy());
-        // A blocking sleep: the gate guard must not live across an await.
-        std::thread::sleep(Duration::from_millis(20));
+        // A blocking wait: the gate guard must not live across an await. The thread has taken
+        // the first batch and waits at the gate with it.
+        writing.recv_timeout(Duration::from_secs(5)).expect("the first write began");
+        writer.push(vec![4]);
+        writer.push(vec![5, 6]);
+        writer.push(Vec::new());
         assert!(writer.try_finish().is_none(), "the write is held at the gate");
         drop(held);
 
         tokio::time::timeout(Duration::from_secs(5), wake.notified()).await.expect("woken after the write");
-        let done = writer.try_finish().expect("finished");
-        assert_eq!((done.batch, done.result), (vec![1, 2, 3], Ok(())));
-        assert!(!writer.busy());
+        let mut done = Vec::new();
+        while writer.busy() {
+            let written = writer.finish().expect("waited for");
+            done.push((written.batch, written.result));
+        }
+        // The two batches handed in during the first write went to disk together, next.
+        assert_eq!(done, vec![(vec![1, 2, 3], Ok(())), (vec![4, 5, 6], Ok(()))]);
+        assert_eq!(*log.lock().expect("log"), vec![vec![1, 2, 3], vec![4, 5, 6]]);
 
-        writer.begin(vec![13]);
+        writer.push(vec![13]);
         let failed = writer.finish().expect("waited for");
         assert_eq!((failed.batch, failed.result), (vec![13], Err("unlucky".to_string())));
+        assert!(writer.finish().is_none(), "everything came back");
+    }
 
-        let now = writer.write_now(vec![4]);
-        assert_eq!(now.result, Ok(()));
-        assert_eq!(*log.lock().expect("log"), vec![vec![1, 2, 3], vec![4]]);
-        assert!(writer.finish().is_none(), "nothing in flight");
+    #[test]
+    fn the_write_function_answers_on_the_thread_before_the_batch_comes_back() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut writer = Writer::start(move |batch: &mut [Option<u32>]| {
+            for item in batch.iter_mut() {
+                tx.send(item.take().expect("an item")).expect("answered");
+            }
+            Ok(())
+        })
+        .expect("thread");
+        writer.push(vec![Some(7), Some(8)]);
+        let written = writer.finish().expect("waited for");
+        assert_eq!(written.batch, vec![None, None], "the answers were taken on the thread");
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![7, 8]);
     }
 
     #[test]
     fn a_write_that_panics_fails_its_batch_and_the_writer_goes_on() {
-        let mut writer = Writer::start(|batch: &[u32]| {
+        let mut writer = Writer::start(|batch: &mut [u32]| {
             assert!(!batch.contains(&99), "disk on fire");
             Ok(())
         })
         .expect("thread");
-        writer.begin(vec![1, 99]);
+        writer.push(vec![1, 99]);
         let failed = writer.finish().expect("waited for");
         assert_eq!((failed.batch, failed.result), (vec![1, 99], Err("the storage write panicked".to_string())));
-        writer.begin(vec![2]);
+        writer.push(vec![2]);
         let done = writer.finish().expect("waited for");
         assert_eq!((done.batch, done.result), (vec![2], Ok(())));
     }

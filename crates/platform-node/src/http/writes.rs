@@ -93,8 +93,10 @@ impl Api {
         blob: Option<Vec<u8>>,
     ) -> Result<SubmissionId, ApiError> {
         self.ready()?;
-        let signed =
-            self.verifier.open(envelope).await.ok_or_else(unavailable)?.map_err(|e| envelope_error("submission", e))?;
+        let handed = std::time::Instant::now();
+        let opened = self.verifier.open(envelope).await.ok_or_else(unavailable)?;
+        self.metrics.admission_check.observe(handed.elapsed().as_secs_f64());
+        let signed = opened.map_err(|e| envelope_error("submission", e))?;
         let blob = match signed.message.payload {
             Payload::Blob(hash) => {
                 let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
@@ -113,8 +115,11 @@ impl Api {
         };
         let (reply, answer) = oneshot::channel();
         let input = Input::Submit { signed, bytes, local: true, blob, reply: Some(reply) };
+        let checked = std::time::Instant::now();
         self.inputs.send(input).await.map_err(|_| unavailable())?;
-        Ok(answer.await.map_err(|_| unavailable())??)
+        let answer = answer.await.map_err(|_| unavailable())?;
+        self.metrics.admission_store.observe(checked.elapsed().as_secs_f64());
+        Ok(answer?)
     }
 
     /// The admission checks that cost nothing, asked of the event loop before expensive work.

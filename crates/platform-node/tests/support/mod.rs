@@ -223,6 +223,11 @@ pub fn run_devnet_command_until(
         output.push_str(&line);
         output.push('\n');
     }
+    // Whether a failed clean exit was slow or an error, in what a failing assertion prints.
+    output.push_str(&match status {
+        Some(status) => format!("[test] after SIGINT the devnet exited: {status}\n"),
+        None => "[test] the devnet had not exited 30 s after SIGINT and was killed\n".to_string(),
+    });
     let first_weights = first_weights.unwrap_or_else(|| panic!("no weights on chain within {timeout:?}:\n{output}"));
     DevnetRun { first_weights, output, clean_exit: status.is_some_and(|s| s.success()) }
 }
