@@ -64,12 +64,6 @@ impl<T: Send + 'static> Writer<T> {
         self.wake.clone()
     }
 
-    /// Whether anything handed in has not come back.
-    #[cfg(test)]
-    pub fn busy(&self) -> bool {
-        self.pending > 0
-    }
-
     /// Hands `items` to the thread: written with the next write.
     pub fn push(&mut self, items: Vec<T>) {
         if items.is_empty() {
@@ -85,8 +79,7 @@ impl<T: Send + 'static> Writer<T> {
     /// A batch whose write has finished, if there is one.
     pub fn try_finish(&mut self) -> Option<Written<T>> {
         let written = self.refused.pop().or_else(|| self.done.try_recv().ok())?;
-        self.pending = self.pending.saturating_sub(written.batch.len());
-        Some(written)
+        Some(self.came_back(written))
     }
 
     /// A batch whose write has finished, waiting for one (blocks the calling thread for at
@@ -101,8 +94,13 @@ impl<T: Send + 'static> Writer<T> {
             self.pending = 0;
             return None;
         };
+        Some(self.came_back(written))
+    }
+
+    /// Counts `written`'s items as no longer pending.
+    fn came_back(&mut self, written: Written<T>) -> Written<T> {
         self.pending = self.pending.saturating_sub(written.batch.len());
-        Some(written)
+        written
     }
 }
 
@@ -144,11 +142,11 @@ mod tests {
         let mut writer = Writer::start(recording(&log, &gate, entered)).expect("thread");
         let wake = writer.waker();
         assert!(writer.try_finish().is_none(), "nothing handed in");
-        assert!(!writer.busy());
+        assert_eq!(writer.pending, 0);
 
         let held = gate.lock().expect("gate");
         writer.push(vec![1, 2, 3]);
-        assert!(writer.busy());
+        assert_eq!(writer.pending, 3);
         // A blocking wait: the gate guard must not live across an await. The thread has taken
         // the first batch and waits at the gate with it.
         writing.recv_timeout(Duration::from_secs(5)).expect("the first write began");
@@ -160,7 +158,7 @@ mod tests {
 
         tokio::time::timeout(Duration::from_secs(5), wake.notified()).await.expect("woken after the write");
         let mut done = Vec::new();
-        while writer.busy() {
+        while writer.pending > 0 {
             let written = writer.finish().expect("waited for");
             done.push((written.batch, written.result));
         }
