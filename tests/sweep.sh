@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The long seeded sweeps, beside the test command's shorter ones (tests/run-all.sh): the whole
 # node at 500 seeds for n = 4, f = 1 and 100 for n = 7, f = 2 (both cores each), then the
-# consensus machine alone at 1000 and 200 seeds in a release build. About 20 minutes on 2 cores
-# (docs/benchmarks.md); run it after changing the application rules, the node's core or the
+# consensus machine alone at 1000 and 200 seeds in a release build. 10 to 20 minutes on 2 cores,
+# by the machine (docs/benchmarks.md); run it after changing the application rules, the node's core or the
 # consensus machine.
 #
 #   bash tests/sweep.sh
