@@ -12,6 +12,7 @@
 //! the event loop and the HTTP API ([`http`]).
 
 mod admission;
+mod applier;
 pub mod audit;
 mod chain_client;
 mod chain_follow;
