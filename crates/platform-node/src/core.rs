@@ -92,10 +92,6 @@ pub(crate) struct Core {
     /// commit latency metric); heights at or below the tip are dropped at each commit.
     pub proposal_seen: std::collections::BTreeMap<Height, Instant>,
     pub committing: Option<(Block, QuorumCertificate)>,
-    /// Stores and applies committed blocks off the loop ([`crate::applier`]).
-    pub applier: Writer<crate::applier::ApplyJob>,
-    /// Blocks fetched by sync not yet handed to the consensus machine.
-    pub synced: VecDeque<(Block, QuorumCertificate)>,
     pub last_commit: Instant,
     pub syncing: bool,
     /// Peers no longer hold the blocks after the tip: the event loop fetches their snapshot
@@ -190,14 +186,6 @@ impl Core {
         }
         let writer = crate::admission::submission_writer(records.clone(), metrics.clone())
             .context("cannot start the storage writer thread")?;
-        let applier = crate::applier::start(crate::applier::Shared {
-            records: records.clone(),
-            netuid: cfg.netuid,
-            min_stake: cfg.min_stake_rao,
-            verified: verified.clone(),
-            metrics: metrics.clone(),
-        })
-        .context("cannot start the apply thread")?;
         let snapshots = crate::snapshots::SnapshotWriter::start(records.clone())
             .context("cannot start the snapshot writer thread")?;
         let mut view = ChainView::new(metagraph.params.schedule(cfg.netuid));
@@ -227,8 +215,6 @@ impl Core {
             verifying: Vec::new(),
             proposal_seen: Default::default(),
             committing: None,
-            applier,
-            synced: VecDeque::new(),
             last_commit: clock.now,
             syncing: false,
             rejoin: false,
@@ -393,10 +379,11 @@ impl Core {
                     );
                     self.rejoin = true;
                 }
-                // Handed to the machine one by one, each once the one before is applied. A
-                // newer answer starts from this validator's tip too, so it replaces the rest.
-                self.synced = blocks.into();
-                self.next_synced();
+                for (block, certificate) in blocks {
+                    if block.header.height > self.state.tip.height {
+                        self.feed(CInput::Synced { block, certificate });
+                    }
+                }
             }
             Input::Bodies { envelopes } => {
                 let mut fetched = Vec::new();
@@ -411,8 +398,10 @@ impl Core {
                 // A proposal may have waited for them.
                 self.recheck_verifying();
                 // The consensus machine waits for the block it committed to be applied.
-                if let Some((block, certificate)) = self.committing.take() {
-                    self.commit(block, certificate);
+                if let Some((block, certificate)) = self.committing.take()
+                    && let Some(applied) = self.commit(block, certificate)
+                {
+                    self.feed(applied);
                 }
             }
             Input::WeightsSubmitted { epoch, record } => {

@@ -40,9 +40,6 @@ fn the_core_commits_blocks_and_hands_out_its_effects_as_data() {
         core.set_time(Clock { now: start.now + elapsed, wall_ms: start.wall_ms + elapsed.as_millis() as u64 });
         core.tick();
         core.end_turn();
-        // Committed blocks are applied on the apply thread; the event loop takes them back
-        // when its waker fires.
-        core.settle_applies();
         effects.extend(core.take_effects());
     }
     let published = effects.iter().filter(|e| matches!(e, Effect::Publish { topic: Topic::Consensus, .. })).count();

@@ -2,7 +2,7 @@
 //! turns (up to [`MAX_TURN`] at once and for at most [`TURN_BUDGET`], then it lets the other
 //! tasks of the runtime run; admitted submissions wait for the writer across turns, so a burst
 //! still forms one group write), wakes
-//! the core when admission's writer or the apply thread finishes and every 20 ms, and after each turn hands the
+//! the core when admission's writer finishes and every 20 ms, and after each turn hands the
 //! core's effects to the dispatcher. It is the only place where the two meet.
 //!
 //! Inputs arrive in two lanes: consensus messages from gossip, and everything else. The
@@ -40,7 +40,6 @@ pub(crate) async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut written = core.writer.waker();
-    let mut applied = core.applier.waker();
     loop {
         tokio::select! {
             biased;
@@ -50,12 +49,6 @@ pub(crate) async fn run(
                 while let Ok(input) = consensus.try_recv() {
                     core.handle(input);
                 }
-                core.end_turn();
-            }
-            // A committed block applied off the loop: the machine waits for it.
-            _ = applied.notified() => {
-                core.set_time(Clock::system());
-                core.take_applied();
                 core.end_turn();
             }
             input = rx.recv() => match input {
@@ -97,11 +90,9 @@ pub(crate) async fn run(
             fetched = rejoiner.fetched() => if fetched.is_some() {
                 // What was admitted is written before the core that acknowledged it goes.
                 core.settle_writes();
-                core.settle_applies();
                 dispatcher.dispatch(core.take_effects());
                 if rejoiner.restart(&mut core) {
                     written = core.writer.waker();
-                    applied = core.applier.waker();
                     core.set_time(Clock::system());
                     core.start();
                     core.publish_view();
@@ -112,10 +103,8 @@ pub(crate) async fn run(
         rejoiner.start_if_asked(&mut core);
         dispatcher.dispatch(core.take_effects());
     }
-    // What was admitted is written and acknowledged, and a committed block applied, before
-    // the loop ends.
+    // What was admitted is written and acknowledged before the loop ends.
     core.settle_writes();
-    core.settle_applies();
     dispatcher.dispatch(core.take_effects());
     info!("event loop stopped");
 }

@@ -12,7 +12,6 @@
 //! the event loop and the HTTP API ([`http`]).
 
 mod admission;
-mod applier;
 pub mod audit;
 mod chain_client;
 mod chain_follow;

@@ -70,9 +70,6 @@ pub struct Metrics {
     pub admission_write: Histogram,
     /// Submissions written together in one group write.
     pub admission_write_batch: Histogram,
-    /// Seconds storing and applying one committed block took, on the apply thread (the
-    /// event loop goes on meanwhile).
-    pub block_apply: Histogram,
     /// The peer guard's counters, cumulative since start, read when `/metrics` is read.
     pub guard: GuardGauges,
     /// Height of the snapshot this validator started from (0: from genesis).
@@ -152,7 +149,6 @@ impl Default for Metrics {
             admission_store: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
             admission_write: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
             admission_write_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
-            block_apply: Histogram::new(exponential_buckets(0.000_1, 1.5, 30)),
             p2p_commands_dropped: Counter::default(),
             evaluation_backlog: Gauge::default(),
             guard: GuardGauges::default(),
@@ -265,11 +261,6 @@ impl Default for Metrics {
                 "admission_write_batch",
                 "Submissions written together in one group write",
                 &metrics.admission_write_batch,
-            ),
-            (
-                "block_apply_seconds",
-                "Seconds storing and applying one committed block took on the apply thread",
-                &metrics.block_apply,
             ),
         ] {
             registry.register(name, help, histogram.clone());

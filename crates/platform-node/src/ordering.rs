@@ -13,11 +13,9 @@ use platform_p2p::{Topic, Verdict};
 use platform_types::{Action, Block, BlockRef, Epoch, Metagraph, QuorumCertificate, SubmissionId, View};
 use tracing::{debug, error, info, warn};
 
-use crate::applier::ApplyJob;
 use crate::core::*;
 use crate::effects::Effect;
 use crate::mempool::BLOCK_BYTES_BUDGET;
-use crate::writer::Written;
 
 impl Core {
     /// Hands `first` to the consensus machine and carries out what it asks, until nothing is
@@ -67,7 +65,7 @@ impl Core {
                 }
                 return self.verify(view, block, prepared, self.clock.now + MISSING_WAIT);
             }
-            Output::Commit { block, certificate } => self.commit(block, certificate),
+            Output::Commit { block, certificate } => return self.commit(block, certificate),
             Output::Checkpoint(checkpoint) => {
                 // What a joiner trusts this validator's snapshot by (`crate::state_sync`).
                 if let Err(e) = self.records.put_checkpoint(&checkpoint) {
@@ -179,7 +177,7 @@ impl Core {
     /// Runs `f` with the state and the rules' context: sudo keys, the chain blocks seen and
     /// the metagraphs read at them, and submission bodies from the mempool or, failing that,
     /// the store.
-    pub(crate) fn with_rules<R>(&self, f: impl FnOnce(&AppState, &Context<'_>) -> R) -> R {
+    pub(crate) fn with_rules<R>(&mut self, f: impl FnOnce(&mut AppState, &Context<'_>) -> R) -> R {
         let sudo = self.sudo_keys();
         let (mempool, records, reads) = (&self.mempool, &self.records, &self.metagraph_reads);
         let lookup = |id: &SubmissionId| submission_info(mempool, records, id);
@@ -193,7 +191,7 @@ impl Core {
             lookup: &lookup,
             verified: &self.verified,
         };
-        f(&self.state, &ctx)
+        f(&mut self.state, &ctx)
     }
 
     /// Checks a proposed block by the rules (a block a quorum `prepared` in an earlier view by
@@ -236,9 +234,7 @@ impl Core {
         }
     }
 
-    /// Starts committing `block`: once the bodies it orders are on disk here, it goes to the
-    /// apply thread; [`Core::take_applied`] finishes the commit and tells the machine.
-    pub(crate) fn commit(&mut self, block: Block, certificate: QuorumCertificate) {
+    pub(crate) fn commit(&mut self, block: Block, certificate: QuorumCertificate) -> Option<CInput> {
         // The bodies a block orders are on disk before the block is. Only a block ordering a
         // submission whose write is still pending here waits for the writer; the others commit
         // while admission's group commit goes on.
@@ -263,85 +259,20 @@ impl Core {
             info!(height = block.header.height.get(), missing = missing.len(), "fetching submission bodies from peers");
             self.committing = Some((block, certificate));
             self.fetch_bodies(missing);
-            return;
+            return None;
         }
-        // Stored and applied on the apply thread (`crate::applier`); the loop goes on meanwhile
-        // and finishes the commit in `finish_commit`.
-        let infos = block
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Submission(id) => self.mempool.info(id).map(|info| (*id, info)),
-                _ => None,
-            })
-            .collect();
-        let job =
-            ApplyJob { block, certificate, state: self.state.clone(), infos, sudo: self.sudo_keys(), outcome: None };
-        self.applier.push(vec![job]);
-    }
-
-    /// Whether a committed block is being stored and applied off the loop.
-    pub(crate) fn applying(&self) -> bool {
-        self.applier.pending() > 0
-    }
-
-    /// The blocks whose apply finished, each commit finished in turn.
-    pub(crate) fn take_applied(&mut self) {
-        while let Some(done) = self.applier.try_finish() {
-            self.on_applied(done);
+        if let Err(e) = self.records.put_block(&block, &certificate) {
+            error!(%e, "cannot store a committed block; this validator stops voting");
+            self.machine = None;
+            return None;
         }
-    }
-
-    /// Waits for the block being applied, and finishes its commit (the simulator's and a
-    /// stopping loop's way: what it holds is applied before it goes on).
-    pub(crate) fn settle_applies(&mut self) {
-        while let Some(done) = self.applier.finish() {
-            self.on_applied(done);
-        }
-    }
-
-    fn on_applied(&mut self, Written { batch, result }: Written<ApplyJob>) {
-        for job in batch {
-            let outcome = match &result {
-                Ok(()) => job.outcome.unwrap_or_else(|| Err("the block was not applied".into())),
-                Err(e) => Err(e.clone()),
-            };
-            match outcome {
-                Ok(effects) => {
-                    let (height, state_root, next_validators) = self.finish_commit(job.block, job.state, effects);
-                    self.feed(CInput::Applied { height, state_root, next_validators });
-                }
-                Err(e) => {
-                    error!(height = job.block.header.height.get(), %e, "cannot store or apply a committed block; this validator stops voting");
-                    self.machine = None;
-                }
-            }
-        }
-        self.next_synced();
-    }
-
-    /// Hands the consensus machine the next block fetched by sync, unless a block is being
-    /// applied (the machine takes the next height's only once the last is applied).
-    pub(crate) fn next_synced(&mut self) {
-        while !self.applying() && self.committing.is_none() {
-            let Some((block, certificate)) = self.synced.pop_front() else { return };
-            if block.header.height > self.state.tip.height {
-                self.feed(CInput::Synced { block, certificate });
-            }
-        }
-    }
-
-    /// The rest of a commit, once its block is stored and applied to `state`: the new state
-    /// replaces the old, and the mempool, the evaluations, snapshots, weights and the view
-    /// follow. Returns what the consensus machine is told.
-    fn finish_commit(
-        &mut self,
-        block: Block,
-        state: AppState,
-        mut effects: platform_app::Effects,
-    ) -> (platform_types::Height, platform_types::Hash, Option<platform_types::ValidatorSet>) {
         let epoch_before = self.state.tip.epoch;
-        self.state = state;
+        let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
+        // Before the snapshot that no longer holds them can be written; a crash before this
+        // replays the block, and writes them again.
+        if let Err(e) = self.records.put_retired(&effects.retired) {
+            warn!(%e, "cannot keep the retired submissions; their status reads unknown");
+        }
         // Evaluations no block can order any more leave the pool: of submissions retired from
         // the state, and of submissions not committed whose epoch has passed.
         let epoch_moved = block.header.epoch > epoch_before;
@@ -403,7 +334,11 @@ impl Core {
             self.effects.push(Effect::SetValidators(set.validators.iter().map(|v| v.hotkey).collect()));
         }
         self.check_required_version();
-        (height, self.state.tip.state_root, effects.next_validators)
+        Some(CInput::Applied {
+            height,
+            state_root: self.state.tip.state_root,
+            next_validators: effects.next_validators,
+        })
     }
 
     /// Below the version the network requires, this validator stops signing but keeps

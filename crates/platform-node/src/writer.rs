@@ -34,21 +34,11 @@ impl<T: Send + 'static> Writer<T> {
     /// Starts the thread; `write` persists one batch (synced) or says why it could not, and
     /// may take from the items what answers them.
     pub fn start(write: impl Fn(&mut [T]) -> Result<(), String> + Send + 'static) -> std::io::Result<Self> {
-        Self::start_named("platform-writer", write)
-    }
-
-    /// [`start`](Self::start) with the thread named `name` (a panicking batch fails with
-    /// "`name` panicked").
-    pub fn start_named(
-        name: &str,
-        write: impl Fn(&mut [T]) -> Result<(), String> + Send + 'static,
-    ) -> std::io::Result<Self> {
         let (jobs, batches) = mpsc::channel::<Vec<T>>();
         let (finished, done) = mpsc::channel();
         let wake = Arc::new(Notify::new());
         let thread_wake = wake.clone();
-        let panicked = format!("{name} panicked");
-        std::thread::Builder::new().name(name.into()).spawn(move || {
+        std::thread::Builder::new().name("platform-writer".into()).spawn(move || {
             while let Ok(mut batch) = batches.recv() {
                 // Whatever was handed in during the previous write goes in this one.
                 while let Ok(more) = batches.try_recv() {
@@ -57,7 +47,7 @@ impl<T: Send + 'static> Writer<T> {
                 // A write that panics fails its batch instead of ending the thread: the batch
                 // comes back, so every submission in it still gets its answer.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&mut batch)))
-                    .unwrap_or_else(|_| Err(panicked.clone()));
+                    .unwrap_or_else(|_| Err("the storage write panicked".into()));
                 if finished.send(Written { batch, result }).is_err() {
                     break;
                 }
@@ -105,11 +95,6 @@ impl<T: Send + 'static> Writer<T> {
             return None;
         };
         Some(self.came_back(written))
-    }
-
-    /// Items handed in whose batch has not come back yet.
-    pub fn pending(&self) -> usize {
-        self.pending
     }
 
     /// Counts `written`'s items as no longer pending.
@@ -212,7 +197,7 @@ mod tests {
         .expect("thread");
         writer.push(vec![1, 99]);
         let failed = writer.finish().expect("waited for");
-        assert_eq!((failed.batch, failed.result), (vec![1, 99], Err("platform-writer panicked".to_string())));
+        assert_eq!((failed.batch, failed.result), (vec![1, 99], Err("the storage write panicked".to_string())));
         writer.push(vec![2]);
         let done = writer.finish().expect("waited for");
         assert_eq!((done.batch, done.result), (vec![2], Ok(())));

@@ -403,10 +403,8 @@ impl Net {
                 }
                 node.tick();
                 node.end_turn();
-                // Writes and applies are waited for here, so that when they finish is part of
-                // the run.
+                // Writes are waited for here, so that when they finish is part of the run.
                 node.settle_writes();
-                node.settle_applies();
                 let mut own = Vec::new();
                 let mut syncs = Vec::new();
                 let mut evaluations = Vec::new();
