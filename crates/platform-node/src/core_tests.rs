@@ -8,7 +8,7 @@ use platform_p2p::Topic;
 use super::*;
 use crate::effects::Effect;
 use crate::evaluations::Request as Evaluate;
-use crate::sim::net::{Timing, metagraph, validator};
+use crate::sim::setup::{Timing, metagraph, validator};
 
 /// A core of a lone validator (all the stake).
 fn lone_validator() -> Core {

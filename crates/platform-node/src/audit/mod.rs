@@ -335,7 +335,8 @@ mod tests {
     use platform_types::{Action, EvaluationStatus, Keypair};
 
     use super::*;
-    use crate::sim::net::{Net, challenge_and_submissions};
+    use crate::sim::actions::challenge_and_submissions;
+    use crate::sim::net::Net;
 
     fn options(net: &Net) -> AuditOptions {
         AuditOptions {

@@ -13,7 +13,8 @@ use platform_types::{
     ChallengeId, Envelope, Keypair, NetUid, Payload, PublicKey, Submission, SubmissionId, blake2b_256,
 };
 
-use super::net::{NETUID, Net};
+use super::net::Net;
+use super::setup::NETUID;
 use crate::inputs::Input;
 
 /// Submissions the flooding miner sends beyond its first ones.
@@ -37,7 +38,7 @@ pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> (Vec<(Submissi
             phase: Default::default(),
         };
     let inline = |text: &str| (Payload::Inline(text.as_bytes().to_vec()), text.len() as u64);
-    let stranger = super::net::key("Stranger");
+    let stranger = super::setup::key("Stranger");
     let (p, n) = inline("unregistered");
     let mut refused = vec![
         (submission(&stranger, &sim, p, n, 1, now_ms), &stranger, "a hotkey not registered on the subnet"),
@@ -90,7 +91,7 @@ pub(crate) fn acknowledge_then_crash(net: &mut Net, to: usize, miner: &Keypair) 
     let timestamp_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     let payload = b"acknowledged just before a crash".to_vec();
-    let (id, input) = super::net::submission_input(net, miner, "sim", 5_000, payload, Some(reply));
+    let (id, input) = super::actions::submission_input(net, miner, "sim", 5_000, payload, Some(reply));
     let node = &mut net.nodes[to];
     node.handle(input);
     node.end_turn();

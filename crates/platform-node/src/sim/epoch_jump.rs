@@ -4,7 +4,7 @@
 
 use platform_types::{Codec, Envelope, Keypair, MessageKind, NetUid, Proposal};
 
-use super::net::NETUID;
+use super::setup::NETUID;
 
 /// A proposal leaves with its block's epoch 1 000 ahead, signed again by `keypair` (so the
 /// signature holds and only the block rules can refuse it); `None` for any other message.

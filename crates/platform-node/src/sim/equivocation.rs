@@ -5,7 +5,7 @@
 
 use platform_types::{Envelope, Evaluation, Keypair, NetUid};
 
-use super::net::NETUID;
+use super::setup::NETUID;
 
 /// For every other receiver, the batch of evaluations with each score moved by half the range
 /// and signed again by `keypair`; `None` for the others and for any other message.

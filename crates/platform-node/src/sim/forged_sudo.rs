@@ -7,14 +7,15 @@
 
 use platform_types::{Action, ChallengeSpec, Envelope, Keypair, NetUid, SudoAction, SudoCommand};
 
-use super::net::{NETUID, challenge_spec};
+use super::actions::challenge_spec;
+use super::setup::NETUID;
 use crate::records::Records;
 
 /// The proposal with one more sudo action — self-signed at even heights, the owner's first
 /// action replayed at odd ones (when it has one) — signed again by `keypair`; `None` for any
 /// other message.
 pub(crate) fn rewrite(keypair: &Keypair, records: &Records, bytes: &[u8]) -> Option<Vec<u8>> {
-    super::reproposed(keypair, bytes, |header, actions| {
+    super::behaviour::reproposed(keypair, bytes, |header, actions| {
         let forged = if header.height.get().is_multiple_of(2) {
             let spec = ChallengeSpec { name: "not the owner's".into(), ..challenge_spec("forged", b"forged module") };
             let action = SudoAction {

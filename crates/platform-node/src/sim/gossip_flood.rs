@@ -16,7 +16,7 @@ use platform_types::{
     View, Vote, VoteKind, blake2b_256,
 };
 
-use super::net::NETUID;
+use super::setup::NETUID;
 
 /// Made-up evaluations sent with each batch of real ones, and with one in
 /// [`EARLY_EVERY`] consensus messages below [`EARLY_HEIGHTS`]: more than one signer's share of
@@ -87,7 +87,7 @@ pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch
 /// Its proposal without the evaluations other validators signed, signed again; `None` for any
 /// other message.
 pub(crate) fn censor(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
-    super::reproposed(keypair, bytes, |_, actions| {
+    super::behaviour::reproposed(keypair, bytes, |_, actions| {
         actions.retain(|a| !matches!(a, Action::Evaluation(e) if e.signer != keypair.public()));
         Some(())
     })

@@ -10,7 +10,7 @@ use platform_types::{
     Vote, VoteKind,
 };
 
-use super::net::NETUID;
+use super::setup::NETUID;
 use crate::records::Records;
 
 /// The rewritten history from height `from`, as this liar answers a sync.

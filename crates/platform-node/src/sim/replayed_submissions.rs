@@ -19,7 +19,7 @@ pub(crate) fn rewrite(keypair: &Keypair, records: &Records, bytes: &[u8]) -> Opt
                 _ => None,
             }
         })?;
-    super::reproposed(keypair, bytes, |_, actions| {
+    super::behaviour::reproposed(keypair, bytes, |_, actions| {
         actions.push(Action::Submission(first));
         Some(())
     })

@@ -11,7 +11,9 @@
 use std::time::{Duration, Instant};
 
 use super::Stuck;
-use super::net::{Net, Timing, challenge_and_submissions};
+use super::actions::challenge_and_submissions;
+use super::net::Net;
+use super::setup::Timing;
 
 /// A measured run.
 #[derive(Debug, Clone)]

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::net::{Net, challenge_and_submissions};
+use super::actions::challenge_and_submissions;
+use super::net::Net;
 use super::*;
 
 /// Two validators of half the stake each (both must vote) commit the same blocks.
@@ -379,7 +380,7 @@ fn the_checker_catches_a_committed_action_that_fails_the_rules() {
     let vote = Vote { kind: VoteKind::Commit, height: tip.height.next(), view: View::new(0), block_hash: block.hash() };
     let votes = ["V0", "V1"]
         .iter()
-        .map(|name| Envelope::seal(&super::net::key(name), NetUid::new(super::net::NETUID), &vote))
+        .map(|name| Envelope::seal(&super::setup::key(name), NetUid::new(super::setup::NETUID), &vote))
         .collect();
     node.records.put_block(&block, &QuorumCertificate { votes, ..certificate }).expect("stored");
     let refused = net.refused_action(0).expect("caught");
@@ -398,7 +399,7 @@ fn sync_answers_are_believed_only_as_far_as_a_quorum_certified_them() {
     net.run_to(6, Duration::from_secs(60)).expect("commits");
     let node = &net.nodes[0];
     let validators = node.state.registry.validators.clone();
-    let netuid = NetUid::new(super::net::NETUID);
+    let netuid = NetUid::new(super::setup::NETUID);
     let honest = node.records.blocks_from(3, 4).expect("read");
     let parent = honest[0].0.header.parent_hash;
     assert_eq!(usable(3, parent, &validators, netuid, honest.clone()).len(), 4, "real blocks pass");
@@ -805,7 +806,8 @@ fn a_run_past_its_bound_on_inputs_is_stuck() {
 /// the restarted one's; the per-submission entry point, which rejects everything, never runs.)
 #[test]
 fn an_epoch_scorer_gives_every_validator_the_same_verdicts_and_again_after_a_restart() {
-    use super::net::{MINER, add_challenge, key, submit};
+    use super::actions::{add_challenge, submit};
+    use super::setup::{MINER, key};
     let mut net = Net::new(4, 17);
     net.chain_every = Some(Duration::from_millis(100));
     net.change_tempo(2, 29); // epochs of about three seconds
@@ -863,7 +865,8 @@ fn an_epoch_scorer_gives_every_validator_the_same_verdicts_and_again_after_a_res
 /// are found again in its stored blocks.
 #[test]
 fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blocks() {
-    use super::net::{MINER, add_challenge, key, submit};
+    use super::actions::{add_challenge, submit};
+    use super::setup::{MINER, key};
     let mut net = Net::new(4, 19);
     net.chain_every = Some(Duration::from_millis(100));
     add_challenge(&mut net, 0, "epochal", super::sandbox::epoch_module()).expect("added");
@@ -899,7 +902,7 @@ fn the_answers_of_a_closed_epoch_that_left_the_state_are_found_in_the_stored_blo
 /// Adds (or updates) challenge "tuned", whose module scores what its one parameter byte says,
 /// with `param` as that byte, through validator 0.
 fn register_tuned(net: &mut Net, module: &[u8], param: u8, update: bool) {
-    use super::net::{challenge_spec, register_challenge};
+    use super::actions::{challenge_spec, register_challenge};
     let spec = platform_types::ChallengeSpec { params: vec![param], ..challenge_spec("tuned", module) };
     register_challenge(net, 0, spec, module, update).expect("registered");
 }
@@ -908,7 +911,8 @@ fn register_tuned(net: &mut Net, module: &[u8], param: u8, update: bool) {
 /// and an update of the parameters alone (the same module) is what later evaluations see.
 #[test]
 fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect() {
-    use super::net::{MINER, key, submit};
+    use super::actions::submit;
+    use super::setup::{MINER, key};
     let mut net = Net::new(4, 23);
     net.chain_every = Some(Duration::from_millis(100));
     let module = wat::parse_str(super::sandbox::PARAMS_MODULE_WAT).expect("wat");
@@ -944,7 +948,8 @@ fn a_challenges_parameters_reach_its_module_and_an_update_of_them_takes_effect()
 /// and what the audit computes with the version in force at ordering.
 #[test]
 fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
-    use super::net::{MINER, key, submit};
+    use super::actions::submit;
+    use super::setup::{MINER, key};
     let mut net = Net::new(4, 29);
     net.chain_every = Some(Duration::from_millis(100));
     net.change_tempo(2, 49); // epochs of about five seconds: nothing retires meanwhile
@@ -977,7 +982,8 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
 fn a_second_commitment_to_a_task_is_never_ordered_and_leaves_the_mempools() {
     use platform_types::{ChallengeSpec, Phase, Phases};
 
-    use super::net::{MINER, challenge_spec, key, phased_input, register_challenge};
+    use super::actions::{challenge_spec, phased_input, register_challenge};
+    use super::setup::{MINER, key};
     let mut net = Net::new(4, 5);
     let module = super::sandbox::module().to_vec();
     let spec = ChallengeSpec { phases: Phases::CommitReveal { reveal_blocks: 50 }, ..challenge_spec("tp", &module) };

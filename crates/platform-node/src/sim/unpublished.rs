@@ -9,7 +9,7 @@ use platform_types::{Action, Keypair, SubmissionId, blake2b_256};
 /// The proposal with one more submission, whose body was never published, signed again by
 /// `keypair`; `None` for any other message.
 pub(crate) fn rewrite(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
-    super::reproposed(keypair, bytes, |header, actions| {
+    super::behaviour::reproposed(keypair, bytes, |header, actions| {
         let invented = blake2b_256(&[b"never published".as_slice(), &header.height.get().to_le_bytes()].concat());
         actions.push(Action::Submission(SubmissionId(invented)));
         Some(())

@@ -7,7 +7,7 @@
 
 use platform_types::{Action, Envelope, Evaluation, Keypair, NetUid};
 
-use super::net::NETUID;
+use super::setup::NETUID;
 
 /// `envelope` (an evaluation) with its score inverted, signed again by `keypair`.
 fn inverted(keypair: &Keypair, envelope: &Envelope) -> Option<Envelope> {
@@ -30,7 +30,7 @@ pub(crate) fn rewrite(keypair: &Keypair, batch: &[u8]) -> Option<Vec<u8>> {
 /// Its proposal with its own evaluations so inverted (its core orders the true ones it holds);
 /// `None` for any other message, or a proposal carrying none of its evaluations.
 pub(crate) fn repropose(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
-    super::reproposed(keypair, bytes, |_, actions| {
+    super::behaviour::reproposed(keypair, bytes, |_, actions| {
         let mut changed = false;
         for action in actions.iter_mut() {
             if let Action::Evaluation(envelope) = action

@@ -7,7 +7,7 @@ use platform_types::{Action, Keypair, Uid};
 /// The proposal with its weights moved, signed again by `keypair`; `None` for any other
 /// message, and for a proposal without weights.
 pub(crate) fn rewrite(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
-    super::reproposed(keypair, bytes, |_, actions| {
+    super::behaviour::reproposed(keypair, bytes, |_, actions| {
         let weights = actions.iter_mut().find_map(|a| match a {
             Action::Weights(w) => Some(w),
             _ => None,
