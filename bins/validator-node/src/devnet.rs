@@ -121,8 +121,6 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
         let spec = ChallengeSpec { phases, ..platform_devnet::challenge_spec(id, &wasm, share)? };
         net.add_challenge_spec(spec, wasm, Duration::from_secs(120)).await?;
     }
-    let mut matmul_miners: Vec<devnet_matmul::MatmulMiner> =
-        (0..net.miners.len()).map(|_| devnet_matmul::MatmulMiner::default()).collect();
     let agent = std::fs::read(dist.join("invariant-baseline.wasm")).context("the baseline agent")?;
 
     println!();
@@ -153,21 +151,34 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
     println!("Ctrl-C stops.");
     println!();
 
+    // Ctrl-C is answered at once, even while the loop waits for the chain to build a block (at an
+    // epoch's start that can be one block per validator's weights, seconds each).
+    let outcome = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        failed = drive(&net, &args, &agent) => failed,
+    };
+    say("stopping");
+    net.shutdown().await;
+    outcome
+}
+
+/// Makes a chain block every `--chain-block-ms`, shows the weights on chain whenever they change,
+/// and submits for the miners every 3 s; returns only on an error (the chain failing).
+async fn drive(net: &Devnet, args: &DevnetArgs, agent: &[u8]) -> anyhow::Result<()> {
+    let mut matmul_miners: Vec<devnet_matmul::MatmulMiner> =
+        (0..net.miners.len()).map(|_| devnet_matmul::MatmulMiner::default()).collect();
     let netuid = NetUid::new(net.config.netuid);
     let mut nonce = now_ms();
     let mut block_tick = tokio::time::interval(Duration::from_millis(args.chain_block_ms.max(50)));
     let mut submit_tick = tokio::time::interval(Duration::from_secs(3));
     let mut shown: Vec<Vec<(u16, u16)>> = Vec::new();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => break,
             _ = block_tick.tick() => {
                 net.local.new_blocks(1).await?;
-                let on_chain = weights_on_chain(&net, netuid).await;
+                let on_chain = weights_on_chain(net, netuid).await;
                 if on_chain != shown && on_chain.iter().any(|w| !w.is_empty()) {
-                    show_weights(&net, &on_chain, shown.iter().all(Vec::is_empty)).await;
+                    show_weights(net, &on_chain, shown.iter().all(Vec::is_empty)).await;
                     shown = on_chain;
                 }
             }
@@ -192,7 +203,7 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
                             };
                             lease_workers(m, epoch, miner)
                         }
-                        _ => agent.clone(),
+                        _ => agent.to_vec(),
                     };
                     let envelope = sealed_submission(miner, netuid, &ChallengeId::new(challenge)?, payload, nonce, Phase::Answer);
                     if let Some(node) = net.node(via) {
@@ -205,9 +216,6 @@ pub async fn run(args: DevnetArgs, work_dir: PathBuf) -> anyhow::Result<()> {
             }
         }
     }
-    say("stopping");
-    net.shutdown().await;
-    Ok(())
 }
 
 /// `miner`'s submission of `payload` (inline) to `challenge` in `phase`, signed now, as a

@@ -139,6 +139,8 @@ pub struct DevnetRun {
     pub output: String,
     /// Whether it exited with status 0 after SIGINT.
     pub clean_exit: bool,
+    /// How long it took to exit after SIGINT (`None`: it had not within 30 s and was killed).
+    pub stopped_in: Option<Duration>,
 }
 
 /// Runs `validator-node devnet` (the binary at `bin`, from the workspace root, chain and
@@ -156,6 +158,19 @@ pub fn run_devnet_command_until(
     args: &[&str],
     timeout: Duration,
     done: &dyn Fn(&str) -> bool,
+) -> DevnetRun {
+    run_devnet_command_then(bin, work, args, timeout, done, &|_| {})
+}
+
+/// [`run_devnet_command_until`], calling `before_interrupt` with everything printed so far just
+/// before the SIGINT.
+pub fn run_devnet_command_then(
+    bin: &str,
+    work: &Path,
+    args: &[&str],
+    timeout: Duration,
+    done: &dyn Fn(&str) -> bool,
+    before_interrupt: &dyn Fn(&str),
 ) -> DevnetRun {
     use std::io::{BufRead, BufReader};
     let spec = chain_common::spec_path().expect("the chain spec");
@@ -208,15 +223,21 @@ pub fn run_devnet_command_until(
             break;
         }
     }
+    before_interrupt(&output);
     let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", child.id())]).status();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let signalled = Instant::now();
+    let deadline = signalled + Duration::from_secs(30);
     let mut status = None;
     while status.is_none() && Instant::now() < deadline {
         status = child.try_wait().ok().flatten();
         std::thread::sleep(Duration::from_millis(100));
     }
+    let stopped_in = status.is_some().then(|| signalled.elapsed());
     if status.is_none() {
         let _ = child.kill();
+        // Its chain runs in a process group of its own, which the devnet kills as it stops:
+        // killed here instead, or it would outlive the test (its command line names `work`).
+        let _ = Command::new("pkill").args(["-KILL", "-f", &work.display().to_string()]).status();
     }
     let _ = child.wait();
     while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
@@ -225,9 +246,28 @@ pub fn run_devnet_command_until(
     }
     // Whether a failed clean exit was slow or an error, in what a failing assertion prints.
     output.push_str(&match status {
-        Some(status) => format!("[test] after SIGINT the devnet exited: {status}\n"),
+        Some(status) => format!(
+            "[test] {:.1} s after SIGINT the devnet exited: {status}\n",
+            stopped_in.unwrap_or_default().as_secs_f64()
+        ),
         None => "[test] the devnet had not exited 30 s after SIGINT and was killed\n".to_string(),
     });
     let first_weights = first_weights.unwrap_or_else(|| panic!("no weights on chain within {timeout:?}:\n{output}"));
-    DevnetRun { first_weights, output, clean_exit: status.is_some_and(|s| s.success()) }
+    DevnetRun { first_weights, output, clean_exit: status.is_some_and(|s| s.success()), stopped_in }
+}
+
+/// Sends `signal` (`STOP`, `CONT`, `KILL`) to the chopsticks process of the devnet that printed
+/// `output` ("chain: ws://127.0.0.1:PORT"; its configuration file is named for the port).
+pub fn signal_devnet_chain(output: &str, signal: &str) {
+    let port = output
+        .lines()
+        .find_map(|l| {
+            l.trim_start().strip_prefix("chain:")?.trim().strip_prefix("ws://127.0.0.1:")?.split_whitespace().next()
+        })
+        .expect("the devnet printed its chain's address");
+    let status = Command::new("pkill")
+        .args([&format!("-{signal}"), "-f", &format!("chopsticks-{port}.yml")])
+        .status()
+        .expect("pkill runs");
+    assert!(status.success(), "no chopsticks process for port {port}");
 }
