@@ -36,12 +36,22 @@ if [ -n "$free_gib" ] && [ "$free_gib" -lt 15 ]; then
 fi
 
 log="$(mktemp)"
-trap 'rm -f "$log" "$log.challenges" "$log.api"' EXIT
+build=""
+trap '[ -z "$build" ] || kill "$build" 2>/dev/null || true; rm -f "$log" "$log".*' EXIT
 
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
+# The workspace's build (on a fresh machine most of the run) goes on in the background while the
+# steps up to "Building" install and build the rest; its JSON messages name the test binaries.
+step "Building every test in the background (cargo test --workspace --all-targets --no-run)"
+cargo test --workspace --all-targets --no-run --message-format=json-render-diagnostics \
+  > "$log.build.json" 2> "$log.build" &
+build=$!
+
 step "Example challenges: wasm32 build (challenges/build.sh) and native tests"
+# Their wasm32 build directory beside the workspace's, so that it stays warm across clones.
+export CHALLENGES_TARGET_DIR="${CHALLENGES_TARGET_DIR:-$CARGO_TARGET_DIR/challenges-wasm32}"
 bash challenges/build.sh
 (cd challenges && cargo fmt --all -- --check && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/challenges" cargo test --quiet 2>&1) | tee "$log.challenges"
 
@@ -54,8 +64,18 @@ export PLATFORM_CHAIN_DIR="${PLATFORM_CHAIN_DIR:-$(pwd)/../shared/chain}"
 step "The Bittensor SDK's drand package (tests/drand) for the timelocked-commit reference tests"
 export PLATFORM_DRAND_PYTHON="${PLATFORM_DRAND_PYTHON:-$(bash tests/drand/venv.sh)}"
 
-step "Building and running every test (cargo test --workspace)"
-cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
+step "Building every test: waiting for the background build"
+build_status=0
+wait "$build" || build_status=$?
+build=""
+cat "$log.build"
+if [ "$build_status" -ne 0 ]; then
+  echo "error: the workspace's build failed (exit status $build_status)" >&2
+  exit "$build_status"
+fi
+
+step "Running every test, two test binaries at a time (tests/lanes.py; like cargo test --no-fail-fast)"
+python3 tests/lanes.py "$log.build.json" --lanes 2 2>&1 | tee "$log"
 
 step "The HTTP API against docs/openapi.yaml: the Python client, the web dashboard in Chromium (tests/ui) and schemathesis on a devnet (tests/api)"
 bash tests/api/run.sh "$CARGO_TARGET_DIR/debug/validator-node" 2>&1 | tee "$log.api"
