@@ -61,7 +61,7 @@ pub(crate) fn register_challenge(
     // after them all).
     let nonce = net.nodes[via].state.registry.challenges.len() as u64 + 1 + 100 * u64::from(update);
     let command = if update { SudoCommand::UpdateChallenge(spec) } else { SudoCommand::AddChallenge(spec) };
-    let action = SudoAction { command, nonce, timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64 };
+    let action = SudoAction { command, nonce, timestamp_ms: net.clock().wall_ms };
     let signed = Envelope::seal(&owner, netuid, &action).open(netuid).expect("signed");
     net.nodes[via].records.put_blob(&hash, module).expect("memory store");
     net.deliver(via, Input::Sudo { signed, local: true, reply: None });
@@ -124,7 +124,7 @@ pub(crate) fn phased_input(
         payload: Payload::Inline(payload),
         metadata: vec![],
         nonce,
-        timestamp_ms: net.start.wall_ms + net.elapsed.as_millis() as u64,
+        timestamp_ms: net.clock().wall_ms,
         phase,
     };
     let envelope = Envelope::seal(miner, netuid, &submission);

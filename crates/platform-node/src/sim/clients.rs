@@ -24,7 +24,7 @@ pub(crate) const FLOOD: u64 = 40;
 /// and the malformed answer, which may be ordered but must be rejected.
 pub(crate) fn send(net: &mut Net, via: usize, miner: &Keypair) -> (Vec<(SubmissionId, &'static str)>, SubmissionId) {
     let netuid = NetUid::new(NETUID);
-    let now_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
+    let now_ms = net.clock().wall_ms;
     let sim = ChallengeId::new("sim").expect("id");
     let submission =
         |miner: &Keypair, challenge: &ChallengeId, payload: Payload, size: u64, nonce: u64, at: u64| Submission {
@@ -88,7 +88,7 @@ fn deliver(net: &mut Net, via: usize, envelope: Envelope) {
 /// validator crashes right after acknowledging. Returns its id and signed timestamp (the run
 /// then checks that it is ordered once the validator is back), or why it was not acknowledged.
 pub(crate) fn acknowledge_then_crash(net: &mut Net, to: usize, miner: &Keypair) -> Result<Acknowledged, String> {
-    let timestamp_ms = net.start.wall_ms + net.elapsed.as_millis() as u64;
+    let timestamp_ms = net.clock().wall_ms;
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     let payload = b"acknowledged just before a crash".to_vec();
     let (id, input) = super::actions::submission_input(net, miner, "sim", 5_000, payload, Some(reply));

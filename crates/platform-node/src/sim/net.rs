@@ -166,8 +166,7 @@ impl Net {
         let cfg = &self.nodes[0].cfg;
         let timing =
             Timing { block_interval_ms: cfg.block_interval.as_millis() as u64, view_timeout_ms: cfg.view_timeout_ms };
-        let clock =
-            Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 };
+        let clock = self.clock();
         let mut core = validator(name, (*self.metagraph_at(self.chain)).clone(), clock, timing);
         core.start();
         self.nodes.push(core);
@@ -177,6 +176,11 @@ impl Net {
         self.behaviour.push(None);
         self.sandboxes.push(Default::default());
         self.nodes.len() - 1
+    }
+
+    /// The virtual time now, as the cores are told it.
+    pub fn clock(&self) -> Clock {
+        Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 }
     }
 
     /// Records from now on what [`Measured`] holds.
@@ -203,7 +207,7 @@ impl Net {
     /// Hands `input` to validator `to` at the next step.
     pub fn deliver(&mut self, to: usize, input: Input) {
         self.sent += 1;
-        self.in_flight.push((self.start.now + self.elapsed, self.sent, to, input));
+        self.in_flight.push((self.clock().now, self.sent, to, input));
     }
 
     /// Runs in steps of 5 ms of virtual time until `done`; `Err` when `limit` passes first.
@@ -228,10 +232,7 @@ impl Net {
                     self.deliver(to, Input::Chain { block, epoch, metagraph: Some(metagraph.clone()) });
                 }
             }
-            let clock = Clock {
-                now: self.start.now + self.elapsed,
-                wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64,
-            };
+            let clock = self.clock();
             self.in_flight.sort_by_key(|(at, seq, ..)| (*at, *seq));
             let due = self.in_flight.partition_point(|(at, ..)| *at <= clock.now);
             let mut arrived: Vec<Vec<Input>> = self.nodes.iter().map(|_| Vec::new()).collect();

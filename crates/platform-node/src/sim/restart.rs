@@ -5,14 +5,10 @@ use std::sync::Arc;
 use platform_app::AppState;
 use platform_storage::{MemoryStore, Store};
 use platform_types::{Epoch, VerifiedEnvelopes};
-use serde_json::Value;
-use tokio::sync::watch;
 
 use super::Behaviour;
 use super::net::Net;
 use crate::config::NodeConfig;
-use crate::core::{Clock, Core, CoreParts};
-use crate::metrics::Metrics;
 use crate::records::Records;
 
 impl Net {
@@ -82,24 +78,8 @@ impl Net {
 
     /// Starts validator `i` again (same key and configuration) over `records` at `state`.
     fn boot(&mut self, i: usize, records: Records, state: AppState, verified: Arc<VerifiedEnvelopes>) {
-        let store = records.store().clone();
-        let (status, _) = watch::channel(Value::Null);
-        let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
-        let clock =
-            Clock { now: self.start.now + self.elapsed, wall_ms: self.start.wall_ms + self.elapsed.as_millis() as u64 };
-        let parts = CoreParts {
-            cfg: self.nodes[i].cfg.clone(),
-            records,
-            state,
-            metagraph: (*self.metagraph_at(self.chain)).clone(),
-            verified,
-            metrics: Arc::new(Metrics::default()),
-            status,
-            read_view,
-            clock,
-        };
-        let mut core = Core::new(parts, store).expect("starts");
-        core.snapshots = crate::snapshots::SnapshotWriter::Inline(core.records.clone());
+        let metagraph = (*self.metagraph_at(self.chain)).clone();
+        let mut core = super::setup::core(self.nodes[i].cfg.clone(), records, state, metagraph, verified, self.clock());
         core.start();
         self.nodes[i] = core;
         self.timers[i] = Default::default();

@@ -102,24 +102,29 @@ pub(crate) fn validator(name: &str, metagraph: Metagraph, clock: Clock, timing: 
     let cfg = NodeConfig { snapshot_interval: 2, ..cfg };
     let genesis = platform_app::weights::validator_set(&metagraph, cfg.min_stake_rao, Epoch::new(0)).expect("a set");
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let (status, _) = watch::channel(Value::Null);
-    let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
     // Kept as a validator keeps the genesis it adopted (the audit starts from it).
-    let records = Records::new(store.clone());
+    let records = Records::new(store);
     records.put_genesis(&genesis).expect("memory store");
     let state = AppState { snapshot_interval: cfg.snapshot_interval, ..AppState::genesis(genesis) };
-    let parts = CoreParts {
-        cfg: Arc::new(cfg),
-        records,
-        state,
-        metagraph,
-        verified: Arc::new(VerifiedEnvelopes::new(64)),
-        metrics: Arc::new(Metrics::default()),
-        status,
-        read_view,
-        clock,
-    };
-    let mut core = Core::new(parts, store).expect("core");
+    core(Arc::new(cfg), records, state, metagraph, Arc::new(VerifiedEnvelopes::new(64)), clock)
+}
+
+/// A simulated validator's core configured by `cfg` over `records` (a memory store) at `state`,
+/// reading `metagraph`, at `clock`; its snapshots written inline, not started.
+pub(crate) fn core(
+    cfg: Arc<NodeConfig>,
+    records: Records,
+    state: AppState,
+    metagraph: Metagraph,
+    verified: Arc<VerifiedEnvelopes>,
+    clock: Clock,
+) -> Core {
+    let store = records.store().clone();
+    let (status, _) = watch::channel(Value::Null);
+    let (read_view, _) = watch::channel(Arc::new(crate::view::ReadView::starting()));
+    let metrics = Arc::new(Metrics::default());
+    let parts = CoreParts { cfg, records, state, metagraph, verified, metrics, status, read_view, clock };
+    let mut core = Core::new(parts, store).expect("a core over a memory store");
     core.snapshots = crate::snapshots::SnapshotWriter::Inline(core.records.clone());
     core
 }
