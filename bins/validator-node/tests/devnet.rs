@@ -32,7 +32,7 @@ fn the_one_command_network_sets_identical_weights_on_chain_and_stops_on_ctrl_c_e
     // Ctrl-C comes while the chain hangs (its process stopped): the devnet must stop all the same,
     // not wait for a block that never comes.
     let freeze = |out: &str| support::signal_devnet_chain(out, "STOP");
-    let run = support::run_devnet_command_then(bin, &dir, &[], Duration::from_secs(300), &agent_weighted, &freeze);
+    let run = support::run_devnet_command_until(bin, &dir, &[], Duration::from_secs(300), &agent_weighted, &freeze);
     let out = &run.output;
     assert!(agent_weighted(out), "the invariant-agent, matmul-proof or compute-lease miner never weighted:\n{out}");
     assert!(out.contains("miner 2: committed") && out.contains("miner 2: revealed"), "{out}");

@@ -147,24 +147,12 @@ pub struct DevnetRun {
 /// chopsticks as the tests use them) until it prints the weights every validator has on
 /// chain, identical across validators, then stops it with SIGINT as Ctrl-C would.
 pub fn run_devnet_command(bin: &str, work: &Path, args: &[&str], timeout: Duration) -> DevnetRun {
-    run_devnet_command_until(bin, work, args, timeout, &|_| true)
+    run_devnet_command_until(bin, work, args, timeout, &|_| true, &|_| {})
 }
 
 /// [`run_devnet_command`], stopping only at identical weights once `done` holds of everything
-/// printed so far.
+/// printed so far, and calling `before_interrupt` with it just before the SIGINT.
 pub fn run_devnet_command_until(
-    bin: &str,
-    work: &Path,
-    args: &[&str],
-    timeout: Duration,
-    done: &dyn Fn(&str) -> bool,
-) -> DevnetRun {
-    run_devnet_command_then(bin, work, args, timeout, done, &|_| {})
-}
-
-/// [`run_devnet_command_until`], calling `before_interrupt` with everything printed so far just
-/// before the SIGINT.
-pub fn run_devnet_command_then(
     bin: &str,
     work: &Path,
     args: &[&str],
