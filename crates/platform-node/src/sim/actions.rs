@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use platform_types::{Keypair, NetUid};
+use platform_types::{Keypair, NetUid, Phase};
 
 use super::Stuck;
 use super::net::Net;
@@ -85,15 +85,15 @@ pub(crate) fn submit(
 ) -> Vec<platform_types::SubmissionId> {
     let mut ids = Vec::new();
     for (nonce, payload) in (first_nonce..).zip(payloads) {
-        let (id, input) = submission_input(net, miner, challenge, nonce, payload.clone(), None);
+        let (id, input) = submission_input(net, miner, challenge, nonce, payload.clone(), None, Phase::Answer);
         ids.push(id);
         net.deliver(via, input);
     }
     ids
 }
 
-/// `miner`'s submission of `payload` (inline) to `challenge` with `nonce`, signed now, as the
-/// API hands it to a validator's core (answering on `reply`, if given); and its id.
+/// `miner`'s submission of `payload` (inline) to `challenge` with `nonce` in `phase`, signed now,
+/// as the API hands it to a validator's core (answering on `reply`, if given); and its id.
 pub(crate) fn submission_input(
     net: &Net,
     miner: &Keypair,
@@ -101,19 +101,7 @@ pub(crate) fn submission_input(
     nonce: u64,
     payload: Vec<u8>,
     reply: Option<tokio::sync::oneshot::Sender<Result<platform_types::SubmissionId, crate::core::Rejection>>>,
-) -> (platform_types::SubmissionId, Input) {
-    phased_input(net, miner, challenge, nonce, payload, reply, platform_types::Phase::Answer)
-}
-
-/// [`submission_input`] of a submission in `phase`.
-pub(crate) fn phased_input(
-    net: &Net,
-    miner: &Keypair,
-    challenge: &str,
-    nonce: u64,
-    payload: Vec<u8>,
-    reply: Option<tokio::sync::oneshot::Sender<Result<platform_types::SubmissionId, crate::core::Rejection>>>,
-    phase: platform_types::Phase,
+    phase: Phase,
 ) -> (platform_types::SubmissionId, Input) {
     use platform_types::{ChallengeId, Envelope, Payload, Submission, SubmissionId};
     let netuid = NetUid::new(NETUID);

@@ -10,7 +10,7 @@
 //! ([`acknowledge_then_crash`]), which must not be lost.
 
 use platform_types::{
-    ChallengeId, Envelope, Keypair, NetUid, Payload, PublicKey, Submission, SubmissionId, blake2b_256,
+    ChallengeId, Envelope, Keypair, NetUid, Payload, Phase, PublicKey, Submission, SubmissionId, blake2b_256,
 };
 
 use super::net::Net;
@@ -91,7 +91,7 @@ pub(crate) fn acknowledge_then_crash(net: &mut Net, to: usize, miner: &Keypair) 
     let timestamp_ms = net.clock().wall_ms;
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     let payload = b"acknowledged just before a crash".to_vec();
-    let (id, input) = super::actions::submission_input(net, miner, "sim", 5_000, payload, Some(reply));
+    let (id, input) = super::actions::submission_input(net, miner, "sim", 5_000, payload, Some(reply), Phase::Answer);
     let node = &mut net.nodes[to];
     node.handle(input);
     node.end_turn();

@@ -982,7 +982,7 @@ fn a_submission_is_not_evaluated_under_a_later_version_of_its_challenge() {
 fn a_second_commitment_to_a_task_is_never_ordered_and_leaves_the_mempools() {
     use platform_types::{ChallengeSpec, Phase, Phases};
 
-    use super::actions::{challenge_spec, phased_input, register_challenge};
+    use super::actions::{challenge_spec, register_challenge, submission_input};
     use super::setup::{MINER, key};
     let mut net = Net::new(4, 5);
     let module = super::sandbox::module().to_vec();
@@ -991,8 +991,8 @@ fn a_second_commitment_to_a_task_is_never_ordered_and_leaves_the_mempools() {
     let task_epoch = net.nodes[0].state.tip.epoch;
     let miner = key(MINER);
     let commit = Phase::Commit { task_epoch };
-    let (first, a) = phased_input(&net, &miner, "tp", 1, vec![1; 32], None, commit);
-    let (second, b) = phased_input(&net, &miner, "tp", 2, vec![2; 32], None, commit);
+    let (first, a) = submission_input(&net, &miner, "tp", 1, vec![1; 32], None, commit);
+    let (second, b) = submission_input(&net, &miner, "tp", 2, vec![2; 32], None, commit);
     net.deliver(0, a);
     net.deliver(1, b);
     let held = |n: &crate::core::Core| [first, second].iter().filter(|id| n.state.commitment(id).is_some()).count();
