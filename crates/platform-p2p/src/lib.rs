@@ -12,12 +12,16 @@
 //!
 //! Every channel and queue is bounded.
 
+mod api;
+mod client;
 mod codec;
 mod config;
 mod guard;
 mod network;
 mod redial;
 
+pub use api::{Event, MessageId, NoProvider, P2pError, Peer, Provider};
+pub use client::Client;
 pub use config::{P2pConfig, Topic};
 pub use guard::{Admission, GuardCounters, GuardLimits, PeerGuard, Verdict};
-pub use network::{Client, Event, EventLoop, MessageId, NoProvider, P2pError, Peer, Provider, new};
+pub use network::{EventLoop, new};
