@@ -1,18 +1,18 @@
 //! [`SubxtChain`]: the [`Chain`] over subxt's dynamic API and a reconnecting WebSocket client.
 
+mod metagraph;
+mod submit;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
-use platform_types::{Hash, Keypair, MechanismId, NetUid, PublicKey, Uid};
+use platform_types::{Hash, Keypair, MechanismId, NetUid, PublicKey};
 use subxt::backend::legacy::LegacyRpcMethods;
 use subxt::backend::rpc::RpcClient;
 use subxt::backend::rpc::reconnecting_rpc_client::{ExponentialBackoff, RpcClient as ReconnectingClient};
 use subxt::dynamic::{DecodedValueThunk, Value};
-use subxt::error::DispatchError;
 use subxt::ext::scale_decode::DecodeAsType;
 use subxt::storage::Storage;
-use subxt::tx::TxStatus;
 use subxt::utils::{AccountId32, H256};
 use subxt::{OnlineClient, SubstrateConfig};
 use tokio::sync::mpsc;
@@ -21,13 +21,11 @@ use tracing::{debug, warn};
 use crate::calls::{Capabilities, ChainMetadata, PALLET, WeightsCall};
 use crate::chain::{BlockStream, Chain};
 use crate::commit::netuid_index;
-use crate::dispatch::{CallContext, module_error, pool_error};
 use crate::error::ChainError;
 use crate::path::{DEFAULT_BLOCK_TIME_SECS, WeightsContext};
 use crate::sender::SenderState;
-use crate::signer::HotkeySigner;
-use crate::types::{Head, Inclusion, WeightVector};
-use platform_types::{BlockRef, EpochState, Metagraph, Neuron, SubnetParams};
+use crate::types::{Head, Inclusion};
+use platform_types::{BlockRef, EpochState, Metagraph, SubnetParams};
 
 type Client = OnlineClient<SubstrateConfig>;
 
@@ -344,93 +342,8 @@ impl Chain for SubxtChain {
             timelocked_unrevealed,
         })
     }
-
     async fn metagraph(&self, netuid: NetUid, at: Option<BlockRef>) -> Result<Metagraph, ChainError> {
-        let (storage, block) = self.storage_at(at).await?;
-        let params = self.subnet_params(netuid, Some(block)).await?;
-        let caps = self.capabilities();
-        let net = || Value::u128(u128::from(netuid.get()));
-        if !Self::read::<bool>(&storage, "NetworksAdded", vec![net()]).await? {
-            return Err(ChainError::Unsupported(format!("subnet {netuid} (it does not exist)")));
-        }
-        let count: u16 = Self::read(&storage, "SubnetworkN", vec![net()]).await?;
-        let permits: Vec<bool> = Self::read(&storage, "ValidatorPermit", vec![net()]).await?;
-        // `TaoWeight` is one value on current runtimes, a value per subnet on early ones (spec 218).
-        let tao_weight: u64 = match (caps.stake_per_subnet, self.metadata().storage_keys("TaoWeight")) {
-            (true, Some(0)) => Self::read(&storage, "TaoWeight", vec![]).await?,
-            (true, Some(1)) => Self::read(&storage, "TaoWeight", vec![net()]).await?,
-            _ => 0,
-        };
-        let root = || Value::u128(0);
-        // One future per uid: its hotkey, then that hotkey's stake weight.
-        let neurons: Vec<Neuron> = futures::stream::iter(0..count)
-            .map(|uid| {
-                let storage = storage.clone();
-                let validator_permit = permits.get(usize::from(uid)).copied().unwrap_or(false);
-                async move {
-                    let key: AccountId32 =
-                        Self::read(&storage, "Keys", vec![net(), Value::u128(u128::from(uid))]).await?;
-                    let hotkey = PublicKey::from_bytes(key.0);
-                    let stake: u64 = if caps.stake_per_subnet {
-                        // Own alpha and root stake of a hotkey (root only where TaoWeight counts it).
-                        let own = |key: Value| {
-                            let storage = storage.clone();
-                            async move {
-                                let alpha: u64 =
-                                    Self::read(&storage, "TotalHotkeyAlpha", vec![key.clone(), net()]).await?;
-                                let root_stake: u64 = if tao_weight > 0 && netuid.get() != 0 {
-                                    Self::read(&storage, "TotalHotkeyAlpha", vec![key, root()]).await?
-                                } else {
-                                    0
-                                };
-                                Ok::<_, ChainError>((alpha, root_stake))
-                            }
-                        };
-                        let (alpha, root_stake) = own(account(&hotkey)).await?;
-                        let (mut children, mut parents) = (Vec::new(), Vec::new());
-                        if caps.child_keys && netuid.get() != 0 {
-                            let links = |item: &'static str| {
-                                Self::read::<Vec<(u64, AccountId32)>>(&storage, item, vec![account(&hotkey), net()])
-                            };
-                            children = links("ChildKeys").await?;
-                            for (proportion, parent) in links("ParentKeys").await? {
-                                let (p_alpha, p_root) = own(Value::from_bytes(parent.0)).await?;
-                                parents.push((proportion, p_alpha, p_root));
-                            }
-                        }
-                        let to_children: Vec<u64> = children.iter().map(|(p, _)| *p).collect();
-                        let from = |pick: fn(&(u64, u64, u64)) -> u64| -> Vec<(u64, u64)> {
-                            parents.iter().map(|p| (p.0, pick(p))).collect()
-                        };
-                        platform_types::stake_weight(
-                            platform_types::inherited_stake(alpha, &to_children, &from(|p| p.1)),
-                            platform_types::inherited_stake(root_stake, &to_children, &from(|p| p.2)),
-                            tao_weight,
-                        )
-                    } else {
-                        Self::read(&storage, "TotalHotkeyStake", vec![account(&hotkey)]).await?
-                    };
-                    Ok::<_, ChainError>(Neuron { uid: Uid::new(uid), hotkey, stake, validator_permit })
-                }
-            })
-            .buffered(self.read_concurrency)
-            .try_collect()
-            .await?;
-        let owner_coldkey = Self::read::<AccountId32>(&storage, "SubnetOwner", vec![net()]).await?;
-        let owner_hotkey = if caps.owner_hotkey {
-            Some(Self::read::<AccountId32>(&storage, "SubnetOwnerHotkey", vec![net()]).await?)
-        } else {
-            None
-        };
-        let known = |key: AccountId32| (key.0 != [0; 32]).then(|| PublicKey::from_bytes(key.0));
-        Ok(Metagraph {
-            netuid,
-            block,
-            neurons,
-            owner_coldkey: known(owner_coldkey),
-            owner_hotkey: owner_hotkey.and_then(known),
-            params,
-        })
+        self.read_metagraph(netuid, at).await
     }
 
     async fn weights(
@@ -452,87 +365,5 @@ impl Chain for SubxtChain {
             WeightsCall::Commit { netuid, .. } | WeightsCall::CommitTimelocked { netuid, .. } => (*netuid, None),
         };
         self.submit_payload(signer, &payload, netuid, weights).await
-    }
-}
-
-impl SubxtChain {
-    /// Registers `hotkey` on `netuid` by burning TAO from `coldkey` (`burned_register`).
-    pub async fn burned_register(
-        &self,
-        coldkey: &Keypair,
-        netuid: NetUid,
-        hotkey: &PublicKey,
-    ) -> Result<Inclusion, ChainError> {
-        let payload =
-            subxt::dynamic::tx(PALLET, "burned_register", vec![Value::u128(u128::from(netuid.get())), account(hotkey)]);
-        self.submit_payload(coldkey, &payload, netuid, None).await
-    }
-
-    /// Signs, submits and follows `payload` until it is in a block.
-    async fn submit_payload(
-        &self,
-        signer: &Keypair,
-        payload: &subxt::tx::DynamicPayload,
-        netuid: NetUid,
-        weights: Option<&WeightVector>,
-    ) -> Result<Inclusion, ChainError> {
-        let hotkey = signer.public();
-        let mut progress =
-            match self.client.tx().sign_and_submit_then_watch_default(payload, &HotkeySigner(signer)).await {
-                Ok(p) => p,
-                Err(e) => return Err(self.explain(e, netuid, &hotkey, weights).await),
-            };
-        let extrinsic = Hash::from_bytes(progress.extrinsic_hash().0);
-        while let Some(status) = progress.next().await {
-            let status = match status {
-                Ok(s) => s,
-                Err(e) => return Err(self.explain(e, netuid, &hotkey, weights).await),
-            };
-            let in_block = match status {
-                TxStatus::InBestBlock(b) | TxStatus::InFinalizedBlock(b) => b,
-                TxStatus::Error { message } | TxStatus::Invalid { message } | TxStatus::Dropped { message } => {
-                    return Err(pool_error(&message));
-                }
-                _ => continue,
-            };
-            let block_hash = in_block.block_hash();
-            let events = match in_block.wait_for_success().await {
-                Ok(events) => events,
-                Err(e) => return Err(self.explain(e, netuid, &hotkey, weights).await),
-            };
-            let names = events
-                .iter()
-                .filter_map(Result::ok)
-                .map(|ev| format!("{}::{}", ev.pallet_name(), ev.variant_name()))
-                .collect();
-            return Ok(Inclusion { block: self.header_ref(block_hash).await?, extrinsic, events: names });
-        }
-        Err(ChainError::Rpc("the transaction status stream ended before inclusion".into()))
-    }
-
-    /// Turns a subxt error into a typed one, reading the subnet's parameters for context.
-    async fn explain(
-        &self,
-        error: subxt::Error,
-        netuid: NetUid,
-        hotkey: &PublicKey,
-        weights: Option<&WeightVector>,
-    ) -> ChainError {
-        let params = self.subnet_params(netuid, None).await.ok();
-        let ctx = CallContext { netuid: netuid.get(), hotkey, weights, params };
-        match error {
-            subxt::Error::Runtime(DispatchError::Module(module)) => match module.details() {
-                Ok(details) => {
-                    module_error(details.pallet.name(), &details.variant.name, &details.variant.docs.join(" "), &ctx)
-                }
-                Err(_) => ChainError::Dispatch(module.to_string()),
-            },
-            subxt::Error::Runtime(other) => ChainError::Dispatch(other.to_string()),
-            subxt::Error::Transaction(e) => pool_error(&e.to_string()),
-            other => {
-                let text = other.to_string();
-                if text.contains("Invalid Transaction") { pool_error(&text) } else { rpc_err(text) }
-            }
-        }
     }
 }
