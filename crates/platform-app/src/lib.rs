@@ -28,6 +28,7 @@
 //! - [`weights`] turns committed evaluations into one weight vector per mechanism, and the
 //!   committed metagraph snapshot into the validator set.
 
+pub mod committed;
 pub mod genesis;
 pub mod link;
 pub mod participation;
