@@ -80,8 +80,8 @@ impl MessageId {
 /// What the network tells the application.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A gossip message awaiting the application's [`Verdict`] (report it with
-    /// [`Client::report`]; until then it is not forwarded).
+    /// A gossip message awaiting the application's [`Verdict`](crate::Verdict) (report it with
+    /// [`Client::report`](crate::Client::report); until then it is not forwarded).
     Message {
         /// Its id, for the report.
         id: MessageId,

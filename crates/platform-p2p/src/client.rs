@@ -101,7 +101,7 @@ impl Client {
     }
 
     /// Announces on the DHT that this node provides the blob `hash` (served through the
-    /// [`Provider`]).
+    /// [`Provider`](crate::Provider)).
     pub async fn provide(&self, hash: Hash) -> Result<(), P2pError> {
         self.commands.send(Command::Provide { hash }).await.map_err(|_| P2pError::Stopped)
     }

@@ -2,9 +2,9 @@
 //!
 //! The event loop owns the swarm; the client sends it commands over a bounded channel with
 //! oneshot replies; the application receives [`Event`]s over another bounded channel. Gossip
-//! messages are held by gossipsub until the application's [`Verdict`] comes back through
+//! messages are held by gossipsub until the application's [`Verdict`](crate::Verdict) comes back through
 //! [`Client::report`]: only accepted messages are forwarded, and the verdict feeds both
-//! gossipsub's peer scoring and the [`PeerGuard`].
+//! gossipsub's peer scoring and the [`PeerGuard`](crate::PeerGuard).
 
 mod commands;
 mod gossip;
