@@ -2,17 +2,17 @@
 //! [`RunningNode::submit`](crate::RunningNode)) waits here for its signature check; the
 //! [`Verifier`] gathers the submissions that arrive while earlier checks run and verifies each
 //! gathering together (schnorrkel batch verification costs a fraction of one-by-one checks per
-//! signature), on one checking thread per core. A quiet node checks one at a time, as
+//! signature), on at most one blocking thread per core. A quiet node checks one at a time, as
 //! before; a busy one checks in ever larger batches, like the group commit that follows.
 //!
 //! A batch with a bad signature is checked again one by one, so each submitter gets its own
 //! answer; forged submissions cost their sender's batch about one and a half checks each.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use platform_types::{Envelope, EnvelopeError, NetUid, Signed, Submission};
 use prometheus_client::metrics::histogram::Histogram;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Submissions checked together, at most.
 const MAX_BATCH: usize = 1024;
@@ -29,29 +29,33 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// Starts `threads` checking threads; each batch's size goes to `batches`. The threads end
-    /// when every handle is gone.
-    ///
-    /// One thread at a time gathers: it waits for the first submission, takes every one queued
-    /// behind it, lets the next thread gather, and checks its batch. So a quiet node checks each
-    /// submission as it comes, and a busy one in batches of what arrived while the others checked.
+    /// Starts the task (inside a tokio runtime), checking on at most `threads` threads at once;
+    /// each batch's size goes to `batches`.
     pub fn start(netuid: NetUid, threads: usize, batches: Histogram) -> Verifier {
-        let (queue, requests) = mpsc::channel::<(Envelope, Reply)>(QUEUE);
-        let requests = Arc::new(Mutex::new(requests));
-        for _ in 0..threads.max(1) {
-            let (requests, batches) = (requests.clone(), batches.clone());
-            let checker = move || {
-                while let Some(batch) = gather(&requests) {
-                    batches.observe(batch.len() as f64);
+        let (queue, mut requests) = mpsc::channel::<(Envelope, Reply)>(QUEUE);
+        tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(threads.max(1)));
+            while let Some(first) = requests.recv().await {
+                // While every thread is busy, arrivals gather into the next batch.
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match requests.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
+                }
+                batches.observe(batch.len() as f64);
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
                     let (envelopes, replies): (Vec<Envelope>, Vec<Reply>) = batch.into_iter().unzip();
                     let results = Envelope::open_batch::<Submission>(envelopes, netuid);
                     for (result, reply) in results.into_iter().zip(replies) {
                         let _ = reply.send(result);
                     }
-                }
-            };
-            std::thread::Builder::new().name("platform-verify".into()).spawn(checker).expect("a checking thread");
-        }
+                });
+            }
+        });
         Verifier { queue }
     }
 
@@ -62,20 +66,6 @@ impl Verifier {
         self.queue.send((envelope, reply)).await.ok()?;
         answer.await.ok()
     }
-}
-
-/// The next batch: the first submission waited for, then every one queued behind it (at most
-/// [`MAX_BATCH`]). `None` once every handle is gone.
-fn gather(requests: &Mutex<mpsc::Receiver<(Envelope, Reply)>>) -> Option<Vec<(Envelope, Reply)>> {
-    let mut requests = requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut batch = vec![requests.blocking_recv()?];
-    while batch.len() < MAX_BATCH {
-        match requests.try_recv() {
-            Ok(request) => batch.push(request),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
 }
 
 #[cfg(test)]
