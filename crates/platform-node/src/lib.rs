@@ -19,6 +19,7 @@ pub mod config;
 mod core;
 mod effects;
 mod epoch_answers;
+mod evaluation_ingress;
 mod evaluation_run;
 mod evaluations;
 pub mod evaluator;

@@ -16,7 +16,9 @@ pub mod byzantine;
 mod network;
 mod node;
 mod run;
+mod scenario;
 
 pub use byzantine::Behaviour;
 pub use network::LinkConfig;
-pub use run::{Report, Scenario, run};
+pub use run::run;
+pub use scenario::{Report, Scenario};

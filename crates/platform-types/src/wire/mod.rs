@@ -7,6 +7,8 @@
 
 mod challenge;
 mod consensus;
+mod message;
+mod metagraph;
 mod sync;
 mod work;
 
@@ -25,7 +27,7 @@ mod pb {
     include!(concat!(env!("OUT_DIR"), "/platform_network.v1.rs"));
 }
 
-pub use consensus::Message;
+pub use message::Message;
 
 /// A protocol value with a validated binary encoding.
 pub trait Codec: Sized {
