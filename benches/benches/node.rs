@@ -242,6 +242,11 @@ fn submit_http(url: &str, envelopes: Vec<Envelope>, threads: usize) -> (usize, D
 }
 
 async fn metric(url: &str, name: &str) -> u64 {
+    metric_f64(url, name).await as u64
+}
+
+/// The value of metric `name` at `url` (0 when absent).
+async fn metric_f64(url: &str, name: &str) -> f64 {
     let url = format!("{url}/metrics");
     let text = tokio::task::spawn_blocking(move || {
         ureq::get(&url).call().ok().and_then(|mut r| r.body_mut().read_to_string().ok()).unwrap_or_default()
@@ -252,7 +257,7 @@ async fn metric(url: &str, name: &str) -> u64 {
         .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+        .unwrap_or(0.0)
 }
 
 /// The cumulative buckets `(upper bound in seconds, count)` of histogram `name` at `url`.
@@ -388,6 +393,8 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
     for name in &stages {
         stages_before.push(histogram(&url0, name).await);
     }
+    let commit_turns_before = histogram(&url0, "platform_commit_turn_seconds").await;
+    let committing_before = metric_f64(&url0, "platform_commit_turn_seconds_sum").await;
     let cpu_before = cpu_by_thread();
     let unix = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let direct_from = unix();
@@ -395,6 +402,10 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
     // Wall-clock bounds of the direct phase, to slice a profile (`perf record -k realtime`).
     eprintln!("throughput: direct phase from {direct_from:.3} to {:.3} (Unix seconds)", unix());
     let direct_cores = cores_used(&cpu_before, &cpu_by_thread(), direct_time);
+    let commit_turns = histogram(&url0, "platform_commit_turn_seconds").await;
+    let committing = metric_f64(&url0, "platform_commit_turn_seconds_sum").await - committing_before;
+    let commit_turn =
+        (quantile(&commit_turns_before, &commit_turns, 0.5), quantile(&commit_turns_before, &commit_turns, 0.99).0);
     let mut stage_quantiles = Vec::new();
     for (name, before) in stages.iter().zip(&stages_before) {
         let after = histogram(&url0, name).await;
@@ -432,6 +443,14 @@ async fn throughput_and_memory(rows: &mut Vec<String>) {
         ms(store),
         ms(write),
         n(write_batch)
+    ));
+    let ((turn_p50, blocks), turn_p99) = commit_turn;
+    rows.push(format!(
+        "| the event loop's turns committing a block (same phase; it admits nothing meanwhile) | {blocks} blocks, p50 {:.1} ms, p99 {:.1} ms: {:.0} ms in all, {:.1} % of the phase | | |",
+        turn_p50 * 1e3,
+        turn_p99 * 1e3,
+        committing * 1e3,
+        100.0 * committing / direct_time.as_secs_f64()
     ));
     rows.push(format!(
         "| accepted over HTTP (32 keep-alive clients in the same process) | {http_ok} in {:.2} s: **{http_rate:.0}/s** | verification only, 2 threads: {baseline:.0}/s | {:.2} |",

@@ -189,6 +189,8 @@ impl AppState {
     pub fn apply_block(&mut self, block: &Block, ctx: &Context<'_>) -> Effects {
         let mut effects = Effects::default();
         let header = &block.header;
+        // Hashed once: every submission the block orders records it.
+        let block_hash = block.hash();
         if self.registry.weights_epoch.is_none() {
             self.registry.weights_epoch = Some(header.epoch);
         }
@@ -212,8 +214,7 @@ impl AppState {
             match change {
                 Change::Commitment(id, info, task_epoch, task_seed) => {
                     ordered.push((info.miner, info.timestamp_ms, id));
-                    let commitment =
-                        Commitment { id, height: header.height, block_hash: block.hash(), task_seed, revealed: false };
+                    let commitment = Commitment { id, height: header.height, block_hash, task_seed, revealed: false };
                     self.commitments.insert((info.challenge.as_str().to_owned(), info.miner, task_epoch), commitment);
                     effects.commitments.push(id);
                 }
@@ -237,7 +238,7 @@ impl AppState {
                             challenge: info.challenge,
                             miner: info.miner,
                             height: header.height,
-                            block_hash: block.hash(),
+                            block_hash,
                             epoch: header.epoch,
                             evaluations: Evaluations::default(),
                             revealed,
@@ -285,18 +286,18 @@ impl AppState {
         if header.epoch > self.tip.epoch {
             self.prune_participation(header.epoch);
         }
-        self.move_phases(header.epoch, &block.hash(), header.height);
+        self.move_phases(header.epoch, &block_hash, header.height);
         let prev_root = self.tip.state_root;
         let registry_hash = hash_of(&self.registry);
         self.chain = Some(header.chain);
-        self.tip = Tip { height: header.height, hash: block.hash(), state_root: Hash::ZERO, epoch: header.epoch };
+        self.tip = Tip { height: header.height, hash: block_hash, state_root: Hash::ZERO, epoch: header.epoch };
         self.tip.state_root = if self.is_snapshot_height(header.height) {
             let snapshot = self.snapshot(prev_root);
             let root = snapshot.manifest.root();
             effects.snapshot = Some(snapshot);
             root
         } else {
-            blake2b_256_parts(&[prev_root.as_bytes(), block.hash().as_bytes(), registry_hash.as_bytes()])
+            blake2b_256_parts(&[prev_root.as_bytes(), block_hash.as_bytes(), registry_hash.as_bytes()])
         };
         effects
     }

@@ -58,6 +58,9 @@ pub struct Metrics {
     /// Seconds from this validator first holding a height's proposal (built or received) to
     /// committing that height.
     pub commit_latency: Histogram,
+    /// Seconds the event loop spent committing one block: storing it, applying it and
+    /// handing on what it started (the loop admits nothing meanwhile).
+    pub commit_turn: Histogram,
     /// Seconds a submission handed to this validator (HTTP or directly) waited for its
     /// signature check: the verifier's queue and its batch.
     pub admission_check: Histogram,
@@ -144,6 +147,7 @@ impl Default for Metrics {
             data_bytes: Gauge::default(),
             score_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             commit_latency: Histogram::new(exponential_buckets(0.002, 1.25, 36)),
+            commit_turn: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
             admission_check: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
             admission_check_batch: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             admission_store: Histogram::new(exponential_buckets(0.000_05, 1.5, 30)),
@@ -240,6 +244,11 @@ impl Default for Metrics {
                 "commit_latency_seconds",
                 "Seconds from holding a height's proposal to committing it",
                 &metrics.commit_latency,
+            ),
+            (
+                "commit_turn_seconds",
+                "Seconds the event loop spent committing one block (it admits nothing meanwhile)",
+                &metrics.commit_turn,
             ),
             (
                 "admission_check_seconds",
