@@ -17,6 +17,7 @@ mod audit;
 mod cache;
 mod engine;
 mod error;
+mod exports;
 mod host;
 mod inspect;
 #[cfg(target_os = "linux")]

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use platform_storage::Store;
 use platform_types::{Hash, RuntimePolicy, blake2b_256};
-use wasmer::{ExternType, FunctionEnv, FunctionType, Type};
+use wasmer::FunctionEnv;
 
 use crate::abi::{self, EpochInput, EvalInput, Verdict, decode_epoch_verdicts, decode_verdict};
 use crate::audit::{AuditLog, AuditRecord, AuditResult};
 use crate::cache::{CacheStats, ModuleCache};
 use crate::engine::{Compiled, EngineConfig};
 use crate::error::RuntimeError;
+use crate::exports::{check_export, check_exports, check_import_types, entry_type};
 use crate::host::{self, HostEnv, Participation};
 use crate::inspect::{self, ImportRule};
 use crate::nested::NestedLimits;
@@ -368,55 +369,4 @@ struct RunStats {
     fuel_used: u64,
     nested_fuel_used: u64,
     host_calls: u32,
-}
-
-/// The type of every entry point: `(ptr, len) -> ptr << 32 | len`.
-fn entry_type() -> FunctionType {
-    FunctionType::new([Type::I32, Type::I32], [Type::I64])
-}
-
-fn check_exports(compiled: &Compiled, entry: &'static str) -> Result<(), RuntimeError> {
-    check_export(compiled, abi::EXPORT_MEMORY, None, "a memory")?;
-    check_export(compiled, abi::EXPORT_ALLOC, Some(FunctionType::new([Type::I32], [Type::I32])), "(i32) -> i32")?;
-    check_export(compiled, entry, Some(entry_type()), "(i32, i32) -> i64")
-}
-
-/// Checks that `name` is exported as a function of type `want`, or as a memory when `want` is
-/// `None`.
-fn check_export(
-    compiled: &Compiled,
-    name: &'static str,
-    want: Option<FunctionType>,
-    expected: &'static str,
-) -> Result<(), RuntimeError> {
-    let found = compiled.module.exports().find(|e| e.name() == name).map(|e| e.ty().clone());
-    let ok = match (found, want) {
-        (Some(ExternType::Memory(_)), None) => true,
-        (Some(ExternType::Function(ty)), Some(want)) => ty == want,
-        _ => false,
-    };
-    if ok { Ok(()) } else { Err(RuntimeError::BadExport { name, expected }) }
-}
-
-/// Compares each import's type with the host function of that name.
-fn check_import_types(compiled: &Compiled) -> Result<(), RuntimeError> {
-    let mut store = wasmer::Store::new(compiled.engine.clone());
-    let env = FunctionEnv::new(&mut store, HostEnv::new([0; 32], 0, None));
-    let imports = host::imports(&mut store, &env, host::HOST_FUNCTIONS.iter().copied());
-    for import in compiled.module.imports() {
-        let provided = imports.get_export(import.module(), import.name());
-        let matches = match (provided, import.ty()) {
-            (Some(wasmer::Extern::Function(f)), ExternType::Function(want)) => f.ty(&store) == *want,
-            _ => false,
-        };
-        if !matches {
-            let provided_ty = imports.get_export(import.module(), import.name()).map(|e| e.ty(&store));
-            return Err(RuntimeError::ForbiddenImport {
-                module: import.module().to_owned(),
-                name: import.name().to_owned(),
-                reason: format!("type {:?} does not match the host function's {:?}", import.ty(), provided_ty),
-            });
-        }
-    }
-    Ok(())
 }
