@@ -170,7 +170,41 @@ impl LocalChain {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        Ok(LocalChain { child, port, rpc, log })
+        let chain = LocalChain { child, port, rpc, log };
+        chain.ensure_first_block().await?;
+        Ok(chain)
+    }
+
+    /// Makes sure block 1 exists. chopsticks builds it at start-up, stamping it from two reads
+    /// of the wall clock (the slot in its digest, the timestamp inherent) since the genesis
+    /// holds no timestamp; when a slot boundary (3 s) passes between the reads — likely on a
+    /// loaded machine — Aura refuses the block ("Timestamp slot must match `CurrentSlot`"), and
+    /// every later try can fail alike: the first transaction was then never included (seen: a
+    /// 16-validator devnet waited 600 s for its first registration). Here, a chain still at its
+    /// genesis gets a timestamp (now) and block 1 is built from that one value.
+    async fn ensure_first_block(&self) -> Result<(), ChainError> {
+        if self.head_number().await? > 0 {
+            return Ok(());
+        }
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        self.set_storage(json!({ "Timestamp": { "Now": now_ms as u64 } })).await?;
+        self.new_blocks(1).await?;
+        match self.head_number().await? {
+            0 => Err(ChainError::Rpc(format!(
+                "chopsticks could not build block 1; the end of its log:\n{}",
+                self.log_tail()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The number of the chain's head.
+    pub async fn head_number(&self) -> Result<u64, ChainError> {
+        let header = self.request("chain_getHeader", &[]).await?;
+        header["number"]
+            .as_str()
+            .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| ChainError::Rpc(format!("a header without a number: {header}")))
     }
 
     /// The WebSocket endpoint.
@@ -188,25 +222,25 @@ impl LocalChain {
         &self.log
     }
 
+    /// The last lines of chopsticks' log, for an error message.
+    pub fn log_tail(&self) -> String {
+        read_tail(&self.log)
+    }
+
     /// Builds `count` empty blocks.
     pub async fn new_blocks(&self, count: u32) -> Result<(), ChainError> {
-        let _: Json = self
-            .rpc
-            .request("dev_newBlock", params(&[json!({ "count": count })])?)
-            .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
-        Ok(())
+        self.request("dev_newBlock", &[json!({ "count": count })]).await.map(drop)
+    }
+
+    /// Calls JSON-RPC `method` (the node's, or chopsticks' `dev_*`) with `args`.
+    pub async fn request(&self, method: &str, args: &[Json]) -> Result<Json, ChainError> {
+        self.rpc.request(method, params(args)?).await.map_err(|e| ChainError::Rpc(e.to_string()))
     }
 
     /// Sets storage from chopsticks' `{Pallet: {Item: value | [[keys], value]...}}` JSON.
     /// A falsy value (0, false) deletes the entry, so the runtime's default applies.
     pub async fn set_storage(&self, storage: Json) -> Result<(), ChainError> {
-        let _: Json = self
-            .rpc
-            .request("dev_setStorage", params(&[storage])?)
-            .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
-        Ok(())
+        self.request("dev_setStorage", &[storage]).await.map(drop)
     }
 
     /// Stops chopsticks.

@@ -25,6 +25,24 @@ async fn set_subnet_item(fx: &Fixture, item: &str, value: serde_json::Value) {
     fx.local.set_storage(json!({ "SubtensorModule": { item: [[[NETUID], value]] } })).await.expect("set storage");
 }
 
+/// Hole: chopsticks builds block 1 at start-up from two reads of the wall clock (the digest's
+/// slot, the timestamp inherent); a slot boundary (3 s) between them made Aura refuse it, every
+/// try after could fail alike under load, and the first transaction was never included (a
+/// 16-validator devnet waited 600 s for its first registration). A started chain is past its
+/// genesis, so that every later block's slot and timestamp come from the stored timestamp; and
+/// blocks keep building after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_chain_is_past_its_genesis_and_keeps_building_blocks() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let first = fx.local.head_number().await.expect("head");
+        assert!(first >= 1, "the chain is still at its genesis");
+        fx.local.new_blocks(2).await.expect("new blocks");
+        assert_eq!(fx.local.head_number().await.expect("head"), first + 2, "{}", fx.local.log_tail());
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registered_hotkeys_appear_in_the_metagraph_with_stake_and_permits() {
     let Some(fx) = start().await else { return };
