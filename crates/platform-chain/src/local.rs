@@ -181,8 +181,9 @@ impl LocalChain {
     /// loaded machine — Aura refuses the block ("Timestamp slot must match `CurrentSlot`"), and
     /// every later try can fail alike: the first transaction was then never included (seen: a
     /// 16-validator devnet waited 600 s for its first registration). Here, a chain still at its
-    /// genesis gets a timestamp (now) and block 1 is built from that one value.
-    async fn ensure_first_block(&self) -> Result<(), ChainError> {
+    /// genesis gets a timestamp (now) and block 1 is built from that one value. Called by
+    /// [`start`](Self::start); nothing happens on a chain past its genesis.
+    pub async fn ensure_first_block(&self) -> Result<(), ChainError> {
         if self.head_number().await? > 0 {
             return Ok(());
         }

@@ -43,6 +43,24 @@ async fn a_started_chain_is_past_its_genesis_and_keeps_building_blocks() {
     .await;
 }
 
+/// The repair itself: a chain left at its genesis (set back to it here; at start-up it is left
+/// there when Aura refused block 1) gets a stored timestamp, builds block 1 from it, and keeps
+/// building.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_left_at_its_genesis_builds_block_one_from_a_stored_timestamp() {
+    let Some(fx) = start().await else { return };
+    within(async {
+        let genesis = fx.local.request("chain_getBlockHash", &[json!(0)]).await.expect("genesis hash");
+        fx.local.request("dev_setHead", &[genesis]).await.expect("back to the genesis");
+        assert_eq!(fx.local.head_number().await.expect("head"), 0);
+        fx.local.ensure_first_block().await.expect("block 1 builds");
+        assert_eq!(fx.local.head_number().await.expect("head"), 1, "{}", fx.local.log_tail());
+        fx.local.new_blocks(2).await.expect("new blocks");
+        assert_eq!(fx.local.head_number().await.expect("head"), 3, "{}", fx.local.log_tail());
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registered_hotkeys_appear_in_the_metagraph_with_stake_and_permits() {
     let Some(fx) = start().await else { return };
