@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use platform_types::{
-    Action, Block, BlockRef, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey, SubmissionId,
-    SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
+    Action, Block, BlockHeader, BlockRef, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey,
+    SubmissionId, SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
 };
 
 use crate::link::ChainView;
@@ -102,13 +102,20 @@ impl AppState {
     /// Checks a proposed block against the rules, without changing anything: its height, its
     /// link to the chain and epoch ([`ChainView::check`]), then every action in order.
     pub fn check_block(&self, block: &Block, ctx: &Context<'_>) -> Result<(), Invalid> {
-        if block.header.height != self.tip.height.next() {
-            return Err(rule(format!("height {} does not follow {}", block.header.height, self.tip.height)));
-        }
-        let chain = ctx.chain.ok_or(Invalid::ChainNotSeen(block.header.chain.number))?;
-        chain.check(&block.header, self.chain, self.tip.epoch)?;
+        self.check_header(&block.header, ctx)?;
         let mut checker = self.checker(block.header.epoch);
         block.actions.iter().try_for_each(|action| checker.push(action, ctx))
+    }
+
+    /// The part of [`AppState::check_block`] that is not about the actions: the header's
+    /// height and its link to the chain and epoch. A leader whose block's actions are the
+    /// ones its [`AppState::checker`] just passed one by one checks only this.
+    pub fn check_header(&self, header: &BlockHeader, ctx: &Context<'_>) -> Result<(), Invalid> {
+        if header.height != self.tip.height.next() {
+            return Err(rule(format!("height {} does not follow {}", header.height, self.tip.height)));
+        }
+        let chain = ctx.chain.ok_or(Invalid::ChainNotSeen(header.chain.number))?;
+        chain.check(header, self.chain, self.tip.epoch)
     }
 
     /// Checks the actions of a block of `epoch` one by one, each against the state as the

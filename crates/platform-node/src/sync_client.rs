@@ -1,6 +1,6 @@
 //! The sync client actor: asks peers for what the event loop lacks — committed blocks it fell
 //! behind on, and the bodies of submissions a committed block orders — and answers with
-//! [`Input::Synced`] or [`Input::Bodies`]. The serving side is `records.rs` (the p2p layer's
+//! [`Input::Synced`] or [`Input::Bodies`]. The serving side is `records/` (the p2p layer's
 //! [`platform_p2p::Provider`]).
 //!
 //! Ingress: [`Request`]s through the loop's [`Mailbox`] of [`MAILBOX`] messages, which the loop

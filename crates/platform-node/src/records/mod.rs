@@ -13,6 +13,10 @@ use platform_types::{
     SubmissionId, SyncRequest, SyncResponse, ValidatorSet,
 };
 
+mod keys;
+
+pub(crate) use keys::*;
+
 /// A stored submission's payload ([`Records::payload`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum StoredPayload {
@@ -22,63 +26,10 @@ pub enum StoredPayload {
     MissingBlob(Hash),
 }
 
-const GENESIS_KEY: &[u8] = b"genesis/validators";
-/// The validator set this node derived from the metagraph while it has no genesis: what it
-/// vouches for when asked, until a genesis is adopted (`platform_app::GenesisVotes`).
-const CANDIDATE_KEY: &[u8] = b"genesis/candidate";
-/// Prefix of the weights this validator sent to the chain, one JSON record per epoch.
-const WEIGHTS_PREFIX: &[u8] = b"history/";
-const P2P_KEY: &[u8] = b"p2p/identity";
-/// Acknowledged submissions no committed block has ordered yet, by id (empty values): what a
-/// restart puts back in the mempool, read without scanning every submission ever stored.
-const PENDING_PREFIX: &[u8] = b"pending/";
-
-pub(crate) fn pending_key(id: &SubmissionId) -> Vec<u8> {
-    [PENDING_PREFIX, id.0.as_bytes()].concat()
-}
-
-/// Which submissions reference a stored blob (empty values): pruning deletes a blob only once
-/// no stored submission references it.
-const BLOB_REF_PREFIX: &[u8] = b"blobref/";
-
-pub(crate) fn blob_refs_prefix(hash: &Hash) -> Vec<u8> {
-    [BLOB_REF_PREFIX, hash.as_bytes()].concat()
-}
-
-pub(crate) fn blob_ref_key(hash: &Hash, id: &SubmissionId) -> Vec<u8> {
-    [BLOB_REF_PREFIX, hash.as_bytes(), id.0.as_bytes()].concat()
-}
 /// Storage operations of the node, over any [`Store`].
 #[derive(Clone)]
 pub struct Records {
     store: Arc<dyn Store>,
-}
-
-pub(crate) fn height_key(height: u64) -> [u8; 8] {
-    height.to_be_bytes()
-}
-
-fn weights_key(epoch: u64) -> Vec<u8> {
-    format!("history/{epoch:020}").into_bytes()
-}
-
-pub(crate) fn reason_key(id: &SubmissionId) -> Vec<u8> {
-    [&b"reason/"[..], id.0.as_bytes()].concat()
-}
-
-pub(crate) fn retired_key(id: &SubmissionId) -> Vec<u8> {
-    [&b"retired/"[..], id.0.as_bytes()].concat()
-}
-
-const RETIRED_BY_MINER_PREFIX: &[u8] = b"retiredby/";
-
-/// A miner's retired submission, newest first in key order (the height inverted).
-pub(crate) fn retired_by_miner_key(miner: &PublicKey, height: platform_types::Height, id: &SubmissionId) -> Vec<u8> {
-    [RETIRED_BY_MINER_PREFIX, miner.as_bytes(), &(u64::MAX - height.get()).to_be_bytes(), id.0.as_bytes()].concat()
-}
-
-fn weights_epoch(key: &[u8]) -> Option<u64> {
-    std::str::from_utf8(key.strip_prefix(WEIGHTS_PREFIX)?).ok()?.parse().ok()
 }
 
 impl Records {
@@ -415,132 +366,4 @@ impl Provider for Records {
 }
 
 #[cfg(test)]
-mod tests {
-    use platform_storage::MemoryStore;
-
-    use super::*;
-
-    /// Block 1 ordering `actions`, with a certificate (no votes: the store does not check them).
-    fn first_block(actions: Vec<platform_types::Action>) -> (Block, QuorumCertificate) {
-        use platform_types::{BlockHeaderFields, BlockRef, Epoch, Height, PublicKey, View, VoteKind};
-        let fields = BlockHeaderFields {
-            height: Height::new(1),
-            epoch: Epoch::new(0),
-            chain: BlockRef::default(),
-            parent_hash: Hash::ZERO,
-            parent_state_root: Hash::ZERO,
-            proposer: PublicKey::from_bytes([1; 32]),
-            validators_hash: Hash::ZERO,
-        };
-        let block = Block::new(fields, actions);
-        let certificate = QuorumCertificate {
-            kind: VoteKind::Commit,
-            height: Height::new(1),
-            view: View::new(0),
-            block_hash: block.hash(),
-            votes: Vec::new(),
-        };
-        (block, certificate)
-    }
-
-    /// Hole: after 1 000 epochs `/weights/history` showed the oldest records, not the newest.
-    #[test]
-    fn weights_history_is_the_newest_records_newest_first() {
-        let records = Records::new(Arc::new(MemoryStore::new()));
-        assert!(records.weights_history(10).expect("history").is_empty());
-        for epoch in 1..=1_005u64 {
-            records.put_weights_record(epoch, epoch.to_string().as_bytes()).expect("put");
-        }
-        let history = records.weights_history(1_000).expect("history");
-        let epochs: Vec<u64> =
-            history.iter().map(|v| std::str::from_utf8(v).expect("utf8").parse().expect("epoch")).collect();
-        assert_eq!(epochs.len(), 1_000);
-        assert_eq!(epochs.first(), Some(&1_005));
-        assert_eq!(epochs.last(), Some(&6));
-        assert!(epochs.windows(2).all(|w| w[0] == w[1] + 1));
-        assert_eq!(records.latest_weights_record().expect("latest").as_deref(), Some(&b"1005"[..]));
-    }
-
-    /// A restart puts back in the mempool the acknowledged submissions no stored block orders,
-    /// found through their pending marks, not by reading every submission ever stored.
-    #[test]
-    fn pending_submissions_are_those_no_stored_block_orders() {
-        use platform_types::{Action, PublicKey};
-        let records = Records::new(Arc::new(MemoryStore::new()));
-        let ids: Vec<SubmissionId> = (1..=3u8).map(|i| SubmissionId(Hash::from_bytes([i; 32]))).collect();
-        let envelope = |i: u8| {
-            Envelope {
-                kind: platform_types::MessageKind::Submission,
-                payload: vec![i],
-                signer: PublicKey::from_bytes([i; 32]),
-                signature: platform_types::Signature::from_bytes([0; 64]),
-            }
-            .to_bytes()
-        };
-        let bodies: Vec<Vec<u8>> = (1..=3u8).map(envelope).collect();
-        records.put_admitted(ids.iter().zip(&bodies).map(|(id, b)| (id, &b[..], None))).expect("stored");
-        // A body fetched for a committing block is not pending.
-        let fetched = SubmissionId(Hash::from_bytes([9; 32]));
-        records.put_submissions([(&fetched, &envelope(9)[..])]).expect("stored");
-        let pending = |r: &Records| r.pending_submissions().into_iter().map(|(id, _)| id).collect::<Vec<_>>();
-        assert_eq!(pending(&records), ids);
-
-        let (block, certificate) = first_block(vec![Action::Submission(ids[0]), Action::Submission(ids[2])]);
-        records.put_block(&block, &certificate).expect("stored");
-        assert_eq!(pending(&records), vec![ids[1]], "the two ordered are no longer pending");
-        assert!(records.has_submission(&ids[0]), "their bodies stay");
-    }
-
-    /// Hole: the public history (`POST /sync`, `GET /blobs/{hash}`, open to anyone) must not show
-    /// a miner's answer before a block orders it, or another miner could copy it first. It serves
-    /// ordered submissions' bodies and payloads, and modules; not what is still pending.
-    #[test]
-    fn the_public_history_shows_no_submission_still_pending() {
-        use platform_types::{Action, Height, PublicKey};
-        let records = Records::new(Arc::new(MemoryStore::new()));
-        let envelope = |i: u8| Envelope {
-            kind: platform_types::MessageKind::Submission,
-            payload: vec![i],
-            signer: PublicKey::from_bytes([i; 32]),
-            signature: platform_types::Signature::from_bytes([0; 64]),
-        };
-        let (ordered, waiting) = (envelope(1), envelope(2));
-        let ids = [SubmissionId(ordered.payload_hash()), SubmissionId(waiting.payload_hash())];
-        let blobs =
-            [b"ordered payload".to_vec(), b"waiting payload".to_vec()].map(|b| (platform_types::blake2b_256(&b), b));
-        let bodies = [ordered.to_bytes(), waiting.to_bytes()];
-        records.put_admitted((0..2).map(|i| (&ids[i], bodies[i].as_slice(), Some(&blobs[i])))).expect("stored");
-        let module = b"module bytes";
-        records.put_blob(&platform_types::blake2b_256(module), module).expect("stored");
-        let (block, certificate) = first_block(vec![Action::Submission(ids[0])]);
-        records.put_block(&block, &certificate).expect("stored");
-
-        assert_eq!(records.public_blob(&blobs[0].0), Some(blobs[0].1.clone()), "an ordered payload");
-        assert_eq!(records.public_blob(&blobs[1].0), None, "a payload still waiting");
-        assert!(records.blob(&blobs[1].0).is_some(), "(held, for the validators)");
-        assert_eq!(records.public_blob(&platform_types::blake2b_256(module)).as_deref(), Some(&module[..]), "a module");
-        let answer = records.public_sync(&SyncRequest::Submissions(ids.to_vec()));
-        assert_eq!(SyncResponse::from_bytes(&answer).expect("decodes"), SyncResponse::Submissions(vec![ordered]));
-        let to_peers = Provider::sync(&records, &SyncRequest::Submissions(ids.to_vec()).to_bytes());
-        let SyncResponse::Submissions(both) = SyncResponse::from_bytes(&to_peers).expect("decodes") else {
-            panic!("submissions")
-        };
-        assert_eq!(both.len(), 2, "validators still get both");
-        let blocks = records.public_sync(&SyncRequest::Blocks { from: Height::new(1) });
-        assert_eq!(
-            SyncResponse::from_bytes(&blocks).expect("decodes"),
-            SyncResponse::Blocks(vec![(block, certificate)])
-        );
-    }
-
-    #[test]
-    fn weights_history_skips_epochs_without_weights() {
-        let records = Records::new(Arc::new(MemoryStore::new()));
-        for epoch in [3u64, 10, 11, 500, 501] {
-            records.put_weights_record(epoch, epoch.to_string().as_bytes()).expect("put");
-        }
-        let history = records.weights_history(4).expect("history");
-        assert_eq!(history, vec![b"501".to_vec(), b"500".to_vec(), b"11".to_vec(), b"10".to_vec()]);
-        assert_eq!(records.weights_history(100).expect("history").len(), 5);
-    }
-}
+mod tests;
