@@ -8,6 +8,8 @@ busier and shorten the run; the unit-test binaries fill the gaps.
 
     cargo test --workspace --all-targets --no-run --message-format=json-render-diagnostics > build.json
     python3 tests/lanes.py build.json [--lanes 2]
+    cargo build --workspace --examples --message-format=json-render-diagnostics >> build.json
+    python3 tests/lanes.py build.json --example platform-node simulate_node   # prints its path
 
 Each binary runs as `cargo test` would run it (from its package's directory, with
 CARGO_MANIFEST_DIR and CARGO_PKG_NAME set, no arguments); its output is printed whole when it
@@ -35,18 +37,23 @@ LONG = [
 ]
 
 
-def test_binaries(messages):
-    """(package, target, kind, executable, manifest dir) of every test binary cargo built."""
-    found = []
-    seen = set()
+def executables(messages):
+    """Cargo's messages (JSON lines) of every artifact that is an executable."""
     for line in messages:
         line = line.strip()
         if not line.startswith("{"):
             continue
         message = json.loads(line)
-        if message.get("reason") != "compiler-artifact":
-            continue
-        if not message.get("profile", {}).get("test") or not message.get("executable"):
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            yield message
+
+
+def test_binaries(messages):
+    """(package, target, kind, executable, manifest dir) of every test binary cargo built."""
+    found = []
+    seen = set()
+    for message in executables(messages):
+        if not message.get("profile", {}).get("test"):
             continue
         executable = message["executable"]
         if executable in seen:
@@ -64,6 +71,30 @@ def test_binaries(messages):
                 "dir": os.path.dirname(message["manifest_path"]),
             }
         )
+    return found
+
+
+def example(messages, package, name):
+    """The executable of `package`'s example `name`, built as a program (`cargo build --workspace
+    --examples` after the test build: the workspace's unified features, so nothing but the
+    example itself is compiled again, where `cargo run -p PACKAGE` would rebuild dependencies
+    with that package's own features)."""
+    found = None
+    owners = {}
+    for message in executables(messages):
+        if message.get("profile", {}).get("test"):
+            continue  # built as a test harness by --all-targets, not as the program
+        target = message["target"]
+        if "example" not in target["kind"]:
+            continue
+        owner = package_name(message["package_id"], message["manifest_path"])
+        owners.setdefault(message["executable"], set()).add(owner)
+        if target["name"] == name and owner == package:
+            found = message["executable"]
+    # Cargo copies each example to examples/NAME: two packages' examples of one name share that
+    # path, and it holds whichever was linked last.
+    if found is not None and len(owners[found]) > 1:
+        raise SystemExit(f"lanes: {found} is the example of several packages ({', '.join(sorted(owners[found]))}); rename one")
     return found
 
 
@@ -112,7 +143,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("messages", help="cargo's JSON messages from the --no-run build")
     parser.add_argument("--lanes", type=int, default=2, help="binaries running at once (default 2)")
+    parser.add_argument(
+        "--example", nargs=2, metavar=("PACKAGE", "NAME"), help="print the path of this example's executable and exit"
+    )
     args = parser.parse_args()
+
+    if args.example:
+        with open(args.messages, encoding="utf-8") as f:
+            path = example(f, *args.example)
+        if path is None:
+            print(f"lanes: no example {args.example[1]} of {args.example[0]} in the build's messages", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
 
     with open(args.messages, encoding="utf-8") as f:
         queue = ordered(test_binaries(f))

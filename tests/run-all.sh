@@ -37,6 +37,18 @@ fi
 
 log="$(mktemp)"
 build=""
+# Waits for the background job in $build, prints its output ($2) and stops the run if it ($1)
+# failed.
+finish_background() {
+  local status=0
+  wait "$build" || status=$?
+  build=""
+  cat "$2"
+  if [ "$status" -ne 0 ]; then
+    echo "error: $1 failed (exit status $status)" >&2
+    exit "$status"
+  fi
+}
 trap '[ -z "$build" ] || kill "$build" 2>/dev/null || true; rm -f "$log" "$log".*' EXIT
 
 step "Formatting (cargo fmt --check)"
@@ -44,9 +56,13 @@ cargo fmt --all -- --check
 
 # The workspace's build (on a fresh machine most of the run) goes on in the background while the
 # steps up to "Building" install and build the rest; its JSON messages name the test binaries.
-step "Building every test in the background (cargo test --workspace --all-targets --no-run)"
-cargo test --workspace --all-targets --no-run --message-format=json-render-diagnostics \
-  > "$log.build.json" 2> "$log.build" &
+step "Building every test and example in the background (cargo test --workspace --all-targets --no-run; cargo build --workspace --examples)"
+# The examples as programs (the simulations below) from the same build: `cargo run -p PACKAGE`
+# would build their dependencies again with that one package's features (minutes, cold).
+{
+  cargo test --workspace --all-targets --no-run --message-format=json-render-diagnostics &&
+    cargo build --workspace --examples --message-format=json-render-diagnostics
+} > "$log.build.json" 2> "$log.build" &
 build=$!
 
 step "Example challenges: wasm32 build (challenges/build.sh) and native tests"
@@ -65,14 +81,14 @@ step "The Bittensor SDK's drand package (tests/drand) for the timelocked-commit 
 export PLATFORM_DRAND_PYTHON="${PLATFORM_DRAND_PYTHON:-$(bash tests/drand/venv.sh)}"
 
 step "Building every test: waiting for the background build"
-build_status=0
-wait "$build" || build_status=$?
-build=""
-cat "$log.build"
-if [ "$build_status" -ne 0 ]; then
-  echo "error: the workspace's build failed (exit status $build_status)" >&2
-  exit "$build_status"
-fi
+finish_background "the workspace's build" "$log.build"
+
+# Rustdoc's own check-mode build (minutes, cold) goes on at low priority beside the test lanes,
+# which mostly wait for processes and blocks; its result is reported at its own step below.
+RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --no-deps --quiet --no-default-features \
+  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-app -p platform-runtime \
+  -p platform-chain -p platform-p2p -p platform-cli > "$log.doc" 2>&1 &
+build=$!
 
 step "Running every test, two test binaries at a time (tests/lanes.py; like cargo test --no-fail-fast)"
 python3 tests/lanes.py "$log.build.json" --lanes 2 2>&1 | tee "$log"
@@ -83,26 +99,25 @@ bash tests/api/run.sh "$CARGO_TARGET_DIR/debug/validator-node" 2>&1 | tee "$log.
 step "Monitoring: alert rules and their promtool tests, Prometheus configuration, Grafana dashboard (deploy/monitoring)"
 bash tests/monitoring/run.sh
 
-step "Rustdoc with warnings denied"
+step "Rustdoc with warnings denied (started beside the test lanes): waiting for it"
 # Without the RocksDB backend (documenting it would need a second ~15-minute C++ build in check
 # mode); missing docs there still fail every build through the denied missing_docs lint.
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --no-default-features \
-  -p platform-types -p platform-storage -p platform-consensus -p platform-scoring -p platform-app -p platform-runtime \
-  -p platform-chain -p platform-p2p -p platform-cli
+finish_background "rustdoc" "$log.doc"
 
 step "Whole-node simulation: validators' real cores, 50 seeds at n = 4 f = 1 and 12 at n = 7 f = 2, every behaviour, a restart or a rejoin, moving partitions, a validator-set change (bash tests/sweep.sh runs 500 and 100)"
 # Each sweep on both cores (--jobs 2), one after the other. Sized so that a cold run (a fresh
 # machine and an empty target directory) stays near an hour: measured 70 min with twice these
 # seeds (docs/benchmarks.md); tests/sweep.sh runs the long sweeps.
-cargo build -q -p platform-node --example simulate
-cargo run -q -p platform-node --example simulate -- --validators 4 --byzantine 1 --seeds 50 --jobs 2
-cargo run -q -p platform-node --example simulate -- --validators 7 --byzantine 2 --seeds 12 --jobs 2
+node_simulate="$(python3 tests/lanes.py "$log.build.json" --example platform-node simulate_node)"
+"$node_simulate" --validators 4 --byzantine 1 --seeds 50 --jobs 2
+"$node_simulate" --validators 7 --byzantine 2 --seeds 12 --jobs 2
 
 step "Consensus simulation: 300 seeded Byzantine runs (debug build, overflow checks on)"
 # In the debug build (dependencies optimised), not release: a release build of the consensus
 # machine's dependencies costs a cold run more than the sweep gains from it.
-cargo run -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 250
-cargo run -q -p platform-consensus --example simulate -- --validators 7 --byzantine 2 --seeds 50
+consensus_simulate="$(python3 tests/lanes.py "$log.build.json" --example platform-consensus simulate)"
+"$consensus_simulate" --validators 4 --byzantine 1 --seeds 250
+"$consensus_simulate" --validators 7 --byzantine 2 --seeds 50
 
 step "All tests passed"
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' \

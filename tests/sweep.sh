@@ -15,7 +15,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/platform-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-cargo run -q -p platform-node --example simulate -- --validators 4 --byzantine 1 --seeds 500 --jobs 2
-cargo run -q -p platform-node --example simulate -- --validators 7 --byzantine 2 --seeds 100 --jobs 2
+cargo run -q -p platform-node --example simulate_node -- --validators 4 --byzantine 1 --seeds 500 --jobs 2
+cargo run -q -p platform-node --example simulate_node -- --validators 7 --byzantine 2 --seeds 100 --jobs 2
 cargo run --release -q -p platform-consensus --example simulate -- --validators 4 --byzantine 1 --seeds 1000
 cargo run --release -q -p platform-consensus --example simulate -- --validators 7 --byzantine 2 --seeds 200

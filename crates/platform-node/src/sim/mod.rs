@@ -21,7 +21,7 @@
 //! set still follows), durability (the submission acknowledged before the crash is ordered by
 //! every honest validator), identical weights, bounded queues, the genesis every honest
 //! validator holds, and that a restart from the stored snapshots gives the state held — and
-//! returns the first [`Violation`]. `examples/simulate.rs` sweeps seeds and prints the command that replays a
+//! returns the first [`Violation`]. `examples/simulate_node.rs` sweeps seeds and prints the command that replays a
 //! failing one.
 //!
 //! Byzantine behaviours, one file each: silent (crashed), `epoch_jump.rs` (a leader's blocks

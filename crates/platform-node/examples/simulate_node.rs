@@ -3,7 +3,7 @@
 //! liveness and identical weights.
 //!
 //! ```text
-//! cargo run -p platform-node --example simulate -- --validators 4 --byzantine 1 --seeds 100
+//! cargo run -p platform-node --example simulate_node -- --validators 4 --byzantine 1 --seeds 100
 //! ```
 //!
 //! Each seed runs every behaviour (or the one `--behaviour` names). Exits with status 1 if any
@@ -118,7 +118,7 @@ fn main() -> ExitCode {
         let Scenario { behaviour, seed, .. } = &scenarios[*k];
         println!("seed {seed}, {}: {violation}", behaviour.name());
         println!(
-            "  replay: cargo run -p platform-node --example simulate -- --validators {} --byzantine {} \
+            "  replay: cargo run -p platform-node --example simulate_node -- --validators {} --byzantine {} \
              --behaviour {} --epochs {} --seeds 1 --first-seed {seed} --loss-permille {}{}{}{}{}",
             args.validators,
             args.byzantine,
