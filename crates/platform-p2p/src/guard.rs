@@ -20,6 +20,12 @@ pub struct GuardLimits {
     pub max_messages_per_second: u32,
     /// Open connections allowed from one IP address.
     pub max_connections_per_ip: u32,
+    /// Inbound connections still in their handshake at once (each holds a file descriptor and
+    /// costs a key exchange); beyond it a new one is closed as it arrives.
+    pub max_pending_incoming: u32,
+    /// Inbound connections open at once, from all addresses; beyond it a new one is closed
+    /// once its handshake ends.
+    pub max_incoming: u32,
     /// Invalid messages or failed attempts before a ban.
     pub ban_after_invalid: u32,
     /// How long a ban lasts.
@@ -31,6 +37,8 @@ impl Default for GuardLimits {
         GuardLimits {
             max_messages_per_second: 100,
             max_connections_per_ip: 5,
+            max_pending_incoming: 64,
+            max_incoming: 512,
             ban_after_invalid: 10,
             ban_duration: Duration::from_secs(3600),
         }
@@ -72,7 +80,8 @@ pub struct GuardCounters {
     pub invalid: u64,
     /// Bans issued.
     pub bans: u64,
-    /// Connections refused for the per-IP limit.
+    /// Connections refused for the per-IP limit or the node's bounds on inbound connections
+    /// (`max_pending_incoming`, `max_incoming`).
     pub refused_connections: u64,
 }
 
@@ -191,6 +200,11 @@ impl<P: Eq + Hash + Clone, A: Eq + Hash + Clone> PeerGuard<P, A> {
         }
         *open += 1;
         true
+    }
+
+    /// Records that a connection was refused for the node's bounds on inbound connections.
+    pub fn connection_refused(&mut self) {
+        self.counters.refused_connections += 1;
     }
 
     /// Records that a counted connection from `ip` closed.

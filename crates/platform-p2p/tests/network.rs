@@ -89,6 +89,64 @@ async fn the_sixth_connection_from_one_ip_is_refused() {
     assert!(counters.refused_connections >= 1, "{counters:?}");
 }
 
+/// Whether the other end closes `stream` within `wait` (bytes it sends meanwhile are read).
+fn closed_within(stream: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + wait;
+    let mut buf = [0u8; 256];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).expect("timeout");
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// The defect: nothing bounded inbound connections still in their handshake (nor those open,
+/// from all addresses), so anyone could take one of the node's file descriptors per TCP
+/// connection that never completes a handshake. With two allowed, a third and later are closed
+/// as they arrive and counted, the two stay open, and a real peer connects once they are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_handshake_bound_are_closed_as_they_arrive() {
+    let target = node(50, true, GuardLimits { max_pending_incoming: 2, ..loose() }).await;
+    let port: u16 = target
+        .address
+        .split("/tcp/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("a TCP listen address");
+    let open = || std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let held = tokio::task::block_in_place(|| {
+        let mut held = vec![open(), open()];
+        // Both are in their handshake (they never send one) before the others arrive.
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..6 {
+            assert!(closed_within(&mut open(), Duration::from_secs(3)), "connection {} past the bound was kept", i + 3);
+        }
+        for stream in &mut held {
+            assert!(!closed_within(stream, Duration::from_millis(200)), "a connection within the bound was closed");
+        }
+        held
+    });
+    let counters = target.client.counters().await.expect("counters");
+    assert!(counters.refused_connections >= 6, "{counters:?}");
+
+    drop(held);
+    let peer = node(51, false, loose()).await;
+    peer.client.dial(&target.address).await.expect("dial");
+    eventually("a real peer connects", || peer_count(&target) == 1).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_isolated_node_drops_every_peer_then_rejoins_through_its_bootstrap_peers() {
     let a = node(40, true, loose()).await;

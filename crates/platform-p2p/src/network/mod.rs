@@ -20,7 +20,10 @@ use libp2p::core::multiaddr::Protocol;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, TopicHash, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, kad, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, kad, noise, ping, tcp,
+    yamux,
+};
 use platform_types::{Hash, Keypair, PublicKey, blake2b_256};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
@@ -35,6 +38,9 @@ use crate::redial::Redial;
 /// The protocols the swarm runs.
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    /// Bounds inbound connections in their handshake and open (the guard's limits); first, so
+    /// a connection past them is refused before any other protocol sees it.
+    limits: connection_limits::Behaviour,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
@@ -105,6 +111,9 @@ pub fn new(
         .build()
         .map_err(|e| setup(&e))?;
     let frame = config.max_frame_bytes;
+    let connections = connection_limits::ConnectionLimits::default()
+        .with_max_pending_incoming(Some(config.limits.max_pending_incoming))
+        .with_max_established_incoming(Some(config.limits.max_incoming));
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -115,6 +124,7 @@ pub fn new(
             let mut kad_config = kad::Config::new(StreamProtocol::new("/platform/kad/1"));
             kad_config.set_query_timeout(Duration::from_secs(30));
             Ok(Behaviour {
+                limits: connection_limits::Behaviour::new(connections),
                 blocked: allow_block_list::Behaviour::default(),
                 identify: identify::Behaviour::new(identify::Config::new("/platform/1".into(), key.public())),
                 ping: ping::Behaviour::default(),

@@ -1,11 +1,11 @@
-//! The event loop's handling of the swarm's events: connections (the guard's per-IP limit,
-//! bindings exchanged), gossip, bindings, DHT queries, and blob and sync requests.
+//! The event loop's handling of the swarm's events: connections (the guard's per-IP limit and
+//! the refusals of the inbound bounds counted, bindings exchanged), gossip, bindings, DHT queries, and blob and sync requests.
 
 use std::time::Instant;
 
 use libp2p::core::ConnectedPoint;
-use libp2p::swarm::SwarmEvent;
-use libp2p::{gossipsub, identify, kad, request_response};
+use libp2p::swarm::{ListenError, SwarmEvent};
+use libp2p::{connection_limits, gossipsub, identify, kad, request_response};
 use platform_types::Hash;
 use tracing::debug;
 
@@ -156,6 +156,12 @@ impl EventLoop {
                 if let Some(reply) = self.syncs.remove(&request_id) {
                     let _ = reply.send(Err(P2pError::Request(error.to_string())));
                 }
+            }
+            SwarmEvent::IncomingConnectionError { error: ListenError::Denied { cause }, send_back_addr, .. }
+                if cause.downcast_ref::<connection_limits::Exceeded>().is_some() =>
+            {
+                debug!(%send_back_addr, %cause, "connection refused: the node's inbound bounds");
+                self.guard.connection_refused();
             }
             SwarmEvent::NewListenAddr { address, .. } => debug!(%address, "listening"),
             _ => {}
