@@ -195,7 +195,11 @@ impl Default for Metrics {
             ("p2p_refused_banned", "Messages and connections refused from banned peers", &guard.refused_banned),
             ("p2p_messages_invalid", "Gossip messages judged invalid", &guard.invalid),
             ("p2p_bans", "Peers banned", &guard.bans),
-            ("p2p_connections_refused", "Connections refused for the per-IP limit", &guard.refused_connections),
+            (
+                "p2p_connections_refused",
+                "Connections refused for the per-IP limit or the inbound bounds",
+                &guard.refused_connections,
+            ),
             (
                 "started_from_snapshot",
                 "Height of the snapshot this validator started from (0: from genesis)",

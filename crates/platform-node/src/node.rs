@@ -129,16 +129,13 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         ),
         data_dir: cfg.data_dir.clone(),
     });
-    let mut http_shutdown = shutdown_rx.clone();
-    let http_api = api.clone();
-    tasks.spawn(async move {
-        let serve = axum::serve(listener, router(http_api)).with_graceful_shutdown(async move {
-            let _ = http_shutdown.changed().await;
-        });
-        if let Err(e) = serve.await {
-            warn!(%e, "HTTP server stopped");
-        }
-    });
+    tasks.spawn(crate::http::serve(
+        listener,
+        router(api.clone()),
+        crate::http::MAX_CONNECTIONS,
+        crate::http::HEAD_TIMEOUT,
+        shutdown_rx.clone(),
+    ));
     // What this node holds is announced again after a restart (the DHT forgets providers).
     let (announce_p2p, announce_records) = (p2p.clone(), records.clone());
     tasks.spawn(async move {

@@ -5,6 +5,7 @@
 mod lone;
 mod support;
 
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 use lone::{NETUID, chain, key, now_ms, start, until};
@@ -164,6 +165,37 @@ async fn http_errors_are_json_with_their_documented_status() {
         let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&unknown));
         assert_eq!(status, 403, "{answer}");
         assert!(answer["error"].as_str().is_some_and(|e| e.contains("read at chain block")), "{answer}");
+
+        // Bodies read at once are bounded over all clients (256 MiB): three requests declaring
+        // the largest write body (72 MiB) hold most of it while they send; a fourth is refused
+        // at once (503, retry later) without its body read, and a small write still passes.
+        // Issue 18's review: nothing bounded them, so clients sending large bodies together
+        // could take the node's memory.
+        let declare = |bytes: usize| {
+            let mut stream = std::net::TcpStream::connect(node.http_addr).expect("connect");
+            let head = format!(
+                "POST /submissions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {bytes}\r\n\r\n{{"
+            );
+            stream.write_all(head.as_bytes()).expect("head");
+            stream
+        };
+        let largest = 72 * 1024 * 1024;
+        let _held: Vec<_> = (0..3).map(|_| declare(largest)).collect();
+        let refused = (0..50).find_map(|_| {
+            let mut stream = declare(largest);
+            stream.set_read_timeout(Some(std::time::Duration::from_millis(500))).expect("timeout");
+            // Whatever arrives before the connection closes or goes quiet.
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            let answer = String::from_utf8_lossy(&answer).into_owned();
+            answer.starts_with("HTTP/1.1 503").then_some(answer)
+        });
+        let refused = refused.expect("a fourth large body is refused while three are read");
+        assert!(refused.to_ascii_lowercase().contains("retry-after: 1"), "{refused}");
+        assert!(refused.contains("too many request bodies"), "{refused}");
+        // (It is read and judged: a body that lacks its envelope.)
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, "{}");
+        assert_eq!(status, 422, "{answer}");
     });
 
     // Every field of a submission's status is there in every state.

@@ -21,8 +21,14 @@ use crate::metrics::Metrics;
 use crate::records::Records;
 use crate::verifier::Verifier;
 
+mod bodies;
+mod serve;
 mod sync;
 mod writes;
+
+pub(crate) use serve::{HEAD_TIMEOUT, MAX_CONNECTIONS, serve};
+
+use bodies::{BODY_BUDGET_BYTES, BodyBudget, RouteBodies, body_deadline, bounded_body};
 
 use sync::{MAX_SYNC_REQUEST_BYTES, blob, sync};
 use writes::{submit, sudo};
@@ -105,14 +111,25 @@ fn heavy_read() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
     })
 }
 
-/// The router.
+/// The largest body of a write (`POST /submissions`, `POST /sudo`): an envelope and a blob
+/// (a challenge module of up to 32 MiB), each as hex.
+const MAX_WRITE_BODY_BYTES: usize = 2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024);
+
+/// The router. The routes with a body read it within one [`BodyBudget`] (`bodies.rs`).
 pub(crate) fn router(api: Api) -> Router {
+    let budget = BodyBudget::new(BODY_BUDGET_BYTES, body_deadline);
+    let bounded = |limit: usize| {
+        axum::middleware::from_fn_with_state::<_, _, (State<RouteBodies>, axum::extract::Request)>(
+            budget.route(limit),
+            bounded_body,
+        )
+    };
     Router::new()
         .route("/health", get(health))
         .route("/identity", get(identity))
         .route("/peers", get(peers))
         .route("/challenges", get(|s: State<Api>| ask(s, Query::Challenges)))
-        .route("/submissions", post(submit))
+        .route("/submissions", post(submit).layer(bounded(MAX_WRITE_BODY_BYTES)))
         .route("/submissions/{id}", get(submission))
         .route("/task", get(|s: State<Api>| ask(s, Query::Task)))
         .route("/challenges/{id}/epochs/{epoch}", get(epoch_answers))
@@ -121,14 +138,19 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/weights/history", get(weights_history))
         .route("/leader", get(leader))
         .route("/consensus/info", get(|s: State<Api>| ask(s, Query::Consensus)))
-        .route("/sudo", post(sudo))
+        .route("/sudo", post(sudo).layer(bounded(MAX_WRITE_BODY_BYTES)))
         .route("/sudo/{id}", get(sudo_status))
         .route("/metrics", get(metrics))
-        .route("/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_REQUEST_BYTES)))
+        .route(
+            "/sync",
+            post(sync)
+                .layer::<_, std::convert::Infallible>(bounded(MAX_SYNC_REQUEST_BYTES))
+                .layer(DefaultBodyLimit::max(MAX_SYNC_REQUEST_BYTES)),
+        )
         .route("/blobs/{hash}", get(blob))
         .merge(crate::ui::routes())
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint (see docs/openapi.yaml)".into()) })
-        .layer(DefaultBodyLimit::max(2 * (MAX_ENVELOPE_BYTES + 32 * 1024 * 1024)))
+        .layer(DefaultBodyLimit::max(MAX_WRITE_BODY_BYTES))
         .layer(axum::middleware::map_response(json_errors))
         .with_state(api)
 }
