@@ -11,7 +11,7 @@
 //! 4. consensus commit latency of four validators (p50, p99), idle and while one of them admits
 //!    submissions at full load (part `commit`);
 //! 5. submissions per second accepted over HTTP with the load from a separate process, `wrk`
-//!    (part `wrk`; `apt-get install wrk`; skipped without it);
+//!    (part `wrk`; `apt-get install wrk`; skipped without it; `PLATFORM_BENCH_VALIDATORS` as in 1);
 //! 6. `validator-node devnet` with 4 and with 16 validators: time to first weights (part `devnet`);
 //! 7. the public audit's replay: blocks per second, and evaluations run again per second against
 //!    the sandbox's own rate on the same payloads (part `audit`).
@@ -64,6 +64,14 @@ fn config(work: &std::path::Path, validators: usize, block_interval_ms: u64) -> 
         ..Settings::default()
     };
     config
+}
+
+/// Validators the load parts start in the process (`PLATFORM_BENCH_VALIDATORS`, default 2): with
+/// one, the loaded validator has the two cores to itself, as on an operator's machine, and
+/// nothing gossips; with two, the second admits every submission again from gossip on the same
+/// cores.
+fn bench_validators() -> usize {
+    std::env::var("PLATFORM_BENCH_VALIDATORS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1)
 }
 
 fn regression_wasm() -> Vec<u8> {

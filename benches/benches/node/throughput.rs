@@ -103,10 +103,7 @@ pub(crate) fn submit_http(url: &str, envelopes: Vec<Envelope>, threads: usize) -
 pub(crate) async fn throughput_and_memory(rows: &mut Vec<String>) {
     let work = tempfile::tempdir().expect("tempdir");
     let before = rss_mib();
-    // Validators in the process (PLATFORM_BENCH_VALIDATORS, default 2): with one, the load's
-    // validator has the two cores to itself, as on an operator's machine, and nothing gossips.
-    let validators: usize =
-        std::env::var("PLATFORM_BENCH_VALIDATORS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1);
+    let validators = bench_validators();
     eprintln!("throughput: starting {validators} validators");
     let net = Devnet::start(config(work.path(), validators, 250), &mut progress).await.expect("devnet");
     net.add_challenge("regression", regression_wasm(), 1_000_000_000, Duration::from_secs(60)).await.expect("add");
