@@ -8,12 +8,15 @@
 //! Retired submissions cannot be ordered again: each miner's submissions are remembered for
 //! [`REPLAY_WINDOW_MS`] of signing time before its newest committed one, and a submission signed
 //! earlier than that is refused. Memory is bounded by the miners and by what they may submit
-//! in that window, not by history.
+//! in that window, not by history. That is up to an hour of every miner at its rate limit
+//! (921 600 submissions for 256 miners at 60 a minute), so the windows are persistent
+//! collections: the copy of the state the node publishes after every block shares them instead
+//! of copying them (docs/benchmarks.md, "The read view's copy of the state").
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Compact, Decode, Encode, Input, Output};
 use platform_scoring::{Score, best_scores};
 use platform_types::{Epoch, Height, PublicKey, SubmissionId};
 
@@ -25,12 +28,36 @@ use crate::state::{AppState, Committed};
 pub const REPLAY_WINDOW_MS: u64 = 60 * 60 * 1000;
 
 /// One miner's recently committed submissions, by signed timestamp.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayWindow {
     /// The newest signed timestamp committed.
     pub newest_ms: u64,
     /// The submissions signed within [`REPLAY_WINDOW_MS`] of it.
-    pub ids: BTreeSet<(u64, SubmissionId)>,
+    pub ids: imbl::OrdSet<(u64, SubmissionId)>,
+}
+
+/// Encoded as it was as a `BTreeSet` (a compact length, then the ids in order), so snapshots
+/// keep their bytes and their roots.
+impl Encode for ReplayWindow {
+    fn size_hint(&self) -> usize {
+        self.newest_ms.size_hint() + Compact(self.ids.len() as u32).size_hint() + self.ids.len() * 40
+    }
+
+    fn encode_to<T: Output + ?Sized>(&self, dest: &mut T) {
+        self.newest_ms.encode_to(dest);
+        Compact(u32::try_from(self.ids.len()).expect("a window holds fewer than 2^32 ids")).encode_to(dest);
+        for entry in &self.ids {
+            entry.encode_to(dest);
+        }
+    }
+}
+
+impl Decode for ReplayWindow {
+    fn decode<I: Input>(input: &mut I) -> Result<Self, parity_scale_codec::Error> {
+        let newest_ms = u64::decode(input)?;
+        let ids = Vec::<(u64, SubmissionId)>::decode(input)?;
+        Ok(ReplayWindow { newest_ms, ids: ids.into_iter().collect() })
+    }
 }
 
 impl ReplayWindow {
@@ -56,12 +83,14 @@ impl ReplayWindow {
         self.newest_ms = self.newest_ms.max(timestamp_ms);
         self.ids.insert((timestamp_ms, id));
         let floor = self.newest_ms.saturating_sub(REPLAY_WINDOW_MS);
-        self.ids = self.ids.split_off(&(floor, SubmissionId(platform_types::Hash::ZERO)));
+        while self.ids.get_min().is_some_and(|(signed, _)| *signed < floor) {
+            self.ids.remove_min();
+        }
     }
 }
 
 /// Per miner, its [`ReplayWindow`].
-pub type Replays = BTreeMap<PublicKey, ReplayWindow>;
+pub type Replays = imbl::OrdMap<PublicKey, ReplayWindow>;
 
 /// What retired submissions of one challenge still count for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
@@ -135,5 +164,45 @@ impl AppState {
         }
         self.by_challenge.retain(|_, ids| !ids.is_empty());
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn id(n: u8) -> SubmissionId {
+        SubmissionId(platform_types::blake2b_256(&[n]))
+    }
+
+    #[test]
+    fn a_window_forgets_what_falls_below_it_and_refuses_what_it_holds() {
+        let mut window = ReplayWindow::default();
+        window.record(1_000, id(1));
+        window.record(2_000, id(2));
+        window.record(1_000, id(3));
+        assert!(window.admits(2_000, &id(2)).is_err(), "ordered twice");
+        assert!(window.admits(2_000, &id(4)).is_ok());
+        // The newest moves an hour past 1 000: what was signed at 1 000 is below the window.
+        window.record(REPLAY_WINDOW_MS + 1_500, id(5));
+        let kept: Vec<_> = window.ids.iter().copied().collect();
+        assert_eq!(kept, vec![(2_000, id(2)), (REPLAY_WINDOW_MS + 1_500, id(5))]);
+        assert!(window.admits(1_000, &id(1)).is_err(), "signed before the window");
+        assert!(window.admits(1_500, &id(6)).is_ok(), "at the window's floor");
+    }
+
+    #[test]
+    fn a_window_encodes_as_the_btree_set_it_was_so_snapshots_keep_their_bytes() {
+        let mut window = ReplayWindow::default();
+        for n in 0..50u8 {
+            window.record(u64::from(n % 7) * 1_000, id(n));
+        }
+        let as_before = (window.newest_ms, window.ids.iter().copied().collect::<BTreeSet<_>>());
+        assert_eq!(window.encode(), as_before.encode());
+        assert_eq!(ReplayWindow::decode(&mut &window.encode()[..]).expect("decodes"), window);
+        let empty = ReplayWindow::default();
+        assert_eq!(empty.encode(), (0u64, BTreeSet::<(u64, SubmissionId)>::new()).encode());
     }
 }

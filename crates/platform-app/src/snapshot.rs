@@ -15,12 +15,12 @@
 use std::sync::Arc;
 
 use parity_scale_codec::{Decode, Encode};
-use platform_types::{BlockRef, Epoch, Hash, Height, SubmissionId, Tip, blake2b_256, hash_of};
+use platform_types::{BlockRef, Epoch, Hash, Height, PublicKey, SubmissionId, Tip, blake2b_256, hash_of};
 pub use platform_types::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError};
 
 use crate::participation::Participations;
 use crate::phases::{Commitments, TaskSeeds};
-use crate::retire::{Replays, Retired};
+use crate::retire::{ReplayWindow, Retired};
 use crate::state::{AppState, Committed, Registry};
 use crate::weights::{Champions, Smoothed};
 
@@ -60,7 +60,8 @@ struct Body {
     submissions: Vec<(SubmissionId, Arc<Committed>)>,
     by_challenge: Vec<(String, Vec<SubmissionId>)>,
     retired: Retired,
-    replays: Replays,
+    /// Encoded as the `BTreeMap` it was: a compact length, then the windows in miner order.
+    replays: Vec<(PublicKey, ReplayWindow)>,
     smoothed: Smoothed,
     champions: Champions,
     commitments: Commitments,
@@ -83,7 +84,7 @@ impl AppState {
             submissions,
             by_challenge: self.by_challenge.iter().map(|(k, v)| (k.clone(), v.iter().copied().collect())).collect(),
             retired: self.retired.clone(),
-            replays: self.replays.clone(),
+            replays: self.replays.iter().map(|(miner, window)| (*miner, window.clone())).collect(),
             smoothed: self.smoothed.clone(),
             champions: self.champions.clone(),
             commitments: self.commitments.clone(),
@@ -117,7 +118,7 @@ impl AppState {
             submissions: body.submissions.into_iter().collect(),
             by_challenge: body.by_challenge.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
             retired: body.retired,
-            replays: body.replays,
+            replays: body.replays.into_iter().collect(),
             smoothed: body.smoothed,
             champions: body.champions,
             commitments: body.commitments,

@@ -135,7 +135,7 @@ impl AppState {
             submissions: imbl::HashMap::new(),
             by_challenge: BTreeMap::new(),
             retired: BTreeMap::new(),
-            replays: BTreeMap::new(),
+            replays: imbl::OrdMap::new(),
             smoothed: BTreeMap::new(),
             champions: BTreeMap::new(),
             commitments: BTreeMap::new(),

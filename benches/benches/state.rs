@@ -1,0 +1,83 @@
+//! The copy of the application state the node publishes as its HTTP read view after each turn
+//! that changed it (every committed block at least): with every miner's replay window full —
+//! a 256-uid subnet, each miner at the default rate limit (60 submissions a minute) for the
+//! window's hour, 921 600 submissions remembered — against the copy of the genesis state, in
+//! the same run. Then what the windows cost a block: recording a full block's submissions
+//! (4 096, spread over the miners) into the full windows while a published copy still holds
+//! them.
+//!
+//! ```sh
+//! cargo bench -p platform-benches --bench state
+//! ```
+#![allow(missing_docs)] // criterion_group! generates undocumented public functions
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use platform_app::AppState;
+use platform_app::REPLAY_WINDOW_MS;
+use platform_types::{Epoch, Keypair, SubmissionId, ValidatorSet, blake2b_256};
+use std::hint::black_box;
+
+/// Miners of the subnet (its uids).
+const MINERS: u64 = 256;
+/// Submissions a miner may send a minute by default (`miner_rate_per_minute`).
+const PER_MINUTE: u64 = 60;
+/// Submissions one block orders at most.
+const BLOCK: u64 = 4_096;
+
+fn genesis() -> AppState {
+    AppState::genesis(ValidatorSet { epoch: Epoch::new(0), validators: Vec::new() })
+}
+
+/// The genesis state with every replay window holding an hour of its miner's submissions.
+fn full_windows() -> AppState {
+    let mut state = genesis();
+    let per_window = PER_MINUTE * REPLAY_WINDOW_MS / 60_000;
+    for m in 0..MINERS {
+        let miner = Keypair::from_suri(&format!("//Miner{m}")).expect("key").public();
+        let window = state.replays.entry(miner).or_default();
+        for i in 0..per_window {
+            let id = SubmissionId(blake2b_256(&[m.to_le_bytes(), i.to_le_bytes()].concat()));
+            window.record(i * 60_000 / PER_MINUTE, id);
+        }
+    }
+    state
+}
+
+fn read_view_copy(c: &mut Criterion) {
+    let mut group = c.benchmark_group("state_copy");
+    let fresh = genesis();
+    group.bench_function("baseline_genesis", |b| b.iter(|| black_box(&fresh).clone()));
+    let full = full_windows();
+    group.bench_function("replay_windows_full", |b| b.iter(|| black_box(&full).clone()));
+    group.finish();
+}
+
+fn record_block(c: &mut Criterion) {
+    let mut group = c.benchmark_group("replay_windows");
+    group.sample_size(10);
+    let full = full_windows();
+    let miners: Vec<_> = full.replays.keys().copied().collect();
+    let after = PER_MINUTE * REPLAY_WINDOW_MS / 60_000 * 60_000 / PER_MINUTE;
+    group.bench_function("record_a_block_into_full_windows_while_a_view_holds_them", |b| {
+        b.iter_batched(
+            || {
+                let state = full.clone();
+                let view = state.clone();
+                (state, view)
+            },
+            |(mut state, view)| {
+                for i in 0..BLOCK {
+                    let miner = miners[(i % MINERS) as usize];
+                    let id = SubmissionId(blake2b_256(&[u64::MAX.to_le_bytes(), i.to_le_bytes()].concat()));
+                    state.replays.entry(miner).or_default().record(after + i, id);
+                }
+                (state, view)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, read_view_copy, record_block);
+criterion_main!(benches);
