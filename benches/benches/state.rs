@@ -19,7 +19,7 @@ use std::sync::Arc;
 use platform_app::REPLAY_WINDOW_MS;
 use platform_app::{AppState, Committed, Evaluations};
 use platform_types::{
-    ChallengeId, Epoch, EvaluationStatus, Hash, Height, Keypair, SubmissionId, ValidatorSet, blake2b_256,
+    ChallengeId, Epoch, EvaluationStatus, Hash, Height, Keypair, PublicKey, SubmissionId, ValidatorSet, blake2b_256,
 };
 use std::hint::black_box;
 
@@ -34,12 +34,16 @@ fn genesis() -> AppState {
     AppState::genesis(ValidatorSet { epoch: Epoch::new(0), validators: Vec::new() })
 }
 
+/// `count` hotkeys derived from `//{role}0`, `//{role}1`, ...
+fn hotkeys(role: &str, count: u64) -> Vec<PublicKey> {
+    (0..count).map(|i| Keypair::from_suri(&format!("//{role}{i}")).expect("key").public()).collect()
+}
+
 /// The genesis state with every replay window holding an hour of its miner's submissions.
 fn full_windows() -> AppState {
     let mut state = genesis();
     let per_window = PER_MINUTE * REPLAY_WINDOW_MS / 60_000;
-    for m in 0..MINERS {
-        let miner = Keypair::from_suri(&format!("//Miner{m}")).expect("key").public();
+    for (m, miner) in (0u64..).zip(hotkeys("Miner", MINERS)) {
         let window = state.replays.entry(miner).or_default();
         for i in 0..per_window {
             let id = SubmissionId(blake2b_256(&[m.to_le_bytes(), i.to_le_bytes()].concat()));
@@ -91,10 +95,8 @@ const LIVE: u64 = 100_000;
 /// The genesis state holding [`LIVE`] committed submissions, each evaluated by `validators`.
 fn live_submissions(validators: u64) -> AppState {
     let mut state = genesis();
-    let keys: Vec<_> =
-        (0..validators).map(|v| Keypair::from_suri(&format!("//Validator{v}")).expect("key").public()).collect();
-    let miners: Vec<_> =
-        (0..MINERS).map(|m| Keypair::from_suri(&format!("//Miner{m}")).expect("key").public()).collect();
+    let keys = hotkeys("Validator", validators);
+    let miners = hotkeys("Miner", MINERS);
     let challenge = ChallengeId::new("regression").expect("id");
     for i in 0..LIVE {
         let id = blake2b_256(&i.to_le_bytes());
