@@ -5,8 +5,9 @@
 //! the same run. Then what the windows cost a block: recording a full block's submissions
 //! (4 096, spread over the miners) into the full windows while a published copy still holds
 //! them. Last, the work of a snapshot height (every 100 blocks the state root covers the whole
-//! state: encoded and hashed in the block's commit) with 100 000 live submissions evaluated by 4
-//! and by 16 validators, against the genesis state's snapshot.
+//! state captured 50 blocks before, encoded and hashed) with 100 000 live submissions evaluated
+//! by 4 and by 16 validators, against the genesis state's: encoding the capture (the snapshot
+//! writer's thread), and what the snapshot height's block does on the event loop once it is.
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench state
@@ -17,7 +18,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 
 use platform_app::REPLAY_WINDOW_MS;
-use platform_app::{AppState, Committed, Evaluations};
+use platform_app::snapshot::Capture;
+use platform_app::{AppState, Committed, Evaluations, Snapshot};
 use platform_types::{
     ChallengeId, Epoch, EvaluationStatus, Hash, Height, Keypair, PublicKey, SubmissionId, ValidatorSet, blake2b_256,
 };
@@ -119,15 +121,39 @@ fn live_submissions(validators: u64) -> AppState {
     state
 }
 
+/// The snapshot a capture gives once encoded, at a made-up snapshot height.
+fn snapshot_of(capture: &Capture) -> Snapshot {
+    capture.snapshot(Height::new(1), Hash::ZERO, Hash::ZERO, Hash::ZERO)
+}
+
+/// What a snapshot height costs: encoding the captured state (on the snapshot writer's thread
+/// since session 40, on the event loop before), and what the snapshot height's block still does
+/// on the loop once the capture is encoded.
 fn snapshot_height(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot_height");
     group.sample_size(10);
     let fresh = genesis();
-    group.bench_function("baseline_genesis", |b| b.iter(|| black_box(&fresh).snapshot(Hash::ZERO)));
+    group.bench_function("baseline_genesis", |b| {
+        b.iter(|| {
+            let capture = black_box(&fresh).capture();
+            capture.encode();
+            snapshot_of(&capture)
+        })
+    });
     for validators in [4, 16] {
         let state = live_submissions(validators);
         let name = format!("{LIVE}_live_submissions_{validators}_evaluations_each");
-        group.bench_function(name, |b| b.iter(|| black_box(&state).snapshot(Hash::ZERO)));
+        group.bench_function(format!("encode_{name}"), |b| {
+            b.iter(|| {
+                let capture = black_box(&state).capture();
+                capture.encode();
+                snapshot_of(&capture)
+            })
+        });
+        let capture = state.capture();
+        capture.encode();
+        let name = format!("on_the_loop_encoded_ahead_{name}");
+        group.bench_function(name, |b| b.iter(|| snapshot_of(black_box(&capture))));
     }
     group.finish();
 }

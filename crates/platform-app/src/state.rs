@@ -68,8 +68,13 @@ pub struct Effects {
     pub challenges_changed: bool,
     /// Committed actions the rules skipped: their index in the block and why.
     pub skipped: Vec<(usize, String)>,
-    /// At a snapshot height, the snapshot of the state after the block (its root is the
-    /// state root): for the node to store.
+    /// At a capture height ([`crate::snapshot`]), the state after the block, to encode before
+    /// the snapshot height: for the node to hand to a thread of its own
+    /// ([`Capture::encode`](crate::snapshot::Capture::encode)), so that the snapshot height's
+    /// block does not encode it on the node's event loop.
+    pub capture: Option<Arc<crate::snapshot::Capture>>,
+    /// At a snapshot height, the snapshot the state root covers (of the state captured
+    /// [`snapshot_lag`](crate::snapshot::snapshot_lag) blocks before): for the node to store.
     pub snapshot: Option<crate::snapshot::Snapshot>,
 }
 
@@ -109,6 +114,9 @@ pub struct AppState {
     /// for tests; not part of the state): at a height divisible by it the state root covers
     /// the whole state ([`crate::snapshot`]) and applying the block yields the snapshot.
     pub snapshot_interval: u64,
+    /// The state captured for the next snapshot height, from its capture height until that
+    /// height's block (not part of the state: a copy of it, shared by the state's copies).
+    pub captured: Option<Arc<crate::snapshot::Capture>>,
 }
 
 /// Blocks between snapshot heights on a real network. Every validator must use the same value:
@@ -142,6 +150,7 @@ impl AppState {
             task_seeds: BTreeMap::new(),
             participation: BTreeMap::new(),
             snapshot_interval: SNAPSHOT_INTERVAL,
+            captured: None,
         }
     }
 
@@ -172,9 +181,18 @@ impl AppState {
         out
     }
 
-    /// Whether the state after the block at `height` is a snapshot (its root covers it all).
+    /// Whether the root after the block at `height` covers a snapshot (of the state captured
+    /// [`snapshot_lag`](crate::snapshot::snapshot_lag) blocks before).
     pub fn is_snapshot_height(&self, height: Height) -> bool {
         self.snapshot_interval > 0 && height.get() > 0 && height.get().is_multiple_of(self.snapshot_interval)
+    }
+
+    /// Whether the state after the block at `height` is captured for the next snapshot height.
+    pub fn is_capture_height(&self, height: Height) -> bool {
+        self.snapshot_interval > 0
+            && height.get() > 0
+            && self
+                .is_snapshot_height(Height::new(height.get() + crate::snapshot::snapshot_lag(self.snapshot_interval)))
     }
 
     /// Whether weights are due in a block of `epoch`.
@@ -291,14 +309,28 @@ impl AppState {
         let registry_hash = hash_of(&self.registry);
         self.chain = Some(header.chain);
         self.tip = Tip { height: header.height, hash: block_hash, state_root: Hash::ZERO, epoch: header.epoch };
-        self.tip.state_root = if self.is_snapshot_height(header.height) {
-            let snapshot = self.snapshot(prev_root);
-            let root = snapshot.manifest.root();
-            effects.snapshot = Some(snapshot);
-            root
-        } else {
-            blake2b_256_parts(&[prev_root.as_bytes(), block_hash.as_bytes(), registry_hash.as_bytes()])
+        // A capture waits for its snapshot height, `lag` blocks above it, whose root covers it.
+        let lag = crate::snapshot::snapshot_lag(self.snapshot_interval);
+        let height = header.height.get();
+        let captured = self.captured.take().filter(|c| c.height().get() + lag >= height);
+        self.tip.state_root = match captured {
+            Some(capture) if capture.height().get() + lag == height && self.is_snapshot_height(header.height) => {
+                let snapshot = capture.snapshot(header.height, block_hash, prev_root, registry_hash);
+                let root = snapshot.manifest.root();
+                effects.snapshot = Some(snapshot);
+                root
+            }
+            // Not yet its snapshot height: kept.
+            capture => {
+                self.captured = capture;
+                blake2b_256_parts(&[prev_root.as_bytes(), block_hash.as_bytes(), registry_hash.as_bytes()])
+            }
         };
+        if self.is_capture_height(header.height) {
+            let capture = Arc::new(self.capture());
+            effects.capture = Some(capture.clone());
+            self.captured = Some(capture);
+        }
         effects
     }
 }

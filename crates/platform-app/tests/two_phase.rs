@@ -176,7 +176,7 @@ fn a_commitment_answers_its_epochs_task_or_the_one_before_and_leaves_the_state_w
 fn commitments_and_task_seeds_are_in_the_snapshot() {
     let mut net = Net::new();
     let mut state = net.genesis();
-    state.snapshot_interval = 2;
+    state.snapshot_interval = 4;
     net.see_chain_up_to(2);
     let add = net.add_two_phase_challenge("matmul", 5);
     run(&net, &mut state, step("a two-phase challenge", vec![add], Expect::Valid));
@@ -184,16 +184,25 @@ fn commitments_and_task_seeds_are_in_the_snapshot() {
     let epoch = state.tip.epoch;
     let (_, commitment) = commit(&mut net, "matmul", 1, miner, epoch);
     let block = net.next_block(&state, vec![commitment]);
-    let effects = net.apply(&mut state, &block);
-    let snapshot = effects.snapshot.expect("height 2 is a snapshot height");
-    let restored = AppState::from_snapshot(&snapshot, 2).expect("restores");
-    assert_eq!(restored.commitments, state.commitments);
-    assert_eq!(restored.task_seeds, state.task_seeds);
-    assert_eq!(restored.tip.state_root, state.tip.state_root);
-    let mut without = state.clone();
+    assert!(net.apply(&mut state, &block).capture.is_some(), "height 2 is captured for height 4");
+    let captured = state.clone();
+    let mut snapshot = None;
+    while snapshot.is_none() {
+        let block = net.next_block(&state, vec![]);
+        snapshot = net.apply(&mut state, &block).snapshot;
+    }
+    let snapshot = snapshot.expect("height 4 is a snapshot height");
+    assert_eq!(snapshot.manifest.root(), state.tip.state_root);
+    let restored = AppState::from_snapshot(&snapshot, 4).expect("restores");
+    assert!(!captured.commitments.is_empty());
+    assert_eq!(restored.commitments, captured.commitments);
+    assert_eq!(restored.task_seeds, captured.task_seeds);
+    assert_eq!(restored.tip.state_root, captured.tip.state_root);
+    let mut without = captured.clone();
     without.commitments.clear();
+    let m = &snapshot.manifest;
     assert_ne!(
-        without.snapshot(snapshot.manifest.prev_root).manifest.root(),
+        without.capture().snapshot(m.height, m.block_hash, m.prev_root, m.registry_hash).manifest.root(),
         state.tip.state_root,
         "the root covers the commitments"
     );

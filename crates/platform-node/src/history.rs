@@ -84,7 +84,7 @@ impl Source {
 /// What a fetch stored.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Fetched {
-    /// Where the history starts: `genesis`, or `snapshot at height H`.
+    /// Where the history starts: `genesis`, or `snapshot of the state after block H`.
     pub started_from: String,
     /// Blocks fetched now.
     pub blocks: u64,
@@ -125,7 +125,7 @@ pub fn fetch(source: &Source, records: &Records, netuid: NetUid) -> anyhow::Resu
             let Some(height) = fetch_snapshot(source, records)? else {
                 bail!("{} no longer holds block 1 (its history starts at {first}) and offers no snapshot", source.base);
             };
-            fetched.started_from = format!("snapshot at height {height}");
+            fetched.started_from = format!("snapshot of the state after block {height}");
             from = height + 1;
             answered = None;
         }
@@ -218,8 +218,8 @@ fn blocks_from(
     }
 }
 
-/// The source's newest snapshot, stored whole (each chunk checked against its manifest); its
-/// height, or `None` when it offers none.
+/// The source's newest snapshot, stored whole (each chunk checked against its manifest); the
+/// height of its state (the blocks after it follow), or `None` when it offers none.
 fn fetch_snapshot(source: &Source, records: &Records) -> anyhow::Result<Option<u64>> {
     let (_, manifest) = match source.ask(&json!({ "snapshot": {} }))? {
         SyncResponse::Snapshot(Some(offer)) => *offer,
@@ -234,9 +234,9 @@ fn fetch_snapshot(source: &Source, records: &Records) -> anyhow::Result<Option<u
             _ => bail!("{} did not serve chunk {index} of its snapshot at height {}", source.base, manifest.height),
         }
     }
-    let height = manifest.height.get();
-    records.put_snapshot(&Snapshot { manifest, chunks })?;
-    Ok(Some(height))
+    let captured = manifest.captured.get();
+    records.put_snapshot(&Snapshot { manifest, chunks: chunks.into() })?;
+    Ok(Some(captured))
 }
 
 /// The file a fetch leaves in the directory it fetches into, naming its source: a later fetch

@@ -128,6 +128,9 @@ impl Core {
             let (state, tip) = (&self.state, block.header.epoch);
             self.mempool.retain_evaluations(|id, epoch| state.submissions.contains_key(id) || epoch >= tip);
         }
+        if let Some(capture) = effects.capture.take() {
+            self.snapshots.encode(capture);
+        }
         if let Some(snapshot) = effects.snapshot.take() {
             let plan = crate::pruning::Plan {
                 below: (self.cfg.retain_blocks > 0).then(|| {

@@ -3,7 +3,8 @@
 //!
 //! - Blocks and their certificates below the *prune height*: the lower of the retention
 //!   window's start (`retain_blocks` below the snapshot) and the block after the oldest kept
-//!   snapshot (a restart needs the blocks after a snapshot it can start from). With them go the
+//!   snapshot's captured state (a restart needs the blocks after a snapshot it can start
+//!   from). With them go the
 //!   bodies of the submissions they ordered, their refusal reasons and their payload blobs
 //!   (never a blob a registered challenge's module is), and the checkpoints of deleted
 //!   snapshots.
@@ -54,11 +55,11 @@ pub(crate) fn audit_mark_key(height: Height) -> Vec<u8> {
 
 impl Records {
     /// The highest height this validator holds the state after: its newest stored block or
-    /// snapshot (0 for an empty store).
+    /// snapshot's captured state (0 for an empty store).
     pub fn last_height(&self) -> Result<u64, StoreError> {
         let block =
             self.store().last(Column::Blocks, &[])?.and_then(|(key, _)| key.try_into().ok()).map(u64::from_be_bytes);
-        let snapshot = self.snapshot_manifests()?.first().map(|m| m.height.get());
+        let snapshot = self.snapshot_manifests()?.first().map(|m| m.captured.get());
         Ok(block.unwrap_or(0).max(snapshot.unwrap_or(0)))
     }
 
@@ -72,8 +73,8 @@ impl Records {
         let mut pruned = Pruned::default();
         let kept = self.snapshot_manifests()?;
         if let Some(mut below) = plan.below {
-            // Never past the oldest kept snapshot: a restart may need to start from it.
-            if let Some(oldest) = kept.iter().map(|m| m.height).min() {
+            // Never past the oldest kept snapshot's state: a restart may need to start from it.
+            if let Some(oldest) = kept.iter().map(|m| m.captured).min() {
                 below = below.min(oldest.next());
             }
             self.prune_blocks(below, plan, &mut pruned)?;

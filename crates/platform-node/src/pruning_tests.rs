@@ -78,13 +78,15 @@ impl History {
         let bytes = vec![height as u8; 3];
         let manifest = Manifest {
             height: Height::new(height),
+            // Snapshots every 4 blocks: the state of each is captured 2 below it.
+            captured: Height::new(height - 2),
             block_hash: Hash::ZERO,
             prev_root: Hash::ZERO,
             registry_hash: Hash::ZERO,
             len: 3,
             chunks: vec![blake2b_256(&bytes)],
         };
-        self.records.put_snapshot(&Snapshot { manifest, chunks: vec![bytes] }).expect("stored");
+        self.records.put_snapshot(&Snapshot { manifest, chunks: vec![bytes].into() }).expect("stored");
     }
 
     fn heights(&self) -> Vec<u64> {
@@ -97,7 +99,7 @@ fn plan(below: u64, keep: &[&[u8]], now_ms: u64) -> Plan {
 }
 
 /// Blocks go from the bottom up to the retention window's start, never past the oldest kept
-/// snapshot; the bodies they ordered go with them; a blob goes once no stored submission
+/// snapshot's captured state; the bodies they ordered go with them; a blob goes once no stored submission
 /// references it, and a challenge's module never; checkpoints go but those of kept snapshots.
 #[test]
 fn pruning_keeps_the_window_the_snapshots_need_and_what_is_still_referenced() {
@@ -107,7 +109,7 @@ fn pruning_keeps_the_window_the_snapshots_need_and_what_is_still_referenced() {
     let mut ids = Vec::new();
     for height in 1..=12u64 {
         let blob = match height {
-            2 | 7 => Some(shared),
+            2 | 5 => Some(shared),
             3 => Some(module),
             _ => None,
         };
@@ -118,27 +120,29 @@ fn pruning_keeps_the_window_the_snapshots_need_and_what_is_still_referenced() {
     h.snapshot(4);
     h.snapshot(8);
 
-    // The window would start at 7, but the oldest kept snapshot is at 4: blocks 1-4 go.
+    // The window would start at 7, but the oldest kept snapshot (at 4) holds the state after
+    // block 2: blocks 1-2 go.
     let pruned = h.records.prune(&plan(7, &[module], now)).expect("pruned");
-    assert_eq!(h.heights(), (5..=12).collect::<Vec<_>>());
-    assert_eq!((pruned.blocks, pruned.submissions), (4, 4));
-    assert!(ids[..4].iter().all(|id| !h.records.has_submission(id)), "their bodies went");
-    assert!(ids[4..].iter().all(|id| h.records.has_submission(id)), "the others stay");
-    assert!(h.records.blob(&blake2b_256(shared)).is_some(), "block 7 still references the shared blob");
+    assert_eq!(h.heights(), (3..=12).collect::<Vec<_>>());
+    assert_eq!((pruned.blocks, pruned.submissions), (2, 2));
+    assert!(ids[..2].iter().all(|id| !h.records.has_submission(id)), "their bodies went");
+    assert!(ids[2..].iter().all(|id| h.records.has_submission(id)), "the others stay");
+    assert!(h.records.blob(&blake2b_256(shared)).is_some(), "block 5 still references the shared blob");
     assert!(h.records.blob(&blake2b_256(module)).is_some(), "a module never goes");
     let checkpoints =
         |h: &History| h.records.checkpoint_heights().expect("read").iter().map(|c| c.get()).collect::<Vec<_>>();
-    assert_eq!(checkpoints(&h), vec![5, 6, 7, 8, 9, 10, 11, 12], "checkpoints below 5 went");
+    assert_eq!(checkpoints(&h), (3..=12).collect::<Vec<_>>(), "checkpoints below 3 went");
 
-    // A newer snapshot replaces the one at 4: now blocks up to 8 may go, and the shared blob
-    // with its last reference. The checkpoint of the snapshot at 8 stays.
+    // A newer snapshot replaces the one at 4: now blocks up to 6 (below the state the snapshot
+    // at 8 holds) may go, and the shared blob with its last reference. The checkpoint of the
+    // snapshot at 8 stays.
     h.snapshot(12);
     let pruned = h.records.prune(&plan(11, &[module], now)).expect("pruned");
-    assert_eq!(h.heights(), (9..=12).collect::<Vec<_>>());
+    assert_eq!(h.heights(), (7..=12).collect::<Vec<_>>());
     assert_eq!(pruned.blobs, 1);
     assert!(h.records.blob(&blake2b_256(shared)).is_none(), "no stored submission references it now");
-    assert_eq!(checkpoints(&h), vec![9, 10, 11, 12]);
-    assert_eq!(h.records.first_height(), Some(9));
+    assert_eq!(checkpoints(&h), vec![7, 8, 9, 10, 11, 12]);
+    assert_eq!(h.records.first_height(), Some(7));
 }
 
 /// Hole: the runtime's audit log (a record per evaluation) was never pruned. Each snapshot
@@ -151,20 +155,21 @@ fn the_audit_log_is_pruned_with_the_blocks() {
         let entries = h.records.store().scan(Column::Audit, &[], None, 100).expect("read");
         entries.into_iter().map(|(k, _)| u64::from_be_bytes(k.try_into().expect("seq"))).collect::<Vec<_>>()
     };
-    for height in 1..=12u64 {
+    for height in 1..=16u64 {
         h.block(height, Vec::new());
         log(height - 1);
         if height % 4 == 0 {
             h.snapshot(height);
         }
     }
-    // Snapshots at 4 and 8 (12 replaced the one at 4 on disk, but its mark stays until pruned).
+    // Snapshots at 12 and 16 on disk (of the states after 10 and 14); the marks of those at 4
+    // and 8 stay until pruned past.
     let pruned = h.records.prune(&plan(7, &[], 0)).expect("pruned");
     assert_eq!(pruned.audit, 4, "logged before the snapshot at 4");
-    assert_eq!(logged(&h), (4..12).collect::<Vec<_>>());
+    assert_eq!(logged(&h), (4..16).collect::<Vec<_>>());
     let pruned = h.records.prune(&plan(11, &[], 0)).expect("pruned");
     assert_eq!(pruned.audit, 4, "logged before the snapshot at 8");
-    assert_eq!(logged(&h), (8..12).collect::<Vec<_>>());
+    assert_eq!(logged(&h), (8..16).collect::<Vec<_>>());
     let pruned = h.records.prune(&plan(11, &[], 0)).expect("pruned");
     assert_eq!(pruned.audit, 0, "nothing more until a newer snapshot is passed");
 }

@@ -6,9 +6,11 @@
 //! leaves the previous snapshots and no part of the new one. The oldest are deleted in the same
 //! write, so at most [`KEEP`] are on disk.
 
+use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use parity_scale_codec::{Decode, Encode};
+use platform_app::snapshot::Capture;
 use platform_app::{Manifest, Snapshot};
 use platform_storage::{Column, StoreError, WriteBatch};
 use platform_types::{Checkpoint, Codec, Height};
@@ -103,7 +105,7 @@ impl Records {
                 None => return Ok(None),
             }
         }
-        Ok(Some(Snapshot { manifest: manifest.clone(), chunks }))
+        Ok(Some(Snapshot { manifest: manifest.clone(), chunks: chunks.into() }))
     }
 
     /// Stores a checkpoint (the block after a snapshot height, its certificate and signers).
@@ -195,9 +197,19 @@ fn store_and_prune(records: &Records, snapshot: &Snapshot, plan: &Plan) {
     }
 }
 
-/// Writes snapshots on a thread of its own, one at a time; the event loop never waits for it.
-/// While one is being written the next is dropped (the one after it will be written): a
-/// snapshot only shortens a restart, and the blocks since the previous one are all stored.
+/// What the writer thread is asked to do.
+enum Job {
+    /// Encode a captured state, so that the snapshot height's block finds it encoded.
+    Encode(Arc<Capture>),
+    /// Store a snapshot, then prune.
+    Write(Box<(Snapshot, Plan)>),
+}
+
+/// Encodes captured states and writes snapshots on a thread of its own, one at a time; the
+/// event loop never waits for it to take a job. While it is busy one more job waits; a
+/// snapshot arriving past that is dropped (the one after it will be written: a snapshot only
+/// shortens a restart, and the blocks since the previous one are all stored), and a capture
+/// is left to whoever asks for it first (the snapshot height's block, on the event loop).
 pub(crate) enum SnapshotWriter {
     /// Written by a thread, which then prunes as the plan says.
     Thread(WriterThread),
@@ -208,7 +220,7 @@ pub(crate) enum SnapshotWriter {
 /// The writer thread and its queue. Dropping it waits for the snapshot being written, so that
 /// the thread's handle on the store is gone when the node's event loop is.
 pub(crate) struct WriterThread {
-    queue: Option<SyncSender<(Snapshot, Plan)>>,
+    queue: Option<SyncSender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -225,32 +237,67 @@ impl Drop for WriterThread {
 impl SnapshotWriter {
     /// Starts the writer thread over `records`.
     pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
-        let (queue, snapshots) = sync_channel::<(Snapshot, Plan)>(1);
+        let (queue, jobs) = sync_channel::<Job>(1);
         let thread = std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
-            for (snapshot, plan) in snapshots {
-                store_and_prune(&records, &snapshot, &plan);
+            for job in jobs {
+                match job {
+                    Job::Encode(capture) => encode(&capture),
+                    Job::Write(write) => store_and_prune(&records, &write.0, &write.1),
+                }
             }
         })?;
         Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), thread: Some(thread) }))
     }
 
-    /// Queues `snapshot` and the pruning after it (dropped if the previous one is still being
-    /// written), or stores and prunes at once.
-    pub fn write(&self, snapshot: Snapshot, plan: Plan) {
-        let height = snapshot.manifest.height.get();
-        let queue = match self {
-            SnapshotWriter::Thread(WriterThread { queue: Some(queue), .. }) => queue,
-            SnapshotWriter::Thread(_) => return warn!(height, "the snapshot writer has stopped"),
-            SnapshotWriter::Inline(records) => return store_and_prune(records, &snapshot, &plan),
-        };
-        match queue.try_send((snapshot, plan)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                warn!(height, "the previous snapshot is still being written; this one is skipped")
-            }
-            Err(TrySendError::Disconnected(_)) => warn!(height, "the snapshot writer has stopped"),
+    /// Queues the encoding of `capture`; inline, leaves it to the snapshot height's block (the
+    /// simulator's runs must not depend on threads).
+    pub fn encode(&self, capture: Arc<Capture>) {
+        let height = capture.height().get();
+        if let Err(TrySendError::Full(_)) = self.queue(Job::Encode(capture)) {
+            warn!(height, "the snapshot writer is busy; the snapshot height's block encodes this capture");
         }
     }
+
+    /// Queues `snapshot` and the pruning after it (dropped if the writer is busy with another
+    /// and one more job waits), or stores and prunes at once.
+    pub fn write(&self, snapshot: Snapshot, plan: Plan) {
+        let height = snapshot.manifest.height.get();
+        if let SnapshotWriter::Inline(records) = self {
+            return store_and_prune(records, &snapshot, &plan);
+        }
+        if let Err(TrySendError::Full(_)) = self.queue(Job::Write(Box::new((snapshot, plan)))) {
+            warn!(height, "the previous snapshot is still being written; this one is skipped")
+        }
+    }
+
+    /// Hands `job` to the thread; `Ok` inline (where nothing is queued).
+    fn queue(&self, job: Job) -> Result<(), TrySendError<Job>> {
+        let queue = match self {
+            SnapshotWriter::Thread(WriterThread { queue: Some(queue), .. }) => queue,
+            SnapshotWriter::Thread(_) => {
+                warn!("the snapshot writer has stopped");
+                return Err(TrySendError::Disconnected(job));
+            }
+            SnapshotWriter::Inline(_) => return Ok(()),
+        };
+        queue.try_send(job).inspect_err(|e| {
+            if let TrySendError::Disconnected(_) = e {
+                warn!("the snapshot writer has stopped");
+            }
+        })
+    }
+}
+
+/// Encodes a captured state (timed in the log: it is what a snapshot height's block would
+/// otherwise wait for).
+fn encode(capture: &Capture) {
+    let started = std::time::Instant::now();
+    capture.encode();
+    info!(
+        height = capture.height().get(),
+        encode_ms = started.elapsed().as_millis() as u64,
+        "state captured and encoded"
+    );
 }
 
 /// The `wrong-snapshot-chunks` fault ([`crate::config::Fault`]): serves what the records serve,
@@ -295,6 +342,7 @@ mod tests {
         let chunks: Vec<Vec<u8>> = (0..32u8).map(|i| vec![i; 1 << 20]).collect();
         let manifest = Manifest {
             height: Height::new(100),
+            captured: Height::new(50),
             block_hash: Hash::ZERO,
             prev_root: Hash::ZERO,
             registry_hash: Hash::ZERO,
@@ -302,7 +350,7 @@ mod tests {
             chunks: chunks.iter().map(|c| blake2b_256(c)).collect(),
         };
         let plan = Plan { below: None, keep_blobs: Default::default(), now_ms: 0 };
-        writer.write(Snapshot { manifest: manifest.clone(), chunks }, plan);
+        writer.write(Snapshot { manifest: manifest.clone(), chunks: chunks.into() }, plan);
         drop(writer);
         assert_eq!(Arc::strong_count(&store), 1, "the writer thread still holds the store");
         let records = Records::new(store);

@@ -295,7 +295,7 @@ fn measure(
             let (height, _, _) = restart(&joiner)?;
             let took = started.elapsed();
             std::fs::remove_dir_all(&joiner)?;
-            anyhow::ensure!(height == manifest.height.get(), "the joiner recovered height {height}");
+            anyhow::ensure!(height == manifest.captured.get(), "the joiner recovered height {height}");
             took
         }
         None => Duration::ZERO,

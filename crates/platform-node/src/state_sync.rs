@@ -126,7 +126,7 @@ pub(crate) async fn fetch(
                 _ => continue,
             };
             answered += 1;
-            if manifest.height.get() <= above {
+            if manifest.captured.get() <= above {
                 continue;
             }
             match check_offer(&checkpoint, &manifest, netuid, chain) {
@@ -155,7 +155,7 @@ pub(crate) async fn fetch(
                 "fetching a snapshot"
             );
             if let Some(chunks) = fetch_chunks(p2p, records, &manifest, providers, &mut distrusted, metrics).await {
-                return Some(Fetched { snapshot: Snapshot { manifest, chunks }, checkpoint });
+                return Some(Fetched { snapshot: Snapshot { manifest, chunks: chunks.into() }, checkpoint });
             }
         } else if answered > 0 {
             return None;

@@ -30,13 +30,14 @@ fn snapshot(height: u64) -> Snapshot {
     let chunks: Vec<Vec<u8>> = (0..CHUNKS as u64).map(|i| vec![(height * 7 + i) as u8; CHUNK_BYTES]).collect();
     let manifest = Manifest {
         height: Height::new(height),
+        captured: Height::new(height - 1),
         block_hash: blake2b_256(&height.to_le_bytes()),
         prev_root: Hash::ZERO,
         registry_hash: Hash::ZERO,
         len: (CHUNKS * CHUNK_BYTES) as u64,
         chunks: chunks.iter().map(|c| blake2b_256(c)).collect(),
     };
-    Snapshot { manifest, chunks }
+    Snapshot { manifest, chunks: chunks.into() }
 }
 
 /// The child: stores the snapshots of heights from `SNAPSHOT_CHILD_START` on, printing

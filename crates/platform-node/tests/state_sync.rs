@@ -27,6 +27,9 @@ use support::{eventually, get};
 const STAKE_RAO: u64 = 5_000_000_000_000;
 /// The snapshot interval, a protocol constant.
 const SNAPSHOT: u64 = platform_app::SNAPSHOT_INTERVAL;
+/// Blocks between a snapshot's state and its height: a node starts from the state captured
+/// this far below the snapshot height.
+const LAG: u64 = SNAPSHOT / 2;
 /// Blocks kept below the newest snapshot: far fewer than an operator may set, so that the
 /// blocks before the first snapshot are gone when the joiner starts.
 const RETAIN: u64 = 50;
@@ -178,8 +181,9 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
     cfg.fault = Some(platform_node::Fault::WrongSnapshotChunks);
     nodes.insert(liar, run(cfg, &endpoint).await);
     let snapshot = metric(&nodes[liar], "platform_started_from_snapshot").await as u64;
+    assert_eq!(LAG, platform_app::snapshot::snapshot_lag(SNAPSHOT));
     assert!(
-        snapshot >= (2 * SNAPSHOT).max(history - history % SNAPSHOT - SNAPSHOT),
+        snapshot + LAG >= (2 * SNAPSHOT).max(history - history % SNAPSHOT - SNAPSHOT),
         "the liar restarted from {snapshot}"
     );
 
@@ -204,7 +208,7 @@ async fn validators_join_and_catch_up_from_a_snapshot_past_a_lying_provider_and_
         let from = metric(&joiner, "platform_started_from_snapshot").await as u64;
         eprintln!("{name}: from the snapshot at {from} to height {target} in {:.1} s", started.elapsed().as_secs_f64());
         assert!(
-            from >= snapshot && from.is_multiple_of(SNAPSHOT),
+            from >= snapshot && (from + LAG).is_multiple_of(SNAPSHOT),
             "{name} started from {from}, not the newest snapshot"
         );
         assert!(metric(&joiner, "platform_state_sync_chunks_total").await >= 1.0);

@@ -78,10 +78,14 @@ fn starting_point(
         if next.header.height.get() != height + 1 || next.header.parent_hash != manifest.block_hash {
             continue;
         }
+        if manifest.root() != next.header.parent_state_root {
+            continue;
+        }
         let Ok(Some(snapshot)) = records.snapshot(&manifest) else { continue };
-        let Ok(state) = AppState::from_snapshot(&snapshot, snapshot_interval) else { continue };
-        if state.tip.state_root == next.header.parent_state_root {
-            return Ok((state, format!("snapshot at height {height}")));
+        // The state captured below the snapshot height: the replay applies the blocks from it,
+        // and reaches the vouched-for root at the snapshot height only if the snapshot is true.
+        if let Ok(state) = AppState::from_snapshot(&snapshot, snapshot_interval) {
+            return Ok((state, format!("snapshot at height {height} (its state after block {})", manifest.captured)));
         }
     }
     anyhow::bail!("the early blocks are pruned and no stored snapshot is vouched for by the block after it")

@@ -127,7 +127,7 @@ pub struct Broken {
 /// The audit's findings.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
-    /// "genesis" or "snapshot at height H".
+    /// "genesis" or "snapshot at height H (its state after block C)".
     pub started_from: String,
     /// First and last block replayed.
     pub first_height: u64,

@@ -56,7 +56,8 @@ impl Net {
         let genesis = self.genesis(&node.cfg);
         let interval = node.cfg.snapshot_interval;
         let height = node.state.tip.height.get();
-        let newest = node.records.snapshot_manifests().map_err(|e| e.to_string())?.first().map(|m| m.height.get());
+        let manifests = node.records.snapshot_manifests().map_err(|e| e.to_string())?;
+        let newest = manifests.first().map(|m| m.height.get());
         let expected = (height / interval * interval > 0).then_some(height / interval * interval);
         if newest != expected {
             return Err(format!("at height {height} the newest snapshot is {newest:?}, not {expected:?}"));
@@ -66,8 +67,13 @@ impl Net {
         let start = crate::recovery::starting_state(&node.records, genesis.clone(), interval);
         let restored =
             crate::recovery::replay(&node.records, genesis, &node.cfg, &owner, &verified).map_err(|e| e.to_string())?.0;
-        if start.tip.height.get() != newest.unwrap_or(0) {
-            return Err(format!("started from height {} instead of the snapshot {newest:?}", start.tip.height));
+        // A snapshot holds the state captured `snapshot_lag` blocks below its height.
+        let captured = manifests.first().map_or(0, |m| m.captured.get());
+        if newest.is_some_and(|h| captured + platform_app::snapshot::snapshot_lag(interval) != h) {
+            return Err(format!("the snapshot at {newest:?} holds the state after block {captured}"));
+        }
+        if start.tip.height.get() != captured {
+            return Err(format!("started from height {} instead of the snapshot {newest:?}'s state", start.tip.height));
         }
         if restored.tip != node.state.tip {
             return Err(format!(

@@ -16,13 +16,16 @@ pub const MAX_CHUNKS: usize = 4096;
 /// and to fetch and check its chunks one by one.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Manifest {
-    /// Height of the block the snapshot is the state after.
+    /// The snapshot height: the state root after the block at this height covers the snapshot.
     pub height: Height,
-    /// That block's hash.
+    /// Height of the block the snapshot's state is after (the capture height, a few blocks
+    /// below `height`: the application's `snapshot_lag`).
+    pub captured: Height,
+    /// The hash of the block at `height`.
     pub block_hash: Hash,
     /// The state root before that block.
     pub prev_root: Hash,
-    /// Hash of the registry in the snapshot.
+    /// Hash of the registry after that block.
     pub registry_hash: Hash,
     /// Length of the encoded state.
     pub len: u64,
@@ -48,9 +51,10 @@ pub enum SnapshotError {
 }
 
 impl Manifest {
-    /// The digest the state root covers: the hash of the length and the chunk hashes.
+    /// The digest the state root covers: the hash of the capture height, the length and the
+    /// chunk hashes.
     pub fn digest(&self) -> Hash {
-        hash_of(&(self.len, &self.chunks))
+        hash_of(&(self.captured, self.len, &self.chunks))
     }
 
     /// The state root this manifest gives: compare it with the certified one.
@@ -68,6 +72,9 @@ impl Manifest {
             usize::try_from(self.len).map_err(|_| SnapshotError::Manifest("too long"))?.div_ceil(CHUNK_BYTES);
         if self.chunks.len() != expected {
             return Err(SnapshotError::Manifest("chunk count does not fit the length"));
+        }
+        if self.captured >= self.height {
+            return Err(SnapshotError::Manifest("a state captured at or above the snapshot height"));
         }
         if self.height != height || &self.root() != certified {
             return Err(SnapshotError::Root);

@@ -53,6 +53,7 @@ impl From<&Manifest> for pb::SnapshotManifest {
     fn from(m: &Manifest) -> Self {
         pb::SnapshotManifest {
             height: m.height.get(),
+            captured: m.captured.get(),
             block_hash: m.block_hash.as_bytes().to_vec(),
             prev_root: m.prev_root.as_bytes().to_vec(),
             registry_hash: m.registry_hash.as_bytes().to_vec(),
@@ -68,6 +69,7 @@ impl TryFrom<pb::SnapshotManifest> for Manifest {
     fn try_from(m: pb::SnapshotManifest) -> Result<Self, DecodeError> {
         Ok(Manifest {
             height: Height::new(m.height),
+            captured: Height::new(m.captured),
             block_hash: hash("block_hash", &m.block_hash)?,
             prev_root: hash("prev_root", &m.prev_root)?,
             registry_hash: hash("registry_hash", &m.registry_hash)?,

@@ -5,6 +5,7 @@ use super::*;
 pub(crate) fn manifest() -> Manifest {
     Manifest {
         height: Height::new(100),
+        captured: Height::new(50),
         block_hash: h(1),
         prev_root: h(2),
         registry_hash: h(3),

@@ -145,14 +145,15 @@ fn a_restart_starts_from_the_newest_usable_snapshot() {
         crate::recovery::replay(&node.records, genesis.clone(), &node.cfg, &owner, &verified).expect("replays").0.tip
     };
     let start = || crate::recovery::starting_state(&node.records, genesis.clone(), 2).tip.height.get();
-    assert_eq!((start(), replay()), (newest, held));
+    // Each holds the state one block (half the interval of 2) below its height.
+    assert_eq!((start(), replay()), (newest - 1, held));
 
     let damage = |height: platform_types::Height| {
         let key = crate::snapshots::chunk_key(height, 0);
         node.records.store().put(platform_storage::Column::Registry, &key, b"damaged").expect("written");
     };
     damage(manifests[0].height);
-    assert_eq!((start(), replay()), (newest - 2, held), "the damaged newest is skipped");
+    assert_eq!((start(), replay()), (newest - 3, held), "the damaged newest is skipped");
     damage(manifests[1].height);
     assert_eq!((start(), replay()), (0, held), "with none usable, from genesis");
 }
@@ -175,8 +176,11 @@ fn a_snapshot_offer_is_believed_only_with_a_certificate_the_chain_backs() {
             .expect("set");
     assert_eq!(check_offer(&checkpoint, &manifest, netuid, &chain), Ok(()));
     let snapshot = node.records.snapshot(&manifest).expect("read").expect("whole");
+    assert_eq!(manifest.root(), checkpoint.header.parent_state_root);
     let restored = platform_app::AppState::from_snapshot(&snapshot, 2).expect("decodes");
-    assert_eq!(restored.tip.state_root, checkpoint.header.parent_state_root);
+    assert_eq!(restored.tip.height, manifest.captured);
+    let (after, _) = node.records.blocks_from(manifest.captured.get() + 1, 1).expect("read").remove(0);
+    assert_eq!(restored.tip.state_root, after.header.parent_state_root, "the state captured is the chain's");
 
     let forged = |r: Result<(), Refusal>| matches!(r, Err(Refusal::Forged(_)));
     let mut other_root = manifest.clone();
