@@ -15,8 +15,9 @@
 //! - [`AppState::check_block`] is a follower's vote: the block's height, its link to a chain
 //!   block and its epoch ([`ChainView`], see [`link`]), then every action in order
 //!   ([`rules`]). [`AppState::checker`] is how a leader fills a block with valid actions.
-//! - [`snapshot`]: the state after every [`SNAPSHOT_INTERVAL`]-th block as checked chunks, which
-//!   its state root covers, to restart or join from.
+//! - [`snapshot`]: the state captured half an interval below every [`SNAPSHOT_INTERVAL`]-th
+//!   block as checked chunks, which that block's state root covers, to restart or join from;
+//!   encoded once, by whichever thread asks first (a node's own, not its event loop).
 //! - [`GenesisVotes`] decides which genesis validator set a validator with an empty store
 //!   adopts: one vouched for by more than two thirds of the chain's stake.
 //! - [`phases`]: two-phase challenges — a commitment to an epoch's task, then its reveal within

@@ -112,7 +112,8 @@ pub struct AppState {
     pub participation: crate::participation::Participations,
     /// Blocks between snapshot heights (a protocol constant, [`SNAPSHOT_INTERVAL`], settable
     /// for tests; not part of the state): at a height divisible by it the state root covers
-    /// the whole state ([`crate::snapshot`]) and applying the block yields the snapshot.
+    /// the whole state as it was captured a few blocks before ([`crate::snapshot`]), and
+    /// applying the block yields the snapshot.
     pub snapshot_interval: u64,
     /// The state captured for the next snapshot height, from its capture height until that
     /// height's block (not part of the state: a copy of it, shared by the state's copies).

@@ -75,7 +75,8 @@ pub struct Metrics {
     pub admission_write_batch: Histogram,
     /// The peer guard's counters, cumulative since start, read when `/metrics` is read.
     pub guard: GuardGauges,
-    /// Height of the snapshot this validator started from (0: from genesis).
+    /// Height of the state this validator started from: a snapshot's captured state (0: from
+    /// genesis).
     pub started_from_snapshot: Gauge,
     /// Bytes held by acknowledged submissions no block has ordered yet (`mempool::footprint`).
     pub unordered_bytes: Gauge,
@@ -202,7 +203,7 @@ impl Default for Metrics {
             ),
             (
                 "started_from_snapshot",
-                "Height of the snapshot this validator started from (0: from genesis)",
+                "Height of the snapshot state this validator started from (0: from genesis)",
                 &metrics.started_from_snapshot,
             ),
             (

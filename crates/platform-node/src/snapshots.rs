@@ -357,4 +357,25 @@ mod tests {
         assert_eq!(records.snapshot_manifests().expect("read"), vec![manifest.clone()]);
         assert!(records.snapshot(&manifest).expect("read").is_some(), "stored whole");
     }
+
+    /// A capture handed to the writer is encoded on its thread: nobody else asks for it here,
+    /// and it ends up encoded (so the snapshot height's block, on the event loop, finds it so).
+    #[test]
+    fn a_capture_handed_to_the_writer_is_encoded_on_its_thread() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
+        let writer = SnapshotWriter::start(Records::new(store)).expect("thread");
+        let state = platform_app::AppState::genesis(platform_types::ValidatorSet {
+            epoch: platform_types::Epoch::new(0),
+            validators: Vec::new(),
+        });
+        let capture = Arc::new(state.capture());
+        assert!(!capture.is_encoded());
+        writer.encode(capture.clone());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !capture.is_encoded() {
+            assert!(std::time::Instant::now() < deadline, "not encoded within 10 s");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
