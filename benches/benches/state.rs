@@ -8,6 +8,9 @@
 //! state captured 50 blocks before, encoded and hashed) with 100 000 live submissions evaluated
 //! by 4 and by 16 validators, against the genesis state's: encoding the capture (the snapshot
 //! writer's thread), and what the snapshot height's block does on the event loop once it is.
+//! And an epoch's weights committing with those 100 000 submissions final: the block's commit
+//! retiring them all, then their write to the store, both on the event loop, against an empty
+//! block's commit.
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench state
@@ -20,8 +23,13 @@ use std::sync::Arc;
 use platform_app::REPLAY_WINDOW_MS;
 use platform_app::snapshot::Capture;
 use platform_app::{AppState, Committed, Evaluations, Snapshot};
+use platform_app::{ChallengeEntry, Context};
+use platform_node::records::Records;
+use platform_storage::RocksStore;
 use platform_types::{
-    ChallengeId, Epoch, EvaluationStatus, Hash, Height, Keypair, PublicKey, SubmissionId, ValidatorSet, blake2b_256,
+    Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Epoch, EvaluationStatus, Hash, Height,
+    Keypair, MechanismId, NetUid, Phases, PublicKey, RuntimePolicy, ScoringConfig, SubmissionId, Uid, Validator,
+    ValidatorSet, VerifiedEnvelopes, WeightsProposal, blake2b_256,
 };
 use std::hint::black_box;
 
@@ -158,5 +166,96 @@ fn snapshot_height(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, read_view_copy, record_block, snapshot_height);
+/// The state of [`live_submissions`] with its 4 evaluators as the validator set, its challenge
+/// registered and weights last committed in epoch 0: every live submission is final and retires
+/// with the next weights.
+fn retiring_state() -> AppState {
+    let mut state = live_submissions(4);
+    let validators = hotkeys("Validator", 4);
+    state.registry.validators = ValidatorSet {
+        epoch: Epoch::new(0),
+        validators: (0u16..)
+            .zip(&validators)
+            .map(|(uid, hotkey)| Validator { hotkey: *hotkey, uid: Uid::new(uid), stake: 1 })
+            .collect(),
+    };
+    let id = ChallengeId::new("regression").expect("id");
+    let spec = ChallengeSpec {
+        id: id.clone(),
+        name: "regression".into(),
+        module_hash: Hash::ZERO,
+        module_size: 0,
+        policy: RuntimePolicy::default(),
+        scoring: ScoringConfig::default(),
+        mechanism: MechanismId::new(0),
+        emission_share_ppb: 1_000_000_000,
+        params: Vec::new(),
+        phases: Phases::One,
+    };
+    state.registry.challenges.insert(id.as_str().to_owned(), ChallengeEntry { spec, since: Height::new(0) });
+    let mut ids: Vec<(Height, SubmissionId)> = state.submissions.iter().map(|(id, c)| (c.height, *id)).collect();
+    ids.sort();
+    state.by_challenge.insert(id.as_str().to_owned(), ids.into_iter().map(|(_, id)| id).collect());
+    state.registry.weights_epoch = Some(Epoch::new(0));
+    state.tip.height = Height::new(LIVE / BLOCK + 1);
+    state
+}
+
+/// A block of `epoch` after `state`'s tip holding `actions`.
+fn block_after(state: &AppState, epoch: u64, actions: Vec<Action>) -> Block {
+    let fields = BlockHeaderFields {
+        height: state.tip.height.next(),
+        epoch: Epoch::new(epoch),
+        chain: BlockRef { number: 0, hash: Hash::ZERO },
+        parent_hash: state.tip.hash,
+        parent_state_root: state.tip.state_root,
+        proposer: hotkeys("Validator", 1)[0],
+        validators_hash: Hash::ZERO,
+    };
+    Block::new(fields, actions)
+}
+
+/// An epoch's weights committing: retiring every final submission (with the EMA's memory
+/// recomputed) in the block's commit on the event loop, then writing the retired submissions
+/// to the store, also on the loop (`ordering.rs`), against an empty block applied to the same
+/// state in the same run.
+fn epoch_transition(c: &mut Criterion) {
+    let mut group = c.benchmark_group("epoch_transition");
+    group.sample_size(10);
+    let state = retiring_state();
+    let verified = VerifiedEnvelopes::new(16);
+    let ctx = Context {
+        netuid: NetUid::new(1),
+        sudo: &[],
+        metagraph_at: &|_| None,
+        chain: None,
+        min_stake: 0,
+        lookup: &|_| None,
+        verified: &verified,
+    };
+    let weights =
+        block_after(&state, 1, vec![Action::Weights(WeightsProposal { epoch: Epoch::new(1), mechanisms: Vec::new() })]);
+    let empty = block_after(&state, 0, Vec::new());
+    // The node's read view holds a copy of the state while the block applies.
+    let copies = || (state.clone(), state.clone());
+    let apply = |block: &Block, (mut state, view): (AppState, AppState)| {
+        let effects = state.apply_block(block, &ctx);
+        (state, view, effects)
+    };
+    group.bench_function("baseline_empty_block", |b| {
+        b.iter_batched(copies, |pair| apply(&empty, pair), BatchSize::PerIteration)
+    });
+    let retiring = format!("weights_retiring_{LIVE}_submissions_4_evaluations_each");
+    group.bench_function(&retiring, |b| b.iter_batched(copies, |pair| apply(&weights, pair), BatchSize::PerIteration));
+    let (_, _, effects) = apply(&weights, copies());
+    assert_eq!(effects.retired.len() as u64, LIVE, "every submission retires");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = Records::new(Arc::new(RocksStore::open(dir.path()).expect("store")));
+    group.bench_function(format!("store_the_{LIVE}_retired"), |b| {
+        b.iter(|| records.put_retired(black_box(&effects.retired)).expect("stored"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, read_view_copy, record_block, snapshot_height, epoch_transition);
 criterion_main!(benches);
