@@ -9,8 +9,8 @@
 //! by 4 and by 16 validators, against the genesis state's: encoding the capture (the snapshot
 //! writer's thread), and what the snapshot height's block does on the event loop once it is.
 //! And an epoch's weights committing with those 100 000 submissions final: the block's commit
-//! retiring them all, then their write to the store, both on the event loop, against an empty
-//! block's commit.
+//! retiring them all against an empty block's commit; then holding them for the snapshot
+//! writer's thread (the event loop's part) and storing them (that thread's).
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench state
@@ -251,6 +251,11 @@ fn epoch_transition(c: &mut Criterion) {
     assert_eq!(effects.retired.len() as u64, LIVE, "every submission retires");
     let dir = tempfile::tempdir().expect("tempdir");
     let records = Records::new(Arc::new(RocksStore::open(dir.path()).expect("store")));
+    // What the loop does with them since session 40 (holds them, readable, for the snapshot
+    // writer's thread), and what that thread does (stores them; the loop did before).
+    group.bench_function(format!("hold_the_{LIVE}_retired"), |b| {
+        b.iter_batched(|| effects.retired.clone(), |retired| records.hold_retired(retired), BatchSize::PerIteration)
+    });
     group.bench_function(format!("store_the_{LIVE}_retired"), |b| {
         b.iter(|| records.put_retired(black_box(&effects.retired)).expect("stored"))
     });

@@ -116,15 +116,15 @@ impl Core {
         }
         let epoch_before = self.state.tip.epoch;
         let mut effects = self.with_rules(|state, ctx| state.apply_block(&block, ctx));
-        // Before the snapshot that no longer holds them can be written; a crash before this
-        // replays the block, and writes them again.
-        if let Err(e) = self.records.put_retired(&effects.retired) {
-            warn!(%e, "cannot keep the retired submissions; their status reads unknown");
-        }
+        // Held (readable at once) and stored by the snapshot writer's thread, before any snapshot
+        // that no longer holds them; a crash before their write replays the block, and writes
+        // them again.
+        let retired = !effects.retired.is_empty();
+        self.snapshots.retire(&self.records, std::mem::take(&mut effects.retired));
         // Evaluations no block can order any more leave the pool: of submissions retired from
         // the state, and of submissions not committed whose epoch has passed.
         let epoch_moved = block.header.epoch > epoch_before;
-        if !effects.retired.is_empty() || epoch_moved {
+        if retired || epoch_moved {
             let (state, tip) = (&self.state, block.header.epoch);
             self.mempool.retain_evaluations(|id, epoch| state.submissions.contains_key(id) || epoch >= tip);
         }

@@ -7,17 +7,18 @@
 //! write, so at most [`KEEP`] are on disk.
 
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SendError, Sender, channel};
 
 use parity_scale_codec::{Decode, Encode};
 use platform_app::snapshot::Capture;
-use platform_app::{Manifest, Snapshot};
+use platform_app::{Committed, Manifest, Snapshot};
 use platform_storage::{Column, StoreError, WriteBatch};
-use platform_types::{Checkpoint, Codec, Height};
+use platform_types::{Checkpoint, Codec, Height, SubmissionId};
 use tracing::{info, warn};
 
 use crate::pruning::Plan;
-use crate::records::Records;
+use crate::records::{Held, Records};
 
 /// Snapshots kept on disk: the newest, and one before it should the newest be unreadable.
 pub(crate) const KEEP: usize = 2;
@@ -197,19 +198,22 @@ fn store_and_prune(records: &Records, snapshot: &Snapshot, plan: &Plan) {
     }
 }
 
-/// What the writer thread is asked to do.
+/// What the writer thread is asked to do, in the order asked.
 enum Job {
+    /// Store retired submissions (before any snapshot asked for later: `records/retired.rs`).
+    Retired(Held),
     /// Encode a captured state, so that the snapshot height's block finds it encoded.
     Encode(Arc<Capture>),
     /// Store a snapshot, then prune.
     Write(Box<(Snapshot, Plan)>),
 }
 
-/// Encodes captured states and writes snapshots on a thread of its own, one at a time; the
-/// event loop never waits for it to take a job. While it is busy one more job waits; a
-/// snapshot arriving past that is dropped (the one after it will be written: a snapshot only
-/// shortens a restart, and the blocks since the previous one are all stored), and a capture
-/// is left to whoever asks for it first (the snapshot height's block, on the event loop).
+/// Stores retired submissions, encodes captured states and writes snapshots on a thread of its
+/// own, one job at a time, in the order handed in; the event loop never waits for it. Retired
+/// submissions and captures are always taken (one batch an epoch, one capture a snapshot
+/// interval); a snapshot is dropped while another still waits to be written (the one after it
+/// will be: a snapshot only shortens a restart, and the blocks since the previous one are all
+/// stored).
 pub(crate) enum SnapshotWriter {
     /// Written by a thread, which then prunes as the plan says.
     Thread(WriterThread),
@@ -217,16 +221,18 @@ pub(crate) enum SnapshotWriter {
     Inline(Records),
 }
 
-/// The writer thread and its queue. Dropping it waits for the snapshot being written, so that
-/// the thread's handle on the store is gone when the node's event loop is.
+/// The writer thread and its queue. Dropping it waits for the jobs handed in, so that the
+/// thread's handle on the store is gone when the node's event loop is.
 pub(crate) struct WriterThread {
-    queue: Option<SyncSender<Job>>,
+    queue: Option<Sender<Job>>,
+    /// Snapshots handed in and not yet taken by the thread.
+    waiting: Arc<AtomicUsize>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for WriterThread {
     fn drop(&mut self) {
-        // Closing the queue ends the thread's loop once the write in progress is done.
+        // Closing the queue ends the thread's loop once the jobs handed in are done.
         self.queue.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -237,54 +243,85 @@ impl Drop for WriterThread {
 impl SnapshotWriter {
     /// Starts the writer thread over `records`.
     pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
-        let (queue, jobs) = sync_channel::<Job>(1);
+        let (queue, jobs) = channel::<Job>();
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let taken = waiting.clone();
         let thread = std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
             for job in jobs {
                 match job {
+                    Job::Retired(held) => store_retired(&records, &held),
                     Job::Encode(capture) => encode(&capture),
-                    Job::Write(write) => store_and_prune(&records, &write.0, &write.1),
+                    Job::Write(write) => {
+                        taken.fetch_sub(1, Ordering::SeqCst);
+                        store_and_prune(&records, &write.0, &write.1)
+                    }
                 }
             }
         })?;
-        Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), thread: Some(thread) }))
+        Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), waiting, thread: Some(thread) }))
+    }
+
+    /// Hands submissions the state no longer holds to the thread to store; readable meanwhile
+    /// ([`Records::hold_retired`]). Inline, stores them at once.
+    pub fn retire(&self, records: &Records, retired: Vec<(SubmissionId, Committed)>) {
+        if retired.is_empty() {
+            return;
+        }
+        let held = records.hold_retired(retired);
+        match self {
+            SnapshotWriter::Inline(_) => store_retired(records, &held),
+            SnapshotWriter::Thread(thread) => {
+                if let Err(SendError(Job::Retired(held))) = thread.send(Job::Retired(held)) {
+                    // No thread to hand them to (it stopped): stored here, as they must be.
+                    store_retired(records, &held);
+                }
+            }
+        }
     }
 
     /// Queues the encoding of `capture`; inline, leaves it to the snapshot height's block (the
     /// simulator's runs must not depend on threads).
     pub fn encode(&self, capture: Arc<Capture>) {
-        let height = capture.height().get();
-        if let Err(TrySendError::Full(_)) = self.queue(Job::Encode(capture)) {
-            warn!(height, "the snapshot writer is busy; the snapshot height's block encodes this capture");
+        if let SnapshotWriter::Thread(thread) = self {
+            let _ = thread.send(Job::Encode(capture));
         }
     }
 
-    /// Queues `snapshot` and the pruning after it (dropped if the writer is busy with another
-    /// and one more job waits), or stores and prunes at once.
+    /// Queues `snapshot` and the pruning after it (dropped while another waits), or stores and
+    /// prunes at once.
     pub fn write(&self, snapshot: Snapshot, plan: Plan) {
+        let thread = match self {
+            SnapshotWriter::Inline(records) => return store_and_prune(records, &snapshot, &plan),
+            SnapshotWriter::Thread(thread) => thread,
+        };
         let height = snapshot.manifest.height.get();
-        if let SnapshotWriter::Inline(records) = self {
-            return store_and_prune(records, &snapshot, &plan);
+        if thread.waiting.load(Ordering::SeqCst) > 0 {
+            return warn!(height, "the previous snapshot is still waiting to be written; this one is skipped");
         }
-        if let Err(TrySendError::Full(_)) = self.queue(Job::Write(Box::new((snapshot, plan)))) {
-            warn!(height, "the previous snapshot is still being written; this one is skipped")
+        thread.waiting.fetch_add(1, Ordering::SeqCst);
+        if thread.send(Job::Write(Box::new((snapshot, plan)))).is_err() {
+            thread.waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
+}
 
-    /// Hands `job` to the thread; `Ok` inline (where nothing is queued).
-    fn queue(&self, job: Job) -> Result<(), TrySendError<Job>> {
-        let queue = match self {
-            SnapshotWriter::Thread(WriterThread { queue: Some(queue), .. }) => queue,
-            SnapshotWriter::Thread(_) => {
-                warn!("the snapshot writer has stopped");
-                return Err(TrySendError::Disconnected(job));
-            }
-            SnapshotWriter::Inline(_) => return Ok(()),
-        };
-        queue.try_send(job).inspect_err(|e| {
-            if let TrySendError::Disconnected(_) = e {
-                warn!("the snapshot writer has stopped");
-            }
-        })
+impl WriterThread {
+    fn send(&self, job: Job) -> Result<(), SendError<Job>> {
+        let Some(queue) = &self.queue else { return Err(SendError(job)) };
+        queue.send(job).inspect_err(|_| warn!("the snapshot writer has stopped"))
+    }
+}
+
+/// Stores retired submissions handed to the thread (see [`SnapshotWriter::retire`]).
+fn store_retired(records: &Records, held: &Held) {
+    let started = std::time::Instant::now();
+    match records.store_held(held) {
+        Ok(()) => info!(
+            submissions = held.len(),
+            store_ms = started.elapsed().as_millis() as u64,
+            "retired submissions stored"
+        ),
+        Err(e) => warn!(%e, "cannot keep the retired submissions; their status reads unknown"),
     }
 }
 
@@ -356,6 +393,45 @@ mod tests {
         let records = Records::new(store);
         assert_eq!(records.snapshot_manifests().expect("read"), vec![manifest.clone()]);
         assert!(records.snapshot(&manifest).expect("read").is_some(), "stored whole");
+    }
+
+    /// Retired submissions handed to the writer are stored before a snapshot handed in after
+    /// them (the snapshot that no longer holds them is never on disk alone), and dropping the
+    /// writer waits for both.
+    #[test]
+    fn retired_submissions_are_stored_before_a_later_snapshot() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
+        let records = Records::new(store.clone());
+        let writer = SnapshotWriter::start(records.clone()).expect("thread");
+        let committed = Committed {
+            challenge: platform_types::ChallengeId::new("alpha").expect("id"),
+            miner: platform_types::PublicKey::from_bytes([3; 32]),
+            height: Height::new(7),
+            block_hash: Hash::ZERO,
+            epoch: platform_types::Epoch::new(0),
+            evaluations: Default::default(),
+            revealed: None,
+        };
+        let id = SubmissionId(blake2b_256(b"retired"));
+        writer.retire(&records, vec![(id, committed.clone())]);
+        assert_eq!(records.retired(&id).map(|c| c.encode()), Some(committed.encode()), "readable at once");
+        let chunk = vec![1u8; 1 << 20];
+        let manifest = Manifest {
+            height: Height::new(100),
+            captured: Height::new(50),
+            block_hash: Hash::ZERO,
+            prev_root: Hash::ZERO,
+            registry_hash: Hash::ZERO,
+            len: chunk.len() as u64,
+            chunks: vec![blake2b_256(&chunk)],
+        };
+        let plan = Plan { below: None, keep_blobs: Default::default(), now_ms: 0 };
+        writer.write(Snapshot { manifest, chunks: vec![chunk].into() }, plan);
+        drop(writer);
+        let reopened = Records::new(store);
+        assert_eq!(reopened.retired(&id).map(|c| c.encode()), Some(committed.encode()), "stored, not only held");
+        assert_eq!(reopened.snapshot_manifests().expect("read").len(), 1);
     }
 
     /// A capture handed to the writer is encoded on its thread: nobody else asks for it here,

@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 
-use parity_scale_codec::{Decode, Encode};
-use platform_app::Committed;
 use platform_p2p::Provider;
 use platform_storage::{Column, Store, StoreError, WriteBatch};
 use platform_types::limits::MAX_ENVELOPE_BYTES;
 use platform_types::{
-    Block, Codec, Envelope, Hash, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, PublicKey, QuorumCertificate, Submission,
-    SubmissionId, SyncRequest, SyncResponse, ValidatorSet,
+    Block, Codec, Envelope, Hash, MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, QuorumCertificate, Submission, SubmissionId,
+    SyncRequest, SyncResponse, ValidatorSet,
 };
 
 mod keys;
+mod retired;
 
 pub(crate) use keys::*;
+pub use retired::Held;
 
 /// A stored submission's payload ([`Records::payload`]).
 #[derive(Debug, PartialEq, Eq)]
@@ -30,12 +30,14 @@ pub enum StoredPayload {
 #[derive(Clone)]
 pub struct Records {
     store: Arc<dyn Store>,
+    /// Retired submissions handed to a thread to write, read as if stored meanwhile.
+    retiring: Arc<retired::Retiring>,
 }
 
 impl Records {
     /// Wraps a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Records { store }
+        Records { store, retiring: Arc::default() }
     }
 
     /// The store itself.
@@ -245,38 +247,6 @@ impl Records {
             upper = lower;
         }
         Ok(newest)
-    }
-
-    /// Keeps submissions that left the application state ([`platform_app::retire`]) as they
-    /// were then, for the API: the committed-submission index beyond the state is here.
-    pub fn put_retired(&self, retired: &[(SubmissionId, Committed)]) -> Result<(), StoreError> {
-        if retired.is_empty() {
-            return Ok(());
-        }
-        let mut batch = WriteBatch::new();
-        for (id, committed) in retired {
-            batch.put(Column::Evaluations, retired_key(id), committed.encode());
-            batch.put(Column::Evaluations, retired_by_miner_key(&committed.miner, committed.height, id), Vec::new());
-        }
-        self.store.write(batch)
-    }
-
-    /// A retired submission kept by [`Records::put_retired`].
-    pub fn retired(&self, id: &SubmissionId) -> Option<Committed> {
-        let bytes = self.store.get(Column::Evaluations, &retired_key(id)).ok().flatten()?;
-        Committed::decode(&mut bytes.as_slice()).ok()
-    }
-
-    /// Up to `limit` of `miner`'s retired submissions still kept, newest first.
-    pub fn retired_of(&self, miner: &PublicKey, limit: usize) -> Vec<(SubmissionId, Committed)> {
-        let prefix = [RETIRED_BY_MINER_PREFIX, miner.as_bytes()].concat();
-        let keys = self.store.scan(Column::Evaluations, &prefix, None, limit).unwrap_or_default();
-        keys.into_iter()
-            .filter_map(|(key, _)| {
-                let id = SubmissionId(Hash::from_bytes(key.get(prefix.len() + 8..)?.try_into().ok()?));
-                Some((id, self.retired(&id)?))
-            })
-            .collect()
     }
 
     /// Keeps why this validator's evaluation of `id` was a rejection (the challenge's reason).

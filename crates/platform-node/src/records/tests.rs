@@ -122,3 +122,45 @@ fn weights_history_skips_epochs_without_weights() {
     assert_eq!(history, vec![b"501".to_vec(), b"500".to_vec(), b"11".to_vec(), b"10".to_vec()]);
     assert_eq!(records.weights_history(100).expect("history").len(), 5);
 }
+
+/// A retired submission of `miner` committed at `height`.
+fn retired(miner: u8, height: u64) -> (SubmissionId, platform_app::Committed) {
+    use platform_types::{ChallengeId, Epoch, Height, PublicKey};
+    let id = SubmissionId(platform_types::blake2b_256(&[miner, height as u8]));
+    let committed = platform_app::Committed {
+        challenge: ChallengeId::new("alpha").expect("id"),
+        miner: PublicKey::from_bytes([miner; 32]),
+        height: Height::new(height),
+        block_hash: Hash::ZERO,
+        epoch: Epoch::new(0),
+        evaluations: Default::default(),
+        revealed: None,
+    };
+    (id, committed)
+}
+
+/// Retired submissions the event loop holds for the writer thread read as stored from the
+/// moment they are held (a submission's status, an epoch's answers, a miner's history), and
+/// the same once the thread has stored them and let them go: no gap in between.
+#[test]
+fn retired_submissions_held_for_the_writer_read_as_stored_before_and_after() {
+    let records = Records::new(Arc::new(MemoryStore::new()));
+    let older = retired(7, 3);
+    records.put_retired(std::slice::from_ref(&older)).expect("stored");
+    let (a, b) = (retired(7, 5), retired(8, 5));
+    let held = records.hold_retired(vec![a.clone(), b.clone()]);
+    let miner = a.1.miner;
+    let check = |records: &Records| {
+        use parity_scale_codec::Encode;
+        assert_eq!(records.retired(&a.0).map(|c| c.encode()), Some(a.1.encode()));
+        assert_eq!(records.retired(&b.0).map(|c| c.encode()), Some(b.1.encode()));
+        let history: Vec<SubmissionId> = records.retired_of(&miner, 10).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(history, vec![a.0, older.0], "newest first, each once");
+        assert_eq!(records.retired_of(&miner, 1).len(), 1);
+    };
+    check(&records);
+    assert!(records.store().get(Column::Evaluations, &retired_key(&a.0)).expect("read").is_none(), "not yet stored");
+    records.store_held(&held).expect("stored");
+    assert!(records.retiring.lock().is_empty(), "let go once stored");
+    check(&records);
+}
