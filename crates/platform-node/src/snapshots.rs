@@ -368,15 +368,8 @@ mod tests {
 
     use super::*;
 
-    /// Dropping the writer (as the node's event loop does at shutdown) waits for the snapshot
-    /// being written: it is stored whole, and the thread no longer holds the store, so the store
-    /// closes before the process exits.
-    #[test]
-    fn dropping_the_writer_finishes_the_snapshot_and_releases_the_store() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
-        let writer = SnapshotWriter::start(Records::new(store.clone())).expect("thread");
-        let chunks: Vec<Vec<u8>> = (0..32u8).map(|i| vec![i; 1 << 20]).collect();
+    /// A snapshot at height 100 (of the state after block 50) of these chunks.
+    fn snapshot_of(chunks: Vec<Vec<u8>>) -> Snapshot {
         let manifest = Manifest {
             height: Height::new(100),
             captured: Height::new(50),
@@ -386,8 +379,24 @@ mod tests {
             len: chunks.iter().map(|c| c.len() as u64).sum(),
             chunks: chunks.iter().map(|c| blake2b_256(c)).collect(),
         };
-        let plan = Plan { below: None, keep_blobs: Default::default(), now_ms: 0 };
-        writer.write(Snapshot { manifest: manifest.clone(), chunks: chunks.into() }, plan);
+        Snapshot { manifest, chunks: chunks.into() }
+    }
+
+    fn no_pruning() -> Plan {
+        Plan { below: None, keep_blobs: Default::default(), now_ms: 0 }
+    }
+
+    /// Dropping the writer (as the node's event loop does at shutdown) waits for the snapshot
+    /// being written: it is stored whole, and the thread no longer holds the store, so the store
+    /// closes before the process exits.
+    #[test]
+    fn dropping_the_writer_finishes_the_snapshot_and_releases_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path()).expect("store"));
+        let writer = SnapshotWriter::start(Records::new(store.clone())).expect("thread");
+        let snapshot = snapshot_of((0..32u8).map(|i| vec![i; 1 << 20]).collect());
+        let manifest = snapshot.manifest.clone();
+        writer.write(snapshot, no_pruning());
         drop(writer);
         assert_eq!(Arc::strong_count(&store), 1, "the writer thread still holds the store");
         let records = Records::new(store);
@@ -416,18 +425,7 @@ mod tests {
         let id = SubmissionId(blake2b_256(b"retired"));
         writer.retire(&records, vec![(id, committed.clone())]);
         assert_eq!(records.retired(&id).map(|c| c.encode()), Some(committed.encode()), "readable at once");
-        let chunk = vec![1u8; 1 << 20];
-        let manifest = Manifest {
-            height: Height::new(100),
-            captured: Height::new(50),
-            block_hash: Hash::ZERO,
-            prev_root: Hash::ZERO,
-            registry_hash: Hash::ZERO,
-            len: chunk.len() as u64,
-            chunks: vec![blake2b_256(&chunk)],
-        };
-        let plan = Plan { below: None, keep_blobs: Default::default(), now_ms: 0 };
-        writer.write(Snapshot { manifest, chunks: vec![chunk].into() }, plan);
+        writer.write(snapshot_of(vec![vec![1u8; 1 << 20]]), no_pruning());
         drop(writer);
         let reopened = Records::new(store);
         assert_eq!(reopened.retired(&id).map(|c| c.encode()), Some(committed.encode()), "stored, not only held");
