@@ -7,7 +7,7 @@
 //! write, so at most [`KEEP`] are on disk.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{SendError, Sender, channel};
 
 use parity_scale_codec::{Decode, Encode};
@@ -227,12 +227,16 @@ pub(crate) struct WriterThread {
     queue: Option<Sender<Job>>,
     /// Snapshots handed in and not yet taken by the thread.
     waiting: Arc<AtomicUsize>,
+    /// Set when the node stops: captures still queued are not encoded (no snapshot height
+    /// will take them), the rest is done.
+    closing: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for WriterThread {
     fn drop(&mut self) {
         // Closing the queue ends the thread's loop once the jobs handed in are done.
+        self.closing.store(true, Ordering::SeqCst);
         self.queue.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -245,11 +249,13 @@ impl SnapshotWriter {
     pub fn start(records: Records) -> std::io::Result<SnapshotWriter> {
         let (queue, jobs) = channel::<Job>();
         let waiting = Arc::new(AtomicUsize::new(0));
-        let taken = waiting.clone();
+        let closing = Arc::new(AtomicBool::new(false));
+        let (taken, closed) = (waiting.clone(), closing.clone());
         let thread = std::thread::Builder::new().name("snapshot-writer".into()).spawn(move || {
             for job in jobs {
                 match job {
                     Job::Retired(held) => store_retired(&records, &held),
+                    Job::Encode(_) if closed.load(Ordering::SeqCst) => {}
                     Job::Encode(capture) => encode(&capture),
                     Job::Write(write) => {
                         taken.fetch_sub(1, Ordering::SeqCst);
@@ -258,7 +264,7 @@ impl SnapshotWriter {
                 }
             }
         })?;
-        Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), waiting, thread: Some(thread) }))
+        Ok(SnapshotWriter::Thread(WriterThread { queue: Some(queue), waiting, closing, thread: Some(thread) }))
     }
 
     /// Hands submissions the state no longer holds to the thread to store; readable meanwhile
