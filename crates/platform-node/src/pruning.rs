@@ -4,10 +4,9 @@
 //! - Blocks and their certificates below the *prune height*: the lower of the retention
 //!   window's start (`retain_blocks` below the snapshot) and the block after the oldest kept
 //!   snapshot's captured state (a restart needs the blocks after a snapshot it can start
-//!   from). With them go the
-//!   bodies of the submissions they ordered, their refusal reasons and their payload blobs
-//!   (never a blob a registered challenge's module is), and the checkpoints of deleted
-//!   snapshots.
+//!   from). With them go the bodies of the submissions they ordered, their refusal reasons and
+//!   their payload blobs (never a blob a registered challenge's module is), and the checkpoints
+//!   of deleted snapshots.
 //! - Acknowledged submissions that no block ordered within [`PENDING_TTL_MS`] of their signed
 //!   timestamp, with their blobs: no validator admits a submission that old, so none will.
 //!
