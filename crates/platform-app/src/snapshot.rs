@@ -61,10 +61,34 @@ struct Encoded {
 }
 
 impl Encoded {
-    fn new(bytes: &[u8]) -> Encoded {
-        let chunks: Vec<Vec<u8>> = bytes.chunks(CHUNK_BYTES).map(<[u8]>::to_vec).collect();
+    /// Encodes `body` straight into chunks (the encoded state is never held whole besides them).
+    fn new(body: &impl Encode) -> Encoded {
+        let mut chunks = Chunks(Vec::new());
+        body.encode_to(&mut chunks);
+        let chunks = chunks.0;
+        let len = chunks.iter().map(|c| c.len() as u64).sum();
         let hashes = chunks.iter().map(|c| blake2b_256(c)).collect();
-        Encoded { len: bytes.len() as u64, hashes, chunks: Arc::new(chunks) }
+        Encoded { len, hashes, chunks: Arc::new(chunks) }
+    }
+}
+
+/// An encoding's output cut into [`CHUNK_BYTES`] pieces as it is written.
+struct Chunks(Vec<Vec<u8>>);
+
+impl parity_scale_codec::Output for Chunks {
+    fn write(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let chunk = match self.0.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK_BYTES => chunk,
+                _ => {
+                    self.0.push(Vec::with_capacity(CHUNK_BYTES));
+                    self.0.last_mut().expect("just pushed")
+                }
+            };
+            let take = bytes.len().min(CHUNK_BYTES - chunk.len());
+            chunk.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
     }
 }
 
@@ -113,7 +137,7 @@ impl Capture {
         self.encoded.get_or_init(|| {
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner()).take();
             let state = state.expect("a capture not yet encoded holds its state");
-            Encoded::new(&state.body().encode())
+            Encoded::new(&state.body())
         })
     }
 
@@ -225,5 +249,27 @@ impl AppState {
             snapshot_interval,
             captured: Some(Arc::new(Capture::restored(body.height, snapshot))),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parity_scale_codec::Encode;
+
+    use super::{CHUNK_BYTES, Encoded};
+
+    /// Encoding straight into chunks gives the chunks of the whole encoding cut after the fact,
+    /// whatever the length: empty, within one chunk, exactly one, across several.
+    #[test]
+    fn an_encoding_cut_as_it_is_written_is_the_whole_encoding_cut_after() {
+        for len in [0, 1, CHUNK_BYTES - 3, CHUNK_BYTES, 2 * CHUNK_BYTES + 7] {
+            let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let whole = value.encode();
+            let cut: Vec<Vec<u8>> = whole.chunks(CHUNK_BYTES).map(<[u8]>::to_vec).collect();
+            let encoded = Encoded::new(&value);
+            assert_eq!(*encoded.chunks, cut, "{len} bytes");
+            assert_eq!(encoded.len, whole.len() as u64);
+            assert!(encoded.chunks.iter().all(|c| c.len() <= CHUNK_BYTES && !c.is_empty()));
+        }
     }
 }
