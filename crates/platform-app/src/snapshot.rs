@@ -5,10 +5,10 @@
 //! The state is *captured* after the block [`snapshot_lag`] blocks before each *snapshot
 //! height* (a multiple of the snapshot interval), and the state root at the snapshot height
 //! covers it: `root = H(previous root, block hash, registry hash, digest)`, where the hashes
-//! are the snapshot height's and the digest is the hash of the snapshot's [`Manifest`] (its
-//! length and the hash of each [`CHUNK_BYTES`] chunk of the encoded captured state). The next
-//! block carries that root as its `parent_state_root`, and its commit certificate — the
-//! checkpoint — certifies it. Encoding and hashing a large state takes seconds, so the capture
+//! are the snapshot height's and the digest is the hash of the snapshot's [`Manifest`] (the
+//! capture height, and the length and the hash of each [`CHUNK_BYTES`] chunk of the encoded
+//! captured state). The next block carries that root as its `parent_state_root`, and its
+//! commit certificate — the checkpoint — certifies it. Encoding and hashing a large state takes seconds, so the capture
 //! is encoded lazily, once ([`Capture`]): a node hands it to a thread of its own when the
 //! capture height's block is applied, and the snapshot height's block, applied blocks later,
 //! finds it done instead of encoding the state on the caller's thread. Whoever asks first

@@ -190,10 +190,8 @@ impl AppState {
 
     /// Whether the state after the block at `height` is captured for the next snapshot height.
     pub fn is_capture_height(&self, height: Height) -> bool {
-        self.snapshot_interval > 0
-            && height.get() > 0
-            && self
-                .is_snapshot_height(Height::new(height.get() + crate::snapshot::snapshot_lag(self.snapshot_interval)))
+        let lag = crate::snapshot::snapshot_lag(self.snapshot_interval);
+        height.get() > 0 && self.is_snapshot_height(Height::new(height.get() + lag))
     }
 
     /// Whether weights are due in a block of `epoch`.
