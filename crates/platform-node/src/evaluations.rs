@@ -13,6 +13,7 @@
 //! loaded modules changes — and it may wait on them; the loop never waits on the actor.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use platform_p2p::Client;
@@ -40,10 +41,12 @@ pub(crate) const REMEMBERED: usize = 1 << 16;
 /// running and one ready, so the worker never waits for a read and few payloads are held.
 pub(crate) const EVALUATIONS_IN_FLIGHT: usize = 2;
 
-/// Work for the evaluation worker, with the module to run.
+/// Work for the evaluation worker, with the module to run (shared: while evaluation lags
+/// admission the queue holds one entry per committed submission, and a module's own value is
+/// hundreds of bytes).
 enum Work {
-    One(Target, ChallengeModule),
-    Epoch(EpochTargets, ChallengeModule),
+    One(Target, Arc<ChallengeModule>),
+    Epoch(EpochTargets, Arc<ChallengeModule>),
 }
 
 /// What the actor's own tasks report back to it.
@@ -59,7 +62,7 @@ pub(crate) struct Evaluations {
     p2p: Client,
     worker: Worker,
     inputs: mpsc::Sender<Input>,
-    modules: HashMap<String, (Hash, ChallengeModule)>,
+    modules: HashMap<String, (Hash, Arc<ChallengeModule>)>,
     /// The active challenges as the core last listed them.
     active: HashMap<String, Active>,
     /// Loads under way, by challenge and version ([`Active::version`]): a newer version starts
@@ -202,7 +205,7 @@ impl Evaluations {
             }
             Ok(module) => {
                 info!(%challenge, %hash, "challenge module ready");
-                self.modules.insert(challenge, (hash, module));
+                self.modules.insert(challenge, (hash, Arc::new(module)));
                 self.report_loaded().await;
                 for target in std::mem::take(&mut self.waiting) {
                     self.enqueue(target);
@@ -259,8 +262,12 @@ impl Evaluations {
                 (self.worker.clone(), self.inputs.clone(), self.records.clone(), self.p2p.clone(), done.clone());
             tokio::spawn(async move {
                 let answers = match work {
-                    Work::One(target, module) => vec![evaluate(&worker, &records, &p2p, target, module).await],
-                    Work::Epoch(epoch, module) => score_epoch(&worker, &records, &p2p, epoch, module).await,
+                    Work::One(target, module) => {
+                        vec![evaluate(&worker, &records, &p2p, target, ChallengeModule::clone(&module)).await]
+                    }
+                    Work::Epoch(epoch, module) => {
+                        score_epoch(&worker, &records, &p2p, epoch, ChallengeModule::clone(&module)).await
+                    }
                 };
                 for answer in answers {
                     let _ = inputs.send(answer).await;
