@@ -11,7 +11,8 @@
 //! 4. consensus commit latency of four validators (p50, p99), idle and while one of them admits
 //!    submissions at full load (part `commit`);
 //! 5. submissions per second accepted over HTTP with the load from a separate process, `wrk`
-//!    (part `wrk`; `apt-get install wrk`; skipped without it; `PLATFORM_BENCH_VALIDATORS` as in 1);
+//!    (part `wrk`; `apt-get install wrk`; skipped without it; `PLATFORM_BENCH_VALIDATORS` as in 1;
+//!    bodies are the envelopes' wire bytes, or JSON with `PLATFORM_BENCH_BODY=json`);
 //! 6. `validator-node devnet` with 4 and with 16 validators: time to first weights (part `devnet`);
 //! 7. the public audit's replay: blocks per second, and evaluations run again per second against
 //!    the sandbox's own rate on the same payloads (part `audit`).

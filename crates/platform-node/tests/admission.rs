@@ -83,14 +83,19 @@ async fn nothing_is_stored_or_compiled_before_the_cheap_checks_pass() {
 }
 
 /// Status, `Allow` header and JSON body of one raw request (the agent reports every status).
-fn raw(method: &str, url: &str, content_type: Option<&str>, body: &str) -> (u16, Option<String>, serde_json::Value) {
+fn raw(
+    method: &str,
+    url: &str,
+    content_type: Option<&str>,
+    body: impl AsRef<[u8]>,
+) -> (u16, Option<String>, serde_json::Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let request = ureq::http::Request::builder().method(method).uri(url);
     let request = match content_type {
         Some(t) => request.header("content-type", t),
         None => request,
     };
-    let mut response = agent.run(request.body(body.to_owned()).expect("request")).expect("HTTP");
+    let mut response = agent.run(request.body(body.as_ref().to_vec()).expect("request")).expect("HTTP");
     let allow = response.headers().get("allow").map(|v| v.to_str().unwrap_or_default().to_owned());
     let json = response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned());
     assert_eq!(json.as_deref(), Some("application/json"), "{method} {url}: every answer is JSON");
@@ -146,7 +151,7 @@ async fn http_errors_are_json_with_their_documented_status() {
 
         // A field that does not validate is malformed input (400), not a bad signature (401).
         let inconsistent = submission_with(&miner, b"1 2 3", 999, now_ms());
-        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&inconsistent));
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, body(&inconsistent));
         assert_eq!(status, 400, "{answer}");
         // A blob that is not hex as documented (here a Unicode space, which trimming once read as
         // an empty blob) is refused, not ignored.
@@ -157,12 +162,12 @@ async fn http_errors_are_json_with_their_documented_status() {
         assert!(answer["error"].as_str().is_some_and(|e| e.contains("blob is not hex")), "{answer}");
         // A timestamp outside the window is not a duplicate nonce.
         let stale = submission_with(&miner, b"1 2 3", 5, now_ms() - 11 * 60 * 1000);
-        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&stale));
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, body(&stale));
         assert_eq!(status, 400, "{answer}");
         assert!(answer["error"].as_str().is_some_and(|e| e.contains("replay window")), "{answer}");
         // An unregistered hotkey is told which metagraph read refused it.
         let unknown = submission_with(&stranger, b"1 2 3", 5, now_ms());
-        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, &body(&unknown));
+        let (status, _, answer) = raw("POST", &format!("{base}/submissions"), json, body(&unknown));
         assert_eq!(status, 403, "{answer}");
         assert!(answer["error"].as_str().is_some_and(|e| e.contains("read at chain block")), "{answer}");
 
@@ -208,5 +213,53 @@ async fn http_errors_are_json_with_their_documented_status() {
     {
         assert!(answer.get(field).is_some(), "{field} missing: {answer}");
     }
+    node.shutdown().await;
+}
+
+/// `POST /submissions` takes the envelope's wire bytes as `application/octet-stream` (half the
+/// bytes of the JSON's hex, and no JSON to parse): admitted with the same id and bytes as the
+/// same envelope sent as JSON would be, refused with the same statuses when it does not decode
+/// (400) or is over the envelope limit (413); a blob payload, whose bytes have no place in that
+/// body, is told to come as JSON. Before, every body but JSON was answered 415.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_posted_as_its_wire_bytes_is_admitted() {
+    let (validator, miner, owner) = (key("Validator"), key("Miner"), key("Owner"));
+    let dir = tempfile::tempdir().expect("dir");
+    let node = start(dir.path(), chain(&validator, &miner, &owner), &owner).await;
+    add_regression(&node, &owner).await;
+    let url = format!("http://{}/submissions", node.http_addr);
+    let wire = Some("application/octet-stream");
+    let envelope = submission_with(&miner, b"1 -2 0.25 5 -0.5", 16, now_ms());
+    let expected = envelope.payload_hash().to_string();
+
+    tokio::task::block_in_place(|| {
+        let (status, _, answer) = raw("POST", &url, wire, envelope.to_bytes());
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["id"], expected.as_str(), "{answer}");
+        // The same envelope again is a duplicate, whichever way it comes.
+        let (status, _, answer) = raw("POST", &url, wire, envelope.to_bytes());
+        assert_eq!(status, 409, "{answer}");
+        let json = serde_json::json!({ "envelope": hex::encode(envelope.to_bytes()) }).to_string();
+        let (status, _, answer) = raw("POST", &url, Some("application/json"), json);
+        assert_eq!(status, 409, "{answer}");
+
+        let (status, _, answer) = raw("POST", &url, wire, b"\x0a\xffnot an envelope");
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("malformed envelope")), "{answer}");
+        let large = vec![0u8; platform_types::limits::MAX_ENVELOPE_BYTES + 1];
+        let (status, _, answer) = raw("POST", &url, Some("application/octet-stream; charset=binary"), large);
+        assert_eq!(status, 413, "{answer}");
+        let blob = vec![9u8; 300 * 1024];
+        let (status, _, answer) = raw("POST", &url, wire, blob_submission(&miner, &blob).to_bytes());
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("JSON")), "{answer}");
+        let (status, _, answer) = raw("POST", &url, Some("text/plain"), envelope.to_bytes());
+        assert_eq!(status, 415, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("application/octet-stream")), "{answer}");
+    });
+
+    let status =
+        node.query(Query::Submission(platform_types::SubmissionId(envelope.payload_hash()))).await.expect("status");
+    assert_eq!(status["id"], expected.as_str(), "{status}");
     node.shutdown().await;
 }

@@ -4,8 +4,9 @@
 //! module compiled), and the event loop is handed only checked values.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use platform_types::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
 use platform_types::{
@@ -57,13 +58,45 @@ fn envelope_error(what: &str, e: EnvelopeError) -> ApiError {
 
 /// The envelope of a request, and its bytes as sent.
 fn decode_envelope(body: &Signed) -> Result<(Envelope, Vec<u8>), ApiError> {
-    let bytes = decode_hex("envelope", &body.envelope)?;
+    envelope_of(decode_hex("envelope", &body.envelope)?)
+}
+
+/// The envelope whose wire encoding is `bytes`, and those bytes.
+fn envelope_of(bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), ApiError> {
     let envelope = Envelope::from_bytes(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| {
         let status = decode_status(&e);
         let what = if status == StatusCode::PAYLOAD_TOO_LARGE { "envelope too large" } else { "malformed envelope" };
         ApiError(status, format!("{what}: {e}"))
     })?;
     Ok((envelope, bytes))
+}
+
+/// How a `POST /submissions` body is written, from its `Content-Type` (parameters ignored).
+#[derive(Debug, PartialEq)]
+enum BodyFormat {
+    /// `{"envelope": hex, "blob"?: hex}`: `application/json` or `application/*+json`.
+    Json,
+    /// The envelope's wire bytes as they are (`application/octet-stream`), for an inline
+    /// payload: half the bytes of the JSON's hex, and nothing to parse but the envelope.
+    Wire,
+}
+
+fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match essence.as_str() {
+        "application/octet-stream" => Ok(BodyFormat::Wire),
+        "application/json" => Ok(BodyFormat::Json),
+        t if t.starts_with("application/") && t.ends_with("+json") => Ok(BodyFormat::Json),
+        _ => Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected request with `Content-Type: application/json` (or `application/octet-stream`: the envelope's wire bytes)"
+                .into(),
+        )),
+    }
 }
 
 impl Api {
@@ -99,7 +132,7 @@ impl Api {
         let signed = opened.map_err(|e| envelope_error("submission", e))?;
         let blob = match signed.message.payload {
             Payload::Blob(hash) => {
-                let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\""))?;
+                let blob = blob.ok_or_else(|| bad("a blob payload needs its bytes in \"blob\" (a JSON body)"))?;
                 if blob.len() as u64 != signed.message.payload_size || blob.len() as u64 > MAX_PAYLOAD_BYTES {
                     return Err(bad("the blob's length differs from payload_size"));
                 }
@@ -163,9 +196,23 @@ impl Api {
     }
 }
 
-pub(super) async fn submit(State(api): State<Api>, Json(body): Json<Signed>) -> Result<Response, ApiError> {
-    let (envelope, bytes) = decode_envelope(&body)?;
-    let blob = body.blob.as_deref().map(|b| decode_hex("blob", b)).transpose()?;
+/// `POST /submissions`: a JSON body, or the envelope's wire bytes ([`BodyFormat`]).
+/// The body's format is judged from its header before the body is read.
+pub(super) async fn submit(State(api): State<Api>, request: Request) -> Result<Response, ApiError> {
+    let format = body_format(request.headers())?;
+    let body = Bytes::from_request(request, &()).await.map_err(|e| ApiError(e.status(), e.body_text()))?;
+    let (envelope, bytes, blob) = match format {
+        BodyFormat::Wire => {
+            let (envelope, bytes) = envelope_of(body.to_vec())?;
+            (envelope, bytes, None)
+        }
+        BodyFormat::Json => {
+            let Json(body) = Json::<Signed>::from_bytes(&body).map_err(|e| ApiError(e.status(), e.body_text()))?;
+            let (envelope, bytes) = decode_envelope(&body)?;
+            let blob = body.blob.as_deref().map(|b| decode_hex("blob", b)).transpose()?;
+            (envelope, bytes, blob)
+        }
+    };
     let id = api.submit(envelope, bytes, blob).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string(), "status": "pending" }))).into_response())
 }
