@@ -84,6 +84,7 @@ pub(crate) async fn external_http_load(rows: &mut Vec<String>) {
         Some(url) => metric(url, "platform_submissions_accepted_total").await,
         None => 0,
     };
+    let cpu_before = (stat_cpu_seconds("/proc/self/stat"), children_cpu_seconds());
     let started = Instant::now();
     let (wrk_url, script_arg, bodies_arg) = (url0.clone(), script.clone(), bodies.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -100,6 +101,7 @@ pub(crate) async fn external_http_load(rows: &mut Vec<String>) {
     .await
     .expect("wrk");
     let elapsed = started.elapsed();
+    let cpu_after = (stat_cpu_seconds("/proc/self/stat"), children_cpu_seconds());
     let accepted = metric(&url0, "platform_submissions_accepted_total").await - accepted_before;
     let report = String::from_utf8_lossy(&output.stdout);
     eprintln!("{report}");
@@ -121,6 +123,14 @@ pub(crate) async fn external_http_load(rows: &mut Vec<String>) {
         line("99%"),
         elapsed.as_secs_f64(),
         rate / baseline
+    ));
+    // CPU per accepted submission: steadier than the rate on a shared machine (the validators'
+    // process over wrk's whole run; wrk's own once it has ended and been waited for).
+    let per = |seconds: f64| seconds * 1e6 / accepted.max(1) as f64;
+    rows.push(format!(
+        "| CPU per accepted submission over that run | validators' process **{:.0} µs**, wrk {:.0} µs | | |",
+        per(cpu_after.0 - cpu_before.0),
+        per(cpu_after.1 - cpu_before.1)
     ));
     if let Some(url) = &url1 {
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -8,13 +8,24 @@ pub(crate) fn rss_mib() -> f64 {
 
 /// CPU seconds (user + system) of a `/proc/.../stat` file; zero when it cannot be read.
 pub(crate) fn stat_cpu_seconds(path: &str) -> f64 {
+    stat_ticks(path, 11)
+}
+
+/// CPU seconds (user + system) of this process's children that have ended and been waited for.
+pub(crate) fn children_cpu_seconds() -> f64 {
+    stat_ticks("/proc/self/stat", 13)
+}
+
+/// The sum of the two clock-tick fields from `first` of a `/proc/.../stat` file, in seconds.
+fn stat_ticks(path: &str, first: usize) -> f64 {
     let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which ends with the last ')'): utime and stime are the
-    // 12th and 13th of them, in clock ticks of 1/100 s on Linux.
+    // 12th and 13th of them, cutime and cstime the 14th and 15th, in clock ticks of 1/100 s on
+    // Linux.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(first) + ticks(first + 1)) / 100.0
 }
 
 /// CPU seconds this process has used, in total and by thread name.

@@ -111,8 +111,13 @@ impl SubmitArgs {
         };
         submission.validate().map_err(|e| anyhow!("payload refused: {e}"))?;
         let envelope = Envelope::seal(&keypair, NetUid::new(self.node.netuid), &submission);
-        let answer =
-            node.post("/submissions", json!({ "envelope": hex::encode(envelope.to_bytes()), "blob": blob }))?;
+        // An inline payload goes as the envelope's wire bytes; a blob's bytes need the JSON body.
+        let answer = match blob {
+            None => node.post_bytes("/submissions", &envelope.to_bytes())?,
+            Some(blob) => {
+                node.post("/submissions", json!({ "envelope": hex::encode(envelope.to_bytes()), "blob": blob }))?
+            }
+        };
         let id = answer["id"].as_str().unwrap_or_default().to_owned();
         if self.wait {
             return follow(&node, &id, self.node.output);

@@ -110,6 +110,12 @@ impl Node {
     fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.answer(self.agent.post(&format!("{}{path}", self.base)).send_json(body))
     }
+
+    /// POSTs `bytes` as `application/octet-stream`.
+    fn post_bytes(&self, path: &str, bytes: &[u8]) -> anyhow::Result<Value> {
+        let request = self.agent.post(&format!("{}{path}", self.base)).content_type("application/octet-stream");
+        self.answer(request.send(bytes))
+    }
 }
 
 fn now_ms() -> u64 {
