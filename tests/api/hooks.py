@@ -1,8 +1,9 @@
 """Schemathesis hooks: the string formats and the binary body docs/openapi.yaml names but JSON
 Schema cannot express. A `submission-envelope` or `sudo-envelope` is the hex of an Envelope whose
-signature verifies, and an `application/octet-stream` submission is such an Envelope's bytes, so "schema-valid" requests are really valid and reach the admission rules behind the
-signature check (registration, challenge, size, replay, rate), as a client's would. Signed with
-the miner key in $PLATFORM_MINER_KEY (registered on the devnet with --miner-key), on subnet
+signature verifies, and an `application/octet-stream` submission is such an Envelope's bytes,
+so "schema-valid" requests are really valid and reach the admission rules behind the signature
+check (registration, challenge, size, replay, rate), as a client's would. Signed with the miner
+key in $PLATFORM_MINER_KEY (registered on the devnet with --miner-key), on subnet
 $PLATFORM_NETUID; a sudo action signed by a miner is refused as not the owner's (403).
 """
 
@@ -25,9 +26,9 @@ NETUID = int(os.environ.get("PLATFORM_NETUID", "1"))
 KIND_SUDO_ACTION = 3
 
 
-def submission(challenge: str, payload: bytes, nonce: int) -> str:
+def submission(challenge: str, payload: bytes, nonce: int) -> bytes:
     message, _ = client.submission_bytes(work_pb2, KEY[0], challenge, payload, nonce, int(time.time() * 1000))
-    return client.envelope_bytes(envelope_pb2, KEY, NETUID, message).hex()
+    return client.envelope_bytes(envelope_pb2, KEY, NETUID, message)
 
 
 def sudo(challenge: str, nonce: int) -> str:
@@ -44,11 +45,9 @@ def sudo(challenge: str, nonce: int) -> str:
 
 challenges = st.sampled_from(["regression", "invariant-agent", "no-such-challenge"])
 nonces = st.integers(min_value=0, max_value=2**64 - 1)
-schemathesis.openapi.format("submission-envelope", st.builds(submission, challenges, st.binary(max_size=64), nonces))
+submissions = st.builds(submission, challenges, st.binary(max_size=64), nonces)
+schemathesis.openapi.format("submission-envelope", submissions.map(bytes.hex))
 schemathesis.openapi.format("sudo-envelope", st.builds(sudo, challenges, nonces))
 # POST /submissions's other body: the same envelope as its wire bytes (the only binary request
 # body in the document).
-schemathesis.openapi.media_type(
-    "application/octet-stream",
-    st.builds(lambda *args: bytes.fromhex(submission(*args)), challenges, st.binary(max_size=64), nonces),
-)
+schemathesis.openapi.media_type("application/octet-stream", submissions)
