@@ -4,8 +4,11 @@
 //! For each n: commit latency (first proposal to each validator's commit: p50, p99, most; virtual
 //! time, so the links' share), bytes and messages each validator sends per block, and the real
 //! time spent per validator per block (every core's whole work, one thread), with n = 4 as the
-//! baseline of the same run; then simulated seeds per second of the checking sweep (every
-//! behaviour, a restart, moving cuts) at n = 4 and n = 16.
+//! baseline of the same run; then each validator's work per submission at each size (the same
+//! run again with [`LOAD`] submissions handed in as the window opens: the difference in a
+//! validator's CPU over the window, per submission — relaying, ordering, evaluating it, and
+//! checking and ordering every validator's evaluation of it); then simulated seeds per second of
+//! the checking sweep (every behaviour, a restart, moving cuts) at n = 4 and n = 16.
 //!
 //! ```sh
 //! cargo bench -p platform-benches --bench scale            # every size
@@ -14,11 +17,15 @@
 
 use std::time::{Duration, Instant};
 
+use platform_node::config::DEFAULT_MEMPOOL_CAPACITY;
 use platform_node::sim::scale::{Scale, measure};
 use platform_node::sim::{Behaviour, Scenario, run};
 
 /// Heights measured at each size.
 const HEIGHTS: u64 = 20;
+
+/// Submissions of the loaded run at each size.
+const LOAD: usize = 200;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` does not: then only n = 4 runs,
@@ -31,15 +38,26 @@ fn main() {
         (true, false) => sizes,
     };
     let link = (Duration::from_millis(45), Duration::from_millis(55));
+    // The node's own pool sizes: evaluations of the load are not held back for room.
+    let unloaded = |n: usize| Scale {
+        validators: n,
+        link,
+        heights: HEIGHTS,
+        seed: 1,
+        submissions: 0,
+        pool: DEFAULT_MEMPOOL_CAPACITY,
+    };
     println!(
         "| validators | commit p50 | commit p99 | commit max | block time | bytes / validator / block | messages / validator / block | CPU / validator / block | CPU ratio to n = {} | evaluations |",
         sizes[0]
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut baseline = None;
+    // Per size: CPU per validator over the window without the load, to subtract.
+    let mut idle = Vec::new();
     for &n in &sizes {
         let started = Instant::now();
-        let figures = match measure(&Scale { validators: n, link, heights: HEIGHTS, seed: 1 }) {
+        let figures = match measure(&unloaded(n)) {
             Ok(figures) => figures,
             Err(stuck) => {
                 println!("| {n} | stuck: {stuck} |");
@@ -62,9 +80,43 @@ fn main() {
             figures.evaluations,
         );
         eprintln!("n = {n}: {:.1} s", started.elapsed().as_secs_f64());
+        idle.push((n, cpu * HEIGHTS as u32));
     }
     if !bench {
         return;
+    }
+    println!();
+    println!(
+        "| validators | submissions ordered in the window (the set-up's six and the load) | evaluations ordered | CPU / validator over the window, loaded | without the load | CPU / validator / submission | ratio to n = {} |",
+        sizes[0]
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut baseline = None;
+    for (n, idle_cpu) in idle {
+        let started = Instant::now();
+        let scale = Scale { submissions: LOAD, ..unloaded(n) };
+        let figures = match measure(&scale) {
+            Ok(figures) => figures,
+            Err(stuck) => {
+                println!("| {n} | stuck: {stuck} |");
+                continue;
+            }
+        };
+        let loaded = figures.cpu_per_validator_per_block * HEIGHTS as u32;
+        let per_submission = loaded.saturating_sub(idle_cpu) / LOAD as u32;
+        let base = *baseline.get_or_insert(per_submission);
+        println!(
+            "| {n} | {} of {} | {} of {} | {:.1} ms | {:.1} ms | **{:.0} µs** | {:.1} |",
+            figures.submissions,
+            LOAD + 6,
+            figures.evaluations,
+            n * (LOAD + 6),
+            loaded.as_secs_f64() * 1e3,
+            idle_cpu.as_secs_f64() * 1e3,
+            per_submission.as_secs_f64() * 1e6,
+            per_submission.as_secs_f64() / base.as_secs_f64(),
+        );
+        eprintln!("n = {n}, loaded: {:.1} s", started.elapsed().as_secs_f64());
     }
     println!();
     println!("| sweep | seeds | runs | seconds | seeds / s |");

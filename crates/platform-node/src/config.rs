@@ -19,6 +19,9 @@ pub const DEFAULT_RETAIN_BLOCKS: u64 = 100_000;
 pub const MIN_RETAIN_BLOCKS: u64 = 10 * platform_app::SNAPSHOT_INTERVAL;
 /// Default subnet.
 pub const DEFAULT_NETUID: u16 = 100;
+/// Default `mempool_capacity`: submissions waiting to be ordered, at most (evaluations have four
+/// times the room, shared among the validators).
+pub const DEFAULT_MEMPOOL_CAPACITY: usize = 100_000;
 /// Default libp2p listen address.
 pub const DEFAULT_P2P_LISTEN: &str = "/ip4/0.0.0.0/tcp/9000";
 /// Default HTTP API address.
@@ -294,7 +297,7 @@ impl NodeConfig {
         if miner_rate_per_minute == 0 {
             return Err(ConfigError::new("miner_rate_per_minute", "must be at least 1"));
         }
-        let mempool_capacity = s.mempool_capacity.unwrap_or(100_000);
+        let mempool_capacity = s.mempool_capacity.unwrap_or(DEFAULT_MEMPOOL_CAPACITY);
         if mempool_capacity == 0 {
             return Err(ConfigError::new("mempool_capacity", "must be at least 1"));
         }

@@ -165,7 +165,8 @@ impl Core {
     }
 
     /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block
-    /// (unless one of its is already committed).
+    /// (unless one of its is already committed); beyond its share of the pool it waits, and is
+    /// gossiped once earlier ones are ordered.
     pub(crate) fn on_evaluated(&mut self, id: SubmissionId, envelope: platform_types::Envelope) {
         let me = self.me();
         let Some(epoch) = self.state.submissions.get(&id).filter(|c| !c.evaluations.contains_key(&me)).map(|c| c.epoch)
@@ -175,11 +176,28 @@ impl Core {
         self.metrics.evaluations.inc();
         self.verified.remember(&envelope, self.cfg.netuid);
         let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
-        self.mempool.add_evaluation(id, self.me(), epoch, envelope.clone(), share);
+        let offered = self.mempool.add_own_evaluation(id, me, epoch, envelope, share);
+        self.gossip_own(offered);
+    }
+
+    /// Offers this validator's evaluations that waited beyond its share, as far as its share
+    /// now allows (after a block ordered some of its earlier ones).
+    pub(crate) fn offer_own_evaluations(&mut self) {
+        let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
+        let offered = self.mempool.offer_own(&self.me(), share);
+        self.gossip_own(offered);
+    }
+
+    /// Gossips this validator's evaluations just offered to the pool (in the evaluation
+    /// outbox's batches).
+    fn gossip_own(&mut self, offered: impl IntoIterator<Item = platform_types::Envelope>) {
         let now = self.clock.now;
-        let full = self.evaluation_outbox.push(envelope.to_bytes(), now);
-        self.send(full);
+        for envelope in offered {
+            let full = self.evaluation_outbox.push(envelope.to_bytes(), now);
+            self.send(full);
+        }
         let due = self.evaluation_outbox.due(now);
         self.send(due);
+        self.metrics.own_evaluations_waiting.set(self.mempool.own_waiting() as i64);
     }
 }

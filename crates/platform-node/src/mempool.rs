@@ -23,6 +23,11 @@ const ENVELOPE_OVERHEAD: u64 = 2048;
 /// One miner's unordered submissions may hold at most this fraction of the whole cap.
 pub const MINER_SHARE: u64 = 16;
 
+/// Evaluations a pool of `capacity` submissions holds, at most: four per submission.
+pub fn evaluation_room(capacity: usize) -> usize {
+    capacity.saturating_mul(4)
+}
+
 /// A per-miner sliding window of admissions.
 #[derive(Default)]
 struct Rate {
@@ -49,6 +54,13 @@ pub struct Mempool {
     evaluations: HashMap<(SubmissionId, PublicKey), (Epoch, Envelope)>,
     evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
     evaluations_by: HashMap<PublicKey, usize>,
+    /// This validator's own evaluations beyond its share, oldest first: offered (moved into the
+    /// pool, and gossiped) as its earlier ones are ordered ([`Mempool::offer_own`]), so the
+    /// other validators, whose pools give it the same share, have room for each one it sends.
+    /// Never refused: they are bounded by the committed submissions the state holds, each
+    /// evaluated once.
+    own_waiting: HashMap<(SubmissionId, PublicKey), (Epoch, Envelope)>,
+    own_order: VecDeque<(SubmissionId, PublicKey)>,
     rates: HashMap<PublicKey, Rate>,
     /// Bytes the unordered submissions hold ([`footprint`]), in all and per miner, and the cap.
     bytes: u64,
@@ -102,6 +114,8 @@ impl Mempool {
             evaluations: HashMap::new(),
             evaluation_order: VecDeque::new(),
             evaluations_by: HashMap::new(),
+            own_waiting: HashMap::new(),
+            own_order: VecDeque::new(),
             rates: HashMap::new(),
             bytes: 0,
             bytes_by_miner: HashMap::new(),
@@ -211,9 +225,9 @@ impl Mempool {
         }
     }
 
-    /// Evaluations waiting, at most (four per submission the pool holds).
+    /// Evaluations waiting, at most ([`evaluation_room`] of its capacity).
     pub fn evaluation_room(&self) -> usize {
-        self.capacity.saturating_mul(4)
+        evaluation_room(self.capacity)
     }
 
     /// What one of `validators` validators may hold of [`Mempool::evaluation_room`].
@@ -245,6 +259,53 @@ impl Mempool {
         true
     }
 
+    /// Queues this validator's own evaluation of `id` (signed by `me`, naming `epoch`): into the
+    /// pool when `me` holds less than `share` there and none of its own waits before it —
+    /// returned then, to gossip — else to wait, in order, until earlier ones are ordered
+    /// ([`Mempool::offer_own`]). Never refused: a refused evaluation of its own would never be
+    /// ordered, and the submission would miss this validator's stake.
+    pub fn add_own_evaluation(
+        &mut self,
+        id: SubmissionId,
+        me: PublicKey,
+        epoch: Epoch,
+        envelope: Envelope,
+        share: usize,
+    ) -> Option<Envelope> {
+        let key = (id, me);
+        if self.evaluations.contains_key(&key) || self.own_waiting.contains_key(&key) {
+            return None;
+        }
+        let first = self.own_waiting.is_empty();
+        self.own_waiting.insert(key, (epoch, envelope));
+        self.own_order.push_back(key);
+        // Offered at once only if nothing of its own waited before it.
+        if first { self.offer_own(&me, share).pop() } else { None }
+    }
+
+    /// Moves this validator's waiting evaluations (signed by `me`) into the pool, oldest first,
+    /// while it holds less than `share` there and the pool has room; returns them, to gossip.
+    pub fn offer_own(&mut self, me: &PublicKey, share: usize) -> Vec<Envelope> {
+        let mut offered = Vec::new();
+        while !self.own_waiting.is_empty()
+            && self.evaluations_by(me) < share
+            && self.evaluations.len() < self.evaluation_room()
+        {
+            let Some(key) = self.own_order.pop_front() else { break };
+            // An entry whose evaluation was ordered or dropped meanwhile is skipped.
+            let Some((epoch, envelope)) = self.own_waiting.remove(&key) else { continue };
+            if self.add_evaluation(key.0, key.1, epoch, envelope.clone(), share) {
+                offered.push(envelope);
+            }
+        }
+        offered
+    }
+
+    /// This validator's own evaluations waiting beyond its share.
+    pub fn own_waiting(&self) -> usize {
+        self.own_waiting.len()
+    }
+
     /// Evaluations `validator`'s key signed that wait here.
     pub fn evaluations_by(&self, validator: &PublicKey) -> usize {
         self.evaluations_by.get(validator).copied().unwrap_or(0)
@@ -255,9 +316,11 @@ impl Mempool {
         &self.sudo
     }
 
-    /// Pending evaluation envelopes, oldest first.
+    /// Pending evaluation envelopes, oldest first, then this validator's own waiting ones.
     pub fn evaluations(&self) -> impl Iterator<Item = (&(SubmissionId, PublicKey), &Envelope)> {
-        self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key).map(|(k, (_, e))| (k, e)))
+        let pooled = self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key));
+        let own = self.own_order.iter().filter_map(|key| self.own_waiting.get_key_value(key));
+        pooled.chain(own).map(|(k, (_, e))| (k, e))
     }
 
     /// Pending submission ids that are not held, oldest first.
@@ -290,6 +353,12 @@ impl Mempool {
 
     /// Forgets a committed evaluation.
     pub fn remove_evaluation(&mut self, id: &SubmissionId, validator: &PublicKey) {
+        // Ordered by this validator's own block while it waited.
+        if self.own_waiting.remove(&(*id, *validator)).is_some() {
+            while self.own_order.front().is_some_and(|front| !self.own_waiting.contains_key(front)) {
+                self.own_order.pop_front();
+            }
+        }
         if self.evaluations.remove(&(*id, *validator)).is_some() {
             self.uncount(validator);
             while self.evaluation_order.front().is_some_and(|front| !self.evaluations.contains_key(front)) {
@@ -302,6 +371,8 @@ impl Mempool {
     /// those of submissions that left the application state (retired), and those naming an
     /// epoch in which their submission can no longer be committed, can never be ordered.
     pub fn retain_evaluations(&mut self, keep: impl Fn(&SubmissionId, Epoch) -> bool) {
+        self.own_waiting.retain(|(id, _), (epoch, _)| keep(id, *epoch));
+        self.own_order.retain(|key| self.own_waiting.contains_key(key));
         let mut dropped = Vec::new();
         self.evaluations.retain(|(id, validator), (epoch, _)| {
             let kept = keep(id, *epoch);

@@ -52,6 +52,9 @@ pub struct Metrics {
     pub score_latency: Histogram,
     /// Committed submissions waiting for room in the evaluation actor's mailbox.
     pub evaluation_backlog: Gauge,
+    /// This validator's evaluations waiting beyond its share of the pool, for earlier ones to
+    /// be ordered.
+    pub own_evaluations_waiting: Gauge,
     /// Verdicts on received messages and blob announcements dropped because the p2p command
     /// queue was full (the messages go unforwarded; blobs are announced again at start).
     pub p2p_commands_dropped: Counter,
@@ -156,6 +159,7 @@ impl Default for Metrics {
             admission_write_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             p2p_commands_dropped: Counter::default(),
             evaluation_backlog: Gauge::default(),
+            own_evaluations_waiting: Gauge::default(),
             guard: GuardGauges::default(),
             started_from_snapshot: Gauge::default(),
             unordered_bytes: Gauge::default(),
@@ -175,6 +179,11 @@ impl Default for Metrics {
                 "evaluation_backlog",
                 "Committed submissions waiting for room in the evaluation actor's mailbox",
                 &metrics.evaluation_backlog,
+            ),
+            (
+                "own_evaluations_waiting",
+                "This validator's evaluations waiting beyond its share of the pool for earlier ones to be ordered",
+                &metrics.own_evaluations_waiting,
             ),
             (
                 "weights_landed_block",

@@ -29,9 +29,17 @@ use crate::running::RunningNode;
 use crate::tasks::{genesis_by_vote, gossip_pump};
 use crate::verifier::Verifier;
 
-/// Signed evaluations and sudo actions whose signature check is remembered (about 100 bytes
-/// each): several seconds of evaluations at the admission goal, from gossip to commit.
-const VERIFIED_CAPACITY: usize = 65_536;
+/// Signed evaluations and sudo actions whose signature check is remembered (about 70 bytes
+/// each) beyond the evaluations the pool can hold: those of the blocks being checked and applied.
+const VERIFIED_MARGIN: usize = 65_536;
+
+/// How many signature checks a node with `mempool_capacity` remembers: every evaluation its
+/// pool can hold, and [`VERIFIED_MARGIN`] more. Fewer, and under a backlog the rules check an
+/// evaluation the gossip pump checked in a batch again, one by one, when its block is proposed
+/// and again when it is applied (about four times the work per evaluation in the simulator).
+pub(crate) fn verified_capacity(mempool_capacity: usize) -> usize {
+    crate::mempool::evaluation_room(mempool_capacity).saturating_add(VERIFIED_MARGIN)
+}
 
 /// Consensus messages waiting for the event loop (proposals and votes of a few views).
 const CONSENSUS_LANE: usize = 4_096;
@@ -99,7 +107,7 @@ pub async fn start<C: Chain + Clone + 'static>(cfg: NodeConfig, chain: C) -> any
         tasks.spawn(isolate_on_signals(p2p.clone(), shutdown_rx.clone()));
     }
 
-    let verified = Arc::new(VerifiedEnvelopes::new(VERIFIED_CAPACITY));
+    let verified = Arc::new(VerifiedEnvelopes::new(verified_capacity(cfg.mempool_capacity)));
     let (inputs, input_rx) = mpsc::channel(16_384);
     // Consensus messages: a lane of their own, which the event loop takes first.
     let (consensus_inputs, consensus_rx) = mpsc::channel(CONSENSUS_LANE);

@@ -159,6 +159,9 @@ impl Core {
             self.mempool.remove_evaluation(id, validator);
             self.observe_final(id);
         }
+        if !effects.evaluations.is_empty() || retired || epoch_moved {
+            self.offer_own_evaluations();
+        }
         for action in &block.actions {
             if let Action::Sudo(envelope) = action {
                 self.mempool.remove_sudo(&envelope.payload_hash());
