@@ -175,3 +175,14 @@ fn own_evaluations_beyond_the_share_wait_and_are_offered_in_order() {
     pool.retain_evaluations(|s, _| *s != id(8));
     assert_eq!(pool.own_waiting(), 2);
 }
+
+/// Hole: the node remembered 65 536 checked signatures while its pool can hold four times its
+/// capacity of evaluations (400 000 by default); under a backlog the rules checked again, one
+/// by one, evaluations the gossip pump had checked in a batch. The memory now spans the pool.
+#[test]
+fn the_memory_of_checked_signatures_spans_the_pool() {
+    for capacity in [1, 64, 16_384, crate::config::DEFAULT_MEMPOOL_CAPACITY] {
+        let room = Mempool::new(capacity, 1).evaluation_room();
+        assert!(crate::node::verified_capacity(capacity) > room, "capacity {capacity}: room {room}");
+    }
+}
