@@ -10,10 +10,11 @@
 //! from the same run without it is each validator's work per submission at that size.
 //! `benches/benches/scale.rs` prints them.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use platform_types::VerifiedEnvelopes;
+use platform_types::{Action, Codec, Evaluation, SubmissionId, VerifiedEnvelopes};
 
 use super::Stuck;
 use super::actions::{challenge_and_submissions, submission_input};
@@ -47,7 +48,7 @@ pub struct Scale {
 /// What a measured run gave.
 #[derive(Debug, Clone)]
 pub struct Figures {
-    /// Heights measured (the window).
+    /// Heights measured (the window; with a load, until it was all evaluated and ordered).
     pub heights: u64,
     /// The virtual time the window took.
     pub virtual_time: Duration,
@@ -72,7 +73,18 @@ pub struct Figures {
     pub submissions: usize,
 }
 
-/// Runs `scale` and measures it.
+/// Evaluations of `ids` ordered in the blocks after `first` up to `last`, as `records` holds them.
+fn load_evaluations(records: &crate::records::Records, first: u64, last: u64, ids: &HashSet<SubmissionId>) -> usize {
+    let blocks = records.blocks_from(first + 1, (last - first) as usize).unwrap_or_default();
+    let evaluations = blocks.iter().flat_map(|(block, _)| &block.actions).filter_map(|action| match action {
+        Action::Evaluation(envelope) => Evaluation::from_bytes(&envelope.payload).ok(),
+        _ => None,
+    });
+    evaluations.filter(|evaluation| ids.contains(&evaluation.submission)).count()
+}
+
+/// Runs `scale` and measures it: over [`Scale::heights`], and with a load until every
+/// validator's evaluation of it is ordered (at most four times as many heights).
 pub fn measure(scale: &Scale) -> Result<Figures, Stuck> {
     let n = scale.validators;
     let mut net = Net::with_timing(n, scale.seed, Timing::NODE);
@@ -88,22 +100,34 @@ pub fn measure(scale: &Scale) -> Result<Figures, Stuck> {
         node.verified = Arc::new(VerifiedEnvelopes::new(crate::node::verified_capacity(scale.pool)));
     }
     let miner = challenge_and_submissions(&mut net, 0)?;
-    let load: Vec<_> = (0..scale.submissions)
+    let (ids, load): (HashSet<SubmissionId>, Vec<_>) = (0..scale.submissions)
         .map(|i| {
             let payload = format!("answer {i}").into_bytes();
-            submission_input(&net, &miner, "sim", 1_000 + i as u64, payload, None, Default::default()).1
+            submission_input(&net, &miner, "sim", 1_000 + i as u64, payload, None, Default::default())
         })
-        .collect();
-    net.max_inputs = net.max_inputs.saturating_add(16 * (n * scale.submissions) as u64);
+        .unzip();
+    net.max_inputs = net.max_inputs.saturating_add(64 * (n * scale.submissions) as u64);
     let first = net.nodes.iter().map(|node| node.state.tip.height.get()).min().unwrap_or(0);
-    let last = first + scale.heights;
+    let mut last = first + scale.heights;
     net.measure();
     let (started, virtual_start) = (Instant::now(), net.elapsed);
     for (i, input) in load.into_iter().enumerate() {
         net.deliver(i % n, input);
     }
     net.run_to(last, limit)?;
-    let cpu = started.elapsed();
+    let mut cpu = started.elapsed();
+    // A load is measured until every validator's evaluation of it is ordered, a height at a
+    // time (the count read off the clock), at most four windows.
+    while !ids.is_empty() && last < first + 4 * scale.heights {
+        if load_evaluations(&net.nodes[0].records, first, last, &ids) >= n * ids.len() {
+            break;
+        }
+        last += 1;
+        let more = Instant::now();
+        net.run_to(last, limit)?;
+        cpu += more.elapsed();
+    }
+    let heights = last - first;
     let virtual_time = net.elapsed - virtual_start;
     let measured = net.measured.take().expect("measured");
 
@@ -118,17 +142,17 @@ pub fn measure(scale: &Scale) -> Result<Figures, Stuck> {
     latencies.sort();
     let pick =
         |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
-    let blocks = scale.heights.max(1);
+    let blocks = heights.max(1);
     let per_block = |total: u64| total / (n as u64 * blocks);
     let records = &net.nodes[0].records;
-    let blocks_measured = records.blocks_from(first + 1, scale.heights as usize).unwrap_or_default();
+    let blocks_measured = records.blocks_from(first + 1, heights as usize).unwrap_or_default();
     let count = |is: fn(&platform_types::Action) -> bool| -> usize {
         blocks_measured.iter().map(|(block, _)| block.actions.iter().filter(|a| is(a)).count()).sum()
     };
     let evaluations = count(|a| matches!(a, platform_types::Action::Evaluation(_)));
     let submissions = count(|a| matches!(a, platform_types::Action::Submission(_)));
     Ok(Figures {
-        heights: scale.heights,
+        heights,
         virtual_time,
         commit_p50: pick(0.5),
         commit_p99: pick(0.99),
