@@ -35,8 +35,8 @@ pub struct Scale {
     pub seed: u64,
     /// Submissions handed in as the window opens, spread over the validators (signed and
     /// checked by the miner's side before the clock starts, as the API's verifier would): each
-    /// is relayed, ordered, evaluated by every validator, and every evaluation ordered, in the
-    /// window.
+    /// is relayed, ordered and evaluated by every validator, and the run goes on past the
+    /// window until every one of those evaluations is ordered ([`measure`]).
     pub submissions: usize,
     /// Each validator's mempool capacity (the node's default is
     /// [`crate::config::DEFAULT_MEMPOOL_CAPACITY`]); evaluations have four times the room,
