@@ -259,10 +259,9 @@ impl Mempool {
         true
     }
 
-    /// Queues this validator's own evaluation of `id` (signed by `me`, naming `epoch`): into the
-    /// pool when `me` holds less than `share` there and none of its own waits before it —
-    /// returned then, to gossip — else to wait, in order, until earlier ones are ordered
-    /// ([`Mempool::offer_own`]). Never refused: a refused evaluation of its own would never be
+    /// Queues this validator's own evaluation of `id` (signed by `me`, naming `epoch`) behind
+    /// those of its own already waiting, and offers what its share allows ([`Mempool::offer_own`]):
+    /// returned, to gossip. Never refused: a refused evaluation of its own would never be
     /// ordered, and the submission would miss this validator's stake.
     pub fn add_own_evaluation(
         &mut self,
@@ -271,16 +270,14 @@ impl Mempool {
         epoch: Epoch,
         envelope: Envelope,
         share: usize,
-    ) -> Option<Envelope> {
+    ) -> Vec<Envelope> {
         let key = (id, me);
         if self.evaluations.contains_key(&key) || self.own_waiting.contains_key(&key) {
-            return None;
+            return Vec::new();
         }
-        let first = self.own_waiting.is_empty();
         self.own_waiting.insert(key, (epoch, envelope));
         self.own_order.push_back(key);
-        // Offered at once only if nothing of its own waited before it.
-        if first { self.offer_own(&me, share).pop() } else { None }
+        self.offer_own(&me, share)
     }
 
     /// Moves this validator's waiting evaluations (signed by `me`) into the pool, oldest first,

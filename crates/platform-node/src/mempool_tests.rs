@@ -147,11 +147,11 @@ fn own_evaluations_beyond_the_share_wait_and_are_offered_in_order() {
         .collect();
     let envelope = |n: u64| signed[n as usize].clone();
     let offered: Vec<bool> = (1..=5u8)
-        .map(|n| pool.add_own_evaluation(id(n), me.public(), Epoch::new(1), envelope(n.into()), share).is_some())
+        .map(|n| !pool.add_own_evaluation(id(n), me.public(), Epoch::new(1), envelope(n.into()), share).is_empty())
         .collect();
     assert_eq!(offered, [true, true, false, false, false], "offered within the share, the rest waits");
     assert_eq!((pool.evaluations_by(&me.public()), pool.own_waiting()), (2, 3));
-    assert!(pool.add_own_evaluation(id(3), me.public(), Epoch::new(1), envelope(3), share).is_none(), "once");
+    assert!(pool.add_own_evaluation(id(3), me.public(), Epoch::new(1), envelope(3), share).is_empty(), "once");
     assert_eq!(pool.own_waiting(), 3);
     // A block (this validator's own) can order every one of them, waiting or not.
     let all: Vec<SubmissionId> = pool.evaluations().map(|((s, _), _)| *s).collect();

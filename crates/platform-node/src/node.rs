@@ -36,7 +36,7 @@ const VERIFIED_MARGIN: usize = 65_536;
 /// How many signature checks a node with `mempool_capacity` remembers: every evaluation its
 /// pool can hold, and [`VERIFIED_MARGIN`] more. Fewer, and under a backlog the rules check an
 /// evaluation the gossip pump checked in a batch again, one by one, when its block is proposed
-/// and again when it is applied (about four times the work per evaluation in the simulator).
+/// and again when it is applied (about three times the work per evaluation in the simulator).
 pub(crate) fn verified_capacity(mempool_capacity: usize) -> usize {
     crate::mempool::evaluation_room(mempool_capacity).saturating_add(VERIFIED_MARGIN)
 }

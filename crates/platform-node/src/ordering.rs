@@ -159,9 +159,8 @@ impl Core {
             self.mempool.remove_evaluation(id, validator);
             self.observe_final(id);
         }
-        if !effects.evaluations.is_empty() || retired || epoch_moved {
-            self.offer_own_evaluations();
-        }
+        // Ordered or dropped evaluations of its own leave room for those waiting.
+        self.offer_own_evaluations();
         for action in &block.actions {
             if let Action::Sudo(envelope) = action {
                 self.mempool.remove_sudo(&envelope.payload_hash());
