@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use platform_types::{
-    Action, Block, BlockHeader, BlockRef, Envelope, Epoch, Evaluation, Hash, Height, Metagraph, NetUid, PublicKey,
-    SubmissionId, SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
+    Action, Block, BlockHeader, BlockRef, Envelope, Epoch, Evaluation, EvaluationBatch, Hash, Height, Metagraph,
+    NetUid, PublicKey, SubmissionId, SudoAction, SudoCommand, ValidatorSet, VerifiedEnvelopes, WeightsProposal,
 };
 
 use crate::link::ChainView;
@@ -91,7 +91,8 @@ pub(crate) struct Overlay {
 pub(crate) enum Change {
     Submission(SubmissionId, SubmissionInfo, Option<Revealed>),
     Commitment(SubmissionId, SubmissionInfo, Epoch, Hash),
-    Evaluation(SubmissionId, Evaluation),
+    /// One validator's batch of evaluations, each checked.
+    Evaluations(Vec<Evaluation>),
     Sudo(Hash, SudoAction),
     Weights(WeightsProposal),
     Validators(ValidatorSet),
@@ -184,7 +185,7 @@ impl AppState {
                     Entry::Commitment(task_epoch, seed) => Change::Commitment(*id, info, task_epoch, seed),
                 })
             }
-            Action::Evaluation(envelope) => self.check_evaluation(registry, overlay, envelope, ctx),
+            Action::Evaluations(envelope) => self.check_evaluations(registry, overlay, envelope, ctx),
             Action::Sudo(envelope) => {
                 let signed = ctx
                     .verified
@@ -242,32 +243,39 @@ impl AppState {
         }
     }
 
-    fn check_evaluation(
+    /// A validator's batch of evaluations: signed by a validator of the set, and every verdict
+    /// in it valid — of a submission committed earlier (or earlier in the block), naming its
+    /// challenge and epoch, the first by this validator. One bad verdict refuses the batch.
+    fn check_evaluations(
         &self,
         registry: &Registry,
         overlay: &Overlay,
         envelope: &Envelope,
         ctx: &Context<'_>,
     ) -> Result<Change, Invalid> {
-        let signed =
-            ctx.verified.open::<Evaluation>(envelope, ctx.netuid).map_err(|e| rule(format!("evaluation: {e}")))?;
-        let evaluation = signed.message;
-        if !registry.validators.validators.iter().any(|v| v.hotkey == evaluation.validator) {
-            return Err(rule(format!("evaluation by {}, who is not a validator", evaluation.validator)));
+        let signed = ctx
+            .verified
+            .open::<EvaluationBatch>(envelope, ctx.netuid)
+            .map_err(|e| rule(format!("evaluations: {e}")))?;
+        let validator = signed.signer;
+        if !registry.validators.validators.iter().any(|v| v.hotkey == validator) {
+            return Err(rule(format!("evaluations by {validator}, who is not a validator")));
         }
-        let id = evaluation.submission;
-        let (challenge, epoch, seen) = match (self.submissions.get(&id), overlay.submissions.get(&id)) {
-            (Some(c), _) => (&c.challenge, c.epoch, c.evaluations.contains_key(&evaluation.validator)),
-            (None, Some((info, epoch))) => (&info.challenge, *epoch, false),
-            (None, None) => return Err(rule(format!("evaluation of uncommitted submission {id}"))),
-        };
-        if seen || overlay.evaluations.contains(&(id, evaluation.validator)) {
-            return Err(rule(format!("second evaluation of {id} by {}", evaluation.validator)));
+        for evaluation in signed.message.evaluations() {
+            let id = evaluation.submission;
+            let (challenge, epoch, seen) = match (self.submissions.get(&id), overlay.submissions.get(&id)) {
+                (Some(c), _) => (&c.challenge, c.epoch, c.evaluations.contains_key(&validator)),
+                (None, Some((info, epoch))) => (&info.challenge, *epoch, false),
+                (None, None) => return Err(rule(format!("evaluation of uncommitted submission {id}"))),
+            };
+            if seen || overlay.evaluations.contains(&(id, validator)) {
+                return Err(rule(format!("second evaluation of {id} by {validator}")));
+            }
+            if &evaluation.challenge != challenge || evaluation.epoch != epoch {
+                return Err(rule(format!("evaluation of {id} names the wrong challenge or epoch")));
+            }
         }
-        if &evaluation.challenge != challenge || evaluation.epoch != epoch {
-            return Err(rule(format!("evaluation of {id} names the wrong challenge or epoch")));
-        }
-        Ok(Change::Evaluation(id, evaluation))
+        Ok(Change::Evaluations(signed.message.into_evaluations()))
     }
 }
 
@@ -296,8 +304,8 @@ impl Checker<'_> {
                 phases.committed.insert((info.challenge.as_str().to_owned(), info.miner, *task_epoch));
                 phases.committed_ids.insert(*id);
             }
-            Change::Evaluation(id, evaluation) => {
-                self.overlay.evaluations.insert((*id, evaluation.validator));
+            Change::Evaluations(evaluations) => {
+                self.overlay.evaluations.extend(evaluations.iter().map(|e| (e.submission, e.validator)));
             }
             _ => {}
         }
@@ -384,6 +392,6 @@ pub(crate) fn apply_to_registry(registry: &mut Registry, change: &Change, height
         Change::Weights(proposal) => registry.weights_epoch = Some(proposal.epoch),
         Change::Validators(set) => registry.validators = set.clone(),
         Change::Metagraph(epoch, metagraph) => registry.metagraph = Some((*epoch, metagraph.clone())),
-        Change::Submission(..) | Change::Commitment(..) | Change::Evaluation(..) => {}
+        Change::Submission(..) | Change::Commitment(..) | Change::Evaluations(..) => {}
     }
 }

@@ -263,14 +263,17 @@ impl AppState {
                     );
                     effects.submissions.push(id);
                 }
-                Change::Evaluation(id, evaluation) => {
-                    if let Some(committed) = self.submissions.get_mut(&id) {
-                        Arc::make_mut(committed).evaluations.insert(
-                            evaluation.validator,
-                            (evaluation.status, evaluation.score_ppb, evaluation.output_hash),
-                        );
+                Change::Evaluations(evaluations) => {
+                    for evaluation in evaluations {
+                        let id = evaluation.submission;
+                        if let Some(committed) = self.submissions.get_mut(&id) {
+                            Arc::make_mut(committed).evaluations.insert(
+                                evaluation.validator,
+                                (evaluation.status, evaluation.score_ppb, evaluation.output_hash),
+                            );
+                        }
+                        effects.evaluations.push((id, evaluation.validator));
                     }
-                    effects.evaluations.push((id, evaluation.validator));
                 }
                 Change::Sudo(hash, _) => {
                     effects.sudo.push((hash, Ok(())));

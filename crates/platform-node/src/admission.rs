@@ -258,28 +258,24 @@ impl Core {
                 Ok(_) => Verdict::Valid,
                 Err(_) => Verdict::Ignored,
             },
-            Gossiped::Evaluations(batch) => {
-                let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
+            Gossiped::Evaluations(batches) => {
+                let share = self.mempool.evaluations.share(self.state.registry.validators.validators.len());
                 let tip = self.state.tip.epoch;
                 let mut useful = false;
-                for signed in batch {
-                    let evaluation = signed.message;
-                    let waits = match self.state.submissions.get(&evaluation.submission) {
-                        Some(c) => !c.evaluations.contains_key(&evaluation.validator),
-                        // Not committed here: it still can be in a block of this epoch or the
-                        // next that this validator has not applied yet. An evaluation names the
-                        // epoch of the block that ordered its submission, so one naming an
-                        // earlier epoch can never be ordered (retired, or never committed).
-                        None => evaluation.epoch >= tip && evaluation.epoch.get() <= tip.get() + 1,
-                    };
-                    useful |= waits
-                        && self.mempool.add_evaluation(
-                            evaluation.submission,
-                            evaluation.validator,
-                            evaluation.epoch,
-                            signed.envelope,
-                            share,
-                        );
+                for signed in batches {
+                    let validator = signed.signer;
+                    // Every verdict must still be orderable, or no block can order the batch.
+                    let waits = signed.message.evaluations().iter().all(|evaluation| {
+                        match self.state.submissions.get(&evaluation.submission) {
+                            Some(c) => !c.evaluations.contains_key(&validator),
+                            // Not committed here: it still can be in a block of this epoch or the
+                            // next that this validator has not applied yet. A verdict names the
+                            // epoch of the block that ordered its submission, so one naming an
+                            // earlier epoch can never be ordered (retired, or never committed).
+                            None => evaluation.epoch >= tip && evaluation.epoch.get() <= tip.get() + 1,
+                        }
+                    });
+                    useful |= waits && self.mempool.evaluations.add(&signed.message, signed.envelope, share).is_ok();
                 }
                 // Nothing kept (stale, or its signer's share is full): not forwarded either.
                 if useful { Verdict::Valid } else { Verdict::Ignored }

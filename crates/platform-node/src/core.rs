@@ -339,6 +339,7 @@ impl Core {
     }
 
     pub(crate) fn tick(&mut self) {
+        self.seal_own_evaluations();
         let now = self.clock.now;
         let (submissions, evaluations) = (self.outbox.take(now), self.evaluation_outbox.take(now));
         self.send(submissions);

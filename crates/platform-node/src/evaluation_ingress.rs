@@ -1,7 +1,7 @@
 //! What the event loop and the evaluation actor ([`crate::evaluations`]) say to each other:
 //! the [`Request`]s the loop sends, with the challenges and submissions they name, and the
 //! core's side — which challenges are active, which committed submissions to evaluate (after a
-//! commit, or after a restart), and this validator's signed evaluations coming back.
+//! commit, or after a restart), and this validator's verdicts coming back, signed in batches.
 
 use std::collections::HashSet;
 
@@ -164,40 +164,30 @@ impl Core {
         self.effects.push(Effect::Evaluate(Request::Evaluate(target)));
     }
 
-    /// This validator's signed evaluation of `id`: gossiped, and ordered by a later block
-    /// (unless one of its is already committed); beyond its share of the pool it waits, and is
-    /// gossiped once earlier ones are ordered.
-    pub(crate) fn on_evaluated(&mut self, id: SubmissionId, envelope: platform_types::Envelope) {
+    /// This validator's verdict on `id`: signed in its next batch of verdicts
+    /// ([`Core::seal_own_evaluations`]), unless one of its verdicts on `id` is committed already.
+    pub(crate) fn on_evaluated(&mut self, id: SubmissionId, evaluation: platform_types::Evaluation) {
         let me = self.me();
-        let Some(epoch) = self.state.submissions.get(&id).filter(|c| !c.evaluations.contains_key(&me)).map(|c| c.epoch)
-        else {
+        if evaluation.validator != me || self.state.submissions.get(&id).is_none_or(|c| c.evaluations.contains_key(&me))
+        {
             return;
-        };
+        }
         self.metrics.evaluations.inc();
-        self.verified.remember(&envelope, self.cfg.netuid);
-        let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
-        let offered = self.mempool.add_own_evaluation(id, me, epoch, envelope, share);
-        self.gossip_own(offered);
+        self.mempool.evaluations.add_own(evaluation);
+        self.metrics.own_evaluations_waiting.set(self.mempool.evaluations.own_waiting() as i64);
     }
 
-    /// Offers this validator's evaluations that waited beyond its share, as far as its share
-    /// now allows (after a block ordered some of its earlier ones).
-    pub(crate) fn offer_own_evaluations(&mut self) {
-        let share = self.mempool.evaluation_share(self.state.registry.validators.validators.len());
-        let offered = self.mempool.offer_own(&self.me(), share);
-        self.gossip_own(offered);
-    }
-
-    /// Gossips this validator's evaluations just offered to the pool (in the evaluation
-    /// outbox's batches).
-    fn gossip_own(&mut self, offered: impl IntoIterator<Item = platform_types::Envelope>) {
+    /// Signs this validator's waiting verdicts into batches, as far as its share of the pool
+    /// allows (the rest wait for earlier batches to be ordered), and gossips them (in the
+    /// evaluation outbox's messages). Each tick, and after each committed block.
+    pub(crate) fn seal_own_evaluations(&mut self) {
+        let share = self.mempool.evaluations.share(self.state.registry.validators.validators.len());
         let now = self.clock.now;
-        for envelope in offered {
+        while let Some(envelope) = self.mempool.evaluations.seal_own(&self.keypair, self.cfg.netuid, share) {
+            self.verified.remember(&envelope, self.cfg.netuid);
             let full = self.evaluation_outbox.push(envelope.to_bytes(), now);
             self.send(full);
         }
-        let due = self.evaluation_outbox.due(now);
-        self.send(due);
-        self.metrics.own_evaluations_waiting.set(self.mempool.own_waiting() as i64);
+        self.metrics.own_evaluations_waiting.set(self.mempool.evaluations.own_waiting() as i64);
     }
 }

@@ -1,7 +1,7 @@
 //! One evaluation as the evaluation actor runs it, off the event loop: the payload read from
 //! the store (a blob this node lacks fetched from peers and its hash checked), the module run
 //! on the evaluation worker, and the one answer the core hears — [`Input::Evaluated`] with the
-//! signed verdict, or [`Input::Abstained`] with why. An epoch's scoring reads its answers'
+//! verdict (signed by the core in its next batch), or [`Input::Abstained`] with why. An epoch's scoring reads its answers'
 //! payloads in turn, no further than the scorer's input cap.
 
 use platform_p2p::Client;
@@ -23,7 +23,7 @@ async fn payload(records: &Records, p2p: &Client, id: &SubmissionId) -> Result<O
     })
 }
 
-/// What the core hears of this validator's signed verdict on `id`; a rejection's reason is
+/// What the core hears of this validator's verdict on `id`; a rejection's reason is
 /// kept for `GET /submissions/{id}` (written here rather than on the event loop).
 pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::Sealed) -> Input {
     if let Some(reason) = sealed.reason
@@ -31,7 +31,7 @@ pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::
     {
         warn!(%id, %e, "cannot keep the rejection reason");
     }
-    Input::Evaluated { id, envelope: sealed.envelope }
+    Input::Evaluated { id, evaluation: sealed.evaluation }
 }
 
 /// Reads the payload and evaluates it on the worker: exactly one [`Input::Evaluated`] or

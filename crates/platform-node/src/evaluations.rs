@@ -284,7 +284,7 @@ mod tests {
 
     use platform_runtime::RuntimeOptions;
     use platform_storage::MemoryStore;
-    use platform_types::{Codec, Envelope, Evaluation, Keypair, NetUid, Payload, RuntimePolicy, Submission};
+    use platform_types::{Envelope, Keypair, NetUid, Payload, RuntimePolicy, Submission};
 
     use super::*;
     use crate::evaluator::Signer;
@@ -307,7 +307,7 @@ mod tests {
         let (p2p, _events, _network) =
             platform_p2p::new(config, [1; 32], None, Arc::new(platform_p2p::NoProvider)).expect("p2p");
         let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
-        let signer = Signer { keypair: Keypair::from_suri("//V").expect("key"), netuid, invert_scores: false };
+        let signer = Signer { validator: Keypair::from_suri("//V").expect("key").public(), invert_scores: false };
         let worker = Worker::start(runtime.clone(), signer).expect("worker");
         let (inputs, mut answers) = mpsc::channel(64);
         let mut mailbox = Evaluations::spawn(runtime, records.clone(), p2p, worker, inputs);
@@ -347,7 +347,7 @@ mod tests {
         let sealed = tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 match answers.recv().await.expect("the actor runs") {
-                    Input::Evaluated { envelope, .. } => break envelope,
+                    Input::Evaluated { evaluation, .. } => break evaluation,
                     Input::Abstained { reason, .. } => panic!("abstained: {reason}"),
                     _ => {}
                 }
@@ -355,7 +355,7 @@ mod tests {
         })
         .await
         .expect("evaluated under the update, not stuck behind the earlier version");
-        let evaluation = Evaluation::from_bytes(&sealed.payload).expect("an evaluation");
+        let evaluation = sealed;
         assert_eq!(evaluation.score_ppb, 7_000_000, "the update's parameters");
     }
 }

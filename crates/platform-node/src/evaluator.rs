@@ -20,8 +20,7 @@
 
 use platform_runtime::{ChallengeModule, EvalCommitment, EvalInput, Runtime, RuntimeError, Verdict};
 use platform_types::{
-    ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Keypair, NetUid, PublicKey, SubmissionId,
-    blake2b_256, blake2b_256_parts,
+    ChallengeId, Epoch, Evaluation, EvaluationStatus, Hash, PublicKey, SubmissionId, blake2b_256, blake2b_256_parts,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
@@ -48,22 +47,23 @@ enum Task {
     Epoch(ChallengeModule, EpochJob, oneshot::Sender<EpochEvaluated>),
 }
 
-/// What the worker hands back for an epoch: each answer's signed [`Evaluation`], in the order
-/// of the answers, or why this validator abstains from all of them.
+/// What the worker hands back for an epoch: each answer's [`Evaluation`], in the order of the
+/// answers, or why this validator abstains from all of them.
 pub type EpochEvaluated = std::result::Result<Vec<(SubmissionId, Sealed)>, Abstention>;
 
-/// What the worker hands back: this validator's signed [`Evaluation`], or why it abstains.
+/// What the worker hands back: this validator's [`Evaluation`], or why it abstains.
 pub type Evaluated = std::result::Result<Sealed, Abstention>;
 
 /// Longest rejection reason kept for `GET /submissions/{id}`, in bytes (longer ones are cut).
 pub const MAX_REASON_BYTES: usize = 512;
 
-/// A signed evaluation and, for a rejection, the challenge's reason (not signed: the output
-/// hash in the evaluation commits to the module's verdict, reason included).
+/// This validator's verdict, signed later in a batch with others ([`crate::evaluation_pool`]),
+/// and, for a rejection, the challenge's reason (not signed: the output hash in the evaluation
+/// commits to the module's verdict, reason included).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sealed {
-    /// The signed [`Evaluation`].
-    pub envelope: Envelope,
+    /// The verdict, as this validator will sign it.
+    pub evaluation: Evaluation,
     /// Why the challenge refused the payload, at most [`MAX_REASON_BYTES`]; `None` when scored.
     pub reason: Option<String>,
 }
@@ -75,35 +75,32 @@ pub struct Abstention {
     pub reason: String,
 }
 
-/// Who signs evaluations. `invert_scores` is the `wrong-scores` fault: a dishonest validator
-/// for tests, whose scores are `1e9 - score`.
+/// Whose verdicts the worker writes. `invert_scores` is the `wrong-scores` fault: a dishonest
+/// validator for tests, whose scores are `1e9 - score`.
 pub struct Signer {
-    /// The validator's hotkey.
-    pub keypair: Keypair,
-    /// The subnet.
-    pub netuid: NetUid,
+    /// The validator's hotkey (its batches of verdicts are signed by the event loop).
+    pub validator: PublicKey,
     /// The `wrong-scores` fault.
     pub invert_scores: bool,
 }
 
 impl Signer {
-    fn seal(&self, submission: SubmissionId, challenge: &ChallengeId, epoch: Epoch, result: &Result) -> Envelope {
+    fn seal(&self, submission: SubmissionId, challenge: &ChallengeId, epoch: Epoch, result: &Result) -> Evaluation {
         let mut score_ppb = result.score_ppb;
         if self.invert_scores && result.status == EvaluationStatus::Scored {
             let ppb = platform_types::limits::PPB;
             score_ppb = ppb - score_ppb.min(ppb);
         }
-        let evaluation = Evaluation {
+        Evaluation {
             submission,
             challenge: challenge.clone(),
-            validator: self.keypair.public(),
+            validator: self.validator,
             status: result.status,
             score_ppb,
             fuel_used: result.fuel_used,
             output_hash: result.output_hash,
             epoch,
-        };
-        Envelope::seal(&self.keypair, self.netuid, &evaluation)
+        }
     }
 }
 
@@ -158,8 +155,8 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mu
     loop {
         match run(runtime, module, &mut job) {
             Outcome::Verdict(result) => {
-                let envelope = signer.seal(job.id, &job.challenge, job.epoch, &result);
-                return Ok(Sealed { envelope, reason: result.reason });
+                let evaluation = signer.seal(job.id, &job.challenge, job.epoch, &result);
+                return Ok(Sealed { evaluation, reason: result.reason });
             }
             Outcome::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),
             Outcome::Abstain(reason) => {

@@ -32,7 +32,7 @@ impl Core {
                     let _ = reply.send(result);
                 }
             }
-            Input::Evaluated { id, envelope } => self.on_evaluated(id, envelope),
+            Input::Evaluated { id, evaluation } => self.on_evaluated(id, evaluation),
             Input::Abstained { id, reason } => {
                 warn!(%id, %reason, attempts = evaluator::ATTEMPTS, "abstaining from an evaluation: it failed on this machine, not by the submission's fault");
                 self.metrics.evaluations_abstained.inc();

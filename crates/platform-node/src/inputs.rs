@@ -8,8 +8,8 @@ use platform_chain::{BlockRef, Metagraph};
 use platform_consensus::PeerTag;
 use platform_p2p::MessageId;
 use platform_types::{
-    Block, Envelope, Evaluation, Hash, Height, MessageKind, PublicKey, QuorumCertificate, Signed, Submission,
-    SubmissionId, SudoAction, VerifiedEnvelopes, View,
+    Block, Envelope, Evaluation, EvaluationBatch, Hash, Height, MessageKind, PublicKey, QuorumCertificate, Signed,
+    Submission, SubmissionId, SudoAction, VerifiedEnvelopes, View,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -80,9 +80,10 @@ pub(crate) enum Input {
         local: bool,
         reply: Option<oneshot::Sender<Result<Hash, Rejection>>>,
     },
+    /// This validator's verdict on `id`, to sign in its next batch.
     Evaluated {
         id: SubmissionId,
-        envelope: Envelope,
+        evaluation: Evaluation,
     },
     /// Every attempt to evaluate `id` failed on this machine: nothing was signed.
     Abstained {
@@ -136,8 +137,8 @@ pub(crate) enum Gossiped {
     /// Submissions another validator admitted, relayed in one batch (each with its bytes).
     Submissions(Vec<(Signed<Submission>, Vec<u8>)>),
     Sudo(Signed<SudoAction>),
-    /// Another validator's evaluations, gossiped in one batch.
-    Evaluations(Vec<Signed<Evaluation>>),
+    /// Validators' signed batches of evaluations, gossiped together.
+    Evaluations(Vec<Signed<EvaluationBatch>>),
     /// Consensus messages: the consensus machine checks their signatures itself.
     Consensus(Envelope),
 }
@@ -155,8 +156,8 @@ impl Gossiped {
         Some(match envelope.kind {
             MessageKind::Submission => Gossiped::Submission(envelope.open(netuid).ok()?, bytes),
             MessageKind::SudoAction => Gossiped::Sudo(verified.open(&envelope, netuid).ok()?),
-            // Evaluations travel in batches only.
-            MessageKind::Evaluation => return None,
+            // Evaluations travel on their own topic only.
+            MessageKind::EvaluationBatch => return None,
             _ => Gossiped::Consensus(envelope),
         })
     }

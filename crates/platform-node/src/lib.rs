@@ -20,6 +20,7 @@ mod core;
 mod effects;
 mod epoch_answers;
 mod evaluation_ingress;
+pub mod evaluation_pool;
 mod evaluation_run;
 mod evaluations;
 pub mod evaluator;

@@ -1,11 +1,14 @@
-//! Work waiting to be ordered: accepted submissions, sudo actions and evaluations, each
-//! bounded, in arrival order. The leader drains it into blocks; committed items leave it.
+//! Work waiting to be ordered: accepted submissions, sudo actions and evaluations
+//! ([`EvaluationPool`]), each bounded, in arrival order. The leader drains it into blocks;
+//! committed items leave it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use platform_types::{Envelope, Epoch, PublicKey, Submission, SubmissionId};
+use platform_types::{Envelope, PublicKey, Submission, SubmissionId};
 
 use platform_app::SubmissionInfo;
+
+use crate::evaluation_pool::EvaluationPool;
 
 /// Encoded bytes of a block's actions the leader aims to stay under (a proposal travels in
 /// one gossip message of at most 1 MiB).
@@ -48,19 +51,8 @@ pub struct Mempool {
     /// proposals of other leaders) but not proposed by this validator until released.
     held: HashSet<SubmissionId>,
     sudo: Vec<Envelope>,
-    /// Evaluations with the epoch they name, and how many each validator has here: one
-    /// validator may hold at most its share of the room ([`Mempool::evaluation_share`]), so a
-    /// flood of evaluations signed by one key never crowds out the others'.
-    evaluations: HashMap<(SubmissionId, PublicKey), (Epoch, Envelope)>,
-    evaluation_order: VecDeque<(SubmissionId, PublicKey)>,
-    evaluations_by: HashMap<PublicKey, usize>,
-    /// This validator's own evaluations beyond its share, oldest first: offered (moved into the
-    /// pool, and gossiped) as its earlier ones are ordered ([`Mempool::offer_own`]), so the
-    /// other validators, whose pools give it the same share, have room for each one it sends.
-    /// Never refused: they are bounded by the committed submissions the state holds, each
-    /// evaluated once.
-    own_waiting: HashMap<(SubmissionId, PublicKey), (Epoch, Envelope)>,
-    own_order: VecDeque<(SubmissionId, PublicKey)>,
+    /// Evaluations, in validators' signed batches, and this validator's verdicts not yet signed.
+    pub evaluations: EvaluationPool,
     rates: HashMap<PublicKey, Rate>,
     /// Bytes the unordered submissions hold ([`footprint`]), in all and per miner, and the cap.
     bytes: u64,
@@ -111,11 +103,7 @@ impl Mempool {
             admitted: 0,
             held: HashSet::new(),
             sudo: Vec::new(),
-            evaluations: HashMap::new(),
-            evaluation_order: VecDeque::new(),
-            evaluations_by: HashMap::new(),
-            own_waiting: HashMap::new(),
-            own_order: VecDeque::new(),
+            evaluations: EvaluationPool::new(evaluation_room(capacity)),
             rates: HashMap::new(),
             bytes: 0,
             bytes_by_miner: HashMap::new(),
@@ -225,99 +213,9 @@ impl Mempool {
         }
     }
 
-    /// Evaluations waiting, at most ([`evaluation_room`] of its capacity).
-    pub fn evaluation_room(&self) -> usize {
-        evaluation_room(self.capacity)
-    }
-
-    /// What one of `validators` validators may hold of [`Mempool::evaluation_room`].
-    pub fn evaluation_share(&self, validators: usize) -> usize {
-        (self.evaluation_room() / validators.max(1)).max(1)
-    }
-
-    /// Queues the evaluation envelope of `id` by `validator`, naming `epoch` (the first one per
-    /// submission and validator), unless the pool is full or the validator already holds `share`
-    /// of it; returns whether it was queued.
-    pub fn add_evaluation(
-        &mut self,
-        id: SubmissionId,
-        validator: PublicKey,
-        epoch: Epoch,
-        envelope: Envelope,
-        share: usize,
-    ) -> bool {
-        let held = self.evaluations_by.get(&validator).copied().unwrap_or(0);
-        if held >= share || self.evaluations.len() >= self.evaluation_room() {
-            return false;
-        }
-        if self.evaluations.contains_key(&(id, validator)) {
-            return false;
-        }
-        self.evaluations.insert((id, validator), (epoch, envelope));
-        self.evaluation_order.push_back((id, validator));
-        *self.evaluations_by.entry(validator).or_default() += 1;
-        true
-    }
-
-    /// Queues this validator's own evaluation of `id` (signed by `me`, naming `epoch`) behind
-    /// those of its own already waiting, and offers what its share allows ([`Mempool::offer_own`]):
-    /// returned, to gossip. Never refused: a refused evaluation of its own would never be
-    /// ordered, and the submission would miss this validator's stake.
-    pub fn add_own_evaluation(
-        &mut self,
-        id: SubmissionId,
-        me: PublicKey,
-        epoch: Epoch,
-        envelope: Envelope,
-        share: usize,
-    ) -> Vec<Envelope> {
-        let key = (id, me);
-        if self.evaluations.contains_key(&key) || self.own_waiting.contains_key(&key) {
-            return Vec::new();
-        }
-        self.own_waiting.insert(key, (epoch, envelope));
-        self.own_order.push_back(key);
-        self.offer_own(&me, share)
-    }
-
-    /// Moves this validator's waiting evaluations (signed by `me`) into the pool, oldest first,
-    /// while it holds less than `share` there and the pool has room; returns them, to gossip.
-    pub fn offer_own(&mut self, me: &PublicKey, share: usize) -> Vec<Envelope> {
-        let mut offered = Vec::new();
-        while !self.own_waiting.is_empty()
-            && self.evaluations_by(me) < share
-            && self.evaluations.len() < self.evaluation_room()
-        {
-            let Some(key) = self.own_order.pop_front() else { break };
-            // An entry whose evaluation was ordered or dropped meanwhile is skipped.
-            let Some((epoch, envelope)) = self.own_waiting.remove(&key) else { continue };
-            if self.add_evaluation(key.0, key.1, epoch, envelope.clone(), share) {
-                offered.push(envelope);
-            }
-        }
-        offered
-    }
-
-    /// This validator's own evaluations waiting beyond its share.
-    pub fn own_waiting(&self) -> usize {
-        self.own_waiting.len()
-    }
-
-    /// Evaluations `validator`'s key signed that wait here.
-    pub fn evaluations_by(&self, validator: &PublicKey) -> usize {
-        self.evaluations_by.get(validator).copied().unwrap_or(0)
-    }
-
     /// Pending sudo envelopes, oldest first.
     pub fn sudo(&self) -> &[Envelope] {
         &self.sudo
-    }
-
-    /// Pending evaluation envelopes, oldest first, then this validator's own waiting ones.
-    pub fn evaluations(&self) -> impl Iterator<Item = (&(SubmissionId, PublicKey), &Envelope)> {
-        let pooled = self.evaluation_order.iter().filter_map(|key| self.evaluations.get_key_value(key));
-        let own = self.own_order.iter().filter_map(|key| self.own_waiting.get_key_value(key));
-        pooled.chain(own).map(|(k, (_, e))| (k, e))
     }
 
     /// Pending submission ids that are not held, oldest first.
@@ -344,53 +242,6 @@ impl Mempool {
             }
             while self.order.front().is_some_and(|front| !self.current(front)) {
                 self.order.pop_front();
-            }
-        }
-    }
-
-    /// Forgets a committed evaluation.
-    pub fn remove_evaluation(&mut self, id: &SubmissionId, validator: &PublicKey) {
-        // Ordered by this validator's own block while it waited.
-        if self.own_waiting.remove(&(*id, *validator)).is_some() {
-            while self.own_order.front().is_some_and(|front| !self.own_waiting.contains_key(front)) {
-                self.own_order.pop_front();
-            }
-        }
-        if self.evaluations.remove(&(*id, *validator)).is_some() {
-            self.uncount(validator);
-            while self.evaluation_order.front().is_some_and(|front| !self.evaluations.contains_key(front)) {
-                self.evaluation_order.pop_front();
-            }
-        }
-    }
-
-    /// Keeps only the evaluations `keep` holds on to (by submission and the epoch they name):
-    /// those of submissions that left the application state (retired), and those naming an
-    /// epoch in which their submission can no longer be committed, can never be ordered.
-    pub fn retain_evaluations(&mut self, keep: impl Fn(&SubmissionId, Epoch) -> bool) {
-        self.own_waiting.retain(|(id, _), (epoch, _)| keep(id, *epoch));
-        self.own_order.retain(|key| self.own_waiting.contains_key(key));
-        let mut dropped = Vec::new();
-        self.evaluations.retain(|(id, validator), (epoch, _)| {
-            let kept = keep(id, *epoch);
-            if !kept {
-                dropped.push(*validator);
-            }
-            kept
-        });
-        if !dropped.is_empty() {
-            for validator in &dropped {
-                self.uncount(validator);
-            }
-            self.evaluation_order.retain(|key| self.evaluations.contains_key(key));
-        }
-    }
-
-    fn uncount(&mut self, validator: &PublicKey) {
-        if let Some(held) = self.evaluations_by.get_mut(validator) {
-            *held -= 1;
-            if *held == 0 {
-                self.evaluations_by.remove(validator);
             }
         }
     }

@@ -289,8 +289,7 @@ impl<C: Chain + Clone + 'static> Parts<C> {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
         }
         let signer = crate::evaluator::Signer {
-            keypair: cfg.hotkey.clone(),
-            netuid: cfg.netuid,
+            validator: cfg.hotkey.public(),
             invert_scores: cfg.fault == Some(crate::config::Fault::WrongScores),
         };
         let worker =

@@ -121,12 +121,15 @@ impl Core {
         // them again.
         let retired = !effects.retired.is_empty();
         self.snapshots.retire(&self.records, std::mem::take(&mut effects.retired));
-        // Evaluations no block can order any more leave the pool: of submissions retired from
-        // the state, and of submissions not committed whose epoch has passed.
+        // Batches holding a verdict just ordered leave the pool (ordered whole, or stale), then
+        // those no block can order any more: with a verdict on a submission retired from the
+        // state, or on one not committed whose epoch has passed.
+        let me = self.me();
+        self.mempool.evaluations.remove_ordered(&effects.evaluations, &me);
         let epoch_moved = block.header.epoch > epoch_before;
         if retired || epoch_moved {
             let (state, tip) = (&self.state, block.header.epoch);
-            self.mempool.retain_evaluations(|id, epoch| state.submissions.contains_key(id) || epoch >= tip);
+            self.mempool.evaluations.retain(|id, epoch| state.submissions.contains_key(id) || epoch >= tip);
         }
         if let Some(capture) = effects.capture.take() {
             self.snapshots.encode(capture);
@@ -155,12 +158,11 @@ impl Core {
         for id in effects.submissions.iter().chain(&effects.commitments) {
             self.mempool.remove_submission(id);
         }
-        for (id, validator) in &effects.evaluations {
-            self.mempool.remove_evaluation(id, validator);
+        for (id, _) in &effects.evaluations {
             self.observe_final(id);
         }
-        // Ordered or dropped evaluations of its own leave room for those waiting.
-        self.offer_own_evaluations();
+        // Ordered or dropped batches of its own leave room for the verdicts waiting.
+        self.seal_own_evaluations();
         for action in &block.actions {
             if let Action::Sudo(envelope) = action {
                 self.mempool.remove_sudo(&envelope.payload_hash());

@@ -80,7 +80,7 @@ impl Core {
             }
         }
         let mut candidates: Vec<Action> = self.mempool.sudo().iter().cloned().map(Action::Sudo).collect();
-        candidates.extend(self.mempool.evaluations().map(|(_, e)| Action::Evaluation(e.clone())));
+        candidates.extend(self.mempool.evaluations.envelopes().map(|e| Action::Evaluations(e.clone())));
         candidates.extend(self.mempool.submission_ids().map(|id| Action::Submission(*id)));
         let (refused, sound) = self.with_rules(|state, ctx| {
             let mut checker = state.checker(epoch);

@@ -18,9 +18,9 @@ use platform_app::{AppState, Context};
 use platform_storage::{RocksStore, Store};
 use platform_types::{
     Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation,
-    EvaluationStatus, Height, Keypair, MechanismId, Metagraph, NetUid, Neuron, Payload, QuorumCertificate,
-    RuntimePolicy, ScoringConfig, Submission, SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid, Validator,
-    ValidatorSet, VerifiedEnvelopes, View, Vote, VoteKind, blake2b_256,
+    EvaluationBatch, EvaluationStatus, Height, Keypair, MechanismId, Metagraph, NetUid, Neuron, Payload,
+    QuorumCertificate, RuntimePolicy, ScoringConfig, Submission, SubmissionId, SubnetParams, SudoAction, SudoCommand,
+    Uid, Validator, ValidatorSet, VerifiedEnvelopes, View, Vote, VoteKind, blake2b_256,
 };
 
 use crate::config::{NodeConfig, Settings};
@@ -172,8 +172,9 @@ pub fn run(
             actions.push(Action::Metagraph(metagraph));
             actions.push(Action::Weights(weights));
         }
-        for id in last.drain(..) {
-            let evaluation = Evaluation {
+        let verdicts: Vec<Evaluation> = last
+            .drain(..)
+            .map(|id| Evaluation {
                 submission: id,
                 challenge: challenge.clone(),
                 validator: validator.public(),
@@ -182,8 +183,11 @@ pub fn run(
                 fuel_used: 1_000,
                 output_hash: id.0,
                 epoch: state.tip.epoch,
-            };
-            actions.push(Action::Evaluation(Envelope::seal(&validator, netuid, &evaluation)));
+            })
+            .collect();
+        for chunk in verdicts.chunks(platform_types::limits::MAX_BATCH_EVALUATIONS) {
+            let batch = EvaluationBatch::new(chunk.to_vec()).expect("one validator's verdicts on distinct submissions");
+            actions.push(Action::Evaluations(Envelope::seal(&validator, netuid, &batch)));
         }
         let count = cfg.per_block.min(cfg.submissions - committed);
         let mut admitted: Vec<(SubmissionId, Vec<u8>)> = Vec::new();

@@ -145,7 +145,7 @@ pub(crate) fn open_gossip(
     match topic {
         Topic::SubmissionBatches => open_batch(&data, netuid).map(Gossiped::Submissions),
         Topic::Evaluations => {
-            let opened = open_batch::<platform_types::Evaluation>(&data, netuid)?;
+            let opened = open_batch::<platform_types::EvaluationBatch>(&data, netuid)?;
             for (signed, _) in &opened {
                 verified.remember(&signed.envelope, netuid);
             }

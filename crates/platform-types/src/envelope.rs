@@ -27,8 +27,6 @@ pub const DOMAIN_PREFIX: &[u8; 12] = b"platform/v1\0";
 pub enum MessageKind {
     /// A miner's [`crate::Submission`].
     Submission = 1,
-    /// A validator's [`crate::Evaluation`].
-    Evaluation = 2,
     /// The owner's [`crate::SudoAction`].
     SudoAction = 3,
     /// A leader's [`crate::Proposal`].
@@ -45,13 +43,14 @@ pub enum MessageKind {
     Checkpoint = 9,
     /// A [`crate::PeerBinding`].
     PeerBinding = 10,
+    /// A validator's [`crate::EvaluationBatch`] (2 was a single evaluation).
+    EvaluationBatch = 11,
 }
 
 impl MessageKind {
     /// Every kind, in wire order.
     pub const ALL: [MessageKind; 10] = [
         MessageKind::Submission,
-        MessageKind::Evaluation,
         MessageKind::SudoAction,
         MessageKind::Proposal,
         MessageKind::Prepare,
@@ -60,6 +59,7 @@ impl MessageKind {
         MessageKind::NewView,
         MessageKind::Checkpoint,
         MessageKind::PeerBinding,
+        MessageKind::EvaluationBatch,
     ];
 
     /// The kind with this wire number.

@@ -5,7 +5,7 @@
 //!   paths, `0x` seeds, dev URIs, btcli wallet files); [`PublicKey`] prints as SS58.
 //! - [`Envelope`] carries every network message: `{kind, payload, signer, signature}`, the
 //!   signature covering a domain header and the payload bytes as sent.
-//! - The domain types ([`Submission`], [`Evaluation`], [`SudoAction`], [`Block`], votes,
+//! - The domain types ([`Submission`], [`EvaluationBatch`], [`SudoAction`], [`Block`], votes,
 //!   certificates, …) convert to and from protobuf through [`Codec`], with validation.
 //! - [`ReplayGuard`] rejects replayed `(signer, nonce)` pairs within a time window.
 

@@ -26,6 +26,8 @@ pub const MAX_VALIDATORS: usize = 256;
 pub const MAX_METAGRAPH_NEURONS: usize = 4096;
 /// Actions in one block.
 pub const MAX_BLOCK_ACTIONS: usize = 4096;
+/// Verdicts in one [`crate::EvaluationBatch`].
+pub const MAX_BATCH_EVALUATIONS: usize = 1024;
 /// Mechanisms in one weights proposal.
 pub const MAX_MECHANISMS: usize = 32;
 /// Uids in one mechanism's weight vector (a subnet has at most 65536 uids).

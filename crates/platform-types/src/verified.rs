@@ -84,7 +84,7 @@ impl VerifiedEnvelopes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChallengeId, Epoch, Evaluation, EvaluationStatus, Keypair, SubmissionId};
+    use crate::{ChallengeId, Epoch, Evaluation, EvaluationBatch, EvaluationStatus, Keypair, SubmissionId};
 
     fn evaluation(keypair: &Keypair, score: u32) -> Envelope {
         let evaluation = Evaluation {
@@ -97,7 +97,7 @@ mod tests {
             output_hash: Hash::from_bytes([1; 32]),
             epoch: Epoch::new(1),
         };
-        Envelope::seal(keypair, NetUid::new(1), &evaluation)
+        Envelope::seal(keypair, NetUid::new(1), &EvaluationBatch::new(vec![evaluation]).expect("batch"))
     }
 
     #[test]
@@ -105,15 +105,15 @@ mod tests {
         let keypair = Keypair::from_suri("//v").expect("key");
         let verified = VerifiedEnvelopes::new(8);
         let good = evaluation(&keypair, 5);
-        verified.open::<Evaluation>(&good, NetUid::new(1)).expect("valid");
+        verified.open::<EvaluationBatch>(&good, NetUid::new(1)).expect("valid");
         assert_eq!(verified.len(), 1);
-        verified.open::<Evaluation>(&good, NetUid::new(1)).expect("remembered");
+        verified.open::<EvaluationBatch>(&good, NetUid::new(1)).expect("remembered");
         assert_eq!(verified.len(), 1);
 
         // The same signature over another payload, or under another subnet, is not remembered.
         let mut forged = good.clone();
         forged.payload = evaluation(&keypair, 6).payload;
-        assert!(verified.open::<Evaluation>(&forged, NetUid::new(1)).is_err());
+        assert!(verified.open::<EvaluationBatch>(&forged, NetUid::new(1)).is_err());
         assert!(verified.verify(&good, NetUid::new(2)).is_err());
         let mut other_signer = good.clone();
         other_signer.signer = Keypair::from_suri("//w").expect("key").public();

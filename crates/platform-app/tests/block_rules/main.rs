@@ -13,6 +13,7 @@ mod retirement;
 mod snapshots;
 
 use common::*;
+use platform_types::Codec;
 
 #[test]
 fn chain_link_rules() {
@@ -151,6 +152,11 @@ fn action_rules() {
     let evaluation = net.evaluation(&net.validators[1], id, "alpha", epoch);
     let by_miner = net.evaluation(&net.miner, id, "alpha", epoch);
     let wrong_epoch = net.evaluation(&net.validators[2], id, "alpha", Epoch::new(epoch.get() + 1));
+    let not_committed = SubmissionId(Hash::from_bytes([4; 32]));
+    let partly_early = net.batch(&net.validators[1], &[(id, "alpha", epoch, 5), (not_committed, "alpha", epoch, 5)]);
+    let Action::Evaluations(by_other) = net.evaluation(&net.validators[2], id, "alpha", epoch) else { unreachable!() };
+    let batch = EvaluationBatch::from_bytes(&by_other.payload).expect("batch");
+    let signed_for_another = Action::Evaluations(Envelope::seal(&net.validators[1], NETUID, &batch));
     run_all(
         &net,
         &mut state,
@@ -164,6 +170,16 @@ fn action_rules() {
                 "an evaluation naming another epoch than its submission's",
                 vec![wrong_epoch],
                 Expect::Refused("wrong challenge or epoch"),
+            ),
+            step(
+                "a batch with one verdict on a submission not committed is refused whole",
+                vec![partly_early],
+                Expect::Refused("uncommitted submission"),
+            ),
+            step(
+                "a batch signed by another validator than the one its verdicts name",
+                vec![signed_for_another],
+                Expect::Refused("evaluations:"),
             ),
             step(
                 "one validator's evaluation twice in one block",

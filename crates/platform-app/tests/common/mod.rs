@@ -8,9 +8,9 @@ pub use std::sync::Arc;
 pub use platform_app::{AppState, CHAIN_LAG, CHAIN_LEAD, ChainView, Context, Invalid, SubmissionInfo, weights};
 pub use platform_types::{
     Action, Block, BlockHeaderFields, BlockRef, ChallengeId, ChallengeSpec, Envelope, Epoch, Evaluation,
-    EvaluationStatus, Hash, Keypair, MechanismId, Metagraph, NetUid, Neuron, Normalisation, Phase, Phases, PublicKey,
-    RuntimePolicy, Schedule, ScoringConfig, SubmissionId, SubnetParams, SudoAction, SudoCommand, Uid,
-    VerifiedEnvelopes, blake2b_256,
+    EvaluationBatch, EvaluationStatus, Hash, Keypair, MechanismId, Metagraph, NetUid, Neuron, Normalisation, Phase,
+    Phases, PublicKey, RuntimePolicy, Schedule, ScoringConfig, SubmissionId, SubnetParams, SudoAction, SudoCommand,
+    Uid, VerifiedEnvelopes, blake2b_256,
 };
 
 pub const NETUID: NetUid = NetUid::new(1);
@@ -203,17 +203,25 @@ impl Net {
     }
 
     pub fn scored(&self, by: &Keypair, id: SubmissionId, challenge: &str, epoch: Epoch, score_ppb: u32) -> Action {
-        let evaluation = Evaluation {
-            submission: id,
-            challenge: ChallengeId::new(challenge).expect("id"),
-            validator: by.public(),
-            status: EvaluationStatus::Scored,
-            score_ppb,
-            fuel_used: 1,
-            output_hash: Hash::ZERO,
-            epoch,
-        };
-        Action::Evaluation(Envelope::seal(by, NETUID, &evaluation))
+        self.batch(by, &[(id, challenge, epoch, score_ppb)])
+    }
+
+    /// One batch of `by`'s verdicts: (submission, challenge, epoch, score) each.
+    pub fn batch(&self, by: &Keypair, verdicts: &[(SubmissionId, &str, Epoch, u32)]) -> Action {
+        let evaluations = verdicts
+            .iter()
+            .map(|&(submission, challenge, epoch, score_ppb)| Evaluation {
+                submission,
+                challenge: ChallengeId::new(challenge).expect("id"),
+                validator: by.public(),
+                status: EvaluationStatus::Scored,
+                score_ppb,
+                fuel_used: 1,
+                output_hash: Hash::ZERO,
+                epoch,
+            })
+            .collect();
+        Action::Evaluations(Envelope::seal(by, NETUID, &EvaluationBatch::new(evaluations).expect("batch")))
     }
 
     pub fn check(&self, state: &AppState, block: &Block) -> Result<(), Invalid> {

@@ -18,7 +18,7 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Sign
         let error = RuntimeError::InputTooLarge { size, limit: u64::from(module.policy().max_input_bytes) };
         let sealed = job.answers.iter().map(|a| {
             let result = failure(&error);
-            (a.id, Sealed { envelope: signer.seal(a.id, &challenge, epoch, &result), reason: result.reason })
+            (a.id, Sealed { evaluation: signer.seal(a.id, &challenge, epoch, &result), reason: result.reason })
         });
         return Ok(sealed.collect());
     }
@@ -38,8 +38,8 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Sign
         .into_iter()
         .zip(results)
         .map(|(id, result)| {
-            let envelope = signer.seal(id, &challenge, epoch, &result);
-            (id, Sealed { envelope, reason: result.reason })
+            let evaluation = signer.seal(id, &challenge, epoch, &result);
+            (id, Sealed { evaluation, reason: result.reason })
         })
         .collect())
 }

@@ -1,5 +1,5 @@
 use platform_runtime::{EpochAnswer, EpochInput, RuntimeOptions};
-use platform_types::{Hash, RuntimePolicy};
+use platform_types::{Hash, Keypair, RuntimePolicy};
 
 use super::*;
 
@@ -94,8 +94,8 @@ fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
     let policy = RuntimePolicy { max_input_bytes: 1024, ..RuntimePolicy::default() };
     let wasm = wat::parse_str(crate::sim::sandbox::EPOCH_MODULE_WAT).expect("wat");
     let module = runtime.load(&wasm, &policy).expect("loads");
-    let keypair = Keypair::from_suri("//V").expect("key");
-    let signer = Signer { keypair, netuid: NetUid::new(1), invert_scores: false };
+    let validator = Keypair::from_suri("//V").expect("key").public();
+    let signer = Signer { validator, invert_scores: false };
     let miner = Keypair::from_suri("//Miner").expect("key").public();
     let job = |payload: Option<Vec<u8>>, too_large| EpochJob {
         challenge: ChallengeId::new("c").expect("id"),
@@ -111,7 +111,7 @@ fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
         sealed
             .into_iter()
             .map(|(id, s)| {
-                let e = s.envelope.open::<Evaluation>(NetUid::new(1)).expect("signed").message;
+                let e = s.evaluation;
                 (id, e.status, e.score_ppb, e.output_hash)
             })
             .collect()
@@ -131,9 +131,8 @@ async fn the_worker_abstains_after_its_attempts_instead_of_signing() {
     let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
     let policy = RuntimePolicy { fuel_limit: u64::MAX / 4, deadline_ms: 50, ..RuntimePolicy::default() };
     let module = module(&runtime, "(loop br 0)", &policy);
-    let keypair = Keypair::from_suri("//V").expect("key");
-    let worker =
-        Worker::start(runtime, Signer { keypair, netuid: NetUid::new(1), invert_scores: false }).expect("worker");
+    let validator = Keypair::from_suri("//V").expect("key").public();
+    let worker = Worker::start(runtime, Signer { validator, invert_scores: false }).expect("worker");
     let evaluated = worker.evaluate(module, job()).await.expect("worker running");
     let abstention = evaluated.expect_err("no signed evaluation");
     assert!(abstention.reason.contains("deadline"), "{}", abstention.reason);

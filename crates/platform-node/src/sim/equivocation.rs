@@ -3,12 +3,12 @@
 //! signed with the same key. Both versions are valid on their own; the blocks commit one per
 //! submission, and every honest validator aggregates exactly what was committed.
 
-use platform_types::{Envelope, Evaluation, Keypair, NetUid};
+use platform_types::{Envelope, EvaluationBatch, EvaluationStatus, Keypair, NetUid};
 
 use super::setup::NETUID;
 
-/// For every other receiver, the batch of evaluations with each score moved by half the range
-/// and signed again by `keypair`; `None` for the others and for any other message.
+/// For every other receiver, the gossiped batches of evaluations with each score (of a scored
+/// verdict: a rejection scores 0) moved by half the range and signed again by `keypair`; `None` for the others and for any other message.
 pub(crate) fn rewrite(keypair: &Keypair, batch: &[u8], to: usize) -> Option<Vec<u8>> {
     if to.is_multiple_of(2) {
         return None;
@@ -17,9 +17,12 @@ pub(crate) fn rewrite(keypair: &Keypair, batch: &[u8], to: usize) -> Option<Vec<
     let raw = Envelope::split_batch(batch, 1 << 20).ok()?;
     let mut forged = Vec::with_capacity(raw.len());
     for bytes in raw {
-        let mut evaluation = Envelope::from_bytes(&bytes, 1 << 20).ok()?.open::<Evaluation>(netuid).ok()?.message;
-        evaluation.score_ppb = (evaluation.score_ppb + 500_000_000) % 1_000_000_000;
-        forged.push(Envelope::seal(keypair, netuid, &evaluation).to_bytes());
+        let envelope = Envelope::from_bytes(&bytes, 1 << 20).ok()?;
+        let mut evaluations = envelope.open::<EvaluationBatch>(netuid).ok()?.message.into_evaluations();
+        for evaluation in evaluations.iter_mut().filter(|e| e.status == EvaluationStatus::Scored) {
+            evaluation.score_ppb = (evaluation.score_ppb + 500_000_000) % 1_000_000_000;
+        }
+        forged.push(Envelope::seal(keypair, netuid, &EvaluationBatch::new(evaluations).ok()?).to_bytes());
     }
     Some(Envelope::join_batch(&forged))
 }

@@ -12,8 +12,8 @@
 
 use platform_p2p::Topic;
 use platform_types::{
-    Action, ChallengeId, Envelope, Epoch, Evaluation, EvaluationStatus, Hash, Height, Keypair, NetUid, SubmissionId,
-    View, Vote, VoteKind, blake2b_256,
+    Action, ChallengeId, Envelope, Epoch, Evaluation, EvaluationBatch, EvaluationStatus, Hash, Height, Keypair, NetUid,
+    SubmissionId, View, Vote, VoteKind, blake2b_256,
 };
 
 use super::setup::NETUID;
@@ -43,20 +43,21 @@ pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch
     let mut junk = Vec::new();
     let early = topic == Topic::Consensus && height.get() < EARLY_HEIGHTS && seq.is_multiple_of(EARLY_EVERY);
     if topic == Topic::Evaluations || early {
-        let batch: Vec<Vec<u8>> = (0..EVALUATIONS_PER_BATCH)
-            .map(|n| {
-                let made_up = SubmissionId(blake2b_256(&[seq.to_le_bytes(), n.to_le_bytes()].concat()));
-                let evaluation = Evaluation {
-                    submission: made_up,
-                    challenge: ChallengeId::new("sim").expect("id"),
-                    validator: keypair.public(),
-                    status: EvaluationStatus::Scored,
-                    score_ppb: 1_000_000_000,
-                    fuel_used: 1,
-                    output_hash: Hash::ZERO,
-                    epoch,
-                };
-                Envelope::seal(keypair, netuid, &evaluation).to_bytes()
+        let made_up = |n: u64| Evaluation {
+            submission: SubmissionId(blake2b_256(&[seq.to_le_bytes(), n.to_le_bytes()].concat())),
+            challenge: ChallengeId::new("sim").expect("id"),
+            validator: keypair.public(),
+            status: EvaluationStatus::Scored,
+            score_ppb: 1_000_000_000,
+            fuel_used: 1,
+            output_hash: Hash::ZERO,
+            epoch,
+        };
+        // Signed batches of four made-up verdicts each.
+        let batch: Vec<Vec<u8>> = (0..EVALUATIONS_PER_BATCH / 4)
+            .map(|b| {
+                let verdicts = EvaluationBatch::new((4 * b..4 * b + 4).map(made_up).collect()).expect("batch");
+                Envelope::seal(keypair, netuid, &verdicts).to_bytes()
             })
             .collect();
         junk.push((Topic::Evaluations, Envelope::join_batch(&batch)));
@@ -88,7 +89,7 @@ pub(crate) fn junk(keypair: &Keypair, topic: Topic, height: Height, epoch: Epoch
 /// other message.
 pub(crate) fn censor(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
     super::behaviour::reproposed(keypair, bytes, |_, actions| {
-        actions.retain(|a| !matches!(a, Action::Evaluation(e) if e.signer != keypair.public()));
+        actions.retain(|a| !matches!(a, Action::Evaluations(e) if e.signer != keypair.public()));
         Some(())
     })
 }

@@ -211,14 +211,13 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
             }
             // The malformed answer: every honest verdict committed says rejected. (Committed
             // envelopes passed the rules' signature check: decoding is enough here.)
-            if let Action::Evaluation(envelope) = action
-                && let Ok(evaluation) =
-                    <platform_types::Evaluation as platform_types::Codec>::from_bytes(&envelope.payload)
-                && evaluation.submission == malformed
-                && honest.iter().any(|&i| net.nodes[i].keypair.public() == evaluation.validator)
-                && evaluation.status != platform_types::EvaluationStatus::Rejected
-            {
-                return Err(Violation::MalformedScored(evaluation.validator.to_string(), at));
+            for evaluation in action.evaluation_batch().iter().flat_map(|b| b.evaluations()) {
+                if evaluation.submission == malformed
+                    && honest.iter().any(|&i| net.nodes[i].keypair.public() == evaluation.validator)
+                    && evaluation.status != platform_types::EvaluationStatus::Rejected
+                {
+                    return Err(Violation::MalformedScored(evaluation.validator.to_string(), at));
+                }
             }
         }
     }
@@ -242,9 +241,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
     // Bounded queues: no signer holds more than its share of the evaluations waiting.
     for &i in &everyone {
         let node = &net.nodes[i];
-        let share = node.mempool.evaluation_share(node.state.registry.validators.validators.len());
+        let share = node.mempool.evaluations.share(node.state.registry.validators.validators.len());
         for other in &net.nodes {
-            let held = node.mempool.evaluations_by(&other.keypair.public());
+            let held = node.mempool.evaluations.held_by(&other.keypair.public());
             if held > share {
                 return Err(Violation::Unbounded(i, format!("{held} evaluations by one signer (share {share})")));
             }
@@ -287,7 +286,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Violation> {
         digest.extend_from_slice(h.proposer.as_bytes());
         for action in &block.actions {
             match action {
-                Action::Sudo(envelope) | Action::Evaluation(envelope) => {
+                Action::Sudo(envelope) | Action::Evaluations(envelope) => {
                     digest.extend_from_slice(envelope.payload_hash().as_bytes())
                 }
                 other => digest.extend(other.encode()),

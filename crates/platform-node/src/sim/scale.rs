@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use platform_types::{Action, Codec, Evaluation, SubmissionId, VerifiedEnvelopes};
+use platform_types::{Action, SubmissionId, VerifiedEnvelopes};
 
 use super::Stuck;
 use super::actions::{challenge_and_submissions, submission_input};
@@ -76,11 +76,8 @@ pub struct Figures {
 /// Evaluations of `ids` ordered in the blocks after `first` up to `last`, as `records` holds them.
 fn load_evaluations(records: &crate::records::Records, first: u64, last: u64, ids: &HashSet<SubmissionId>) -> usize {
     let blocks = records.blocks_from(first + 1, (last - first) as usize).unwrap_or_default();
-    let evaluations = blocks.iter().flat_map(|(block, _)| &block.actions).filter_map(|action| match action {
-        Action::Evaluation(envelope) => Evaluation::from_bytes(&envelope.payload).ok(),
-        _ => None,
-    });
-    evaluations.filter(|evaluation| ids.contains(&evaluation.submission)).count()
+    let batches = blocks.iter().flat_map(|(block, _)| &block.actions).filter_map(Action::evaluation_batch);
+    batches.map(|batch| batch.evaluations().iter().filter(|e| ids.contains(&e.submission)).count()).sum()
 }
 
 /// Runs `scale` and measures it: over [`Scale::heights`], and with a load until every
@@ -146,11 +143,9 @@ pub fn measure(scale: &Scale) -> Result<Figures, Stuck> {
     let per_block = |total: u64| total / (n as u64 * blocks);
     let records = &net.nodes[0].records;
     let blocks_measured = records.blocks_from(first + 1, heights as usize).unwrap_or_default();
-    let count = |is: fn(&platform_types::Action) -> bool| -> usize {
-        blocks_measured.iter().map(|(block, _)| block.actions.iter().filter(|a| is(a)).count()).sum()
-    };
-    let evaluations = count(|a| matches!(a, platform_types::Action::Evaluation(_)));
-    let submissions = count(|a| matches!(a, platform_types::Action::Submission(_)));
+    let actions = || blocks_measured.iter().flat_map(|(block, _)| &block.actions);
+    let evaluations = actions().filter_map(Action::evaluation_batch).map(|b| b.evaluations().len()).sum();
+    let submissions = actions().filter(|a| matches!(a, Action::Submission(_))).count();
     Ok(Figures {
         heights,
         virtual_time,

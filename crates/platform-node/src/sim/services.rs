@@ -20,11 +20,7 @@ impl Net {
         }
         let peers: Vec<&Records> = self.reachable(i).map(|j| &self.nodes[j].records).collect();
         let node = &self.nodes[i];
-        let signer = crate::evaluator::Signer {
-            keypair: node.keypair.clone(),
-            netuid: NetUid::new(NETUID),
-            invert_scores: false,
-        };
+        let signer = crate::evaluator::Signer { validator: node.keypair.public(), invert_scores: false };
         let sandbox = &mut self.sandboxes[i];
         let mut inputs = sandbox.load(&node.records, &peers, &signer);
         for request in requests {

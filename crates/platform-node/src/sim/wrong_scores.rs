@@ -5,19 +5,22 @@
 //! out as outliers, the weights are the honest ones, and the public audit, running every
 //! evaluation again, names it (and no honest validator).
 
-use platform_types::{Action, Envelope, Evaluation, Keypair, NetUid};
+use platform_types::{Action, Envelope, EvaluationBatch, EvaluationStatus, Keypair, NetUid};
 
 use super::setup::NETUID;
 
-/// `envelope` (an evaluation) with its score inverted, signed again by `keypair`.
+/// `envelope` (a batch of evaluations) with every scored verdict's score inverted, signed again
+/// by `keypair`.
 fn inverted(keypair: &Keypair, envelope: &Envelope) -> Option<Envelope> {
     let netuid = NetUid::new(NETUID);
-    let mut evaluation = envelope.open::<Evaluation>(netuid).ok()?.message;
-    evaluation.score_ppb = platform_types::limits::PPB - evaluation.score_ppb.min(platform_types::limits::PPB);
-    Some(Envelope::seal(keypair, netuid, &evaluation))
+    let mut evaluations = envelope.open::<EvaluationBatch>(netuid).ok()?.message.into_evaluations();
+    for evaluation in evaluations.iter_mut().filter(|e| e.status == EvaluationStatus::Scored) {
+        evaluation.score_ppb = platform_types::limits::PPB - evaluation.score_ppb.min(platform_types::limits::PPB);
+    }
+    Some(Envelope::seal(keypair, netuid, &EvaluationBatch::new(evaluations).ok()?))
 }
 
-/// The batch of evaluations with every score inverted; `None` for anything else.
+/// The gossiped batches of evaluations with every score inverted; `None` for anything else.
 pub(crate) fn rewrite(keypair: &Keypair, batch: &[u8]) -> Option<Vec<u8>> {
     let raw = Envelope::split_batch(batch, 1 << 20).ok()?;
     let mut forged = Vec::with_capacity(raw.len());
@@ -33,7 +36,7 @@ pub(crate) fn repropose(keypair: &Keypair, bytes: &[u8]) -> Option<Vec<u8>> {
     super::behaviour::reproposed(keypair, bytes, |_, actions| {
         let mut changed = false;
         for action in actions.iter_mut() {
-            if let Action::Evaluation(envelope) = action
+            if let Action::Evaluations(envelope) = action
                 && envelope.signer == keypair.public()
             {
                 *envelope = inverted(keypair, envelope)?;

@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use platform_types::Codec;
-use platform_types::{Action, Evaluation, EvaluationStatus, PublicKey, SubmissionId};
+use platform_types::{EvaluationStatus, PublicKey, SubmissionId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -68,11 +67,11 @@ fn fuel_used(records: &Records, id: &SubmissionId, height: u64, evaluators: usiz
         from = last.header.height.get() + 1;
         for (block, _) in &page {
             for action in &block.actions {
-                if let Action::Evaluation(envelope) = action
-                    && let Ok(evaluation) = <Evaluation as Codec>::from_bytes(&envelope.payload)
-                    && evaluation.submission == *id
-                {
-                    found.insert(evaluation.validator, evaluation.fuel_used);
+                let batch = action.evaluation_batch();
+                for evaluation in batch.iter().flat_map(|b| b.evaluations()) {
+                    if evaluation.submission == *id {
+                        found.insert(evaluation.validator, evaluation.fuel_used);
+                    }
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use platform_types::{Action, PublicKey, SubmissionId};
+use platform_types::{PublicKey, SubmissionId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -164,8 +164,8 @@ impl ReadView {
                 *votes.entry(vote.signer).or_default() += 1;
             }
             for action in &block.actions {
-                if let Action::Evaluation(envelope) = action {
-                    *evaluations.entry(envelope.signer).or_default() += 1;
+                if let Some(batch) = action.evaluation_batch() {
+                    *evaluations.entry(batch.validator()).or_default() += batch.evaluations().len() as u64;
                 }
             }
         }

@@ -147,7 +147,8 @@ fn a_journey_marks_the_validator_excluded_as_an_outlier() {
         output_hash: Hash::ZERO,
         epoch: Epoch::new(2),
     };
-    let envelope = Envelope::seal(&evaluator, NetUid::new(1), &evaluation);
+    let batch = platform_types::EvaluationBatch::new(vec![evaluation]).expect("batch");
+    let envelope = Envelope::seal(&evaluator, NetUid::new(1), &batch);
     let fields = |height: u64| BlockHeaderFields {
         height: Height::new(height),
         epoch: Epoch::new(2),
@@ -157,7 +158,7 @@ fn a_journey_marks_the_validator_excluded_as_an_outlier() {
         proposer: evaluator.public(),
         validators_hash: Hash::ZERO,
     };
-    for (height, actions) in [(6, vec![]), (7, vec![Action::Evaluation(envelope)])] {
+    for (height, actions) in [(6, vec![]), (7, vec![Action::Evaluations(envelope)])] {
         let block = Block::new(fields(height), actions);
         let certificate = QuorumCertificate {
             kind: VoteKind::Commit,

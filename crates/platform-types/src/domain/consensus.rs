@@ -93,9 +93,9 @@ pub enum Action {
     Weights(WeightsProposal),
     /// The validator set of the next epoch.
     ValidatorSet(ValidatorSet),
-    /// A validator's signed [`crate::Evaluation`] envelope of a submission committed earlier.
-    /// Ordering evaluations makes every validator aggregate exactly the same scores.
-    Evaluation(Envelope),
+    /// A validator's signed [`crate::EvaluationBatch`] envelope: its evaluations of
+    /// submissions committed earlier, valid only whole. Ordering evaluations makes every validator aggregate exactly the same scores.
+    Evaluations(Envelope),
     /// The subnet's metagraph at a chain block of the block's epoch: the chain data the
     /// epoch's weights and validator set are computed from, committed so that they are a
     /// function of the blocks alone.

@@ -26,5 +26,6 @@ pub use schedule::Schedule;
 pub use snapshot::{CHUNK_BYTES, MAX_CHUNKS, Manifest, SnapshotError, snapshot_root};
 pub use sync::{MAX_SYNC_BLOCKS, MAX_SYNC_SUBMISSIONS, SyncRequest, SyncResponse};
 pub use work::{
-    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission, WeightsProposal,
+    Evaluation, EvaluationBatch, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission,
+    WeightsProposal,
 };

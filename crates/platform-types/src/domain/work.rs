@@ -151,6 +151,57 @@ impl Evaluation {
     }
 }
 
+/// One validator's evaluations of different submissions, signed, gossiped and ordered as one
+/// (envelope kind [`crate::MessageKind::EvaluationBatch`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EvaluationBatch {
+    evaluations: Vec<Evaluation>,
+}
+
+impl EvaluationBatch {
+    /// A batch of `evaluations`: 1 to [`MAX_BATCH_EVALUATIONS`], all by the same validator,
+    /// each of a different submission, each valid ([`Evaluation::validate`]).
+    pub fn new(evaluations: Vec<Evaluation>) -> Result<Self, DecodeError> {
+        let Some(first) = evaluations.first() else {
+            return Err(DecodeError::MissingField("verdicts"));
+        };
+        if evaluations.len() > MAX_BATCH_EVALUATIONS {
+            return Err(DecodeError::TooLarge {
+                field: "verdicts",
+                size: evaluations.len(),
+                max: MAX_BATCH_EVALUATIONS,
+            });
+        }
+        let validator = first.validator;
+        let mut seen = std::collections::HashSet::with_capacity(evaluations.len());
+        for evaluation in &evaluations {
+            if evaluation.validator != validator {
+                return Err(DecodeError::Invalid { field: "verdicts", reason: "verdicts by more than one validator" });
+            }
+            if !seen.insert(evaluation.submission) {
+                return Err(DecodeError::Invalid { field: "verdicts", reason: "two verdicts on one submission" });
+            }
+            evaluation.validate()?;
+        }
+        Ok(EvaluationBatch { evaluations })
+    }
+
+    /// The evaluating validator (the batch's signer).
+    pub fn validator(&self) -> PublicKey {
+        self.evaluations[0].validator
+    }
+
+    /// The verdicts, in the batch's order.
+    pub fn evaluations(&self) -> &[Evaluation] {
+        &self.evaluations
+    }
+
+    /// The verdicts, taken.
+    pub fn into_evaluations(self) -> Vec<Evaluation> {
+        self.evaluations
+    }
+}
+
 /// One mechanism's weight vector in chain form (u16 values, as `set_weights` takes them).
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub struct MechanismWeights {

@@ -16,7 +16,7 @@ impl From<&Action> for pb::Action {
             Action::Sudo(envelope) => A::Sudo(envelope.into()),
             Action::Weights(w) => A::Weights(w.into()),
             Action::ValidatorSet(s) => A::ValidatorSet(s.into()),
-            Action::Evaluation(envelope) => A::Evaluation(envelope.into()),
+            Action::Evaluations(envelope) => A::Evaluations(envelope.into()),
             Action::Metagraph(m) => A::Metagraph(m.into()),
         };
         pb::Action { action: Some(action) }
@@ -40,13 +40,16 @@ impl TryFrom<pb::Action> for Action {
             }
             A::Weights(w) => Action::Weights(w.try_into()?),
             A::ValidatorSet(s) => Action::ValidatorSet(s.try_into()?),
-            A::Evaluation(envelope) => {
+            A::Evaluations(envelope) => {
                 let envelope = Envelope::try_from(envelope)?;
-                if envelope.kind != MessageKind::Evaluation {
-                    return Err(DecodeError::Invalid { field: "evaluation", reason: "envelope is not an evaluation" });
+                if envelope.kind != MessageKind::EvaluationBatch {
+                    return Err(DecodeError::Invalid {
+                        field: "evaluations",
+                        reason: "envelope is not a batch of evaluations",
+                    });
                 }
-                Evaluation::from_bytes(&envelope.payload)?;
-                Action::Evaluation(envelope)
+                EvaluationBatch::from_bytes(&envelope.payload)?;
+                Action::Evaluations(envelope)
             }
             A::Metagraph(m) => Action::Metagraph(m.try_into()?),
         })
@@ -310,5 +313,16 @@ impl super::WireMessage for Vote {
 
     fn kind(&self) -> MessageKind {
         self.kind.message_kind()
+    }
+}
+
+impl Action {
+    /// The batch of evaluations an [`Action::Evaluations`] carries, decoded (its signature is
+    /// not checked here: the block rules checked it before the block was committed).
+    pub fn evaluation_batch(&self) -> Option<EvaluationBatch> {
+        match self {
+            Action::Evaluations(envelope) => EvaluationBatch::from_bytes(&envelope.payload).ok(),
+            _ => None,
+        }
     }
 }

@@ -10,8 +10,8 @@ use crate::error::DecodeError;
 pub enum Message {
     /// A miner's submission.
     Submission(Submission),
-    /// A validator's evaluation.
-    Evaluation(Evaluation),
+    /// A validator's batch of evaluations.
+    EvaluationBatch(EvaluationBatch),
     /// An owner action.
     SudoAction(SudoAction),
     /// A leader's proposal.
@@ -34,7 +34,7 @@ impl Message {
         use super::WireMessage;
         match self {
             Message::Submission(m) => m.claimed_signer(),
-            Message::Evaluation(m) => m.claimed_signer(),
+            Message::EvaluationBatch(m) => m.claimed_signer(),
             Message::SudoAction(m) => m.claimed_signer(),
             Message::Proposal(m) => m.claimed_signer(),
             Message::Vote(m) => m.claimed_signer(),
@@ -49,7 +49,7 @@ impl Message {
     pub fn decode(kind: MessageKind, payload: &[u8]) -> Result<Message, DecodeError> {
         Ok(match kind {
             MessageKind::Submission => Message::Submission(Submission::from_bytes(payload)?),
-            MessageKind::Evaluation => Message::Evaluation(Evaluation::from_bytes(payload)?),
+            MessageKind::EvaluationBatch => Message::EvaluationBatch(EvaluationBatch::from_bytes(payload)?),
             MessageKind::SudoAction => Message::SudoAction(SudoAction::from_bytes(payload)?),
             MessageKind::Proposal => Message::Proposal(Proposal::from_bytes(payload)?),
             MessageKind::Prepare | MessageKind::Commit => {

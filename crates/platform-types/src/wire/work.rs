@@ -2,12 +2,13 @@
 
 use super::{bounded, challenge_id, codec, hash, pb, public_key, required, single_kind, uid};
 use crate::domain::{
-    Evaluation, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission, WeightsProposal,
+    Evaluation, EvaluationBatch, EvaluationStatus, MechanismWeights, Payload, PeerBinding, Phase, Submission,
+    WeightsProposal,
 };
 use crate::envelope::MessageKind;
 use crate::error::DecodeError;
 use crate::ids::{Epoch, MechanismId, SubmissionId};
-use crate::limits::{MAX_MECHANISMS, MAX_METADATA_ENTRIES, MAX_WEIGHT_UIDS};
+use crate::limits::{MAX_BATCH_EVALUATIONS, MAX_MECHANISMS, MAX_METADATA_ENTRIES, MAX_WEIGHT_UIDS};
 
 impl From<&Submission> for pb::Submission {
     fn from(s: &Submission) -> Self {
@@ -70,48 +71,58 @@ impl TryFrom<pb::Submission> for Submission {
     }
 }
 
-impl From<&Evaluation> for pb::Evaluation {
-    fn from(e: &Evaluation) -> Self {
-        let status = match e.status {
-            EvaluationStatus::Scored => pb::EvaluationStatus::Scored,
-            EvaluationStatus::Rejected => pb::EvaluationStatus::Rejected,
-        };
-        pb::Evaluation {
-            submission_id: e.submission.0.as_bytes().to_vec(),
-            challenge_id: e.challenge.as_str().to_owned(),
-            validator: e.validator.as_bytes().to_vec(),
-            status: status as i32,
-            score_ppb: e.score_ppb,
-            fuel_used: e.fuel_used,
-            output_hash: e.output_hash.as_bytes().to_vec(),
-            epoch: e.epoch.get(),
-        }
+impl From<&EvaluationBatch> for pb::EvaluationBatch {
+    fn from(b: &EvaluationBatch) -> Self {
+        let verdicts = b
+            .evaluations()
+            .iter()
+            .map(|e| {
+                let status = match e.status {
+                    EvaluationStatus::Scored => pb::EvaluationStatus::Scored,
+                    EvaluationStatus::Rejected => pb::EvaluationStatus::Rejected,
+                };
+                pb::Verdict {
+                    submission_id: e.submission.0.as_bytes().to_vec(),
+                    challenge_id: e.challenge.as_str().to_owned(),
+                    status: status as i32,
+                    score_ppb: e.score_ppb,
+                    fuel_used: e.fuel_used,
+                    output_hash: e.output_hash.as_bytes().to_vec(),
+                    epoch: e.epoch.get(),
+                }
+            })
+            .collect();
+        pb::EvaluationBatch { validator: b.validator().as_bytes().to_vec(), verdicts }
     }
 }
 
-impl TryFrom<pb::Evaluation> for Evaluation {
+impl TryFrom<pb::EvaluationBatch> for EvaluationBatch {
     type Error = DecodeError;
 
-    fn try_from(e: pb::Evaluation) -> Result<Self, DecodeError> {
-        let status = match pb::EvaluationStatus::try_from(e.status) {
-            Ok(pb::EvaluationStatus::Scored) => EvaluationStatus::Scored,
-            Ok(pb::EvaluationStatus::Rejected) => EvaluationStatus::Rejected,
-            _ => {
-                return Err(DecodeError::Invalid { field: "status", reason: "unknown evaluation status" });
-            }
+    fn try_from(b: pb::EvaluationBatch) -> Result<Self, DecodeError> {
+        let validator = public_key("validator", &b.validator)?;
+        let verdict = |v: pb::Verdict| {
+            let status = match pb::EvaluationStatus::try_from(v.status) {
+                Ok(pb::EvaluationStatus::Scored) => EvaluationStatus::Scored,
+                Ok(pb::EvaluationStatus::Rejected) => EvaluationStatus::Rejected,
+                _ => return Err(DecodeError::Invalid { field: "status", reason: "unknown evaluation status" }),
+            };
+            Ok(Evaluation {
+                submission: SubmissionId(hash("submission_id", &v.submission_id)?),
+                challenge: challenge_id(&v.challenge_id)?,
+                validator,
+                status,
+                score_ppb: v.score_ppb,
+                fuel_used: v.fuel_used,
+                output_hash: hash("output_hash", &v.output_hash)?,
+                epoch: Epoch::new(v.epoch),
+            })
         };
-        let evaluation = Evaluation {
-            submission: SubmissionId(hash("submission_id", &e.submission_id)?),
-            challenge: challenge_id(&e.challenge_id)?,
-            validator: public_key("validator", &e.validator)?,
-            status,
-            score_ppb: e.score_ppb,
-            fuel_used: e.fuel_used,
-            output_hash: hash("output_hash", &e.output_hash)?,
-            epoch: Epoch::new(e.epoch),
-        };
-        evaluation.validate()?;
-        Ok(evaluation)
+        let evaluations = bounded("verdicts", b.verdicts, MAX_BATCH_EVALUATIONS)?
+            .into_iter()
+            .map(verdict)
+            .collect::<Result<Vec<_>, _>>()?;
+        EvaluationBatch::new(evaluations)
     }
 }
 
@@ -177,9 +188,19 @@ impl TryFrom<pb::PeerBinding> for PeerBinding {
 }
 
 codec!(Submission, pb::Submission, "Submission");
-codec!(Evaluation, pb::Evaluation, "Evaluation");
+codec!(EvaluationBatch, pb::EvaluationBatch, "EvaluationBatch");
 codec!(WeightsProposal, pb::WeightsProposal, "WeightsProposal");
 codec!(PeerBinding, pb::PeerBinding, "PeerBinding");
 single_kind!(Submission, MessageKind::Submission, signer = miner);
-single_kind!(Evaluation, MessageKind::Evaluation, signer = validator);
+impl super::WireMessage for EvaluationBatch {
+    const KINDS: &'static [MessageKind] = &[MessageKind::EvaluationBatch];
+
+    fn kind(&self) -> MessageKind {
+        MessageKind::EvaluationBatch
+    }
+
+    fn claimed_signer(&self) -> Option<crate::keys::PublicKey> {
+        Some(self.validator())
+    }
+}
 single_kind!(PeerBinding, MessageKind::PeerBinding);

@@ -71,6 +71,13 @@ fn evaluation() -> Evaluation {
     }
 }
 
+/// Two verdicts by one validator: a score and a rejection.
+fn evaluation_batch() -> EvaluationBatch {
+    let rejected =
+        Evaluation { submission: SubmissionId(h(9)), status: EvaluationStatus::Rejected, score_ppb: 0, ..evaluation() };
+    EvaluationBatch::new(vec![evaluation(), rejected]).expect("batch")
+}
+
 fn block() -> Block {
     let sudo = Envelope {
         kind: MessageKind::SudoAction,
@@ -99,9 +106,9 @@ fn block() -> Block {
             Action::Weights(weights()),
             Action::ValidatorSet(validators()),
             Action::Metagraph(metagraph()),
-            Action::Evaluation(Envelope {
-                kind: MessageKind::Evaluation,
-                payload: evaluation().to_bytes(),
+            Action::Evaluations(Envelope {
+                kind: MessageKind::EvaluationBatch,
+                payload: evaluation_batch().to_bytes(),
                 signer: alice().public(),
                 signature: Signature::from_bytes([8; 64]),
             }),
@@ -220,7 +227,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
             "submission_blob",
             Submission { payload: Payload::Blob(h(2)), payload_size: 1 << 20, ..submission() }.to_bytes(),
         ),
-        ("evaluation", evaluation().to_bytes()),
+        ("evaluation_batch", evaluation_batch().to_bytes()),
         ("weights_proposal", weights().to_bytes()),
         ("peer_binding", PeerBinding { peer_id: vec![0, 36, 8, 1, 18, 32], timestamp_ms: 9 }.to_bytes()),
         ("validator_set", validators().to_bytes()),
@@ -309,7 +316,7 @@ fn golden_vectors_decode_and_reencode_identically() {
         let decoded = Message::decode(kind, &bytes(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let again = match decoded {
             Message::Submission(m) => m.to_bytes(),
-            Message::Evaluation(m) => m.to_bytes(),
+            Message::EvaluationBatch(m) => m.to_bytes(),
             Message::SudoAction(m) => m.to_bytes(),
             Message::Proposal(m) => m.to_bytes(),
             Message::Vote(m) => m.to_bytes(),
@@ -322,7 +329,7 @@ fn golden_vectors_decode_and_reencode_identically() {
     };
     roundtrip("submission_inline", MessageKind::Submission);
     roundtrip("submission_blob", MessageKind::Submission);
-    roundtrip("evaluation", MessageKind::Evaluation);
+    roundtrip("evaluation_batch", MessageKind::EvaluationBatch);
     roundtrip("sudo_add_challenge", MessageKind::SudoAction);
     roundtrip("sudo_set_required_version", MessageKind::SudoAction);
     roundtrip("proposal", MessageKind::Proposal);

@@ -14,8 +14,8 @@ fn a_signed_envelope_verifies_only_in_its_domain() {
     assert!(matches!(decoded.open_any(NETUID).expect("opens").message, Message::Submission(_)));
 
     assert!(matches!(decoded.open::<Submission>(NetUid::new(101)), Err(EnvelopeError::Signature(_))), "other subnet");
-    assert!(matches!(decoded.open::<Evaluation>(NETUID), Err(EnvelopeError::WrongKind { .. })));
-    let relabelled = Envelope { kind: MessageKind::Evaluation, ..decoded.clone() };
+    assert!(matches!(decoded.open::<EvaluationBatch>(NETUID), Err(EnvelopeError::WrongKind { .. })));
+    let relabelled = Envelope { kind: MessageKind::EvaluationBatch, ..decoded.clone() };
     assert!(relabelled.open_any(NETUID).is_err(), "kind is covered by the signature");
     let mut tampered = decoded.clone();
     tampered.payload[3] ^= 1;

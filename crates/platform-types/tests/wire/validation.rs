@@ -47,7 +47,7 @@ fn decoders_reject_invalid_values_with_the_field_named() {
         output_hash: h(0),
         epoch: Epoch::new(0),
     };
-    assert!(Evaluation::from_bytes(&rejected_with_score.to_bytes()).is_err());
+    assert!(EvaluationBatch::new(vec![rejected_with_score]).is_err());
 
     // Missing fields: an empty message has none of the required ones.
     assert_eq!(Submission::from_bytes(&[]), Err(DecodeError::MissingField("payload")));
@@ -113,4 +113,38 @@ fn phases_round_trip_and_a_reveal_window_past_its_bound_is_refused() {
         let sent = Submission { phase, ..submission() };
         assert_eq!(Submission::from_bytes(&sent.to_bytes()).map(|s| s.phase), Ok(phase));
     }
+}
+
+#[test]
+fn an_evaluation_batch_is_one_validators_verdicts_on_different_submissions() {
+    let batch = evaluation_batch();
+    assert_eq!(EvaluationBatch::from_bytes(&batch.to_bytes()).expect("decodes"), batch);
+    assert_eq!(batch.validator(), alice().public());
+
+    let bob = Keypair::from_suri("//Bob").expect("bob").public();
+    let by_bob = Evaluation { submission: SubmissionId(h(10)), validator: bob, ..evaluation() };
+    assert!(matches!(
+        EvaluationBatch::new(vec![evaluation(), by_bob]),
+        Err(DecodeError::Invalid { field: "verdicts", .. })
+    ));
+    assert!(matches!(
+        EvaluationBatch::new(vec![evaluation(), evaluation()]),
+        Err(DecodeError::Invalid { field: "verdicts", .. })
+    ));
+    assert_eq!(EvaluationBatch::new(Vec::new()), Err(DecodeError::MissingField("verdicts")));
+    let many: Vec<Evaluation> = (0..=limits::MAX_BATCH_EVALUATIONS)
+        .map(|i| {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            Evaluation { submission: SubmissionId(Hash::from_bytes(id)), ..evaluation() }
+        })
+        .collect();
+    assert!(matches!(EvaluationBatch::new(many.clone()), Err(DecodeError::TooLarge { field: "verdicts", .. })));
+    let most = EvaluationBatch::new(many[..limits::MAX_BATCH_EVALUATIONS].to_vec()).expect("at the bound");
+    // The bound holds when decoding too (the encoder is given one verdict too many by hand).
+    let mut wire = most.to_bytes();
+    wire.extend_from_slice(
+        &EvaluationBatch::new(vec![many[limits::MAX_BATCH_EVALUATIONS].clone()]).expect("one").to_bytes()[34..],
+    );
+    assert!(matches!(EvaluationBatch::from_bytes(&wire), Err(DecodeError::TooLarge { field: "verdicts", .. })));
 }

@@ -105,7 +105,7 @@ fn withheld_evaluations_do_not_stop_final_scores() {
     let height = state.tip.height.get() as usize;
     for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
         for action in &block.actions {
-            if let platform_types::Action::Evaluation(envelope) = action
+            if let platform_types::Action::Evaluations(envelope) = action
                 && envelope.signer == withholder
             {
                 assert_eq!(block.header.proposer, withholder, "height {}", block.header.height);
@@ -179,8 +179,8 @@ fn a_gossip_flood_keeps_to_its_share_and_every_honest_evaluation_is_ordered() {
     assert!(net.refused > 0, "its malformed and forged messages were refused by the receivers' pumps");
     let flooder = net.nodes[3].keypair.public();
     for node in &net.nodes[..3] {
-        let share = node.mempool.evaluation_share(4);
-        assert!(node.mempool.evaluations_by(&flooder) <= share, "the flooder keeps to its share");
+        let share = node.mempool.evaluations.share(4);
+        assert!(node.mempool.evaluations.held_by(&flooder) <= share, "the flooder keeps to its share");
     }
     let height = net.nodes[0].state.tip.height.get() as usize;
     let mut evaluators: std::collections::HashMap<_, std::collections::HashSet<_>> = Default::default();
@@ -189,10 +189,11 @@ fn a_gossip_flood_keeps_to_its_share_and_every_honest_evaluation_is_ordered() {
         for action in &block.actions {
             match action {
                 platform_types::Action::Submission(id) => submissions.push(*id),
-                platform_types::Action::Evaluation(envelope) => {
-                    let evaluation = envelope.open::<platform_types::Evaluation>(platform_types::NetUid::new(3));
-                    let evaluation = evaluation.expect("signed").message;
-                    evaluators.entry(evaluation.submission).or_default().insert(envelope.signer);
+                platform_types::Action::Evaluations(envelope) => {
+                    let batch = envelope.open::<platform_types::EvaluationBatch>(platform_types::NetUid::new(3));
+                    for evaluation in batch.expect("signed").message.evaluations() {
+                        evaluators.entry(evaluation.submission).or_default().insert(envelope.signer);
+                    }
                 }
                 _ => {}
             }

@@ -47,7 +47,7 @@ fn a_malformed_answer_is_ordered_and_rejected_by_every_validator() {
 /// submission.
 #[test]
 fn evaluations_run_the_owners_module_in_the_sandbox_fetched_by_hash() {
-    use platform_types::{Action, Evaluation, NetUid, Payload};
+    use platform_types::{Action, EvaluationBatch, NetUid, Payload};
     let mut net = Net::new(4, 3);
     net.chain_every = Some(Duration::from_millis(100));
     challenge_and_submissions(&mut net, 1).expect("set up");
@@ -61,16 +61,18 @@ fn evaluations_run_the_owners_module_in_the_sandbox_fetched_by_hash() {
     let mut evaluations = 0;
     for (block, _) in net.nodes[0].records.blocks_from(1, height).expect("read") {
         for action in &block.actions {
-            let Action::Evaluation(envelope) = action else { continue };
-            let evaluation = envelope.open::<Evaluation>(NetUid::new(3)).expect("signed").message;
-            let submission = net.nodes[0].records.submission(&evaluation.submission).expect("body");
-            let Payload::Inline(payload) = submission.payload else { panic!("inline") };
-            let last = u32::from(*payload.last().expect("a byte"));
-            assert_eq!(evaluation.score_ppb, last * 1_000_000, "the module's score");
-            assert!(evaluation.fuel_used > 0);
-            let first = *fuel.entry(evaluation.submission).or_insert(evaluation.fuel_used);
-            assert_eq!(evaluation.fuel_used, first, "the same fuel at every validator");
-            evaluations += 1;
+            let Action::Evaluations(envelope) = action else { continue };
+            let batch = envelope.open::<EvaluationBatch>(NetUid::new(3)).expect("signed").message;
+            for evaluation in batch.evaluations() {
+                let submission = net.nodes[0].records.submission(&evaluation.submission).expect("body");
+                let Payload::Inline(payload) = submission.payload else { panic!("inline") };
+                let last = u32::from(*payload.last().expect("a byte"));
+                assert_eq!(evaluation.score_ppb, last * 1_000_000, "the module's score");
+                assert!(evaluation.fuel_used > 0);
+                let first = *fuel.entry(evaluation.submission).or_insert(evaluation.fuel_used);
+                assert_eq!(evaluation.fuel_used, first, "the same fuel at every validator");
+                evaluations += 1;
+            }
         }
     }
     assert!(evaluations >= 6, "{evaluations} evaluations committed");
