@@ -26,7 +26,7 @@ const ENVELOPE_OVERHEAD: u64 = 2048;
 /// One miner's unordered submissions may hold at most this fraction of the whole cap.
 pub const MINER_SHARE: u64 = 16;
 
-/// Evaluations a pool of `capacity` submissions holds, at most: four per submission.
+/// Verdicts a pool of `capacity` submissions holds, at most: four per submission.
 pub fn evaluation_room(capacity: usize) -> usize {
     capacity.saturating_mul(4)
 }

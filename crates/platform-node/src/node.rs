@@ -33,10 +33,11 @@ use crate::verifier::Verifier;
 /// each) beyond the evaluations the pool can hold: those of the blocks being checked and applied.
 const VERIFIED_MARGIN: usize = 65_536;
 
-/// How many signature checks a node with `mempool_capacity` remembers: every evaluation its
-/// pool can hold, and [`VERIFIED_MARGIN`] more. Fewer, and under a backlog the rules check an
-/// evaluation the gossip pump checked in a batch again, one by one, when its block is proposed
-/// and again when it is applied (about three times the work per evaluation in the simulator).
+/// How many signature checks a node with `mempool_capacity` remembers: every batch of
+/// evaluations its pool can hold (one verdict each at the least), and [`VERIFIED_MARGIN`] more.
+/// Fewer, and under a backlog the rules check a batch the gossip pump checked again when its
+/// block is proposed and again when it is applied (about three times the work per evaluation in
+/// the simulator, when each evaluation was an envelope of its own).
 pub(crate) fn verified_capacity(mempool_capacity: usize) -> usize {
     crate::mempool::evaluation_room(mempool_capacity).saturating_add(VERIFIED_MARGIN)
 }
