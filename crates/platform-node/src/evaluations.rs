@@ -287,7 +287,7 @@ mod tests {
     use platform_types::{Envelope, Keypair, NetUid, Payload, RuntimePolicy, Submission};
 
     use super::*;
-    use crate::evaluator::Signer;
+    use crate::evaluator::Author;
 
     /// An owner's update that arrives while the previous version's module is still being
     /// fetched loads at once, beside it (a later version used to wait for the earlier load,
@@ -307,8 +307,8 @@ mod tests {
         let (p2p, _events, _network) =
             platform_p2p::new(config, [1; 32], None, Arc::new(platform_p2p::NoProvider)).expect("p2p");
         let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
-        let signer = Signer { validator: Keypair::from_suri("//V").expect("key").public(), invert_scores: false };
-        let worker = Worker::start(runtime.clone(), signer).expect("worker");
+        let author = Author { validator: Keypair::from_suri("//V").expect("key").public(), invert_scores: false };
+        let worker = Worker::start(runtime.clone(), author).expect("worker");
         let (inputs, mut answers) = mpsc::channel(64);
         let mut mailbox = Evaluations::spawn(runtime, records.clone(), p2p, worker, inputs);
         let active = |module_hash, params: &[u8]| Active {

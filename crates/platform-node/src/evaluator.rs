@@ -77,15 +77,15 @@ pub struct Abstention {
 
 /// Whose verdicts the worker writes. `invert_scores` is the `wrong-scores` fault: a dishonest
 /// validator for tests, whose scores are `1e9 - score`.
-pub struct Signer {
+pub struct Author {
     /// The validator's hotkey (its batches of verdicts are signed by the event loop).
     pub validator: PublicKey,
     /// The `wrong-scores` fault.
     pub invert_scores: bool,
 }
 
-impl Signer {
-    fn seal(&self, submission: SubmissionId, challenge: &ChallengeId, epoch: Epoch, result: &Result) -> Evaluation {
+impl Author {
+    fn verdict(&self, submission: SubmissionId, challenge: &ChallengeId, epoch: Epoch, result: &Result) -> Evaluation {
         let mut score_ppb = result.score_ppb;
         if self.invert_scores && result.status == EvaluationStatus::Scored {
             let ppb = platform_types::limits::PPB;
@@ -111,18 +111,18 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the thread, which evaluates on `runtime` and signs with `signer`.
-    pub fn start(runtime: Runtime, signer: Signer) -> std::io::Result<Worker> {
+    /// Starts the thread, which evaluates on `runtime` and writes verdicts as `author`.
+    pub fn start(runtime: Runtime, author: Author) -> std::io::Result<Worker> {
         let (queue, mut tasks) = mpsc::channel::<Task>(QUEUE);
         std::thread::Builder::new().name("platform-eval".into()).spawn(move || {
             lower_priority();
             while let Some(task) = tasks.blocking_recv() {
                 match task {
                     Task::One(module, job, reply) => {
-                        let _ = reply.send(evaluate(&runtime, &module, &signer, job));
+                        let _ = reply.send(evaluate(&runtime, &module, &author, job));
                     }
                     Task::Epoch(module, job, reply) => {
-                        let _ = reply.send(evaluate_epoch(&runtime, &module, &signer, job));
+                        let _ = reply.send(evaluate_epoch(&runtime, &module, &author, job));
                     }
                 }
             }
@@ -148,14 +148,14 @@ impl Worker {
 }
 
 /// Runs `job` (blocking), trying again up to [`ATTEMPTS`] times after a local failure: the
-/// verdict sealed by `signer`, or the abstention. What the evaluation thread does with each job
+/// verdict written as `author`, or the abstention. What the evaluation thread does with each job
 /// (and the simulator's validators, in step).
-pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, mut job: Job) -> Evaluated {
+pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, author: &Author, mut job: Job) -> Evaluated {
     let mut attempt = 1;
     loop {
         match run(runtime, module, &mut job) {
             Outcome::Verdict(result) => {
-                let evaluation = signer.seal(job.id, &job.challenge, job.epoch, &result);
+                let evaluation = author.verdict(job.id, &job.challenge, job.epoch, &result);
                 return Ok(Sealed { evaluation, reason: result.reason });
             }
             Outcome::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),

@@ -289,12 +289,12 @@ impl<C: Chain + Clone + 'static> Parts<C> {
         if state.registry.validators.validators.iter().all(|v| v.hotkey != me) {
             warn!(hotkey = %me, "this hotkey is not in the validator set: the node follows without voting");
         }
-        let signer = crate::evaluator::Signer {
+        let author = crate::evaluator::Author {
             validator: cfg.hotkey.public(),
             invert_scores: cfg.fault == Some(crate::config::Fault::WrongScores),
         };
         let worker =
-            crate::evaluator::Worker::start(runtime.clone(), signer).context("cannot start the evaluation thread")?;
+            crate::evaluator::Worker::start(runtime.clone(), author).context("cannot start the evaluation thread")?;
         let evaluations = crate::evaluations::Evaluations::spawn(
             runtime.clone(),
             records.clone(),

@@ -6,19 +6,19 @@ use platform_runtime::{ChallengeModule, EpochAnswer, EpochInput, Runtime, Runtim
 use platform_types::{ChallengeId, Epoch, Hash, PublicKey, SubmissionId, blake2b_256_parts};
 use tracing::debug;
 
-use super::{ATTEMPTS, Abstention, EpochEvaluated, Result, Sealed, Signer, failure, judged};
+use super::{ATTEMPTS, Abstention, Author, EpochEvaluated, Result, Sealed, failure, judged};
 
 /// Runs `job` through `module`'s epoch scorer (blocking), trying again up to [`ATTEMPTS`] times
-/// after a local failure: each answer's verdict sealed by `signer` as its submission's
+/// after a local failure: each answer's verdict written as `author` as its submission's
 /// evaluation, or the abstention (for all of them: the scores depend on every answer, so
 /// without one payload none can be computed).
-pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Signer, job: EpochJob) -> EpochEvaluated {
+pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, author: &Author, job: EpochJob) -> EpochEvaluated {
     let (challenge, epoch) = (job.challenge.clone(), job.epoch);
     if let Some(size) = job.too_large {
         let error = RuntimeError::InputTooLarge { size, limit: u64::from(module.policy().max_input_bytes) };
         let sealed = job.answers.iter().map(|a| {
             let result = failure(&error);
-            (a.id, Sealed { evaluation: signer.seal(a.id, &challenge, epoch, &result), reason: result.reason })
+            (a.id, Sealed { evaluation: author.verdict(a.id, &challenge, epoch, &result), reason: result.reason })
         });
         return Ok(sealed.collect());
     }
@@ -38,7 +38,7 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, signer: &Sign
         .into_iter()
         .zip(results)
         .map(|(id, result)| {
-            let evaluation = signer.seal(id, &challenge, epoch, &result);
+            let evaluation = author.verdict(id, &challenge, epoch, &result);
             (id, Sealed { evaluation, reason: result.reason })
         })
         .collect())

@@ -95,7 +95,7 @@ fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
     let wasm = wat::parse_str(crate::sim::sandbox::EPOCH_MODULE_WAT).expect("wat");
     let module = runtime.load(&wasm, &policy).expect("loads");
     let validator = Keypair::from_suri("//V").expect("key").public();
-    let signer = Signer { validator, invert_scores: false };
+    let author = Author { validator, invert_scores: false };
     let miner = Keypair::from_suri("//Miner").expect("key").public();
     let job = |payload: Option<Vec<u8>>, too_large| EpochJob {
         challenge: ChallengeId::new("c").expect("id"),
@@ -116,13 +116,13 @@ fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
             })
             .collect()
     };
-    let read = evaluate_epoch(&runtime, &module, &signer, job(Some(vec![9; 400]), None)).expect("verdicts");
-    let stopped = evaluate_epoch(&runtime, &module, &signer, job(None, Some(1100))).expect("verdicts");
+    let read = evaluate_epoch(&runtime, &module, &author, job(Some(vec![9; 400]), None)).expect("verdicts");
+    let stopped = evaluate_epoch(&runtime, &module, &author, job(None, Some(1100))).expect("verdicts");
     let (read, stopped) = (verdicts(read), verdicts(stopped));
     assert_eq!(read, stopped);
     assert!(read.iter().all(|v| v.1 == EvaluationStatus::Rejected), "{read:?}");
     // Under the cap the same answers are scored.
-    let small = evaluate_epoch(&runtime, &module, &signer, job(Some(vec![9; 100]), None)).expect("verdicts");
+    let small = evaluate_epoch(&runtime, &module, &author, job(Some(vec![9; 100]), None)).expect("verdicts");
     assert!(verdicts(small).iter().all(|v| v.1 == EvaluationStatus::Scored));
 }
 
@@ -132,7 +132,7 @@ async fn the_worker_abstains_after_its_attempts_instead_of_signing() {
     let policy = RuntimePolicy { fuel_limit: u64::MAX / 4, deadline_ms: 50, ..RuntimePolicy::default() };
     let module = module(&runtime, "(loop br 0)", &policy);
     let validator = Keypair::from_suri("//V").expect("key").public();
-    let worker = Worker::start(runtime, Signer { validator, invert_scores: false }).expect("worker");
+    let worker = Worker::start(runtime, Author { validator, invert_scores: false }).expect("worker");
     let evaluated = worker.evaluate(module, job()).await.expect("worker running");
     let abstention = evaluated.expect_err("no signed evaluation");
     assert!(abstention.reason.contains("deadline"), "{}", abstention.reason);

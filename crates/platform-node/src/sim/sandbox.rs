@@ -1,7 +1,7 @@
 //! The evaluation actor as the simulator runs it, in step: the real module loading — the module
 //! named by the hash the owner signed, taken from the validator's store or fetched from a peer's
 //! and checked against that hash, compiled by the runtime — and the real sandbox evaluation
-//! ([`crate::evaluator::evaluate`]: the run, the seal and the retries of the evaluation thread).
+//! ([`crate::evaluator::evaluate`]: the run, the verdict and the retries of the evaluation thread).
 //! A validator that restarts loses what it had loaded, and one that joins with an empty store
 //! fetches the module again.
 //!
@@ -17,7 +17,7 @@ use platform_types::{ChallengeId, Epoch, Hash, SubmissionId, blake2b_256};
 use crate::core::Input;
 use crate::evaluation_run::evaluated;
 use crate::evaluations::{Active, EpochTargets, Request, Target};
-use crate::evaluator::{Answer, EpochJob, Job, Opens, Signer, evaluate, evaluate_epoch};
+use crate::evaluator::{Answer, Author, EpochJob, Job, Opens, evaluate, evaluate_epoch};
 use crate::records::{Records, StoredPayload};
 
 /// The simulated challenge: rejects an empty payload ("empty"), and scores any other
@@ -134,10 +134,10 @@ impl Sandbox {
         self.wanted.is_empty()
     }
 
-    /// Carries out `request` for the validator holding `records` and signing with `signer`;
+    /// Carries out `request` for the validator holding `records`, its verdicts written as `author`;
     /// `peers` are the stores of the validators it can reach (modules and payloads it lacks are
     /// fetched from them). The inputs for its core.
-    pub fn handle(&mut self, request: Request, records: &Records, peers: &[&Records], signer: &Signer) -> Vec<Input> {
+    pub fn handle(&mut self, request: Request, records: &Records, peers: &[&Records], author: &Author) -> Vec<Input> {
         let mut inputs = Vec::new();
         match request {
             Request::Challenges(challenges) => {
@@ -151,26 +151,26 @@ impl Sandbox {
                 if self.modules.len() != before {
                     inputs.push(self.loaded());
                 }
-                inputs.extend(self.load(records, peers, signer));
+                inputs.extend(self.load(records, peers, author));
             }
             Request::Evaluate(target) => {
                 if self.taken.insert(target.id) {
                     self.waiting.push(target);
                 }
-                inputs.extend(self.run_waiting(records, peers, signer));
+                inputs.extend(self.run_waiting(records, peers, author));
             }
             Request::ScoreEpoch(epoch) => {
                 if self.scored.insert((epoch.challenge.clone(), epoch.epoch)) {
                     self.epochs_waiting.push(epoch);
                 }
-                inputs.extend(self.run_waiting(records, peers, signer));
+                inputs.extend(self.run_waiting(records, peers, author));
             }
         }
         inputs
     }
 
     /// Loads what is wanted and can be found (called again at every step while something is).
-    pub fn load(&mut self, records: &Records, peers: &[&Records], signer: &Signer) -> Vec<Input> {
+    pub fn load(&mut self, records: &Records, peers: &[&Records], author: &Author) -> Vec<Input> {
         if self.wanted.is_empty() {
             return Vec::new();
         }
@@ -198,7 +198,7 @@ impl Sandbox {
         let mut inputs = Vec::new();
         if changed {
             inputs.push(self.loaded());
-            inputs.extend(self.run_waiting(records, peers, signer));
+            inputs.extend(self.run_waiting(records, peers, author));
         }
         inputs
     }
@@ -209,7 +209,7 @@ impl Sandbox {
 
     /// Evaluates the waiting submissions and scores the waiting epochs whose module is loaded
     /// (each as its module asks: one by one, or by epoch).
-    fn run_waiting(&mut self, records: &Records, peers: &[&Records], signer: &Signer) -> Vec<Input> {
+    fn run_waiting(&mut self, records: &Records, peers: &[&Records], author: &Author) -> Vec<Input> {
         let mut inputs = Vec::new();
         for target in std::mem::take(&mut self.waiting) {
             let Some((_, module)) = self.modules.get(target.challenge.as_str()) else {
@@ -229,7 +229,7 @@ impl Sandbox {
                 }
             };
             let job = Job { id, challenge, block_hash, epoch, miner, payload, opens };
-            inputs.push(match evaluate(runtime(), module, signer, job) {
+            inputs.push(match evaluate(runtime(), module, author, job) {
                 Ok(sealed) => evaluated(records, id, sealed),
                 Err(abstention) => Input::Abstained { id, reason: abstention.reason },
             });
@@ -254,7 +254,7 @@ impl Sandbox {
             }
             let scored = match missing {
                 Some(reason) => Err(reason),
-                None => evaluate_epoch(runtime(), module, signer, job).map_err(|a| a.reason),
+                None => evaluate_epoch(runtime(), module, author, job).map_err(|a| a.reason),
             };
             match scored {
                 Ok(sealed) => inputs.extend(

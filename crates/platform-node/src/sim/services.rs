@@ -20,11 +20,11 @@ impl Net {
         }
         let peers: Vec<&Records> = self.reachable(i).map(|j| &self.nodes[j].records).collect();
         let node = &self.nodes[i];
-        let signer = crate::evaluator::Signer { validator: node.keypair.public(), invert_scores: false };
+        let author = crate::evaluator::Author { validator: node.keypair.public(), invert_scores: false };
         let sandbox = &mut self.sandboxes[i];
-        let mut inputs = sandbox.load(&node.records, &peers, &signer);
+        let mut inputs = sandbox.load(&node.records, &peers, &author);
         for request in requests {
-            inputs.extend(sandbox.handle(request, &node.records, &peers, &signer));
+            inputs.extend(sandbox.handle(request, &node.records, &peers, &author));
         }
         inputs
     }
