@@ -25,13 +25,13 @@ async fn payload(records: &Records, p2p: &Client, id: &SubmissionId) -> Result<O
 
 /// What the core hears of this validator's verdict on `id`; a rejection's reason is
 /// kept for `GET /submissions/{id}` (written here rather than on the event loop).
-pub(crate) fn evaluated(records: &Records, id: SubmissionId, sealed: evaluator::Sealed) -> Input {
-    if let Some(reason) = sealed.reason
+pub(crate) fn evaluated(records: &Records, id: SubmissionId, verdict: evaluator::OwnVerdict) -> Input {
+    if let Some(reason) = verdict.reason
         && let Err(e) = records.put_reason(&id, &reason)
     {
         warn!(%id, %e, "cannot keep the rejection reason");
     }
-    Input::Evaluated { id, evaluation: sealed.evaluation }
+    Input::Evaluated { id, evaluation: verdict.evaluation }
 }
 
 /// Reads the payload and evaluates it on the worker: exactly one [`Input::Evaluated`] or
@@ -54,7 +54,7 @@ pub(crate) async fn evaluate(
     };
     let job = evaluator::Job { id, challenge, block_hash, epoch, miner, payload, opens };
     match worker.evaluate(module, job).await {
-        Some(Ok(sealed)) => evaluated(records, id, sealed),
+        Some(Ok(verdict)) => evaluated(records, id, verdict),
         Some(Err(abstention)) => Input::Abstained { id, reason: abstention.reason },
         None => Input::Abstained { id, reason: "the evaluation thread stopped".to_owned() },
     }
@@ -99,8 +99,8 @@ pub(crate) async fn score_epoch(
         }
     }
     match worker.evaluate_epoch(module, job).await {
-        Some(Ok(sealed)) => {
-            sealed.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)).collect()
+        Some(Ok(verdicts)) => {
+            verdicts.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)).collect()
         }
         Some(Err(abstention)) => abstain(abstention.reason),
         None => abstain("the evaluation thread stopped".to_owned()),

@@ -344,7 +344,7 @@ mod tests {
             revealed: None,
         };
         mailbox.send(Request::Evaluate(target));
-        let sealed = tokio::time::timeout(Duration::from_secs(30), async {
+        let evaluation = tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 match answers.recv().await.expect("the actor runs") {
                     Input::Evaluated { evaluation, .. } => break evaluation,
@@ -355,7 +355,6 @@ mod tests {
         })
         .await
         .expect("evaluated under the update, not stuck behind the earlier version");
-        let evaluation = sealed;
         assert_eq!(evaluation.score_ppb, 7_000_000, "the update's parameters");
     }
 }

@@ -49,10 +49,10 @@ enum Task {
 
 /// What the worker hands back for an epoch: each answer's [`Evaluation`], in the order of the
 /// answers, or why this validator abstains from all of them.
-pub type EpochEvaluated = std::result::Result<Vec<(SubmissionId, Sealed)>, Abstention>;
+pub type EpochEvaluated = std::result::Result<Vec<(SubmissionId, OwnVerdict)>, Abstention>;
 
 /// What the worker hands back: this validator's [`Evaluation`], or why it abstains.
-pub type Evaluated = std::result::Result<Sealed, Abstention>;
+pub type Evaluated = std::result::Result<OwnVerdict, Abstention>;
 
 /// Longest rejection reason kept for `GET /submissions/{id}`, in bytes (longer ones are cut).
 pub const MAX_REASON_BYTES: usize = 512;
@@ -61,7 +61,7 @@ pub const MAX_REASON_BYTES: usize = 512;
 /// and, for a rejection, the challenge's reason (not signed: the output hash in the evaluation
 /// commits to the module's verdict, reason included).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sealed {
+pub struct OwnVerdict {
     /// The verdict, as this validator will sign it.
     pub evaluation: Evaluation,
     /// Why the challenge refused the payload, at most [`MAX_REASON_BYTES`]; `None` when scored.
@@ -156,7 +156,7 @@ pub fn evaluate(runtime: &Runtime, module: &ChallengeModule, author: &Author, mu
         match run(runtime, module, &mut job) {
             Outcome::Verdict(result) => {
                 let evaluation = author.verdict(job.id, &job.challenge, job.epoch, &result);
-                return Ok(Sealed { evaluation, reason: result.reason });
+                return Ok(OwnVerdict { evaluation, reason: result.reason });
             }
             Outcome::Abstain(reason) if attempt >= ATTEMPTS => return Err(Abstention { reason }),
             Outcome::Abstain(reason) => {

@@ -6,7 +6,7 @@ use platform_runtime::{ChallengeModule, EpochAnswer, EpochInput, Runtime, Runtim
 use platform_types::{ChallengeId, Epoch, Hash, PublicKey, SubmissionId, blake2b_256_parts};
 use tracing::debug;
 
-use super::{ATTEMPTS, Abstention, Author, EpochEvaluated, Result, Sealed, failure, judged};
+use super::{ATTEMPTS, Abstention, Author, EpochEvaluated, OwnVerdict, Result, failure, judged};
 
 /// Runs `job` through `module`'s epoch scorer (blocking), trying again up to [`ATTEMPTS`] times
 /// after a local failure: each answer's verdict written as `author` as its submission's
@@ -16,11 +16,11 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, author: &Auth
     let (challenge, epoch) = (job.challenge.clone(), job.epoch);
     if let Some(size) = job.too_large {
         let error = RuntimeError::InputTooLarge { size, limit: u64::from(module.policy().max_input_bytes) };
-        let sealed = job.answers.iter().map(|a| {
+        let verdicts = job.answers.iter().map(|a| {
             let result = failure(&error);
-            (a.id, Sealed { evaluation: author.verdict(a.id, &challenge, epoch, &result), reason: result.reason })
+            (a.id, OwnVerdict { evaluation: author.verdict(a.id, &challenge, epoch, &result), reason: result.reason })
         });
-        return Ok(sealed.collect());
+        return Ok(verdicts.collect());
     }
     let (ids, input) = job.into_input()?;
     let mut attempt = 1;
@@ -39,7 +39,7 @@ pub fn evaluate_epoch(runtime: &Runtime, module: &ChallengeModule, author: &Auth
         .zip(results)
         .map(|(id, result)| {
             let evaluation = author.verdict(id, &challenge, epoch, &result);
-            (id, Sealed { evaluation, reason: result.reason })
+            (id, OwnVerdict { evaluation, reason: result.reason })
         })
         .collect())
 }

@@ -107,9 +107,8 @@ fn an_epoch_over_the_input_cap_is_rejected_alike_read_or_not() {
         too_large,
         participation: Default::default(),
     };
-    let verdicts = |sealed: Vec<(SubmissionId, Sealed)>| -> Vec<(SubmissionId, EvaluationStatus, u32, Hash)> {
-        sealed
-            .into_iter()
+    let verdicts = |own: Vec<(SubmissionId, OwnVerdict)>| -> Vec<(SubmissionId, EvaluationStatus, u32, Hash)> {
+        own.into_iter()
             .map(|(id, s)| {
                 let e = s.evaluation;
                 (id, e.status, e.score_ppb, e.output_hash)

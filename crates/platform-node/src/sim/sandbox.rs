@@ -230,7 +230,7 @@ impl Sandbox {
             };
             let job = Job { id, challenge, block_hash, epoch, miner, payload, opens };
             inputs.push(match evaluate(runtime(), module, author, job) {
-                Ok(sealed) => evaluated(records, id, sealed),
+                Ok(verdict) => evaluated(records, id, verdict),
                 Err(abstention) => Input::Abstained { id, reason: abstention.reason },
             });
         }
@@ -257,8 +257,8 @@ impl Sandbox {
                 None => evaluate_epoch(runtime(), module, author, job).map_err(|a| a.reason),
             };
             match scored {
-                Ok(sealed) => inputs.extend(
-                    sealed.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)),
+                Ok(verdicts) => inputs.extend(
+                    verdicts.into_iter().filter(|(id, _)| !skip.contains(id)).map(|(id, s)| evaluated(records, id, s)),
                 ),
                 Err(reason) => inputs.extend(ids.into_iter().map(|id| Input::Abstained { id, reason: reason.clone() })),
             }
