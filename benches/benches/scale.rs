@@ -22,6 +22,12 @@ use platform_node::config::DEFAULT_MEMPOOL_CAPACITY;
 use platform_node::sim::scale::{Scale, measure};
 use platform_node::sim::{Behaviour, Scenario, run};
 
+/// The allocator `validator-node` runs on (its `main.rs`), so that the work per validator is
+/// what a validator's process spends.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Heights measured at each size.
 const HEIGHTS: u64 = 20;
 
